@@ -1,0 +1,48 @@
+/** `flip plan FILE [--down ID,...] [--json]`: where every item lives when some servers are down. */
+import { loadConfig } from '../../config/index.js';
+import { placeAll } from '../../placement/index.js';
+import { CliError } from '../exit-codes.js';
+import { renderPlanTable } from '../render.js';
+
+export interface PlanOptions {
+  down?: string;
+  json?: boolean;
+}
+
+export function plan(file: string, options: PlanOptions, out: (text: string) => void): void {
+  const config = loadConfig(file);
+  const ids = new Set(config.servers.map((server) => server.id));
+  const down = new Set(
+    (options.down ?? '')
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== ''),
+  );
+  const unknown = [...down].filter((id) => !ids.has(id));
+  if (unknown.length > 0) {
+    throw new CliError(
+      `--down: unknown server id ${unknown.map((id) => `"${id}"`).join(', ')}; servers are: ${[...ids].join(', ')}`,
+    );
+  }
+  const live = new Set([...ids].filter((id) => !down.has(id)));
+  const placements = placeAll(config.systems, live);
+
+  if (options.json) {
+    const systems: Record<string, Record<string, string[]>> = {};
+    for (const [name, placement] of placements) {
+      systems[name] = Object.fromEntries(
+        config.servers_as_written.map((id) => [id, placement.holdings.get(id) ?? []]),
+      );
+    }
+    out(JSON.stringify({ systems }, null, 2));
+    return;
+  }
+  const multiple = placements.size > 1;
+  for (const system of config.systems) {
+    const placement = placements.get(system.name)!;
+    if (multiple) out(`${system.name} (${system.type})`);
+    out(renderPlanTable(config, placement, down));
+    if (placement.unplaced.length > 0) out(`unplaced (no live member): ${placement.unplaced.join(' ')}`);
+    if (multiple) out('');
+  }
+}

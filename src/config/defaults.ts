@@ -1,0 +1,49 @@
+/**
+ * Defaults for every optional config key, with the reasoning behind each.
+ *
+ * The original flip used gossip_interval 1000 ms, 1 ping per interval and ping_timeout 1500 ms.
+ * memberlist's LAN preset probes every 1000 ms with a 500 ms timeout and then waits a suspicion
+ * timeout of several seconds. flip decides "down" by quorum instead of by a long suspicion
+ * timer, so one node's slow link cannot take a server down on its own; that lets the timers be
+ * short without false alarms. A LAN round trip is well under 1 ms and even a busy Node.js event
+ * loop answers within tens of milliseconds, so a 500 ms timeout is still ~100x the normal reply
+ * time, while a crash is noticed in about interval + timeout.
+ */
+export const DEFAULTS = {
+  /** How often each node starts a round of probes (ms). 250 ms gives each peer ~4 probes a second. */
+  gossip_interval_ms: 250,
+  /** Members probed per round. 1 keeps per-node load constant as the cluster grows. */
+  ping_per_interval: 1,
+  /** A probe without an answer after this long marks the member probably_down (ms). */
+  ping_timeout_ms: 500,
+  /** Members asked to probe a silent member on our behalf (SWIM's k). */
+  indirect_probes: 3,
+  /** A system's plan is computed this long after the first change, so bursts make one plan (ms). */
+  delay_ms: 500,
+  /** A script still running after this long is killed with its whole process group (ms). */
+  script_timeout_ms: 30_000,
+  log_level: 'info',
+  /** Run `down` at start for items this node does not hold (the original's remove_on_start). */
+  remove_on_start: true,
+  /** Run `down` for everything held when stopped by a signal (the original's remove_on_failure). */
+  remove_on_failure: true,
+} as const;
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/** Every spelling of a system type that flip accepts, and what it means. */
+export const SYSTEM_TYPES = {
+  shard: 'shard',
+  sharded: 'shard',
+  replicated: 'replicated',
+  replicate: 'replicated',
+  single: 'single',
+  choose_one: 'single',
+} as const;
+export type SystemType = (typeof SYSTEM_TYPES)[keyof typeof SYSTEM_TYPES];
+
+/** The default quorum, as in the original: a strict majority of all servers, arbiters counted. */
+export function defaultQuorum(serverCount: number): number {
+  return Math.floor(serverCount / 2) + 1;
+}

@@ -1,0 +1,1 @@
+export { heldBy, type Placement, type PlacementInput, place, placeAll } from './placement.js';

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runFlip } from '../helpers/flip-cli.js';
+
+const README = 'test/fixtures/readme.json';
+
+function lines(text: string): string[] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.trimEnd().split(/\s+/).join(' '));
+}
+
+describe('flip plan', () => {
+  it('prints the README table with all servers up', () => {
+    const result = runFlip(['plan', README]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(lines(result.stdout), ['flip flip1 flip2', '192.168.0.2 192.168.0.1']);
+  });
+
+  it('prints the README table with flip1 down', () => {
+    const result = runFlip(['plan', README, '--down', 'flip1']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(lines(result.stdout), ['flip flip1 flip2', '192.168.0.1 x', '192.168.0.2']);
+  });
+
+  it('prints JSON listing every server, [] for those holding nothing', () => {
+    const result = runFlip(['plan', README, '--down', 'flip1', '--json']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), {
+      systems: { ip: { flip: ['192.168.0.1', '192.168.0.2'], flip1: [], flip2: [] } },
+    });
+  });
+
+  it('rejects unknown --down ids with exit 2', () => {
+    const result = runFlip(['plan', README, '--down', 'flip1,nope']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /unknown server id "nope"/);
+  });
+});
+
+describe('flip config check', () => {
+  it('summarises a valid config', () => {
+    const result = runFlip(['config', 'check', README]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /1\. flip1 .*priority 1/);
+    assert.match(result.stdout, /3\. flip2 .*arbiter/);
+    assert.match(result.stdout, /quorum: 2 of 3/);
+    assert.match(result.stdout, /ip: shard, members flip1, flip, 2 items/);
+  });
+
+  it('lists every error with file, line and column, exit 2, no stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-cli-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      '{\n  "id": "nope",\n  "quorum": 9,\n  "key": "k",\n  "servers": {"a": {"ip": "1.2.3", "port": 1}},\n  "cluster": {}\n}\n',
+    );
+    const result = runFlip(['config', 'check', file]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, new RegExp(`${file}:2:\\d+: id: "nope" is not a server`));
+    assert.match(result.stderr, new RegExp(`${file}:3:\\d+: quorum: 9 is larger`));
+    assert.match(result.stderr, /servers\.a\.ip: "1\.2\.3" is not a valid/);
+    assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/);
+  });
+
+  it('says so when the file does not exist', () => {
+    const result = runFlip(['config', 'check', '/nonexistent/flip.json']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /cannot read config: no such file/);
+  });
+
+  it('prints the JSON Schema', () => {
+    const result = runFlip(['config', 'schema']);
+    assert.equal(result.status, 0);
+    const schema = JSON.parse(result.stdout);
+    assert.equal(schema.title, 'flip config');
+    assert.ok(schema.properties.servers);
+  });
+});
