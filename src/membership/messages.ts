@@ -1,0 +1,59 @@
+/**
+ * The messages that flip agents exchange, as the protocol core sees them (plain objects).
+ * src/wire/ turns them into bytes and back; the sender's server index travels in the
+ * authenticated packet header, not here.
+ *
+ * Members are named by their server index: the position of the server in the config's
+ * ordered server list (priority, then id), the same on every node of a cluster.
+ */
+
+/** What one node tells others about one member. Ordered by incarnation, then by kind. */
+export type Update =
+  /** `member` is alive at `incarnation` (a refutation, a return, or a restart). */
+  | { kind: 'alive'; member: number; incarnation: number }
+  /**
+   * The servers in `reporters` (sorted, unique server indexes) could not reach `member` at
+   * `incarnation`. Reports for one (member, incarnation) are merged by union.
+   */
+  | { kind: 'suspect'; member: number; incarnation: number; reporters: number[] }
+  /** A quorum agreed that `member` at `incarnation` is down. */
+  | { kind: 'down'; member: number; incarnation: number }
+  /** `member` announced that it is shutting down (graceful leave) at `incarnation`. */
+  | { kind: 'left'; member: number; incarnation: number };
+
+export type UpdateKind = Update['kind'];
+
+/** A member's state in one node's view, as carried in a `state` message. */
+export type MemberStateName = 'alive' | 'probably_down' | 'down' | 'left';
+
+export interface StateRecord {
+  member: number;
+  state: MemberStateName;
+  incarnation: number;
+}
+
+/** Flags of a ping. */
+export const PING_FLAG_JOINING = 1;
+
+interface Base {
+  /** The sender's own incarnation. */
+  incarnation: number;
+  /** Piggybacked gossip. */
+  updates: Update[];
+}
+
+export type Message =
+  /** A direct probe of `target` (the receiver); `flags` bit 0 asks for a `state` reply. */
+  | (Base & { type: 'ping'; seq: number; target: number; flags: number })
+  /** Answer to the ping or ping_req numbered `seq` (a ping_req is answered when its target answered). */
+  | (Base & { type: 'ack'; seq: number })
+  /** Please probe `target` for me and answer with ack (it answered) or nack (it did not). */
+  | (Base & { type: 'ping_req'; seq: number; target: number })
+  /** The target of ping_req `seq` did not answer the helper in time (Lifeguard's nack). */
+  | (Base & { type: 'nack'; seq: number })
+  /** Gossip pushed at once, without a probe (new suspicions, decisions, leaves). */
+  | (Base & { type: 'gossip' })
+  /** The sender's view of members that are not plainly alive, for a node that is joining. */
+  | (Base & { type: 'state'; records: StateRecord[] });
+
+export type MessageType = Message['type'];
