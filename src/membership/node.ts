@@ -1,0 +1,754 @@
+/**
+ * The membership protocol core of one node: SWIM-style probing with indirect probes and
+ * piggybacked gossip, quorum agreement on "down", refutation by incarnation, graceful leave
+ * and Lifeguard-style local health.
+ *
+ * Pure and deterministic: it never reads a clock, a socket or Math.random. The caller passes
+ * the time into every call, delivers packets with `receive`, calls `tick` when `nextWakeAt`
+ * comes, and carries out what `takeEffects` returns (messages to send, state changes). The
+ * daemon and the simulator run this same code.
+ */
+import { Awareness } from './awareness.js';
+import { BroadcastQueue } from './broadcasts.js';
+import {
+  type MemberStateName,
+  type Message,
+  PING_FLAG_JOINING,
+  type StateRecord,
+  type Update,
+} from './messages.js';
+import { ProbeOrder, sample } from './probe-order.js';
+import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
+
+/** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
+export interface Packing {
+  /** Bytes available for a message body. */
+  bodyBytesMax: number;
+  /** Encoded size of one update. */
+  updateSize(update: Update): number;
+  /** Encoded size of a message without its updates (and for `state`, without records). */
+  baseSize(type: Message['type']): number;
+  /** Encoded size of one state record. */
+  stateRecordSize: number;
+}
+
+export interface NodeOptions {
+  /** This node's server index. */
+  self: number;
+  memberCount: number;
+  quorum: number;
+  gossip_interval_ms: number;
+  ping_per_interval: number;
+  ping_timeout_ms: number;
+  indirect_probes: number;
+  /** Uniform in [0, 1). */
+  random: () => number;
+  /** The incarnation this node starts with; a restart must start higher (a boot time in ms). */
+  incarnation: number;
+  packing: Packing;
+  /** Overrides the report lifetime (ms); default reportTtlMs(). */
+  report_ttl_ms?: number;
+}
+
+export interface MemberView {
+  state: MemberStateName;
+  incarnation: number;
+  /** When this node last changed the member's state (ms, caller's clock). */
+  since: number;
+}
+
+export interface MemberChange {
+  member: number;
+  from: MemberStateName;
+  to: MemberStateName;
+  incarnation: number;
+  at: number;
+  /** Why: 'probe' (own probe failed), 'report' (others' reports), 'quorum', 'gossip', 'direct', 'expired', 'leave', 'refute'. */
+  reason: string;
+}
+
+export interface Outgoing {
+  to: number;
+  message: Message;
+}
+
+export interface Effects {
+  sends: Outgoing[];
+  changes: MemberChange[];
+}
+
+/** Counters for the daemon's metrics and the simulator's figures. */
+export interface NodeCounters {
+  probes: number;
+  probes_failed: number;
+  indirect_requests: number;
+  refutations: number;
+  declared_down: number;
+  messages_sent: number;
+}
+
+interface Probe {
+  seq: number;
+  target: number;
+  startedAt: number;
+  /** When to send the retry and the indirect probes. */
+  indirectAt: number;
+  /** When the probe has failed if nothing answered. */
+  deadline: number;
+  /** When to forget the probe (late acks still clear our suspicion until then). */
+  forgetAt: number;
+  phase: 'direct' | 'indirect' | 'failed' | 'acked';
+  /** Members asked to probe the target for us; only they (and the target) may answer. */
+  helpers: number[];
+  nacks: number;
+}
+
+interface Relay {
+  requester: number;
+  requesterSeq: number;
+  target: number;
+  deadline: number;
+}
+
+interface Suspicion {
+  incarnation: number;
+  /** reporter -> when its report expires (ms). */
+  reporters: Map<number, number>;
+}
+
+const SEQ_MODULO = 2 ** 32;
+/** Peers pinged at start to announce ourselves and ask for the view. */
+const INTRODUCTIONS_MAX = 64;
+
+export class MembershipNode {
+  readonly self: number;
+  readonly counters: NodeCounters = {
+    probes: 0,
+    probes_failed: 0,
+    indirect_requests: 0,
+    refutations: 0,
+    declared_down: 0,
+    messages_sent: 0,
+  };
+
+  readonly #options: NodeOptions;
+  readonly #members: MemberView[];
+  readonly #peers: number[];
+  readonly #order: ProbeOrder;
+  readonly #broadcasts: BroadcastQueue;
+  readonly #awareness = new Awareness();
+  readonly #probes = new Map<number, Probe>();
+  readonly #relays = new Map<number, Relay>();
+  readonly #suspicions = new Map<number, Suspicion>();
+  readonly #reportTtlMs: number;
+  #incarnation: number;
+  #seq = 0;
+  #nextRoundAt = 0;
+  #lastTickAt: number | undefined;
+  #started = false;
+  #left = false;
+  #synced = false;
+  #sends: Outgoing[] = [];
+  #changes: MemberChange[] = [];
+
+  constructor(options: NodeOptions) {
+    assert(options.self >= 0 && options.self < options.memberCount, 'self index out of range');
+    assert(options.quorum >= 1 && options.quorum <= options.memberCount, 'quorum out of range');
+    this.#options = options;
+    this.self = options.self;
+    this.#incarnation = options.incarnation;
+    // A random first sequence number: a packet recorded before our restart cannot answer a probe.
+    this.#seq = Math.floor(options.random() * SEQ_MODULO);
+    this.#members = Array.from({ length: options.memberCount }, () => ({
+      state: 'alive',
+      incarnation: 0,
+      since: 0,
+    }));
+    this.#members[this.self]!.incarnation = this.#incarnation;
+    this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
+    this.#order = new ProbeOrder(this.#peers, options.random);
+    this.#broadcasts = new BroadcastQueue(retransmitLimit(options.memberCount), options.packing.updateSize);
+    this.#reportTtlMs =
+      options.report_ttl_ms ??
+      reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
+    // A node alone in its cluster has nobody to learn from.
+    this.#synced = this.#peers.length === 0;
+  }
+
+  // ---- queries -------------------------------------------------------------------------
+
+  get incarnation(): number {
+    return this.#incarnation;
+  }
+
+  /** Local health score (0 = healthy). */
+  get healthScore(): number {
+    return this.#awareness.score;
+  }
+
+  /** True once a peer has told us its view (or we are alone). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get left(): boolean {
+    return this.#left;
+  }
+
+  member(index: number): Readonly<MemberView> {
+    return this.#members[index]!;
+  }
+
+  members(): readonly Readonly<MemberView>[] {
+    return this.#members;
+  }
+
+  /** Indexes of the members that placement should treat as live (not down, not left). */
+  liveMembers(): number[] {
+    const out: number[] = [];
+    this.#members.forEach((member, i) => {
+      if (member.state === 'alive' || member.state === 'probably_down') out.push(i);
+    });
+    return out;
+  }
+
+  /** Reporters currently counted against `member` (for status and tests). */
+  reportersOf(member: number): number[] {
+    return [...(this.#suspicions.get(member)?.reporters.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  /** When the caller must call `tick` next (ms). */
+  nextWakeAt(): number {
+    if (!this.#started || this.#left) return Number.POSITIVE_INFINITY;
+    let wake = this.#nextRoundAt;
+    // Finished probes are forgotten at the next tick; they need no wake-up of their own.
+    for (const probe of this.#probes.values()) {
+      if (probe.phase === 'direct') wake = Math.min(wake, probe.indirectAt);
+      else if (probe.phase === 'indirect') wake = Math.min(wake, probe.deadline);
+    }
+    for (const relay of this.#relays.values()) wake = Math.min(wake, relay.deadline);
+    // Reports expire at the next tick after their time (at most one interval late): quorum
+    // counting ignores expired reports anyway, so no wake-up is needed for them.
+    return wake;
+  }
+
+  takeEffects(): Effects {
+    const effects = { sends: this.#sends, changes: this.#changes };
+    this.#sends = [];
+    this.#changes = [];
+    return effects;
+  }
+
+  // ---- inputs --------------------------------------------------------------------------
+
+  /** Starts probing. Pings carry the joining flag until a peer has sent us its view. */
+  start(now: number): void {
+    assert(!this.#started, 'start() called twice');
+    this.#started = true;
+    this.#lastTickAt = now;
+    // Introduce ourselves at once to a bounded sample of peers, so a restarted node is seen
+    // alive and told the view without waiting for the round-robin. These pings are not
+    // probes: a peer that has not started yet must not be suspected for missing them.
+    for (const peer of sample(this.#peers, INTRODUCTIONS_MAX, this.#options.random)) {
+      this.#sendPing(peer, this.#nextSeq());
+    }
+    this.#nextRoundAt = now + this.#interval();
+  }
+
+  tick(now: number): void {
+    if (!this.#started || this.#left) return;
+    this.#noticeStall(now);
+    this.#expireReports(now);
+    this.#advanceProbes(now);
+    this.#advanceRelays(now);
+    if (now >= this.#nextRoundAt) {
+      this.#nextRoundAt = now + this.#interval();
+      for (let i = 0; i < this.#options.ping_per_interval; i++) {
+        // Down and left members are probed too (their failures count for nothing): it is how
+        // two sides that each declared the other down find each other after a partition.
+        const target = this.#order.next((peer) => !this.#probing(peer));
+        if (target === undefined) break;
+        this.#startProbe(now, target);
+      }
+    }
+    this.#lastTickAt = now;
+  }
+
+  receive(now: number, from: number, message: Message): void {
+    if (!this.#started || this.#left) return;
+    if (from === this.self || from < 0 || from >= this.#members.length) return;
+    this.#hearFrom(now, from, message.incarnation);
+    for (const update of message.updates) this.#apply(now, update, from);
+
+    switch (message.type) {
+      case 'ping':
+        if (message.target !== this.self) return;
+        this.#send(from, { type: 'ack', seq: message.seq, incarnation: this.#incarnation, updates: [] });
+        if ((message.flags & PING_FLAG_JOINING) !== 0) this.#sendState(from);
+        return;
+      case 'ack':
+        this.#onAck(now, from, message.seq);
+        return;
+      case 'nack': {
+        const probe = this.#probes.get(message.seq);
+        if (probe?.helpers.includes(from)) probe.nacks++;
+        return;
+      }
+      case 'ping_req': {
+        if (message.target === this.self || message.target >= this.#members.length) return;
+        this.counters.indirect_requests++;
+        const seq = this.#nextSeq();
+        this.#relays.set(seq, {
+          requester: from,
+          requesterSeq: message.seq,
+          target: message.target,
+          deadline: now + this.#timeout() / 2,
+        });
+        this.#send(message.target, {
+          type: 'ping',
+          seq,
+          target: message.target,
+          flags: 0,
+          incarnation: this.#incarnation,
+          updates: [],
+        });
+        return;
+      }
+      case 'state':
+        for (const record of message.records) this.#applyRecord(now, record, from);
+        this.#synced = true;
+        return;
+      case 'gossip':
+        return;
+    }
+  }
+
+  /**
+   * Graceful leave: tell every peer at once (they mark us left without a quorum, since we
+   * say so ourselves, authenticated), then stop. The caller sends the effects and exits.
+   */
+  leave(now: number): void {
+    if (this.#left) return;
+    const update: Update = { kind: 'left', member: this.self, incarnation: this.#incarnation };
+    this.#setState(now, this.self, 'left', this.#incarnation, 'leave');
+    for (const peer of this.#peers) {
+      this.#sends.push({
+        to: peer,
+        message: { type: 'gossip', incarnation: this.#incarnation, updates: [update] },
+      });
+      this.counters.messages_sent++;
+    }
+    this.#left = true;
+    this.#probes.clear();
+    this.#relays.clear();
+  }
+
+  // ---- probing ---------------------------------------------------------------------------
+
+  #interval(): number {
+    return scaled(this.#options.gossip_interval_ms, this.#awareness.score);
+  }
+
+  #timeout(): number {
+    return scaled(this.#options.ping_timeout_ms, this.#awareness.score);
+  }
+
+  /** Whether a silence from `peer` means anything: down and left members are silent anyway. */
+  #probeable(peer: number): boolean {
+    const state = this.#members[peer]!.state;
+    return state === 'alive' || state === 'probably_down';
+  }
+
+  #probing(peer: number): boolean {
+    for (const probe of this.#probes.values()) {
+      if (probe.target === peer && (probe.phase === 'direct' || probe.phase === 'indirect')) return true;
+    }
+    return false;
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) % SEQ_MODULO;
+    return this.#seq;
+  }
+
+  #startProbe(now: number, target: number): void {
+    const timeout = this.#timeout();
+    const seq = this.#nextSeq();
+    this.counters.probes++;
+    this.#probes.set(seq, {
+      seq,
+      target,
+      startedAt: now,
+      indirectAt: now + timeout / 2,
+      deadline: now + timeout,
+      forgetAt: now + 2 * timeout,
+      phase: 'direct',
+      helpers: [],
+      nacks: 0,
+    });
+    this.#sendPing(target, seq);
+  }
+
+  #sendPing(target: number, seq: number): void {
+    this.#send(target, {
+      type: 'ping',
+      seq,
+      target,
+      flags: this.#synced ? 0 : PING_FLAG_JOINING,
+      incarnation: this.#incarnation,
+      updates: [],
+    });
+  }
+
+  #advanceProbes(now: number): void {
+    for (const probe of this.#probes.values()) {
+      if (probe.phase === 'direct' && now >= probe.indirectAt && !this.#probeable(probe.target)) {
+        probe.phase = 'failed';
+      }
+      if (probe.phase === 'direct' && now >= probe.indirectAt) {
+        // Half the timeout without an answer: try again directly and through others.
+        probe.phase = 'indirect';
+        this.#sendPing(probe.target, probe.seq);
+        const helpers = this.#peers.filter(
+          (peer) => peer !== probe.target && this.#members[peer]!.state === 'alive',
+        );
+        for (const helper of sample(helpers, this.#options.indirect_probes, this.#options.random)) {
+          this.#send(helper, {
+            type: 'ping_req',
+            seq: probe.seq,
+            target: probe.target,
+            incarnation: this.#incarnation,
+            updates: [],
+          });
+          probe.helpers.push(helper);
+        }
+      }
+      if (probe.phase === 'indirect' && now >= probe.deadline) {
+        probe.phase = 'failed';
+        this.counters.probes_failed++;
+        // Nobody answered, not even a helper's nack: perhaps we are the slow one.
+        if (probe.helpers.length > 0 && probe.nacks === 0) this.#awareness.apply(1);
+        this.#reportUnreachable(now, probe.target);
+      }
+      if (now >= probe.forgetAt) this.#probes.delete(probe.seq);
+    }
+  }
+
+  #onAck(now: number, from: number, seq: number): void {
+    const relay = this.#relays.get(seq);
+    if (relay?.target === from) {
+      this.#relays.delete(seq);
+      this.#send(relay.requester, {
+        type: 'ack',
+        seq: relay.requesterSeq,
+        incarnation: this.#incarnation,
+        updates: [],
+      });
+      return;
+    }
+    const probe = this.#probes.get(seq);
+    // Only the target, or a helper we asked, can answer a probe.
+    if (!probe || (from !== probe.target && !probe.helpers.includes(from))) return;
+    if (probe.phase === 'direct' || probe.phase === 'indirect') this.#awareness.apply(-1);
+    probe.phase = 'acked';
+    this.#withdrawReport(now, probe.target);
+  }
+
+  #advanceRelays(now: number): void {
+    for (const [seq, relay] of this.#relays) {
+      if (now < relay.deadline) continue;
+      this.#relays.delete(seq);
+      this.#send(relay.requester, {
+        type: 'nack',
+        seq: relay.requesterSeq,
+        incarnation: this.#incarnation,
+        updates: [],
+      });
+    }
+  }
+
+  /**
+   * A tick much later than planned means this process stalled (GC, swap, SIGSTOP): the
+   * silence we saw was ours, so push every pending deadline back by the stall and count it
+   * against our own health rather than against the peers.
+   */
+  #noticeStall(now: number): void {
+    const last = this.#lastTickAt;
+    if (last === undefined) return;
+    const planned = Math.max(last, Math.min(this.nextWakeAt(), now));
+    const late = now - planned;
+    if (late < stallThresholdMs(this.#options.gossip_interval_ms, this.#options.ping_timeout_ms)) return;
+    this.#awareness.apply(1);
+    for (const probe of this.#probes.values()) {
+      probe.indirectAt += late;
+      probe.deadline += late;
+      probe.forgetAt += late;
+    }
+    for (const relay of this.#relays.values()) relay.deadline += late;
+    for (const suspicion of this.#suspicions.values()) {
+      for (const [reporter, expiresAt] of suspicion.reporters)
+        suspicion.reporters.set(reporter, expiresAt + late);
+    }
+  }
+
+  // ---- reports and quorum ------------------------------------------------------------------
+
+  /** Our own probe of `target` failed: report it, spread the report, and count the votes. */
+  #reportUnreachable(now: number, target: number): void {
+    const member = this.#members[target]!;
+    if (member.state === 'down' || member.state === 'left') return;
+    const suspicion = this.#suspicionFor(target, member.incarnation);
+    suspicion.reporters.set(this.self, now + this.#reportTtlMs);
+    if (member.state === 'alive') this.#setState(now, target, 'probably_down', member.incarnation, 'probe');
+    const update = this.#suspectUpdate(target, suspicion);
+    this.#broadcasts.enqueue(update);
+    this.#push(update, target);
+    this.#checkQuorum(now, target);
+  }
+
+  /** Our probe got an answer: take back our own report (others' reports expire or are refuted). */
+  #withdrawReport(now: number, target: number): void {
+    const suspicion = this.#suspicions.get(target);
+    if (!suspicion?.reporters.delete(this.self)) return;
+    if (suspicion.reporters.size === 0) {
+      this.#suspicions.delete(target);
+      const member = this.#members[target]!;
+      if (member.state === 'probably_down')
+        this.#setState(now, target, 'alive', member.incarnation, 'direct');
+    }
+  }
+
+  #suspicionFor(member: number, incarnation: number): Suspicion {
+    let suspicion = this.#suspicions.get(member);
+    if (!suspicion || suspicion.incarnation !== incarnation) {
+      suspicion = { incarnation, reporters: new Map() };
+      this.#suspicions.set(member, suspicion);
+    }
+    return suspicion;
+  }
+
+  #suspectUpdate(member: number, suspicion: Suspicion): Update {
+    return {
+      kind: 'suspect',
+      member,
+      incarnation: suspicion.incarnation,
+      reporters: [...suspicion.reporters.keys()].sort((a, b) => a - b),
+    };
+  }
+
+  #checkQuorum(now: number, member: number): void {
+    const suspicion = this.#suspicions.get(member);
+    if (!suspicion || suspicion.reporters.size < this.#options.quorum) return;
+    let current = 0;
+    for (const expiresAt of suspicion.reporters.values()) if (expiresAt > now) current++;
+    if (current < this.#options.quorum) return;
+    this.counters.declared_down++;
+    this.#declare(now, { kind: 'down', member, incarnation: suspicion.incarnation }, 'quorum');
+  }
+
+  #expireReports(now: number): void {
+    for (const [member, suspicion] of this.#suspicions) {
+      for (const [reporter, expiresAt] of suspicion.reporters) {
+        if (expiresAt <= now) suspicion.reporters.delete(reporter);
+      }
+      if (suspicion.reporters.size > 0) continue;
+      this.#suspicions.delete(member);
+      const view = this.#members[member]!;
+      if (view.state === 'probably_down') this.#setState(now, member, 'alive', view.incarnation, 'expired');
+    }
+  }
+
+  // ---- gossip ------------------------------------------------------------------------------
+
+  /** Any message from `from` is first-hand news about it. */
+  #hearFrom(now: number, from: number, incarnation: number): void {
+    const member = this.#members[from]!;
+    if (incarnation > member.incarnation) {
+      this.#apply(now, { kind: 'alive', member: from, incarnation }, from);
+      return;
+    }
+    if (incarnation < member.incarnation) return;
+    if (member.state === 'down' || member.state === 'left' || this.#suspicions.has(from)) {
+      // It is talking to us, so it is up but does not know what we think: tell it, so it
+      // refutes with a higher incarnation.
+      const notice: Update =
+        member.state === 'down' || member.state === 'left'
+          ? { kind: member.state, member: from, incarnation }
+          : this.#suspectUpdate(from, this.#suspicions.get(from)!);
+      this.#send(from, { type: 'gossip', incarnation: this.#incarnation, updates: [notice] });
+    }
+  }
+
+  /** Applies one update learned from `via` (or from ourselves). Ordered by incarnation. */
+  #apply(now: number, update: Update, via: number): void {
+    if (update.member === this.self) {
+      this.#aboutMe(now, update);
+      return;
+    }
+    const member = this.#members[update.member];
+    if (!member) return;
+    switch (update.kind) {
+      case 'alive':
+        if (update.incarnation <= member.incarnation) return;
+        this.#suspicions.delete(update.member);
+        // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
+        if (member.incarnation > 0 || member.state !== 'alive') this.#broadcasts.enqueue(update);
+        member.incarnation = update.incarnation;
+        if (member.state !== 'alive') {
+          this.#setState(
+            now,
+            update.member,
+            'alive',
+            update.incarnation,
+            via === update.member ? 'direct' : 'gossip',
+          );
+          this.#push(update, update.member);
+        }
+        return;
+      case 'suspect': {
+        if (update.incarnation < member.incarnation) return;
+        if ((member.state === 'down' || member.state === 'left') && update.incarnation === member.incarnation)
+          return;
+        // A report about a newer incarnation implies the member was alive at it.
+        if (update.incarnation > member.incarnation) {
+          this.#apply(now, { kind: 'alive', member: update.member, incarnation: update.incarnation }, via);
+        }
+        const suspicion = this.#suspicionFor(update.member, update.incarnation);
+        let learned = false;
+        for (const reporter of update.reporters) {
+          if (reporter >= this.#members.length) continue;
+          const known = suspicion.reporters.has(reporter);
+          // A reporter speaking first-hand renews its report; relayed reports never do, so
+          // a stale report cannot be kept alive by being passed around.
+          if (!known || reporter === via) suspicion.reporters.set(reporter, now + this.#reportTtlMs);
+          if (!known) learned = true;
+        }
+        if (!learned) return;
+        this.#broadcasts.enqueue(this.#suspectUpdate(update.member, suspicion));
+        if (member.state === 'alive')
+          this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
+        // Others cannot reach it: check for ourselves now rather than at our next turn.
+        if (!suspicion.reporters.has(this.self) && !this.#probing(update.member))
+          this.#startProbe(now, update.member);
+        this.#checkQuorum(now, update.member);
+        return;
+      }
+      case 'down':
+      case 'left': {
+        if (update.incarnation < member.incarnation) return;
+        if (update.incarnation === member.incarnation) {
+          if (member.state === 'left') return;
+          if (member.state === 'down' && update.kind === 'down') return;
+        }
+        this.#declare(now, update, via === update.member ? 'direct' : 'gossip');
+        return;
+      }
+    }
+  }
+
+  /** Decides `down` or `left` for a member, spreads it, and forgets reports about it. */
+  #declare(now: number, update: Update & { kind: 'down' | 'left' }, reason: string): void {
+    const member = this.#members[update.member]!;
+    member.incarnation = update.incarnation;
+    this.#suspicions.delete(update.member);
+    this.#setState(now, update.member, update.kind, update.incarnation, reason);
+    this.#broadcasts.enqueue(update);
+    this.#push(update, update.member);
+    for (const [seq, probe] of this.#probes) if (probe.target === update.member) this.#probes.delete(seq);
+  }
+
+  /** Someone says something about us: refute anything but "alive" at our incarnation or later. */
+  #aboutMe(now: number, update: Update): void {
+    if (update.kind === 'alive') {
+      if (update.incarnation > this.#incarnation) this.#refute(now, update.incarnation);
+      return;
+    }
+    if (update.incarnation < this.#incarnation) return;
+    if (this.#left && update.kind === 'left') return;
+    this.#refute(now, update.incarnation);
+  }
+
+  #refute(now: number, heard: number): void {
+    this.#incarnation = Math.max(this.#incarnation, heard) + 1;
+    this.#members[this.self]!.incarnation = this.#incarnation;
+    this.#members[this.self]!.since = now;
+    this.counters.refutations++;
+    this.#awareness.apply(1);
+    const update: Update = { kind: 'alive', member: this.self, incarnation: this.#incarnation };
+    this.#broadcasts.enqueue(update);
+    this.#push(update, -1);
+  }
+
+  /** A joining node sent us a ping: send it our view of every member not plainly alive. */
+  #sendState(to: number): void {
+    const packing = this.#options.packing;
+    const perMessage = Math.max(
+      1,
+      Math.floor((packing.bodyBytesMax - packing.baseSize('state')) / packing.stateRecordSize),
+    );
+    const records: StateRecord[] = [];
+    this.#members.forEach((member, i) => {
+      if (i !== this.self && member.state !== 'alive') {
+        records.push({ member: i, state: member.state, incarnation: member.incarnation });
+      }
+    });
+    // Always send at least one (possibly empty) state message: it tells the joiner it is synced.
+    for (let start = 0; start === 0 || start < records.length; start += perMessage) {
+      this.#sends.push({
+        to,
+        message: {
+          type: 'state',
+          records: records.slice(start, start + perMessage),
+          incarnation: this.#incarnation,
+          updates: [],
+        },
+      });
+      this.counters.messages_sent++;
+    }
+  }
+
+  #applyRecord(now: number, record: StateRecord, via: number): void {
+    if (record.state === 'down' || record.state === 'left') {
+      this.#apply(now, { kind: record.state, member: record.member, incarnation: record.incarnation }, via);
+    } else if (record.state === 'alive') {
+      this.#apply(now, { kind: 'alive', member: record.member, incarnation: record.incarnation }, via);
+    }
+    // probably_down carries no reporters: the joiner will learn the reports by gossip.
+  }
+
+  // ---- output --------------------------------------------------------------------------------
+
+  #setState(now: number, index: number, to: MemberStateName, incarnation: number, reason: string): void {
+    const member = this.#members[index]!;
+    const from = member.state;
+    member.state = to;
+    member.incarnation = incarnation;
+    if (from === to) return;
+    member.since = now;
+    this.#changes.push({ member: index, from, to, incarnation, at: now, reason });
+  }
+
+  /** Pushes a fresh update at once to a few members, besides piggybacking it later. */
+  #push(update: Update, about: number): void {
+    const candidates = this.#peers.filter((peer) => peer !== about && this.#probeable(peer));
+    for (const peer of sample(candidates, PUSH_FANOUT, this.#options.random)) {
+      this.#send(peer, { type: 'gossip', incarnation: this.#incarnation, updates: [update] });
+    }
+  }
+
+  /** Queues a message, filling the rest of its packet with piggybacked gossip. */
+  #send(to: number, message: Message): void {
+    const packing = this.#options.packing;
+    let budget = packing.bodyBytesMax - packing.baseSize(message.type);
+    for (const update of message.updates) budget -= packing.updateSize(update);
+    const exclude = new Set(message.updates.map((update) => update.member));
+    const piggyback = this.#broadcasts.take(budget, exclude);
+    if (piggyback.length > 0) message.updates = [...message.updates, ...piggyback];
+    this.#sends.push({ to, message });
+    this.counters.messages_sent++;
+  }
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}

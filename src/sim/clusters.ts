@@ -1,0 +1,59 @@
+/**
+ * Cluster configs for the simulator: the original README's example, or a synthetic cluster
+ * of any size. Both go through the real config validation.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type FlipConfig, parseConfig } from '../config/index.js';
+
+export interface Timing {
+  gossip_interval?: number;
+  ping_per_interval?: number;
+  ping_timeout?: number;
+}
+
+/** The README's three-server example (flip, flip1 with priority 1, arbiter flip2). */
+export function readmeCluster(timing: Timing = {}): FlipConfig {
+  const file = fileURLToPath(new URL('../../examples/readme.json', import.meta.url));
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return parseConfig(JSON.stringify({ ...raw, ...timing }), 'readme.json');
+}
+
+/** The original flip's timing defaults (interval 1000 ms, 1 ping, timeout 1500 ms). */
+export const ORIGINAL_TIMING: Timing = { gossip_interval: 1000, ping_per_interval: 1, ping_timeout: 1500 };
+/** The README example's timing (interval 1000 ms, 3 pings, timeout 1500 ms). */
+export const README_TIMING: Timing = { gossip_interval: 1000, ping_per_interval: 3, ping_timeout: 1500 };
+
+/**
+ * `count` servers n0..n(count-1), on consecutive ports of 127.0.0.1. When there are at least
+ * three, the last is an arbiter; the others share a `shard` system of two VIPs each, and the
+ * first two also form a `single` active/passive pair.
+ */
+export function syntheticCluster(count: number, timing: Timing = {}): FlipConfig {
+  const width = String(count - 1).length;
+  const id = (i: number) => `n${String(i).padStart(width, '0')}`;
+  const arbiter = count >= 3 ? count - 1 : -1;
+  const servers: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const systems = i === arbiter ? [] : i < 2 ? ['vip', 'pair'] : ['vip'];
+    servers[id(i)] = { ip: '127.0.0.1', port: 10000 + i, systems };
+  }
+  const members = arbiter === -1 ? count : count - 1;
+  const vips = Array.from(
+    { length: members * 2 },
+    (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+  );
+  const raw = {
+    id: id(0),
+    key: 'simulation',
+    ...timing,
+    servers,
+    cluster: {
+      system: {
+        vip: { alive: 'up', down: 'down', type: 'shard', data: vips },
+        pair: { alive: 'up', down: 'down', type: 'single', data: ['10.255.0.1'] },
+      },
+    },
+  };
+  return parseConfig(JSON.stringify(raw), `synthetic-${count}.json`);
+}

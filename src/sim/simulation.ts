@@ -1,0 +1,374 @@
+/**
+ * A deterministic simulation of a flip cluster: every node runs the real protocol core
+ * (MembershipNode); only time and the network are simulated. One seed drives everything:
+ * per-link delay and jitter, packet loss, partitions (any grouping, one-way too), crashes,
+ * restarts, graceful leaves and pauses (a stalled process whose packets queue up).
+ */
+import type { FlipConfig } from '../config/index.js';
+import type { MemberStateName, Message } from '../membership/messages.js';
+import { type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
+import { EventQueue } from './event-queue.js';
+import { Random } from './random.js';
+
+export interface NetworkOptions {
+  /** Mean one-way delay of a link (ms); each link gets a fixed share between 0.5x and 1.5x. */
+  delay_ms: number;
+  /** Extra random delay per packet, uniform in [0, jitter_ms). */
+  jitter_ms: number;
+  /** Probability that any packet is lost. */
+  loss: number;
+}
+
+export const LAN: NetworkOptions = { delay_ms: 0.2, jitter_ms: 0.3, loss: 0 };
+
+/** Packets a paused process can have waiting in its socket buffer; later ones are dropped. */
+export const PAUSED_INBOX_MAX = 512;
+/** Incarnations start here plus the boot time, so a restart always starts higher. */
+const INCARNATION_BASE = 1_000_000;
+
+export interface SimulationOptions {
+  config: FlipConfig;
+  seed: number;
+  network?: Partial<NetworkOptions>;
+  packing: Packing;
+  /** Bytes each packet adds around its body (header, nonce, tag), for the byte figures. */
+  packet_overhead_bytes: number;
+}
+
+export type NodeStatus = 'up' | 'crashed' | 'paused' | 'left';
+
+export interface TraceEntry extends MemberChange {
+  observer: number;
+}
+
+interface SimNode {
+  index: number;
+  core: MembershipNode | undefined;
+  status: NodeStatus;
+  boots: number;
+  /** The wake-up time currently scheduled; a popped wake for another time is stale. */
+  wakeAt: number;
+  inbox: { from: number; message: Message }[];
+  sent_messages: number;
+  sent_bytes: number;
+}
+
+type SimEvent =
+  | { kind: 'wake'; node: number; at: number }
+  | { kind: 'deliver'; from: number; to: number; message: Message }
+  | { kind: 'action'; run: () => void };
+
+export class Simulation {
+  readonly config: FlipConfig;
+  readonly network: NetworkOptions;
+  readonly trace: TraceEntry[] = [];
+  now = 0;
+  /** Packets dropped by loss and by partitions, and deliveries to crashed nodes. */
+  readonly dropped = { loss: 0, partition: 0, dead: 0, inbox_full: 0 };
+
+  readonly #options: SimulationOptions;
+  readonly #random: Random;
+  readonly #netRandom: Random;
+  readonly #nodes: SimNode[];
+  readonly #queue = new EventQueue<SimEvent>();
+  readonly #linkFactor: Float64Array;
+  /** blocked[from * n + to]: packets from -> to are dropped. */
+  #blocked: Uint8Array;
+  #anyBlocked = false;
+  #listeners: ((entry: TraceEntry) => void)[] = [];
+
+  constructor(options: SimulationOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.network = { ...LAN, ...options.network };
+    this.#random = new Random(options.seed);
+    this.#netRandom = this.#random.fork(0xface);
+    const n = options.config.servers.length;
+    this.#blocked = new Uint8Array(n * n);
+    const linkRandom = this.#random.fork(0x1111);
+    this.#linkFactor = Float64Array.from({ length: n * n }, () => 0.5 + linkRandom.next());
+    this.#nodes = Array.from({ length: n }, (_, index) => ({
+      index,
+      core: undefined,
+      status: 'crashed',
+      boots: 0,
+      wakeAt: Number.POSITIVE_INFINITY,
+      inbox: [],
+      sent_messages: 0,
+      sent_bytes: 0,
+    }));
+  }
+
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  /** Calls `listener` for every member state change any node makes. */
+  onChange(listener: (entry: TraceEntry) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  // ---- running -----------------------------------------------------------------------------
+
+  /** Starts every node, each at a random moment in the first interval (as real servers would). */
+  startAll(): void {
+    const spread = this.config.gossip_interval_ms;
+    for (const node of this.#nodes) {
+      this.at(this.now + this.#random.next() * spread, () => this.start(node.index));
+    }
+  }
+
+  /** Runs `run` at virtual time `at` (ms). */
+  at(at: number, run: () => void): void {
+    this.#queue.push(Math.max(at, this.now), { kind: 'action', run });
+  }
+
+  /** Processes events up to and including time `until`, then sets the clock to it. */
+  runUntil(until: number): void {
+    while (this.#queue.peekTime() <= until) {
+      const event = this.#queue.pop()!;
+      this.now = event.at;
+      this.#handle(event.value);
+    }
+    this.now = Math.max(this.now, until);
+  }
+
+  /** Runs until `condition` holds (checked after each event) or `until` passes; the time it held. */
+  runUntilTrue(condition: () => boolean, until: number): number | undefined {
+    if (condition()) return this.now;
+    while (this.#queue.peekTime() <= until) {
+      const event = this.#queue.pop()!;
+      this.now = event.at;
+      this.#handle(event.value);
+      if (condition()) return this.now;
+    }
+    this.now = Math.max(this.now, until);
+    return undefined;
+  }
+
+  #handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'action':
+        event.run();
+        return;
+      case 'wake': {
+        const node = this.#nodes[event.node]!;
+        if (node.status !== 'up' || node.wakeAt !== event.at || !node.core) return;
+        node.wakeAt = Number.POSITIVE_INFINITY;
+        node.core.tick(this.now);
+        this.#flush(node);
+        return;
+      }
+      case 'deliver': {
+        const node = this.#nodes[event.to]!;
+        if (node.status === 'paused') {
+          if (node.inbox.length < PAUSED_INBOX_MAX)
+            node.inbox.push({ from: event.from, message: event.message });
+          else this.dropped.inbox_full++;
+          return;
+        }
+        if (node.status !== 'up' || !node.core) {
+          this.dropped.dead++;
+          return;
+        }
+        node.core.receive(this.now, event.from, event.message);
+        this.#flush(node);
+        return;
+      }
+    }
+  }
+
+  /** Carries out a node's effects: sends packets through the network, records changes. */
+  #flush(node: SimNode): void {
+    const core = node.core!;
+    const effects = core.takeEffects();
+    const packing = this.#options.packing;
+    for (const { to, message } of effects.sends) {
+      node.sent_messages++;
+      let bytes = this.#options.packet_overhead_bytes + packing.baseSize(message.type);
+      for (const update of message.updates) bytes += packing.updateSize(update);
+      if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
+      node.sent_bytes += bytes;
+      this.#transmit(node.index, to, message);
+    }
+    for (const change of effects.changes) {
+      const entry = { ...change, observer: node.index };
+      this.trace.push(entry);
+      for (const listener of this.#listeners) listener(entry);
+    }
+    const wake = core.nextWakeAt();
+    if (wake !== node.wakeAt && Number.isFinite(wake)) {
+      node.wakeAt = Math.max(wake, this.now);
+      this.#queue.push(node.wakeAt, { kind: 'wake', node: node.index, at: node.wakeAt });
+    }
+  }
+
+  #transmit(from: number, to: number, message: Message): void {
+    const n = this.#nodes.length;
+    if (this.#anyBlocked && this.#blocked[from * n + to] === 1) {
+      this.dropped.partition++;
+      return;
+    }
+    if (this.network.loss > 0 && this.#netRandom.chance(this.network.loss)) {
+      this.dropped.loss++;
+      return;
+    }
+    const delay =
+      this.network.delay_ms * this.#linkFactor[from * n + to]! +
+      this.#netRandom.next() * this.network.jitter_ms;
+    // The core never changes a message after handing it out, so receivers can share it.
+    this.#queue.push(this.now + delay, { kind: 'deliver', from, to, message });
+  }
+
+  // ---- faults ------------------------------------------------------------------------------
+
+  start(index: number): void {
+    const node = this.#nodes[index]!;
+    if (node.status === 'up' || node.status === 'paused') return;
+    const config = this.config;
+    node.core = new MembershipNode({
+      self: index,
+      memberCount: config.servers.length,
+      quorum: config.quorum,
+      gossip_interval_ms: config.gossip_interval_ms,
+      ping_per_interval: config.ping_per_interval,
+      ping_timeout_ms: config.ping_timeout_ms,
+      indirect_probes: config.indirect_probes,
+      random: this.#random.fork(index * 7919 + node.boots).next,
+      incarnation: INCARNATION_BASE + Math.floor(this.now),
+      packing: this.#options.packing,
+    });
+    node.boots++;
+    node.status = 'up';
+    node.inbox = [];
+    node.wakeAt = Number.POSITIVE_INFINITY;
+    node.core.start(this.now);
+    this.#flush(node);
+  }
+
+  /** The process dies at once: no leave, nothing more sent or received. */
+  crash(index: number): void {
+    const node = this.#nodes[index]!;
+    node.status = 'crashed';
+    node.core = undefined;
+    node.inbox = [];
+    node.wakeAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** A graceful stop: the node announces its leave, then is gone. */
+  leave(index: number): void {
+    const node = this.#nodes[index]!;
+    if (node.status !== 'up' || !node.core) return;
+    node.core.leave(this.now);
+    this.#flush(node);
+    node.status = 'left';
+    node.core = undefined;
+    node.wakeAt = Number.POSITIVE_INFINITY;
+  }
+
+  restart(index: number): void {
+    this.crash(index);
+    this.start(index);
+  }
+
+  /** The process stalls: no timers run, packets wait in its socket buffer. */
+  pause(index: number): void {
+    const node = this.#nodes[index]!;
+    if (node.status === 'up') node.status = 'paused';
+  }
+
+  resume(index: number): void {
+    const node = this.#nodes[index]!;
+    if (node.status !== 'paused' || !node.core) return;
+    node.status = 'up';
+    const inbox = node.inbox;
+    node.inbox = [];
+    // Like Node.js after a stall: due timers run first, then the buffered packets.
+    node.wakeAt = Number.POSITIVE_INFINITY;
+    node.core.tick(this.now);
+    this.#flush(node);
+    for (const { from, message } of inbox) {
+      if (node.status !== 'up' || !node.core) break;
+      node.core.receive(this.now, from, message);
+      this.#flush(node);
+    }
+  }
+
+  /** Cuts the cluster into groups: nodes in different groups cannot reach each other. */
+  partition(groups: readonly (readonly number[])[]): void {
+    const n = this.#nodes.length;
+    const groupOf = new Int32Array(n).fill(-1);
+    groups.forEach((group, g) => {
+      for (const index of group) groupOf[index] = g;
+    });
+    for (let from = 0; from < n; from++) {
+      for (let to = 0; to < n; to++) {
+        if (from !== to && groupOf[from] !== groupOf[to]) this.#blocked[from * n + to] = 1;
+      }
+    }
+    this.#anyBlocked = true;
+  }
+
+  /** Packets from any of `from` to any of `to` are dropped (one way only). */
+  cutOneWay(from: readonly number[], to: readonly number[]): void {
+    const n = this.#nodes.length;
+    for (const a of from) for (const b of to) if (a !== b) this.#blocked[a * n + b] = 1;
+    this.#anyBlocked = true;
+  }
+
+  /** Every node alone: nobody can reach anybody. */
+  isolateAll(): void {
+    this.partition(this.#nodes.map((node) => [node.index]));
+  }
+
+  heal(): void {
+    this.#blocked.fill(0);
+    this.#anyBlocked = false;
+  }
+
+  setLoss(loss: number): void {
+    this.network.loss = loss;
+  }
+
+  // ---- observation -----------------------------------------------------------------------
+
+  status(index: number): NodeStatus {
+    return this.#nodes[index]!.status;
+  }
+
+  /** The nodes whose process runs (up or paused). */
+  running(): number[] {
+    return this.#nodes
+      .filter((node) => node.status === 'up' || node.status === 'paused')
+      .map((node) => node.index);
+  }
+
+  core(index: number): MembershipNode | undefined {
+    return this.#nodes[index]!.core;
+  }
+
+  /** The state of `member` in `observer`'s view. */
+  stateIn(observer: number, member: number): MemberStateName | undefined {
+    return this.#nodes[observer]!.core?.member(member).state;
+  }
+
+  /** Server ids that `observer` treats as live (placement's input). */
+  liveIdsIn(observer: number): Set<string> {
+    const core = this.#nodes[observer]!.core;
+    if (!core) return new Set();
+    return new Set(core.liveMembers().map((index) => this.config.servers[index]!.id));
+  }
+
+  sentBy(index: number): { messages: number; bytes: number } {
+    const node = this.#nodes[index]!;
+    return { messages: node.sent_messages, bytes: node.sent_bytes };
+  }
+
+  /** Resets the per-node traffic counters (to measure a steady-state window). */
+  resetTraffic(): void {
+    for (const node of this.#nodes) {
+      node.sent_messages = 0;
+      node.sent_bytes = 0;
+    }
+  }
+}

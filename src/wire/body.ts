@@ -1,0 +1,413 @@
+/**
+ * The binary codec of a message body (the plaintext inside a packet).
+ *
+ *   body    = type u8, incarnation u64, type fields, [state: u16 count, records],
+ *             u16 update count, updates
+ *   fields  = ping: seq u32, target u16, flags u8 | ack, nack: seq u32
+ *           | ping_req: seq u32, target u16 | gossip, state: none
+ *   record  = member u16, state u8, incarnation u64
+ *   update  = kind u8, member u16, incarnation u64, [suspect: reporters]
+ *   reporters = format u8 (list 0 | bitmap 1), then
+ *             list: u16 count, count x u16 index (increasing)
+ *             bitmap: u16 byte length, bytes; bit i (LSB first in each byte) = index i
+ *
+ * Updates come last so the protocol core can size the fixed part of a message once and fill
+ * the rest of the packet with piggybacked updates, using `bodyBaseSize` and `updateSize`.
+ * The numbers of types, kinds and states are in codes.ts and are protocol.
+ *
+ * `encodeBody` throws on a message the core should never build (a programmer error);
+ * `decodeBody` never throws, because its input comes from the network.
+ */
+import type { Message, MessageType, StateRecord, Update } from '../membership/messages.js';
+import {
+  MEMBER_STATE_BY_CODE,
+  MEMBER_STATE_CODES,
+  MESSAGE_TYPE_BY_CODE,
+  MESSAGE_TYPE_CODES,
+  REPORTERS_FORMAT_BY_CODE,
+  REPORTERS_FORMAT_CODES,
+  type ReportersFormat,
+  UPDATE_KIND_BY_CODE,
+  UPDATE_KIND_CODES,
+} from './codes.js';
+import { MEMBER_COUNT_MAX, U8_MAX, U16_MAX, U32_MAX } from './limits.js';
+import { ByteReader } from './reader.js';
+import { ByteWriter } from './writer.js';
+
+export { BODY_BYTES_MAX } from './layout.js';
+
+const TYPE_BYTES = 1;
+const INCARNATION_BYTES = 8;
+const SEQ_BYTES = 4;
+const MEMBER_BYTES = 2;
+const FLAGS_BYTES = 1;
+const COUNT_BYTES = 2;
+const KIND_BYTES = 1;
+const STATE_BYTES = 1;
+const FORMAT_BYTES = 1;
+const BITS_PER_BYTE = 8;
+
+/** The encoded size of one record of a `state` message. */
+export const STATE_RECORD_BYTES = MEMBER_BYTES + STATE_BYTES + INCARNATION_BYTES;
+
+/** The encoded size of an update without reporters (alive, down, left). */
+export const UPDATE_BYTES_MIN = KIND_BYTES + MEMBER_BYTES + INCARNATION_BYTES;
+
+/** The bytes each message type adds after the incarnation (for state: the record count). */
+const TYPE_FIELDS_BYTES = {
+  ping: SEQ_BYTES + MEMBER_BYTES + FLAGS_BYTES,
+  ack: SEQ_BYTES,
+  ping_req: SEQ_BYTES + MEMBER_BYTES,
+  nack: SEQ_BYTES,
+  gossip: 0,
+  state: COUNT_BYTES,
+} as const satisfies Record<MessageType, number>;
+
+const MESSAGE_TYPES = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
+
+/**
+ * The encoded size of a message of this type with no updates (and, for `state`, no records:
+ * add STATE_RECORD_BYTES per record).
+ */
+export function bodyBaseSize(type: MessageType): number {
+  return TYPE_BYTES + INCARNATION_BYTES + TYPE_FIELDS_BYTES[type] + COUNT_BYTES;
+}
+
+/**
+ * The largest `bodyBaseSize` of any type: BODY_BYTES_MAX minus this is always left for updates
+ * and records.
+ */
+export const BODY_OVERHEAD_BYTES_MAX = Math.max(...MESSAGE_TYPES.map(bodyBaseSize));
+
+/** The smallest valid body (a gossip message with no updates). */
+export const BODY_BYTES_MIN = Math.min(...MESSAGE_TYPES.map(bodyBaseSize));
+
+/** The encoded size of reporters as a list. */
+function listBytes(reporters: readonly number[]): number {
+  return COUNT_BYTES + reporters.length * MEMBER_BYTES;
+}
+
+/** The encoded size of reporters as a bitmap; reporters are sorted, so the last is the largest. */
+function bitmapBytes(reporters: readonly number[]): number {
+  const last = reporters[reporters.length - 1];
+  return COUNT_BYTES + (last === undefined ? 0 : Math.floor(last / BITS_PER_BYTE) + 1);
+}
+
+/** The smaller encoding of a reporter set; a list on a tie. */
+export function reportersFormat(reporters: readonly number[]): ReportersFormat {
+  return bitmapBytes(reporters) < listBytes(reporters) ? 'bitmap' : 'list';
+}
+
+/** The exact encoded size of one update (reporters must be sorted, as the type requires). */
+export function updateSize(update: Update): number {
+  if (update.kind !== 'suspect') return UPDATE_BYTES_MIN;
+  const reporters = update.reporters;
+  return UPDATE_BYTES_MIN + FORMAT_BYTES + Math.min(listBytes(reporters), bitmapBytes(reporters));
+}
+
+/** The exact encoded size of a whole message. */
+export function bodySize(message: Message): number {
+  let size = bodyBaseSize(message.type);
+  if (message.type === 'state') size += message.records.length * STATE_RECORD_BYTES;
+  for (const update of message.updates) size += updateSize(update);
+  return size;
+}
+
+/**
+ * Encodes a message. Throws a RangeError if the message is not one the protocol allows (an
+ * index outside 0..memberCount-1, an incarnation that is not a safe non-negative integer,
+ * unsorted reporters, ...): sending it would only make every receiver drop it.
+ */
+export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_MAX): Uint8Array {
+  validateMessage(message, memberCount);
+  const writer = new ByteWriter(bodySize(message));
+  writer.u8(MESSAGE_TYPE_CODES[message.type]);
+  writer.u64(message.incarnation);
+  switch (message.type) {
+    case 'ping':
+      writer.u32(message.seq);
+      writer.u16(message.target);
+      writer.u8(message.flags);
+      break;
+    case 'ping_req':
+      writer.u32(message.seq);
+      writer.u16(message.target);
+      break;
+    case 'ack':
+    case 'nack':
+      writer.u32(message.seq);
+      break;
+    case 'gossip':
+      break;
+    case 'state':
+      writer.u16(message.records.length);
+      for (const record of message.records) {
+        writer.u16(record.member);
+        writer.u8(MEMBER_STATE_CODES[record.state]);
+        writer.u64(record.incarnation);
+      }
+      break;
+  }
+  writer.u16(message.updates.length);
+  for (const update of message.updates) writeUpdate(writer, update);
+  return writer.finish();
+}
+
+function writeUpdate(writer: ByteWriter, update: Update): void {
+  writer.u8(UPDATE_KIND_CODES[update.kind]);
+  writer.u16(update.member);
+  writer.u64(update.incarnation);
+  if (update.kind !== 'suspect') return;
+  const reporters = update.reporters;
+  const format = reportersFormat(reporters);
+  writer.u8(REPORTERS_FORMAT_CODES[format]);
+  if (format === 'list') {
+    writer.u16(reporters.length);
+    for (const reporter of reporters) writer.u16(reporter);
+    return;
+  }
+  const bitmap = new Uint8Array(bitmapBytes(reporters) - COUNT_BYTES);
+  for (const reporter of reporters) {
+    const byteIndex = Math.floor(reporter / BITS_PER_BYTE);
+    bitmap[byteIndex] = bitmap[byteIndex]! | (1 << (reporter % BITS_PER_BYTE));
+  }
+  writer.u16(bitmap.length);
+  writer.raw(bitmap);
+}
+
+function validateMessage(message: Message, memberCount: number): void {
+  check(isMemberCount(memberCount), `memberCount ${memberCount} is not an integer in 1..${MEMBER_COUNT_MAX}`);
+  check(Object.hasOwn(MESSAGE_TYPE_CODES, message.type), `unknown message type ${String(message.type)}`);
+  checkIncarnation(message.incarnation, 'incarnation');
+  switch (message.type) {
+    case 'ping':
+      check(isInteger(message.flags, 0, U8_MAX), `ping flags ${message.flags} are not a u8`);
+      checkMember(message.target, memberCount, 'ping target');
+      checkSeq(message.seq);
+      break;
+    case 'ping_req':
+      checkMember(message.target, memberCount, 'ping_req target');
+      checkSeq(message.seq);
+      break;
+    case 'ack':
+    case 'nack':
+      checkSeq(message.seq);
+      break;
+    case 'gossip':
+      break;
+    case 'state':
+      check(message.records.length <= U16_MAX, `${message.records.length} state records exceed ${U16_MAX}`);
+      message.records.forEach((record, i) => {
+        validateRecord(record, memberCount, `record ${i}`);
+      });
+      break;
+  }
+  check(message.updates.length <= U16_MAX, `${message.updates.length} updates exceed ${U16_MAX}`);
+  message.updates.forEach((update, i) => {
+    validateUpdate(update, memberCount, `update ${i}`);
+  });
+}
+
+function validateRecord(record: StateRecord, memberCount: number, where: string): void {
+  checkMember(record.member, memberCount, `${where} member`);
+  check(
+    Object.hasOwn(MEMBER_STATE_CODES, record.state),
+    `${where} has unknown state ${String(record.state)}`,
+  );
+  checkIncarnation(record.incarnation, `${where} incarnation`);
+}
+
+function validateUpdate(update: Update, memberCount: number, where: string): void {
+  check(Object.hasOwn(UPDATE_KIND_CODES, update.kind), `${where} has unknown kind ${String(update.kind)}`);
+  checkMember(update.member, memberCount, `${where} member`);
+  checkIncarnation(update.incarnation, `${where} incarnation`);
+  if (update.kind !== 'suspect') return;
+  // No count limit: a list is chosen only while smaller than the bitmap, so below 4097 entries.
+  const reporters = update.reporters;
+  reporters.forEach((reporter, i) => {
+    checkMember(reporter, memberCount, `${where} reporter`);
+    if (i > 0) check(reporter > reporters[i - 1]!, `${where} reporters are not sorted and unique`);
+  });
+}
+
+function check(condition: boolean, detail: string): asserts condition {
+  if (!condition) throw new RangeError(`encodeBody: ${detail}`);
+}
+
+function checkMember(value: number, memberCount: number, field: string): void {
+  check(isInteger(value, 0, memberCount - 1), `${field} ${value} is not a server index below ${memberCount}`);
+}
+
+function checkIncarnation(value: number, field: string): void {
+  check(Number.isSafeInteger(value) && value >= 0, `${field} ${value} is not a safe non-negative integer`);
+}
+
+function checkSeq(value: number): void {
+  check(isInteger(value, 0, U32_MAX), `seq ${value} is not a u32`);
+}
+
+function isInteger(value: unknown, min: number, max: number): boolean {
+  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+}
+
+function isMemberCount(value: number): boolean {
+  return isInteger(value, 1, MEMBER_COUNT_MAX);
+}
+
+export type DecodeBodyResult =
+  | { ok: true; message: Message }
+  | { ok: false; reason: 'malformed_body'; detail: string };
+
+/**
+ * Decodes a body for a cluster of `memberCount` servers. Never throws: anything that is not
+ * exactly one valid message (truncation, trailing bytes, an unknown number, an index that is
+ * not a member, reporters out of order) is `malformed_body` with a detail naming the field.
+ */
+export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyResult {
+  if (!isMemberCount(memberCount)) {
+    return malformed(`memberCount ${memberCount} is not an integer in 1..${MEMBER_COUNT_MAX}`);
+  }
+  const reader = new ByteReader(bytes);
+  const typeCode = reader.u8('message type');
+  const type = MESSAGE_TYPE_BY_CODE.get(typeCode);
+  if (reader.failure !== undefined) return malformed(reader.failure);
+  if (type === undefined) return malformed(`unknown message type ${typeCode}`);
+
+  const incarnation = reader.u64Safe('incarnation');
+  let message: Message;
+  switch (type) {
+    case 'ping': {
+      const seq = reader.u32('ping seq');
+      const target = readMember(reader, memberCount, 'ping target');
+      const flags = reader.u8('ping flags');
+      message = { type, incarnation, seq, target, flags, updates: [] };
+      break;
+    }
+    case 'ping_req': {
+      const seq = reader.u32('ping_req seq');
+      const target = readMember(reader, memberCount, 'ping_req target');
+      message = { type, incarnation, seq, target, updates: [] };
+      break;
+    }
+    case 'ack':
+    case 'nack':
+      message = { type, incarnation, seq: reader.u32(`${type} seq`), updates: [] };
+      break;
+    case 'gossip':
+      message = { type, incarnation, updates: [] };
+      break;
+    case 'state':
+      message = { type, incarnation, records: readRecords(reader, memberCount), updates: [] };
+      break;
+  }
+  message.updates = readUpdates(reader, memberCount);
+  reader.expectEnd('the message');
+  if (reader.failure !== undefined) return malformed(reader.failure);
+  return { ok: true, message };
+}
+
+function malformed(detail: string): DecodeBodyResult {
+  return { ok: false, reason: 'malformed_body', detail };
+}
+
+function readMember(reader: ByteReader, memberCount: number, field: string): number {
+  const index = reader.u16(field);
+  if (index >= memberCount) reader.fail(`${field} ${index} is not a server index below ${memberCount}`);
+  return index;
+}
+
+/**
+ * Reads a u16 count and checks that the bytes left can hold that many items of at least
+ * `itemBytes` each, so a forged count cannot make the decoder loop or allocate for nothing.
+ */
+function readCount(reader: ByteReader, field: string, itemBytes: number): number {
+  const count = reader.u16(field);
+  if (count * itemBytes > reader.remaining) {
+    reader.fail(`${field} ${count} needs ${count * itemBytes} bytes, ${reader.remaining} left`);
+    return 0;
+  }
+  return count;
+}
+
+function readRecords(reader: ByteReader, memberCount: number): StateRecord[] {
+  const count = readCount(reader, 'state record count', STATE_RECORD_BYTES);
+  const records: StateRecord[] = [];
+  for (let i = 0; i < count && reader.failure === undefined; i++) {
+    const member = readMember(reader, memberCount, `record ${i} member`);
+    const stateCode = reader.u8(`record ${i} state`);
+    const state = MEMBER_STATE_BY_CODE.get(stateCode);
+    if (state === undefined) reader.fail(`record ${i} has unknown state ${stateCode}`);
+    const incarnation = reader.u64Safe(`record ${i} incarnation`);
+    if (state !== undefined) records.push({ member, state, incarnation });
+  }
+  return records;
+}
+
+function readUpdates(reader: ByteReader, memberCount: number): Update[] {
+  const count = readCount(reader, 'update count', UPDATE_BYTES_MIN);
+  const updates: Update[] = [];
+  for (let i = 0; i < count && reader.failure === undefined; i++) {
+    const kindCode = reader.u8(`update ${i} kind`);
+    const kind = UPDATE_KIND_BY_CODE.get(kindCode);
+    if (kind === undefined) {
+      reader.fail(`update ${i} has unknown kind ${kindCode}`);
+      break;
+    }
+    const member = readMember(reader, memberCount, `update ${i} member`);
+    const incarnation = reader.u64Safe(`update ${i} incarnation`);
+    if (kind === 'suspect') {
+      const reporters = readReporters(reader, memberCount, `update ${i} reporters`);
+      updates.push({ kind, member, incarnation, reporters });
+    } else {
+      updates.push({ kind, member, incarnation });
+    }
+  }
+  return updates;
+}
+
+function readReporters(reader: ByteReader, memberCount: number, field: string): number[] {
+  const formatCode = reader.u8(`${field} format`);
+  const format = REPORTERS_FORMAT_BY_CODE.get(formatCode);
+  if (reader.failure !== undefined) return [];
+  if (format === undefined) {
+    reader.fail(`${field} have unknown format ${formatCode}`);
+    return [];
+  }
+  return format === 'list'
+    ? readReporterList(reader, memberCount, field)
+    : readReporterBitmap(reader, memberCount, field);
+}
+
+function readReporterList(reader: ByteReader, memberCount: number, field: string): number[] {
+  const count = readCount(reader, `${field} count`, MEMBER_BYTES);
+  const reporters: number[] = [];
+  for (let i = 0; i < count && reader.failure === undefined; i++) {
+    const reporter = readMember(reader, memberCount, `${field} entry`);
+    const previous = reporters[reporters.length - 1];
+    if (previous !== undefined && reporter <= previous) reader.fail(`${field} are not sorted and unique`);
+    reporters.push(reporter);
+  }
+  return reporters;
+}
+
+function readReporterBitmap(reader: ByteReader, memberCount: number, field: string): number[] {
+  const length = reader.u16(`${field} bitmap length`);
+  const lengthMax = Math.ceil(memberCount / BITS_PER_BYTE);
+  if (length > lengthMax) {
+    reader.fail(`${field} bitmap of ${length} bytes is longer than ${lengthMax} for ${memberCount} servers`);
+    return [];
+  }
+  const bitmap = reader.bytes(length, `${field} bitmap`);
+  const reporters: number[] = [];
+  bitmap.forEach((byte, byteIndex) => {
+    for (let bit = 0; bit < BITS_PER_BYTE; bit++) {
+      if ((byte & (1 << bit)) !== 0) reporters.push(byteIndex * BITS_PER_BYTE + bit);
+    }
+  });
+  // Only the last byte can hold bits past the member count, so the largest index tells.
+  const last = reporters[reporters.length - 1];
+  if (last !== undefined && last >= memberCount) {
+    reader.fail(`${field} bitmap names server index ${last}, not below ${memberCount}`);
+  }
+  return reporters;
+}

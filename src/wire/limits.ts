@@ -1,0 +1,17 @@
+/** Bounds of the fixed-width integers the wire format uses. */
+
+export const U8_MAX = 0xff;
+export const U16_MAX = 0xffff;
+export const U32_MAX = 0xffff_ffff;
+
+/** 2^32: the weight of the high half of a u64 written as two u32 halves. */
+export const U32_SPAN = 0x1_0000_0000;
+
+/**
+ * A u64 whose high half exceeds this is 2^53 or more: not a safe integer, so no JavaScript
+ * number holds it exactly and the decoder rejects it.
+ */
+export const U64_SAFE_HIGH_MAX = 0x1f_ffff;
+
+/** Server indexes are u16, so a cluster has at most this many members. */
+export const MEMBER_COUNT_MAX = U16_MAX + 1;

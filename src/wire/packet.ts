@@ -1,0 +1,226 @@
+/**
+ * The packet layer: seals messages into authenticated, encrypted UDP payloads and opens them.
+ * The byte layout is in layout.ts.
+ *
+ * `open` checks, in order of cost: the length, the magic bytes, the version and the key id
+ * (none needs cryptography, so stray or foreign traffic is dropped cheaply); then the GCM tag;
+ * then, only for packets that authenticated, the sender, the boot id, replay, and the body.
+ * The replay window moves only for a packet that passed every check, so neither garbage nor a
+ * key holder's malformed packet can lock a sender out.
+ */
+import { Buffer } from 'node:buffer';
+import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import type { Message } from '../membership/messages.js';
+import { decodeBody, encodeBody } from './body.js';
+import { type DropCounters, type DropReason, newDropCounters } from './drop-reasons.js';
+import { KeyRing } from './keys.js';
+import {
+  BODY_BYTES_MAX,
+  BOOT_ID_OFFSET,
+  HEADER_BYTES,
+  KEY_ID_OFFSET,
+  MAGIC,
+  MAGIC_OFFSET,
+  NONCE_BYTES,
+  NONCE_OFFSET,
+  PACKET_BYTES_MAX,
+  PACKET_OVERHEAD_BYTES,
+  SENDER_OFFSET,
+  SEQ_OFFSET,
+  TAG_BYTES,
+  VERSION_OFFSET,
+  WIRE_VERSION,
+} from './layout.js';
+import { MEMBER_COUNT_MAX, U32_MAX, U32_SPAN, U64_SAFE_HIGH_MAX } from './limits.js';
+import { ReplayGuard, type SenderWindow } from './replay.js';
+
+export { PACKET_BYTES_MAX } from './layout.js';
+
+const CIPHER = 'aes-256-gcm';
+
+export interface PacketCodecOptions {
+  /** The configured secrets: the first seals, all open. */
+  keys: string[];
+  /** This server's index; packets claiming to come from it are dropped. */
+  selfIndex: number;
+  /**
+   * Set once per process start and larger after every restart (the start time in ms), so
+   * receivers can tell a restart from a replay. A safe non-negative integer.
+   */
+  bootId: number;
+  /** The number of servers in the config; indexes run from 0 to memberCount - 1. */
+  memberCount: number;
+  /** Source of nonces; injectable so tests are reproducible. Default: node:crypto randomBytes. */
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+export type OpenResult =
+  | { ok: true; from: number; bootId: number; message: Message }
+  /** `detail` says what was wrong with a malformed body, for a debug log. */
+  | { ok: false; reason: DropReason; detail?: string };
+
+export class PacketCodec {
+  /** Every packet `open` rejected, by reason. */
+  readonly drops: DropCounters = newDropCounters();
+  readonly #keys: KeyRing;
+  readonly #selfIndex: number;
+  readonly #memberCount: number;
+  readonly #randomBytes: (n: number) => Uint8Array;
+  readonly #replay = new ReplayGuard();
+  #bootId: number;
+  #nextSeq = 0;
+
+  constructor(options: PacketCodecOptions) {
+    const { memberCount, selfIndex, bootId } = options;
+    if (!Number.isInteger(memberCount) || memberCount < 1 || memberCount > MEMBER_COUNT_MAX) {
+      throw new RangeError(
+        `PacketCodec: memberCount ${memberCount} is not an integer in 1..${MEMBER_COUNT_MAX}`,
+      );
+    }
+    if (!Number.isInteger(selfIndex) || selfIndex < 0 || selfIndex >= memberCount) {
+      throw new RangeError(`PacketCodec: selfIndex ${selfIndex} is not a server index below ${memberCount}`);
+    }
+    if (!Number.isSafeInteger(bootId) || bootId < 0) {
+      throw new RangeError(`PacketCodec: bootId ${bootId} is not a safe non-negative integer`);
+    }
+    this.#keys = new KeyRing(options.keys);
+    this.#selfIndex = selfIndex;
+    this.#memberCount = memberCount;
+    this.#bootId = bootId;
+    this.#randomBytes = options.randomBytes ?? randomBytes;
+  }
+
+  /**
+   * The boot id this codec seals with. It is the configured one, plus one each time the
+   * 2^32 sequence numbers of a boot run out (years of traffic), which receivers see as a
+   * restart; a real restart still starts higher, its start time in ms being far larger.
+   */
+  get bootId(): number {
+    return this.#bootId;
+  }
+
+  /**
+   * Encodes, encrypts and authenticates a message. Throws a RangeError if the message is
+   * invalid or its body exceeds BODY_BYTES_MAX: the caller must pack updates to fit
+   * (see bodyBaseSize and updateSize), as a UDP packet over PACKET_BYTES_MAX could fragment.
+   */
+  seal(message: Message): Uint8Array {
+    const body = encodeBody(message, this.#memberCount);
+    if (body.length > BODY_BYTES_MAX) {
+      throw new RangeError(
+        `PacketCodec.seal: a ${message.type} body of ${body.length} bytes exceeds ` +
+          `BODY_BYTES_MAX (${BODY_BYTES_MAX})`,
+      );
+    }
+    const nonce = this.#randomBytes(NONCE_BYTES);
+    if (nonce.length !== NONCE_BYTES) {
+      throw new RangeError(
+        `PacketCodec.seal: randomBytes returned ${nonce.length} bytes, not ${NONCE_BYTES}`,
+      );
+    }
+    const key = this.#keys.sealing;
+    const packet = new Uint8Array(PACKET_OVERHEAD_BYTES + body.length);
+    const view = new DataView(packet.buffer);
+    packet.set(MAGIC, MAGIC_OFFSET);
+    view.setUint8(VERSION_OFFSET, WIRE_VERSION);
+    view.setUint32(KEY_ID_OFFSET, key.id);
+    view.setUint16(SENDER_OFFSET, this.#selfIndex);
+    const seq = this.#takeSeq();
+    view.setUint32(BOOT_ID_OFFSET, Math.floor(this.#bootId / U32_SPAN));
+    view.setUint32(BOOT_ID_OFFSET + 4, this.#bootId % U32_SPAN);
+    view.setUint32(SEQ_OFFSET, seq);
+    packet.set(nonce, NONCE_OFFSET);
+
+    const cipher = createCipheriv(CIPHER, key.cipherKey, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(packet.subarray(0, HEADER_BYTES));
+    const ciphertext = cipher.update(body);
+    const ciphertextTail = cipher.final();
+    packet.set(ciphertext, HEADER_BYTES);
+    packet.set(ciphertextTail, HEADER_BYTES + ciphertext.length);
+    packet.set(cipher.getAuthTag(), HEADER_BYTES + body.length);
+    return packet;
+  }
+
+  /**
+   * Authenticates, decrypts and decodes a received packet. Never throws; a rejected packet
+   * is counted in `drops` and leaves the replay state as it was.
+   */
+  open(packet: Uint8Array): OpenResult {
+    if (packet.length < PACKET_OVERHEAD_BYTES) return this.#drop('too_short');
+    if (packet.length > PACKET_BYTES_MAX) return this.#drop('too_big');
+    if (packet[MAGIC_OFFSET] !== MAGIC[0] || packet[MAGIC_OFFSET + 1] !== MAGIC[1]) {
+      return this.#drop('bad_magic');
+    }
+    const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    if (view.getUint8(VERSION_OFFSET) !== WIRE_VERSION) return this.#drop('wrong_version');
+    const candidates = this.#keys.candidates(view.getUint32(KEY_ID_OFFSET));
+    if (candidates.length === 0) return this.#drop('unknown_key');
+
+    const header = packet.subarray(0, HEADER_BYTES);
+    const nonce = packet.subarray(NONCE_OFFSET, NONCE_OFFSET + NONCE_BYTES);
+    const ciphertext = packet.subarray(HEADER_BYTES, packet.length - TAG_BYTES);
+    const tag = packet.subarray(packet.length - TAG_BYTES);
+    let body: Uint8Array | undefined;
+    for (const key of candidates) {
+      body = decrypt(key.cipherKey, header, nonce, ciphertext, tag);
+      if (body !== undefined) break;
+    }
+    if (body === undefined) return this.#drop('bad_tag');
+
+    const from = view.getUint16(SENDER_OFFSET);
+    if (from >= this.#memberCount) return this.#drop('unknown_sender');
+    if (from === this.#selfIndex) return this.#drop('self');
+    const bootIdHigh = view.getUint32(BOOT_ID_OFFSET);
+    if (bootIdHigh > U64_SAFE_HIGH_MAX) return this.#drop('malformed_header');
+    const bootId = bootIdHigh * U32_SPAN + view.getUint32(BOOT_ID_OFFSET + 4);
+    const seq = view.getUint32(SEQ_OFFSET);
+    const verdict = this.#replay.check(from, bootId, seq);
+    if (verdict !== 'fresh') return this.#drop(verdict);
+
+    const decoded = decodeBody(body, this.#memberCount);
+    if (!decoded.ok) return this.#drop('malformed_body', decoded.detail);
+    this.#replay.accept(from, bootId, seq);
+    return { ok: true, from, bootId, message: decoded.message };
+  }
+
+  /** What the replay guard remembers about a sender (for diagnostics and tests). */
+  replayWindow(sender: number): SenderWindow | undefined {
+    return this.#replay.window(sender);
+  }
+
+  #takeSeq(): number {
+    if (this.#nextSeq > U32_MAX) {
+      if (!Number.isSafeInteger(this.#bootId + 1)) throw new RangeError('PacketCodec: boot id exhausted');
+      this.#bootId += 1;
+      this.#nextSeq = 0;
+    }
+    const seq = this.#nextSeq;
+    this.#nextSeq += 1;
+    return seq;
+  }
+
+  #drop(reason: DropReason, detail?: string): OpenResult {
+    this.drops[reason] += 1;
+    return detail === undefined ? { ok: false, reason } : { ok: false, reason, detail };
+  }
+}
+
+/** The plaintext if the tag verifies under `key`, else undefined (GCM reports failure by throwing). */
+function decrypt(
+  key: KeyObject,
+  header: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+): Uint8Array | undefined {
+  try {
+    const decipher = createDecipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES });
+    decipher.setAAD(header);
+    decipher.setAuthTag(tag);
+    const head = decipher.update(ciphertext);
+    const tail = decipher.final();
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+  } catch {
+    return undefined;
+  }
+}

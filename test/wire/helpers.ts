@@ -1,0 +1,222 @@
+/**
+ * Shared test helpers for the wire format: a seeded PRNG, message generators, and a packet
+ * builder written from the documented layout (not from the codec), so tests can build any
+ * packet, valid or not, and check the codec against the specification.
+ */
+import { Buffer } from 'node:buffer';
+import { createCipheriv } from 'node:crypto';
+import type { Message, StateRecord, Update } from '../../src/membership/messages.js';
+import { bodySize } from '../../src/wire/body.js';
+import { deriveWireKey, type WireKey } from '../../src/wire/keys.js';
+
+/** mulberry32: a tiny, fast, seedable PRNG; good enough to drive tests reproducibly. */
+export class Rng {
+  #state: number;
+
+  constructor(seed: number) {
+    this.#state = seed >>> 0;
+  }
+
+  /** A uniform u32. */
+  u32(): number {
+    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
+    let t = this.#state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** A uniform integer in [0, bound). */
+  below(bound: number): number {
+    return Math.floor((this.u32() / 0x1_0000_0000) * bound);
+  }
+
+  /** A uniform integer in [min, max]. */
+  between(min: number, max: number): number {
+    return min + this.below(max - min + 1);
+  }
+
+  chance(probability: number): boolean {
+    return this.u32() / 0x1_0000_0000 < probability;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.below(items.length)]!;
+  }
+
+  bytes(length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    for (let i = 0; i < length; i += 4) {
+      const word = this.u32();
+      for (let j = 0; j < 4 && i + j < length; j++) bytes[i + j] = (word >>> (8 * j)) & 0xff;
+    }
+    return bytes;
+  }
+
+  /** A safe integer below 2^53, often a small or boundary value, since those find bugs. */
+  incarnation(): number {
+    switch (this.below(4)) {
+      case 0:
+        return this.below(10);
+      case 1:
+        return Number.MAX_SAFE_INTEGER - this.below(3);
+      case 2:
+        return 1_700_000_000_000 + this.below(1_000_000);
+      default:
+        return this.u32() * 0x20_0000 + (this.u32() & 0x1f_ffff);
+    }
+  }
+}
+
+const REPORTERS_SPAN_MAX = 2048;
+
+/** Sorted unique reporters: sometimes sparse (list wins), sometimes dense (bitmap wins). */
+export function randomReporters(rng: Rng, memberCount: number): number[] {
+  const reporters: number[] = [];
+  const density = rng.pick([0, 0.01, 0.1, 0.5, 0.9, 1]);
+  // Capped so huge clusters stay fast; the last member is sometimes added to reach high indexes.
+  const span = Math.min(memberCount, rng.chance(0.5) ? REPORTERS_SPAN_MAX : rng.between(1, 64));
+  for (let i = 0; i < span; i++) if (rng.chance(density)) reporters.push(i);
+  if (memberCount > span && rng.chance(0.3)) reporters.push(memberCount - 1);
+  return reporters;
+}
+
+export function randomUpdate(rng: Rng, memberCount: number): Update {
+  const member = rng.below(memberCount);
+  const incarnation = rng.incarnation();
+  const kind = rng.pick(['alive', 'suspect', 'down', 'left'] as const);
+  if (kind === 'suspect') return { kind, member, incarnation, reporters: randomReporters(rng, memberCount) };
+  return { kind, member, incarnation };
+}
+
+/** A random valid message whose body is at most `bodyBytesMax` bytes. */
+export function randomMessage(
+  rng: Rng,
+  memberCount: number,
+  bodyBytesMax = Number.POSITIVE_INFINITY,
+): Message {
+  const incarnation = rng.incarnation();
+  const seq = rng.u32();
+  const target = rng.below(memberCount);
+  let message: Message;
+  switch (rng.pick(['ping', 'ack', 'ping_req', 'nack', 'gossip', 'state'] as const)) {
+    case 'ping':
+      message = { type: 'ping', incarnation, seq, target, flags: rng.below(256), updates: [] };
+      break;
+    case 'ack':
+      message = { type: 'ack', incarnation, seq, updates: [] };
+      break;
+    case 'ping_req':
+      message = { type: 'ping_req', incarnation, seq, target, updates: [] };
+      break;
+    case 'nack':
+      message = { type: 'nack', incarnation, seq, updates: [] };
+      break;
+    case 'gossip':
+      message = { type: 'gossip', incarnation, updates: [] };
+      break;
+    case 'state': {
+      const records: StateRecord[] = [];
+      const count = rng.below(20);
+      for (let i = 0; i < count; i++) {
+        const state = rng.pick(['alive', 'probably_down', 'down', 'left'] as const);
+        records.push({ member: rng.below(memberCount), state, incarnation: rng.incarnation() });
+      }
+      message = { type: 'state', incarnation, records, updates: [] };
+      break;
+    }
+  }
+  const updateCount = rng.below(12);
+  for (let i = 0; i < updateCount; i++) {
+    message.updates.push(randomUpdate(rng, memberCount));
+    if (bodySize(message) > bodyBytesMax) message.updates.pop();
+  }
+  return message;
+}
+
+/** One message of every type and one update of every kind. */
+export function everyMessage(memberCount: number): Message[] {
+  const updates: Update[] = [
+    { kind: 'alive', member: 0, incarnation: 7 },
+    { kind: 'suspect', member: 1, incarnation: 8, reporters: [0, 2] },
+    { kind: 'down', member: memberCount - 1, incarnation: Number.MAX_SAFE_INTEGER },
+    { kind: 'left', member: 2, incarnation: 0 },
+  ];
+  return [
+    { type: 'ping', incarnation: 1, seq: 0xffff_ffff, target: 2, flags: 1, updates },
+    { type: 'ack', incarnation: 2, seq: 0, updates: [] },
+    { type: 'ping_req', incarnation: 3, seq: 17, target: memberCount - 1, updates: updates.slice(1) },
+    { type: 'nack', incarnation: 4, seq: 18, updates: updates.slice(2) },
+    { type: 'gossip', incarnation: 5, updates },
+    {
+      type: 'state',
+      incarnation: 6,
+      records: [
+        { member: 0, state: 'alive', incarnation: 1 },
+        { member: 1, state: 'probably_down', incarnation: 2 },
+        { member: 2, state: 'down', incarnation: 3 },
+        { member: 3, state: 'left', incarnation: Number.MAX_SAFE_INTEGER },
+      ],
+      updates: [updates[1]!],
+    },
+  ];
+}
+
+export interface RawPacket {
+  /** The secret to seal with. */
+  key: string;
+  sender: number;
+  bootId: number | bigint;
+  seq: number;
+  body: Uint8Array;
+  nonce?: Uint8Array;
+  magic?: readonly [number, number];
+  version?: number;
+  /** Overrides the key id derived from `key`. */
+  keyId?: number;
+}
+
+const derivedKeys = new Map<string, WireKey>();
+
+function wireKey(secret: string): WireKey {
+  let key = derivedKeys.get(secret);
+  if (key === undefined) {
+    key = deriveWireKey(secret);
+    derivedKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** Builds and seals a packet field by field, following the layout documented in layout.ts. */
+export function sealRaw(packet: RawPacket): Uint8Array {
+  const key = wireKey(packet.key);
+  const nonce = packet.nonce ?? new Uint8Array(12);
+  const header = Buffer.alloc(33);
+  const [magic0, magic1] = packet.magic ?? [0x46, 0x4c];
+  header.writeUInt8(magic0, 0);
+  header.writeUInt8(magic1, 1);
+  header.writeUInt8(packet.version ?? 1, 2);
+  header.writeUInt32BE(packet.keyId ?? key.id, 3);
+  header.writeUInt16BE(packet.sender, 7);
+  header.writeBigUInt64BE(BigInt(packet.bootId), 9);
+  header.writeUInt32BE(packet.seq, 17);
+  header.set(nonce, 21);
+  const cipher = createCipheriv('aes-256-gcm', key.cipherKey, nonce, { authTagLength: 16 });
+  cipher.setAAD(header);
+  const ciphertext = Buffer.concat([cipher.update(packet.body), cipher.final()]);
+  return new Uint8Array(Buffer.concat([header, ciphertext, cipher.getAuthTag()]));
+}
+
+/** A nonce source that counts, so sealed packets are reproducible. */
+export function countingNonces(): (n: number) => Uint8Array {
+  let counter = 0;
+  return (n) => {
+    const nonce = new Uint8Array(n);
+    new DataView(nonce.buffer).setUint32(n - 4, counter++);
+    return nonce;
+  };
+}
+
+export function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
