@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { configCheck, configSchema } from './commands/config.js';
 import { plan } from './commands/plan.js';
+import { type SimCommandOptions, sim } from './commands/sim.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -36,6 +37,28 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON instead of tables')
     .action((file: string, options: { down?: string; json?: boolean }) => plan(file, options, out));
 
+  program
+    .command('sim')
+    .description('simulate a cluster running the real protocol through faults, and check the outcome')
+    .option(
+      '--scenario <names>',
+      'all-alive, lossy, one-down, total-partition, minority-partition, random, or all',
+      'all',
+    )
+    .option('--nodes <n>', 'cluster size (3: the README example)', '3')
+    .option('--seed <s>', 'seed of the run', '1')
+    .option('--runs <r>', 'random: how many fault schedules', '100')
+    .option('--loss <p>', 'packet loss, 0-0.99', '0')
+    .option('--duration <s>', 'virtual seconds of fault-free phases')
+    .option('--interval <ms>', 'gossip_interval override')
+    .option('--timeout <ms>', 'ping_timeout override')
+    .option('--pings <k>', 'ping_per_interval override')
+    .option('--quorum <q>', 'quorum override')
+    .option('--json', 'print every outcome and figure as JSON')
+    .action((options: SimCommandOptions) => {
+      process.exitCode = sim(options, out);
+    });
+
   return program;
 }
 
@@ -43,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     return reportError(error);
   }

@@ -32,8 +32,11 @@ export interface StateRecord {
   incarnation: number;
 }
 
-/** Flags of a ping. */
-export const PING_FLAG_JOINING = 1;
+/**
+ * Flags of a ping. Bit 0 asks the target to answer with a `state` message: set while joining,
+ * and now and then afterwards as anti-entropy (a decision whose gossip was lost is repaired).
+ */
+export const PING_FLAG_WANT_STATE = 1;
 
 interface Base {
   /** The sender's own incarnation. */
@@ -43,7 +46,7 @@ interface Base {
 }
 
 export type Message =
-  /** A direct probe of `target` (the receiver); `flags` bit 0 asks for a `state` reply. */
+  /** A direct probe of `target` (the receiver); `flags` bit 0 (PING_FLAG_WANT_STATE) asks for a `state` reply. */
   | (Base & { type: 'ping'; seq: number; target: number; flags: number })
   /** Answer to the ping or ping_req numbered `seq` (a ping_req is answered when its target answered). */
   | (Base & { type: 'ack'; seq: number })

@@ -13,7 +13,7 @@ import { BroadcastQueue } from './broadcasts.js';
 import {
   type MemberStateName,
   type Message,
-  PING_FLAG_JOINING,
+  PING_FLAG_WANT_STATE,
   type StateRecord,
   type Update,
 } from './messages.js';
@@ -117,6 +117,17 @@ interface Suspicion {
 }
 
 const SEQ_MODULO = 2 ** 32;
+/** At equal incarnations, which news wins: a decision beats a report beats "alive". */
+const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
+
+function stateKind(state: MemberStateName): Update['kind'] {
+  return state === 'probably_down' ? 'suspect' : state;
+}
+/**
+ * Every this many rounds a probe also pulls the target's view (anti-entropy): decisions whose
+ * gossip was lost, e.g. spent during a partition, still reach everyone within a few passes.
+ */
+const STATE_PULL_EVERY_ROUNDS = 5;
 /** Peers pinged at start to announce ourselves and ask for the view. */
 const INTRODUCTIONS_MAX = 64;
 
@@ -143,6 +154,9 @@ export class MembershipNode {
   readonly #reportTtlMs: number;
   #incarnation: number;
   #seq = 0;
+  #rounds = 0;
+  /** How many members are not plainly alive (a fast path for state replies). */
+  #notAlive = 0;
   #nextRoundAt = 0;
   #lastTickAt: number | undefined;
   #started = false;
@@ -268,8 +282,9 @@ export class MembershipNode {
         // two sides that each declared the other down find each other after a partition.
         const target = this.#order.next((peer) => !this.#probing(peer));
         if (target === undefined) break;
-        this.#startProbe(now, target);
+        this.#startProbe(now, target, this.#rounds % STATE_PULL_EVERY_ROUNDS === 0);
       }
+      this.#rounds++;
     }
     this.#lastTickAt = now;
   }
@@ -278,13 +293,22 @@ export class MembershipNode {
     if (!this.#started || this.#left) return;
     if (from === this.self || from < 0 || from >= this.#members.length) return;
     this.#hearFrom(now, from, message.incarnation);
-    for (const update of message.updates) this.#apply(now, update, from);
+    const corrections: Update[] = [];
+    for (const update of message.updates) {
+      this.#apply(now, update, from);
+      const correction = this.#correctionFor(update);
+      if (correction) corrections.push(correction);
+    }
+    // The sender told us something older than what we know: answer with the newer record,
+    // so a decision whose gossip was lost (its retransmits spent during a partition) still
+    // reaches every node that talks to us.
+    if (corrections.length > 0) this.#sendCorrections(from, corrections);
 
     switch (message.type) {
       case 'ping':
         if (message.target !== this.self) return;
         this.#send(from, { type: 'ack', seq: message.seq, incarnation: this.#incarnation, updates: [] });
-        if ((message.flags & PING_FLAG_JOINING) !== 0) this.#sendState(from);
+        if ((message.flags & PING_FLAG_WANT_STATE) !== 0) this.#sendState(from);
         return;
       case 'ack':
         this.#onAck(now, from, message.seq);
@@ -314,10 +338,19 @@ export class MembershipNode {
         });
         return;
       }
-      case 'state':
-        for (const record of message.records) this.#applyRecord(now, record, from);
+      case 'state': {
+        const stale: Update[] = [];
+        for (const record of message.records) {
+          const update = recordUpdate(record);
+          if (!update) continue;
+          this.#apply(now, update, from);
+          const correction = this.#correctionFor(update);
+          if (correction) stale.push(correction);
+        }
+        if (stale.length > 0) this.#sendCorrections(from, stale);
         this.#synced = true;
         return;
+      }
       case 'gossip':
         return;
     }
@@ -371,7 +404,7 @@ export class MembershipNode {
     return this.#seq;
   }
 
-  #startProbe(now: number, target: number): void {
+  #startProbe(now: number, target: number, wantState = false): void {
     const timeout = this.#timeout();
     const seq = this.#nextSeq();
     this.counters.probes++;
@@ -386,15 +419,15 @@ export class MembershipNode {
       helpers: [],
       nacks: 0,
     });
-    this.#sendPing(target, seq);
+    this.#sendPing(target, seq, wantState || !this.#synced);
   }
 
-  #sendPing(target: number, seq: number): void {
+  #sendPing(target: number, seq: number, wantState = !this.#synced): void {
     this.#send(target, {
       type: 'ping',
       seq,
       target,
-      flags: this.#synced ? 0 : PING_FLAG_JOINING,
+      flags: wantState ? PING_FLAG_WANT_STATE : 0,
       incarnation: this.#incarnation,
       updates: [],
     });
@@ -580,6 +613,38 @@ export class MembershipNode {
   }
 
   /** Applies one update learned from `via` (or from ourselves). Ordered by incarnation. */
+  /** Our newer, authoritative record about `update.member` when `update` is stale; else nothing. */
+  #correctionFor(update: Update): Update | undefined {
+    if (update.member === this.self) return undefined;
+    const member = this.#members[update.member];
+    if (!member) return undefined;
+    const newer =
+      update.incarnation < member.incarnation ||
+      (update.incarnation === member.incarnation &&
+        PRECEDENCE[update.kind] < PRECEDENCE[stateKind(member.state)]);
+    if (!newer) return undefined;
+    if (member.state === 'down' || member.state === 'left') {
+      return { kind: member.state, member: update.member, incarnation: member.incarnation };
+    }
+    if (member.state === 'alive' && update.incarnation < member.incarnation) {
+      return { kind: 'alive', member: update.member, incarnation: member.incarnation };
+    }
+    return undefined;
+  }
+
+  #sendCorrections(to: number, corrections: Update[]): void {
+    const packing = this.#options.packing;
+    let budget = packing.bodyBytesMax - packing.baseSize('gossip');
+    const fitting: Update[] = [];
+    for (const update of corrections) {
+      const bytes = packing.updateSize(update);
+      if (bytes > budget) break;
+      budget -= bytes;
+      fitting.push(update);
+    }
+    this.#send(to, { type: 'gossip', incarnation: this.#incarnation, updates: fitting });
+  }
+
   #apply(now: number, update: Update, via: number): void {
     if (update.member === this.self) {
       this.#aboutMe(now, update);
@@ -687,11 +752,13 @@ export class MembershipNode {
       Math.floor((packing.bodyBytesMax - packing.baseSize('state')) / packing.stateRecordSize),
     );
     const records: StateRecord[] = [];
-    this.#members.forEach((member, i) => {
-      if (i !== this.self && member.state !== 'alive') {
-        records.push({ member: i, state: member.state, incarnation: member.incarnation });
-      }
-    });
+    if (this.#notAlive > 0) {
+      this.#members.forEach((member, i) => {
+        if (i !== this.self && member.state !== 'alive') {
+          records.push({ member: i, state: member.state, incarnation: member.incarnation });
+        }
+      });
+    }
     // Always send at least one (possibly empty) state message: it tells the joiner it is synced.
     for (let start = 0; start === 0 || start < records.length; start += perMessage) {
       this.#sends.push({
@@ -707,15 +774,6 @@ export class MembershipNode {
     }
   }
 
-  #applyRecord(now: number, record: StateRecord, via: number): void {
-    if (record.state === 'down' || record.state === 'left') {
-      this.#apply(now, { kind: record.state, member: record.member, incarnation: record.incarnation }, via);
-    } else if (record.state === 'alive') {
-      this.#apply(now, { kind: 'alive', member: record.member, incarnation: record.incarnation }, via);
-    }
-    // probably_down carries no reporters: the joiner will learn the reports by gossip.
-  }
-
   // ---- output --------------------------------------------------------------------------------
 
   #setState(now: number, index: number, to: MemberStateName, incarnation: number, reason: string): void {
@@ -724,6 +782,8 @@ export class MembershipNode {
     member.state = to;
     member.incarnation = incarnation;
     if (from === to) return;
+    if (from === 'alive') this.#notAlive++;
+    if (to === 'alive') this.#notAlive--;
     member.since = now;
     this.#changes.push({ member: index, from, to, incarnation, at: now, reason });
   }
@@ -747,6 +807,12 @@ export class MembershipNode {
     this.#sends.push({ to, message });
     this.counters.messages_sent++;
   }
+}
+
+/** A state record as the update it stands for; probably_down carries no reporters, so none. */
+function recordUpdate(record: StateRecord): Update | undefined {
+  if (record.state === 'probably_down') return undefined;
+  return { kind: record.state, member: record.member, incarnation: record.incarnation };
 }
 
 function assert(condition: boolean, message: string): asserts condition {

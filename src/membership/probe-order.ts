@@ -14,7 +14,8 @@ export class ProbeOrder {
 
   /** The next peer for which `eligible` holds, or undefined when none is eligible. */
   next(eligible: (peer: number) => boolean): number | undefined {
-    for (let tries = 0; tries < this.peers.length + 1; tries++) {
+    // Two passes at most: the rest of this one and a whole fresh one.
+    for (let tries = 0; tries < 2 * this.peers.length; tries++) {
       if (this.#next >= this.#order.length) this.#reshuffle();
       const peer = this.#order[this.#next++];
       if (peer !== undefined && eligible(peer)) return peer;

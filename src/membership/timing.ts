@@ -21,12 +21,17 @@ export function retransmitLimit(memberCount: number): number {
 
 /**
  * How long a report "X cannot reach Y" counts toward a quorum after this node learned it.
- * It must outlive the time the other reporters need to notice and the reports need to
- * spread (two probe timeouts plus one full round of piggybacking), and no more: older
- * blips must never add up to a quorum.
+ * A blip never needs the lifetime to end it: the suspected member hears of the report within
+ * a round trip or two and refutes it with a higher incarnation, which voids every report.
+ * The lifetime only has to be long enough that the reports of a member that is really gone
+ * overlap, even from reporters whose own timers local health has stretched up to
+ * (1 + HEALTH_SCORE_MAX) times, plus the time the reports take to spread.
  */
 export function reportTtlMs(pingTimeoutMs: number, gossipIntervalMs: number, memberCount: number): number {
-  return 2 * pingTimeoutMs + gossipIntervalMs * retransmitLimit(memberCount);
+  return (
+    (1 + HEALTH_SCORE_MAX) * (pingTimeoutMs + gossipIntervalMs) +
+    gossipIntervalMs * retransmitLimit(memberCount)
+  );
 }
 
 /**

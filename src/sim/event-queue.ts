@@ -1,55 +1,84 @@
-/** A binary min-heap of timed events; ties run in insertion order, so runs are deterministic. */
-export interface Timed<T> {
-  at: number;
-  order: number;
-  value: T;
-}
-
+/**
+ * A binary min-heap of timed events; ties run in insertion order, so runs are deterministic.
+ * Times, insertion numbers and values live in parallel arrays: the simulator pushes millions
+ * of events, and one object per event would be most of its garbage.
+ */
 export class EventQueue<T> {
-  #heap: Timed<T>[] = [];
-  #order = 0;
+  #at: number[] = [];
+  #order: number[] = [];
+  #values: T[] = [];
+  #next = 0;
 
   get size(): number {
-    return this.#heap.length;
+    return this.#at.length;
   }
 
   push(at: number, value: T): void {
-    const heap = this.#heap;
-    heap.push({ at, order: this.#order++, value });
-    let i = heap.length - 1;
+    const order = this.#next++;
+    let i = this.#at.length;
+    this.#at.push(at);
+    this.#order.push(order);
+    this.#values.push(value);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      if (!this.#before(at, order, parent)) break;
+      this.#move(parent, i);
       i = parent;
     }
+    this.#set(i, at, order, value);
   }
 
   peekTime(): number {
-    return this.#heap[0]?.at ?? Number.POSITIVE_INFINITY;
+    return this.#at.length > 0 ? this.#at[0]! : Number.POSITIVE_INFINITY;
   }
 
-  pop(): Timed<T> | undefined {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (top === undefined || last === undefined || heap.length === 0) return top;
-    heap[0] = last;
+  /** Removes the earliest event; `lastTime` tells its time. */
+  pop(): T | undefined {
+    const size = this.#at.length;
+    if (size === 0) return undefined;
+    const top = this.#values[0]!;
+    this.lastTime = this.#at[0]!;
+    const at = this.#at.pop()!;
+    const order = this.#order.pop()!;
+    const value = this.#values.pop()!;
+    const n = size - 1;
+    if (n === 0) return top;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
+      if (left >= n) break;
       const right = left + 1;
-      let smallest = i;
-      if (left < heap.length && before(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && before(heap[right]!, heap[smallest]!)) smallest = right;
-      if (smallest === i) break;
-      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
-      i = smallest;
+      const child = right < n && this.#less(right, left) ? right : left;
+      if (!this.#before(this.#at[child]!, this.#order[child]!, i, at, order)) break;
+      this.#move(child, i);
+      i = child;
     }
+    this.#set(i, at, order, value);
     return top;
   }
-}
 
-function before<T>(a: Timed<T>, b: Timed<T>): boolean {
-  return a.at < b.at || (a.at === b.at && a.order < b.order);
+  /** The time of the event `pop` returned last. */
+  lastTime = 0;
+
+  #less(a: number, b: number): boolean {
+    const at = this.#at;
+    return at[a]! < at[b]! || (at[a] === at[b] && this.#order[a]! < this.#order[b]!);
+  }
+
+  /** Whether (at, order) comes before the entry at `i` (or before (atI, orderI) when given). */
+  #before(at: number, order: number, i: number, atI = this.#at[i]!, orderI = this.#order[i]!): boolean {
+    return at < atI || (at === atI && order < orderI);
+  }
+
+  #move(from: number, to: number): void {
+    this.#at[to] = this.#at[from]!;
+    this.#order[to] = this.#order[from]!;
+    this.#values[to] = this.#values[from]!;
+  }
+
+  #set(i: number, at: number, order: number, value: T): void {
+    this.#at[i] = at;
+    this.#order[i] = order;
+    this.#values[i] = value;
+  }
 }

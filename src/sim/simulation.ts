@@ -127,8 +127,8 @@ export class Simulation {
   runUntil(until: number): void {
     while (this.#queue.peekTime() <= until) {
       const event = this.#queue.pop()!;
-      this.now = event.at;
-      this.#handle(event.value);
+      this.now = this.#queue.lastTime;
+      this.#handle(event);
     }
     this.now = Math.max(this.now, until);
   }
@@ -138,8 +138,8 @@ export class Simulation {
     if (condition()) return this.now;
     while (this.#queue.peekTime() <= until) {
       const event = this.#queue.pop()!;
-      this.now = event.at;
-      this.#handle(event.value);
+      this.now = this.#queue.lastTime;
+      this.#handle(event);
       if (condition()) return this.now;
     }
     this.now = Math.max(this.now, until);

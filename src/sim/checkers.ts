@@ -1,0 +1,153 @@
+/**
+ * Checkers that judge a simulated run from outside the nodes: they look only at what each
+ * node believes (its view, and the items placement gives it from that view) and compare it
+ * with the truth the simulator knows.
+ */
+import { reportTtlMs } from '../membership/timing.js';
+import { place } from '../placement/index.js';
+import type { Simulation } from './simulation.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function check(name: string, ok: boolean, detail: string): Check {
+  return { name, ok, detail };
+}
+
+/** Nodes whose process runs and takes part (paused ones are stalled, not judged). */
+export function upNodes(sim: Simulation): number[] {
+  return sim.running().filter((index) => sim.status(index) === 'up');
+}
+
+/** Members that `observer` treats as gone (down or left), as a sorted list. */
+export function goneIn(sim: Simulation, observer: number): number[] {
+  const core = sim.core(observer);
+  if (!core) return [];
+  const out: number[] = [];
+  core.members().forEach((member, index) => {
+    if (member.state === 'down' || member.state === 'left') out.push(index);
+  });
+  return out;
+}
+
+/** True when every up node sees exactly `expectedGone` as down or left. */
+export function viewsMatch(sim: Simulation, expectedGone: ReadonlySet<number>): boolean {
+  for (const observer of upNodes(sim)) {
+    const gone = goneIn(sim, observer);
+    if (gone.length !== expectedGone.size || gone.some((index) => !expectedGone.has(index))) return false;
+  }
+  return true;
+}
+
+export function describeViews(sim: Simulation): string {
+  const ids = sim.config.servers.map((server) => server.id);
+  return upNodes(sim)
+    .map(
+      (observer) =>
+        `${ids[observer]} sees gone [${goneIn(sim, observer)
+          .map((i) => ids[i])
+          .join(',')}]`,
+    )
+    .join('; ');
+}
+
+/**
+ * How long after the last fault heals every live node must agree (ms): a crashed node needs
+ * a probe to reach it (one round-robin pass), two timeouts and the spread of the reports; a
+ * wrongly declared node needs its refutation to spread. Both fit in one report lifetime plus
+ * a few rounds; twice that is the stated bound.
+ */
+export function convergenceBoundMs(sim: Simulation): number {
+  const config = sim.config;
+  const n = config.servers.length;
+  const pass = Math.ceil((n - 1) / config.ping_per_interval) * config.gossip_interval_ms;
+  return (
+    2 *
+    (Math.min(pass, 10 * config.gossip_interval_ms) +
+      reportTtlMs(config.ping_timeout_ms, config.gossip_interval_ms, n))
+  );
+}
+
+/** Runs until the views match `expectedGone` or the bound passes; returns the check and time. */
+export function convergence(
+  sim: Simulation,
+  expectedGone: ReadonlySet<number>,
+  label: string,
+): { check: Check; elapsed_ms: number | undefined } {
+  const start = sim.now;
+  const bound = convergenceBoundMs(sim);
+  const at = sim.runUntilTrue(() => viewsMatch(sim, expectedGone), start + bound);
+  const ids = sim.config.servers.map((server) => server.id);
+  const expected = `[${[...expectedGone].map((i) => ids[i]).join(',')}]`;
+  if (at === undefined) {
+    return {
+      check: check(
+        label,
+        false,
+        `no agreement on gone=${expected} within ${bound} ms: ${describeViews(sim)}`,
+      ),
+      elapsed_ms: undefined,
+    };
+  }
+  return {
+    check: check(
+      label,
+      true,
+      `all live nodes agree gone=${expected} after ${(at - start).toFixed(0)} ms (bound ${bound} ms)`,
+    ),
+    elapsed_ms: at - start,
+  };
+}
+
+/**
+ * After convergence: every `shard`/`single` item is wanted by exactly one up node, and every
+ * `replicated` item by every up member, each node deciding from its own view.
+ */
+export function placementCheck(sim: Simulation, label = 'placement'): Check {
+  const config = sim.config;
+  const up = upNodes(sim);
+  const problems: string[] = [];
+  for (const system of config.systems) {
+    const wanted = new Map<string, string[]>(system.data.map((item) => [item, []]));
+    for (const observer of up) {
+      const id = config.servers[observer]!.id;
+      const items = place(system, sim.liveIdsIn(observer)).holdings.get(id) ?? [];
+      for (const item of items) wanted.get(item)!.push(id);
+    }
+    const upMembers = system.members.filter((id) =>
+      up.includes(config.servers.findIndex((s) => s.id === id)),
+    );
+    for (const [item, holders] of wanted) {
+      if (system.type === 'replicated') {
+        if (holders.length !== upMembers.length)
+          problems.push(`${system.name}/${item} held by [${holders}] not all of [${upMembers}]`);
+      } else if (upMembers.length > 0 && holders.length !== 1) {
+        problems.push(`${system.name}/${item} held by ${holders.length} nodes [${holders}]`);
+      }
+    }
+  }
+  const shown =
+    problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+  return check(
+    label,
+    problems.length === 0,
+    problems.length === 0 ? 'every item where placement says, exactly once' : shown,
+  );
+}
+
+/** Down declarations (by any node, about any member) since `since` (ms). */
+export function downsSince(sim: Simulation, since: number): number {
+  let count = 0;
+  for (const entry of sim.trace) if (entry.at >= since && entry.to === 'down') count++;
+  return count;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}

@@ -1,0 +1,449 @@
+/**
+ * Named simulation scenarios. Each builds a cluster, drives faults through virtual time,
+ * and judges the outcome with the checkers. Every scenario is a pure function of its options:
+ * the same seed gives the same run.
+ */
+
+import { renderPlanTable } from '../cli/render.js';
+import type { FlipConfig } from '../config/index.js';
+import { PACKET_OVERHEAD, WIRE_PACKING } from '../membership/wire-packing.js';
+import { place } from '../placement/index.js';
+import {
+  type Check,
+  check,
+  convergence,
+  describeViews,
+  downsSince,
+  goneIn,
+  percentile,
+  placementCheck,
+  upNodes,
+  viewsMatch,
+} from './checkers.js';
+import { readmeCluster, syntheticCluster, type Timing } from './clusters.js';
+import { Random } from './random.js';
+import { type NetworkOptions, Simulation } from './simulation.js';
+
+export interface ScenarioOptions {
+  seed: number;
+  /** Cluster size; 3 means the README's example cluster. */
+  nodes: number;
+  timing: Timing;
+  /** Overrides the cluster's quorum. */
+  quorum?: number;
+  /** Packet loss during the run (0-1). */
+  loss: number;
+  /** How long fault-free phases run (virtual ms). */
+  duration_ms?: number;
+  /** For `random`: how many runs. */
+  runs?: number;
+  /** Receives a line for every member state change (debugging one seed). */
+  trace?: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  seed: number;
+  nodes: number;
+  passed: boolean;
+  checks: Check[];
+  figures: Record<string, number | string>;
+  tables?: { title: string; text: string }[];
+  /** Seeds of failed runs (random). */
+  failed_seeds?: number[];
+}
+
+type Scenario = (options: ScenarioOptions) => ScenarioResult;
+
+const SETTLE_MS = 20_000;
+
+export function buildSimulation(
+  config: FlipConfig,
+  seed: number,
+  network: Partial<NetworkOptions> = {},
+): Simulation {
+  return new Simulation({
+    config,
+    seed,
+    network,
+    packing: WIRE_PACKING,
+    packet_overhead_bytes: PACKET_OVERHEAD,
+  });
+}
+
+function clusterFor(options: ScenarioOptions): FlipConfig {
+  const config =
+    options.nodes === 3 ? readmeCluster(options.timing) : syntheticCluster(options.nodes, options.timing);
+  if (options.quorum === undefined) return config;
+  if (options.quorum < 1 || options.quorum > config.servers.length) {
+    throw new RangeError(`quorum ${options.quorum} must be from 1 to ${config.servers.length}`);
+  }
+  return { ...config, quorum: options.quorum };
+}
+
+function result(
+  scenario: string,
+  options: ScenarioOptions,
+  checks: Check[],
+  figures: ScenarioResult['figures'],
+): ScenarioResult {
+  return {
+    scenario,
+    seed: options.seed,
+    nodes: options.nodes,
+    passed: checks.every((c) => c.ok),
+    checks,
+    figures,
+  };
+}
+
+/** Messages and bytes each node sent per second over the last `window_ms`, averaged over up nodes. */
+function trafficFigures(sim: Simulation, window_ms: number): Record<string, number> {
+  const up = upNodes(sim);
+  let messages = 0;
+  let bytes = 0;
+  for (const index of up) {
+    const sent = sim.sentBy(index);
+    messages += sent.messages;
+    bytes += sent.bytes;
+  }
+  const seconds = window_ms / 1000;
+  return {
+    messages_per_node_per_s: round(messages / up.length / seconds, 2),
+    bytes_per_node_per_s: round(bytes / up.length / seconds, 0),
+  };
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** Placement as seen by `observer`, as the README's table. */
+function tableFrom(sim: Simulation, observer: number): string {
+  const config = sim.config;
+  const live = sim.liveIdsIn(observer);
+  const down = new Set(config.servers.map((server) => server.id).filter((id) => !live.has(id)));
+  return config.systems
+    .map((system) => {
+      const text = renderPlanTable(config, place(system, live), down);
+      return config.systems.length > 1 ? `${system.name} (${system.type})\n${text}` : text;
+    })
+    .join('\n\n');
+}
+
+// ---- scenarios --------------------------------------------------------------------------------
+
+/** Everyone up for a long stretch, with optional loss: nobody may be declared down. */
+const allAlive: Scenario = (options) => {
+  const config = clusterFor(options);
+  const sim = buildSimulation(config, options.seed, { loss: options.loss });
+  const duration = options.duration_ms ?? 600_000;
+  sim.startAll();
+  sim.runUntil(SETTLE_MS);
+  sim.resetTraffic();
+  const wallStart = performance.now();
+  sim.runUntil(SETTLE_MS + duration);
+  const wallMs = performance.now() - wallStart;
+  const downs = downsSince(sim, 0);
+  const checks = [
+    check(
+      'no false down',
+      downs === 0,
+      `${downs} down declarations in ${duration / 1000} s at ${options.loss * 100}% loss`,
+    ),
+    check('all see all alive', viewsMatch(sim, new Set()), describeViews(sim)),
+    placementCheck(sim),
+  ];
+  return result('all-alive', options, checks, {
+    virtual_s: duration / 1000,
+    loss: options.loss,
+    false_downs: downs,
+    ...trafficFigures(sim, duration),
+    virtual_s_per_wall_s: round(duration / wallMs, 0),
+  });
+};
+
+/** The README's story: flip1 crashes, its data moves, it returns, its data goes home. */
+const oneDown: Scenario = (options) => {
+  const config = clusterFor(options);
+  const sim = buildSimulation(config, options.seed, { loss: options.loss });
+  const ids = config.servers.map((server) => server.id);
+  const readme = options.nodes === 3;
+  const victim = readme ? ids.indexOf('flip1') : 0;
+  const observer = ids.indexOf(config.id);
+  const tables: { title: string; text: string }[] = [];
+  const checks: Check[] = [];
+
+  sim.startAll();
+  sim.runUntil(SETTLE_MS);
+  checks.push(check('settled', viewsMatch(sim, new Set()), describeViews(sim)));
+  checks.push(placementCheck(sim, 'placement, all up'));
+  tables.push({ title: 'All nodes active', text: tableFrom(sim, observer) });
+
+  // Crash: every live node must declare the victim down.
+  const crashAt = sim.now;
+  const detected = new Map<number, number>();
+  sim.onChange((entry) => {
+    if (
+      entry.member === victim &&
+      entry.to === 'down' &&
+      entry.at >= crashAt &&
+      !detected.has(entry.observer)
+    ) {
+      detected.set(entry.observer, entry.at - crashAt);
+    }
+  });
+  sim.crash(victim);
+  const down = convergence(sim, new Set([victim]), `${ids[victim]} declared down by every live node`);
+  checks.push(down.check);
+  checks.push(placementCheck(sim, `placement, ${ids[victim]} down`));
+  tables.push({ title: `${ids[victim]} down`, text: tableFrom(sim, observer) });
+  const detections = [...detected.values()];
+
+  sim.runUntil(sim.now + 10_000);
+  sim.start(victim);
+  const back = convergence(sim, new Set(), `${ids[victim]} seen alive again by every node`);
+  checks.push(back.check);
+  checks.push(placementCheck(sim, `placement, ${ids[victim]} back`));
+  tables.push({ title: `${ids[victim]} back`, text: tableFrom(sim, observer) });
+
+  if (readme) {
+    const expected = [
+      'flip         flip1        flip2\n192.168.0.2  192.168.0.1',
+      'flip         flip1  flip2\n192.168.0.1  x\n192.168.0.2',
+      'flip         flip1        flip2\n192.168.0.2  192.168.0.1',
+    ];
+    const same = tables.every((table, i) => table.text === expected[i]);
+    checks.push(
+      check(
+        "the README's three tables",
+        same,
+        same ? 'as in the README' : tables.map((t) => t.text).join(' | '),
+      ),
+    );
+  }
+  const outcome = result('one-down', options, checks, {
+    detection_p50_ms: round(percentile(detections, 50), 0),
+    detection_max_ms: round(percentile(detections, 100), 0),
+    return_ms: round(back.elapsed_ms ?? Number.NaN, 0),
+  });
+  outcome.tables = tables;
+  return outcome;
+};
+
+/** Nobody can reach anybody: nobody gathers a quorum, so nothing moves. */
+const totalPartition: Scenario = (options) => {
+  const config = clusterFor(options);
+  const sim = buildSimulation(config, options.seed, { loss: options.loss });
+  const duration = options.duration_ms ?? 120_000;
+  const checks: Check[] = [];
+  sim.startAll();
+  sim.runUntil(SETTLE_MS);
+  const before = upNodes(sim).map((index) => tableFrom(sim, index));
+  const cutAt = sim.now;
+  sim.isolateAll();
+  sim.runUntil(cutAt + duration);
+  const downs = downsSince(sim, cutAt);
+  checks.push(check('nobody declared down while partitioned', downs === 0, `${downs} down declarations`));
+  const after = upNodes(sim).map((index) => tableFrom(sim, index));
+  const unmoved = after.every((table, i) => table === before[i]);
+  checks.push(
+    check('nothing moved', unmoved, unmoved ? 'every node holds what it held' : 'a node changed its plan'),
+  );
+  sim.heal();
+  checks.push(convergence(sim, new Set(), 'all alive after heal').check);
+  checks.push(placementCheck(sim));
+  return result('total-partition', options, checks, {
+    partitioned_s: duration / 1000,
+    downs_while_partitioned: downs,
+  });
+};
+
+/** One server is cut off: the majority declares it down; it declares nobody down. */
+const minorityPartition: Scenario = (options) => {
+  const config = clusterFor(options);
+  const sim = buildSimulation(config, options.seed, { loss: options.loss });
+  const ids = config.servers.map((server) => server.id);
+  const victim = options.nodes === 3 ? ids.indexOf('flip') : 0;
+  const rest = ids.map((_, i) => i).filter((i) => i !== victim);
+  const checks: Check[] = [];
+  sim.startAll();
+  sim.runUntil(SETTLE_MS);
+  const cutAt = sim.now;
+  sim.partition([[victim], rest]);
+  // The majority converges on the victim being down; the victim, alone, must not decide.
+  const majority = sim.runUntilTrue(
+    () => rest.every((index) => goneIn(sim, index).join() === String(victim)),
+    cutAt + 60_000,
+  );
+  checks.push(
+    check(
+      `majority declares ${ids[victim]} down`,
+      majority !== undefined,
+      majority === undefined ? describeViews(sim) : `after ${(majority - cutAt).toFixed(0)} ms`,
+    ),
+  );
+  sim.runUntil(cutAt + 60_000);
+  const victimGone = goneIn(sim, victim);
+  checks.push(
+    check(
+      `${ids[victim]} declares nobody down`,
+      victimGone.length === 0,
+      `${ids[victim]} sees gone [${victimGone.map((i) => ids[i])}]`,
+    ),
+  );
+  sim.heal();
+  checks.push(convergence(sim, new Set(), 'all alive after heal').check);
+  checks.push(placementCheck(sim));
+  return result('minority-partition', options, checks, {
+    majority_detection_ms: round((majority ?? Number.NaN) - cutAt, 0),
+  });
+};
+
+/** One random fault schedule; the checks judge the state after every fault has healed. */
+export function randomRun(options: ScenarioOptions, seed: number): { checks: Check[]; faults: string[] } {
+  const config = clusterFor(options);
+  const sim = buildSimulation(config, seed, { loss: options.loss });
+  const random = new Random(seed).fork(0xc4a05);
+  const n = config.servers.length;
+  const faults: string[] = [];
+  if (options.trace)
+    sim.onChange((e) =>
+      options.trace!(
+        `${(e.at / 1000).toFixed(3)}s ${config.servers[e.observer]!.id}: ${config.servers[e.member]!.id} ${e.from} -> ${e.to} (${e.reason}, inc ${e.incarnation})`,
+      ),
+    );
+  sim.startAll();
+  sim.runUntil(SETTLE_MS);
+
+  const FAULTS = 10;
+  for (let f = 0; f < FAULTS; f++) {
+    sim.runUntil(sim.now + random.between(1_000, 15_000));
+    const node = random.int(n);
+    const status = sim.status(node);
+    const kind = random.pick([
+      'crash',
+      'restart',
+      'pause',
+      'partition',
+      'one-way',
+      'loss',
+      'leave',
+      'heal',
+    ] as const);
+    faults.push(`${(sim.now / 1000).toFixed(1)}s ${kind} ${config.servers[node]!.id}`);
+    switch (kind) {
+      case 'crash':
+        sim.crash(node);
+        break;
+      case 'restart':
+        if (status === 'crashed' || status === 'left') sim.start(node);
+        else sim.restart(node);
+        break;
+      case 'pause': {
+        sim.pause(node);
+        sim.at(sim.now + random.between(500, 20_000), () => sim.resume(node));
+        break;
+      }
+      case 'partition': {
+        const groups: number[][] = [[], []];
+        for (let i = 0; i < n; i++) groups[random.int(2)]!.push(i);
+        sim.partition(groups);
+        break;
+      }
+      case 'one-way': {
+        const others = Array.from({ length: n }, (_, i) => i).filter((i) => i !== node);
+        sim.cutOneWay([node], others);
+        break;
+      }
+      case 'loss':
+        sim.setLoss(random.between(0.1, 0.4));
+        sim.at(sim.now + random.between(2_000, 10_000), () => sim.setLoss(options.loss));
+        break;
+      case 'leave':
+        sim.leave(node);
+        break;
+      case 'heal':
+        sim.heal();
+        break;
+    }
+  }
+
+  // End every fault. Leave some servers stopped (fewer than would break the quorum).
+  sim.runUntil(sim.now + 5_000);
+  sim.heal();
+  sim.setLoss(options.loss);
+  for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
+  const stoppedMax = n - config.quorum;
+  const stopped = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const status = sim.status(i);
+    if ((status === 'crashed' || status === 'left') && stopped.size < stoppedMax && random.chance(0.5))
+      stopped.add(i);
+    else if (status === 'crashed' || status === 'left') sim.start(i);
+  }
+  faults.push(
+    `${(sim.now / 1000).toFixed(1)}s healed; stopped: [${[...stopped].map((i) => config.servers[i]!.id)}]`,
+  );
+  const checks = [convergence(sim, stopped, 'converged after faults').check, placementCheck(sim)];
+  return { checks, faults };
+}
+
+const randomScenario: Scenario = (options) => {
+  const runs = options.runs ?? 100;
+  const failedSeeds: number[] = [];
+  const failures: Check[] = [];
+  const wallStart = performance.now();
+  for (let run = 0; run < runs; run++) {
+    const seed = (options.seed + run * 0x9e3779b1) >>> 0;
+    const { checks, faults } = randomRun(options, seed);
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      failedSeeds.push(seed);
+      for (const c of failed) {
+        failures.push(
+          check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`),
+        );
+      }
+    }
+  }
+  const checks = [
+    check(
+      `${runs} random fault schedules`,
+      failedSeeds.length === 0,
+      `${runs - failedSeeds.length}/${runs} passed`,
+    ),
+    ...failures.slice(0, 20),
+  ];
+  const outcome = result('random', options, checks, {
+    runs,
+    failed: failedSeeds.length,
+    wall_s: round((performance.now() - wallStart) / 1000, 1),
+  });
+  outcome.failed_seeds = failedSeeds;
+  return outcome;
+};
+
+/** All scenarios by name. `lossy` is `all-alive` at 5% loss. */
+export const SCENARIOS: Record<string, Scenario> = {
+  'all-alive': allAlive,
+  lossy: (options) => ({
+    ...allAlive({ ...options, loss: Math.max(options.loss, 0.05) }),
+    scenario: 'lossy',
+  }),
+  'one-down': oneDown,
+  'total-partition': totalPartition,
+  'minority-partition': minorityPartition,
+  random: randomScenario,
+};
+
+/** What `--scenario all` runs. */
+export const DEFAULT_SCENARIOS = [
+  'all-alive',
+  'lossy',
+  'one-down',
+  'total-partition',
+  'minority-partition',
+  'random',
+];

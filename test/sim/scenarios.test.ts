@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventQueue } from '../../src/sim/event-queue.js';
+import { Random } from '../../src/sim/random.js';
+import { SCENARIOS } from '../../src/sim/scenarios.js';
+import { runFlip } from '../helpers/flip-cli.js';
+
+const base = { seed: 1, nodes: 3, timing: {}, loss: 0 };
+
+describe('simulator: scenarios pass their checkers', () => {
+  for (const name of ['all-alive', 'lossy', 'one-down', 'total-partition', 'minority-partition']) {
+    it(name, () => {
+      const outcome = SCENARIOS[name]!({ ...base, duration_ms: 120_000 });
+      const failed = outcome.checks.filter((c) => !c.ok);
+      assert.deepEqual(failed, [], JSON.stringify(failed));
+      assert.ok(outcome.checks.length >= 3);
+    });
+  }
+
+  it("one-down gives the README's three tables", () => {
+    const outcome = SCENARIOS['one-down']!(base);
+    assert.deepEqual(
+      outcome.tables!.map((t) => t.text),
+      [
+        'flip         flip1        flip2\n192.168.0.2  192.168.0.1',
+        'flip         flip1  flip2\n192.168.0.1  x\n192.168.0.2',
+        'flip         flip1        flip2\n192.168.0.2  192.168.0.1',
+      ],
+    );
+  });
+
+  it('random fault schedules pass at 3, 5 and 7 nodes', () => {
+    for (const nodes of [3, 5, 7]) {
+      const outcome = SCENARIOS.random!({ ...base, nodes, runs: 40, seed: 1000 + nodes });
+      assert.equal(outcome.figures.failed, 0, `nodes=${nodes}: seeds ${outcome.failed_seeds}`);
+    }
+  });
+
+  it('the checkers can fail: with a quorum of 3 of 3 a crash is never declared', () => {
+    const outcome = SCENARIOS['one-down']!({ ...base, quorum: 3 });
+    assert.equal(outcome.passed, false);
+    assert.ok(outcome.checks.some((c) => !c.ok && /declared down/.test(c.name)));
+  });
+});
+
+describe('simulator: building blocks', () => {
+  it('the event queue pops in time order, ties in insertion order', () => {
+    const queue = new EventQueue<string>();
+    const random = new Random(9);
+    const pushed: [number, string][] = [];
+    for (let i = 0; i < 500; i++) {
+      const at = Math.floor(random.next() * 50);
+      pushed.push([at, `e${i}`]);
+      queue.push(at, `e${i}`);
+    }
+    const expected = [...pushed].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+    const popped: string[] = [];
+    while (queue.size > 0) popped.push(queue.pop()!);
+    assert.deepEqual(popped, expected);
+  });
+
+  it('random streams are reproducible and forks are independent', () => {
+    const a = new Random(1);
+    const b = new Random(1);
+    assert.deepEqual([a.next(), a.next()], [b.next(), b.next()]);
+    assert.notEqual(new Random(1).fork(1).next(), new Random(1).fork(2).next());
+  });
+});
+
+describe('flip sim (the command)', () => {
+  it('prints JSON outcomes and exits 0 when every check passes', () => {
+    const result = runFlip(['sim', '--scenario', 'one-down,total-partition', '--json']);
+    assert.equal(result.status, 0, result.stderr);
+    const parsed = JSON.parse(result.stdout);
+    assert.equal(parsed.passed, true);
+    assert.deepEqual(
+      parsed.scenarios.map((s: { scenario: string }) => s.scenario),
+      ['one-down', 'total-partition'],
+    );
+    assert.ok(parsed.scenarios[0].figures.detection_p50_ms > 0);
+  });
+
+  it('refuses an unknown scenario with exit 2', () => {
+    const result = runFlip(['sim', '--scenario', 'nope']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /unknown scenario "nope"/);
+  });
+
+  it('exits 1 when a checker fails (quorum 3 of 3 can never declare a crash)', () => {
+    const result = runFlip(['sim', '--scenario', 'one-down', '--quorum', '3']);
+    assert.equal(result.status, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /FAIL/);
+  });
+});
