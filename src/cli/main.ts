@@ -4,7 +4,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
+import { agent } from './commands/agent.js';
 import { configCheck, configSchema } from './commands/config.js';
+import { demo } from './commands/demo.js';
 import { plan } from './commands/plan.js';
 import { type SimCommandOptions, sim } from './commands/sim.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
@@ -28,6 +30,25 @@ export function buildProgram(): Command {
     .command('schema')
     .description('print the JSON Schema of the config, for editors')
     .action(() => configSchema(out));
+
+  program
+    .command('agent')
+    .description("run this server's agent: gossip, agree on failures, run the scripts")
+    .option('--config <file>', 'config file (default: $FLIP_CONFIG)')
+    .option('--pretty', 'human-readable logs even when stdout is not a terminal')
+    .action(async (options: { config?: string; pretty?: boolean }) => {
+      process.exitCode = await agent(options);
+    });
+
+  program
+    .command('demo')
+    .description(
+      'run a local cluster on 127.0.0.1 (the README example by default), kill one agent, show the failover',
+    )
+    .option('--config <file>', 'a config whose servers to run on loopback')
+    .action(async (options: { config?: string }) => {
+      process.exitCode = await demo(options, out);
+    });
 
   program
     .command('plan')

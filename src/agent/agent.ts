@@ -1,0 +1,269 @@
+/**
+ * The agent: the composition root that wires the real adapters (clock, UDP socket, child
+ * processes, logger) to the pure parts (membership core, placement, script runner).
+ *
+ *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
+ */
+import { dirname, resolve } from 'node:path';
+import { ConfigError, type ConfigIssue, type FlipConfig, loadConfig } from '../config/index.js';
+import { RunnerDriver } from '../executor/driver.js';
+import { checkScript, resolveScript } from '../executor/launcher.js';
+import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
+import type { MemberChange } from '../membership/node.js';
+import { heldBy, placeAll } from '../placement/index.js';
+import { bindUdp, type PacketTransport } from '../transport/udp.js';
+import { createLogger, type Logger } from './log.js';
+import { MembershipDriver } from './membership-driver.js';
+
+export interface AgentOptions {
+  /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */
+  pretty?: boolean;
+  logger?: Logger;
+}
+
+/**
+ * How long a starting agent waits to hear the cluster's view from a peer before it acts on
+ * its config alone: long enough for a round of introductions and their answers.
+ */
+export function startupGraceMs(config: FlipConfig): number {
+  return 2 * config.ping_timeout_ms + config.gossip_interval_ms;
+}
+
+/** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+/** Lets the leave announcements leave the socket before it closes. */
+const LEAVE_FLUSH_MS = 20;
+
+export class Agent {
+  readonly config: FlipConfig;
+  readonly log: Logger;
+  readonly membership: MembershipDriver;
+  readonly runner: ScriptRunner;
+  readonly #runnerDriver: RunnerDriver;
+  readonly #serverIds: string[];
+  #transport: PacketTransport | undefined;
+  #planning = false;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #shuttingDown: Promise<void> | undefined;
+
+  private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
+    this.config = config;
+    this.#serverIds = config.servers.map((server) => server.id);
+    this.log =
+      options.logger ?? createLogger({ level: config.log_level, node: config.id, pretty: options.pretty });
+    this.membership = new MembershipDriver(
+      config,
+      { now: () => performance.now(), wallNow: () => Date.now(), random: Math.random },
+      {
+        onChanges: (changes) => this.#onChanges(changes),
+        onSynced: () => this.#beginPlanning('learned the view from a peer'),
+        onDrop: (reason, from) =>
+          this.log.debug({ reason, from: `${from.ip}:${from.port}` }, 'packet dropped'),
+      },
+    );
+    const self = config.servers.find((server) => server.id === config.id)!;
+    this.runner = new ScriptRunner({
+      node: config.id,
+      remove_on_start: config.remove_on_start,
+      systems: config.systems
+        .filter((system) => self.systems.includes(system.name))
+        .map((system) => ({
+          name: system.name,
+          alive: resolveScript(system.alive, configDir),
+          down: resolveScript(system.down, configDir),
+          config: system.config,
+          data: system.data,
+          delay_ms: system.delay_ms,
+          script_timeout_ms: system.script_timeout_ms,
+        })),
+    });
+    this.#runnerDriver = new RunnerDriver({
+      runner: this.runner,
+      cwd: configDir,
+      onNote: (note) => this.#onNote(note),
+    });
+  }
+
+  /** Loads and checks the config, binds the socket and starts the protocol. */
+  static async start(configPath: string, options: AgentOptions = {}): Promise<Agent> {
+    const config = loadConfig(configPath);
+    const configDir = dirname(resolve(configPath));
+    checkScripts(config, configDir, configPath);
+    const agent = new Agent(config, configDir, options);
+    await agent.#start();
+    return agent;
+  }
+
+  async #start(): Promise<void> {
+    const self = this.config.servers.find((server) => server.id === this.config.id)!;
+    this.#transport = await bindUdp(
+      { ip: self.ip, port: self.port },
+      (packet, from) => this.membership.receive(packet, from),
+      (error) => this.log.debug({ err: error.message }, 'send failed'),
+    );
+    this.log.info(
+      {
+        listen: `${self.ip}:${self.port}`,
+        servers: this.#serverIds.length,
+        quorum: this.config.quorum,
+        systems: this.config.systems.map((system) => system.name),
+      },
+      'flip agent started',
+    );
+    this.membership.start(this.#transport);
+    if (!this.#planning) {
+      this.#graceTimer = setTimeout(
+        () => this.#beginPlanning('start-up grace over, acting on config'),
+        startupGraceMs(this.config),
+      );
+    }
+  }
+
+  /** Which items this node should hold now, per system it is a member of. */
+  desired(): Map<string, string[]> {
+    const live = new Set(this.membership.core.liveMembers().map((index) => this.#serverIds[index]!));
+    return heldBy(placeAll(this.config.systems, live), this.config.id);
+  }
+
+  #beginPlanning(why: string): void {
+    if (this.#planning || this.#shuttingDown) return;
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#planning = true;
+    this.log.info({ why }, 'view ready, planning');
+    this.#replan();
+  }
+
+  #replan(immediate = false): void {
+    if (!this.#planning || this.#shuttingDown) return;
+    const desired = this.desired();
+    for (const system of this.runner.systems()) {
+      this.#runnerDriver.setDesired(system, desired.get(system) ?? [], { immediate });
+    }
+  }
+
+  #onChanges(changes: MemberChange[]): void {
+    let placementChanged = false;
+    let leave = false;
+    for (const change of changes) {
+      this.log.info(
+        {
+          member: this.#serverIds[change.member],
+          from: change.from,
+          to: change.to,
+          incarnation: change.incarnation,
+          reason: change.reason,
+        },
+        'member state',
+      );
+      const wasLive = change.from === 'alive' || change.from === 'probably_down';
+      const isLive = change.to === 'alive' || change.to === 'probably_down';
+      if (wasLive !== isLive) placementChanged = true;
+      if (change.to === 'left') leave = true;
+    }
+    // A leave is announced by the leaver itself: take its data over at once, without waiting
+    // for more changes to arrive (the planned hand-over path).
+    if (placementChanged) this.#replan(leave);
+  }
+
+  #onNote(note: RunnerNote): void {
+    switch (note.type) {
+      case 'plan':
+        this.log.info(
+          {
+            system: note.system,
+            plan: note.plan,
+            desired: note.desired,
+            leaving: note.leaving,
+            arriving: note.arriving,
+          },
+          'plan',
+        );
+        return;
+      case 'started':
+        this.log.info(
+          {
+            system: note.launch.system,
+            item: note.launch.item,
+            event: note.launch.event,
+            attempt: note.launch.attempt,
+          },
+          'script started',
+        );
+        return;
+      case 'finished': {
+        const { launch, result } = note;
+        const fields = {
+          system: launch.system,
+          item: launch.item,
+          event: launch.event,
+          exit_code: result.exit_code,
+          signal: result.signal,
+          timed_out: result.timed_out,
+          duration_ms: Math.round(result.duration_ms),
+          output: result.output.trim().slice(0, 2000),
+        };
+        if (result.ok) this.log.info(fields, 'script finished');
+        else this.log.warn(fields, 'script failed');
+        return;
+      }
+      case 'retry':
+        this.log.warn(
+          { system: note.system, item: note.item, event: note.event, attempt: note.attempt },
+          'script retry scheduled',
+        );
+        return;
+      case 'failed':
+        this.log.error(
+          { system: note.system, item: note.item, event: note.event, attempts: note.attempts },
+          'item failed: its script keeps failing; retrying periodically',
+        );
+        return;
+      case 'recovered':
+        this.log.info({ system: note.system, item: note.item, event: note.event }, 'item recovered');
+        return;
+      case 'drained':
+        return;
+    }
+  }
+
+  /**
+   * Graceful stop: announce the leave (peers take over at once), run `down` for everything
+   * held (unless remove_on_failure is off), close the socket. Bounded in time.
+   */
+  shutdown(signal = 'shutdown'): Promise<void> {
+    this.#shuttingDown ??= (async () => {
+      if (this.#graceTimer) clearTimeout(this.#graceTimer);
+      this.log.info({ signal, run_down: this.config.remove_on_failure }, 'leaving the cluster');
+      this.membership.leave();
+      const slowest = Math.max(0, ...this.config.systems.map((system) => system.script_timeout_ms));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), slowest + SHUTDOWN_MARGIN_MS);
+      });
+      const drained = this.#runnerDriver.drain(this.config.remove_on_failure).then(() => 'drained' as const);
+      const outcome = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      if (outcome === 'timeout')
+        this.log.error('scripts still running at the shutdown deadline; exiting anyway');
+      this.#runnerDriver.stop();
+      await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
+      await this.#transport?.close();
+      this.log.info('flip agent stopped');
+    })();
+    return this.#shuttingDown;
+  }
+}
+
+/** A missing or non-executable script is a config error at start, for every script at once. */
+function checkScripts(config: FlipConfig, configDir: string, file: string): void {
+  const issues: ConfigIssue[] = [];
+  const self = config.servers.find((server) => server.id === config.id)!;
+  // Only the systems this server is a member of run scripts here.
+  for (const system of config.systems.filter((system) => self.systems.includes(system.name))) {
+    for (const event of ['alive', 'down'] as const) {
+      const problem = checkScript(system[event], configDir);
+      if (problem) issues.push({ path: `cluster.system.${system.name}.${event}`, message: problem });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues, file);
+}

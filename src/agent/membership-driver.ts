@@ -1,0 +1,133 @@
+/**
+ * Runs the pure membership core for real: the monotonic clock, one timer for the core's next
+ * wake-up, and packets sealed and opened by the wire codec on a UDP socket. Every input is
+ * followed by a flush of the core's effects.
+ */
+import type { FlipConfig } from '../config/index.js';
+import type { MemberChange } from '../membership/node.js';
+import { MembershipNode } from '../membership/node.js';
+import { WIRE_PACKING } from '../membership/wire-packing.js';
+import type { Endpoint, PacketTransport } from '../transport/udp.js';
+import type { DropReason } from '../wire/drop-reasons.js';
+import { PacketCodec } from '../wire/packet.js';
+
+export interface MembershipDriverComponents {
+  /** Monotonic milliseconds. */
+  now: () => number;
+  random: () => number;
+  /** Wall-clock milliseconds: the boot id and first incarnation (a restart starts higher). */
+  wallNow: () => number;
+}
+
+export interface MembershipDriverEvents {
+  onChanges(changes: MemberChange[]): void;
+  /** The core has learned the cluster's view from a peer (once). */
+  onSynced(): void;
+  onDrop(reason: DropReason, from: Endpoint): void;
+}
+
+export class MembershipDriver {
+  readonly core: MembershipNode;
+  readonly codec: PacketCodec;
+  readonly #config: FlipConfig;
+  readonly #components: MembershipDriverComponents;
+  readonly #events: MembershipDriverEvents;
+  #transport: PacketTransport | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #stopped = false;
+  #syncedReported = false;
+  packets_sent = 0;
+  packets_received = 0;
+
+  constructor(config: FlipConfig, components: MembershipDriverComponents, events: MembershipDriverEvents) {
+    this.#config = config;
+    this.#components = components;
+    this.#events = events;
+    const self = config.servers.find((server) => server.id === config.id)!;
+    const boot = Math.floor(components.wallNow());
+    this.codec = new PacketCodec({
+      keys: config.keys,
+      selfIndex: self.index,
+      bootId: boot,
+      memberCount: config.servers.length,
+    });
+    this.core = new MembershipNode({
+      self: self.index,
+      memberCount: config.servers.length,
+      quorum: config.quorum,
+      gossip_interval_ms: config.gossip_interval_ms,
+      ping_per_interval: config.ping_per_interval,
+      ping_timeout_ms: config.ping_timeout_ms,
+      indirect_probes: config.indirect_probes,
+      random: components.random,
+      incarnation: boot,
+      packing: WIRE_PACKING,
+    });
+  }
+
+  /** Starts the protocol on a bound transport. */
+  start(transport: PacketTransport): void {
+    this.#transport = transport;
+    this.core.start(this.#components.now());
+    this.#flush();
+  }
+
+  /** A packet arrived on the socket. */
+  receive(packet: Uint8Array, from: Endpoint): void {
+    if (this.#stopped) return;
+    const opened = this.codec.open(packet);
+    if (!opened.ok) {
+      this.#events.onDrop(opened.reason, from);
+      return;
+    }
+    this.packets_received++;
+    this.core.receive(this.#components.now(), opened.from, opened.message);
+    this.#flush();
+  }
+
+  /** Announces a graceful leave to every peer and stops the protocol. */
+  leave(): void {
+    if (this.#stopped) return;
+    this.core.leave(this.#components.now());
+    this.#flush();
+    this.stop();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #tick = (): void => {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#stopped) return;
+    this.core.tick(this.#components.now());
+    this.#flush();
+  };
+
+  #flush(): void {
+    const effects = this.core.takeEffects();
+    for (const { to, message } of effects.sends) {
+      const server = this.#config.servers[to];
+      if (!server || !this.#transport) continue;
+      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
+      this.packets_sent++;
+    }
+    if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
+    if (!this.#syncedReported && this.core.synced) {
+      this.#syncedReported = true;
+      this.#events.onSynced();
+    }
+    if (this.#stopped) return;
+    const wake = this.core.nextWakeAt();
+    if (wake === this.#timerAt && this.#timer) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = wake;
+    this.#timer = Number.isFinite(wake)
+      ? setTimeout(this.#tick, Math.max(0, wake - this.#components.now()))
+      : undefined;
+  }
+}

@@ -1,0 +1,738 @@
+/**
+ * The script runner's core: turns "placement says this node should hold these items" into
+ * `down` and `alive` script runs, in a safe order, with coalescing, bounded parallelism and
+ * retries that never give up.
+ *
+ * Pure and deterministic: it never reads a clock, starts a timer or a process, or draws a random
+ * number. The caller passes the time (ms, any monotonic origin) into every call, calls `tick` when
+ * `nextWakeAt` comes, reports every launched script's end with `finished`, and carries out what
+ * `takeEffects` returns. The daemon drives it with real timers and child processes (driver.ts,
+ * launcher.ts); the simulator drives it with simulated script durations and failures.
+ *
+ * Ordering rules, per system (systems are independent of each other):
+ * - A change of the desired set starts a `delay_ms` timer; changes inside the delay fold in, and
+ *   the newest set becomes the next plan when it expires.
+ * - A plan runs `down` for every leaving item before any `alive` for an arriving item, so that an
+ *   address is released here before another one is taken up.
+ * - While a plan runs, newer plans wait; when it completes only the newest waiting set is applied.
+ * - A plan completes when each of its scripts has finished its FIRST attempt. Failed scripts keep
+ *   being retried in the background, but they no longer hold up the plan or the next one: one
+ *   broken script must not block failover of every other item forever.
+ */
+
+export interface RunnerSystem {
+  name: string;
+  alive: string;
+  down: string;
+  /** Passed to the scripts as JSON (argument 2 and FLIP_CONFIG). */
+  config: Record<string, unknown>;
+  /** The items; status and `held` list items in this order. */
+  data: string[];
+  delay_ms: number;
+  script_timeout_ms: number;
+}
+
+export interface RunnerOptions {
+  /** This server's id (FLIP_NODE). */
+  node: string;
+  systems: RunnerSystem[];
+  /** Scripts running at once, all systems together. */
+  parallel_max?: number;
+  /** Delay before the first retry; doubles per failed attempt... */
+  retry_base_ms?: number;
+  /** ...up to this. */
+  retry_max_ms?: number;
+  /** After this many consecutive failures the item is reported `failed`... */
+  attempts_before_failed?: number;
+  /** ...and from then on retried every this often, forever. */
+  failed_retry_ms?: number;
+  /**
+   * When true, the first plan of a system also runs `down` for every item of its data that is not
+   * desired here, to clean up after a crash. When false, items start as not held.
+   */
+  remove_on_start?: boolean;
+}
+
+/** Defaults, each with why. */
+export const RUNNER_DEFAULTS = {
+  /** Enough to move a handful of addresses at once without forking a storm of `ip` commands. */
+  parallel_max: 8,
+  /** A transient failure (a busy `ip`, a lock) usually clears within a second. */
+  retry_base_ms: 1000,
+  /** Keeps a broken item's retries frequent enough to recover soon after it is fixed. */
+  retry_max_ms: 30_000,
+  /** 1 + 2 + 4 + 8 s of retries: long enough that "failed" means a person should look. */
+  attempts_before_failed: 5,
+  /** Once failed, one attempt a minute costs little and heals without a restart. */
+  failed_retry_ms: 60_000,
+  /** The original flip cleaned up at start; a crashed node may still carry addresses. */
+  remove_on_start: true,
+} as const;
+
+export type ScriptEvent = 'alive' | 'down';
+
+export interface Launch {
+  /** Unique per runner, increasing; `finished` names it to report the end. */
+  run: number;
+  system: string;
+  item: string;
+  event: ScriptEvent;
+  script: string;
+  /** [item, JSON.stringify(config)]. */
+  args: [string, string];
+  /** FLIP_EVENT, FLIP_SYSTEM, FLIP_ITEM, FLIP_NODE, FLIP_CONFIG. */
+  env: Record<string, string>;
+  timeout_ms: number;
+  /** 1 for a first attempt, counting up through retries. */
+  attempt: number;
+  /** The plan that decided this script should run. */
+  plan: number;
+}
+
+export interface RunResult {
+  run: number;
+  ok: boolean;
+  exit_code: number | null;
+  signal: string | null;
+  timed_out: boolean;
+  duration_ms: number;
+  output: string;
+}
+
+export type RunnerNote =
+  | { type: 'plan'; system: string; plan: number; desired: string[]; leaving: string[]; arriving: string[] }
+  | { type: 'started'; launch: Launch }
+  | { type: 'finished'; launch: Launch; result: RunResult }
+  | { type: 'retry'; system: string; item: string; event: ScriptEvent; attempt: number; at: number }
+  | { type: 'failed'; system: string; item: string; event: ScriptEvent; attempts: number }
+  | { type: 'recovered'; system: string; item: string; event: ScriptEvent }
+  | { type: 'drained' };
+
+export interface RunnerEffects {
+  launches: Launch[];
+  notes: RunnerNote[];
+}
+
+export interface RunningView {
+  item: string;
+  event: ScriptEvent;
+  /** When it was launched (caller's clock). */
+  since: number;
+  run: number;
+  attempt: number;
+}
+
+export interface FailedView {
+  item: string;
+  event: ScriptEvent;
+  attempts: number;
+  last_error: string;
+}
+
+export interface SystemStatus {
+  system: string;
+  /** The number of the newest applied plan; 0 before the first. */
+  plan: number;
+  /** 'idle' when the newest plan is complete, otherwise the phase it is in. */
+  phase: 'idle' | 'down' | 'alive';
+  /** A newer desired set is waiting (for its delay, or for the running plan to complete). */
+  next_plan_waiting: boolean;
+  /** The desired set of the newest applied plan, in data order. */
+  desired: string[];
+  held: string[];
+  running: RunningView[];
+  failed: FailedView[];
+}
+
+export interface RunnerCounters {
+  runs_started: number;
+  runs_failed: number;
+  /** `finished` calls for a run that is unknown or no longer current, ignored. */
+  results_ignored: number;
+}
+
+/** What the backoff depends on; RunnerOptions with defaults applied. */
+export interface RetryPolicy {
+  retry_base_ms: number;
+  retry_max_ms: number;
+  attempts_before_failed: number;
+  failed_retry_ms: number;
+}
+
+/**
+ * The wait before the next attempt after `failures` consecutive failures (>= 1):
+ * retry_base_ms * 2^(failures - 1) capped at retry_max_ms, then failed_retry_ms once the item
+ * counts as failed.
+ */
+export function retryDelayMs(failures: number, policy: RetryPolicy): number {
+  assert(Number.isInteger(failures) && failures >= 1, 'retryDelayMs needs at least one failure');
+  if (failures >= policy.attempts_before_failed) return policy.failed_retry_ms;
+  return Math.min(policy.retry_base_ms * 2 ** (failures - 1), policy.retry_max_ms);
+}
+
+/** Error text for status: how the run ended and the last line it printed, bounded. */
+export function describeFailure(result: RunResult, timeout_ms: number): string {
+  const how = result.timed_out
+    ? `timed out after ${timeout_ms} ms`
+    : result.signal !== null
+      ? `killed by ${result.signal}`
+      : result.exit_code !== null
+        ? `exit code ${result.exit_code}`
+        : 'did not start';
+  const lines = result.output.split('\n').filter((line) => line.trim() !== '');
+  const last = lines.at(-1)?.trim() ?? '';
+  const text = last === '' ? how : `${how}: ${last}`;
+  return text.length > LAST_ERROR_CHARS_MAX ? `${text.slice(0, LAST_ERROR_CHARS_MAX - 1)}…` : text;
+}
+
+/** Status is meant for an API and logs; a script's whole output belongs in the 'finished' note. */
+const LAST_ERROR_CHARS_MAX = 300;
+
+type ActionKind = 'plan' | 'retry' | 'drain';
+
+/** A script waiting to be launched. An item has at most one, which bounds the queue by construction. */
+interface Action {
+  event: ScriptEvent;
+  attempt: number;
+  /** Not before this time. */
+  at: number;
+  plan: number;
+  kind: ActionKind;
+  /** Insertion order, to break ties deterministically. */
+  seq: number;
+}
+
+interface Running {
+  launch: Launch;
+  kind: ActionKind;
+  since: number;
+}
+
+interface ItemState {
+  system: SystemState;
+  item: string;
+  /** What the newest applied plan wants here; undefined before the first plan touched it. */
+  target: ScriptEvent | undefined;
+  /** The plan that set `target`; only runs of that plan drive retries (generation check). */
+  target_plan: number;
+  /** The last successful script was `alive`. */
+  held: boolean;
+  /** An `alive` started since the last successful `down`: the item may be (partly) configured here. */
+  maybe_held: boolean;
+  running: Running | undefined;
+  pending: Action | undefined;
+  /** Consecutive failures of the script `target` calls for. */
+  failures: number;
+  failed_reported: boolean;
+  last_error: string;
+  drain_down_queued: boolean;
+}
+
+interface PlanState {
+  number: number;
+  phase: 'down' | 'alive';
+  /** Items whose first `down` attempt has not finished yet. */
+  down_outstanding: Set<ItemState>;
+  /** Items whose first `alive` attempt has not finished yet (filled when the alive phase starts). */
+  alive_outstanding: Set<ItemState>;
+  arriving: ItemState[];
+}
+
+interface SystemState {
+  config: RunnerSystem;
+  config_json: string;
+  items: Map<string, ItemState>;
+  /** Items in data order. */
+  order: ItemState[];
+  /** The newest set given to setDesired. */
+  newest: Set<string> | undefined;
+  /** The desired set of the newest applied plan; undefined before the first plan. */
+  applied: Set<string> | undefined;
+  delay_until: number | undefined;
+  /** The delay expired while a plan was still running: plan `newest` as soon as it completes. */
+  due: boolean;
+  plan_number: number;
+  /** The newest plan while it is incomplete. */
+  plan: PlanState | undefined;
+}
+
+export class ScriptRunner {
+  readonly #node: string;
+  readonly #parallel_max: number;
+  readonly #policy: RetryPolicy;
+  readonly #remove_on_start: boolean;
+  readonly #systems = new Map<string, SystemState>();
+  /** Items with a pending action. */
+  readonly #pending = new Set<ItemState>();
+  /** Running scripts by run number. */
+  readonly #runs = new Map<number, ItemState>();
+  #run_seq = 0;
+  #action_seq = 0;
+  #now = Number.NEGATIVE_INFINITY;
+  #draining = false;
+  #drain_run_down = false;
+  #drained_reported = false;
+  #launches: Launch[] = [];
+  #notes: RunnerNote[] = [];
+  readonly #counters: RunnerCounters = { runs_started: 0, runs_failed: 0, results_ignored: 0 };
+
+  constructor(options: RunnerOptions) {
+    this.#node = options.node;
+    this.#parallel_max = options.parallel_max ?? RUNNER_DEFAULTS.parallel_max;
+    this.#policy = {
+      retry_base_ms: options.retry_base_ms ?? RUNNER_DEFAULTS.retry_base_ms,
+      retry_max_ms: options.retry_max_ms ?? RUNNER_DEFAULTS.retry_max_ms,
+      attempts_before_failed: options.attempts_before_failed ?? RUNNER_DEFAULTS.attempts_before_failed,
+      failed_retry_ms: options.failed_retry_ms ?? RUNNER_DEFAULTS.failed_retry_ms,
+    };
+    this.#remove_on_start = options.remove_on_start ?? RUNNER_DEFAULTS.remove_on_start;
+
+    assert(Number.isInteger(this.#parallel_max) && this.#parallel_max >= 1, 'parallel_max must be >= 1');
+    assert(this.#policy.retry_base_ms > 0, 'retry_base_ms must be > 0');
+    assert(this.#policy.retry_max_ms >= this.#policy.retry_base_ms, 'retry_max_ms must be >= retry_base_ms');
+    assert(
+      Number.isInteger(this.#policy.attempts_before_failed) && this.#policy.attempts_before_failed >= 1,
+      'attempts_before_failed must be >= 1',
+    );
+    assert(this.#policy.failed_retry_ms > 0, 'failed_retry_ms must be > 0');
+
+    for (const config of options.systems) {
+      assert(!this.#systems.has(config.name), `system "${config.name}" is listed twice`);
+      assert(config.delay_ms >= 0 && Number.isFinite(config.delay_ms), `${config.name}: bad delay_ms`);
+      assert(config.script_timeout_ms > 0, `${config.name}: script_timeout_ms must be > 0`);
+      const system: SystemState = {
+        config,
+        config_json: JSON.stringify(config.config),
+        items: new Map(),
+        order: [],
+        newest: undefined,
+        applied: undefined,
+        delay_until: undefined,
+        due: false,
+        plan_number: 0,
+        plan: undefined,
+      };
+      for (const item of config.data) {
+        assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
+        const state: ItemState = {
+          system,
+          item,
+          target: undefined,
+          target_plan: 0,
+          held: false,
+          maybe_held: false,
+          running: undefined,
+          pending: undefined,
+          failures: 0,
+          failed_reported: false,
+          last_error: '',
+          drain_down_queued: false,
+        };
+        system.items.set(item, state);
+        system.order.push(state);
+      }
+      this.#systems.set(config.name, system);
+    }
+  }
+
+  /**
+   * What placement says this node should hold now. Items outside the system's data are ignored.
+   * With `immediate` the set skips the rest of the delay (for a change already known to be final,
+   * such as a peer's graceful leave); it still waits for a running plan to complete.
+   */
+  setDesired(
+    now: number,
+    system: string,
+    items: readonly string[],
+    options: { immediate?: boolean } = {},
+  ): void {
+    const state = this.#system(system);
+    this.#advance(now);
+    // A node shutting down takes on no new work; the plan it would make would be undone anyway.
+    if (this.#draining) return;
+    const wanted = new Set(items.filter((item) => state.items.has(item)));
+    state.newest = wanted;
+    const waiting = state.delay_until !== undefined || state.due;
+    if (options.immediate === true && (waiting || !sameSet(wanted, state.applied))) {
+      state.delay_until = undefined;
+      state.due = true;
+    } else if (!waiting && !sameSet(wanted, state.applied)) {
+      state.delay_until = now + state.config.delay_ms;
+    }
+    this.#step(now);
+  }
+
+  /** The system names, in the order of the options. */
+  systems(): string[] {
+    return [...this.#systems.keys()];
+  }
+
+  tick(now: number): void {
+    this.#advance(now);
+    this.#step(now);
+  }
+
+  /** A launched script ended. Results for unknown or superseded runs are counted and ignored. */
+  finished(now: number, result: RunResult): void {
+    this.#advance(now);
+    const item = this.#runs.get(result.run);
+    if (item === undefined || item.running === undefined || item.running.launch.run !== result.run) {
+      this.#counters.results_ignored += 1;
+      return;
+    }
+    const { launch, kind } = item.running;
+    this.#runs.delete(result.run);
+    item.running = undefined;
+    this.#notes.push({ type: 'finished', launch, result });
+
+    const ok = result.ok && !result.timed_out;
+    if (ok) {
+      item.held = launch.event === 'alive';
+      item.maybe_held = item.held;
+    } else {
+      this.#counters.runs_failed += 1;
+      item.last_error = describeFailure(result, launch.timeout_ms);
+    }
+
+    this.#notePlanProgress(item, launch, kind, now);
+
+    if (this.#draining) {
+      this.#queueDrainDown(item, now);
+    } else if (
+      launch.event === item.target &&
+      launch.plan === item.target_plan &&
+      item.pending === undefined
+    ) {
+      // Only a run made for the item's current target drives its retries; a run of an older plan
+      // that ends now tells us what the node holds (above), nothing more.
+      if (ok) {
+        if (item.failed_reported) {
+          this.#notes.push({
+            type: 'recovered',
+            system: item.system.config.name,
+            item: item.item,
+            event: launch.event,
+          });
+        }
+        item.failures = 0;
+        item.failed_reported = false;
+        item.last_error = '';
+      } else {
+        this.#scheduleRetry(item, launch, now);
+      }
+    }
+    this.#step(now);
+  }
+
+  /**
+   * Shutdown. Cancels waiting plans, pending first attempts and retries; running scripts finish.
+   * With runDown, `down` then runs once (no retries) for every item that may be configured here:
+   * held, or an `alive` was started since its last successful `down` (in flight at drain time, or
+   * failed and waiting for a retry, which may have done half its work). An item still running gets
+   * its `down` after that run ends. 'drained' is noted once nothing runs or waits. Later calls to
+   * drain or setDesired do nothing: the first drain decides.
+   */
+  drain(now: number, options: { runDown: boolean }): void {
+    this.#advance(now);
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#drain_run_down = options.runDown;
+    for (const system of this.#systems.values()) {
+      system.delay_until = undefined;
+      system.due = false;
+      system.plan = undefined;
+    }
+    for (const item of this.#pending) item.pending = undefined;
+    this.#pending.clear();
+    for (const system of this.#systems.values()) {
+      for (const item of system.order) {
+        if (item.running === undefined) this.#queueDrainDown(item, now);
+      }
+    }
+    this.#step(now);
+  }
+
+  /** When `tick` should next be called; Infinity when nothing is due. */
+  nextWakeAt(): number {
+    let wake = Number.POSITIVE_INFINITY;
+    for (const system of this.#systems.values()) {
+      if (system.delay_until !== undefined) wake = Math.min(wake, system.delay_until);
+    }
+    // A pending action already due waits for a free slot or for its item's running script; both
+    // come with a `finished` call, not with time, so only future actions need a wake-up.
+    for (const item of this.#pending) {
+      const at = item.pending!.at;
+      if (at > this.#now) wake = Math.min(wake, at);
+    }
+    return wake;
+  }
+
+  takeEffects(): RunnerEffects {
+    const effects = { launches: this.#launches, notes: this.#notes };
+    this.#launches = [];
+    this.#notes = [];
+    return effects;
+  }
+
+  /** Items whose last successful script was `alive`, in data order. */
+  held(system: string): string[] {
+    return this.#system(system)
+      .order.filter((item) => item.held)
+      .map((item) => item.item);
+  }
+
+  status(): SystemStatus[] {
+    return [...this.#systems.values()].map((system) => ({
+      system: system.config.name,
+      plan: system.plan_number,
+      phase: system.plan?.phase ?? 'idle',
+      next_plan_waiting: system.delay_until !== undefined || system.due,
+      desired: system.order.filter((item) => system.applied?.has(item.item)).map((item) => item.item),
+      held: system.order.filter((item) => item.held).map((item) => item.item),
+      running: system.order
+        .filter((item) => item.running !== undefined)
+        .map((item) => {
+          const running = item.running!;
+          return {
+            item: item.item,
+            event: running.launch.event,
+            since: running.since,
+            run: running.launch.run,
+            attempt: running.launch.attempt,
+          };
+        }),
+      failed: system.order
+        .filter((item) => item.failed_reported && item.target !== undefined)
+        .map((item) => ({
+          item: item.item,
+          event: item.target!,
+          attempts: item.failures,
+          last_error: item.last_error,
+        })),
+    }));
+  }
+
+  counters(): RunnerCounters {
+    return { ...this.#counters };
+  }
+
+  /** Nothing running, pending, or waiting for a delay or for a plan. */
+  idle(): boolean {
+    if (this.#runs.size > 0 || this.#pending.size > 0) return false;
+    for (const system of this.#systems.values()) {
+      if (system.delay_until !== undefined || system.due || system.plan !== undefined) return false;
+    }
+    return true;
+  }
+
+  #system(name: string): SystemState {
+    const system = this.#systems.get(name);
+    assert(system !== undefined, `unknown system "${name}"`);
+    return system;
+  }
+
+  #advance(now: number): void {
+    assert(Number.isFinite(now), 'now must be a finite number');
+    assert(now >= this.#now, `time went backwards: ${now} < ${this.#now}`);
+    this.#now = now;
+  }
+
+  /** Applies what is due at `now`: expired delays, waiting plans, launches, the drained note. */
+  #step(now: number): void {
+    for (const system of this.#systems.values()) {
+      if (system.delay_until !== undefined && system.delay_until <= now) {
+        system.delay_until = undefined;
+        system.due = true;
+      }
+      if (system.due && system.plan === undefined) {
+        system.due = false;
+        const newest = system.newest!;
+        if (system.applied === undefined || !sameSet(newest, system.applied))
+          this.#applyPlan(system, newest, now);
+      }
+    }
+    this.#launchReady(now);
+    if (this.#draining && !this.#drained_reported && this.#runs.size === 0 && this.#pending.size === 0) {
+      this.#drained_reported = true;
+      this.#notes.push({ type: 'drained' });
+    }
+  }
+
+  #applyPlan(system: SystemState, desired: Set<string>, now: number): void {
+    system.plan_number += 1;
+    const number = system.plan_number;
+    const leaving: ItemState[] = [];
+    const arriving: ItemState[] = [];
+    for (const item of system.order) {
+      if (desired.has(item.item)) {
+        if (item.target !== 'alive') arriving.push(item);
+      } else if (item.target === 'alive' || (item.target === undefined && this.#remove_on_start)) {
+        leaving.push(item);
+      } else if (item.target === undefined) {
+        // remove_on_start is off: trust that a fresh start holds nothing and run no script.
+        item.target = 'down';
+        item.target_plan = number;
+      }
+    }
+    system.applied = new Set(desired);
+    // Retargeting cancels the old script's pending retries: the new plan's script is what counts.
+    for (const item of leaving) this.#retarget(item, 'down', number);
+    for (const item of arriving) this.#retarget(item, 'alive', number);
+    this.#notes.push({
+      type: 'plan',
+      system: system.config.name,
+      plan: number,
+      desired: system.order.filter((item) => desired.has(item.item)).map((item) => item.item),
+      leaving: leaving.map((item) => item.item),
+      arriving: arriving.map((item) => item.item),
+    });
+    system.plan = {
+      number,
+      phase: 'down',
+      down_outstanding: new Set(leaving),
+      alive_outstanding: new Set(),
+      arriving,
+    };
+    for (const item of leaving) this.#queue(item, 'down', 1, now, number, 'plan');
+    if (leaving.length === 0) this.#startAlivePhase(system, now);
+  }
+
+  #retarget(item: ItemState, target: ScriptEvent, plan: number): void {
+    if (item.pending !== undefined) {
+      item.pending = undefined;
+      this.#pending.delete(item);
+    }
+    item.target = target;
+    item.target_plan = plan;
+    item.failures = 0;
+    item.failed_reported = false;
+    item.last_error = '';
+  }
+
+  #startAlivePhase(system: SystemState, now: number): void {
+    const plan = system.plan!;
+    plan.phase = 'alive';
+    plan.alive_outstanding = new Set(plan.arriving);
+    for (const item of plan.arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
+    if (plan.arriving.length === 0) system.plan = undefined;
+  }
+
+  /**
+   * Moves the system's plan on when `launch` was one of its first attempts. A first attempt counts
+   * whether it succeeded or failed: waiting for a failing `down` to succeed before any `alive`
+   * would let one broken script block the failover of every other item for ever, so a failed
+   * `down` is retried in the background while the plan goes on.
+   */
+  #notePlanProgress(item: ItemState, launch: Launch, kind: ActionKind, now: number): void {
+    const system = item.system;
+    const plan = system.plan;
+    if (kind !== 'plan' || plan === undefined || plan.number !== launch.plan) return;
+    if (plan.phase === 'down' && launch.event === 'down') {
+      plan.down_outstanding.delete(item);
+      if (plan.down_outstanding.size === 0) this.#startAlivePhase(system, now);
+    } else if (plan.phase === 'alive' && launch.event === 'alive') {
+      plan.alive_outstanding.delete(item);
+      if (plan.alive_outstanding.size === 0) system.plan = undefined;
+    }
+  }
+
+  #scheduleRetry(item: ItemState, launch: Launch, now: number): void {
+    item.failures += 1;
+    const name = item.system.config.name;
+    if (item.failures >= this.#policy.attempts_before_failed && !item.failed_reported) {
+      item.failed_reported = true;
+      this.#notes.push({
+        type: 'failed',
+        system: name,
+        item: item.item,
+        event: launch.event,
+        attempts: item.failures,
+      });
+    }
+    const at = now + retryDelayMs(item.failures, this.#policy);
+    const attempt = item.failures + 1;
+    this.#queue(item, launch.event, attempt, at, launch.plan, 'retry');
+    this.#notes.push({ type: 'retry', system: name, item: item.item, event: launch.event, attempt, at });
+  }
+
+  #queueDrainDown(item: ItemState, now: number): void {
+    if (!this.#drain_run_down || item.drain_down_queued || !item.maybe_held) return;
+    item.drain_down_queued = true;
+    this.#queue(item, 'down', 1, now, item.system.plan_number, 'drain');
+  }
+
+  #queue(
+    item: ItemState,
+    event: ScriptEvent,
+    attempt: number,
+    at: number,
+    plan: number,
+    kind: ActionKind,
+  ): void {
+    assert(item.pending === undefined, `${item.system.config.name}/${item.item}: second pending action`);
+    this.#action_seq += 1;
+    item.pending = { event, attempt, at, plan, kind, seq: this.#action_seq };
+    this.#pending.add(item);
+  }
+
+  /**
+   * Starts due actions while slots are free. First attempts of plans go before retries, because a
+   * failover should not wait behind an item whose script keeps failing; then earliest due first.
+   */
+  #launchReady(now: number): void {
+    if (this.#runs.size >= this.#parallel_max) return;
+    const ready = [...this.#pending].filter((item) => item.running === undefined && item.pending!.at <= now);
+    ready.sort((a, b) => actionOrder(a.pending!, b.pending!));
+    for (const item of ready) {
+      if (this.#runs.size >= this.#parallel_max) break;
+      this.#launch(item, now);
+    }
+  }
+
+  #launch(item: ItemState, now: number): void {
+    const action = item.pending!;
+    item.pending = undefined;
+    this.#pending.delete(item);
+    const system = item.system;
+    this.#run_seq += 1;
+    const launch: Launch = {
+      run: this.#run_seq,
+      system: system.config.name,
+      item: item.item,
+      event: action.event,
+      script: action.event === 'alive' ? system.config.alive : system.config.down,
+      args: [item.item, system.config_json],
+      env: {
+        FLIP_EVENT: action.event,
+        FLIP_SYSTEM: system.config.name,
+        FLIP_ITEM: item.item,
+        FLIP_NODE: this.#node,
+        FLIP_CONFIG: system.config_json,
+      },
+      timeout_ms: system.config.script_timeout_ms,
+      attempt: action.attempt,
+      plan: action.plan,
+    };
+    item.running = { launch, kind: action.kind, since: now };
+    if (action.event === 'alive') item.maybe_held = true;
+    this.#runs.set(launch.run, item);
+    this.#counters.runs_started += 1;
+    this.#launches.push(launch);
+    this.#notes.push({ type: 'started', launch });
+  }
+}
+
+function actionOrder(a: Action, b: Action): number {
+  const rank = (action: Action) => (action.kind === 'retry' ? 1 : 0);
+  return rank(a) - rank(b) || a.at - b.at || a.seq - b.seq;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {
+  if (b === undefined || a.size !== b.size) return false;
+  for (const value of a) if (!b.has(value)) return false;
+  return true;
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}

@@ -1,0 +1,246 @@
+/**
+ * Real agents as separate processes on 127.0.0.1, with scripts that only record: the README's
+ * story happens for real, graceful stops hand over at once, and bad input is refused.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LoopbackCluster, RECORD_SCRIPT } from '../../src/demo/loopback-cluster.js';
+import { CLI, ROOT, runFlip } from '../helpers/flip-cli.js';
+
+const README = join(ROOT, 'examples/readme.json');
+const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
+/** Fast timers so the tests take seconds; the placement is the README's all the same. */
+const FAST = { gossip_interval: 100, ping_timeout: 300 };
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeout_ms = 20_000): Promise<T> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function held(cluster: LoopbackCluster, gone: Set<string> = new Set()): Record<string, string[]> {
+  return Object.fromEntries(cluster.holdings(gone).get('ip')!);
+}
+
+const ALL_UP = { flip: ['192.168.0.2'], flip1: ['192.168.0.1'], flip2: [] };
+const FLIP1_DOWN = { flip: ['192.168.0.1', '192.168.0.2'], flip1: [], flip2: [] };
+
+describe('agents on loopback: the README story for real', { timeout: 120_000 }, () => {
+  const clusters: LoopbackCluster[] = [];
+  after(async () => {
+    for (const cluster of clusters) await cluster.close(3_000);
+  });
+
+  it('all up, flip1 killed with SIGKILL (its item moves to flip), flip1 back (it returns)', async () => {
+    const cluster = await LoopbackCluster.create({
+      configFile: README,
+      overrides: FAST,
+      flipCommand: FLIP_COMMAND,
+    });
+    clusters.push(cluster);
+    for (const id of cluster.ids) cluster.start(id);
+    await waitFor('all-up split', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP));
+
+    cluster.signal('flip1', 'SIGKILL');
+    await cluster.waitExit('flip1');
+    const gone = new Set(['flip1']);
+    await waitFor(
+      'flip takes 192.168.0.1',
+      () => JSON.stringify(held(cluster, gone)) === JSON.stringify(FLIP1_DOWN),
+    );
+    const log = readFileSync(join(cluster.dir, 'flip.log'), 'utf8');
+    assert.match(log, /"member":"flip1","from":"probably_down","to":"down"/);
+
+    cluster.start('flip1');
+    await waitFor('192.168.0.1 goes home', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP));
+    // flip ran `down` for the item it gave back; flip1's restart ran `down` for the one it does not hold.
+    const records = cluster.records();
+    assert.ok(records.some((r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1'));
+  });
+
+  it('SIGTERM: the owner runs `down` and a peer takes over long before failure detection would', async () => {
+    const slow = { gossip_interval: 1000, ping_timeout: 1500 };
+    const cluster = await LoopbackCluster.create({
+      configFile: README,
+      overrides: slow,
+      flipCommand: FLIP_COMMAND,
+    });
+    clusters.push(cluster);
+    for (const id of cluster.ids) cluster.start(id);
+    await waitFor('all-up split', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP), 30_000);
+
+    const before = cluster.records().length;
+    const stoppedAt = process.hrtime.bigint();
+    cluster.signal('flip1', 'SIGTERM');
+    assert.equal(await cluster.waitExit('flip1'), 0, 'a graceful stop exits 0');
+    const takeover = await waitFor('flip runs alive for 192.168.0.1', () =>
+      cluster
+        .records()
+        .slice(before)
+        .find((r) => r.node === 'flip' && r.event === 'alive' && r.item === '192.168.0.1'),
+    );
+    const released = cluster
+      .records()
+      .slice(before)
+      .find((r) => r.node === 'flip1' && r.event === 'down' && r.item === '192.168.0.1');
+    assert.ok(released, 'flip1 ran down for its item before exiting');
+    // Wall clock of the record script (ns since epoch) against ours: compare in one clock.
+    const handoverMs = Number(takeover.at_ns - released.at_ns) / 1e6;
+    assert.ok(
+      Math.abs(handoverMs) < 1500,
+      `takeover ${handoverMs.toFixed(0)} ms from release: within one ping_timeout (detection needs two plus)`,
+    );
+    assert.ok(Number(process.hrtime.bigint() - stoppedAt) / 1e6 < 5_000);
+    const log = readFileSync(join(cluster.dir, 'flip.log'), 'utf8');
+    assert.match(log, /"member":"flip1","from":"alive","to":"left"/);
+    assert.doesNotMatch(log, /"member":"flip1"[^\n]*"to":"down"/);
+  });
+});
+
+describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
+  const clusters: LoopbackCluster[] = [];
+  after(async () => {
+    for (const cluster of clusters) await cluster.close(3_000);
+  });
+
+  function singleServerConfig(
+    dir: string,
+    script: string,
+    data: string[],
+    extra: Record<string, unknown> = {},
+  ): string {
+    const file = join(dir, 'solo.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'solo',
+        key: 'k',
+        gossip_interval: 100,
+        ping_timeout: 300,
+        servers: { solo: { ip: '127.0.0.1', port: 2299, systems: ['s'] } },
+        cluster: { system: { s: { alive: script, down: script, type: 'shard', data, delay: 0, ...extra } } },
+      }),
+    );
+    return file;
+  }
+
+  it('an item with shell metacharacters reaches the script as one literal argument', async () => {
+    const item = `a b; touch /tmp/flip-pwned $(id) "q'\`x\``;
+    const cluster = await LoopbackCluster.create({
+      configFile: singleServerConfig(mkdtempSync(join(tmpdir(), 'flip-meta-')), RECORD_SCRIPT, [item]),
+      flipCommand: FLIP_COMMAND,
+    });
+    clusters.push(cluster);
+    cluster.start('solo');
+    const record = await waitFor('alive recorded', () => cluster.records().find((r) => r.event === 'alive'));
+    assert.equal(record.item, item);
+    assert.equal(record.node, 'solo');
+    assert.equal(record.system, 's');
+  });
+
+  it('a hanging script is killed at its timeout and retried; a failing one is retried and reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-hang-'));
+    const script = join(dir, 'flaky');
+    const counter = join(dir, 'count');
+    // First run hangs (killed at the timeout), later runs fail with exit 7.
+    writeFileSync(
+      script,
+      `#!/bin/sh\nn=$(cat ${counter} 2>/dev/null || echo 0)\necho $((n+1)) > ${counter}\nif [ "$n" = 0 ]; then sleep 60; fi\necho "failing on purpose" >&2\nexit 7\n`,
+    );
+    chmodSync(script, 0o755);
+    const cluster = await LoopbackCluster.create({
+      configFile: singleServerConfig(dir, script, ['x'], { script_timeout: 500 }),
+      systemOverrides: { alive: script, down: script },
+      flipCommand: FLIP_COMMAND,
+    });
+    clusters.push(cluster);
+    cluster.start('solo');
+    const log = () => {
+      try {
+        return readFileSync(join(cluster.dir, 'solo.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await waitFor('a timed-out run', () => /"timed_out":true/.test(log()));
+    await waitFor(
+      'a failed retry with exit 7',
+      () => /"exit_code":7/.test(log()) && /failing on purpose/.test(log()),
+    );
+    assert.match(log(), /script retry scheduled/);
+    assert.ok(Number(readFileSync(counter, 'utf8')) >= 2, 'the script ran again');
+    // The hung `sleep 60` of the first run was killed with its process group.
+    const sleeping = execFileSync('ps', ['-eo', 'args'])
+      .toString()
+      .split('\n')
+      .filter((line) => line === 'sleep 60');
+    assert.deepEqual(sleeping, []);
+  });
+});
+
+describe('flip agent: bad input', () => {
+  it('an invalid config exits 2 with the errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-bad-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      '{"id": "x", "key": "k", "servers": {"a": {"ip": "127.0.0.1", "port": 1}}, "cluster": {}}',
+    );
+    const result = runFlip(['agent', '--config', file]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /id: "x" is not a server/);
+  });
+
+  it('a missing or non-executable script is a config error at start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-noscript-'));
+    writeFileSync(join(dir, 'plain'), 'not executable');
+    const file = join(dir, 'flip.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'a',
+        key: 'k',
+        servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
+        cluster: { system: { s: { alive: './nope', down: './plain', type: 'single', data: ['x'] } } },
+      }),
+    );
+    const result = runFlip(['agent', '--config', file]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /cluster\.system\.s\.alive: .*nope/);
+    assert.match(result.stderr, /cluster\.system\.s\.down: .*plain.*executable/);
+  });
+
+  it('a port in use and an address not on this host are clear errors', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    const port = socket.address().port;
+    const dir = mkdtempSync(join(tmpdir(), 'flip-port-'));
+    const config = (ip: string) => {
+      const file = join(dir, `${ip}.json`);
+      writeFileSync(file, JSON.stringify({ id: 'a', key: 'k', servers: { a: { ip, port } }, cluster: {} }));
+      return file;
+    };
+    const inUse = runFlip(['agent', '--config', config('127.0.0.1')]);
+    socket.close();
+    assert.equal(inUse.status, 1);
+    assert.match(inUse.stderr, /already in use/);
+    const elsewhere = runFlip(['agent', '--config', config('192.0.2.55')]);
+    assert.equal(elsewhere.status, 1);
+    assert.match(elsewhere.stderr, /not an address of this host/);
+  });
+
+  it('says how to give a config', () => {
+    const result = runFlip(['agent'], { env: { FLIP_CONFIG: '' } });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--config FILE or set FLIP_CONFIG/);
+  });
+});

@@ -1,0 +1,630 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { describeFailure, type RunnerNote, retryDelayMs, ScriptRunner } from '../../src/executor/runner.js';
+import { Harness, result, system } from './harness.js';
+
+const ABC = ['a', 'b', 'c'];
+
+/** A harness over one system `ip`; remove_on_start off unless asked, so plans stay small. */
+function harness(
+  data = ABC,
+  extra: { delay_ms?: number; remove_on_start?: boolean; parallel_max?: number } = {},
+) {
+  return new Harness({
+    node: 'n1',
+    systems: [system('ip', data, { delay_ms: extra.delay_ms ?? 0 })],
+    remove_on_start: extra.remove_on_start ?? false,
+    parallel_max: extra.parallel_max,
+  });
+}
+
+function plans(h: Harness) {
+  return h
+    .notesOf('plan')
+    .map(({ plan, desired, leaving, arriving }) => ({ plan, desired, leaving, arriving }));
+}
+
+describe('executor: retryDelayMs and describeFailure', () => {
+  it('doubles from the base, caps at the max, then waits failed_retry_ms', () => {
+    const policy = {
+      retry_base_ms: 1000,
+      retry_max_ms: 5000,
+      attempts_before_failed: 6,
+      failed_retry_ms: 60_000,
+    };
+    const table: [number, number][] = [
+      [1, 1000],
+      [2, 2000],
+      [3, 4000],
+      [4, 5000],
+      [5, 5000],
+      [6, 60_000],
+      [50, 60_000],
+    ];
+    for (const [failures, delay_ms] of table)
+      assert.equal(retryDelayMs(failures, policy), delay_ms, `${failures}`);
+    assert.throws(() => retryDelayMs(0, policy), /at least one failure/);
+  });
+
+  it('describes how a run ended with its last line of output', () => {
+    const base = { run: 1, ok: false, duration_ms: 5, output: 'one\ntwo\n\n' };
+    assert.equal(
+      describeFailure({ ...base, exit_code: 3, signal: null, timed_out: false }, 100),
+      'exit code 3: two',
+    );
+    assert.equal(
+      describeFailure({ ...base, exit_code: null, signal: 'SIGTERM', timed_out: true, output: '' }, 100),
+      'timed out after 100 ms',
+    );
+    assert.equal(
+      describeFailure({ ...base, exit_code: null, signal: 'SIGKILL', timed_out: false }, 100),
+      'killed by SIGKILL: two',
+    );
+    const long = describeFailure(
+      { ...base, exit_code: 1, signal: null, timed_out: false, output: 'x'.repeat(5000) },
+      1,
+    );
+    assert.ok(long.length <= 300);
+  });
+});
+
+describe('executor: ScriptRunner plans', () => {
+  it('coalesces changes within delay_ms into one plan with the newest set', () => {
+    const h = harness(ABC, { delay_ms: 500 });
+    h.set('ip', ['a']);
+    assert.equal(h.runner.nextWakeAt(), 500);
+    h.at(100).set('ip', ['b']);
+    h.at(200).set('ip', ['c', 'b']);
+    assert.equal(h.runner.nextWakeAt(), 500, 'later changes fold in without restarting the delay');
+    h.at(499);
+    assert.deepEqual(h.fresh().launches, []);
+    assert.equal(h.runner.status()[0]!.next_plan_waiting, true);
+    h.at(500);
+    assert.deepEqual(plans(h), [{ plan: 1, desired: ['b', 'c'], leaving: [], arriving: ['b', 'c'] }]);
+    assert.deepEqual(h.fresh().launches, ['alive b', 'alive c']);
+  });
+
+  it('plans at once when delay_ms is 0', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(plans(h).length, 1);
+  });
+
+  it('makes no plan when the set returns to the applied one within the delay', () => {
+    const h = harness(ABC, { delay_ms: 100 });
+    h.set('ip', ['a']).at(100).settle();
+    h.set('ip', ['b']);
+    h.at(150).set('ip', ['a']);
+    h.at(1000);
+    assert.equal(plans(h).length, 1);
+    assert.ok(h.runner.idle());
+    assert.equal(h.runner.nextWakeAt(), Number.POSITIVE_INFINITY);
+  });
+
+  it('skips the rest of the delay for an immediate set, but still waits for a running plan', () => {
+    const h = harness(ABC, { delay_ms: 500 });
+    h.set('ip', ['a']);
+    h.at(100).set('ip', ['a', 'b'], { immediate: true });
+    assert.deepEqual(plans(h), [{ plan: 1, desired: ['a', 'b'], leaving: [], arriving: ['a', 'b'] }]);
+    h.at(200).set('ip', ['c'], { immediate: true });
+    assert.equal(plans(h).length, 1, 'plan 1 is still running');
+    h.finish('a', true).finish('b', true);
+    assert.deepEqual(plans(h)[1]?.desired, ['c']);
+    h.settle();
+    h.set('ip', ['c'], { immediate: true });
+    assert.equal(plans(h).length, 2, 'an unchanged set makes no plan');
+    assert.ok(h.runner.idle());
+    assert.deepEqual(h.runner.systems(), ['ip']);
+  });
+
+  it('runs every down of a plan before any of its alives', () => {
+    const h = harness(['a', 'b', 'c', 'd']);
+    h.set('ip', ['a', 'b']).settle();
+    h.fresh();
+    h.set('ip', ['c', 'd']);
+    assert.deepEqual(plans(h)[1], {
+      plan: 2,
+      desired: ['c', 'd'],
+      leaving: ['a', 'b'],
+      arriving: ['c', 'd'],
+    });
+    assert.deepEqual(h.fresh().launches, ['down a', 'down b']);
+    h.finish('a', true);
+    assert.deepEqual(h.fresh().launches, [], 'one down is still running');
+    h.finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive c', 'alive d']);
+    h.settle();
+    assert.deepEqual(h.runner.held('ip'), ['c', 'd']);
+  });
+
+  it('lets alives proceed after a failed down, which keeps being retried', () => {
+    const h = harness();
+    h.set('ip', ['a']).settle();
+    h.fresh();
+    h.at(10).set('ip', ['b']);
+    assert.deepEqual(h.fresh().launches, ['down a']);
+    h.finish('a', false);
+    const fresh = h.fresh();
+    assert.deepEqual(fresh.launches, ['alive b']);
+    assert.deepEqual(
+      fresh.notes.filter((note) => note.type === 'retry'),
+      [{ type: 'retry', system: 'ip', item: 'a', event: 'down', attempt: 2, at: 1010 }],
+    );
+    h.finish('b', true);
+    assert.deepEqual(h.runner.held('ip'), ['a', 'b'], 'a is still held: its down has not succeeded');
+    h.at(1010);
+    assert.deepEqual(h.fresh().launches, ['down a']);
+    assert.equal(h.runOf('a')?.attempt, 2);
+    h.finish('a', true);
+    assert.deepEqual(h.runner.held('ip'), ['b']);
+  });
+
+  it('remove_on_start runs down for every undesired item in the first plan, before the alives', () => {
+    const h = harness(ABC, { remove_on_start: true });
+    h.set('ip', ['b']);
+    assert.deepEqual(plans(h), [{ plan: 1, desired: ['b'], leaving: ['a', 'c'], arriving: ['b'] }]);
+    assert.deepEqual(h.fresh().launches, ['down a', 'down c']);
+    h.finish('a', true).finish('c', true);
+    assert.deepEqual(h.fresh().launches, ['alive b']);
+    h.settle();
+    // Later plans only run down for items this node was driving towards alive.
+    h.set('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['down b']);
+  });
+
+  it('without remove_on_start, items start as not held and only desired items get alive', () => {
+    const h = harness(ABC, { remove_on_start: false });
+    h.set('ip', ['b']);
+    assert.deepEqual(plans(h), [{ plan: 1, desired: ['b'], leaving: [], arriving: ['b'] }]);
+    assert.deepEqual(h.fresh().launches, ['alive b']);
+    h.settle();
+    h.set('ip', []);
+    assert.deepEqual(h.fresh().launches, ['down b']);
+  });
+
+  it('an empty first plan with remove_on_start runs down for all data', () => {
+    const h = harness(ABC, { remove_on_start: true });
+    h.set('ip', []);
+    assert.deepEqual(h.fresh().launches, ['down a', 'down b', 'down c']);
+  });
+
+  it('makes newer plans wait while scripts run and applies only the newest', () => {
+    const h = harness(ABC, { delay_ms: 100 });
+    h.set('ip', ['a']).at(100);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    h.at(150).set('ip', ['b']);
+    h.at(200).set('ip', ['c']);
+    h.at(250);
+    h.at(260).set('ip', ['a', 'c']);
+    assert.deepEqual(h.fresh().launches, [], 'plan 1 is still running');
+    assert.equal(h.runner.status()[0]!.phase, 'alive');
+    assert.equal(h.runner.status()[0]!.next_plan_waiting, true);
+    h.at(400).finish('a', true);
+    assert.deepEqual(
+      plans(h).map((plan) => [plan.plan, plan.desired]),
+      [
+        [1, ['a']],
+        [2, ['a', 'c']],
+      ],
+    );
+    assert.deepEqual(h.fresh().launches, ['alive c']);
+  });
+
+  it('waits for the delay even when the running plan completes first', () => {
+    const h = harness(ABC, { delay_ms: 100 });
+    h.set('ip', ['a']).at(100);
+    h.at(150).set('ip', ['b']);
+    h.finish('a', true);
+    assert.equal(plans(h).length, 1);
+    h.at(250);
+    assert.equal(plans(h).length, 2);
+  });
+
+  it('keeps systems independent', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC), system('db', ['x', 'y'])],
+      remove_on_start: false,
+    });
+    h.set('ip', ['a']).set('db', ['x']);
+    h.finish('a', true).finish('x', true);
+    h.fresh();
+    h.set('ip', ['b']);
+    h.set('db', ['y']);
+    assert.deepEqual(h.fresh().launches, ['down a', 'down x']);
+    h.finish('x', true, { system: 'db' });
+    assert.deepEqual(h.fresh().launches, ['alive y'], "db does not wait for ip's down");
+  });
+
+  it('ignores items outside the data and asserts on unknown systems', () => {
+    const h = harness();
+    h.set('ip', ['zzz', 'a', 'a', '']);
+    assert.deepEqual(plans(h)[0]?.desired, ['a']);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.throws(() => h.runner.setDesired(0, 'nope', []), /unknown system "nope"/);
+    assert.throws(() => h.runner.held('nope'), /unknown system/);
+  });
+
+  it('asserts that time never goes backwards', () => {
+    const h = harness();
+    h.at(100);
+    assert.throws(() => h.runner.tick(99), /time went backwards/);
+  });
+
+  it('fills each launch with script, arguments, environment and timeout', () => {
+    const runner = new ScriptRunner({
+      node: 'flip1',
+      systems: [
+        system('ip', ['10.0.0.1'], { config: { interface: 'eth0', prefix: 24 }, script_timeout_ms: 1234 }),
+      ],
+      remove_on_start: false,
+    });
+    runner.setDesired(7, 'ip', ['10.0.0.1']);
+    const { launches, notes } = runner.takeEffects();
+    const config = '{"interface":"eth0","prefix":24}';
+    assert.deepEqual(launches, [
+      {
+        run: 1,
+        system: 'ip',
+        item: '10.0.0.1',
+        event: 'alive',
+        script: '/opt/ip/up',
+        args: ['10.0.0.1', config],
+        env: {
+          FLIP_EVENT: 'alive',
+          FLIP_SYSTEM: 'ip',
+          FLIP_ITEM: '10.0.0.1',
+          FLIP_NODE: 'flip1',
+          FLIP_CONFIG: config,
+        },
+        timeout_ms: 1234,
+        attempt: 1,
+        plan: 1,
+      },
+    ]);
+    assert.deepEqual(
+      notes.map((note) => note.type),
+      ['plan', 'started'],
+    );
+    assert.deepEqual(runner.status()[0]!.running, [
+      { item: '10.0.0.1', event: 'alive', since: 7, run: 1, attempt: 1 },
+    ]);
+  });
+});
+
+describe('executor: ScriptRunner concurrency', () => {
+  it('never runs two scripts for one item at once', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    h.finish('a', false);
+    h.fresh();
+    h.at(1000);
+    assert.deepEqual(h.fresh().launches, ['alive a'], 'the retry');
+    h.set('ip', []);
+    assert.deepEqual(h.fresh().launches, [], 'the down waits for the running retry');
+    assert.deepEqual(plans(h)[1]?.leaving, ['a']);
+    h.finish('a', true);
+    assert.deepEqual(h.fresh().launches, ['down a']);
+    h.finish('a', true);
+    assert.deepEqual(h.runner.held('ip'), []);
+    assert.deepEqual(h.notesOf('recovered'), [], 'the retry belonged to a superseded plan');
+  });
+
+  it('runs at most parallel_max scripts at once, over all systems', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ['a', 'b', 'c', 'd']), system('db', ['x', 'y'])],
+      remove_on_start: false,
+      parallel_max: 3,
+    });
+    h.set('ip', ['a', 'b', 'c', 'd']).set('db', ['x', 'y']);
+    assert.deepEqual(h.fresh().launches, ['alive a', 'alive b', 'alive c']);
+    h.finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive d']);
+    h.finish('a', true);
+    assert.deepEqual(h.fresh().launches, ['alive x']);
+    h.settle();
+    assert.deepEqual(h.runner.held('db'), ['x', 'y']);
+  });
+
+  it('starts first attempts of plans before retries when slots are scarce', () => {
+    const h = harness(ABC, { parallel_max: 1 });
+    h.set('ip', ['a']);
+    h.finish('a', false);
+    h.fresh();
+    h.at(1000);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    h.finish('a', false); // next retry at 3000
+    h.at(2990).set('ip', ['a', 'b', 'c']);
+    h.at(3000);
+    assert.deepEqual(h.fresh().launches, ['alive b']);
+    h.finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive c'], 'plan 2 first, the retry of a after');
+    h.finish('c', true);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+  });
+});
+
+describe('executor: ScriptRunner retries', () => {
+  it('backs off 1000, 2000, 4000 ... capped at retry_max_ms', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC)],
+      remove_on_start: false,
+      retry_max_ms: 5000,
+      attempts_before_failed: 10,
+    });
+    h.set('ip', ['a']);
+    const delays_ms: number[] = [];
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      assert.equal(h.runOf('a')?.attempt, attempt);
+      h.finish('a', false);
+      const retry = h.notesOf('retry').at(-1)!;
+      assert.equal(retry.attempt, attempt + 1);
+      delays_ms.push(retry.at - h.now);
+      assert.equal(h.runner.nextWakeAt(), retry.at);
+      h.at(retry.at - 1);
+      assert.equal(h.runOf('a'), undefined, 'not before its time');
+      h.at(retry.at);
+    }
+    assert.deepEqual(delays_ms, [1000, 2000, 4000, 5000, 5000, 5000]);
+  });
+
+  it('reports failed once after attempts_before_failed, retries forever, then recovered', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC)],
+      remove_on_start: false,
+      attempts_before_failed: 3,
+      failed_retry_ms: 60_000,
+    });
+    h.set('ip', ['a']);
+    h.finish('a', false);
+    h.at(1000).finish('a', false);
+    assert.deepEqual(h.notesOf('failed'), []);
+    h.at(3000).finish('a', false, { timed_out: true });
+    assert.deepEqual(h.notesOf('failed'), [
+      { type: 'failed', system: 'ip', item: 'a', event: 'alive', attempts: 3 },
+    ]);
+    assert.equal(h.notesOf('retry').at(-1)!.at, 63_000);
+    assert.deepEqual(h.runner.status()[0]!.failed, [
+      { item: 'a', event: 'alive', attempts: 3, last_error: 'timed out after 5000 ms' },
+    ]);
+    for (let round = 1; round <= 3; round++) {
+      h.at(3000 + round * 60_000);
+      assert.equal(h.runOf('a')?.attempt, 3 + round);
+      h.finish('a', false);
+    }
+    assert.equal(h.notesOf('failed').length, 1, 'failed is reported once per streak');
+    assert.deepEqual(h.runner.status()[0]!.failed, [
+      { item: 'a', event: 'alive', attempts: 6, last_error: 'exit code 1: something broke' },
+    ]);
+    h.at(3000 + 4 * 60_000).finish('a', true);
+    assert.deepEqual(h.notesOf('recovered'), [
+      { type: 'recovered', system: 'ip', item: 'a', event: 'alive' },
+    ]);
+    assert.deepEqual(h.runner.status()[0]!.failed, []);
+    assert.deepEqual(h.runner.held('ip'), ['a']);
+    assert.ok(h.runner.idle());
+  });
+
+  it('a new failure streak after recovery reports failed again', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC)],
+      remove_on_start: false,
+      attempts_before_failed: 1,
+    });
+    h.set('ip', ['a']).finish('a', false);
+    h.at(60_000).finish('a', true);
+    h.set('ip', []).finish('a', false);
+    assert.equal(h.notesOf('failed').length, 2);
+    assert.deepEqual(
+      h.notesOf('failed').map((note) => note.event),
+      ['alive', 'down'],
+    );
+  });
+
+  it('cancels pending retries when a new plan flips the desired state', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    h.finish('a', false);
+    h.fresh();
+    assert.equal(h.runner.nextWakeAt(), 1000);
+    h.at(500).set('ip', []);
+    assert.deepEqual(h.fresh().launches, ['down a']);
+    h.finish('a', true);
+    assert.equal(h.runner.nextWakeAt(), Number.POSITIVE_INFINITY);
+    h.at(100_000);
+    assert.equal(h.launches.filter((launch) => launch.event === 'alive').length, 1);
+    assert.ok(h.runner.idle());
+  });
+
+  it('keeps retrying when a new plan leaves the item as it was', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    h.finish('a', false);
+    h.fresh();
+    h.at(500).set('ip', ['a', 'b']);
+    assert.deepEqual(h.fresh().launches, ['alive b']);
+    h.at(1000);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+  });
+});
+
+describe('executor: ScriptRunner late results', () => {
+  it('ignores unknown and repeated results', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    const run = h.runOf('a')!.run;
+    h.runner.finished(0, result(999, true));
+    h.runner.finished(0, result(run, false));
+    h.runner.finished(0, result(run, true));
+    assert.deepEqual(h.runner.counters(), { runs_started: 1, runs_failed: 1, results_ignored: 2 });
+    assert.deepEqual(h.runner.held('ip'), []);
+    const notes = h.runner.takeEffects().notes.map((note) => note.type);
+    assert.deepEqual(notes, ['finished', 'retry']);
+  });
+});
+
+describe('executor: ScriptRunner drain', () => {
+  it('cancels retries, lets running scripts end, runs down for what may be held, then reports drained', () => {
+    const h = harness(['a', 'b', 'c', 'd', 'e']);
+    h.set('ip', ['a', 'b', 'c', 'd']);
+    h.finish('a', true).finish('b', true).finish('c', false);
+    h.fresh();
+    h.drain(true);
+    h.set('ip', ['e']); // ignored while draining
+    const fresh = h.fresh();
+    assert.deepEqual(
+      fresh.launches,
+      ['down a', 'down b', 'down c'],
+      'c may be half configured by its failed alive',
+    );
+    assert.deepEqual(
+      fresh.notes.filter((note) => note.type === 'plan'),
+      [],
+    );
+    assert.equal(h.runner.nextWakeAt(), Number.POSITIVE_INFINITY, 'the retry of c is cancelled');
+    h.finish('d', true);
+    assert.deepEqual(h.fresh().launches, ['down d'], 'd was in flight');
+    h.finish('a', true).finish('b', true).finish('c', false);
+    assert.deepEqual(h.notesOf('retry').length, 1, 'drain downs are not retried');
+    assert.deepEqual(h.notesOf('drained'), []);
+    h.finish('d', true);
+    assert.deepEqual(h.notesOf('drained'), [{ type: 'drained' }]);
+    assert.deepEqual(h.runner.held('ip'), []);
+    assert.ok(h.runner.idle());
+    h.drain(true).advance(100_000);
+    assert.equal(h.notesOf('drained').length, 1);
+  });
+
+  it('without runDown only waits for running scripts', () => {
+    const h = harness();
+    h.set('ip', ['a', 'b']);
+    h.finish('a', true);
+    h.drain(false);
+    assert.deepEqual(h.notesOf('drained'), []);
+    h.finish('b', true);
+    assert.deepEqual(h.notesOf('drained'), [{ type: 'drained' }]);
+    assert.deepEqual(h.runner.held('ip'), ['a', 'b']);
+    assert.equal(h.launches.length, 2);
+  });
+
+  it('drains at once when idle, and cancels a plan waiting for its delay', () => {
+    const h = harness(ABC, { delay_ms: 500 });
+    h.set('ip', ['a']);
+    h.at(100).drain(true);
+    assert.deepEqual(h.notesOf('drained'), [{ type: 'drained' }]);
+    h.at(10_000);
+    assert.deepEqual(h.launches, []);
+    assert.deepEqual(h.notesOf('plan'), []);
+  });
+});
+
+describe('executor: ScriptRunner properties', () => {
+  type Command =
+    | { kind: 'set'; system: number; items: string[]; immediate: boolean }
+    | { kind: 'finish'; index: number; ok: boolean; timed_out: boolean }
+    | { kind: 'stale'; run: number }
+    | { kind: 'advance'; ms: number };
+
+  const DATA = [
+    ['a', 'b', 'c', 'd'],
+    ['x', 'y', 'z'],
+  ] as const;
+
+  const command: fc.Arbitrary<Command> = fc.oneof(
+    fc.record({
+      kind: fc.constant('set' as const),
+      system: fc.integer({ min: 0, max: 1 }),
+      items: fc.subarray(['a', 'b', 'c', 'd', 'x', 'y', 'z', 'outside']),
+      immediate: fc.boolean(),
+    }),
+    fc.record({
+      kind: fc.constant('finish' as const),
+      index: fc.nat({ max: 10 }),
+      ok: fc.boolean(),
+      timed_out: fc.boolean(),
+    }),
+    fc.record({ kind: fc.constant('stale' as const), run: fc.nat({ max: 50 }) }),
+    fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 70_000 })),
+    }),
+  );
+
+  it('holds its safety rules and converges to the last desired set', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          parallel_max: fc.integer({ min: 1, max: 4 }),
+          delay_ms: fc.integer({ min: 0, max: 300 }),
+          remove_on_start: fc.boolean(),
+          attempts_before_failed: fc.integer({ min: 1, max: 4 }),
+          drain_at_end: fc.boolean(),
+        }),
+        fc.array(command, { maxLength: 80, size: 'max' }),
+        (options, commands) => {
+          const names = ['ip', 'db'];
+          const h = new Harness({
+            node: 'n1',
+            systems: names.map((name, i) => system(name, [...DATA[i]!], { delay_ms: options.delay_ms })),
+            parallel_max: options.parallel_max,
+            remove_on_start: options.remove_on_start,
+            attempts_before_failed: options.attempts_before_failed,
+            retry_max_ms: 8000,
+          });
+          const last_desired = new Map<string, string[]>();
+          for (const step of commands) {
+            if (step.kind === 'set') {
+              const name = names[step.system]!;
+              h.set(name, step.items, { immediate: step.immediate });
+              last_desired.set(name, step.items);
+            } else if (step.kind === 'finish') {
+              const runs = [...h.running.values()];
+              const launch = runs[step.index % Math.max(1, runs.length)];
+              if (launch !== undefined) h.finishRun(launch.run, step.ok, step.timed_out);
+            } else if (step.kind === 'stale') {
+              if (!h.running.has(step.run)) h.finishRun(step.run, true);
+            } else {
+              h.advance(step.ms);
+            }
+          }
+          if (options.drain_at_end) h.drain(true);
+          h.settle();
+
+          checkDownsBeforeAlives(h.notes);
+          for (const [i, name] of names.entries()) {
+            const desired = last_desired.get(name) ?? [];
+            const expected = options.drain_at_end ? [] : DATA[i]!.filter((item) => desired.includes(item));
+            assert.deepEqual(h.runner.held(name), expected, name);
+          }
+          assert.equal(h.notesOf('drained').length, options.drain_at_end ? 1 : 0);
+          if (!options.drain_at_end) {
+            for (const status of h.runner.status()) assert.deepEqual(status.failed, []);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  /** No first `alive` of a plan starts before every first `down` of that plan has finished. */
+  function checkDownsBeforeAlives(notes: RunnerNote[]): void {
+    const waiting = new Map<string, { plan: number; downs: Set<string> }>();
+    for (const note of notes) {
+      if (note.type === 'plan') waiting.set(note.system, { plan: note.plan, downs: new Set(note.leaving) });
+      const launch = note.type === 'started' || note.type === 'finished' ? note.launch : undefined;
+      if (launch === undefined || launch.attempt !== 1) continue;
+      const current = waiting.get(launch.system);
+      if (current === undefined || current.plan !== launch.plan) continue;
+      if (note.type === 'finished' && launch.event === 'down') current.downs.delete(launch.item);
+      if (note.type === 'started' && launch.event === 'alive') {
+        assert.deepEqual([...current.downs], [], `plan ${launch.plan}: alive ${launch.item} before downs`);
+      }
+    }
+  }
+});
