@@ -14,19 +14,12 @@ import { heldBy, placeAll } from '../placement/index.js';
 import { bindUdp, type PacketTransport } from '../transport/udp.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
+import { startupGraceMs } from './startup.js';
 
 export interface AgentOptions {
   /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */
   pretty?: boolean;
   logger?: Logger;
-}
-
-/**
- * How long a starting agent waits to hear the cluster's view from a peer before it acts on
- * its config alone: long enough for a round of introductions and their answers.
- */
-export function startupGraceMs(config: FlipConfig): number {
-  return 2 * config.ping_timeout_ms + config.gossip_interval_ms;
 }
 
 /** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */

@@ -151,3 +151,66 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
 }
+
+/**
+ * What the nodes actually hold (their script runners' `held`, after the simulated scripts ran),
+ * not just what they want: waits until every up node's runner is idle, then checks that every
+ * `shard`/`single` item is held by exactly one up node and every `replicated` item by every up
+ * member.
+ */
+export function heldCheck(
+  sim: Simulation,
+  label = 'scripts ran: each item held exactly where placement says',
+): Check {
+  const config = sim.config;
+  // Settled: every up node's runner is idle and holds what placement gives it from its view.
+  const holdsWhatItWants = (index: number): boolean => {
+    const runner = sim.runner(index);
+    if (!runner) return true;
+    if (!runner.idle()) return false;
+    const id = config.servers[index]!.id;
+    const live = sim.liveIdsIn(index);
+    return runner.systems().every((name) => {
+      const system = config.systems.find((entry) => entry.name === name)!;
+      const wanted = place(system, live).holdings.get(id) ?? [];
+      return wanted.join('\n') === runner.held(name).join('\n');
+    });
+  };
+  sim.runUntilTrue(() => upNodes(sim).every(holdsWhatItWants), sim.now + SCRIPTS_SETTLE_MS_MAX);
+  const up = upNodes(sim);
+  const problems: string[] = [];
+  for (const system of config.systems) {
+    const upMembers = up.filter((index) => config.servers[index]!.systems.includes(system.name));
+    for (const item of system.data) {
+      const holders = upMembers.filter((index) => sim.runner(index)?.held(system.name).includes(item));
+      const ids = holders.map((index) => config.servers[index]!.id);
+      if (
+        system.type === 'replicated'
+          ? holders.length !== upMembers.length
+          : upMembers.length > 0 && holders.length !== 1
+      ) {
+        const wanting = upMembers.filter((index) =>
+          (place(system, sim.liveIdsIn(index)).holdings.get(config.servers[index]!.id) ?? []).includes(item),
+        );
+        const status = wanting.map((index) => {
+          const view = sim
+            .runner(index)
+            ?.status()
+            .find((entry) => entry.system === system.name);
+          return `${config.servers[index]!.id}'s runner: ${JSON.stringify(view)}`;
+        });
+        problems.push(`${system.name}/${item} held by [${ids}]; ${status.join('; ')}`);
+      }
+    }
+  }
+  const shown =
+    problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+  return check(
+    label,
+    problems.length === 0,
+    problems.length === 0 ? 'every item held exactly where placement says' : shown,
+  );
+}
+
+/** Failed scripts are retried at most 30 s apart (the runner's retry_max_ms); allow a few rounds. */
+const SCRIPTS_SETTLE_MS_MAX = 120_000;

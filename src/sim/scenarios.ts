@@ -15,6 +15,7 @@ import {
   describeViews,
   downsSince,
   goneIn,
+  heldCheck,
   percentile,
   placementCheck,
   upNodes,
@@ -22,7 +23,7 @@ import {
 } from './checkers.js';
 import { readmeCluster, syntheticCluster, type Timing } from './clusters.js';
 import { Random } from './random.js';
-import { type NetworkOptions, Simulation } from './simulation.js';
+import { type NetworkOptions, type ScriptModel, Simulation } from './simulation.js';
 
 export interface ScenarioOptions {
   seed: number;
@@ -57,15 +58,20 @@ type Scenario = (options: ScenarioOptions) => ScenarioResult;
 
 const SETTLE_MS = 20_000;
 
+/** Simulated scripts: a few to tens of ms, like `ip addr` plus an ARP burst sent in the background. */
+export const SCRIPTS: ScriptModel = { duration_ms_min: 5, duration_ms_max: 50, failure_rate: 0 };
+
 export function buildSimulation(
   config: FlipConfig,
   seed: number,
   network: Partial<NetworkOptions> = {},
+  scripts: ScriptModel | undefined = { ...SCRIPTS },
 ): Simulation {
   return new Simulation({
     config,
     seed,
     network,
+    scripts,
     packing: WIRE_PACKING,
     packet_overhead_bytes: PACKET_OVERHEAD,
   });
@@ -154,6 +160,7 @@ const allAlive: Scenario = (options) => {
     ),
     check('all see all alive', viewsMatch(sim, new Set()), describeViews(sim)),
     placementCheck(sim),
+    heldCheck(sim),
   ];
   return result('all-alive', options, checks, {
     virtual_s: duration / 1000,
@@ -179,6 +186,7 @@ const oneDown: Scenario = (options) => {
   sim.runUntil(SETTLE_MS);
   checks.push(check('settled', viewsMatch(sim, new Set()), describeViews(sim)));
   checks.push(placementCheck(sim, 'placement, all up'));
+  checks.push(heldCheck(sim, 'scripts, all up'));
   tables.push({ title: 'All nodes active', text: tableFrom(sim, observer) });
 
   // Crash: every live node must declare the victim down.
@@ -198,6 +206,7 @@ const oneDown: Scenario = (options) => {
   const down = convergence(sim, new Set([victim]), `${ids[victim]} declared down by every live node`);
   checks.push(down.check);
   checks.push(placementCheck(sim, `placement, ${ids[victim]} down`));
+  checks.push(heldCheck(sim, `scripts, ${ids[victim]} down`));
   tables.push({ title: `${ids[victim]} down`, text: tableFrom(sim, observer) });
   const detections = [...detected.values()];
 
@@ -206,6 +215,7 @@ const oneDown: Scenario = (options) => {
   const back = convergence(sim, new Set(), `${ids[victim]} seen alive again by every node`);
   checks.push(back.check);
   checks.push(placementCheck(sim, `placement, ${ids[victim]} back`));
+  checks.push(heldCheck(sim, `scripts, ${ids[victim]} back`));
   tables.push({ title: `${ids[victim]} back`, text: tableFrom(sim, observer) });
 
   if (readme) {
@@ -254,6 +264,7 @@ const totalPartition: Scenario = (options) => {
   sim.heal();
   checks.push(convergence(sim, new Set(), 'all alive after heal').check);
   checks.push(placementCheck(sim));
+  checks.push(heldCheck(sim));
   return result('total-partition', options, checks, {
     partitioned_s: duration / 1000,
     downs_while_partitioned: downs,
@@ -296,6 +307,7 @@ const minorityPartition: Scenario = (options) => {
   sim.heal();
   checks.push(convergence(sim, new Set(), 'all alive after heal').check);
   checks.push(placementCheck(sim));
+  checks.push(heldCheck(sim));
   return result('minority-partition', options, checks, {
     majority_detection_ms: round((majority ?? Number.NaN) - cutAt, 0),
   });
@@ -308,6 +320,7 @@ export function randomRun(options: ScenarioOptions, seed: number): { checks: Che
   const random = new Random(seed).fork(0xc4a05);
   const n = config.servers.length;
   const faults: string[] = [];
+  sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });
   if (options.trace)
     sim.onChange((e) =>
       options.trace!(
@@ -374,6 +387,7 @@ export function randomRun(options: ScenarioOptions, seed: number): { checks: Che
   sim.runUntil(sim.now + 5_000);
   sim.heal();
   sim.setLoss(options.loss);
+  sim.setScripts({ ...SCRIPTS });
   for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
   const stoppedMax = n - config.quorum;
   const stopped = new Set<number>();
@@ -387,6 +401,7 @@ export function randomRun(options: ScenarioOptions, seed: number): { checks: Che
     `${(sim.now / 1000).toFixed(1)}s healed; stopped: [${[...stopped].map((i) => config.servers[i]!.id)}]`,
   );
   const checks = [convergence(sim, stopped, 'converged after faults').check, placementCheck(sim)];
+  checks.push(heldCheck(sim));
   return { checks, faults };
 }
 

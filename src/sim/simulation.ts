@@ -4,9 +4,12 @@
  * per-link delay and jitter, packet loss, partitions (any grouping, one-way too), crashes,
  * restarts, graceful leaves and pauses (a stalled process whose packets queue up).
  */
+import { startupGraceMs } from '../agent/startup.js';
 import type { FlipConfig } from '../config/index.js';
+import { type RunResult, ScriptRunner } from '../executor/runner.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
+import { heldBy, placeAll } from '../placement/index.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
 
@@ -26,7 +29,17 @@ export const PAUSED_INBOX_MAX = 512;
 /** Incarnations start here plus the boot time, so a restart always starts higher. */
 const INCARNATION_BASE = 1_000_000;
 
+/** Simulated scripts: how long a run takes and how often it fails. */
+export interface ScriptModel {
+  duration_ms_min: number;
+  duration_ms_max: number;
+  /** Probability that a run fails (exit 1). */
+  failure_rate: number;
+}
+
 export interface SimulationOptions {
+  /** When given, every node runs the real script runner with simulated scripts. */
+  scripts?: ScriptModel;
   config: FlipConfig;
   seed: number;
   network?: Partial<NetworkOptions>;
@@ -48,7 +61,12 @@ interface SimNode {
   boots: number;
   /** The wake-up time currently scheduled; a popped wake for another time is stale. */
   wakeAt: number;
-  inbox: { from: number; message: Message }[];
+  /** What a paused process has waiting: packets, and ends of its scripts. */
+  inbox: ({ from: number; message: Message } | { script: RunResult })[];
+  runner: ScriptRunner | undefined;
+  /** The runner gets plans once the node knows the view (or its start-up grace is over). */
+  planning: boolean;
+  graceAt: number;
   sent_messages: number;
   sent_bytes: number;
 }
@@ -56,6 +74,7 @@ interface SimNode {
 type SimEvent =
   | { kind: 'wake'; node: number; at: number }
   | { kind: 'deliver'; from: number; to: number; message: Message }
+  | { kind: 'script'; node: number; boot: number; result: RunResult }
   | { kind: 'action'; run: () => void };
 
 export class Simulation {
@@ -69,6 +88,7 @@ export class Simulation {
   readonly #options: SimulationOptions;
   readonly #random: Random;
   readonly #netRandom: Random;
+  readonly #scriptRandom: Random;
   readonly #nodes: SimNode[];
   readonly #queue = new EventQueue<SimEvent>();
   readonly #linkFactor: Float64Array;
@@ -83,6 +103,7 @@ export class Simulation {
     this.network = { ...LAN, ...options.network };
     this.#random = new Random(options.seed);
     this.#netRandom = this.#random.fork(0xface);
+    this.#scriptRandom = this.#random.fork(0x5c41);
     const n = options.config.servers.length;
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
@@ -94,6 +115,9 @@ export class Simulation {
       boots: 0,
       wakeAt: Number.POSITIVE_INFINITY,
       inbox: [],
+      runner: undefined,
+      planning: false,
+      graceAt: 0,
       sent_messages: 0,
       sent_bytes: 0,
     }));
@@ -155,7 +179,20 @@ export class Simulation {
         const node = this.#nodes[event.node]!;
         if (node.status !== 'up' || node.wakeAt !== event.at || !node.core) return;
         node.wakeAt = Number.POSITIVE_INFINITY;
-        node.core.tick(this.now);
+        if (node.core.nextWakeAt() <= this.now) node.core.tick(this.now);
+        node.runner?.tick(this.now);
+        this.#flush(node);
+        return;
+      }
+      case 'script': {
+        const node = this.#nodes[event.node]!;
+        if (node.boots !== event.boot || !node.runner) return;
+        if (node.status === 'paused') {
+          node.inbox.push({ script: event.result });
+          return;
+        }
+        if (node.status !== 'up') return;
+        node.runner.finished(this.now, event.result);
         this.#flush(node);
         return;
       }
@@ -191,15 +228,59 @@ export class Simulation {
       node.sent_bytes += bytes;
       this.#transmit(node.index, to, message);
     }
+    let placementChanged = false;
+    let leave = false;
     for (const change of effects.changes) {
       const entry = { ...change, observer: node.index };
       this.trace.push(entry);
       for (const listener of this.#listeners) listener(entry);
+      if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
+      if (change.to === 'left') leave = true;
     }
-    const wake = core.nextWakeAt();
+    if (node.runner) this.#plan(node, placementChanged, leave);
+    let wake = core.nextWakeAt();
+    if (node.runner) {
+      wake = Math.min(wake, node.runner.nextWakeAt());
+      if (!node.planning) wake = Math.min(wake, node.graceAt);
+    }
     if (wake !== node.wakeAt && Number.isFinite(wake)) {
       node.wakeAt = Math.max(wake, this.now);
       this.#queue.push(node.wakeAt, { kind: 'wake', node: node.index, at: node.wakeAt });
+    }
+  }
+
+  /** The agent's planning rules: start once the view is known, replan when placement changes. */
+  #plan(node: SimNode, placementChanged: boolean, leave: boolean): void {
+    const runner = node.runner!;
+    const core = node.core!;
+    let replan = placementChanged && node.planning;
+    if (!node.planning && (core.synced || this.now >= node.graceAt)) {
+      node.planning = true;
+      replan = true;
+    }
+    if (replan) {
+      const ids = this.config.servers.map((server) => server.id);
+      const live = new Set(core.liveMembers().map((index) => ids[index]!));
+      const desired = heldBy(placeAll(this.config.systems, live), ids[node.index]!);
+      for (const system of runner.systems()) {
+        runner.setDesired(this.now, system, desired.get(system) ?? [], { immediate: leave });
+      }
+    }
+    const model = this.#options.scripts!;
+    const effects = runner.takeEffects();
+    for (const launch of effects.launches) {
+      const duration = this.#scriptRandom.between(model.duration_ms_min, model.duration_ms_max);
+      const ok = !this.#scriptRandom.chance(model.failure_rate);
+      const result: RunResult = {
+        run: launch.run,
+        ok,
+        exit_code: ok ? 0 : 1,
+        signal: null,
+        timed_out: false,
+        duration_ms: duration,
+        output: '',
+      };
+      this.#queue.push(this.now + duration, { kind: 'script', node: node.index, boot: node.boots, result });
     }
   }
 
@@ -242,6 +323,18 @@ export class Simulation {
     node.status = 'up';
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
+    node.planning = false;
+    node.graceAt = this.now + startupGraceMs(config);
+    if (this.#options.scripts) {
+      const self = config.servers[index]!;
+      node.runner = new ScriptRunner({
+        node: self.id,
+        remove_on_start: config.remove_on_start,
+        systems: config.systems
+          .filter((system) => self.systems.includes(system.name))
+          .map((system) => ({ ...system, config: system.config })),
+      });
+    }
     node.core.start(this.now);
     this.#flush(node);
   }
@@ -251,6 +344,7 @@ export class Simulation {
     const node = this.#nodes[index]!;
     node.status = 'crashed';
     node.core = undefined;
+    node.runner = undefined;
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
@@ -263,6 +357,8 @@ export class Simulation {
     this.#flush(node);
     node.status = 'left';
     node.core = undefined;
+    // Its `down` scripts run as it exits; the simulation takes them as done.
+    node.runner = undefined;
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
 
@@ -286,10 +382,12 @@ export class Simulation {
     // Like Node.js after a stall: due timers run first, then the buffered packets.
     node.wakeAt = Number.POSITIVE_INFINITY;
     node.core.tick(this.now);
+    node.runner?.tick(this.now);
     this.#flush(node);
-    for (const { from, message } of inbox) {
+    for (const entry of inbox) {
       if (node.status !== 'up' || !node.core) break;
-      node.core.receive(this.now, from, message);
+      if ('script' in entry) node.runner?.finished(this.now, entry.script);
+      else node.core.receive(this.now, entry.from, entry.message);
       this.#flush(node);
     }
   }
@@ -347,6 +445,15 @@ export class Simulation {
     return this.#nodes[index]!.core;
   }
 
+  runner(index: number): ScriptRunner | undefined {
+    return this.#nodes[index]!.runner;
+  }
+
+  /** Changes how simulated scripts behave from now on. */
+  setScripts(model: ScriptModel): void {
+    if (this.#options.scripts) Object.assign(this.#options.scripts, model);
+  }
+
   /** The state of `member` in `observer`'s view. */
   stateIn(observer: number, member: number): MemberStateName | undefined {
     return this.#nodes[observer]!.core?.member(member).state;
@@ -371,4 +478,8 @@ export class Simulation {
       node.sent_bytes = 0;
     }
   }
+}
+
+function isLive(state: MemberStateName): boolean {
+  return state === 'alive' || state === 'probably_down';
 }

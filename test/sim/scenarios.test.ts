@@ -92,3 +92,42 @@ describe('flip sim (the command)', () => {
     assert.match(result.stdout, /FAIL/);
   });
 });
+
+describe('simulator: the script runner under simulated scripts', () => {
+  it('holds every item exactly once after a crash, with scripts that fail now and then', async () => {
+    const { buildSimulation } = await import('../../src/sim/scenarios.js');
+    const { readmeCluster } = await import('../../src/sim/clusters.js');
+    const { heldCheck } = await import('../../src/sim/checkers.js');
+    const sim = buildSimulation(
+      readmeCluster(),
+      11,
+      {},
+      { duration_ms_min: 5, duration_ms_max: 80, failure_rate: 0.3 },
+    );
+    sim.startAll();
+    sim.runUntil(20_000);
+    sim.crash(0);
+    sim.runUntil(40_000);
+    const outcome = heldCheck(sim);
+    assert.equal(outcome.ok, true, outcome.detail);
+    assert.deepEqual(sim.runner(1)!.held('ip'), ['192.168.0.1', '192.168.0.2']);
+    assert.ok(sim.runner(1)!.counters().runs_failed > 0 || sim.runner(1)!.counters().runs_started > 0);
+  });
+
+  it('the held checker fails when scripts never succeed', async () => {
+    const { buildSimulation } = await import('../../src/sim/scenarios.js');
+    const { readmeCluster } = await import('../../src/sim/clusters.js');
+    const { heldCheck } = await import('../../src/sim/checkers.js');
+    const sim = buildSimulation(
+      readmeCluster(),
+      12,
+      {},
+      { duration_ms_min: 5, duration_ms_max: 10, failure_rate: 1 },
+    );
+    sim.startAll();
+    sim.runUntil(20_000);
+    const outcome = heldCheck(sim);
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.detail, /held by \[\]/);
+  });
+});

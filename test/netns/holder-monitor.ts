@@ -1,0 +1,258 @@
+/**
+ * Who holds each virtual IP, over time, on a lab: for split-brain ("double": two or more
+ * namespaces hold the address at once) and outage ("none": nobody holds it) accounting.
+ *
+ * Polling `ip addr` in every namespace every 50 ms would cost a process start per server per
+ * sample, which on a 2-core machine disturbs the timers under test. Instead one `ip -o monitor
+ * address` runs in each server namespace and reports every add and delete the moment the
+ * kernel makes it; the state starts from one `ip addr` read per namespace. So the timeline is
+ * exact to the event (not to a 50 ms sampling grid), and a periodic cross-check (every
+ * `verifyEveryMs`, default 1 s) compares it with a real read and counts disagreements.
+ */
+import type { Lab, LabProcess } from './harness.js';
+import { canonicalIp } from './harness.js';
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable with log timestamps. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export interface HolderEvent {
+  at: number;
+  server: string;
+  vip: string;
+  added: boolean;
+}
+
+export interface HolderInterval {
+  vip: string;
+  start: number;
+  end: number;
+  ms: number;
+  /** For "double": every namespace that held the address at some point of the interval. */
+  holders: string[];
+}
+
+export interface IntervalStats {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+}
+
+export interface VipSummary {
+  vip: string;
+  double: IntervalStats;
+  none: IntervalStats;
+}
+
+const MONITOR_LINE = /^(Deleted\s+)?\d+:\s+\S+\s+inet6?\s+([0-9A-Fa-f.:]+)\/\d+/;
+
+export class HolderMonitor {
+  readonly events: HolderEvent[] = [];
+  /** Cross-checks that disagreed with the monitor state (should stay 0). */
+  mismatches = 0;
+  checks = 0;
+  private readonly held = new Map<string, Set<string>>();
+  private readonly monitors: LabProcess[] = [];
+  private readonly lastEvent = new Map<string, number>();
+  private readonly startedAt: number;
+  private verifyTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly vipSet: Set<string>;
+  /** Per VIP: [time, holders] after each change, the first entry being the initial state. */
+  private readonly timelines = new Map<string, Array<{ at: number; holders: string[] }>>();
+
+  private constructor(
+    private readonly lab: Lab,
+    readonly vips: string[],
+  ) {
+    this.vipSet = new Set(vips.map(canonicalIp));
+    for (const vip of this.vipSet) this.held.set(vip, new Set());
+    this.startedAt = nowMs();
+  }
+
+  /** Starts monitoring every server namespace of the lab; resolves once the initial state is read. */
+  static async start(lab: Lab, vips: string[], { verifyEveryMs = 1000 } = {}): Promise<HolderMonitor> {
+    const monitor = new HolderMonitor(lab, vips);
+    await monitor.begin(verifyEveryMs);
+    return monitor;
+  }
+
+  private async begin(verifyEveryMs: number): Promise<void> {
+    for (const server of this.lab.servers) {
+      const proc = this.lab.spawn(server, ['ip', '-o', 'monitor', 'address']);
+      let buffer = '';
+      proc.child.stdout?.on('data', (chunk: Buffer) => {
+        const at = nowMs();
+        buffer += chunk.toString('utf8');
+        for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
+          this.onLine(server, buffer.slice(0, newline), at);
+          buffer = buffer.slice(newline + 1);
+        }
+      });
+      this.monitors.push(proc);
+    }
+    // `ip monitor` has no "subscribed" signal; give the processes a moment to open their sockets.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const readAt = nowMs();
+    const initial = await this.read();
+    for (const server of this.lab.servers) {
+      // An event seen since the read began is newer than the read.
+      if ((this.lastEvent.get(server) ?? 0) >= readAt) continue;
+      for (const vip of this.vipSet) this.set(server, vip, initial.get(server)!.has(vip), readAt, false);
+    }
+    for (const vip of this.vipSet) this.timelines.set(vip, [{ at: readAt, holders: this.holders(vip) }]);
+    if (verifyEveryMs > 0) this.scheduleVerify(verifyEveryMs);
+  }
+
+  private onLine(server: string, line: string, at: number): void {
+    const match = MONITOR_LINE.exec(line);
+    if (!match) return;
+    let address: string;
+    try {
+      address = canonicalIp(match[2]!);
+    } catch {
+      return;
+    }
+    if (!this.vipSet.has(address)) return;
+    this.lastEvent.set(server, at);
+    this.set(server, address, match[1] === undefined, at, true);
+  }
+
+  private set(server: string, vip: string, on: boolean, at: number, record: boolean): void {
+    const holders = this.held.get(vip)!;
+    if (holders.has(server) === on) return;
+    if (on) holders.add(server);
+    else holders.delete(server);
+    if (!record) return;
+    this.events.push({ at, server, vip, added: on });
+    this.timelines.get(vip)?.push({ at, holders: this.holders(vip) });
+  }
+
+  /** Reads every server's addresses now: server -> VIPs it holds. */
+  private async read(): Promise<Map<string, Set<string>>> {
+    const lists = await Promise.all(this.lab.servers.map((server) => this.lab.addresses(server)));
+    return new Map(
+      this.lab.servers.map((server, i) => [
+        server,
+        new Set(lists[i]!.map(canonicalIp).filter((address) => this.vipSet.has(address))),
+      ]),
+    );
+  }
+
+  private scheduleVerify(everyMs: number): void {
+    this.verifyTimer = setTimeout(async () => {
+      if (this.stopped || this.lab.isDestroyed) return;
+      try {
+        const began = nowMs();
+        const real = await this.read();
+        for (const server of this.lab.servers) {
+          // Skip servers with an event in flight around the read.
+          if ((this.lastEvent.get(server) ?? 0) >= began - 200) continue;
+          for (const vip of this.vipSet) {
+            this.checks++;
+            if (real.get(server)!.has(vip) !== this.held.get(vip)!.has(server)) {
+              this.mismatches++;
+              // Trust the kernel: fix the state (and record the correction as an event).
+              this.set(server, vip, real.get(server)!.has(vip), nowMs(), true);
+            }
+          }
+        }
+      } catch {
+        // the lab is being torn down
+      }
+      if (!this.stopped) this.scheduleVerify(everyMs);
+    }, everyMs);
+    this.verifyTimer.unref();
+  }
+
+  /** The servers (lab order) holding the VIP now, by the monitor. */
+  holders(vip: string): string[] {
+    const holders = this.held.get(canonicalIp(vip));
+    if (!holders) throw new Error(`${vip} is not monitored`);
+    return this.lab.servers.filter((server) => holders.has(server));
+  }
+
+  /** Every VIP's holders now. */
+  snapshot(): Map<string, string[]> {
+    return new Map([...this.vipSet].map((vip) => [vip, this.holders(vip)]));
+  }
+
+  /**
+   * Intervals within [from, to] (default: the whole run up to now) during which the VIP was held
+   * by two or more namespaces ("double") or by none ("none").
+   */
+  intervals(
+    vip: string,
+    from = this.startedAt,
+    to = nowMs(),
+  ): { double: HolderInterval[]; none: HolderInterval[] } {
+    const key = canonicalIp(vip);
+    const timeline = this.timelines.get(key) ?? [];
+    const double: HolderInterval[] = [];
+    const none: HolderInterval[] = [];
+    let open: { kind: 'double' | 'none'; start: number; holders: Set<string> } | undefined;
+    const close = (end: number) => {
+      if (!open) return;
+      const start = Math.max(open.start, from);
+      const stop = Math.min(end, to);
+      if (stop > start) {
+        const interval = {
+          vip: key,
+          start,
+          end: stop,
+          ms: stop - start,
+          holders: this.lab.servers.filter((server) => open!.holders.has(server)),
+        };
+        (open.kind === 'double' ? double : none).push(interval);
+      }
+      open = undefined;
+    };
+    for (const { at, holders } of timeline) {
+      const kind = holders.length >= 2 ? 'double' : holders.length === 0 ? 'none' : undefined;
+      if (open && open.kind === kind) {
+        for (const holder of holders) open.holders.add(holder);
+        continue;
+      }
+      close(at);
+      if (kind) open = { kind, start: at, holders: new Set(holders) };
+    }
+    close(to);
+    return { double, none };
+  }
+
+  /** Count, total and longest double and none interval per VIP within [from, to]. */
+  summary(from = this.startedAt, to = nowMs()): VipSummary[] {
+    const stats = (list: HolderInterval[]): IntervalStats => ({
+      count: list.length,
+      totalMs: Math.round(list.reduce((sum, interval) => sum + interval.ms, 0)),
+      maxMs: Math.round(list.reduce((max, interval) => Math.max(max, interval.ms), 0)),
+    });
+    return [...this.vipSet].map((vip) => {
+      const { double, none } = this.intervals(vip, from, to);
+      return { vip, double: stats(double), none: stats(none) };
+    });
+  }
+
+  /** Stops the monitors (destroy() of the lab also kills them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.verifyTimer) clearTimeout(this.verifyTimer);
+    await Promise.all(this.monitors.map((proc) => this.lab.stop(proc, 500)));
+  }
+}
+
+/** A markdown table of summaries: one row per VIP. */
+export function summaryTable(rows: VipSummary[], labels: Map<string, string> = new Map()): string {
+  const lines = [
+    '| VIP | double: count | total ms | max ms | none: count | total ms | max ms |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    const name = labels.get(row.vip) ? `${row.vip} (${labels.get(row.vip)})` : row.vip;
+    lines.push(
+      `| ${name} | ${row.double.count} | ${row.double.totalMs} | ${row.double.maxMs} | ${row.none.count} | ${row.none.totalMs} | ${row.none.maxMs} |`,
+    );
+  }
+  return lines.join('\n');
+}
