@@ -8,7 +8,13 @@
  */
 import { DEFAULTS } from '../src/config/index.js';
 import { percentile, viewsMatch } from '../src/sim/checkers.js';
-import { ORIGINAL_TIMING, README_TIMING, readmeCluster, syntheticCluster, type Timing } from '../src/sim/clusters.js';
+import {
+  ORIGINAL_TIMING,
+  README_TIMING,
+  readmeCluster,
+  syntheticCluster,
+  type Timing,
+} from '../src/sim/clusters.js';
 import { Random } from '../src/sim/random.js';
 import { buildSimulation } from '../src/sim/scenarios.js';
 
@@ -96,9 +102,13 @@ const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : `${Math.round(value
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
 const started = performance.now();
-console.log(`# bench:sim — ${new Date().toISOString().slice(0, 10)}, node ${process.version}${quick ? ' (quick)' : ''}`);
+console.log(
+  `# bench:sim — ${new Date().toISOString().slice(0, 10)}, node ${process.version}${quick ? ' (quick)' : ''}`,
+);
 console.log('');
-console.log('Original defaults (gossip_interval 1000 ms, ping_per_interval 1, ping_timeout 1500 ms), 1% loss for');
+console.log(
+  'Original defaults (gossip_interval 1000 ms, ping_per_interval 1, ping_timeout 1500 ms), 1% loss for',
+);
 console.log('detection and traffic. Detection: crash -> `down` at the first node and at every live node.');
 console.log('');
 console.log(

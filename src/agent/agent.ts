@@ -5,7 +5,9 @@
  *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
  */
 import { dirname, resolve } from 'node:path';
-import { ConfigError, type ConfigIssue, type FlipConfig, loadConfig } from '../config/index.js';
+import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import type { FlipConfig } from '../config/index.js';
+import { loadConfigIsolated } from '../config/load-isolated.js';
 import { RunnerDriver } from '../executor/driver.js';
 import { checkScript, resolveScript } from '../executor/launcher.js';
 import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
@@ -79,7 +81,7 @@ export class Agent {
 
   /** Loads and checks the config, binds the socket and starts the protocol. */
   static async start(configPath: string, options: AgentOptions = {}): Promise<Agent> {
-    const config = loadConfig(configPath);
+    const config = await loadConfigIsolated(configPath);
     const configDir = dirname(resolve(configPath));
     checkScripts(config, configDir, configPath);
     const agent = new Agent(config, configDir, options);

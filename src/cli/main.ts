@@ -3,12 +3,8 @@
  * Each subcommand lives in commands/; this file only wires them and maps errors to exit codes.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/index.js';
-import { agent } from './commands/agent.js';
-import { configCheck, configSchema } from './commands/config.js';
-import { demo } from './commands/demo.js';
-import { plan } from './commands/plan.js';
-import { type SimCommandOptions, sim } from './commands/sim.js';
+import { ConfigError } from '../config/errors.js';
+import type { SimCommandOptions } from './commands/sim.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -25,11 +21,11 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate a config file and print a summary')
     .argument('<file>', 'config file (.json or .yaml)')
-    .action((file: string) => configCheck(file, out));
+    .action(async (file: string) => (await import('./commands/config.js')).configCheck(file, out));
   config
     .command('schema')
     .description('print the JSON Schema of the config, for editors')
-    .action(() => configSchema(out));
+    .action(async () => (await import('./commands/config.js')).configSchema(out));
 
   program
     .command('agent')
@@ -37,7 +33,8 @@ export function buildProgram(): Command {
     .option('--config <file>', 'config file (default: $FLIP_CONFIG)')
     .option('--pretty', 'human-readable logs even when stdout is not a terminal')
     .action(async (options: { config?: string; pretty?: boolean }) => {
-      process.exitCode = await agent(options);
+      // Each command loads only its own modules: an agent does not carry the simulator.
+      process.exitCode = await (await import('./commands/agent.js')).agent(options);
     });
 
   program
@@ -47,7 +44,7 @@ export function buildProgram(): Command {
     )
     .option('--config <file>', 'a config whose servers to run on loopback')
     .action(async (options: { config?: string }) => {
-      process.exitCode = await demo(options, out);
+      process.exitCode = await (await import('./commands/demo.js')).demo(options, out);
     });
 
   program
@@ -56,7 +53,9 @@ export function buildProgram(): Command {
     .argument('<file>', 'config file (.json or .yaml)')
     .option('--down <ids>', 'comma-separated ids of the servers that are down')
     .option('--json', 'print JSON instead of tables')
-    .action((file: string, options: { down?: string; json?: boolean }) => plan(file, options, out));
+    .action(async (file: string, options: { down?: string; json?: boolean }) =>
+      (await import('./commands/plan.js')).plan(file, options, out),
+    );
 
   program
     .command('sim')
@@ -76,8 +75,8 @@ export function buildProgram(): Command {
     .option('--pings <k>', 'ping_per_interval override')
     .option('--quorum <q>', 'quorum override')
     .option('--json', 'print every outcome and figure as JSON')
-    .action((options: SimCommandOptions) => {
-      process.exitCode = sim(options, out);
+    .action(async (options: SimCommandOptions) => {
+      process.exitCode = (await import('./commands/sim.js')).sim(options, out);
     });
 
   return program;

@@ -30,6 +30,8 @@ export interface LoopbackClusterOptions {
   systemOverrides?: Record<string, unknown>;
   /** The command that runs flip: [executable, ...args before `agent`]. */
   flipCommand?: string[];
+  /** Top-level keys to remove from the base config (to get flip's own defaults). */
+  dropKeys?: string[];
 }
 
 /** Free UDP ports on 127.0.0.1, found by binding port 0 and letting go. */
@@ -76,6 +78,7 @@ export class LoopbackCluster {
 
   static async create(options: LoopbackClusterOptions): Promise<LoopbackCluster> {
     const raw = JSON.parse(readFileSync(options.configFile, 'utf8')) as Record<string, unknown>;
+    for (const key of options.dropKeys ?? []) delete raw[key];
     const servers = raw.servers as Record<string, Record<string, unknown>>;
     const ids = Object.keys(servers);
     const ports = await freeUdpPorts(ids.length);

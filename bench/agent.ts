@@ -1,0 +1,209 @@
+/**
+ * bench:agent — real agents (compiled, one process each) on 127.0.0.1 with recording scripts.
+ *
+ * - Crash failover: SIGKILL of an item's owner -> the new owner's `alive` script starts.
+ * - Planned hand-over: SIGTERM of the owner -> the new owner's `alive` script starts.
+ *   Both at flip's defaults, at the README example's settings and at a fast setting; 20 trials.
+ * - One idle agent's CPU and RSS over 60 s.
+ * Figures, not a test. Usage: npm run bench:agent [-- --trials N --idle-seconds S]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { LoopbackCluster } from '../src/demo/loopback-cluster.js';
+import { percentile } from '../src/sim/checkers.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const README = `${ROOT}examples/readme.json`;
+const FLIP = [process.execPath, `${ROOT}bin/flip.js`];
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const TRIALS = arg('trials', 20);
+const IDLE_SECONDS = arg('idle-seconds', 60);
+const VICTIM = 'flip1';
+const ITEM = '192.168.0.1';
+const HEIR = 'flip';
+
+interface Setting {
+  name: string;
+  overrides: Record<string, unknown>;
+  system: Record<string, unknown>;
+}
+
+const SETTINGS: Setting[] = [
+  {
+    name: 'flip defaults (250 / 1 / 500, delay 500)',
+    overrides: { gossip_interval: undefined, ping_per_interval: undefined, ping_timeout: undefined },
+    system: {},
+  },
+  {
+    name: 'README example (1000 / 3 / 1500, delay 500)',
+    overrides: {},
+    system: {},
+  },
+  {
+    name: 'fast (100 / 1 / 300, delay 100)',
+    overrides: { gossip_interval: 100, ping_per_interval: 1, ping_timeout: 300 },
+    system: { delay: 100 },
+  },
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(probe: () => T | undefined, timeout_ms: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeout_ms;
+  while (Date.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await sleep(10);
+  }
+  return undefined;
+}
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** ms from `since` to the first `alive` of ITEM by HEIR after `since`, or undefined. */
+async function takeover(
+  cluster: LoopbackCluster,
+  since: bigint,
+  timeout_ms: number,
+): Promise<number | undefined> {
+  const record = await waitFor(
+    () =>
+      cluster
+        .records()
+        .find((r) => r.at_ns >= since && r.node === HEIR && r.event === 'alive' && r.item === ITEM),
+    timeout_ms,
+  );
+  return record === undefined ? undefined : Number(record.at_ns - since) / 1e6;
+}
+
+async function home(cluster: LoopbackCluster, since: bigint): Promise<boolean> {
+  const back = await waitFor(
+    () =>
+      cluster
+        .records()
+        .find((r) => r.at_ns >= since && r.node === VICTIM && r.event === 'alive' && r.item === ITEM),
+    20_000,
+  );
+  const released = await waitFor(
+    () =>
+      cluster
+        .records()
+        .find((r) => r.at_ns >= since && r.node === HEIR && r.event === 'down' && r.item === ITEM),
+    20_000,
+  );
+  return back !== undefined && released !== undefined;
+}
+
+async function trials(setting: Setting, signal: 'SIGKILL' | 'SIGTERM'): Promise<number[]> {
+  const overrides = Object.fromEntries(Object.entries(setting.overrides).filter(([, v]) => v !== undefined));
+  const cluster = await LoopbackCluster.create({
+    configFile: README,
+    overrides,
+    systemOverrides: setting.system,
+    flipCommand: FLIP,
+    dropKeys: Object.keys(setting.overrides).filter((key) => setting.overrides[key] === undefined),
+  });
+  const times: number[] = [];
+  try {
+    for (const id of cluster.ids) cluster.start(id);
+    const ready = await waitFor(
+      () => cluster.records().find((r) => r.node === VICTIM && r.event === 'alive' && r.item === ITEM),
+      30_000,
+    );
+    if (!ready) throw new Error('the cluster did not come up');
+    await sleep(1_000);
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const since = nowNs();
+      cluster.signal(VICTIM, signal);
+      const ms = await takeover(cluster, since, 30_000);
+      if (ms === undefined) throw new Error(`trial ${trial}: no takeover`);
+      times.push(ms);
+      await cluster.waitExit(VICTIM, 20_000);
+      const restartAt = nowNs();
+      cluster.start(VICTIM);
+      if (!(await home(cluster, restartAt))) throw new Error(`trial ${trial}: the item did not go home`);
+      await sleep(500 + Math.random() * 500);
+    }
+  } finally {
+    await cluster.close(5_000);
+  }
+  return times;
+}
+
+function readProc(pid: number): { cpu_ticks: number; rss_kb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu_ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpu_ticks, rss_kb: Number(rss?.[1] ?? 0) };
+}
+
+async function idle(): Promise<{ cpu_percent: number; rss_mb: number; rss_max_mb: number }> {
+  const cluster = await LoopbackCluster.create({
+    configFile: README,
+    flipCommand: FLIP,
+    dropKeys: ['gossip_interval', 'ping_per_interval', 'ping_timeout'],
+  });
+  try {
+    const children = cluster.ids.map((id) => cluster.start(id));
+    await sleep(5_000);
+    const pid = children[0]!.pid!;
+    const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    const start = readProc(pid);
+    const startedAt = performance.now();
+    let rssMax = start.rss_kb;
+    for (let s = 0; s < IDLE_SECONDS; s++) {
+      await sleep(1_000);
+      rssMax = Math.max(rssMax, readProc(pid).rss_kb);
+    }
+    const end = readProc(pid);
+    const seconds = (performance.now() - startedAt) / 1000;
+    return {
+      cpu_percent: ((end.cpu_ticks - start.cpu_ticks) / ticksPerSecond / seconds) * 100,
+      rss_mb: end.rss_kb / 1024,
+      rss_max_mb: rssMax / 1024,
+    };
+  } finally {
+    await cluster.close(5_000);
+  }
+}
+
+const fmt = (values: number[], p: number) => Math.round(percentile(values, p)).toString();
+
+console.log('building dist/ for the compiled agent...');
+execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+console.log(
+  `# bench:agent — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`,
+);
+console.log('');
+console.log(
+  `Three agents on 127.0.0.1 (the README example cluster), ${TRIALS} trials each. Time from the signal to`,
+);
+console.log(`${VICTIM} until ${HEIR}'s \`alive\` script for ${ITEM} starts (ms).`);
+console.log('');
+console.log('| setting | SIGKILL p50 | p95 | max | SIGTERM p50 | p95 | max |');
+console.log('|---|---|---|---|---|---|---|');
+const crashAtDefaults: number[] = [];
+for (const setting of SETTINGS) {
+  const crash = await trials(setting, 'SIGKILL');
+  const planned = await trials(setting, 'SIGTERM');
+  if (setting === SETTINGS[0]) crashAtDefaults.push(...crash);
+  console.log(
+    `| ${setting.name} | ${fmt(crash, 50)} | ${fmt(crash, 95)} | ${fmt(crash, 100)} | ${fmt(planned, 50)} | ${fmt(planned, 95)} | ${fmt(planned, 100)} |`,
+  );
+}
+const idleFigures = await idle();
+console.log('');
+console.log(
+  `Idle agent at flip's defaults over ${IDLE_SECONDS} s: CPU ${idleFigures.cpu_percent.toFixed(2)}% of a core, RSS ${idleFigures.rss_mb.toFixed(1)} MB (max ${idleFigures.rss_max_mb.toFixed(1)} MB).`,
+);
+console.log(
+  `Crash failover p50 at flip's defaults vs keepalived's default 3.6 s: ${(percentile(crashAtDefaults, 50) / 3600).toFixed(2)} (target < 0.5).`,
+);

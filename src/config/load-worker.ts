@@ -1,0 +1,15 @@
+/** The worker side of load-isolated.ts: loads one config and posts it (or its issues) back. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ConfigError } from './errors.js';
+import { loadConfig } from './index.js';
+import type { WorkerReply } from './load-isolated.js';
+
+const { file } = workerData as { file: string };
+let reply: WorkerReply;
+try {
+  reply = { ok: true, config: loadConfig(file) };
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  reply = { ok: false, issues: error.issues, file: error.file };
+}
+parentPort!.postMessage(reply);
