@@ -187,6 +187,51 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
   });
 });
 
+describe('flip agent: start-up', { timeout: 60_000 }, () => {
+  it('listens on IPv6 and, with no peer answering, acts on its config after the start-up grace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-v6-'));
+    const file = join(dir, 'v6.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'a',
+        key: 'k',
+        gossip_interval: 100,
+        ping_timeout: 300,
+        servers: {
+          a: { ip: '::1', port: 2296, systems: ['s'] },
+          b: { ip: '::1', port: 2295, systems: ['s'] },
+          c: { ip: '::1', port: 2294 },
+        },
+        cluster: {
+          system: { s: { alive: RECORD_SCRIPT, down: RECORD_SCRIPT, type: 'single', data: ['x'], delay: 0 } },
+        },
+      }),
+    );
+    const log = join(dir, 'record.log');
+    writeFileSync(log, '');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(FLIP_COMMAND[0]!, [...FLIP_COMMAND.slice(1), 'agent', '--config', file], {
+      env: { ...process.env, FLIP_DEMO_LOG: log },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    try {
+      await waitFor('listening on [::1]', () => /"listen":"::1:2296"/.test(output));
+      await waitFor('the grace is over', () => /start-up grace over, acting on config/.test(output));
+      // Alone, a (first in order) holds the single item as placement says with everyone alive.
+      await waitFor('alive x', () => / a s alive x/.test(readFileSync(log, 'utf8')));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    assert.match(readFileSync(log, 'utf8'), / a s down x/, 'SIGTERM ran down for what it held');
+  });
+});
+
 describe('flip agent: bad input', () => {
   it('an invalid config exits 2 with the errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-bad-'));
