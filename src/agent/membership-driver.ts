@@ -4,6 +4,7 @@
  * followed by a flush of the core's effects.
  */
 import type { FlipConfig } from '../config/index.js';
+import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberChange } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
 import { WIRE_PACKING } from '../membership/wire-packing.js';
@@ -52,18 +53,13 @@ export class MembershipDriver {
       bootId: boot,
       memberCount: config.servers.length,
     });
-    this.core = new MembershipNode({
-      self: self.index,
-      memberCount: config.servers.length,
-      quorum: config.quorum,
-      gossip_interval_ms: config.gossip_interval_ms,
-      ping_per_interval: config.ping_per_interval,
-      ping_timeout_ms: config.ping_timeout_ms,
-      indirect_probes: config.indirect_probes,
-      random: components.random,
-      incarnation: boot,
-      packing: WIRE_PACKING,
-    });
+    this.core = new MembershipNode(
+      nodeOptionsFor(config, self.index, {
+        random: components.random,
+        incarnation: boot,
+        packing: WIRE_PACKING,
+      }),
+    );
   }
 
   /** Starts the protocol on a bound transport. */

@@ -7,6 +7,7 @@
 import { startupGraceMs } from '../agent/startup.js';
 import type { FlipConfig } from '../config/index.js';
 import { type RunResult, ScriptRunner } from '../executor/runner.js';
+import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
 import { heldBy, placeAll } from '../placement/index.js';
@@ -307,18 +308,13 @@ export class Simulation {
     const node = this.#nodes[index]!;
     if (node.status === 'up' || node.status === 'paused') return;
     const config = this.config;
-    node.core = new MembershipNode({
-      self: index,
-      memberCount: config.servers.length,
-      quorum: config.quorum,
-      gossip_interval_ms: config.gossip_interval_ms,
-      ping_per_interval: config.ping_per_interval,
-      ping_timeout_ms: config.ping_timeout_ms,
-      indirect_probes: config.indirect_probes,
-      random: this.#random.fork(index * 7919 + node.boots).next,
-      incarnation: INCARNATION_BASE + Math.floor(this.now),
-      packing: this.#options.packing,
-    });
+    node.core = new MembershipNode(
+      nodeOptionsFor(config, index, {
+        random: this.#random.fork(index * 7919 + node.boots).next,
+        incarnation: INCARNATION_BASE + Math.floor(this.now),
+        packing: this.#options.packing,
+      }),
+    );
     node.boots++;
     node.status = 'up';
     node.inbox = [];

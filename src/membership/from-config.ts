@@ -1,0 +1,20 @@
+/** The protocol core's options as a flip config sets them, for the daemon and the simulator alike. */
+import type { FlipConfig } from '../config/index.js';
+import type { NodeOptions, Packing } from './node.js';
+
+export function nodeOptionsFor(
+  config: FlipConfig,
+  self: number,
+  inject: { random: () => number; incarnation: number; packing: Packing },
+): NodeOptions {
+  return {
+    self,
+    memberCount: config.servers.length,
+    quorum: config.quorum,
+    gossip_interval_ms: config.gossip_interval_ms,
+    ping_per_interval: config.ping_per_interval,
+    ping_timeout_ms: config.ping_timeout_ms,
+    indirect_probes: config.indirect_probes,
+    ...inject,
+  };
+}
