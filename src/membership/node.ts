@@ -85,6 +85,8 @@ export interface NodeCounters {
   refutations: number;
   declared_down: number;
   messages_sent: number;
+  /** Probe failures not reported because we heard from too few members to trust ourselves. */
+  reports_withheld: number;
 }
 
 interface Probe {
@@ -101,12 +103,22 @@ interface Probe {
   /** Members asked to probe the target for us; only they (and the target) may answer. */
   helpers: number[];
   nacks: number;
+  /** Whether we could trust our own reports when the probe started (see #connected). */
+  trusted: boolean;
 }
 
 interface Relay {
   requester: number;
   requesterSeq: number;
   target: number;
+  /**
+   * When to tell the requester the target has not answered (yet). The requester sent its
+   * ping_req half a timeout into its probe and gives up at the full timeout, so the nack must
+   * leave a quarter timeout after the request to reach it in time.
+   */
+  nackAt: number;
+  nacked: boolean;
+  /** When to forget the relay; an ack until then is still passed on. */
   deadline: number;
 }
 
@@ -117,6 +129,8 @@ interface Suspicion {
 }
 
 const SEQ_MODULO = 2 ** 32;
+/** Our own reports need this many other members heard from recently, at most (see #connected). */
+const REPORT_WITNESSES_MAX = 3;
 /** At equal incarnations, which news wins: a decision beats a report beats "alive". */
 const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
 
@@ -140,6 +154,7 @@ export class MembershipNode {
     refutations: 0,
     declared_down: 0,
     messages_sent: 0,
+    reports_withheld: 0,
   };
 
   readonly #options: NodeOptions;
@@ -151,7 +166,11 @@ export class MembershipNode {
   readonly #probes = new Map<number, Probe>();
   readonly #relays = new Map<number, Relay>();
   readonly #suspicions = new Map<number, Suspicion>();
+  /** When we last received an authenticated message from each member (ms; -Infinity: never). */
+  readonly #lastHeard: Float64Array;
   readonly #reportTtlMs: number;
+  /** How recently the witnesses of #connected must have been heard from (ms). */
+  readonly #witnessWindowMs: number;
   #incarnation: number;
   #seq = 0;
   #rounds = 0;
@@ -173,6 +192,7 @@ export class MembershipNode {
     this.#incarnation = options.incarnation;
     // A random first sequence number: a packet recorded before our restart cannot answer a probe.
     this.#seq = Math.floor(options.random() * SEQ_MODULO);
+    this.#lastHeard = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
     this.#members = Array.from({ length: options.memberCount }, () => ({
       state: 'alive',
       incarnation: 0,
@@ -185,6 +205,12 @@ export class MembershipNode {
     this.#reportTtlMs =
       options.report_ttl_ms ??
       reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
+    // Two passes over up to REPORT_WITNESSES_MAX + 1 peers, plus timeouts: each live witness
+    // probes us or is probed by us within that, unless we are cut off.
+    const rounds = Math.ceil(
+      Math.min(options.memberCount - 1, REPORT_WITNESSES_MAX + 1) / options.ping_per_interval,
+    );
+    this.#witnessWindowMs = 2 * (rounds * options.gossip_interval_ms + options.ping_timeout_ms);
     // A node alone in its cluster has nobody to learn from.
     this.#synced = this.#peers.length === 0;
   }
@@ -240,7 +266,8 @@ export class MembershipNode {
       if (probe.phase === 'direct') wake = Math.min(wake, probe.indirectAt);
       else if (probe.phase === 'indirect') wake = Math.min(wake, probe.deadline);
     }
-    for (const relay of this.#relays.values()) wake = Math.min(wake, relay.deadline);
+    for (const relay of this.#relays.values())
+      wake = Math.min(wake, relay.nacked ? relay.deadline : relay.nackAt);
     // Reports expire at the next tick after their time (at most one interval late): quorum
     // counting ignores expired reports anyway, so no wake-up is needed for them.
     return wake;
@@ -273,6 +300,7 @@ export class MembershipNode {
     if (!this.#started || this.#left) return;
     this.#noticeStall(now);
     this.#expireReports(now);
+    this.#withdrawIfIsolated(now);
     this.#advanceProbes(now);
     this.#advanceRelays(now);
     if (now >= this.#nextRoundAt) {
@@ -292,6 +320,7 @@ export class MembershipNode {
   receive(now: number, from: number, message: Message): void {
     if (!this.#started || this.#left) return;
     if (from === this.self || from < 0 || from >= this.#members.length) return;
+    this.#lastHeard[from] = now;
     this.#hearFrom(now, from, message.incarnation);
     const corrections: Update[] = [];
     for (const update of message.updates) {
@@ -326,6 +355,8 @@ export class MembershipNode {
           requester: from,
           requesterSeq: message.seq,
           target: message.target,
+          nackAt: now + this.#timeout() / 4,
+          nacked: false,
           deadline: now + this.#timeout() / 2,
         });
         this.#send(message.target, {
@@ -378,8 +409,12 @@ export class MembershipNode {
 
   // ---- probing ---------------------------------------------------------------------------
 
+  /**
+   * Rounds keep their pace whatever our health: only timeouts stretch. Steady rounds keep the
+   * evidence that we are connected (#connected) flowing at a known rate.
+   */
   #interval(): number {
-    return scaled(this.#options.gossip_interval_ms, this.#awareness.score);
+    return this.#options.gossip_interval_ms;
   }
 
   #timeout(): number {
@@ -418,6 +453,7 @@ export class MembershipNode {
       phase: 'direct',
       helpers: [],
       nacks: 0,
+      trusted: this.#connected(now, target),
     });
     this.#sendPing(target, seq, wantState || !this.#synced);
   }
@@ -460,8 +496,14 @@ export class MembershipNode {
         probe.phase = 'failed';
         this.counters.probes_failed++;
         // Nobody answered, not even a helper's nack: perhaps we are the slow one.
-        if (probe.helpers.length > 0 && probe.nacks === 0) this.#awareness.apply(1);
-        this.#reportUnreachable(now, probe.target);
+        // Nobody answered, not even a helper's nack: perhaps we are the one cut off or slow.
+        const unheard = probe.helpers.length > 0 && probe.nacks === 0;
+        if (unheard) this.#awareness.apply(1);
+        // A probe sent while we were cut off, or that no helper answered, tells nothing about
+        // the target (even if the network healed before its deadline): report only what
+        // others could have confirmed.
+        if (probe.trusted && !unheard) this.#reportUnreachable(now, probe.target);
+        else this.counters.reports_withheld++;
       }
       if (now >= probe.forgetAt) this.#probes.delete(probe.seq);
     }
@@ -489,8 +531,9 @@ export class MembershipNode {
 
   #advanceRelays(now: number): void {
     for (const [seq, relay] of this.#relays) {
-      if (now < relay.deadline) continue;
-      this.#relays.delete(seq);
+      if (now >= relay.deadline) this.#relays.delete(seq);
+      if (relay.nacked || now < relay.nackAt) continue;
+      relay.nacked = true;
       this.#send(relay.requester, {
         type: 'nack',
         seq: relay.requesterSeq,
@@ -517,7 +560,10 @@ export class MembershipNode {
       probe.deadline += late;
       probe.forgetAt += late;
     }
-    for (const relay of this.#relays.values()) relay.deadline += late;
+    for (const relay of this.#relays.values()) {
+      relay.nackAt += late;
+      relay.deadline += late;
+    }
     for (const suspicion of this.#suspicions.values()) {
       for (const [reporter, expiresAt] of suspicion.reporters)
         suspicion.reporters.set(reporter, expiresAt + late);
@@ -530,6 +576,10 @@ export class MembershipNode {
   #reportUnreachable(now: number, target: number): void {
     const member = this.#members[target]!;
     if (member.state === 'down' || member.state === 'left') return;
+    if (!this.#connected(now, target)) {
+      this.counters.reports_withheld++;
+      return;
+    }
     const suspicion = this.#suspicionFor(target, member.incarnation);
     suspicion.reporters.set(this.self, now + this.#reportTtlMs);
     if (member.state === 'alive') this.#setState(now, target, 'probably_down', member.incarnation, 'probe');
@@ -540,14 +590,46 @@ export class MembershipNode {
   }
 
   /** Our probe got an answer: take back our own report (others' reports expire or are refuted). */
-  #withdrawReport(now: number, target: number): void {
+  #withdrawReport(now: number, target: number, reason = 'direct'): void {
     const suspicion = this.#suspicions.get(target);
     if (!suspicion?.reporters.delete(this.self)) return;
     if (suspicion.reporters.size === 0) {
       this.#suspicions.delete(target);
+      this.#broadcasts.drop(target);
       const member = this.#members[target]!;
-      if (member.state === 'probably_down')
-        this.#setState(now, target, 'alive', member.incarnation, 'direct');
+      if (member.state === 'probably_down') this.#setState(now, target, 'alive', member.incarnation, reason);
+    } else {
+      // Do not keep spreading a report we took back.
+      this.#broadcasts.enqueue(this.#suspectUpdate(target, suspicion));
+    }
+  }
+
+  /**
+   * Whether our own reports can be trusted: we heard, within a few rounds, from enough members
+   * other than the one in question. A node that hears nobody (it is cut off, or everybody is)
+   * cannot tell a dead peer from its own isolation; its reports, kept until the network heals,
+   * would meet other isolated nodes' reports and add up to a false quorum. For a quorum of q,
+   * q - 1 other voices are needed, at most REPORT_WITNESSES_MAX so large clusters need not
+   * hear from hundreds of members first.
+   */
+  #connected(now: number, except: number): boolean {
+    const needed = Math.min(this.#options.quorum - 1, REPORT_WITNESSES_MAX);
+    if (needed <= 0) return true;
+    const since = now - this.#witnessWindowMs;
+    let heard = 0;
+    for (let member = 0; member < this.#lastHeard.length; member++) {
+      if (member === except || member === this.self) continue;
+      if (this.#lastHeard[member]! >= since && ++heard >= needed) return true;
+    }
+    return false;
+  }
+
+  /** Cut off from everybody: take back our own reports before they can meet others' at the heal. */
+  #withdrawIfIsolated(now: number): void {
+    for (const [member, suspicion] of this.#suspicions) {
+      if (suspicion.reporters.has(this.self) && !this.#connected(now, member)) {
+        this.#withdrawReport(now, member, 'isolated');
+      }
     }
   }
 
@@ -731,6 +813,18 @@ export class MembershipNode {
     if (update.incarnation < this.#incarnation) return;
     if (this.#left && update.kind === 'left') return;
     this.#refute(now, update.incarnation);
+    if (update.kind === 'down' || update.kind === 'left') {
+      // Others had us gone and may have taken our data over (and told the network so). Say it
+      // as a change of our own state, so the agent can announce again what it holds.
+      this.#changes.push({
+        member: this.self,
+        from: update.kind,
+        to: 'alive',
+        incarnation: this.#incarnation,
+        at: now,
+        reason: 'refute',
+      });
+    }
   }
 
   #refute(now: number, heard: number): void {
