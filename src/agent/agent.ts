@@ -139,6 +139,7 @@ export class Agent {
   #onChanges(changes: MemberChange[]): void {
     let placementChanged = false;
     let leave = false;
+    let reassert = false;
     for (const change of changes) {
       this.log.info(
         {
@@ -154,6 +155,11 @@ export class Agent {
       const isLive = change.to === 'alive' || change.to === 'probably_down';
       if (wasLive !== isLive) placementChanged = true;
       if (change.to === 'left') leave = true;
+      if (change.member === this.membership.core.self && change.reason === 'refute') reassert = true;
+    }
+    if (reassert) {
+      this.log.warn('peers had declared this server down; announcing what it holds again');
+      this.#runnerDriver.reassert();
     }
     // A leave is announced by the leaver itself: take its data over at once, without waiting
     // for more changes to arrive (the planned hand-over path).

@@ -10,8 +10,13 @@
  * time, while a crash is noticed in about interval + timeout.
  */
 export const DEFAULTS = {
-  /** How often each node starts a round of probes (ms). 250 ms gives each peer ~4 probes a second. */
-  gossip_interval_ms: 250,
+  /**
+   * How often each node starts a round of probes (ms). With one probe a round, every peer of a
+   * three-server cluster is probed by each other server every 800 ms: a crash is noticed within
+   * about interval + timeout, while an idle agent sends 5 packets a second and stays under 0.5%
+   * of a core (250 ms measured 0.7%).
+   */
+  gossip_interval_ms: 400,
   /** Members probed per round. 1 keeps per-node load constant as the cluster grows. */
   ping_per_interval: 1,
   /** A probe without an answer after this long marks the member probably_down (ms). */

@@ -54,6 +54,14 @@ export class RunnerDriver {
     this.#process();
   }
 
+  /** Runs `alive` again for what every system holds (see ScriptRunner.reassert). */
+  reassert(): void {
+    if (this.#stopped) return;
+    const now = this.#now();
+    for (const system of this.#runner.systems()) this.#runner.reassert(now, system);
+    this.#process();
+  }
+
   /** Drains the runner (see ScriptRunner.drain) and resolves once it reports 'drained'. */
   drain(runDown: boolean): Promise<void> {
     if (this.#drain_promise !== undefined) return this.#drain_promise;

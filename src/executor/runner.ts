@@ -362,6 +362,24 @@ export class ScriptRunner {
     this.#step(now);
   }
 
+  /**
+   * Runs `alive` again, after `delay_ms`, for every item this node holds and still wants: for
+   * when peers wrongly took our items over (we were declared down while cut off) and told the
+   * network; `alive` scripts are idempotent and announce the owner again. Items with a script
+   * running or pending are left alone: that script will speak for them.
+   */
+  reassert(now: number, system: string): void {
+    const state = this.#system(system);
+    this.#advance(now);
+    if (this.#draining) return;
+    for (const item of state.order) {
+      if (item.target !== 'alive' || !item.held || item.running !== undefined || item.pending !== undefined)
+        continue;
+      this.#queue(item, 'alive', 1, now + state.config.delay_ms, item.target_plan, 'retry');
+    }
+    this.#step(now);
+  }
+
   /** The system names, in the order of the options. */
   systems(): string[] {
     return [...this.#systems.keys()];

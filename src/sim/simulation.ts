@@ -237,6 +237,9 @@ export class Simulation {
       for (const listener of this.#listeners) listener(entry);
       if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
       if (change.to === 'left') leave = true;
+      if (change.member === node.index && change.reason === 'refute' && node.runner && node.planning) {
+        for (const system of node.runner.systems()) node.runner.reassert(this.now, system);
+      }
     }
     if (node.runner) this.#plan(node, placementChanged, leave);
     let wake = core.nextWakeAt();

@@ -49,6 +49,11 @@ export class Harness {
     return this.#collect();
   }
 
+  reassert(system: string): this {
+    this.runner.reassert(this.now, system);
+    return this.#collect();
+  }
+
   drain(runDown: boolean): this {
     this.runner.drain(this.now, { runDown });
     return this.#collect();

@@ -454,6 +454,33 @@ describe('executor: ScriptRunner retries', () => {
   });
 });
 
+describe('executor: ScriptRunner reassert', () => {
+  it('runs alive again, after the delay, for what is held and wanted, and nothing else', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC, { delay_ms: 500 })],
+      remove_on_start: false,
+    });
+    h.set('ip', ['a', 'b']).advance(500);
+    h.settle();
+    h.fresh();
+    h.reassert('ip');
+    assert.deepEqual(h.fresh().launches, [], 'not before the delay');
+    h.advance(500);
+    assert.deepEqual(h.fresh().launches.sort(), ['alive a', 'alive b']);
+    h.settle();
+    assert.deepEqual(h.runner.held('ip'), ['a', 'b']);
+  });
+
+  it('a failed re-announcement is retried like any alive', () => {
+    const h = harness();
+    h.set('ip', ['a']).settle();
+    h.fresh();
+    h.reassert('ip').finish('a', false);
+    assert.equal(h.notesOf('retry').length, 1);
+  });
+});
+
 describe('executor: ScriptRunner late results', () => {
   it('ignores unknown and repeated results', () => {
     const h = harness();
