@@ -141,7 +141,7 @@ function stateKind(state: MemberStateName): Update['kind'] {
  * Every this many rounds a probe also pulls the target's view (anti-entropy): decisions whose
  * gossip was lost, e.g. spent during a partition, still reach everyone within a few passes.
  */
-const STATE_PULL_EVERY_ROUNDS = 5;
+const STATE_PULL_EVERY_ROUNDS = 10;
 /** Peers pinged at start to announce ourselves and ask for the view. */
 const INTRODUCTIONS_MAX = 64;
 
