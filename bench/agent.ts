@@ -35,7 +35,7 @@ interface Setting {
 
 const SETTINGS: Setting[] = [
   {
-    name: 'flip defaults (350 / 1 / 350, delay 500)',
+    name: 'flip defaults (450 / 1 / 300, delay 500)',
     overrides: { gossip_interval: undefined, ping_per_interval: undefined, ping_timeout: undefined },
     system: {},
   },
