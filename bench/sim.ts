@@ -32,7 +32,8 @@ interface Detection {
 
 function detection(nodes: number, timing: Timing, loss: number, trials: number, seed: number): Detection {
   const config = nodes === 3 ? readmeCluster(timing) : syntheticCluster(nodes, timing);
-  const sim = buildSimulation(config, seed, { loss });
+  // The protocol alone: these figures are about detection and traffic, not the script runner.
+  const sim = buildSimulation(config, seed, { loss }, undefined);
   const random = new Random(seed).fork(77);
   sim.startAll();
   sim.runUntil(20_000);
@@ -73,7 +74,8 @@ interface Steady {
 
 function steady(nodes: number, timing: Timing, loss: number, virtualMs: number, seed: number): Steady {
   const config = nodes === 3 ? readmeCluster(timing) : syntheticCluster(nodes, timing);
-  const sim = buildSimulation(config, seed, { loss });
+  // The protocol alone: these figures are about detection and traffic, not the script runner.
+  const sim = buildSimulation(config, seed, { loss }, undefined);
   sim.startAll();
   sim.runUntil(20_000);
   sim.resetTraffic();

@@ -131,6 +131,8 @@ interface Suspicion {
 const SEQ_MODULO = 2 ** 32;
 /** Our own reports need this many other members heard from recently, at most (see #connected). */
 const REPORT_WITNESSES_MAX = 3;
+/** Enough distinct recent senders to find REPORT_WITNESSES_MAX besides the member in question. */
+const RECENT_SENDERS_MAX = 2 * (REPORT_WITNESSES_MAX + 1);
 /** At equal incarnations, which news wins: a decision beats a report beats "alive". */
 const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
 
@@ -168,6 +170,8 @@ export class MembershipNode {
   readonly #suspicions = new Map<number, Suspicion>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
   readonly #lastHeard: Float64Array;
+  /** The last RECENT_SENDERS_MAX distinct members heard from, newest first. */
+  readonly #recentSenders: number[] = [];
   readonly #reportTtlMs: number;
   /** How recently the witnesses of #connected must have been heard from (ms). */
   readonly #witnessWindowMs: number;
@@ -321,6 +325,7 @@ export class MembershipNode {
     if (!this.#started || this.#left) return;
     if (from === this.self || from < 0 || from >= this.#members.length) return;
     this.#lastHeard[from] = now;
+    this.#noteSender(from);
     this.#hearFrom(now, from, message.incarnation);
     const corrections: Update[] = [];
     for (const update of message.updates) {
@@ -617,11 +622,21 @@ export class MembershipNode {
     if (needed <= 0) return true;
     const since = now - this.#witnessWindowMs;
     let heard = 0;
-    for (let member = 0; member < this.#lastHeard.length; member++) {
-      if (member === except || member === this.self) continue;
+    for (const member of this.#recentSenders) {
+      if (member === except) continue;
       if (this.#lastHeard[member]! >= since && ++heard >= needed) return true;
     }
     return false;
+  }
+
+  /** Keeps the last few distinct senders, newest first: #connected needs only a handful. */
+  #noteSender(from: number): void {
+    const senders = this.#recentSenders;
+    if (senders[0] === from) return;
+    const at = senders.indexOf(from);
+    if (at !== -1) senders.splice(at, 1);
+    senders.unshift(from);
+    if (senders.length > RECENT_SENDERS_MAX) senders.pop();
   }
 
   /** Cut off from everybody: take back our own reports before they can meet others' at the heal. */

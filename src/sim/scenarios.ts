@@ -61,11 +61,18 @@ const SETTLE_MS = 20_000;
 /** Simulated scripts: a few to tens of ms, like `ip addr` plus an ARP burst sent in the background. */
 export const SCRIPTS: ScriptModel = { duration_ms_min: 5, duration_ms_max: 50, failure_rate: 0 };
 
+/**
+ * Above this many servers the simulator runs the protocol alone, without script runners: every
+ * node would replan thousands of items at each change, which measures the runner, not the
+ * protocol, and makes a 1000-server hour take many minutes instead of seconds.
+ */
+export const SCRIPTED_NODES_MAX = 100;
+
 export function buildSimulation(
   config: FlipConfig,
   seed: number,
   network: Partial<NetworkOptions> = {},
-  scripts: ScriptModel | undefined = { ...SCRIPTS },
+  scripts: ScriptModel | undefined = config.servers.length <= SCRIPTED_NODES_MAX ? { ...SCRIPTS } : undefined,
 ): Simulation {
   return new Simulation({
     config,
