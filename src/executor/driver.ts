@@ -54,12 +54,29 @@ export class RunnerDriver {
     this.#process();
   }
 
-  /** Runs `alive` again for what every system holds (see ScriptRunner.reassert). */
+  /** Runs `alive` again for what every system holds, after each system's delay (see ScriptRunner.reassert). */
   reassert(): void {
     if (this.#stopped) return;
     const now = this.#now();
     for (const system of this.#runner.systems()) this.#runner.reassert(now, system);
     this.#process();
+  }
+
+  /**
+   * Runs `alive` again at once for these items where this node holds and wants them (a peer
+   * released them to us). Unknown systems and items are ignored. Returns how many were queued.
+   */
+  announce(items: ReadonlyMap<string, readonly string[]>): number {
+    if (this.#stopped) return 0;
+    const now = this.#now();
+    const known = new Set(this.#runner.systems());
+    let queued = 0;
+    for (const [system, list] of items) {
+      if (known.has(system))
+        queued += this.#runner.reassert(now, system, { items: list, after_ms: 0, follow_running: true });
+    }
+    this.#process();
+    return queued;
   }
 
   /** Drains the runner (see ScriptRunner.drain) and resolves once it reports 'drained'. */

@@ -87,6 +87,11 @@ export interface Launch {
   attempt: number;
   /** The plan that decided this script should run. */
   plan: number;
+  /**
+   * Why it runs: 'plan' (a first attempt), 'retry' (after a failure), 'drain' (shutdown),
+   * 'announce' (`alive` again for an item already held, see ScriptRunner.reassert).
+   */
+  reason: ActionKind;
 }
 
 export interface RunResult {
@@ -102,7 +107,11 @@ export interface RunResult {
 export type RunnerNote =
   | { type: 'plan'; system: string; plan: number; desired: string[]; leaving: string[]; arriving: string[] }
   | { type: 'started'; launch: Launch }
-  | { type: 'finished'; launch: Launch; result: RunResult }
+  /**
+   * `released`: a successful `down` of an item that may have been configured here (an `alive`
+   * had started since the last successful `down`); the node that holds it now may announce it.
+   */
+  | { type: 'finished'; launch: Launch; result: RunResult; released: boolean }
   | { type: 'retry'; system: string; item: string; event: ScriptEvent; attempt: number; at: number }
   | { type: 'failed'; system: string; item: string; event: ScriptEvent; attempts: number }
   | { type: 'recovered'; system: string; item: string; event: ScriptEvent }
@@ -149,6 +158,8 @@ export interface RunnerCounters {
   runs_failed: number;
   /** `finished` calls for a run that is unknown or no longer current, ignored. */
   results_ignored: number;
+  /** Announcements (see reassert) dropped when due because the item was no longer held or wanted. */
+  announces_skipped: number;
 }
 
 /** What the backoff depends on; RunnerOptions with defaults applied. */
@@ -188,7 +199,7 @@ export function describeFailure(result: RunResult, timeout_ms: number): string {
 /** Status is meant for an API and logs; a script's whole output belongs in the 'finished' note. */
 const LAST_ERROR_CHARS_MAX = 300;
 
-type ActionKind = 'plan' | 'retry' | 'drain';
+export type ActionKind = 'plan' | 'retry' | 'drain' | 'announce';
 
 /** A script waiting to be launched. An item has at most one, which bounds the queue by construction. */
 interface Action {
@@ -274,7 +285,12 @@ export class ScriptRunner {
   #drained_reported = false;
   #launches: Launch[] = [];
   #notes: RunnerNote[] = [];
-  readonly #counters: RunnerCounters = { runs_started: 0, runs_failed: 0, results_ignored: 0 };
+  readonly #counters: RunnerCounters = {
+    runs_started: 0,
+    runs_failed: 0,
+    results_ignored: 0,
+    announces_skipped: 0,
+  };
 
   constructor(options: RunnerOptions) {
     this.#node = options.node;
@@ -363,21 +379,46 @@ export class ScriptRunner {
   }
 
   /**
-   * Runs `alive` again, after `delay_ms`, for every item this node holds and still wants: for
-   * when peers wrongly took our items over (we were declared down while cut off) and told the
-   * network; `alive` scripts are idempotent and announce the owner again. Items with a script
-   * running or pending are left alone: that script will speak for them.
+   * Runs `alive` again for items this node holds and still wants (all of them, or `items`),
+   * `after_ms` from now (default: the system's `delay_ms`): for when another node held them
+   * meanwhile and the network may still point there (peers took our items over while we were
+   * cut off; a peer that just released them to us). `alive` scripts are idempotent and announce
+   * the owner again. Items with a script pending are left alone: that script will speak for them;
+   * so are items with a script running, unless `follow_running` asks for an announcement after
+   * a running `alive` (whose own announcement may have gone out too early). When the time comes, an item that is no longer held or wanted (a newer view
+   * moves it away) is skipped: announcing it just before its `down` would point the network here.
+   * Returns how many items were queued.
    */
-  reassert(now: number, system: string): void {
+  reassert(
+    now: number,
+    system: string,
+    options: { items?: readonly string[]; after_ms?: number; follow_running?: boolean } = {},
+  ): number {
     const state = this.#system(system);
     this.#advance(now);
-    if (this.#draining) return;
+    if (this.#draining) return 0;
+    const only = options.items === undefined ? undefined : new Set(options.items);
+    const at = now + (options.after_ms ?? state.config.delay_ms);
+    let queued = 0;
     for (const item of state.order) {
-      if (item.target !== 'alive' || !item.held || item.running !== undefined || item.pending !== undefined)
-        continue;
-      this.#queue(item, 'alive', 1, now + state.config.delay_ms, item.target_plan, 'retry');
+      if (only !== undefined && !only.has(item.item)) continue;
+      if (!this.#announceable(item) || item.pending !== undefined) continue;
+      const followed = options.follow_running === true && item.running?.launch.event === 'alive';
+      if (item.running !== undefined ? !followed : !item.held) continue;
+      this.#queue(item, 'alive', 1, at, item.target_plan, 'announce');
+      queued += 1;
     }
     this.#step(now);
+    return queued;
+  }
+
+  /**
+   * Targeted `alive` and in the newest desired set (no plan is about to move it away). Checked
+   * again at launch; an announcement that follows an `alive` which then failed runs as its retry.
+   */
+  #announceable(item: ItemState): boolean {
+    const newest = item.system.newest;
+    return item.target === 'alive' && (newest === undefined || newest.has(item.item));
   }
 
   /** The system names, in the order of the options. */
@@ -401,9 +442,10 @@ export class ScriptRunner {
     const { launch, kind } = item.running;
     this.#runs.delete(result.run);
     item.running = undefined;
-    this.#notes.push({ type: 'finished', launch, result });
-
     const ok = result.ok && !result.timed_out;
+    const released = ok && launch.event === 'down' && item.maybe_held;
+    this.#notes.push({ type: 'finished', launch, result, released });
+
     if (ok) {
       item.held = launch.event === 'alive';
       item.maybe_held = item.held;
@@ -703,6 +745,12 @@ export class ScriptRunner {
     ready.sort((a, b) => actionOrder(a.pending!, b.pending!));
     for (const item of ready) {
       if (this.#runs.size >= this.#parallel_max) break;
+      if (item.pending!.kind === 'announce' && !this.#announceable(item)) {
+        item.pending = undefined;
+        this.#pending.delete(item);
+        this.#counters.announces_skipped += 1;
+        continue;
+      }
       this.#launch(item, now);
     }
   }
@@ -730,6 +778,7 @@ export class ScriptRunner {
       timeout_ms: system.config.script_timeout_ms,
       attempt: action.attempt,
       plan: action.plan,
+      reason: action.kind,
     };
     item.running = { launch, kind: action.kind, since: now };
     if (action.event === 'alive') item.maybe_held = true;
@@ -741,7 +790,7 @@ export class ScriptRunner {
 }
 
 function actionOrder(a: Action, b: Action): number {
-  const rank = (action: Action) => (action.kind === 'retry' ? 1 : 0);
+  const rank = (action: Action) => (action.kind === 'retry' || action.kind === 'announce' ? 1 : 0);
   return rank(a) - rank(b) || a.at - b.at || a.seq - b.seq;
 }
 

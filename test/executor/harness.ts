@@ -49,8 +49,11 @@ export class Harness {
     return this.#collect();
   }
 
-  reassert(system: string): this {
-    this.runner.reassert(this.now, system);
+  reassert(
+    system: string,
+    options: { items?: string[]; after_ms?: number; follow_running?: boolean } = {},
+  ): this {
+    this.runner.reassert(this.now, system, options);
     return this.#collect();
   }
 

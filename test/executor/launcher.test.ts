@@ -36,6 +36,7 @@ function launch(path: string, overrides: Partial<Launch> = {}, env: Record<strin
     timeout_ms: 5000,
     attempt: 1,
     plan: 1,
+    reason: 'plan',
     ...overrides,
   };
 }

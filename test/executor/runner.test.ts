@@ -282,6 +282,7 @@ describe('executor: ScriptRunner plans', () => {
         timeout_ms: 1234,
         attempt: 1,
         plan: 1,
+        reason: 'plan',
       },
     ]);
     assert.deepEqual(
@@ -472,6 +473,81 @@ describe('executor: ScriptRunner reassert', () => {
     assert.deepEqual(h.runner.held('ip'), ['a', 'b']);
   });
 
+  it('skips an announcement that falls due after a newer view moved the item away', () => {
+    // The chaos run found this: a node that refuted queued `alive` again for an item, and the
+    // plan giving the item back to its home came a moment later; the announcement ran first
+    // and pointed the network at a node about to run `down`.
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC, { delay_ms: 500 })],
+      remove_on_start: false,
+    });
+    h.set('ip', ['a', 'b']).advance(500);
+    h.settle();
+    h.fresh();
+    h.reassert('ip');
+    h.advance(10).set('ip', ['a']);
+    h.advance(490);
+    assert.deepEqual(h.fresh().launches, ['alive a'], 'b is leaving: no announcement for it');
+    assert.equal(h.runner.counters().announces_skipped, 1);
+    h.settle().advance(10);
+    assert.deepEqual(h.fresh().launches, ['down b']);
+  });
+
+  it('announces only the named items, at once with after_ms 0, and never one not held', () => {
+    const h = harness();
+    h.set('ip', ['a', 'b']).settle();
+    h.fresh();
+    h.reassert('ip', { items: ['b', 'c', 'zzz'], after_ms: 0 });
+    const launches = h.fresh().launches;
+    assert.deepEqual(launches, ['alive b']);
+    assert.equal(h.runOf('b')!.reason, 'announce');
+  });
+
+  it('a successful down of an item that was held notes a release; a clean-up down does not', () => {
+    const h = harness(ABC, { remove_on_start: true });
+    h.set('ip', ['a']).settle();
+    const cleanup = h.notesOf('finished').filter((note) => note.launch.event === 'down');
+    assert.deepEqual(
+      cleanup.map((note) => [note.launch.item, note.released]),
+      [
+        ['b', false],
+        ['c', false],
+      ],
+    );
+    h.set('ip', []).settle();
+    const down = h
+      .notesOf('finished')
+      .filter((note) => note.launch.event === 'down' && note.launch.item === 'a');
+    assert.deepEqual(
+      down.map((note) => note.released),
+      [true],
+    );
+  });
+
+  it('with follow_running, announces again after an alive that is running now; without, leaves it', () => {
+    const h = harness();
+    h.set('ip', ['a', 'b']);
+    h.fresh();
+    h.reassert('ip', { items: ['a'], after_ms: 0 });
+    h.reassert('ip', { items: ['b'], after_ms: 0, follow_running: true });
+    assert.deepEqual(h.fresh().launches, [], 'nothing starts beside a running alive');
+    h.finish('a', true).finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive b']);
+    assert.equal(h.runOf('b')!.reason, 'announce');
+  });
+
+  it('an announcement queued behind an alive that fails runs as its retry', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    h.reassert('ip', { items: ['a'], after_ms: 0, follow_running: true });
+    h.finish('a', false);
+    assert.equal(h.runOf('a')?.reason, 'announce', 'the queued announcement runs at once');
+    h.finish('a', false);
+    assert.equal(h.notesOf('retry').length, 1, 'and when it fails too, the usual retries go on');
+    assert.equal(h.runner.held('ip').length, 0);
+  });
+
   it('a failed re-announcement is retried like any alive', () => {
     const h = harness();
     h.set('ip', ['a']).settle();
@@ -489,7 +565,12 @@ describe('executor: ScriptRunner late results', () => {
     h.runner.finished(0, result(999, true));
     h.runner.finished(0, result(run, false));
     h.runner.finished(0, result(run, true));
-    assert.deepEqual(h.runner.counters(), { runs_started: 1, runs_failed: 1, results_ignored: 2 });
+    assert.deepEqual(h.runner.counters(), {
+      runs_started: 1,
+      runs_failed: 1,
+      results_ignored: 2,
+      announces_skipped: 0,
+    });
     assert.deepEqual(h.runner.held('ip'), []);
     const notes = h.runner.takeEffects().notes.map((note) => note.type);
     assert.deepEqual(notes, ['finished', 'retry']);
