@@ -57,6 +57,19 @@ export type Message =
   /** Gossip pushed at once, without a probe (new suspicions, decisions, leaves). */
   | (Base & { type: 'gossip' })
   /** The sender's view of members that are not plainly alive, for a node that is joining. */
-  | (Base & { type: 'state'; records: StateRecord[] });
+  | (Base & { type: 'state'; records: StateRecord[] })
+  /**
+   * The sender ran `down` for these items because they now belong to the receiver: announce
+   * them again. The receiver's own `alive` may have run (and announced) while the sender still
+   * held them, so neighbours can still point at the sender. `id` numbers the notice per sender
+   * boot; a repeated notice (the sender sends each twice) carries the same id.
+   */
+  | (Base & { type: 'released'; id: number; items: ReleasedItem[] });
+
+/** An item of a system's data, named as the config names them. */
+export interface ReleasedItem {
+  system: string;
+  item: string;
+}
 
 export type MessageType = Message['type'];

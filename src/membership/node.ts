@@ -14,6 +14,7 @@ import {
   type MemberStateName,
   type Message,
   PING_FLAG_WANT_STATE,
+  type ReleasedItem,
   type StateRecord,
   type Update,
 } from './messages.js';
@@ -30,6 +31,8 @@ export interface Packing {
   baseSize(type: Message['type']): number;
   /** Encoded size of one state record. */
   stateRecordSize: number;
+  /** Encoded size of one item of a `released` message. */
+  releasedItemSize(item: ReleasedItem): number;
 }
 
 export interface NodeOptions {
@@ -72,9 +75,17 @@ export interface Outgoing {
   message: Message;
 }
 
+/** A peer's `released` notice: it gave these items up to us (see `release`). */
+export interface ReleasedNotice {
+  from: number;
+  id: number;
+  items: ReleasedItem[];
+}
+
 export interface Effects {
   sends: Outgoing[];
   changes: MemberChange[];
+  released: ReleasedNotice[];
 }
 
 /** Counters for the daemon's metrics and the simulator's figures. */
@@ -187,6 +198,7 @@ export class MembershipNode {
   #synced = false;
   #sends: Outgoing[] = [];
   #changes: MemberChange[] = [];
+  #released: ReleasedNotice[] = [];
 
   constructor(options: NodeOptions) {
     assert(options.self >= 0 && options.self < options.memberCount, 'self index out of range');
@@ -278,9 +290,10 @@ export class MembershipNode {
   }
 
   takeEffects(): Effects {
-    const effects = { sends: this.#sends, changes: this.#changes };
+    const effects = { sends: this.#sends, changes: this.#changes, released: this.#released };
     this.#sends = [];
     this.#changes = [];
+    this.#released = [];
     return effects;
   }
 
@@ -387,9 +400,41 @@ export class MembershipNode {
         this.#synced = true;
         return;
       }
+      case 'released':
+        if (message.items.length > 0) this.#released.push({ from, id: message.id, items: message.items });
+        return;
       case 'gossip':
         return;
     }
+  }
+
+  /**
+   * Tells `to` that this node ran `down` for `items`, which now belong to it (see the
+   * `released` message). Sent as few messages as fit, each with the same `id`; also after a
+   * leave, while the leaving node runs its last `down` scripts.
+   */
+  release(to: number, id: number, items: readonly ReleasedItem[]): void {
+    assert(to !== this.self && to >= 0 && to < this.#members.length, 'release: bad member index');
+    const packing = this.#options.packing;
+    const room = packing.bodyBytesMax - packing.baseSize('released');
+    let batch: ReleasedItem[] = [];
+    let used = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      this.#send(to, { type: 'released', id, items: batch, incarnation: this.#incarnation, updates: [] });
+      batch = [];
+      used = 0;
+    };
+    for (const item of items) {
+      const size = packing.releasedItemSize(item);
+      // An item too big for any packet is left out: the receiver announces it anyway at its
+      // next plan; a notice is a hint, never the only way an item gets announced.
+      if (size > room) continue;
+      if (used + size > room) flush();
+      batch.push(item);
+      used += size;
+    }
+    flush();
   }
 
   /**
@@ -910,6 +955,8 @@ export class MembershipNode {
     const packing = this.#options.packing;
     let budget = packing.bodyBytesMax - packing.baseSize(message.type);
     for (const update of message.updates) budget -= packing.updateSize(update);
+    if (message.type === 'released')
+      for (const item of message.items) budget -= packing.releasedItemSize(item);
     const exclude = new Set(message.updates.map((update) => update.member));
     const piggyback = this.#broadcasts.take(budget, exclude);
     if (piggyback.length > 0) message.updates = [...message.updates, ...piggyback];

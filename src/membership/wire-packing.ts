@@ -1,5 +1,11 @@
 /** The protocol core's packing rules, measured with the real wire codec's sizes. */
-import { BODY_BYTES_MAX, bodyBaseSize, STATE_RECORD_BYTES, updateSize } from '../wire/body.js';
+import {
+  BODY_BYTES_MAX,
+  bodyBaseSize,
+  releasedItemSize,
+  STATE_RECORD_BYTES,
+  updateSize,
+} from '../wire/body.js';
 import { PACKET_OVERHEAD_BYTES } from '../wire/layout.js';
 import type { Packing } from './node.js';
 
@@ -8,6 +14,7 @@ export const WIRE_PACKING: Packing = {
   updateSize,
   baseSize: bodyBaseSize,
   stateRecordSize: STATE_RECORD_BYTES,
+  releasedItemSize,
 };
 
 /** Bytes a packet adds around its body: header (with nonce) and authentication tag. */

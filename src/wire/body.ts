@@ -5,6 +5,8 @@
  *             u16 update count, updates
  *   fields  = ping: seq u32, target u16, flags u8 | ack, nack: seq u32
  *           | ping_req: seq u32, target u16 | gossip, state: none
+ *           | released: id u32, u16 count, count x (system text, item text)
+ *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64
  *   update  = kind u8, member u16, incarnation u64, [suspect: reporters]
  *   reporters = format u8 (list 0 | bitmap 1), then
@@ -18,7 +20,7 @@
  * `encodeBody` throws on a message the core should never build (a programmer error);
  * `decodeBody` never throws, because its input comes from the network.
  */
-import type { Message, MessageType, StateRecord, Update } from '../membership/messages.js';
+import type { Message, MessageType, ReleasedItem, StateRecord, Update } from '../membership/messages.js';
 import {
   MEMBER_STATE_BY_CODE,
   MEMBER_STATE_CODES,
@@ -46,6 +48,10 @@ const KIND_BYTES = 1;
 const STATE_BYTES = 1;
 const FORMAT_BYTES = 1;
 const BITS_PER_BYTE = 8;
+const ID_BYTES = 4;
+const TEXT_LENGTH_BYTES = 2;
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** The encoded size of one record of a `state` message. */
 export const STATE_RECORD_BYTES = MEMBER_BYTES + STATE_BYTES + INCARNATION_BYTES;
@@ -61,6 +67,7 @@ const TYPE_FIELDS_BYTES = {
   nack: SEQ_BYTES,
   gossip: 0,
   state: COUNT_BYTES,
+  released: ID_BYTES + COUNT_BYTES,
 } as const satisfies Record<MessageType, number>;
 
 const MESSAGE_TYPES = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
@@ -105,10 +112,16 @@ export function updateSize(update: Update): number {
   return UPDATE_BYTES_MIN + FORMAT_BYTES + Math.min(listBytes(reporters), bitmapBytes(reporters));
 }
 
+/** The exact encoded size of one item of a `released` message. */
+export function releasedItemSize(item: ReleasedItem): number {
+  return 2 * TEXT_LENGTH_BYTES + utf8.encode(item.system).length + utf8.encode(item.item).length;
+}
+
 /** The exact encoded size of a whole message. */
 export function bodySize(message: Message): number {
   let size = bodyBaseSize(message.type);
   if (message.type === 'state') size += message.records.length * STATE_RECORD_BYTES;
+  if (message.type === 'released') for (const item of message.items) size += releasedItemSize(item);
   for (const update of message.updates) size += updateSize(update);
   return size;
 }
@@ -147,10 +160,24 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
         writer.u64(record.incarnation);
       }
       break;
+    case 'released':
+      writer.u32(message.id);
+      writer.u16(message.items.length);
+      for (const { system, item } of message.items) {
+        writeText(writer, system);
+        writeText(writer, item);
+      }
+      break;
   }
   writer.u16(message.updates.length);
   for (const update of message.updates) writeUpdate(writer, update);
   return writer.finish();
+}
+
+function writeText(writer: ByteWriter, text: string): void {
+  const bytes = utf8.encode(text);
+  writer.u16(bytes.length);
+  writer.raw(bytes);
 }
 
 function writeUpdate(writer: ByteWriter, update: Update): void {
@@ -199,6 +226,14 @@ function validateMessage(message: Message, memberCount: number): void {
       check(message.records.length <= U16_MAX, `${message.records.length} state records exceed ${U16_MAX}`);
       message.records.forEach((record, i) => {
         validateRecord(record, memberCount, `record ${i}`);
+      });
+      break;
+    case 'released':
+      check(isInteger(message.id, 0, U32_MAX), `released id ${message.id} is not a u32`);
+      check(message.items.length <= U16_MAX, `${message.items.length} released items exceed ${U16_MAX}`);
+      message.items.forEach(({ system, item }, i) => {
+        check(utf8.encode(system).length <= U16_MAX, `released item ${i} system name is too long`);
+        check(utf8.encode(item).length <= U16_MAX, `released item ${i} is too long`);
       });
       break;
   }
@@ -299,6 +334,11 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
     case 'state':
       message = { type, incarnation, records: readRecords(reader, memberCount), updates: [] };
       break;
+    case 'released': {
+      const id = reader.u32('released id');
+      message = { type, incarnation, id, items: readReleasedItems(reader), updates: [] };
+      break;
+    }
   }
   message.updates = readUpdates(reader, memberCount);
   reader.expectEnd('the message');
@@ -341,6 +381,29 @@ function readRecords(reader: ByteReader, memberCount: number): StateRecord[] {
     if (state !== undefined) records.push({ member, state, incarnation });
   }
   return records;
+}
+
+function readReleasedItems(reader: ByteReader): ReleasedItem[] {
+  const count = readCount(reader, 'released item count', 2 * TEXT_LENGTH_BYTES);
+  const items: ReleasedItem[] = [];
+  for (let i = 0; i < count && reader.failure === undefined; i++) {
+    const system = readText(reader, `released item ${i} system`);
+    const item = readText(reader, `released item ${i}`);
+    if (reader.failure === undefined) items.push({ system, item });
+  }
+  return items;
+}
+
+function readText(reader: ByteReader, field: string): string {
+  const length = reader.u16(`${field} length`);
+  const bytes = reader.bytes(length, field);
+  if (reader.failure !== undefined) return '';
+  try {
+    return utf8Strict.decode(bytes);
+  } catch {
+    reader.fail(`${field} is not UTF-8`);
+    return '';
+  }
 }
 
 function readUpdates(reader: ByteReader, memberCount: number): Update[] {

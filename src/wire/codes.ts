@@ -18,6 +18,7 @@ export const MESSAGE_TYPE_CODES = {
   nack: 4,
   gossip: 5,
   state: 6,
+  released: 7,
 } as const satisfies Record<MessageType, number>;
 
 /** Update kind numbers (u8, the first byte of every update). */

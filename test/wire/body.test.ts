@@ -9,6 +9,7 @@ import {
   bodySize,
   decodeBody,
   encodeBody,
+  releasedItemSize,
   reportersFormat,
   STATE_RECORD_BYTES,
   UPDATE_BYTES_MIN,
@@ -187,11 +188,15 @@ describe('body: sizes', () => {
     }
   });
 
-  it('bodyBaseSize is the size without updates, and records add STATE_RECORD_BYTES each', () => {
+  it('bodyBaseSize is the size without updates; state records and released items add their sizes', () => {
     for (const message of everyMessage(MEMBERS)) {
       const bare = { ...message, updates: [] } as Message;
-      const records = message.type === 'state' ? message.records.length : 0;
-      assert.equal(encodeBody(bare).length, bodyBaseSize(message.type) + records * STATE_RECORD_BYTES);
+      const records = message.type === 'state' ? message.records.length * STATE_RECORD_BYTES : 0;
+      const items =
+        message.type === 'released'
+          ? message.items.reduce((sum, item) => sum + releasedItemSize(item), 0)
+          : 0;
+      assert.equal(encodeBody(bare).length, bodyBaseSize(message.type) + records + items);
     }
     assert.equal(BODY_OVERHEAD_BYTES_MAX, bodyBaseSize('ping'));
     assert.equal(BODY_OVERHEAD_BYTES_MAX, 18);
@@ -217,6 +222,23 @@ describe('body: sizes', () => {
       '01' + '0000010203040506' + '0a0b0c0d' + '0102' + '01' + '0001' + '03' + '0003' + '0000000000000009',
     );
   });
+
+  it('pins the byte layout of a released notice: id, count, then (system, item) as u16-length UTF-8', () => {
+    const message: Message = {
+      type: 'released',
+      incarnation: 5,
+      id: 0x01020304,
+      items: [{ system: 'ip', item: 'é' }],
+      updates: [],
+    };
+    const bytes = encodeBody(message);
+    assert.equal(
+      hex(bytes),
+      '07' + '0000000000000005' + '01020304' + '0001' + '0002' + '6970' + '0002' + 'c3a9' + '0000',
+    );
+    assert.equal(bodySize(message), bytes.length);
+    assert.equal(bodyBaseSize('released'), 17);
+  });
 });
 
 describe('body: encodeBody refuses messages the protocol forbids', () => {
@@ -237,6 +259,17 @@ describe('body: encodeBody refuses messages the protocol forbids', () => {
     ['unsorted reporters', gossip([suspect([2, 1])])],
     ['duplicate reporters', gossip([suspect([1, 1])])],
     ['reporter not a member', gossip([suspect([1, MEMBERS])])],
+    ['released id 2^32', { type: 'released', incarnation: 1, id: 2 ** 32, items: [], updates: [] }],
+    [
+      'a released item of 65536 bytes',
+      {
+        type: 'released',
+        incarnation: 1,
+        id: 1,
+        items: [{ system: 'ip', item: 'x'.repeat(65_536) }],
+        updates: [],
+      },
+    ],
     [
       'unknown state',
       {
@@ -289,6 +322,25 @@ describe('body: decodeBody rejects malformed bodies without throwing', () => {
 
   it('rejects an empty body', () => rejects(new Uint8Array(0), /truncated: message type/));
 
+  it('rejects a released notice whose text is not UTF-8, or whose count overruns the body', () => {
+    // released: type 0, incarnation 1-8, id 9-12, count 13-14, system length 15-16, 'ip' 17-18,
+    // item length 19-20, item 21-22, update count 23-24.
+    const released = encodeBody({
+      type: 'released',
+      incarnation: 1,
+      id: 9,
+      items: [{ system: 'ip', item: 'ab' }],
+      updates: [],
+    });
+    assert.ok(decodeBody(released, MEMBERS).ok);
+    rejects(patched(released, 21, 0xc3), /released item 0 is not UTF-8/);
+    rejects(patched(released, 17, 0xff), /released item 0 system is not UTF-8/);
+    rejects(patched(released, 13, 0xffff, 2), /released item count 65535 needs/);
+    rejects(patched(released, 19, 0x00ff, 2), /truncated: released item 0 needs 255 bytes/);
+    for (let length = 0; length < released.length; length++)
+      rejects(released.subarray(0, length), /truncated|needs/);
+  });
+
   it('rejects every truncation of a valid body', () => {
     for (const body of [ping, state, bitmapped]) {
       for (let length = 0; length < body.length; length++)
@@ -302,7 +354,7 @@ describe('body: decodeBody rejects malformed bodies without throwing', () => {
   });
 
   it('rejects unknown message types', () => {
-    for (const type of [0, 7, 255]) {
+    for (const type of [0, 8, 255]) {
       rejects(patched(ping, 0, type), new RegExp(`unknown message type ${type}`), LARGE);
     }
   });

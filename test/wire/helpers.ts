@@ -99,7 +99,7 @@ export function randomMessage(
   const seq = rng.u32();
   const target = rng.below(memberCount);
   let message: Message;
-  switch (rng.pick(['ping', 'ack', 'ping_req', 'nack', 'gossip', 'state'] as const)) {
+  switch (rng.pick(['ping', 'ack', 'ping_req', 'nack', 'gossip', 'state', 'released'] as const)) {
     case 'ping':
       message = { type: 'ping', incarnation, seq, target, flags: rng.below(256), updates: [] };
       break;
@@ -123,6 +123,13 @@ export function randomMessage(
         records.push({ member: rng.below(memberCount), state, incarnation: rng.incarnation() });
       }
       message = { type: 'state', incarnation, records, updates: [] };
+      break;
+    }
+    case 'released': {
+      const text = () =>
+        rng.pick(['', 'web', '10.0.0.1', 'fd00::1', 'dätä ✓ 🙂', 'x'.repeat(rng.below(300))]);
+      const items = Array.from({ length: rng.below(6) }, () => ({ system: text(), item: text() }));
+      message = { type: 'released', incarnation, id: seq, items, updates: [] };
       break;
     }
   }
@@ -158,6 +165,17 @@ export function everyMessage(memberCount: number): Message[] {
         { member: 3, state: 'left', incarnation: Number.MAX_SAFE_INTEGER },
       ],
       updates: [updates[1]!],
+    },
+    {
+      type: 'released',
+      incarnation: 7,
+      id: 0xffff_ffff,
+      items: [
+        { system: 'web', item: '10.0.0.1' },
+        { system: 'db', item: 'fd00::1' },
+        { system: 'ümlaut ✓', item: '' },
+      ],
+      updates: [updates[0]!],
     },
   ];
 }

@@ -1,0 +1,92 @@
+/**
+ * `released` notices through the protocol core: split to fit packets, delivered to the agent as
+ * an effect, and encoded by the real wire codec.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ReleasedItem } from '../../src/membership/messages.js';
+import { MembershipNode } from '../../src/membership/node.js';
+import { WIRE_PACKING } from '../../src/membership/wire-packing.js';
+import { BODY_BYTES_MAX, decodeBody, encodeBody } from '../../src/wire/body.js';
+
+const MEMBERS = 3;
+
+function node(self: number): MembershipNode {
+  let state = self + 1;
+  const core = new MembershipNode({
+    self,
+    memberCount: MEMBERS,
+    quorum: 2,
+    gossip_interval_ms: 450,
+    ping_per_interval: 1,
+    ping_timeout_ms: 300,
+    indirect_probes: 3,
+    random: () => {
+      state = (state * 16807) % 2147483647;
+      return state / 2147483647;
+    },
+    incarnation: 1000 + self,
+    packing: WIRE_PACKING,
+  });
+  core.start(0);
+  core.takeEffects();
+  return core;
+}
+
+describe('membership: released notices', () => {
+  it('splits a long notice into packets that fit, with one id, every item once and in order', () => {
+    const sender = node(0);
+    const items: ReleasedItem[] = Array.from({ length: 300 }, (_, i) => ({
+      system: i % 2 === 0 ? 'web' : 'db',
+      item: `10.0.${Math.floor(i / 256)}.${i % 256}`,
+    }));
+    sender.release(1, 77, items);
+    const { sends } = sender.takeEffects();
+    assert.ok(sends.length > 1, `300 items need more than one packet, got ${sends.length}`);
+    const received: ReleasedItem[] = [];
+    for (const { to, message } of sends) {
+      assert.equal(to, 1);
+      const bytes = encodeBody(message, MEMBERS);
+      assert.ok(bytes.length <= BODY_BYTES_MAX, `${bytes.length} bytes`);
+      const decoded = decodeBody(bytes, MEMBERS);
+      assert.ok(decoded.ok && decoded.message.type === 'released');
+      assert.equal(decoded.message.id, 77);
+      received.push(...decoded.message.items);
+    }
+    assert.deepEqual(received, items);
+  });
+
+  it('leaves out an item too big for any packet and sends the rest', () => {
+    const sender = node(0);
+    const huge = { system: 'web', item: 'x'.repeat(BODY_BYTES_MAX) };
+    sender.release(2, 1, [{ system: 'web', item: 'a' }, huge, { system: 'web', item: 'b' }]);
+    const { sends } = sender.takeEffects();
+    assert.equal(sends.length, 1);
+    const message = sends[0]!.message;
+    assert.ok(message.type === 'released');
+    assert.deepEqual(
+      message.items.map((item) => item.item),
+      ['a', 'b'],
+    );
+  });
+
+  it('hands a received notice to the agent as an effect, naming the sender', () => {
+    const sender = node(0);
+    const receiver = node(1);
+    sender.release(1, 5, [{ system: 'web', item: '10.0.0.1' }]);
+    for (const { message } of sender.takeEffects().sends) receiver.receive(10, 0, message);
+    assert.deepEqual(receiver.takeEffects().released, [
+      { from: 0, id: 5, items: [{ system: 'web', item: '10.0.0.1' }] },
+    ]);
+    // Taken once.
+    assert.deepEqual(receiver.takeEffects().released, []);
+  });
+
+  it('a node that has left still sends its notices (its last `down` scripts run after the leave)', () => {
+    const sender = node(0);
+    sender.leave(5);
+    sender.takeEffects();
+    sender.release(1, 9, [{ system: 'web', item: '10.0.0.1' }]);
+    assert.equal(sender.takeEffects().sends.length, 1);
+  });
+});
