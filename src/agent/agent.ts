@@ -11,11 +11,12 @@ import { loadConfigIsolated } from '../config/load-isolated.js';
 import { RunnerDriver } from '../executor/driver.js';
 import { checkScript, resolveScript } from '../executor/launcher.js';
 import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
-import type { MemberChange } from '../membership/node.js';
-import { heldBy, placeAll } from '../placement/index.js';
+import type { MemberChange, ReleasedNotice } from '../membership/node.js';
+import { heldBy, place, placeAll } from '../placement/index.js';
 import { bindUdp, type PacketTransport } from '../transport/udp.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
+import { ReleaseNotices } from './release-notices.js';
 import { startupGraceMs } from './startup.js';
 
 export interface AgentOptions {
@@ -36,6 +37,7 @@ export class Agent {
   readonly runner: ScriptRunner;
   readonly #runnerDriver: RunnerDriver;
   readonly #serverIds: string[];
+  readonly #releases: ReleaseNotices;
   #transport: PacketTransport | undefined;
   #planning = false;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -52,10 +54,16 @@ export class Agent {
       {
         onChanges: (changes) => this.#onChanges(changes),
         onSynced: () => this.#beginPlanning('learned the view from a peer'),
+        onReleased: (notice) => this.#onReleased(notice),
         onDrop: (reason, from) =>
           this.log.debug({ reason, from: `${from.ip}:${from.port}` }, 'packet dropped'),
       },
     );
+    this.#releases = new ReleaseNotices({
+      send: (to, id, items) => this.membership.release(to, id, items),
+      repeat_ms: config.ping_timeout_ms,
+      first_id: Math.floor(Math.random() * 2 ** 32),
+    });
     const self = config.servers.find((server) => server.id === config.id)!;
     this.runner = new ScriptRunner({
       node: config.id,
@@ -116,8 +124,40 @@ export class Agent {
 
   /** Which items this node should hold now, per system it is a member of. */
   desired(): Map<string, string[]> {
-    const live = new Set(this.membership.core.liveMembers().map((index) => this.#serverIds[index]!));
-    return heldBy(placeAll(this.config.systems, live), this.config.id);
+    return heldBy(placeAll(this.config.systems, this.#live()), this.config.id);
+  }
+
+  /** Ids of the servers placement treats as live in this node's view. */
+  #live(): Set<string> {
+    return new Set(this.membership.core.liveMembers().map((index) => this.#serverIds[index]!));
+  }
+
+  /** Our `down` for `item` succeeded: tell whoever holds it now to announce it (see ReleaseNotices). */
+  #noteRelease(systemName: string, item: string): void {
+    const system = this.config.systems.find((candidate) => candidate.name === systemName);
+    if (!system) return;
+    const to: number[] = [];
+    for (const [id, items] of place(system, this.#live()).holdings) {
+      if (id !== this.config.id && items.includes(item)) to.push(this.#serverIds.indexOf(id));
+    }
+    this.#releases.released(systemName, item, to);
+  }
+
+  /** A peer released items to us: announce those we hold and want, at once. */
+  #onReleased(notice: ReleasedNotice): void {
+    if (this.#shuttingDown || !this.#releases.accept(notice.from, notice.id)) return;
+    const bySystem = new Map<string, string[]>();
+    for (const { system, item } of notice.items)
+      bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
+    const queued = this.#runnerDriver.announce(bySystem);
+    this.log.info(
+      {
+        from: this.#serverIds[notice.from],
+        items: notice.items.map(({ system, item }) => `${system}/${item}`),
+        announcing: queued,
+      },
+      'peer released items to this server',
+    );
   }
 
   #beginPlanning(why: string): void {
@@ -187,6 +227,7 @@ export class Agent {
             item: note.launch.item,
             event: note.launch.event,
             attempt: note.launch.attempt,
+            reason: note.launch.reason,
           },
           'script started',
         );
@@ -205,6 +246,7 @@ export class Agent {
         };
         if (result.ok) this.log.info(fields, 'script finished');
         else this.log.warn(fields, 'script failed');
+        if (note.released) this.#noteRelease(launch.system, launch.item);
         return;
       }
       case 'retry':
@@ -247,6 +289,7 @@ export class Agent {
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
       this.#runnerDriver.stop();
+      this.#releases.close();
       await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
       await this.#transport?.close();
       this.log.info('flip agent stopped');

@@ -5,7 +5,8 @@
  */
 import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
-import type { MemberChange } from '../membership/node.js';
+import type { ReleasedItem } from '../membership/messages.js';
+import type { MemberChange, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
 import { WIRE_PACKING } from '../membership/wire-packing.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
@@ -24,6 +25,8 @@ export interface MembershipDriverEvents {
   onChanges(changes: MemberChange[]): void;
   /** The core has learned the cluster's view from a peer (once). */
   onSynced(): void;
+  /** A peer released items to this node (see ReleaseNotices). */
+  onReleased(notice: ReleasedNotice): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -90,6 +93,12 @@ export class MembershipDriver {
     this.stop();
   }
 
+  /** Sends a `released` notice; works after a leave too, while the last `down` scripts run. */
+  release(to: number, id: number, items: readonly ReleasedItem[]): void {
+    this.core.release(to, id, items);
+    this.#flush();
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
@@ -113,6 +122,7 @@ export class MembershipDriver {
       this.packets_sent++;
     }
     if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
+    for (const notice of effects.released) this.#events.onReleased(notice);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;
       this.#events.onSynced();

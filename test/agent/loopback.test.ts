@@ -65,6 +65,24 @@ describe('agents on loopback: the README story for real', { timeout: 120_000 }, 
     // flip ran `down` for the item it gave back; flip1's restart ran `down` for the one it does not hold.
     const records = cluster.records();
     assert.ok(records.some((r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1'));
+    // flip told flip1 it released the item, and flip1's last `alive` for it ran after flip's
+    // `down` (a second one when flip1's own had run first): the announcement that makes
+    // neighbours forget flip.
+    await waitFor('flip1 hears that flip released 192.168.0.1', () =>
+      /"from":"flip","items":\["ip\/192.168.0.1"\],"announcing":[01],"msg":"peer released items to this server"/.test(
+        readFileSync(join(cluster.dir, 'flip1.log'), 'utf8'),
+      ),
+    );
+    await waitFor('flip1 announces 192.168.0.1 after flip released it', () => {
+      const all = cluster.records();
+      const released = all.findLastIndex(
+        (r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1',
+      );
+      const announced = all.findLastIndex(
+        (r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1',
+      );
+      return released >= 0 && announced > released;
+    });
   });
 
   it('SIGTERM: the owner runs `down` and a peer takes over long before failure detection would', async () => {
