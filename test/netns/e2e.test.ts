@@ -45,7 +45,10 @@ const STRICT = process.env.FLIP_E2E_STRICT !== '0';
  * temporary holder's MAC. If the client's last exchange through the temporary holder confirmed
  * its neighbour entry, the entry stays REACHABLE for the kernel's reachable time (15-45 s) and then
  * needs about 5 s DELAY + 3 unicast probes before a broadcast finds the holder: a blackhole of up
- * to ~50 s. Fixed: the holder, told it had been declared down, runs `alive` again.
+ * to ~50 s. Fixed twice over: the holder, told it had been declared down, runs `alive` again;
+ * and the temporary holder, after its `down`, sends the holder a `released` notice, on which it
+ * runs `alive` again (the holder need not have heard that it was declared down: it may have
+ * raised its incarnation for another reason first).
  */
 const STALE_ARP_NOTE =
   'the holder kept the VIP through a cut-off/partition and did not re-announce it after the heal';
