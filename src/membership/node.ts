@@ -98,6 +98,8 @@ export interface NodeCounters {
   messages_sent: number;
   /** Probe failures not reported because we heard from too few members to trust ourselves. */
   reports_withheld: number;
+  /** Quorums of reports that waited to hear from the majority before the decision. */
+  confirmations: number;
 }
 
 interface Probe {
@@ -139,7 +141,19 @@ interface Suspicion {
   reporters: Map<number, number>;
 }
 
+/**
+ * A quorum of reports is in; before deciding, this node makes sure it is on the majority's side
+ * now (see #checkQuorum): it must hear from enough other members after the quorum was reached.
+ */
+interface Confirmation {
+  incarnation: number;
+  /** Members other than the suspect heard from since the quorum was reached. */
+  heard: Set<number>;
+}
+
 const SEQ_MODULO = 2 ** 32;
+/** Members asked beyond those needed to confirm a quorum, so a lost ping or two costs no time. */
+const CONFIRM_EXTRA_ASKS = 2;
 /** Our own reports need this many other members heard from recently, at most (see #connected). */
 const REPORT_WITNESSES_MAX = 3;
 /** Enough distinct recent senders to find REPORT_WITNESSES_MAX besides the member in question. */
@@ -168,6 +182,7 @@ export class MembershipNode {
     declared_down: 0,
     messages_sent: 0,
     reports_withheld: 0,
+    confirmations: 0,
   };
 
   readonly #options: NodeOptions;
@@ -179,6 +194,7 @@ export class MembershipNode {
   readonly #probes = new Map<number, Probe>();
   readonly #relays = new Map<number, Relay>();
   readonly #suspicions = new Map<number, Suspicion>();
+  readonly #confirmations = new Map<number, Confirmation>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
   readonly #lastHeard: Float64Array;
   /** The last RECENT_SENDERS_MAX distinct members heard from, newest first. */
@@ -337,6 +353,12 @@ export class MembershipNode {
   receive(now: number, from: number, message: Message): void {
     if (!this.#started || this.#left) return;
     if (from === this.self || from < 0 || from >= this.#members.length) return;
+    this.#handle(now, from, message);
+    // After the message's own news (a refutation in it voids the quorum it would confirm).
+    this.#confirmWith(now, from);
+  }
+
+  #handle(now: number, from: number, message: Message): void {
     this.#lastHeard[from] = now;
     this.#noteSender(from);
     this.#hearFrom(now, from, message.incarnation);
@@ -711,14 +733,50 @@ export class MembershipNode {
     };
   }
 
+  /**
+   * Decides `down` once a quorum of unexpired reports is in and this node has heard, since that
+   * moment, from quorum - 1 other members (at most REPORT_WITNESSES_MAX; never counting the
+   * suspect). Reports live for seconds, and a partition can change shape faster than that: a
+   * report made on one side of an old cut can reach nodes that the next cut leaves in a
+   * minority together, where their own fresh reports add up with it to a quorum that no
+   * majority agreed on. Hearing from enough members after the quorum was reached shows that this
+   * node is on the majority's side now. It asks at once (a ping to a few members) so a real
+   * failure is decided within a round trip; a minority never gets the answers.
+   */
   #checkQuorum(now: number, member: number): void {
     const suspicion = this.#suspicions.get(member);
-    if (!suspicion || suspicion.reporters.size < this.#options.quorum) return;
+    const view = this.#members[member]!;
     let current = 0;
-    for (const expiresAt of suspicion.reporters.values()) if (expiresAt > now) current++;
-    if (current < this.#options.quorum) return;
+    if (suspicion) for (const expiresAt of suspicion.reporters.values()) if (expiresAt > now) current++;
+    if (!suspicion || current < this.#options.quorum || view.state === 'down' || view.state === 'left') {
+      this.#confirmations.delete(member);
+      return;
+    }
+    const needed = Math.min(this.#options.quorum - 1, REPORT_WITNESSES_MAX);
+    let confirmation = this.#confirmations.get(member);
+    if (needed > 0 && confirmation?.incarnation !== suspicion.incarnation) {
+      confirmation = { incarnation: suspicion.incarnation, heard: new Set() };
+      this.#confirmations.set(member, confirmation);
+      this.counters.confirmations++;
+      const askable = this.#peers.filter((peer) => peer !== member && this.#members[peer]!.state === 'alive');
+      for (const peer of sample(askable, needed + CONFIRM_EXTRA_ASKS, this.#options.random)) {
+        this.#sendPing(peer, this.#nextSeq());
+      }
+    }
+    if (confirmation !== undefined && confirmation.heard.size < needed) return;
+    this.#confirmations.delete(member);
     this.counters.declared_down++;
     this.#declare(now, { kind: 'down', member, incarnation: suspicion.incarnation }, 'quorum');
+  }
+
+  /** A message from `from` counts toward every waiting confirmation but one about `from` itself. */
+  #confirmWith(now: number, from: number): void {
+    if (this.#confirmations.size === 0) return;
+    for (const [member, confirmation] of [...this.#confirmations]) {
+      if (member === from) continue;
+      confirmation.heard.add(from);
+      this.#checkQuorum(now, member);
+    }
   }
 
   #expireReports(now: number): void {
@@ -728,6 +786,7 @@ export class MembershipNode {
       }
       if (suspicion.reporters.size > 0) continue;
       this.#suspicions.delete(member);
+      this.#confirmations.delete(member);
       const view = this.#members[member]!;
       if (view.state === 'probably_down') this.#setState(now, member, 'alive', view.incarnation, 'expired');
     }
