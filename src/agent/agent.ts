@@ -27,6 +27,8 @@ export interface AgentOptions {
 
 /** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */
 const SHUTDOWN_MARGIN_MS = 5_000;
+/** How long a release notice is sent again while its receiver cannot be reached (a partition). */
+const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 /** Lets the leave announcements leave the socket before it closes. */
 const LEAVE_FLUSH_MS = 20;
 
@@ -55,13 +57,17 @@ export class Agent {
         onChanges: (changes) => this.#onChanges(changes),
         onSynced: () => this.#beginPlanning('learned the view from a peer'),
         onReleased: (notice) => this.#onReleased(notice),
+        onReleasedAck: (ack) => this.#releases.acked(ack.from, ack.id),
         onDrop: (reason, from) =>
           this.log.debug({ reason, from: `${from.ip}:${from.port}` }, 'packet dropped'),
       },
     );
     this.#releases = new ReleaseNotices({
       send: (to, id, items) => this.membership.release(to, id, items),
+      live: (member) => this.membership.core.liveMembers().includes(member),
+      now: () => performance.now(),
       repeat_ms: config.ping_timeout_ms,
+      give_up_ms: RELEASE_NOTICE_GIVE_UP_MS,
       first_id: Math.floor(Math.random() * 2 ** 32),
     });
     const self = config.servers.find((server) => server.id === config.id)!;

@@ -6,7 +6,7 @@
 import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { ReleasedItem } from '../membership/messages.js';
-import type { MemberChange, ReleasedNotice } from '../membership/node.js';
+import type { MemberChange, ReleasedAck, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
 import { WIRE_PACKING } from '../membership/wire-packing.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
@@ -27,6 +27,8 @@ export interface MembershipDriverEvents {
   onSynced(): void;
   /** A peer released items to this node (see ReleaseNotices). */
   onReleased(notice: ReleasedNotice): void;
+  /** A peer acknowledged one of our release notices. */
+  onReleasedAck(ack: ReleasedAck): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -123,6 +125,7 @@ export class MembershipDriver {
     }
     if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
     for (const notice of effects.released) this.#events.onReleased(notice);
+    for (const ack of effects.released_acks) this.#events.onReleasedAck(ack);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;
       this.#events.onSynced();

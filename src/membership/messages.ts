@@ -64,7 +64,9 @@ export type Message =
    * held them, so neighbours can still point at the sender. `id` numbers the notice per sender
    * boot; a repeated notice (the sender sends each twice) carries the same id.
    */
-  | (Base & { type: 'released'; id: number; items: ReleasedItem[] });
+  | (Base & { type: 'released'; id: number; items: ReleasedItem[] })
+  /** The receiver of `released` notice `id` got it (sent for every copy). */
+  | (Base & { type: 'released_ack'; id: number });
 
 /** An item of a system's data, named as the config names them. */
 export interface ReleasedItem {

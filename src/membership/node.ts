@@ -75,6 +75,12 @@ export interface Outgoing {
   message: Message;
 }
 
+/** A peer acknowledged our `released` notice `id`. */
+export interface ReleasedAck {
+  from: number;
+  id: number;
+}
+
 /** A peer's `released` notice: it gave these items up to us (see `release`). */
 export interface ReleasedNotice {
   from: number;
@@ -86,6 +92,7 @@ export interface Effects {
   sends: Outgoing[];
   changes: MemberChange[];
   released: ReleasedNotice[];
+  released_acks: ReleasedAck[];
 }
 
 /** Counters for the daemon's metrics and the simulator's figures. */
@@ -215,6 +222,7 @@ export class MembershipNode {
   #sends: Outgoing[] = [];
   #changes: MemberChange[] = [];
   #released: ReleasedNotice[] = [];
+  #releasedAcks: ReleasedAck[] = [];
 
   constructor(options: NodeOptions) {
     assert(options.self >= 0 && options.self < options.memberCount, 'self index out of range');
@@ -306,7 +314,13 @@ export class MembershipNode {
   }
 
   takeEffects(): Effects {
-    const effects = { sends: this.#sends, changes: this.#changes, released: this.#released };
+    const effects = {
+      sends: this.#sends,
+      changes: this.#changes,
+      released: this.#released,
+      released_acks: this.#releasedAcks,
+    };
+    this.#releasedAcks = [];
     this.#sends = [];
     this.#changes = [];
     this.#released = [];
@@ -423,7 +437,16 @@ export class MembershipNode {
         return;
       }
       case 'released':
+        this.#send(from, {
+          type: 'released_ack',
+          id: message.id,
+          incarnation: this.#incarnation,
+          updates: [],
+        });
         if (message.items.length > 0) this.#released.push({ from, id: message.id, items: message.items });
+        return;
+      case 'released_ack':
+        this.#releasedAcks.push({ from, id: message.id });
         return;
       case 'gossip':
         return;

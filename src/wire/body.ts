@@ -6,6 +6,7 @@
  *   fields  = ping: seq u32, target u16, flags u8 | ack, nack: seq u32
  *           | ping_req: seq u32, target u16 | gossip, state: none
  *           | released: id u32, u16 count, count x (system text, item text)
+ *           | released_ack: id u32
  *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64
  *   update  = kind u8, member u16, incarnation u64, [suspect: reporters]
@@ -68,6 +69,7 @@ const TYPE_FIELDS_BYTES = {
   gossip: 0,
   state: COUNT_BYTES,
   released: ID_BYTES + COUNT_BYTES,
+  released_ack: ID_BYTES,
 } as const satisfies Record<MessageType, number>;
 
 const MESSAGE_TYPES = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
@@ -168,6 +170,9 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
         writeText(writer, item);
       }
       break;
+    case 'released_ack':
+      writer.u32(message.id);
+      break;
   }
   writer.u16(message.updates.length);
   for (const update of message.updates) writeUpdate(writer, update);
@@ -235,6 +240,9 @@ function validateMessage(message: Message, memberCount: number): void {
         check(utf8.encode(system).length <= U16_MAX, `released item ${i} system name is too long`);
         check(utf8.encode(item).length <= U16_MAX, `released item ${i} is too long`);
       });
+      break;
+    case 'released_ack':
+      check(isInteger(message.id, 0, U32_MAX), `released_ack id ${message.id} is not a u32`);
       break;
   }
   check(message.updates.length <= U16_MAX, `${message.updates.length} updates exceed ${U16_MAX}`);
@@ -339,6 +347,9 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
       message = { type, incarnation, id, items: readReleasedItems(reader), updates: [] };
       break;
     }
+    case 'released_ack':
+      message = { type, incarnation, id: reader.u32('released_ack id'), updates: [] };
+      break;
   }
   message.updates = readUpdates(reader, memberCount);
   reader.expectEnd('the message');

@@ -19,6 +19,7 @@ export const MESSAGE_TYPE_CODES = {
   gossip: 5,
   state: 6,
   released: 7,
+  released_ack: 8,
 } as const satisfies Record<MessageType, number>;
 
 /** Update kind numbers (u8, the first byte of every update). */

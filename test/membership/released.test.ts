@@ -75,11 +75,18 @@ describe('membership: released notices', () => {
     const receiver = node(1);
     sender.release(1, 5, [{ system: 'web', item: '10.0.0.1' }]);
     for (const { message } of sender.takeEffects().sends) receiver.receive(10, 0, message);
-    assert.deepEqual(receiver.takeEffects().released, [
-      { from: 0, id: 5, items: [{ system: 'web', item: '10.0.0.1' }] },
-    ]);
+    const effects = receiver.takeEffects();
+    assert.deepEqual(effects.released, [{ from: 0, id: 5, items: [{ system: 'web', item: '10.0.0.1' }] }]);
     // Taken once.
     assert.deepEqual(receiver.takeEffects().released, []);
+    // Every copy is acknowledged, and the ack reaches the sender's agent.
+    const acks = effects.sends.filter(({ message }) => message.type === 'released_ack');
+    assert.deepEqual(
+      acks.map(({ to, message }) => [to, message.type === 'released_ack' && message.id]),
+      [[0, 5]],
+    );
+    for (const { message } of acks) sender.receive(11, 1, message);
+    assert.deepEqual(sender.takeEffects().released_acks, [{ from: 1, id: 5 }]);
   });
 
   it('a node that has left still sends its notices (its last `down` scripts run after the leave)', () => {

@@ -354,7 +354,7 @@ describe('body: decodeBody rejects malformed bodies without throwing', () => {
   });
 
   it('rejects unknown message types', () => {
-    for (const type of [0, 8, 255]) {
+    for (const type of [0, 9, 255]) {
       rejects(patched(ping, 0, type), new RegExp(`unknown message type ${type}`), LARGE);
     }
   });

@@ -99,7 +99,9 @@ export function randomMessage(
   const seq = rng.u32();
   const target = rng.below(memberCount);
   let message: Message;
-  switch (rng.pick(['ping', 'ack', 'ping_req', 'nack', 'gossip', 'state', 'released'] as const)) {
+  switch (
+    rng.pick(['ping', 'ack', 'ping_req', 'nack', 'gossip', 'state', 'released', 'released_ack'] as const)
+  ) {
     case 'ping':
       message = { type: 'ping', incarnation, seq, target, flags: rng.below(256), updates: [] };
       break;
@@ -132,6 +134,9 @@ export function randomMessage(
       message = { type: 'released', incarnation, id: seq, items, updates: [] };
       break;
     }
+    case 'released_ack':
+      message = { type: 'released_ack', incarnation, id: seq, updates: [] };
+      break;
   }
   const updateCount = rng.below(12);
   for (let i = 0; i < updateCount; i++) {
@@ -177,6 +182,7 @@ export function everyMessage(memberCount: number): Message[] {
       ],
       updates: [updates[0]!],
     },
+    { type: 'released_ack', incarnation: 8, id: 12, updates: [updates[3]!] },
   ];
 }
 
