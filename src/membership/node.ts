@@ -758,13 +758,15 @@ export class MembershipNode {
 
   /**
    * Decides `down` once a quorum of unexpired reports is in and this node has heard, since that
-   * moment, from quorum - 1 other members (at most REPORT_WITNESSES_MAX; never counting the
-   * suspect). Reports live for seconds, and a partition can change shape faster than that: a
+   * moment, from quorum - 1 other members (never counting the suspect): with itself, a quorum.
+   * No cap, unlike the witnesses of our own reports: any cap lets a minority bigger than it
+   * decide. Reports live for seconds, and a partition can change shape faster than that: a
    * report made on one side of an old cut can reach nodes that the next cut leaves in a
    * minority together, where their own fresh reports add up with it to a quorum that no
    * majority agreed on. Hearing from enough members after the quorum was reached shows that this
-   * node is on the majority's side now. It asks at once (a ping to a few members) so a real
-   * failure is decided within a round trip; a minority never gets the answers.
+   * node is on the majority's side now. It asks at once (a ping to that many members, a tenth
+   * more and two, so a few lost packets cost no time) so a real failure is decided within a
+   * round trip; a minority never gets enough answers.
    */
   #checkQuorum(now: number, member: number): void {
     const suspicion = this.#suspicions.get(member);
@@ -775,14 +777,15 @@ export class MembershipNode {
       this.#confirmations.delete(member);
       return;
     }
-    const needed = Math.min(this.#options.quorum - 1, REPORT_WITNESSES_MAX);
+    const needed = this.#options.quorum - 1;
     let confirmation = this.#confirmations.get(member);
     if (needed > 0 && confirmation?.incarnation !== suspicion.incarnation) {
       confirmation = { incarnation: suspicion.incarnation, heard: new Set() };
       this.#confirmations.set(member, confirmation);
       this.counters.confirmations++;
       const askable = this.#peers.filter((peer) => peer !== member && this.#members[peer]!.state === 'alive');
-      for (const peer of sample(askable, needed + CONFIRM_EXTRA_ASKS, this.#options.random)) {
+      const asks = needed + Math.ceil(needed / 10) + CONFIRM_EXTRA_ASKS;
+      for (const peer of sample(askable, asks, this.#options.random)) {
         this.#sendPing(peer, this.#nextSeq());
       }
     }

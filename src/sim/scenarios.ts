@@ -320,6 +320,110 @@ const minorityPartition: Scenario = (options) => {
   });
 };
 
+/**
+ * Partitions that change shape faster than reports expire: `runs` series of 25 cuts, each
+ * splitting the cluster into a quorum-sized majority and the rest, held 0.5 to 3.5 s, sometimes
+ * healed for a while. No node may ever decide down a member that is in the majority's group: a
+ * report made on one side of an old cut must not add up, on the wrong side of the next, to a
+ * quorum that no majority agreed on (that is how a minority takes over a VIP its live holder
+ * keeps). Deciding down a member of the minority is what the majority does, so a minority node
+ * that agrees with it (reports in flight at the cut) is not wrong. After the last heal
+ * everything converges as usual.
+ */
+/** The longest one-way flight of a packet on the simulated LAN, rounded up (ms). */
+const AT_THE_CUT_MS = 1;
+
+const flappingPartition: Scenario = (options) => {
+  const runs = options.runs ?? 40;
+  const cuts = 25;
+  const config = clusterFor(options);
+  const n = config.servers.length;
+  const ids = config.servers.map((server) => server.id);
+  const wrongDecisions: string[] = [];
+  const failures: Check[] = [];
+  let decisions = 0;
+  let byMinority = 0;
+  for (let run = 0; run < runs; run++) {
+    const seed = (options.seed + run * 0x9e3779b1) >>> 0;
+    const sim = buildSimulation(config, seed, { loss: options.loss });
+    const random = new Random(seed).fork(0xf1a9);
+    let groups: number[][] | undefined;
+    let previous: number[][] | undefined;
+    let cutAt = 0;
+    sim.onChange((entry) => {
+      if (entry.to !== 'down' || entry.reason !== 'quorum') return;
+      // A decision within a packet's flight of the cut was made on what crossed before it.
+      const judged = entry.at - cutAt <= AT_THE_CUT_MS ? previous : groups;
+      if (!judged) return;
+      decisions++;
+      const group = judged.find((g) => g.includes(entry.observer))!;
+      if (group.length < config.quorum) byMinority++;
+      const memberGroup = judged.find((g) => g.includes(entry.member))!;
+      if (memberGroup.length < config.quorum) return;
+      wrongDecisions.push(
+        `seed ${seed} at ${Math.round(entry.at)} ms: ${ids[entry.observer]} in [${group.map((i) => ids[i])}] ` +
+          `declared ${ids[entry.member]} down, which is in the majority [${memberGroup.map((i) => ids[i])}] ` +
+          `(cut ${Math.round(entry.at - cutAt)} ms before)`,
+      );
+    });
+    sim.startAll();
+    sim.runUntil(SETTLE_MS);
+    for (let cut = 0; cut < cuts; cut++) {
+      const order = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = random.int(i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      previous = groups;
+      groups = [
+        order.slice(0, config.quorum).sort((a, b) => a - b),
+        order.slice(config.quorum).sort((a, b) => a - b),
+      ];
+      sim.partition(groups);
+      cutAt = sim.now;
+      sim.runUntil(sim.now + random.between(500, 3500));
+      if (random.chance(0.3)) {
+        previous = groups;
+        groups = undefined;
+        cutAt = sim.now;
+        sim.heal();
+        sim.runUntil(sim.now + random.between(1000, 4000));
+      }
+    }
+    groups = undefined;
+    sim.heal();
+    const after = [
+      convergence(sim, new Set(), 'all alive after the last heal').check,
+      placementCheck(sim),
+      heldCheck(sim),
+    ];
+    for (const c of after.filter((c) => !c.ok))
+      failures.push(check(`seed ${seed}: ${c.name}`, false, c.detail));
+  }
+  const checks = [
+    check(
+      'nobody declares down a member of the majority',
+      wrongDecisions.length === 0,
+      wrongDecisions.length === 0
+        ? `${runs} x ${cuts} cuts; ${decisions} decisions, all about members cut off from the majority`
+        : wrongDecisions.slice(0, 5).join('\n    '),
+    ),
+    check(
+      `${runs} runs converge after the last heal`,
+      failures.length === 0,
+      `${runs - failures.length}/${runs}`,
+    ),
+    ...failures.slice(0, 10),
+  ];
+  return result('flapping-partition', options, checks, {
+    runs,
+    cuts: runs * cuts,
+    decisions,
+    decisions_by_minority_nodes: byMinority,
+    wrong_decisions: wrongDecisions.length,
+  });
+};
+
 /** One random fault schedule; the checks judge the state after every fault has healed. */
 export function randomRun(options: ScenarioOptions, seed: number): { checks: Check[]; faults: string[] } {
   const config = clusterFor(options);
@@ -457,6 +561,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'one-down': oneDown,
   'total-partition': totalPartition,
   'minority-partition': minorityPartition,
+  'flapping-partition': flappingPartition,
   random: randomScenario,
 };
 
@@ -467,5 +572,6 @@ export const DEFAULT_SCENARIOS = [
   'one-down',
   'total-partition',
   'minority-partition',
+  'flapping-partition',
   'random',
 ];
