@@ -58,6 +58,11 @@ export class Agent {
         onSynced: () => this.#beginPlanning('learned the view from a peer'),
         onReleased: (notice) => this.#onReleased(notice),
         onReleasedAck: (ack) => this.#releases.acked(ack.from, ack.id),
+        onBootAdvanced: (from, to) =>
+          this.log.warn(
+            { told_by: this.#serverIds[from], boot_id: to },
+            'a peer had seen a later start of this server (the clock went back); going on with a higher boot id',
+          ),
         onDrop: (reason, from) =>
           this.log.debug({ reason, from: `${from.ip}:${from.port}` }, 'packet dropped'),
       },

@@ -5,7 +5,7 @@
  */
 import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
-import type { ReleasedItem } from '../membership/messages.js';
+import type { Message, ReleasedItem } from '../membership/messages.js';
 import type { MemberChange, ReleasedAck, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
 import { WIRE_PACKING } from '../membership/wire-packing.js';
@@ -29,8 +29,13 @@ export interface MembershipDriverEvents {
   onReleased(notice: ReleasedNotice): void;
   /** A peer acknowledged one of our release notices. */
   onReleasedAck(ack: ReleasedAck): void;
+  /** A peer had seen a later boot of this server (the clock went back); packets now carry `to`. */
+  onBootAdvanced?(from: number, to: number): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
+
+/** How often one peer is told that its boot id is stale, at most. */
+const BOOT_HINT_EVERY_MS = 1000;
 
 export class MembershipDriver {
   readonly core: MembershipNode;
@@ -43,6 +48,8 @@ export class MembershipDriver {
   #timerAt = Number.POSITIVE_INFINITY;
   #stopped = false;
   #syncedReported = false;
+  /** When each member was last sent a boot hint (ms), so a stream of stale packets gets a few. */
+  readonly #hintedAt = new Map<number, number>();
   packets_sent = 0;
   packets_received = 0;
 
@@ -80,9 +87,16 @@ export class MembershipDriver {
     const opened = this.codec.open(packet);
     if (!opened.ok) {
       this.#events.onDrop(opened.reason, from);
+      if (opened.reason === 'stale_boot' && opened.from !== undefined && opened.knownBootId !== undefined)
+        this.#hintBoot(opened.from, opened.knownBootId);
       return;
     }
     this.packets_received++;
+    if (opened.message.type === 'boot_hint') {
+      if (this.codec.advanceBootId(opened.message.boot_id))
+        this.#events.onBootAdvanced?.(opened.from, this.codec.bootId);
+      return;
+    }
     this.core.receive(this.#components.now(), opened.from, opened.message);
     this.#flush();
   }
@@ -99,6 +113,27 @@ export class MembershipDriver {
   release(to: number, id: number, items: readonly ReleasedItem[]): void {
     this.core.release(to, id, items);
     this.#flush();
+  }
+
+  /**
+   * An authentic packet from `to` carried a boot id below `known`, one it used before: it
+   * restarted with its clock set back, and every peer drops what it sends as replays. Tell it
+   * (at most once per BOOT_HINT_EVERY_MS), so it goes on above `known`.
+   */
+  #hintBoot(to: number, known: number): void {
+    const now = this.#components.now();
+    if (now - (this.#hintedAt.get(to) ?? Number.NEGATIVE_INFINITY) < BOOT_HINT_EVERY_MS) return;
+    const server = this.#config.servers[to];
+    if (!server || !this.#transport) return;
+    this.#hintedAt.set(to, now);
+    const message: Message = {
+      type: 'boot_hint',
+      boot_id: known,
+      incarnation: this.core.incarnation,
+      updates: [],
+    };
+    this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
+    this.packets_sent++;
   }
 
   stop(): void {

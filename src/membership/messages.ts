@@ -66,7 +66,13 @@ export type Message =
    */
   | (Base & { type: 'released'; id: number; items: ReleasedItem[] })
   /** The receiver of `released` notice `id` got it (sent for every copy). */
-  | (Base & { type: 'released_ack'; id: number });
+  | (Base & { type: 'released_ack'; id: number })
+  /**
+   * The receiver's packets carry a boot id below `boot_id`, one the sender has already seen from
+   * it, so the sender drops them as replays: it restarted with its clock set back. It should go
+   * on above `boot_id`. Handled by the agent's driver, not by the protocol core.
+   */
+  | (Base & { type: 'boot_hint'; boot_id: number });
 
 /** An item of a system's data, named as the config names them. */
 export interface ReleasedItem {

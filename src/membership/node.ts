@@ -448,6 +448,9 @@ export class MembershipNode {
       case 'released_ack':
         this.#releasedAcks.push({ from, id: message.id });
         return;
+      case 'boot_hint':
+        // The transport's business (see MembershipDriver); nothing for the protocol.
+        return;
       case 'gossip':
         return;
     }

@@ -6,7 +6,7 @@
  *   fields  = ping: seq u32, target u16, flags u8 | ack, nack: seq u32
  *           | ping_req: seq u32, target u16 | gossip, state: none
  *           | released: id u32, u16 count, count x (system text, item text)
- *           | released_ack: id u32
+ *           | released_ack: id u32 | boot_hint: boot id u64
  *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64
  *   update  = kind u8, member u16, incarnation u64, [suspect: reporters]
@@ -70,6 +70,7 @@ const TYPE_FIELDS_BYTES = {
   state: COUNT_BYTES,
   released: ID_BYTES + COUNT_BYTES,
   released_ack: ID_BYTES,
+  boot_hint: INCARNATION_BYTES,
 } as const satisfies Record<MessageType, number>;
 
 const MESSAGE_TYPES = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
@@ -173,6 +174,9 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
     case 'released_ack':
       writer.u32(message.id);
       break;
+    case 'boot_hint':
+      writer.u64(message.boot_id);
+      break;
   }
   writer.u16(message.updates.length);
   for (const update of message.updates) writeUpdate(writer, update);
@@ -243,6 +247,9 @@ function validateMessage(message: Message, memberCount: number): void {
       break;
     case 'released_ack':
       check(isInteger(message.id, 0, U32_MAX), `released_ack id ${message.id} is not a u32`);
+      break;
+    case 'boot_hint':
+      checkIncarnation(message.boot_id, 'boot_hint boot id');
       break;
   }
   check(message.updates.length <= U16_MAX, `${message.updates.length} updates exceed ${U16_MAX}`);
@@ -349,6 +356,9 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
     }
     case 'released_ack':
       message = { type, incarnation, id: reader.u32('released_ack id'), updates: [] };
+      break;
+    case 'boot_hint':
+      message = { type, incarnation, boot_id: reader.u64Safe('boot_hint boot id'), updates: [] };
       break;
   }
   message.updates = readUpdates(reader, memberCount);

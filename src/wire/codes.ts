@@ -20,6 +20,7 @@ export const MESSAGE_TYPE_CODES = {
   state: 6,
   released: 7,
   released_ack: 8,
+  boot_hint: 9,
 } as const satisfies Record<MessageType, number>;
 
 /** Update kind numbers (u8, the first byte of every update). */

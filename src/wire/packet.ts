@@ -56,8 +56,12 @@ export interface PacketCodecOptions {
 
 export type OpenResult =
   | { ok: true; from: number; bootId: number; message: Message }
-  /** `detail` says what was wrong with a malformed body, for a debug log. */
-  | { ok: false; reason: DropReason; detail?: string };
+  /**
+   * `detail` says what was wrong with a malformed body, for a debug log. A `stale_boot` drop (an
+   * authentic packet whose boot id is below one already seen from its sender) also names the
+   * sender and the boot id seen, so the sender can be told (see the boot_hint message).
+   */
+  | { ok: false; reason: DropReason; detail?: string; from?: number; knownBootId?: number };
 
 export class PacketCodec {
   /** Every packet `open` rejected, by reason. */
@@ -175,12 +179,28 @@ export class PacketCodec {
     const bootId = bootIdHigh * U32_SPAN + view.getUint32(BOOT_ID_OFFSET + 4);
     const seq = view.getUint32(SEQ_OFFSET);
     const verdict = this.#replay.check(from, bootId, seq);
+    if (verdict === 'stale_boot') {
+      this.drops.stale_boot += 1;
+      return { ok: false, reason: 'stale_boot', from, knownBootId: this.#replay.window(from)!.bootId };
+    }
     if (verdict !== 'fresh') return this.#drop(verdict);
 
     const decoded = decodeBody(body, this.#memberCount);
     if (!decoded.ok) return this.#drop('malformed_body', decoded.detail);
     this.#replay.accept(from, bootId, seq);
     return { ok: true, from, bootId, message: decoded.message };
+  }
+
+  /**
+   * Goes on with a boot id above `seen` (one a peer has already seen from this server: its clock
+   * went back across a restart), from sequence number 0. A hint at or below the current boot id
+   * changes nothing: it can only come from an old packet replayed to that peer.
+   */
+  advanceBootId(seen: number): boolean {
+    if (!Number.isSafeInteger(seen + 1) || seen <= this.#bootId) return false;
+    this.#bootId = seen + 1;
+    this.#nextSeq = 0;
+    return true;
   }
 
   /** What the replay guard remembers about a sender (for diagnostics and tests). */

@@ -198,8 +198,9 @@ describe('body: sizes', () => {
           : 0;
       assert.equal(encodeBody(bare).length, bodyBaseSize(message.type) + records + items);
     }
-    assert.equal(BODY_OVERHEAD_BYTES_MAX, bodyBaseSize('ping'));
-    assert.equal(BODY_OVERHEAD_BYTES_MAX, 18);
+    assert.equal(BODY_OVERHEAD_BYTES_MAX, bodyBaseSize('boot_hint'));
+    assert.equal(BODY_OVERHEAD_BYTES_MAX, 19);
+    assert.equal(bodyBaseSize('ping'), 18);
     assert.equal(BODY_BYTES_MIN, bodyBaseSize('gossip'));
     assert.equal(BODY_BYTES_MIN, 11);
   });
@@ -354,7 +355,7 @@ describe('body: decodeBody rejects malformed bodies without throwing', () => {
   });
 
   it('rejects unknown message types', () => {
-    for (const type of [0, 9, 255]) {
+    for (const type of [0, 10, 255]) {
       rejects(patched(ping, 0, type), new RegExp(`unknown message type ${type}`), LARGE);
     }
   });

@@ -100,7 +100,17 @@ export function randomMessage(
   const target = rng.below(memberCount);
   let message: Message;
   switch (
-    rng.pick(['ping', 'ack', 'ping_req', 'nack', 'gossip', 'state', 'released', 'released_ack'] as const)
+    rng.pick([
+      'ping',
+      'ack',
+      'ping_req',
+      'nack',
+      'gossip',
+      'state',
+      'released',
+      'released_ack',
+      'boot_hint',
+    ] as const)
   ) {
     case 'ping':
       message = { type: 'ping', incarnation, seq, target, flags: rng.below(256), updates: [] };
@@ -136,6 +146,9 @@ export function randomMessage(
     }
     case 'released_ack':
       message = { type: 'released_ack', incarnation, id: seq, updates: [] };
+      break;
+    case 'boot_hint':
+      message = { type: 'boot_hint', incarnation, boot_id: rng.incarnation(), updates: [] };
       break;
   }
   const updateCount = rng.below(12);
@@ -183,6 +196,7 @@ export function everyMessage(memberCount: number): Message[] {
       updates: [updates[0]!],
     },
     { type: 'released_ack', incarnation: 8, id: 12, updates: [updates[3]!] },
+    { type: 'boot_hint', incarnation: 9, boot_id: Number.MAX_SAFE_INTEGER, updates: [] },
   ];
 }
 

@@ -389,6 +389,29 @@ describe('packet: replay', () => {
     assert.equal(receiver.drops.stale_boot, 2);
   });
 
+  it('names the sender and the boot id it has seen when it drops a stale boot', () => {
+    const receiver = codec();
+    opened(receiver.open(codec({ selfIndex: 2, bootId: BOOT }).seal(gossip)));
+    // The sender restarts with its clock set back a minute: every packet looks like a replay.
+    const restarted = codec({ selfIndex: 2, bootId: BOOT - 60_000 });
+    const result = receiver.open(restarted.seal(gossip));
+    assert.deepEqual(result, { ok: false, reason: 'stale_boot', from: 2, knownBootId: BOOT });
+    // Told so (a boot_hint), it goes on above that boot id, from sequence number 0.
+    assert.equal(restarted.advanceBootId(BOOT), true);
+    assert.equal(restarted.bootId, BOOT + 1);
+    const next = opened(receiver.open(restarted.seal(gossip)));
+    assert.equal(next.bootId, BOOT + 1);
+    assert.equal(receiver.replayWindow(2)?.highestSeq, 0);
+  });
+
+  it('ignores a boot hint at or below its own boot id (an old packet of it was replayed)', () => {
+    const sender = codec({ selfIndex: 2, bootId: BOOT });
+    assert.equal(sender.advanceBootId(BOOT), false);
+    assert.equal(sender.advanceBootId(BOOT - 1), false);
+    assert.equal(sender.advanceBootId(Number.MAX_SAFE_INTEGER), false, 'no boot id past 2^53 - 1');
+    assert.equal(sender.bootId, BOOT);
+  });
+
   it('keeps senders apart', () => {
     const receiver = codec();
     const one = codec({ selfIndex: 1 });
