@@ -12,7 +12,7 @@ import { RunnerDriver } from '../executor/driver.js';
 import { checkScript, resolveScript } from '../executor/launcher.js';
 import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
 import type { MemberChange, ReleasedNotice } from '../membership/node.js';
-import { heldBy, place, placeAll } from '../placement/index.js';
+import { handedBack, heldBy, type Placement, place, placeAll } from '../placement/index.js';
 import { bindUdp, type PacketTransport } from '../transport/udp.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
@@ -27,6 +27,11 @@ export interface AgentOptions {
 
 /** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */
 const SHUTDOWN_MARGIN_MS = 5_000;
+/**
+ * A handed-back item waits for the previous holder's release notice at most twice the system's
+ * delay plus this: the holder plans after its own delay, runs `down`, then tells us.
+ */
+const HANDBACK_MARGIN_MS = 1000;
 /** How long a release notice is sent again while its receiver cannot be reached (a partition). */
 const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 /** Lets the leave announcements leave the socket before it closes. */
@@ -44,6 +49,10 @@ export class Agent {
   #planning = false;
   #graceTimer: NodeJS.Timeout | undefined;
   #shuttingDown: Promise<void> | undefined;
+  /** The placement the last plan was made from (which server held what in our view). */
+  #lastPlacements: Map<string, Placement> | undefined;
+  /** Wall-clock start, to tell peers that were running before us (they may hold our items). */
+  readonly #startedAtWall = Date.now();
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
@@ -160,6 +169,7 @@ export class Agent {
     const bySystem = new Map<string, string[]>();
     for (const { system, item } of notice.items)
       bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
+    this.#runnerDriver.released(bySystem);
     const queued = this.#runnerDriver.announce(bySystem);
     this.log.info(
       {
@@ -181,10 +191,44 @@ export class Agent {
 
   #replan(immediate = false): void {
     if (!this.#planning || this.#shuttingDown) return;
-    const desired = this.desired();
+    const live = this.#live();
+    const placements = placeAll(this.config.systems, live);
+    const desired = heldBy(placements, this.config.id);
+    const handbacks = this.#handbacks(placements, live);
+    this.#lastPlacements = placements;
     for (const system of this.runner.systems()) {
-      this.#runnerDriver.setDesired(system, desired.get(system) ?? [], { immediate });
+      this.#runnerDriver.setDesired(system, desired.get(system) ?? [], {
+        immediate,
+        handback: handbacks.get(system),
+      });
     }
+  }
+
+  /**
+   * Items handed back to this server (see handedBack), with how long to wait for the previous
+   * holder's release notice before running `alive` anyway. On the first plan there is no
+   * earlier view: the holders are those placement gives the items to without us, among peers
+   * that started well before us (at a cold start nobody held anything yet).
+   */
+  #handbacks(placements: Map<string, Placement>, live: Set<string>): Map<string, Map<string, number>> {
+    const self = this.config.id;
+    let before = this.#lastPlacements;
+    let heldThen = (_id: string) => true;
+    if (before === undefined) {
+      before = placeAll(this.config.systems, new Set([...live].filter((id) => id !== self)));
+      const grace = startupGraceMs(this.config);
+      heldThen = (id) => {
+        // An incarnation is a start time in ms; 0 means we have not heard of that peer yet.
+        const incarnation = this.membership.core.member(this.#serverIds.indexOf(id)).incarnation;
+        return incarnation > 0 && incarnation + grace < this.#startedAtWall;
+      };
+    }
+    const out = new Map<string, Map<string, number>>();
+    for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {
+      const delay = this.config.systems.find((system) => system.name === name)!.delay_ms;
+      out.set(name, new Map(items.map((item) => [item, 2 * delay + HANDBACK_MARGIN_MS])));
+    }
+    return out;
   }
 
   #onChanges(changes: MemberChange[]): void {

@@ -48,7 +48,11 @@ export class RunnerDriver {
   }
 
   /** See ScriptRunner.setDesired. */
-  setDesired(system: string, items: readonly string[], options: { immediate?: boolean } = {}): void {
+  setDesired(
+    system: string,
+    items: readonly string[],
+    options: { immediate?: boolean; handback?: ReadonlyMap<string, number> } = {},
+  ): void {
     if (this.#stopped) return;
     this.#runner.setDesired(this.#now(), system, items, options);
     this.#process();
@@ -59,6 +63,15 @@ export class RunnerDriver {
     if (this.#stopped) return;
     const now = this.#now();
     for (const system of this.#runner.systems()) this.#runner.reassert(now, system);
+    this.#process();
+  }
+
+  /** The previous holder let go of these items (see ScriptRunner.released). Unknown systems are ignored. */
+  released(items: ReadonlyMap<string, readonly string[]>): void {
+    if (this.#stopped) return;
+    const now = this.#now();
+    const known = new Set(this.#runner.systems());
+    for (const [system, list] of items) if (known.has(system)) this.#runner.released(now, system, list);
     this.#process();
   }
 

@@ -89,7 +89,8 @@ export interface Launch {
   plan: number;
   /**
    * Why it runs: 'plan' (a first attempt), 'retry' (after a failure), 'drain' (shutdown),
-   * 'announce' (`alive` again for an item already held, see ScriptRunner.reassert).
+   * 'announce' (`alive` again for an item already held, see ScriptRunner.reassert), 'handback'
+   * (a first `alive` that waited for the previous holder to let go, see setDesired's `handback`).
    */
   reason: ActionKind;
 }
@@ -198,8 +199,10 @@ export function describeFailure(result: RunResult, timeout_ms: number): string {
 
 /** Status is meant for an API and logs; a script's whole output belongs in the 'finished' note. */
 const LAST_ERROR_CHARS_MAX = 300;
+/** How long a release notice is remembered for a plan that comes after it (ms). */
+const RELEASE_MEMORY_MS = 10_000;
 
-export type ActionKind = 'plan' | 'retry' | 'drain' | 'announce';
+export type ActionKind = 'plan' | 'retry' | 'drain' | 'announce' | 'handback';
 
 /** A script waiting to be launched. An item has at most one, which bounds the queue by construction. */
 interface Action {
@@ -265,6 +268,10 @@ interface SystemState {
   plan_number: number;
   /** The newest plan while it is incomplete. */
   plan: PlanState | undefined;
+  /** Items handed back to us whose previous holder has not said it let go: item -> until when to wait. */
+  handbacks: Map<string, number>;
+  /** Items whose previous holder said it let go, and when (a notice can come before our plan). */
+  released: Map<string, number>;
 }
 
 export class ScriptRunner {
@@ -327,6 +334,8 @@ export class ScriptRunner {
         due: false,
         plan_number: 0,
         plan: undefined,
+        handbacks: new Map(),
+        released: new Map(),
       };
       for (const item of config.data) {
         assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
@@ -355,12 +364,17 @@ export class ScriptRunner {
    * What placement says this node should hold now. Items outside the system's data are ignored.
    * With `immediate` the set skips the rest of the delay (for a change already known to be final,
    * such as a peer's graceful leave); it still waits for a running plan to complete.
+   *
+   * `handback` names items that come to this node from a holder that is still alive (a return:
+   * its items come home), with how long to wait at most for that holder to let go: their first
+   * `alive` waits until `released` is called for them or the wait ends, so two nodes do not hold
+   * an item at once. The wait blocks nothing else: the plan completes without it.
    */
   setDesired(
     now: number,
     system: string,
     items: readonly string[],
-    options: { immediate?: boolean } = {},
+    options: { immediate?: boolean; handback?: ReadonlyMap<string, number> } = {},
   ): void {
     const state = this.#system(system);
     this.#advance(now);
@@ -368,6 +382,13 @@ export class ScriptRunner {
     if (this.#draining) return;
     const wanted = new Set(items.filter((item) => state.items.has(item)));
     state.newest = wanted;
+    for (const item of state.handbacks.keys()) if (!wanted.has(item)) state.handbacks.delete(item);
+    for (const [item, wait_ms] of options.handback ?? []) {
+      const released = state.released.get(item);
+      if (!wanted.has(item) || state.handbacks.has(item)) continue;
+      if (released !== undefined && now - released <= RELEASE_MEMORY_MS) continue;
+      state.handbacks.set(item, now + wait_ms);
+    }
     const waiting = state.delay_until !== undefined || state.due;
     if (options.immediate === true && (waiting || !sameSet(wanted, state.applied))) {
       state.delay_until = undefined;
@@ -419,6 +440,24 @@ export class ScriptRunner {
   #announceable(item: ItemState): boolean {
     const newest = item.system.newest;
     return item.target === 'alive' && (newest === undefined || newest.has(item.item));
+  }
+
+  /**
+   * The previous holder of these items let go of them (its `down` succeeded): a handed-back item
+   * waiting for that starts its `alive` now. Remembered for a while, for a plan still to come.
+   */
+  released(now: number, system: string, items: readonly string[]): void {
+    const state = this.#system(system);
+    this.#advance(now);
+    for (const [item, at] of state.released) if (now - at > RELEASE_MEMORY_MS) state.released.delete(item);
+    for (const name of items) {
+      if (!state.items.has(name)) continue;
+      state.released.set(name, now);
+      state.handbacks.delete(name);
+      const item = state.items.get(name)!;
+      if (item.pending?.kind === 'handback' && item.pending.at > now) item.pending.at = now;
+    }
+    this.#step(now);
   }
 
   /** The system names, in the order of the options. */
@@ -672,9 +711,16 @@ export class ScriptRunner {
   #startAlivePhase(system: SystemState, now: number): void {
     const plan = system.plan!;
     plan.phase = 'alive';
-    plan.alive_outstanding = new Set(plan.arriving);
-    for (const item of plan.arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
-    if (plan.arriving.length === 0) system.plan = undefined;
+    // Handed-back items wait for their previous holder outside the plan, which goes on.
+    const waiting = plan.arriving.filter((item) => (system.handbacks.get(item.item) ?? now) > now);
+    const arriving = plan.arriving.filter((item) => !waiting.includes(item));
+    plan.alive_outstanding = new Set(arriving);
+    for (const item of arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
+    for (const item of waiting) {
+      this.#queue(item, 'alive', 1, system.handbacks.get(item.item)!, plan.number, 'handback');
+      system.handbacks.delete(item.item);
+    }
+    if (arriving.length === 0) system.plan = undefined;
   }
 
   /**

@@ -60,11 +60,29 @@ describe('agents on loopback: the README story for real', { timeout: 120_000 }, 
     const log = readFileSync(join(cluster.dir, 'flip.log'), 'utf8');
     assert.match(log, /"member":"flip1","from":"probably_down","to":"down"/);
 
+    const mark = cluster.records().length;
     cluster.start('flip1');
     await waitFor('192.168.0.1 goes home', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP));
-    // flip ran `down` for the item it gave back; flip1's restart ran `down` for the one it does not hold.
-    const records = cluster.records();
-    assert.ok(records.some((r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1'));
+    // flip ran `down` for the item it gave back, and flip1 ran `alive` for it only after that:
+    // it waited for flip's release notice, so the two never held it at once.
+    await waitFor('flip1 runs alive for 192.168.0.1', () =>
+      cluster
+        .records()
+        .slice(mark)
+        .some((r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1'),
+    );
+    const records = cluster.records().slice(mark);
+    const handedBack = records.findIndex(
+      (r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1',
+    );
+    const cameHome = records.findIndex(
+      (r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1',
+    );
+    assert.ok(handedBack >= 0, 'flip gave 192.168.0.1 back');
+    assert.ok(
+      cameHome > handedBack,
+      `flip1's alive (record ${cameHome}) after flip's down (record ${handedBack})`,
+    );
     // flip told flip1 it released the item, and flip1's last `alive` for it ran after flip's
     // `down` (a second one when flip1's own had run first): the announcement that makes
     // neighbours forget flip.

@@ -44,7 +44,11 @@ export class Harness {
     this.parallel_max = options.parallel_max ?? 8;
   }
 
-  set(system: string, items: string[], options: { immediate?: boolean } = {}): this {
+  set(
+    system: string,
+    items: string[],
+    options: { immediate?: boolean; handback?: ReadonlyMap<string, number> } = {},
+  ): this {
     this.runner.setDesired(this.now, system, items, options);
     return this.#collect();
   }
@@ -54,6 +58,11 @@ export class Harness {
     options: { items?: string[]; after_ms?: number; follow_running?: boolean } = {},
   ): this {
     this.runner.reassert(this.now, system, options);
+    return this.#collect();
+  }
+
+  released(system: string, items: string[]): this {
+    this.runner.released(this.now, system, items);
     return this.#collect();
   }
 

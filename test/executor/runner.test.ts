@@ -557,6 +557,50 @@ describe('executor: ScriptRunner reassert', () => {
   });
 });
 
+describe('executor: ScriptRunner hand-backs', () => {
+  it('a handed-back item waits for the previous holder to let go, then runs alive at once', () => {
+    const h = harness();
+    h.set('ip', ['a', 'b'], { handback: new Map([['a', 2000]]) });
+    assert.deepEqual(h.fresh().launches, ['alive b'], 'b is not handed back: it starts now');
+    h.finish('b', true).advance(500);
+    assert.deepEqual(h.fresh().launches, [], 'a waits');
+    h.released('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(h.runOf('a')!.reason, 'handback');
+  });
+
+  it('runs alive when the wait ends without a release', () => {
+    const h = harness();
+    h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });
+    h.advance(1999);
+    assert.deepEqual(h.fresh().launches, []);
+    assert.equal(h.runner.nextWakeAt(), 2000);
+    h.advance(1);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+  });
+
+  it('a release that came before the plan means no wait', () => {
+    const h = harness(ABC, { delay_ms: 500 });
+    h.released('ip', ['a']);
+    h.advance(100).set('ip', ['a'], { handback: new Map([['a', 2000]]) });
+    h.advance(500);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(h.runOf('a')!.reason, 'plan');
+  });
+
+  it('the wait blocks no later plan, and an item that leaves while waiting never runs alive', () => {
+    const h = harness();
+    h.set('ip', ['a'], { handback: new Map([['a', 5000]]) });
+    h.advance(100).set('ip', ['b']);
+    assert.deepEqual(h.fresh().launches, ['down a'], 'downs first, as in every plan');
+    h.finish('a', true);
+    assert.deepEqual(h.fresh().launches, ['alive b']);
+    h.finish('b', true).advance(6000);
+    assert.deepEqual(h.fresh().launches, [], 'no alive for a after it left');
+    assert.deepEqual(h.runner.held('ip'), ['b']);
+  });
+});
+
 describe('executor: ScriptRunner late results', () => {
   it('ignores unknown and repeated results', () => {
     const h = harness();

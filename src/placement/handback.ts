@@ -1,0 +1,41 @@
+/**
+ * Hand-backs: which items come to a server from a holder that is alive and gives them up.
+ *
+ * When a server returns, its items go home; the server that held them meanwhile is alive and
+ * runs `down` for them. If the returning server ran `alive` at once, both would hold the items
+ * for a moment. Items named here make the returning server wait for the holder's release
+ * notice first (see src/agent/release-notices.ts). Pure: the same views give the same answer.
+ */
+import type { Placement } from './placement.js';
+
+/**
+ * Items of each system that `self` holds under `now` but did not under `before`, and that a
+ * server holds under `before` which is live, may have held them (`heldThen`), and gives them
+ * up under `now`. System name -> items, for systems with any.
+ */
+export function handedBack(
+  self: string,
+  before: ReadonlyMap<string, Placement>,
+  now: ReadonlyMap<string, Placement>,
+  live: ReadonlySet<string>,
+  heldThen: (id: string) => boolean = () => true,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [system, placement] of now) {
+    const then = before.get(system)?.holdings;
+    if (then === undefined) continue;
+    const had = new Set(then.get(self) ?? []);
+    const items: string[] = [];
+    for (const item of placement.holdings.get(self) ?? []) {
+      if (had.has(item)) continue;
+      for (const [id, held] of then) {
+        if (id === self || !live.has(id) || !heldThen(id) || !held.includes(item)) continue;
+        if ((placement.holdings.get(id) ?? []).includes(item)) continue;
+        items.push(item);
+        break;
+      }
+    }
+    if (items.length > 0) out.set(system, items);
+  }
+  return out;
+}
