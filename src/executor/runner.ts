@@ -406,7 +406,8 @@ export class ScriptRunner {
    * cut off; a peer that just released them to us). `alive` scripts are idempotent and announce
    * the owner again. Items with a script pending are left alone: that script will speak for them;
    * so are items with a script running, unless `follow_running` asks for an announcement after
-   * a running `alive` (whose own announcement may have gone out too early). When the time comes, an item that is no longer held or wanted (a newer view
+   * a running `alive` that started before the item's last release (whose own announcement may
+   * have gone out too early). When the time comes, an item that is no longer held or wanted (a newer view
    * moves it away) is skipped: announcing it just before its `down` would point the network here.
    * Returns how many items were queued.
    */
@@ -424,7 +425,13 @@ export class ScriptRunner {
     for (const item of state.order) {
       if (only !== undefined && !only.has(item.item)) continue;
       if (!this.#announceable(item) || item.pending !== undefined) continue;
-      const followed = options.follow_running === true && item.running?.launch.event === 'alive';
+      // Follow a running alive only if it started before the last release of the item: one that
+      // the release itself let go (a hand-back) announces after the release already.
+      const releasedAt = state.released.get(item.item);
+      const followed =
+        options.follow_running === true &&
+        item.running?.launch.event === 'alive' &&
+        (releasedAt === undefined || item.running.since < releasedAt);
       if (item.running !== undefined ? !followed : !item.held) continue;
       this.#queue(item, 'alive', 1, at, item.target_plan, 'announce');
       queued += 1;

@@ -569,6 +569,23 @@ describe('executor: ScriptRunner hand-backs', () => {
     assert.equal(h.runOf('a')!.reason, 'handback');
   });
 
+  it('an alive that the release let go is not followed by another announcement', () => {
+    const h = harness();
+    h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });
+    h.advance(100).released('ip', ['a']);
+    assert.equal(h.runOf('a')!.reason, 'handback');
+    h.reassert('ip', { items: ['a'], after_ms: 0, follow_running: true });
+    h.finish('a', true);
+    assert.deepEqual(h.fresh().launches, ['alive a'], 'only the hand-back itself');
+    // An alive that was already running when the release came is followed.
+    h.set('ip', []).settle().set('ip', ['a']);
+    h.advance(100)
+      .released('ip', ['a'])
+      .reassert('ip', { items: ['a'], after_ms: 0, follow_running: true });
+    h.finish('a', true);
+    assert.equal(h.runOf('a')?.reason, 'announce');
+  });
+
   it('runs alive when the wait ends without a release', () => {
     const h = harness();
     h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });

@@ -77,6 +77,24 @@ async function settle(cluster: FlipCluster, timeoutMs = 15_000): Promise<number>
   return nowMs() - started;
 }
 
+/**
+ * Waits until no agent has started or finished a script for `quietMs` (longer than a vip-up run):
+ * the announcements that follow a hand-back are done, so a test that wants "no script runs" from
+ * now on measures only what it causes.
+ */
+async function scriptsQuiet(cluster: FlipCluster, quietMs = 2500, timeoutMs = 15_000): Promise<void> {
+  const deadline = nowMs() + timeoutMs;
+  for (;;) {
+    const last = cluster
+      .entries({ since: nowMs() - 60_000 })
+      .filter((entry) => entry.msg === 'script started' || entry.msg === 'script finished')
+      .at(-1);
+    if (last === undefined || nowMs() - last.at >= quietMs) return;
+    if (nowMs() > deadline) throw new Error(`scripts still running ${timeoutMs} ms later`);
+    await sleep(200);
+  }
+}
+
 /** What the logs say happened after `since`: member changes, plans, script runs, in short. */
 function story(cluster: FlipCluster, since: number): string {
   return cluster
@@ -282,7 +300,7 @@ describe('the README cluster on a real network (gossip 200 ms, timeout 500 ms, d
   it('total partition for 10 s: nothing moves, during or after', async (t) => {
     await settle(cluster);
     await cluster.waitForPlacement({ timeoutMs: 5000 });
-    await sleep(1000);
+    await scriptsQuiet(cluster);
     const mark = nowMs();
     const eventsBefore = monitor.events.length;
     // Every server alone; the client in no group, so it still reaches everybody.
@@ -386,7 +404,7 @@ describe('the README cluster at the README timing (1000 / 3 / 1500, delay 500)',
     await cluster.waitClientReaches(vip1, 'flip1', 5000);
     t.diagnostic(`flip1 holds its VIP again ${round(nowMs() - restartedAt)} ms after its restart`);
 
-    await sleep(2000);
+    await scriptsQuiet(cluster);
     const mark = nowMs();
     const eventsBefore = monitor.events.length;
     await lab!.partition(README_SERVERS.map((server) => [server]));
