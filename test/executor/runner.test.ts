@@ -456,15 +456,17 @@ describe('executor: ScriptRunner retries', () => {
 });
 
 describe('executor: ScriptRunner reassert', () => {
-  it('runs alive again, after the delay, for what is held and wanted, and nothing else', () => {
-    const h = new Harness({
-      node: 'n1',
-      systems: [system('ip', ABC, { delay_ms: 500 })],
-      remove_on_start: false,
-    });
+  /** A runner with a 500 ms delay that holds a and b, its notes taken. */
+  function holdingAB(): Harness {
+    const h = harness(ABC, { delay_ms: 500 });
     h.set('ip', ['a', 'b']).advance(500);
     h.settle();
     h.fresh();
+    return h;
+  }
+
+  it('runs alive again, after the delay, for what is held and wanted, and nothing else', () => {
+    const h = holdingAB();
     h.reassert('ip');
     assert.deepEqual(h.fresh().launches, [], 'not before the delay');
     h.advance(500);
@@ -477,14 +479,7 @@ describe('executor: ScriptRunner reassert', () => {
     // The chaos run found this: a node that refuted queued `alive` again for an item, and the
     // plan giving the item back to its home came a moment later; the announcement ran first
     // and pointed the network at a node about to run `down`.
-    const h = new Harness({
-      node: 'n1',
-      systems: [system('ip', ABC, { delay_ms: 500 })],
-      remove_on_start: false,
-    });
-    h.set('ip', ['a', 'b']).advance(500);
-    h.settle();
-    h.fresh();
+    const h = holdingAB();
     h.reassert('ip');
     h.advance(10).set('ip', ['a']);
     h.advance(490);
