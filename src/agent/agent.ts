@@ -11,7 +11,7 @@ import { loadConfigIsolated } from '../config/load-isolated.js';
 import { RunnerDriver } from '../executor/driver.js';
 import { checkScript, resolveScript } from '../executor/launcher.js';
 import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
-import type { MemberChange, ReleasedNotice } from '../membership/node.js';
+import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { handedBack, heldBy, type Placement, place, placeAll } from '../placement/index.js';
 import { bindUdp, type PacketTransport } from '../transport/udp.js';
 import { createLogger, type Logger } from './log.js';
@@ -78,7 +78,7 @@ export class Agent {
     );
     this.#releases = new ReleaseNotices({
       send: (to, id, items) => this.membership.release(to, id, items),
-      live: (member) => this.membership.core.liveMembers().includes(member),
+      live: (member) => isLive(this.membership.core.member(member).state),
       now: () => performance.now(),
       repeat_ms: config.ping_timeout_ms,
       give_up_ms: RELEASE_NOTICE_GIVE_UP_MS,
@@ -169,8 +169,7 @@ export class Agent {
     const bySystem = new Map<string, string[]>();
     for (const { system, item } of notice.items)
       bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
-    this.#runnerDriver.released(bySystem);
-    const queued = this.#runnerDriver.announce(bySystem);
+    const queued = this.#runnerDriver.released(bySystem);
     this.log.info(
       {
         from: this.#serverIds[notice.from],
@@ -246,9 +245,7 @@ export class Agent {
         },
         'member state',
       );
-      const wasLive = change.from === 'alive' || change.from === 'probably_down';
-      const isLive = change.to === 'alive' || change.to === 'probably_down';
-      if (wasLive !== isLive) placementChanged = true;
+      if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
       if (change.to === 'left') leave = true;
       if (change.member === this.membership.core.self && change.reason === 'refute') reassert = true;
     }

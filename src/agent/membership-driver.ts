@@ -30,7 +30,7 @@ export interface MembershipDriverEvents {
   /** A peer acknowledged one of our release notices. */
   onReleasedAck(ack: ReleasedAck): void;
   /** A peer had seen a later boot of this server (the clock went back); packets now carry `to`. */
-  onBootAdvanced?(from: number, to: number): void;
+  onBootAdvanced(from: number, to: number): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -94,7 +94,7 @@ export class MembershipDriver {
     this.packets_received++;
     if (opened.message.type === 'boot_hint') {
       if (this.codec.advanceBootId(opened.message.boot_id))
-        this.#events.onBootAdvanced?.(opened.from, this.codec.bootId);
+        this.#events.onBootAdvanced(opened.from, this.codec.bootId);
       return;
     }
     this.core.receive(this.#components.now(), opened.from, opened.message);

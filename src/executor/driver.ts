@@ -66,28 +66,17 @@ export class RunnerDriver {
     this.#process();
   }
 
-  /** The previous holder let go of these items (see ScriptRunner.released). Unknown systems are ignored. */
-  released(items: ReadonlyMap<string, readonly string[]>): void {
-    if (this.#stopped) return;
-    const now = this.#now();
-    const known = new Set(this.#runner.systems());
-    for (const [system, list] of items) if (known.has(system)) this.#runner.released(now, system, list);
-    this.#process();
-  }
-
   /**
-   * Runs `alive` again at once for these items where this node holds and wants them (a peer
-   * released them to us). Unknown systems and items are ignored. Returns how many were queued.
+   * The previous holder let go of these items (see ScriptRunner.released). Unknown systems are
+   * ignored. Returns how many items were queued to be announced or let go.
    */
-  announce(items: ReadonlyMap<string, readonly string[]>): number {
+  released(items: ReadonlyMap<string, readonly string[]>): number {
     if (this.#stopped) return 0;
     const now = this.#now();
     const known = new Set(this.#runner.systems());
     let queued = 0;
-    for (const [system, list] of items) {
-      if (known.has(system))
-        queued += this.#runner.reassert(now, system, { items: list, after_ms: 0, follow_running: true });
-    }
+    for (const [system, list] of items)
+      if (known.has(system)) queued += this.#runner.released(now, system, list);
     this.#process();
     return queued;
   }

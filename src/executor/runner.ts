@@ -400,49 +400,28 @@ export class ScriptRunner {
   }
 
   /**
-   * Runs `alive` again for items this node holds and still wants (all of them, or `items`),
-   * `after_ms` from now (default: the system's `delay_ms`): for when another node held them
-   * meanwhile and the network may still point there (peers took our items over while we were
-   * cut off; a peer that just released them to us). `alive` scripts are idempotent and announce
-   * the owner again. Items with a script pending are left alone: that script will speak for them;
-   * so are items with a script running, unless `follow_running` asks for an announcement after
-   * a running `alive` that started before the item's last release (whose own announcement may
-   * have gone out too early). When the time comes, an item that is no longer held or wanted (a newer view
-   * moves it away) is skipped: announcing it just before its `down` would point the network here.
-   * Returns how many items were queued.
+   * Runs `alive` again, after `delay_ms`, for every item this node holds and still wants: for
+   * when peers wrongly took our items over (we were declared down while cut off) and told the
+   * network; `alive` scripts are idempotent and announce the owner again. Items with a script
+   * running or pending are left alone: that script will speak for them. When the time comes, an
+   * item that a newer view moves away is skipped: announcing it just before its `down` would
+   * point the network here.
    */
-  reassert(
-    now: number,
-    system: string,
-    options: { items?: readonly string[]; after_ms?: number; follow_running?: boolean } = {},
-  ): number {
+  reassert(now: number, system: string): void {
     const state = this.#system(system);
     this.#advance(now);
-    if (this.#draining) return 0;
-    const only = options.items === undefined ? undefined : new Set(options.items);
-    const at = now + (options.after_ms ?? state.config.delay_ms);
-    let queued = 0;
+    if (this.#draining) return;
     for (const item of state.order) {
-      if (only !== undefined && !only.has(item.item)) continue;
-      if (!this.#announceable(item) || item.pending !== undefined) continue;
-      // Follow a running alive only if it started before the last release of the item: one that
-      // the release itself let go (a hand-back) announces after the release already.
-      const releasedAt = state.released.get(item.item);
-      const followed =
-        options.follow_running === true &&
-        item.running?.launch.event === 'alive' &&
-        (releasedAt === undefined || item.running.since < releasedAt);
-      if (item.running !== undefined ? !followed : !item.held) continue;
-      this.#queue(item, 'alive', 1, at, item.target_plan, 'announce');
-      queued += 1;
+      if (!this.#announceable(item) || !item.held || item.running !== undefined || item.pending !== undefined)
+        continue;
+      this.#queue(item, 'alive', 1, now + state.config.delay_ms, item.target_plan, 'announce');
     }
     this.#step(now);
-    return queued;
   }
 
   /**
    * Targeted `alive` and in the newest desired set (no plan is about to move it away). Checked
-   * again at launch; an announcement that follows an `alive` which then failed runs as its retry.
+   * again at launch; an announcement that followed an `alive` which then failed runs as its retry.
    */
   #announceable(item: ItemState): boolean {
     const newest = item.system.newest;
@@ -450,21 +429,37 @@ export class ScriptRunner {
   }
 
   /**
-   * The previous holder of these items let go of them (its `down` succeeded): a handed-back item
-   * waiting for that starts its `alive` now. Remembered for a while, for a plan still to come.
+   * The previous holder of these items let go of them (its `down` succeeded), so the network must
+   * hear again who holds them. A handed-back item waiting for this starts its `alive` now (which
+   * announces it, after the release). An item this node holds and wants gets its `alive` again at
+   * once (an announcement), or right after its running `alive`, whose announcement may have gone
+   * out while the previous holder still answered. The release is remembered for a while, for a
+   * plan still to come. Returns how many items were queued to be announced or let go.
    */
-  released(now: number, system: string, items: readonly string[]): void {
+  released(now: number, system: string, items: readonly string[]): number {
     const state = this.#system(system);
     this.#advance(now);
     for (const [item, at] of state.released) if (now - at > RELEASE_MEMORY_MS) state.released.delete(item);
+    let queued = 0;
     for (const name of items) {
-      if (!state.items.has(name)) continue;
+      const item = state.items.get(name);
+      if (item === undefined) continue;
       state.released.set(name, now);
       state.handbacks.delete(name);
-      const item = state.items.get(name)!;
-      if (item.pending?.kind === 'handback' && item.pending.at > now) item.pending.at = now;
+      if (this.#draining || !this.#announceable(item)) continue;
+      if (item.pending?.kind === 'handback') {
+        item.pending.at = Math.min(item.pending.at, now);
+        queued += 1;
+      } else if (
+        item.pending === undefined &&
+        (item.running === undefined ? item.held : item.running.launch.event === 'alive')
+      ) {
+        this.#queue(item, 'alive', 1, now, item.target_plan, 'announce');
+        queued += 1;
+      }
     }
     this.#step(now);
+    return queued;
   }
 
   /** The system names, in the order of the options. */

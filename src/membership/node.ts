@@ -168,6 +168,11 @@ const RECENT_SENDERS_MAX = 2 * (REPORT_WITNESSES_MAX + 1);
 /** At equal incarnations, which news wins: a decision beats a report beats "alive". */
 const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
 
+/** Whether placement counts a member in this state as live: alive, or only suspected so far. */
+export function isLive(state: MemberStateName): boolean {
+  return state === 'alive' || state === 'probably_down';
+}
+
 function stateKind(state: MemberStateName): Update['kind'] {
   return state === 'probably_down' ? 'suspect' : state;
 }
@@ -287,7 +292,7 @@ export class MembershipNode {
   liveMembers(): number[] {
     const out: number[] = [];
     this.#members.forEach((member, i) => {
-      if (member.state === 'alive' || member.state === 'probably_down') out.push(i);
+      if (isLive(member.state)) out.push(i);
     });
     return out;
   }
@@ -521,8 +526,7 @@ export class MembershipNode {
 
   /** Whether a silence from `peer` means anything: down and left members are silent anyway. */
   #probeable(peer: number): boolean {
-    const state = this.#members[peer]!.state;
-    return state === 'alive' || state === 'probably_down';
+    return isLive(this.#members[peer]!.state);
   }
 
   #probing(peer: number): boolean {

@@ -9,7 +9,7 @@ import type { FlipConfig } from '../config/index.js';
 import { type RunResult, ScriptRunner } from '../executor/runner.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
-import { type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
+import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
 import { heldBy, placeAll } from '../placement/index.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
@@ -477,8 +477,4 @@ export class Simulation {
       node.sent_bytes = 0;
     }
   }
-}
-
-function isLive(state: MemberStateName): boolean {
-  return state === 'alive' || state === 'probably_down';
 }

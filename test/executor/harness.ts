@@ -53,11 +53,8 @@ export class Harness {
     return this.#collect();
   }
 
-  reassert(
-    system: string,
-    options: { items?: string[]; after_ms?: number; follow_running?: boolean } = {},
-  ): this {
-    this.runner.reassert(this.now, system, options);
+  reassert(system: string): this {
+    this.runner.reassert(this.now, system);
     return this.#collect();
   }
 

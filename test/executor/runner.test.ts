@@ -489,11 +489,11 @@ describe('executor: ScriptRunner reassert', () => {
     assert.deepEqual(h.fresh().launches, ['down b']);
   });
 
-  it('announces only the named items, at once with after_ms 0, and never one not held', () => {
+  it('a release announces only the named items, at once, and never one not held', () => {
     const h = harness();
     h.set('ip', ['a', 'b']).settle();
     h.fresh();
-    h.reassert('ip', { items: ['b', 'c', 'zzz'], after_ms: 0 });
+    h.released('ip', ['b', 'c', 'zzz']);
     const launches = h.fresh().launches;
     assert.deepEqual(launches, ['alive b']);
     assert.equal(h.runOf('b')!.reason, 'announce');
@@ -520,12 +520,12 @@ describe('executor: ScriptRunner reassert', () => {
     );
   });
 
-  it('with follow_running, announces again after an alive that is running now; without, leaves it', () => {
+  it('a release announces again after an alive that is running now; a reassert leaves it', () => {
     const h = harness();
     h.set('ip', ['a', 'b']);
     h.fresh();
-    h.reassert('ip', { items: ['a'], after_ms: 0 });
-    h.reassert('ip', { items: ['b'], after_ms: 0, follow_running: true });
+    h.reassert('ip');
+    h.released('ip', ['b']);
     assert.deepEqual(h.fresh().launches, [], 'nothing starts beside a running alive');
     h.finish('a', true).finish('b', true);
     assert.deepEqual(h.fresh().launches, ['alive b']);
@@ -535,7 +535,7 @@ describe('executor: ScriptRunner reassert', () => {
   it('an announcement queued behind an alive that fails runs as its retry', () => {
     const h = harness();
     h.set('ip', ['a']);
-    h.reassert('ip', { items: ['a'], after_ms: 0, follow_running: true });
+    h.released('ip', ['a']);
     h.finish('a', false);
     assert.equal(h.runOf('a')?.reason, 'announce', 'the queued announcement runs at once');
     h.finish('a', false);
@@ -569,14 +569,11 @@ describe('executor: ScriptRunner hand-backs', () => {
     h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });
     h.advance(100).released('ip', ['a']);
     assert.equal(h.runOf('a')!.reason, 'handback');
-    h.reassert('ip', { items: ['a'], after_ms: 0, follow_running: true });
     h.finish('a', true);
     assert.deepEqual(h.fresh().launches, ['alive a'], 'only the hand-back itself');
     // An alive that was already running when the release came is followed.
     h.set('ip', []).settle().set('ip', ['a']);
-    h.advance(100)
-      .released('ip', ['a'])
-      .reassert('ip', { items: ['a'], after_ms: 0, follow_running: true });
+    h.advance(100).released('ip', ['a']);
     h.finish('a', true);
     assert.equal(h.runOf('a')?.reason, 'announce');
   });
