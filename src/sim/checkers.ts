@@ -17,6 +17,13 @@ export function check(name: string, ok: boolean, detail: string): Check {
   return { name, ok, detail };
 }
 
+/** A check that passes with `fine` when there are no problems, else shows the first five. */
+function problemsCheck(label: string, problems: readonly string[], fine: string): Check {
+  if (problems.length === 0) return check(label, true, fine);
+  const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+  return check(label, false, problems.slice(0, 5).join('; ') + more);
+}
+
 /** Nodes whose process runs and takes part (paused ones are stalled, not judged). */
 export function upNodes(sim: Simulation): number[] {
   return sim.running().filter((index) => sim.status(index) === 'up');
@@ -129,13 +136,7 @@ export function placementCheck(sim: Simulation, label = 'placement'): Check {
       }
     }
   }
-  const shown =
-    problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
-  return check(
-    label,
-    problems.length === 0,
-    problems.length === 0 ? 'every item where placement says, exactly once' : shown,
-  );
+  return problemsCheck(label, problems, 'every item where placement says, exactly once');
 }
 
 /** Down declarations (by any node, about any member) since `since` (ms). */
@@ -210,13 +211,7 @@ export function heldCheck(
       }
     }
   }
-  const shown =
-    problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
-  return check(
-    label,
-    problems.length === 0,
-    problems.length === 0 ? 'every item held exactly where placement says' : shown,
-  );
+  return problemsCheck(label, problems, 'every item held exactly where placement says');
 }
 
 /** Failed scripts are retried at most 30 s apart (the runner's retry_max_ms); allow a few rounds. */

@@ -37,6 +37,16 @@ export class Random {
     return items[this.int(items.length)]!;
   }
 
+  /** A shuffled copy (Fisher-Yates). */
+  shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
+  }
+
   /** An independent stream derived from this one's seed and a label. */
   fork(label: number): Random {
     return new Random(hash32(this.#state ^ Math.imul(label + 1, 0x9e3779b1)));

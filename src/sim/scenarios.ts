@@ -369,11 +369,7 @@ const flappingPartition: Scenario = (options) => {
     sim.startAll();
     sim.runUntil(SETTLE_MS);
     for (let cut = 0; cut < cuts; cut++) {
-      const order = Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        const j = random.int(i + 1);
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
+      const order = random.shuffle(Array.from({ length: n }, (_, i) => i));
       previous = groups;
       groups = [
         order.slice(0, config.quorum).sort((a, b) => a - b),
