@@ -9,6 +9,7 @@ import type { Message, ReleasedItem } from '../membership/messages.js';
 import type { MemberChange, ReleasedAck, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
 import { WIRE_PACKING } from '../membership/wire-packing.js';
+import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
 import { PacketCodec } from '../wire/packet.js';
@@ -170,8 +171,6 @@ export class MembershipDriver {
     if (wake === this.#timerAt && this.#timer) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerAt = wake;
-    this.#timer = Number.isFinite(wake)
-      ? setTimeout(this.#tick, Math.max(0, wake - this.#components.now()))
-      : undefined;
+    this.#timer = Number.isFinite(wake) ? setTimer(this.#tick, wake - this.#components.now()) : undefined;
   }
 }
