@@ -3,32 +3,63 @@
  *
  * Objects are strict: an unknown key is an error (with a "did you mean" hint added by
  * validate.ts), because a misspelt key that is silently ignored is a default the operator
- * did not choose. Cross-field rules (id names a server, quorum fits, ...) live in validate.ts.
+ * did not choose. Every number has a range and every string a length and the characters it
+ * may hold (limits.ts, text-rules.ts), each with the reason in its message. Cross-field rules
+ * (id names a server, quorum fits, ...) live in validate.ts.
  */
 import { z } from 'zod';
 import { LOG_LEVELS, SYSTEM_TYPES } from './defaults.js';
+import {
+  INDIRECT_PROBES_MAX,
+  ITEM_BYTES_MAX,
+  KEY_COUNT_MAX,
+  NAME_BYTES_MAX,
+  PING_PER_INTERVAL_MAX,
+  SCRIPT_PATH_BYTES_MAX,
+  TIME_MS_MAX,
+} from './limits.js';
+import { type TextUse, textProblem } from './text-rules.js';
 
-const nonEmpty = z.string().min(1, 'must not be empty');
-const millis = z.number().int('must be a whole number of milliseconds');
+/** A string that must follow the rules of `use` (see text-rules.ts). */
+function text(use: TextUse, bytes_max: number) {
+  return z.string().superRefine((value, context) => {
+    const problem = textProblem(value, use, bytes_max);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+const name = text('name', NAME_BYTES_MAX);
+const script = text('script', SCRIPT_PATH_BYTES_MAX);
+const secret = z.string().min(1, 'must not be empty');
+
+/** A whole number from `min` to `max`, with the range in every message. */
+function whole(min: number, max: number, unit = '') {
+  const range = `${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}${unit}`;
+  return z
+    .number()
+    .int(`must be a whole number${unit === '' ? '' : ` of${unit}`} (${range})`)
+    .min(min, `is out of range (${range})`)
+    .max(max, `is out of range (${range})`);
+}
+
+/** A time key in ms, bounded by TIME_MS_MAX so that no timer built from it can overflow. */
+function millis(min: number, key: keyof typeof TIME_MS_MAX) {
+  return whole(min, TIME_MS_MAX[key], ' ms');
+}
 
 export const serverSchema = z.strictObject({
   ip: z.string().min(1, 'must not be empty').describe('IPv4 or IPv6 address this server listens on'),
-  port: z
-    .number()
-    .int('must be a whole number')
-    .min(1, 'is out of range (1-65535)')
-    .max(65535, 'is out of range (1-65535)')
-    .describe('UDP port this server listens on'),
+  port: whole(1, 65535).describe('UDP port this server listens on'),
   priority: z
     .number()
     .optional()
     .describe('lower is first: data is assigned to lower priorities first; default +infinity'),
-  systems: z.array(nonEmpty).optional().describe('systems this server is a member of; none: an arbiter'),
+  systems: z.array(name).optional().describe('systems this server is a member of; none: an arbiter'),
 });
 
 export const systemSchema = z.strictObject({
-  alive: nonEmpty.describe('script run when an item is assigned to this server'),
-  down: nonEmpty.describe('script run when an item is taken away from this server'),
+  alive: script.describe('script run when an item is assigned to this server'),
+  down: script.describe('script run when an item is taken away from this server'),
   type: z
     .enum(Object.keys(SYSTEM_TYPES) as [keyof typeof SYSTEM_TYPES, ...(keyof typeof SYSTEM_TYPES)[]])
     .describe('how data is divided: shard (sharded), replicated (replicate), single (choose_one)'),
@@ -36,34 +67,46 @@ export const systemSchema = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .describe('passed to the scripts, merged over cluster.config'),
-  data: z.array(nonEmpty).describe('the items divided between the members'),
-  delay: millis
-    .min(0, 'must be >= 0')
+  data: z.array(text('item', ITEM_BYTES_MAX)).describe('the items divided between the members'),
+  delay: millis(0, 'delay')
     .optional()
-    .describe('ms to wait so changes arriving together make one plan; default 500'),
-  script_timeout: millis
-    .min(1, 'must be >= 1')
+    .describe(
+      `ms to wait so changes arriving together make one plan; default 500, at most ${TIME_MS_MAX.delay}`,
+    ),
+  script_timeout: millis(1, 'script_timeout')
     .optional()
-    .describe('ms after which a running script is killed; default 30000'),
+    .describe(
+      `ms after which a running script is killed; default 30000, at most ${TIME_MS_MAX.script_timeout}`,
+    ),
 });
 
-export const keySchema = z.union([nonEmpty, z.array(nonEmpty).min(1, 'must list at least one key')]);
+export const keySchema = z.union([
+  secret,
+  z
+    .array(secret)
+    .min(1, 'must list at least one key')
+    .max(KEY_COUNT_MAX, `lists too many keys (at most ${KEY_COUNT_MAX}: a rotation needs two or three)`),
+]);
 
 export const configSchema = z.strictObject({
-  id: nonEmpty.describe('the id of this server; must be a key of servers'),
+  id: name.describe('the id of this server; must be a key of servers'),
   quorum: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
-  gossip_interval: millis.min(1, 'must be >= 1').optional().describe('ms between probe rounds'),
-  ping_per_interval: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
-  ping_timeout: millis.min(1, 'must be >= 1').optional().describe('ms without a reply before probably_down'),
-  indirect_probes: z.number().int('must be a whole number').min(0, 'must be >= 0').optional(),
+  gossip_interval: millis(1, 'gossip_interval')
+    .optional()
+    .describe(`ms between probe rounds; at most ${TIME_MS_MAX.gossip_interval}`),
+  ping_per_interval: whole(1, PING_PER_INTERVAL_MAX).optional(),
+  ping_timeout: millis(1, 'ping_timeout')
+    .optional()
+    .describe(`ms without a reply before a probe has failed; at most ${TIME_MS_MAX.ping_timeout}`),
+  indirect_probes: whole(0, INDIRECT_PROBES_MAX).optional(),
   key: keySchema.describe('shared secret, or a list: the first encrypts, all decrypt'),
   log_level: z.enum(LOG_LEVELS).optional(),
   remove_on_start: z.boolean().optional(),
   remove_on_failure: z.boolean().optional(),
-  servers: z.record(nonEmpty, serverSchema).describe('every server of the cluster, by id'),
+  servers: z.record(name, serverSchema).describe('every server of the cluster, by id'),
   cluster: z.strictObject({
     config: z.record(z.string(), z.unknown()).optional(),
-    system: z.record(nonEmpty, systemSchema).optional(),
+    system: z.record(name, systemSchema).optional(),
   }),
 });
 

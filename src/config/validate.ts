@@ -2,13 +2,22 @@
  * Turns a parsed config value into one typed, normalised FlipConfig, or a ConfigError that
  * lists every problem at once, each with its key's path and, when known, line and column.
  */
-import { isIP } from 'node:net';
-import type { z } from 'zod';
+import { listSome, quote } from '../text/quote.js';
+import { addressProblem, canonicalAddress, formatEndpoint } from './address.js';
 import { DEFAULTS, defaultQuorum, type LogLevel, SYSTEM_TYPES, type SystemType } from './defaults.js';
 import { didYouMean } from './did-you-mean.js';
-import { ConfigError, type ConfigIssue, pathToString } from './errors.js';
+import { boundIssues, ConfigError, type ConfigIssue, pathToString } from './errors.js';
+import { schemaProblems } from './issue-messages.js';
+import {
+  ITEM_COUNT_MAX,
+  SERVER_COUNT_MAX,
+  SYSTEM_CONFIG_BYTES_MAX,
+  SYSTEM_CONFIG_DEPTH_MAX,
+  SYSTEM_COUNT_MAX,
+} from './limits.js';
 import { configSchema, type RawConfig } from './schema.js';
 import type { ConfigSource } from './source.js';
+import { RESERVED_NAMES } from './text-rules.js';
 
 export interface ServerConfig {
   id: string;
@@ -61,28 +70,49 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function validateConfig(source: ConfigSource, file?: string): FlipConfig {
+/** What the command line says instead of the file. */
+export interface ConfigOverrides {
+  /** This server's id (`--id`, FLIP_ID), instead of the file's `id`. */
+  id?: string;
+}
+
+export function validateConfig(
+  source: ConfigSource,
+  file?: string,
+  overrides: ConfigOverrides = {},
+): FlipConfig {
   const issues: ConfigIssue[] = [];
   const add: Add = (path, message, options) => {
+    // A problem with an id given on the command line is reported as the option's, with no line.
+    if (overrides.id !== undefined && path.length === 1 && path[0] === 'id') {
+      issues.push({ path: '--id', message });
+      return;
+    }
     issues.push({ path: pathToString(path), message, ...source.locate(options?.at ?? path, options) });
   };
+  const fail = (): never => {
+    throw new ConfigError(boundIssues(issues), file);
+  };
 
-  const value = source.value;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isObject(source.value)) {
     throw new ConfigError([{ path: '', message: 'the config must be an object of keys and values' }], file);
   }
+  const value = overrides.id === undefined ? source.value : { ...source.value, id: overrides.id };
+  // Sizes first: a file over the bounds is refused before the costly checks run on it.
+  checkSizes(value, add);
+  if (issues.length > 0) fail();
+  checkReservedKeys(value, add);
 
   const parsed = configSchema.safeParse(value);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) reportSchemaIssue(issue, value, add);
+    for (const issue of parsed.error.issues)
+      for (const problem of schemaProblems(issue, value, knownKeysAt))
+        add(problem.path, problem.message, problem);
   }
-  checkCrossFields(value as Record<string, unknown>, add);
+  checkCrossFields(value, add);
 
-  if (issues.length > 0 || !parsed.success) {
-    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-    throw new ConfigError(issues, file);
-  }
-  return normalise(parsed.data);
+  if (issues.length > 0 || !parsed.success) fail();
+  return normalise(parsed.data as RawConfig);
 }
 
 /** Records an issue at `path`; `at` points the line and column elsewhere (a missing key's parent). */
@@ -91,46 +121,6 @@ type Add = (
   message: string,
   options?: { key?: boolean; at?: readonly PropertyKey[] },
 ) => void;
-
-function reportSchemaIssue(issue: z.core.$ZodIssue, root: unknown, add: Add): void {
-  const path = issue.path as PropertyKey[];
-  if (issue.code === 'unrecognized_keys') {
-    const known = knownKeysAt(path);
-    for (const key of issue.keys) {
-      const hint = didYouMean(key, known);
-      const message = hint ? `unknown key "${key}" (did you mean "${hint}"?)` : `unknown key "${key}"`;
-      add([...path, key], `${message}; known keys: ${known.join(', ')}`, { key: true });
-    }
-    return;
-  }
-  if (issue.code === 'invalid_type' && valueAt(root, path) === undefined) {
-    add(path, `is required (expected ${issue.expected})`, { at: path.slice(0, -1) });
-    return;
-  }
-  if (issue.code === 'invalid_value' && 'values' in issue) {
-    const got = JSON.stringify(valueAt(root, path));
-    add(path, `${got} is not one of: ${issue.values.map(String).join(', ')}`);
-    return;
-  }
-  if (issue.code === 'invalid_key') {
-    add(path, 'a key must not be empty', { key: true });
-    return;
-  }
-  add(path, lowerFirst(issue.message));
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const segment of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<PropertyKey, unknown>)[segment];
-  }
-  return node;
-}
 
 /** The keys the schema allows in the object at `path`, for "did you mean" hints. */
 function knownKeysAt(path: readonly PropertyKey[]): string[] {
@@ -159,86 +149,224 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The object's own value at `key`, never one inherited from Object.prototype (`toString`...). */
+function own(object: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+/** The counts that bound how long checking and running a config takes (limits.ts). */
+function checkSizes(raw: Record<string, unknown>, add: Add): void {
+  const servers = own(raw, 'servers');
+  if (isObject(servers)) {
+    const count = Object.keys(servers).length;
+    if (count > SERVER_COUNT_MAX)
+      add(
+        ['servers'],
+        `lists ${count.toLocaleString('en-US')} servers; at most ${SERVER_COUNT_MAX.toLocaleString('en-US')}`,
+      );
+  }
+  const cluster = own(raw, 'cluster');
+  const systems = isObject(cluster) ? own(cluster, 'system') : undefined;
+  if (!isObject(systems)) return;
+  const names = Object.keys(systems);
+  if (names.length > SYSTEM_COUNT_MAX)
+    add(
+      ['cluster', 'system'],
+      `defines ${names.length.toLocaleString('en-US')} systems; at most ${SYSTEM_COUNT_MAX}`,
+    );
+  let items = 0;
+  for (const name of names) {
+    const system = systems[name];
+    const data = isObject(system) ? own(system, 'data') : undefined;
+    if (Array.isArray(data)) items += data.length;
+  }
+  if (items > ITEM_COUNT_MAX)
+    add(
+      ['cluster', 'system'],
+      `the systems list ${items.toLocaleString('en-US')} items together; at most ${ITEM_COUNT_MAX.toLocaleString('en-US')}`,
+    );
+}
+
+/**
+ * A key `__proto__` anywhere: JavaScript objects treat it specially, and the schema library
+ * silently drops it, so a server, a system or a script setting of that name would vanish.
+ * Walks without recursion, so no nesting depth can overflow the stack.
+ */
+function checkReservedKeys(raw: Record<string, unknown>, add: Add): void {
+  // Each entry links to its parent instead of carrying its path, so that a deeply nested file
+  // costs time in proportion to its size; a path is built only for a key that is reported.
+  interface Step {
+    node: unknown;
+    segment: PropertyKey | undefined;
+    parent: Step | undefined;
+  }
+  const pathOf = (step: Step | undefined, last: PropertyKey): PropertyKey[] => {
+    const path = [last];
+    for (let at = step; at?.segment !== undefined; at = at.parent) path.push(at.segment);
+    return path.reverse();
+  };
+  const stack: Step[] = [{ node: raw, segment: undefined, parent: undefined }];
+  while (stack.length > 0) {
+    const step = stack.pop()!;
+    const { node } = step;
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => {
+        if (typeof child === 'object' && child !== null)
+          stack.push({ node: child, segment: i, parent: step });
+      });
+    } else if (isObject(node)) {
+      for (const key of Object.keys(node)) {
+        if (RESERVED_NAMES.has(key)) {
+          add(pathOf(step, key), `the key "${key}" is reserved by JavaScript and cannot be used`, {
+            key: true,
+          });
+          continue;
+        }
+        const child = node[key];
+        if (typeof child === 'object' && child !== null)
+          stack.push({ node: child, segment: key, parent: step });
+      }
+    }
+  }
+}
+
 /** Rules that involve more than one key. Works on the raw value so it can run beside zod. */
 function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
-  const servers = isObject(raw.servers) ? raw.servers : undefined;
-  const cluster = isObject(raw.cluster) ? raw.cluster : undefined;
-  const systems = cluster && isObject(cluster.system) ? cluster.system : {};
+  const servers = isObject(own(raw, 'servers')) ? (raw.servers as Record<string, unknown>) : undefined;
+  const cluster = isObject(own(raw, 'cluster')) ? (raw.cluster as Record<string, unknown>) : undefined;
+  const systems =
+    cluster && isObject(own(cluster, 'system')) ? (cluster.system as Record<string, unknown>) : {};
   const serverIds = servers ? Object.keys(servers) : [];
+  const systemNames = Object.keys(systems);
+  const id = own(raw, 'id');
 
   if (servers && serverIds.length === 0) add(['servers'], 'must list at least one server');
-  if (typeof raw.id === 'string' && raw.id !== '' && servers && !(raw.id in servers)) {
-    const hint = didYouMean(raw.id, serverIds);
-    add(['id'], `"${raw.id}" is not a server in servers${hint ? ` (did you mean "${hint}"?)` : ''}`);
+  if (typeof id === 'string' && id !== '' && servers && !Object.hasOwn(servers, id)) {
+    const hint = id.length <= 64 ? didYouMean(id, serverIds) : undefined;
+    add(
+      ['id'],
+      `${quote(id)} is not a server in servers${hint ? ` (did you mean "${hint}"?)` : ''}; servers: ${listSome(serverIds)}`,
+    );
   }
-  if (typeof raw.quorum === 'number' && servers && raw.quorum > serverIds.length) {
-    add(['quorum'], `${raw.quorum} is larger than the number of servers (${serverIds.length})`);
+  const quorum = own(raw, 'quorum');
+  if (typeof quorum === 'number' && servers && quorum > serverIds.length) {
+    add(['quorum'], `${quorum} is larger than the number of servers (${serverIds.length})`);
   }
-  if (Array.isArray(raw.key)) {
+  const keys = own(raw, 'key');
+  if (Array.isArray(keys)) {
     const seen = new Set<unknown>();
-    raw.key.forEach((key, i) => {
+    keys.forEach((key, i) => {
       if (seen.has(key)) add(['key', i], 'is listed twice');
       seen.add(key);
     });
   }
 
   const endpoints = new Map<string, string>();
-  const memberCount = new Map<string, number>(Object.keys(systems).map((name) => [name, 0]));
-  for (const id of serverIds) {
-    const server = servers?.[id];
+  const memberCount = new Map<string, number>(systemNames.map((name) => [name, 0]));
+  for (const serverId of serverIds) {
+    const server = servers?.[serverId];
     if (!isObject(server)) continue;
-    if (typeof server.ip === 'string' && server.ip !== '') {
-      if (isIP(server.ip) === 0)
-        add(['servers', id, 'ip'], `"${server.ip}" is not a valid IPv4 or IPv6 address`);
-      else if (typeof server.port === 'number') {
-        const endpoint = `${canonicalIp(server.ip)}:${server.port}`;
+    const ip = own(server, 'ip');
+    const port = own(server, 'port');
+    if (typeof ip === 'string' && ip !== '') {
+      const problem = addressProblem(ip);
+      if (problem !== undefined) add(['servers', serverId, 'ip'], `${quote(ip)} ${problem}`);
+      else if (typeof port === 'number') {
+        const endpoint = formatEndpoint(canonicalAddress(ip), port);
         const other = endpoints.get(endpoint);
         if (other !== undefined)
-          add(['servers', id, 'port'], `${endpoint} is already used by server "${other}"`);
-        else endpoints.set(endpoint, id);
+          add(['servers', serverId, 'port'], `${endpoint} is already used by server ${quote(other)}`);
+        else endpoints.set(endpoint, serverId);
       }
     }
-    if (Array.isArray(server.systems)) {
+    const memberOf = own(server, 'systems');
+    if (Array.isArray(memberOf)) {
       const seen = new Set<unknown>();
-      server.systems.forEach((name, i) => {
+      memberOf.forEach((name, i) => {
         if (typeof name !== 'string' || name === '') return;
-        if (seen.has(name)) add(['servers', id, 'systems', i], `names system "${name}" twice`);
+        if (seen.has(name)) add(['servers', serverId, 'systems', i], `names system ${quote(name)} twice`);
         seen.add(name);
-        if (!(name in systems)) {
-          const hint = didYouMean(name, Object.keys(systems));
-          const known = Object.keys(systems).join(', ') || 'none';
+        if (!Object.hasOwn(systems, name)) {
+          const hint = name.length <= 64 ? didYouMean(name, systemNames) : undefined;
           add(
-            ['servers', id, 'systems', i],
-            `unknown system "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; cluster.system defines: ${known}`,
+            ['servers', serverId, 'systems', i],
+            `unknown system ${quote(name)}${hint ? ` (did you mean "${hint}"?)` : ''}; cluster.system defines: ${listSome(systemNames)}`,
           );
         } else memberCount.set(name, (memberCount.get(name) ?? 0) + 1);
       });
     }
   }
 
-  for (const [name, system] of Object.entries(systems)) {
+  const clusterConfig = cluster ? own(cluster, 'config') : undefined;
+  for (const name of systemNames) {
+    const system = systems[name];
     if (servers && memberCount.get(name) === 0) {
-      add(['cluster', 'system', name], `system "${name}" has no members: no server lists it in its systems`, {
-        key: true,
-      });
+      add(
+        ['cluster', 'system', name],
+        `system ${quote(name)} has no members: no server lists it in its systems`,
+        {
+          key: true,
+        },
+      );
     }
-    if (isObject(system) && Array.isArray(system.data)) {
+    if (!isObject(system)) continue;
+    const data = own(system, 'data');
+    if (Array.isArray(data)) {
       const firstIndex = new Map<unknown, number>();
-      system.data.forEach((item, i) => {
+      data.forEach((item, i) => {
         const first = firstIndex.get(item);
         if (first !== undefined)
           add(
             ['cluster', 'system', name, 'data', i],
-            `duplicate item ${JSON.stringify(item)} (also at [${first}])`,
+            `duplicate item ${typeof item === 'string' ? quote(item) : String(item)} (also at [${first}])`,
           );
         else firstIndex.set(item, i);
       });
     }
+    checkScriptConfig(name, clusterConfig, own(system, 'config'), add);
   }
 }
 
-function canonicalIp(ip: string): string {
-  return isIP(ip) === 6 ? `[${ip.toLowerCase()}]` : ip;
+/**
+ * A system's merged config reaches its scripts as JSON, as an argument and in FLIP_CONFIG:
+ * bound its size, and its nesting, which JSON.stringify would otherwise overflow at run time.
+ */
+function checkScriptConfig(name: string, clusterConfig: unknown, systemConfig: unknown, add: Add): void {
+  const path = isObject(systemConfig) ? ['cluster', 'system', name, 'config'] : ['cluster', 'config'];
+  for (const [where, part] of [
+    [['cluster', 'config'], clusterConfig],
+    [['cluster', 'system', name, 'config'], systemConfig],
+  ] as const) {
+    const depth = nestingDepth(part);
+    if (depth > SYSTEM_CONFIG_DEPTH_MAX) {
+      add(where, `is nested ${depth} levels deep; at most ${SYSTEM_CONFIG_DEPTH_MAX}`);
+      return;
+    }
+  }
+  const merged = {
+    ...(isObject(clusterConfig) ? clusterConfig : {}),
+    ...(isObject(systemConfig) ? systemConfig : {}),
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(merged));
+  if (bytes > SYSTEM_CONFIG_BYTES_MAX)
+    add(
+      path,
+      `is ${bytes.toLocaleString('en-US')} bytes as JSON (merged with cluster.config); at most ${SYSTEM_CONFIG_BYTES_MAX.toLocaleString('en-US')}: the scripts get it as an argument and in FLIP_CONFIG, which Linux bounds`,
+    );
+}
+
+/** How deeply objects and lists nest in `value` (a scalar is 0), without recursion. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > SYSTEM_CONFIG_DEPTH_MAX) return deepest;
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return deepest;
 }
 
 function normalise(raw: RawConfig): FlipConfig {
