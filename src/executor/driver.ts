@@ -3,6 +3,7 @@
  * launchScript for every launch, and each result fed back with `finished`. All decisions stay in
  * the runner; this file only carries out its effects, so it is deliberately thin.
  */
+import { setTimer } from '../time/timer.js';
 import { type LaunchOptions, launchScript } from './launcher.js';
 import type { Launch, RunnerNote, RunResult, ScriptRunner } from './runner.js';
 
@@ -18,6 +19,7 @@ export interface DriverOptions {
   onNote: (note: RunnerNote) => void;
   /** Working directory for scripts. */
   cwd?: string;
+  /** Per stream; see LaunchOptions. */
   output_bytes_max?: number;
   kill_grace_ms?: number;
 }
@@ -137,7 +139,8 @@ export class RunnerDriver {
           signal: null,
           timed_out: false,
           duration_ms: 0,
-          output: `launcher failed: ${error instanceof Error ? error.message : String(error)}`,
+          stdout: '',
+          stderr: `launcher failed: ${error instanceof Error ? error.message : String(error)}`,
         }),
       )
       .then((result) => {
@@ -156,8 +159,9 @@ export class RunnerDriver {
     this.#timer_at = wake_at;
     // setTimeout may fire a fraction of a millisecond early by performance.now(); the runner then
     // has nothing due yet and we simply schedule again.
-    const delay_ms = Math.max(0, Math.ceil(wake_at - this.#now()));
-    this.#timer = setTimeout(() => {
+    // setTimer clamps a wake-up beyond Node's timer range; the early wake-up finds nothing due.
+    const delay_ms = wake_at - this.#now();
+    this.#timer = setTimer(() => {
       this.#timer = undefined;
       this.#timer_at = Number.POSITIVE_INFINITY;
       if (this.#stopped) return;

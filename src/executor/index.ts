@@ -1,4 +1,5 @@
 /** The script runner: the pure core, the process launcher and the driver that joins them. */
+export { CapturedOutput, cutNote, shortenText } from './captured-output.js';
 export { type DriverOptions, type LaunchFunction, RunnerDriver } from './driver.js';
 export { checkScript, LAUNCH_DEFAULTS, type LaunchOptions, launchScript, resolveScript } from './launcher.js';
 export {

@@ -3,18 +3,33 @@
  *
  * No shell is involved: the item and the config reach the script as literal arguments, whatever
  * characters they contain. Each script runs in its own process group (a new session), so a
- * timeout can end the script together with everything it started. Output is captured bounded.
- * Nothing here throws for a failing script: every outcome is a RunResult.
+ * timeout can end the script together with everything it started. Its stdout and stderr are
+ * captured apart, each bounded to its head and tail (see captured-output.ts). Nothing here throws
+ * for a failing script: every outcome is a RunResult.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from 'node:fs';
+import { basename, delimiter, join, resolve } from 'node:path';
+import { setTimer } from '../time/timer.js';
+import { CapturedOutput } from './captured-output.js';
 import type { Launch, RunResult } from './runner.js';
 
 export interface LaunchOptions {
   /** Working directory of the script; the agent's when absent. */
   cwd?: string;
-  /** Output (stdout and stderr together) kept per run; the rest is counted and dropped. */
+  /**
+   * Output kept per stream and run, for stdout and for stderr each: its first and its last half.
+   * The middle is counted, dropped and noted in the text.
+   */
   output_bytes_max?: number;
   /** After a timeout's SIGTERM, how long the group gets before SIGKILL. */
   kill_grace_ms?: number;
@@ -26,8 +41,11 @@ export interface LaunchOptions {
 }
 
 export const LAUNCH_DEFAULTS = {
-  /** Enough for any sane script's diagnostics, small enough to keep in notes and logs. */
-  output_bytes_max: 64 * 1024,
+  /**
+   * Per stream, so 64 KiB for both: enough for any sane script's diagnostics, small enough to keep
+   * in notes and logs. Each keeps its first and last 16 KiB, where the start and the error are.
+   */
+  output_bytes_max: 32 * 1024,
   /** Time for a script to undo half-done work on SIGTERM before it is killed outright. */
   kill_grace_ms: 2000,
   /** Pipes normally close within a millisecond of exit; this only bounds the unusual case. */
@@ -51,7 +69,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
         signal: null,
         timed_out: false,
         duration_ms: elapsed(),
-        output: startErrorMessage(launch.script, options.cwd, error),
+        stdout: '',
+        stderr: startErrorMessage(launch.script, options.cwd, launch.env.PATH ?? process.env.PATH, error),
       });
 
     let child: ChildProcess;
@@ -69,9 +88,10 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       return;
     }
 
-    const output = new BoundedOutput(output_bytes_max);
-    child.stdout?.on('data', (chunk: Buffer) => output.add(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => output.add(chunk));
+    const stdout = new CapturedOutput(output_bytes_max);
+    const stderr = new CapturedOutput(output_bytes_max);
+    child.stdout?.on('data', (chunk: Buffer) => stdout.add(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.add(chunk));
 
     let settled = false;
     let exited = false;
@@ -132,7 +152,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
         signal,
         timed_out,
         duration_ms: elapsed(),
-        output: output.text(),
+        stdout: stdout.text(),
+        stderr: stderr.text(),
       });
     };
 
@@ -158,7 +179,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       maybeFinish();
     });
 
-    timeout_timer = setTimeout(() => {
+    // The config bounds script_timeout far below Node's timer range; setTimer keeps it so.
+    timeout_timer = setTimer(() => {
       timed_out = true;
       signalGroup(pid, child, 'SIGTERM');
       kill_timer = setTimeout(() => {
@@ -217,19 +239,38 @@ function groupExists(pgid: number): boolean {
   return false;
 }
 
-function startErrorMessage(script: string, cwd: string | undefined, error: unknown): string {
+/**
+ * Why the script did not start, for its stderr. spawn's ENOENT and EACCES name no culprit, and the
+ * usual ones are not the script itself: a #! interpreter that is missing, a missing working
+ * directory, a file system mounted noexec. So the files are looked at again to name the real one.
+ */
+function startErrorMessage(
+  script: string,
+  cwd: string | undefined,
+  pathEnv: string | undefined,
+  error: unknown,
+): string {
   const code = errorCode(error);
-  const detail = error instanceof Error ? error.message : String(error);
-  switch (code) {
-    case 'ENOENT':
-      return cwd === undefined
-        ? `cannot start script "${script}": not found (ENOENT)`
-        : `cannot start script "${script}": not found (ENOENT), or the working directory "${cwd}" does not exist`;
-    case 'EACCES':
-      return `cannot start script "${script}": permission denied (EACCES); is it an executable file?`;
-    default:
-      return `cannot start script "${script}": ${detail}`;
-  }
+  const start = `cannot start script "${script}"`;
+  if (code !== 'ENOENT' && code !== 'EACCES')
+    return `${start}: ${error instanceof Error ? error.message : String(error)}`;
+  const cwd_kind = cwd === undefined ? 'directory' : fileKind(cwd);
+  if (cwd_kind === 'missing') return `${start}: its working directory "${cwd}" does not exist`;
+  if (cwd_kind !== 'directory') return `${start}: its working directory "${cwd}" is not a directory`;
+  const dir = cwd ?? process.cwd();
+  const path = script.includes('/') ? resolve(dir, script) : findOnPath(script, pathEnv);
+  const kind = path === undefined ? 'missing' : fileKind(path);
+  if (path === undefined || kind === 'missing')
+    return code === 'ENOENT'
+      ? `${start}: not found (ENOENT)`
+      : `${start}: permission denied (EACCES); is a directory on its path not searchable?`;
+  if (kind !== 'file') return `${start}: permission denied (EACCES): it is not a regular file`;
+  if (!isExecutable(path)) return `${start}: permission denied (EACCES): it is not executable (chmod +x)`;
+  const problem = interpreterProblem(path, dir, pathEnv);
+  if (problem !== undefined) return `${start}: ${problem}`;
+  return code === 'ENOENT'
+    ? `${start}: not found (ENOENT), although the file exists; if it is a program, its loader (ELF interpreter) may be missing`
+    : `${start}: permission denied (EACCES), although the file is executable; is its file system mounted noexec?`;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -238,33 +279,6 @@ function errorCode(error: unknown): string | undefined {
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
-}
-
-/** Keeps the first `bytes_max` bytes of a stream and counts the rest. */
-class BoundedOutput {
-  readonly #bytes_max: number;
-  readonly #chunks: Buffer[] = [];
-  #bytes_kept = 0;
-  #bytes_total = 0;
-
-  constructor(bytes_max: number) {
-    this.#bytes_max = bytes_max;
-  }
-
-  add(chunk: Buffer): void {
-    this.#bytes_total += chunk.length;
-    const room = this.#bytes_max - this.#bytes_kept;
-    if (room <= 0) return;
-    const kept = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    this.#chunks.push(Buffer.from(kept));
-    this.#bytes_kept += kept.length;
-  }
-
-  text(): string {
-    const text = Buffer.concat(this.#chunks).toString('utf8');
-    if (this.#bytes_total <= this.#bytes_kept) return text;
-    return `${text}\n[output truncated: kept the first ${this.#bytes_kept} of ${this.#bytes_total} bytes]`;
-  }
 }
 
 /**
@@ -277,40 +291,179 @@ export function resolveScript(script: string, configDir: string): string {
 
 /**
  * Why `script` cannot run, or undefined when it can: used at agent start to refuse a config whose
- * scripts are missing or not executable. Bare names are looked up on `pathEnv` (PATH).
+ * scripts are missing, not executable or name a #! interpreter that cannot run. `pathEnv` is the
+ * PATH the scripts run with: bare script names, and the programs of `#!/usr/bin/env NAME`, are
+ * looked up on it. Scripts run from `configDir`, so a relative interpreter is taken from there.
  */
 export function checkScript(
   script: string,
   configDir: string,
   pathEnv: string | undefined = process.env.PATH,
 ): string | undefined {
-  if (script === '') return 'the script name is empty';
+  return scriptProblem(script, configDir, pathEnv)?.message;
+}
+
+/**
+ * What keeps a script from running: the script itself (missing, not a file, not executable), or
+ * its #! interpreter, which is a property of the host it runs on rather than of the file.
+ */
+export interface ScriptProblem {
+  kind: 'script' | 'interpreter';
+  message: string;
+}
+
+/** checkScript, saying which kind of problem it found. */
+export function scriptProblem(
+  script: string,
+  configDir: string,
+  pathEnv: string | undefined = process.env.PATH,
+): ScriptProblem | undefined {
+  const bad = (message: string): ScriptProblem => ({ kind: 'script', message });
+  if (script === '') return bad('the script name is empty');
+  let path: string;
+  let shown: string;
   if (script.includes('/')) {
-    const path = resolveScript(script, configDir);
-    const shown = path === script ? `"${script}"` : `"${script}" (${path})`;
+    path = resolveScript(script, configDir);
+    shown = path === script ? `"${script}"` : `"${script}" (${path})`;
     const kind = fileKind(path);
-    if (kind === 'missing') return `script ${shown} does not exist`;
-    if (kind === 'other') return `script ${shown} is not a regular file`;
-    if (!isExecutable(path)) return `script ${shown} is not executable (chmod +x)`;
-    return undefined;
+    if (kind === 'missing') return bad(`script ${shown} does not exist`);
+    if (kind !== 'file') return bad(`script ${shown} is not a regular file`);
+    if (!isExecutable(path)) return bad(`script ${shown} is not executable (chmod +x)`);
+  } else {
+    const found = findOnPath(script, pathEnv);
+    if (found === undefined) return bad(`script "${script}" was not found on PATH`);
+    path = found;
+    shown = `"${script}" found on PATH at ${path}`;
+    if (!isExecutable(path)) return bad(`script ${shown} is not executable`);
   }
+  const problem = interpreterProblem(path, configDir, pathEnv);
+  return problem === undefined ? undefined : { kind: 'interpreter', message: `script ${shown}: ${problem}` };
+}
+
+/**
+ * Where a bare `name` is on `pathEnv`: the first executable regular file, else the first regular
+ * file (to say it is not executable), else undefined.
+ */
+function findOnPath(name: string, pathEnv: string | undefined): string | undefined {
   // An empty PATH entry would mean the current directory; the agent does not run scripts from it.
   const dirs = (pathEnv ?? '').split(delimiter).filter((dir) => dir !== '');
   let not_executable: string | undefined;
   for (const dir of dirs) {
-    const path = join(dir, script);
+    const path = join(dir, name);
     if (fileKind(path) !== 'file') continue;
-    if (isExecutable(path)) return undefined;
+    if (isExecutable(path)) return path;
     not_executable ??= path;
   }
-  if (not_executable !== undefined)
-    return `script "${script}" found on PATH at ${not_executable} is not executable`;
-  return `script "${script}" was not found on PATH`;
+  return not_executable;
 }
 
-function fileKind(path: string): 'file' | 'other' | 'missing' {
+/** The kernel reads no more of a #! line than this (BINPRM_BUF_SIZE), newline included. */
+const SHEBANG_BYTES_MAX = 256;
+
+/**
+ * What keeps the #! interpreter of the executable file at `path` from running, or undefined when
+ * the file has no #! line or its interpreter looks fine. The line is split as Linux does: the
+ * interpreter up to the first space or tab, then at most one argument, the rest of the line. For
+ * `/usr/bin/env NAME` the interpreter proper is NAME, looked up on `pathEnv`. Relative paths are
+ * taken from `dir`, where the script runs.
+ */
+function interpreterProblem(path: string, dir: string, pathEnv: string | undefined): string | undefined {
+  const line = shebangLine(path);
+  if (line === undefined) return undefined;
+  // Only spaces and tabs are trimmed, as by the kernel: a carriage return stays part of the line.
+  const body = line.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '');
+  if (body === '') return 'its #! line names no interpreter';
+  const space = body.search(/[ \t]/);
+  const interpreter = space === -1 ? body : body.slice(0, space);
+  const argument = space === -1 ? '' : body.slice(space).replace(/^[ \t]+/, '');
+  const crlf = line.endsWith('\r')
+    ? ': the #! line ends with a carriage return (CRLF line endings; convert the file to LF)'
+    : '';
+  const problem = fileProblem(resolve(dir, interpreter));
+  if (problem !== undefined)
+    return `its interpreter ${JSON.stringify(interpreter)} (from the #! line) ${problem}${crlf}`;
+  if (basename(interpreter) !== 'env') return undefined;
+
+  const name = envCommand(argument);
+  if (name === undefined) return undefined;
+  if (name === '') return `its #! line runs ${interpreter} without naming a program`;
+  const via = `(from the #! line, run by ${interpreter})`;
+  if (name.includes('/')) {
+    const name_problem = fileProblem(resolve(dir, name));
+    return name_problem === undefined
+      ? undefined
+      : `its interpreter ${JSON.stringify(name)} ${via} ${name_problem}${crlf}`;
+  }
+  const found = findOnPath(name, pathEnv);
+  if (found !== undefined && isExecutable(found)) return undefined;
+  // Linux passes the rest of the line as ONE argument: `env bash -e` looks for "bash -e".
+  const one_argument =
+    crlf === '' && /[ \t]/.test(name)
+      ? `: everything after ${interpreter} is one argument (use "env -S" to pass several)`
+      : '';
+  const not_found =
+    found === undefined ? 'was not found on PATH' : `found on PATH at ${found} is not executable`;
+  return `its interpreter ${JSON.stringify(name)} ${via} ${not_found}${crlf}${one_argument}`;
+}
+
+/**
+ * The program that `env` runs given `argument`, its one argument from a #! line: '' when it names
+ * none, undefined when the options are more than this check understands (it then stays quiet).
+ */
+function envCommand(argument: string): string | undefined {
+  if (!argument.startsWith('-')) return argument.includes('=') ? '' : argument;
+  if (!argument.startsWith('-S')) return undefined;
+  const words = argument
+    .slice(2)
+    .split(/[ \t]+/)
+    .filter((word) => word !== '');
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    // Quotes, escapes and ${VAR} in -S are env's own language; guessing it wrong would be worse.
+    if (/["'\\$]/.test(word)) return undefined;
+    if (['-u', '--unset', '-C', '--chdir'].includes(word)) i++;
+    else if (word === '--') return words[i + 1] ?? '';
+    else if (!word.startsWith('-') && !word.includes('=')) return word;
+  }
+  return '';
+}
+
+/** The #! line of the file at `path` without the `#!` and the newline, or undefined if it has none. */
+function shebangLine(path: string): string | undefined {
+  const bytes = Buffer.alloc(SHEBANG_BYTES_MAX);
+  let length: number;
   try {
-    return statSync(path).isFile() ? 'file' : 'other';
+    const fd = openSync(path, 'r');
+    try {
+      length = readSync(fd, bytes, 0, bytes.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Unreadable (an execute-only file, say): nothing to learn from it.
+    return undefined;
+  }
+  if (length < 2 || bytes[0] !== 0x23 || bytes[1] !== 0x21) return undefined;
+  const newline = bytes.subarray(0, length).indexOf(0x0a);
+  // The kernel ends the interpreter's name at a NUL, too.
+  const line = bytes.subarray(2, newline === -1 ? length : newline).toString('utf8');
+  const nul = line.indexOf('\0');
+  return nul === -1 ? line : line.slice(0, nul);
+}
+
+/** Why the file at `path` cannot be run, as the end of a sentence; undefined when it can. */
+function fileProblem(path: string): string | undefined {
+  const kind = fileKind(path);
+  if (kind === 'missing') return 'does not exist';
+  if (kind !== 'file') return 'is not a regular file';
+  if (!isExecutable(path)) return 'is not executable';
+  return undefined;
+}
+
+function fileKind(path: string): 'file' | 'directory' | 'other' | 'missing' {
+  try {
+    const stats = statSync(path);
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : 'other';
   } catch {
     return 'missing';
   }

@@ -102,7 +102,12 @@ export interface RunResult {
   signal: string | null;
   timed_out: boolean;
   duration_ms: number;
-  output: string;
+  /**
+   * What the script printed on each stream, bounded to a head and a tail with a note of what was
+   * cut (see captured-output.ts). Why a script could not start at all is in `stderr`.
+   */
+  stdout: string;
+  stderr: string;
 }
 
 export type RunnerNote =
@@ -182,7 +187,10 @@ export function retryDelayMs(failures: number, policy: RetryPolicy): number {
   return Math.min(policy.retry_base_ms * 2 ** (failures - 1), policy.retry_max_ms);
 }
 
-/** Error text for status: how the run ended and the last line it printed, bounded. */
+/**
+ * Error text for status: how the run ended and the last line it printed, bounded. The last line of
+ * stderr is preferred, where scripts put their errors; stdout's when stderr has none.
+ */
 export function describeFailure(result: RunResult, timeout_ms: number): string {
   const how = result.timed_out
     ? `timed out after ${timeout_ms} ms`
@@ -191,10 +199,14 @@ export function describeFailure(result: RunResult, timeout_ms: number): string {
       : result.exit_code !== null
         ? `exit code ${result.exit_code}`
         : 'did not start';
-  const lines = result.output.split('\n').filter((line) => line.trim() !== '');
-  const last = lines.at(-1)?.trim() ?? '';
+  const last = lastLine(result.stderr) || lastLine(result.stdout);
   const text = last === '' ? how : `${how}: ${last}`;
   return text.length > LAST_ERROR_CHARS_MAX ? `${text.slice(0, LAST_ERROR_CHARS_MAX - 1)}…` : text;
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  return lines.at(-1)?.trim() ?? '';
 }
 
 /** Status is meant for an API and logs; a script's whole output belongs in the 'finished' note. */

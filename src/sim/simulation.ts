@@ -282,7 +282,8 @@ export class Simulation {
         signal: null,
         timed_out: false,
         duration_ms: duration,
-        output: '',
+        stdout: '',
+        stderr: '',
       };
       this.#queue.push(this.now + duration, { kind: 'script', node: node.index, boot: node.boots, result });
     }

@@ -51,7 +51,8 @@ function ok(launch: Launch): RunResult {
     signal: null,
     timed_out: false,
     duration_ms: 1,
-    output: '',
+    stdout: '',
+    stderr: '',
   };
 }
 
@@ -98,7 +99,7 @@ describe('executor: RunnerDriver', () => {
       onNote: (note) => notes.push(note),
       launch: async (launch) => {
         launched.push(launch);
-        if (launch.attempt === 1) return { ...ok(launch), ok: false, exit_code: 1, output: 'not yet' };
+        if (launch.attempt === 1) return { ...ok(launch), ok: false, exit_code: 1, stderr: 'not yet' };
         return ok(launch);
       },
     });
@@ -130,7 +131,7 @@ describe('executor: RunnerDriver', () => {
     const finished = notes.find((note) => note.type === 'finished');
     assert.ok(finished?.type === 'finished');
     assert.equal(finished.result.ok, false);
-    assert.equal(finished.result.output, 'launcher failed: boom');
+    assert.equal(finished.result.stderr, 'launcher failed: boom');
     const drained = driver.drain(false);
     assert.equal(driver.drain(true), drained, 'a second drain returns the first one');
     await drained;

@@ -160,7 +160,8 @@ export function result(run: number, ok: boolean, timed_out = false): RunResult {
     signal: timed_out ? 'SIGTERM' : null,
     timed_out,
     duration_ms: 10,
-    output: ok || timed_out ? '' : 'something broke\n',
+    stdout: '',
+    stderr: ok || timed_out ? '' : 'something broke\n',
   };
 }
 

@@ -48,13 +48,13 @@ describe('executor: retryDelayMs and describeFailure', () => {
   });
 
   it('describes how a run ended with its last line of output', () => {
-    const base = { run: 1, ok: false, duration_ms: 5, output: 'one\ntwo\n\n' };
+    const base = { run: 1, ok: false, duration_ms: 5, stdout: '', stderr: 'one\ntwo\n\n' };
     assert.equal(
       describeFailure({ ...base, exit_code: 3, signal: null, timed_out: false }, 100),
       'exit code 3: two',
     );
     assert.equal(
-      describeFailure({ ...base, exit_code: null, signal: 'SIGTERM', timed_out: true, output: '' }, 100),
+      describeFailure({ ...base, exit_code: null, signal: 'SIGTERM', timed_out: true, stderr: '' }, 100),
       'timed out after 100 ms',
     );
     assert.equal(
@@ -62,10 +62,23 @@ describe('executor: retryDelayMs and describeFailure', () => {
       'killed by SIGKILL: two',
     );
     const long = describeFailure(
-      { ...base, exit_code: 1, signal: null, timed_out: false, output: 'x'.repeat(5000) },
+      { ...base, exit_code: 1, signal: null, timed_out: false, stderr: 'x'.repeat(5000) },
       1,
     );
     assert.ok(long.length <= 300);
+  });
+
+  it("prefers stderr's last line, where errors go, and falls back to stdout's", () => {
+    const base = { run: 1, ok: false, duration_ms: 5, exit_code: 2, signal: null, timed_out: false };
+    assert.equal(
+      describeFailure({ ...base, stdout: 'progress\ndone\n', stderr: 'no such device\n  \n' }, 100),
+      'exit code 2: no such device',
+    );
+    assert.equal(
+      describeFailure({ ...base, stdout: 'progress\ndone\n', stderr: ' \n' }, 100),
+      'exit code 2: done',
+    );
+    assert.equal(describeFailure({ ...base, stdout: '', stderr: '' }, 100), 'exit code 2');
   });
 });
 
