@@ -5,15 +5,21 @@
  *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
  */
 import { dirname, resolve } from 'node:path';
-import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { canonicalAddress, formatEndpoint } from '../config/address.js';
+import { ConfigError } from '../config/errors.js';
 import type { FlipConfig } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
+import { shortenText } from '../executor/captured-output.js';
+import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
-import { checkScript, resolveScript } from '../executor/launcher.js';
+import { resolveScript } from '../executor/launcher.js';
 import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { handedBack, heldBy, type Placement, place, placeAll } from '../placement/index.js';
-import { bindUdp, type PacketTransport } from '../transport/udp.js';
+import { setTimer } from '../time/timer.js';
+import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
+import type { DropReason } from '../wire/drop-reasons.js';
+import { DropLog } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
 import { ReleaseNotices } from './release-notices.js';
@@ -23,6 +29,8 @@ export interface AgentOptions {
   /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */
   pretty?: boolean;
   logger?: Logger;
+  /** For tests: the shortest gap between two dropped-packet summaries (ms); default 10 s. */
+  drop_summary_interval_ms?: number;
 }
 
 /** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */
@@ -45,6 +53,11 @@ export class Agent {
   readonly #runnerDriver: RunnerDriver;
   readonly #serverIds: string[];
   readonly #releases: ReleaseNotices;
+  /** Counts dropped packets into rate-limited log lines (see DropLog). */
+  readonly #drops: DropLog;
+  /** The one timer for the next drop summary, and when it fires (ms, monotonic). */
+  #dropTimer: NodeJS.Timeout | undefined;
+  #dropTimerAt = Number.POSITIVE_INFINITY;
   #transport: PacketTransport | undefined;
   #planning = false;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -59,6 +72,10 @@ export class Agent {
     this.#serverIds = config.servers.map((server) => server.id);
     this.log =
       options.logger ?? createLogger({ level: config.log_level, node: config.id, pretty: options.pretty });
+    this.#drops = new DropLog({
+      summary_interval_ms: options.drop_summary_interval_ms,
+      peers: config.servers.filter((server) => server.id !== config.id).map((server) => senderText(server)),
+    });
     this.membership = new MembershipDriver(
       config,
       { now: () => performance.now(), wallNow: () => Date.now(), random: Math.random },
@@ -72,8 +89,7 @@ export class Agent {
             { told_by: this.#serverIds[from], boot_id: to },
             'a peer had seen a later start of this server (the clock went back); going on with a higher boot id',
           ),
-        onDrop: (reason, from) =>
-          this.log.debug({ reason, from: `${from.ip}:${from.port}` }, 'packet dropped'),
+        onDrop: (reason, from) => this.#onDrop(reason, from),
       },
     );
     this.#releases = new ReleaseNotices({
@@ -178,6 +194,40 @@ export class Agent {
       },
       'peer released items to this server',
     );
+  }
+
+  /** Counts a dropped packet; its own line (debug) and the summary (warning) are rate-limited. */
+  #onDrop(reason: DropReason, from: Endpoint): void {
+    const now = performance.now();
+    const sender = senderText(from);
+    const line = this.#drops.record(now, reason, sender);
+    if (line) {
+      const fields =
+        line.suppressed > 0
+          ? { reason, from: sender, suppressed: line.suppressed }
+          : { reason, from: sender };
+      this.log.debug(fields, 'packet dropped');
+    }
+    this.#reportDrops(now);
+  }
+
+  /** Logs the drop summary if one is due, and keeps one timer set for the next. */
+  #reportDrops(now: number): void {
+    const summary = this.#drops.take(now);
+    if (summary) this.log.warn(summary, 'packets dropped');
+    const at = this.#drops.nextWakeAt();
+    if (at === this.#dropTimerAt) return;
+    if (this.#dropTimer) clearTimeout(this.#dropTimer);
+    this.#dropTimer = undefined;
+    this.#dropTimerAt = at;
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.#dropTimer = setTimer(() => {
+      this.#dropTimer = undefined;
+      this.#dropTimerAt = Number.POSITIVE_INFINITY;
+      this.#reportDrops(performance.now());
+    }, at - now);
+    // A pending summary must not keep the process alive; shutdown logs it.
+    this.#dropTimer.unref();
   }
 
   #beginPlanning(why: string): void {
@@ -286,6 +336,11 @@ export class Agent {
         return;
       case 'finished': {
         const { launch, result } = note;
+        // A log line keeps the start and the end of each stream, since a script's error is
+        // usually at the end, and says what it cut.
+        const logged = (text: string): string => shortenText(text.trim(), 2000, 2000);
+        const stdout = logged(result.stdout);
+        const stderr = logged(result.stderr);
         const fields = {
           system: launch.system,
           item: launch.item,
@@ -294,7 +349,8 @@ export class Agent {
           signal: result.signal,
           timed_out: result.timed_out,
           duration_ms: Math.round(result.duration_ms),
-          output: result.output.trim().slice(0, 2000),
+          ...(stdout === '' ? {} : { stdout }),
+          ...(stderr === '' ? {} : { stderr }),
         };
         if (result.ok) this.log.info(fields, 'script finished');
         else this.log.warn(fields, 'script failed');
@@ -344,22 +400,28 @@ export class Agent {
       this.#releases.close();
       await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
       await this.#transport?.close();
+      // The socket is closed, so no more drops come: log what is pending rather than lose it.
+      if (this.#dropTimer) clearTimeout(this.#dropTimer);
+      this.#dropTimer = undefined;
+      this.#dropTimerAt = Number.POSITIVE_INFINITY;
+      const drops = this.#drops.flush(performance.now());
+      if (drops) this.log.warn(drops, 'packets dropped');
       this.log.info('flip agent stopped');
     })();
     return this.#shuttingDown;
   }
 }
 
-/** A missing or non-executable script is a config error at start, for every script at once. */
+/**
+ * A sender as drops are counted and logged, in one spelling per address (see canonicalAddress),
+ * so that a configured peer is recognised however the socket or the config writes its address.
+ */
+function senderText(endpoint: Endpoint): string {
+  return formatEndpoint(canonicalAddress(endpoint.ip), endpoint.port);
+}
+
+/** A missing or non-executable script of this server's systems is a config error at start. */
 function checkScripts(config: FlipConfig, configDir: string, file: string): void {
-  const issues: ConfigIssue[] = [];
-  const self = config.servers.find((server) => server.id === config.id)!;
-  // Only the systems this server is a member of run scripts here.
-  for (const system of config.systems.filter((system) => self.systems.includes(system.name))) {
-    for (const event of ['alive', 'down'] as const) {
-      const problem = checkScript(system[event], configDir);
-      if (problem) issues.push({ path: `cluster.system.${system.name}.${event}`, message: problem });
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues, file);
+  const { errors } = checkConfigScripts(config, { self: config.id, on_host: true, config_dir: configDir });
+  if (errors.length > 0) throw new ConfigError(errors, file);
 }

@@ -212,6 +212,9 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
       'a failed retry with exit 7',
       () => /"exit_code":7/.test(log()) && /failing on purpose/.test(log()),
     );
+    // stderr is logged in a field of its own; the empty stdout is left out.
+    assert.match(log(), /"exit_code":7,[^\n]*"stderr":"failing on purpose"/);
+    assert.doesNotMatch(log(), /"stdout":/);
     assert.match(log(), /script retry scheduled/);
     assert.ok(Number(readFileSync(counter, 'utf8')) >= 2, 'the script ran again');
     // The hung `sleep 60` of the first run was killed with its process group.
@@ -298,6 +301,29 @@ describe('flip agent: bad input', () => {
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /cluster\.system\.s\.alive: .*nope/);
     assert.match(result.stderr, /cluster\.system\.s\.down: .*plain.*executable/);
+  });
+
+  it('a script whose #! interpreter cannot run is a config error at start, naming the interpreter', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-nointerp-'));
+    writeFileSync(join(dir, 'up'), '#!/usr/bin/nosuch-flip-interpreter\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'down'), '#!/bin/sh\r\nexit 0\r\n', { mode: 0o755 });
+    const file = join(dir, 'flip.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'a',
+        key: 'k',
+        servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
+        cluster: { system: { s: { alive: './up', down: './down', type: 'single', data: ['x'] } } },
+      }),
+    );
+    const result = runFlip(['agent', '--config', file]);
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /cluster\.system\.s\.alive: .*up.*: its interpreter "\/usr\/bin\/nosuch-flip-interpreter" \(from the #! line\) does not exist/,
+    );
+    assert.match(result.stderr, /cluster\.system\.s\.down: .*"\/bin\/sh\\r".*carriage return/);
   });
 
   it('a port in use and an address not on this host are clear errors', async () => {
