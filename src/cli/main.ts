@@ -4,10 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.js';
-import type { SimCommandOptions } from './commands/sim.js';
+import { SCENARIO_NAMES } from '../sim/scenario-names.js';
+import { SIM_RANGES, type SimCommandOptions } from './commands/sim-options.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+import { collect, once } from './options.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
+const err = (text: string) => process.stderr.write(`${text}\n`);
 
 export function buildProgram(): Command {
   const program = new Command('flip')
@@ -19,9 +22,12 @@ export function buildProgram(): Command {
   const config = program.command('config').description('check a config file or print its JSON Schema');
   config
     .command('check')
-    .description('validate a config file and print a summary')
+    .description('validate a config file and its scripts, and print a summary')
     .argument('<file>', 'config file (.json or .yaml)')
-    .action(async (file: string) => (await import('./commands/config.js')).configCheck(file, out));
+    .option('--id <id>', "check as this server (its scripts must exist here); default: the file's id", once)
+    .action(async (file: string, options: { id?: string }) =>
+      (await import('./commands/config.js')).configCheck(file, options, out, err),
+    );
   config
     .command('schema')
     .description('print the JSON Schema of the config, for editors')
@@ -30,7 +36,7 @@ export function buildProgram(): Command {
   program
     .command('agent')
     .description("run this server's agent: gossip, agree on failures, run the scripts")
-    .option('--config <file>', 'config file (default: $FLIP_CONFIG)')
+    .option('--config <file>', 'config file (default: $FLIP_CONFIG)', once)
     .option('--pretty', 'human-readable logs even when stdout is not a terminal')
     .action(async (options: { config?: string; pretty?: boolean }) => {
       // Each command loads only its own modules: an agent does not carry the simulator.
@@ -42,7 +48,7 @@ export function buildProgram(): Command {
     .description(
       'run a local cluster on 127.0.0.1 (the README example by default), kill one agent, show the failover',
     )
-    .option('--config <file>', 'a config whose servers to run on loopback')
+    .option('--config <file>', 'a config whose servers to run on loopback', once)
     .action(async (options: { config?: string }) => {
       process.exitCode = await (await import('./commands/demo.js')).demo(options, out);
     });
@@ -51,9 +57,9 @@ export function buildProgram(): Command {
     .command('plan')
     .description('print which server holds which items when the given servers are down')
     .argument('<file>', 'config file (.json or .yaml)')
-    .option('--down <ids>', 'comma-separated ids of the servers that are down')
+    .option('--down <ids>', 'comma-separated ids of the servers that are down (may be repeated)', collect)
     .option('--json', 'print JSON instead of tables')
-    .action(async (file: string, options: { down?: string; json?: boolean }) =>
+    .action(async (file: string, options: { down?: string[]; json?: boolean }) =>
       (await import('./commands/plan.js')).plan(file, options, out),
     );
 
@@ -62,18 +68,26 @@ export function buildProgram(): Command {
     .description('simulate a cluster running the real protocol through faults, and check the outcome')
     .option(
       '--scenario <names>',
-      'all-alive, lossy, one-down, total-partition, minority-partition, random, or all',
-      'all',
+      `comma-separated: ${SCENARIO_NAMES.join(', ')}, or all (default: all)`,
+      once,
     )
-    .option('--nodes <n>', 'cluster size (3: the README example)', '3')
-    .option('--seed <s>', 'seed of the run', '1')
-    .option('--runs <r>', 'random: how many fault schedules', '100')
-    .option('--loss <p>', 'packet loss, 0-0.99', '0')
-    .option('--duration <s>', 'virtual seconds of fault-free phases')
-    .option('--interval <ms>', 'gossip_interval override')
-    .option('--timeout <ms>', 'ping_timeout override')
-    .option('--pings <k>', 'ping_per_interval override')
-    .option('--quorum <q>', 'quorum override')
+    .option(
+      '--nodes <n>',
+      `cluster size, ${SIM_RANGES.nodes.join('-')} (default: 3, the README example)`,
+      once,
+    )
+    .option('--seed <s>', 'seed of the run (default: 1)', once)
+    .option(
+      '--runs <r>',
+      `random: how many fault schedules, ${SIM_RANGES.runs.join('-')} (default: 100)`,
+      once,
+    )
+    .option('--loss <p>', 'packet loss, 0-0.99 (default: 0)', once)
+    .option('--duration <s>', `virtual seconds of fault-free phases, ${SIM_RANGES.duration.join('-')}`, once)
+    .option('--interval <ms>', `gossip_interval override, ${SIM_RANGES.interval.join('-')}`, once)
+    .option('--timeout <ms>', `ping_timeout override, ${SIM_RANGES.timeout.join('-')}`, once)
+    .option('--pings <k>', `ping_per_interval override, ${SIM_RANGES.pings.join('-')}`, once)
+    .option('--quorum <q>', 'quorum override, at most --nodes', once)
     .option('--json', 'print every outcome and figure as JSON')
     .action(async (options: SimCommandOptions) => {
       process.exitCode = (await import('./commands/sim.js')).sim(options, out);

@@ -1,4 +1,5 @@
 /** Text renderings shared by the commands: the README's plan tables and config summaries. */
+import { formatEndpoint } from '../config/address.js';
 import type { FlipConfig } from '../config/index.js';
 import type { Placement } from '../placement/index.js';
 
@@ -50,8 +51,4 @@ export function renderSummary(config: FlipConfig): string {
     );
   }
   return out.join('\n');
-}
-
-export function formatEndpoint(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

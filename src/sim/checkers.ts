@@ -3,8 +3,10 @@
  * node believes (its view, and the items placement gives it from that view) and compare it
  * with the truth the simulator knows.
  */
+
 import { reportTtlMs } from '../membership/timing.js';
 import { place } from '../placement/index.js';
+import { listSome } from '../text/quote.js';
 import type { Simulation } from './simulation.js';
 
 export interface Check {
@@ -49,17 +51,29 @@ export function viewsMatch(sim: Simulation, expectedGone: ReadonlySet<number>): 
   return true;
 }
 
+/**
+ * What the up nodes see as gone, grouped: "3 nodes see gone [flip1] (flip, flip2)". One line
+ * whatever the cluster's size: each group names a few of its nodes and counts the rest.
+ */
 export function describeViews(sim: Simulation): string {
   const ids = sim.config.servers.map((server) => server.id);
-  return upNodes(sim)
-    .map(
-      (observer) =>
-        `${ids[observer]} sees gone [${goneIn(sim, observer)
-          .map((i) => ids[i])
-          .join(',')}]`,
-    )
-    .join('; ');
+  const groups = new Map<string, string[]>();
+  for (const observer of upNodes(sim)) {
+    const gone = goneIn(sim, observer)
+      .map((i) => ids[i]!)
+      .join(',');
+    groups.set(gone, [...(groups.get(gone) ?? []), ids[observer]!]);
+  }
+  const shown = [...groups].slice(0, VIEW_GROUPS_SHOWN_MAX).map(([gone, observers]) => {
+    const count = observers.length === 1 ? '1 node sees' : `${observers.length} nodes see`;
+    return `${count} gone [${listSome(gone === '' ? [] : gone.split(','), 8).replace(/^none$/, '')}] (${listSome(observers, 4)})`;
+  });
+  const rest = groups.size - VIEW_GROUPS_SHOWN_MAX;
+  return rest > 0 ? `${shown.join('; ')}; and ${rest} more views` : shown.join('; ');
 }
+
+/** Different views described one by one before the rest are counted. */
+const VIEW_GROUPS_SHOWN_MAX = 5;
 
 /**
  * How long after the last fault heals every live node must agree (ms): a crashed node needs

@@ -23,6 +23,7 @@ import {
 } from './checkers.js';
 import { readmeCluster, syntheticCluster, type Timing } from './clusters.js';
 import { Random } from './random.js';
+import { SCENARIO_NAMES, type ScenarioName } from './scenario-names.js';
 import { type NetworkOptions, type ScriptModel, Simulation } from './simulation.js';
 
 export interface ScenarioOptions {
@@ -548,7 +549,7 @@ const randomScenario: Scenario = (options) => {
 };
 
 /** All scenarios by name. `lossy` is `all-alive` at 5% loss. */
-export const SCENARIOS: Record<string, Scenario> = {
+export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'all-alive': allAlive,
   lossy: (options) => ({
     ...allAlive({ ...options, loss: Math.max(options.loss, 0.05) }),
@@ -561,13 +562,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   random: randomScenario,
 };
 
-/** What `--scenario all` runs. */
-export const DEFAULT_SCENARIOS = [
-  'all-alive',
-  'lossy',
-  'one-down',
-  'total-partition',
-  'minority-partition',
-  'flapping-partition',
-  'random',
-];
+/** What `--scenario all` runs: every scenario. */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES;

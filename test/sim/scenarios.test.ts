@@ -8,9 +8,9 @@ import { runFlip } from '../helpers/flip-cli.js';
 const base = { seed: 1, nodes: 3, timing: {}, loss: 0 };
 
 describe('simulator: scenarios pass their checkers', () => {
-  for (const name of ['all-alive', 'lossy', 'one-down', 'total-partition', 'minority-partition']) {
+  for (const name of ['all-alive', 'lossy', 'one-down', 'total-partition', 'minority-partition'] as const) {
     it(name, () => {
-      const outcome = SCENARIOS[name]!({ ...base, duration_ms: 120_000 });
+      const outcome = SCENARIOS[name]({ ...base, duration_ms: 120_000 });
       const failed = outcome.checks.filter((c) => !c.ok);
       assert.deepEqual(failed, [], JSON.stringify(failed));
       assert.ok(outcome.checks.length >= 3);

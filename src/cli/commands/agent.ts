@@ -1,6 +1,7 @@
 /** `flip agent --config FILE`: runs this server's agent until a signal stops it. */
 import { Agent } from '../../agent/agent.js';
 import { TransportError } from '../../transport/udp.js';
+import { keepRunningWhenOutputCloses } from '../closed-output.js';
 import { CliError, EXIT_FAILURE } from '../exit-codes.js';
 
 export interface AgentCommandOptions {
@@ -13,6 +14,7 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 export async function agent(options: AgentCommandOptions): Promise<number> {
   const file = options.config ?? process.env.FLIP_CONFIG;
   if (!file) throw new CliError('no config: pass --config FILE or set FLIP_CONFIG');
+  keepRunningWhenOutputCloses();
   let running: Agent;
   try {
     running = await Agent.start(file, { pretty: options.pretty });

@@ -1,27 +1,25 @@
 /** `flip plan FILE [--down ID,...] [--json]`: where every item lives when some servers are down. */
 import { loadConfig } from '../../config/index.js';
 import { placeAll } from '../../placement/index.js';
+import { listSome, quote } from '../../text/quote.js';
 import { CliError } from '../exit-codes.js';
 import { renderPlanTable } from '../render.js';
 
 export interface PlanOptions {
-  down?: string;
+  /** Ids of the servers that are down, from every `--down` given. */
+  down?: readonly string[];
   json?: boolean;
 }
 
 export function plan(file: string, options: PlanOptions, out: (text: string) => void): void {
   const config = loadConfig(file);
   const ids = new Set(config.servers.map((server) => server.id));
-  const down = new Set(
-    (options.down ?? '')
-      .split(',')
-      .map((id) => id.trim())
-      .filter((id) => id !== ''),
-  );
+  const down = new Set(options.down ?? []);
   const unknown = [...down].filter((id) => !ids.has(id));
   if (unknown.length > 0) {
+    const plural = unknown.length === 1 ? 'id' : 'ids';
     throw new CliError(
-      `--down: unknown server id ${unknown.map((id) => `"${id}"`).join(', ')}; servers are: ${[...ids].join(', ')}`,
+      `--down: unknown server ${plural} ${listSome(unknown, 5, (id) => quote(id))}; servers are: ${listSome(config.servers_as_written)}`,
     );
   }
   const live = new Set([...ids].filter((id) => !down.has(id)));

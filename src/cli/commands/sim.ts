@@ -1,58 +1,63 @@
 /** `flip sim`: runs simulation scenarios of the real protocol core and judges them. */
+import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from '../../sim/scenario-names.js';
 import { DEFAULT_SCENARIOS, SCENARIOS, type ScenarioResult } from '../../sim/scenarios.js';
+import { listSome, quote } from '../../text/quote.js';
 import { CliError, EXIT_FAILURE } from '../exit-codes.js';
+import { SIM_LOSS_MAX, SIM_RANGES, type SimCommandOptions } from './sim-options.js';
 
-export interface SimCommandOptions {
-  scenario: string;
-  nodes?: string;
-  seed?: string;
-  runs?: string;
-  loss?: string;
-  duration?: string;
-  interval?: string;
-  timeout?: string;
-  pings?: string;
-  quorum?: string;
-  json?: boolean;
-}
+export type { SimCommandOptions };
 
-function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+/** Tables wider than this many servers are left out of the text output (not of --json). */
+const TABLE_SERVERS_MAX = 12;
+/** Failing seeds listed; each one reproduces its failure alone. */
+const FAILED_SEEDS_SHOWN_MAX = 20;
+
+/** The whole number given for `--name`, checked against SIM_RANGES; undefined when not given. */
+function integer(name: keyof typeof SIM_RANGES, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new CliError(`--${name}: expected a whole number from ${min} to ${max}, got "${value}"`);
+  const [min, max] = SIM_RANGES[name];
+  const parsed = /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new CliError(`--${name}: expected a whole number from ${min} to ${max}, got ${quote(value)}`);
   }
   return parsed;
 }
 
 export function sim(options: SimCommandOptions, out: (text: string) => void): number {
-  const names = options.scenario === 'all' ? DEFAULT_SCENARIOS : options.scenario.split(',');
-  for (const name of names) {
-    if (!(name in SCENARIOS)) {
-      throw new CliError(`unknown scenario "${name}"; scenarios: ${Object.keys(SCENARIOS).join(', ')}, all`);
-    }
-  }
-  const nodes = integer('nodes', options.nodes, 1, 5000) ?? 3;
-  const quorum = integer('quorum', options.quorum, 1, 5000);
+  const requested = options.scenario ?? 'all';
+  const names: readonly ScenarioName[] =
+    requested === 'all'
+      ? DEFAULT_SCENARIOS
+      : requested.split(',').map((name) => {
+          if (!isScenarioName(name))
+            throw new CliError(
+              `unknown scenario ${quote(name)}; scenarios: ${SCENARIO_NAMES.join(', ')}, all`,
+            );
+          return name;
+        });
+  const nodes = integer('nodes', options.nodes) ?? 3;
+  const quorum = integer('quorum', options.quorum);
   if (quorum !== undefined && quorum > nodes)
     throw new CliError(`--quorum: ${quorum} is more than --nodes ${nodes}`);
   const loss = options.loss === undefined ? 0 : Number(options.loss);
-  if (!(loss >= 0 && loss < 1))
-    throw new CliError(`--loss: expected a fraction from 0 to 0.99, got "${options.loss}"`);
+  if (options.loss?.trim() === '' || !(loss >= 0 && loss <= SIM_LOSS_MAX))
+    throw new CliError(
+      `--loss: expected a fraction from 0 to ${SIM_LOSS_MAX}, got ${quote(options.loss ?? '')}`,
+    );
   const common = {
-    seed: integer('seed', options.seed, 0, 2 ** 32 - 1) ?? 1,
+    seed: integer('seed', options.seed) ?? 1,
     nodes,
-    runs: integer('runs', options.runs, 1, 100_000),
+    runs: integer('runs', options.runs),
     quorum,
     loss,
     duration_ms: (() => {
-      const seconds = integer('duration', options.duration, 1, 86_400);
+      const seconds = integer('duration', options.duration);
       return seconds === undefined ? undefined : seconds * 1000;
     })(),
     timing: {
-      gossip_interval: integer('interval', options.interval, 1, 60_000),
-      ping_timeout: integer('timeout', options.timeout, 1, 60_000),
-      ping_per_interval: integer('pings', options.pings, 1, 1000),
+      gossip_interval: integer('interval', options.interval),
+      ping_timeout: integer('timeout', options.timeout),
+      ping_per_interval: integer('pings', options.pings),
     },
   };
   // Keep only the timing keys that were given, so the config's own defaults apply otherwise.
@@ -62,7 +67,7 @@ export function sim(options: SimCommandOptions, out: (text: string) => void): nu
 
   const results: ScenarioResult[] = [];
   for (const name of names) {
-    const outcome = SCENARIOS[name]!(common);
+    const outcome = SCENARIOS[name](common);
     results.push(outcome);
     if (!options.json) out(renderResult(outcome));
   }
@@ -79,12 +84,20 @@ function renderResult(outcome: ScenarioResult): string {
   for (const c of outcome.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   const figures = Object.entries(outcome.figures).map(([key, value]) => `${key}=${value}`);
   if (figures.length > 0) lines.push(`  figures: ${figures.join(' ')}`);
-  for (const table of outcome.tables ?? []) {
-    lines.push(`  -- ${table.title}`);
-    for (const line of table.text.split('\n')) lines.push(`     ${line}`);
-  }
+  const tables = outcome.tables ?? [];
+  if (tables.length > 0 && outcome.nodes > TABLE_SERVERS_MAX)
+    lines.push(
+      `  (${tables.length} tables left out: shown for at most ${TABLE_SERVERS_MAX} servers; --json has them)`,
+    );
+  else
+    for (const table of tables) {
+      lines.push(`  -- ${table.title}`);
+      for (const line of table.text.split('\n')) lines.push(`     ${line}`);
+    }
   if (outcome.failed_seeds && outcome.failed_seeds.length > 0) {
-    lines.push(`  failing seeds (rerun with --runs 1 --seed S): ${outcome.failed_seeds.join(' ')}`);
+    lines.push(
+      `  failing seeds (rerun with --runs 1 --seed S): ${listSome(outcome.failed_seeds.map(String), FAILED_SEEDS_SHOWN_MAX)}`,
+    );
   }
   return lines.join('\n');
 }
