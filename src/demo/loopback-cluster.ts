@@ -9,7 +9,8 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type FlipConfig, loadConfig } from '../config/index.js';
+import { type FlipConfig, loadConfig, parseConfig, readConfigText } from '../config/index.js';
+import { parseSource } from '../config/source.js';
 
 export const RECORD_SCRIPT = fileURLToPath(new URL('../../scripts/demo/record', import.meta.url));
 
@@ -77,7 +78,11 @@ export class LoopbackCluster {
   }
 
   static async create(options: LoopbackClusterOptions): Promise<LoopbackCluster> {
-    const raw = JSON.parse(readFileSync(options.configFile, 'utf8')) as Record<string, unknown>;
+    // The operator's file is checked first, so its problems are reported against it (with its
+    // lines) rather than against the copies made below; JSON and YAML are both read.
+    const text = readConfigText(options.configFile);
+    parseConfig(text, options.configFile);
+    const raw = { ...(parseSource(text, options.configFile).value as Record<string, unknown>) };
     for (const key of options.dropKeys ?? []) delete raw[key];
     const servers = raw.servers as Record<string, Record<string, unknown>>;
     const ids = Object.keys(servers);

@@ -102,7 +102,10 @@ export function convergence(
   const bound = convergenceBoundMs(sim);
   const at = sim.runUntilTrue(() => viewsMatch(sim, expectedGone), start + bound);
   const ids = sim.config.servers.map((server) => server.id);
-  const expected = `[${[...expectedGone].map((i) => ids[i]).join(',')}]`;
+  const expected = `[${listSome(
+    [...expectedGone].map((i) => ids[i]!),
+    8,
+  )}]`;
   if (at === undefined) {
     return {
       check: check(
@@ -144,9 +147,11 @@ export function placementCheck(sim: Simulation, label = 'placement'): Check {
     for (const [item, holders] of wanted) {
       if (system.type === 'replicated') {
         if (holders.length !== upMembers.length)
-          problems.push(`${system.name}/${item} held by [${holders}] not all of [${upMembers}]`);
+          problems.push(
+            `${system.name}/${item} held by [${listSome(holders, 8)}] not all of [${listSome(upMembers, 8)}]`,
+          );
       } else if (upMembers.length > 0 && holders.length !== 1) {
-        problems.push(`${system.name}/${item} held by ${holders.length} nodes [${holders}]`);
+        problems.push(`${system.name}/${item} held by ${holders.length} nodes [${listSome(holders, 8)}]`);
       }
     }
   }

@@ -8,6 +8,7 @@ import { renderPlanTable } from '../cli/render.js';
 import type { FlipConfig } from '../config/index.js';
 import { PACKET_OVERHEAD, WIRE_PACKING } from '../membership/wire-packing.js';
 import { place } from '../placement/index.js';
+import { listSome } from '../text/quote.js';
 import {
   type Check,
   check,
@@ -309,7 +310,10 @@ const minorityPartition: Scenario = (options) => {
     check(
       `${ids[victim]} declares nobody down`,
       victimGone.length === 0,
-      `${ids[victim]} sees gone [${victimGone.map((i) => ids[i])}]`,
+      `${ids[victim]} sees gone [${listSome(
+        victimGone.map((i) => ids[i]!),
+        8,
+      )}]`,
     ),
   );
   sim.heal();

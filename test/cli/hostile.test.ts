@@ -244,3 +244,21 @@ describe('flip agent: bad config', () => {
     }
   });
 });
+
+describe('flip demo: bad config', () => {
+  it("reports problems against the operator's file, not the demo's copies, and reads YAML", () => {
+    const bomb = writeConfig(
+      'demo-bomb.yaml',
+      `a: &a [x,x,x,x,x,x,x,x,x,x]\nb: [${new Array(1000).fill('*a').join(',')}]\n`,
+    );
+    const result = runFlip(['demo', '--config', bomb]);
+    assert.equal(result.status, 2, result.stdout);
+    noStack(result);
+    assert.match(result.stderr, /demo-bomb\.yaml: the YAML expands too many aliases/);
+    const raw = cluster(2);
+    (raw.cluster.system.ip.data as string[]).push('a\u0000b');
+    const nul = runFlip(['demo', '--config', writeConfig('demo-nul.json', raw)]);
+    assert.equal(nul.status, 2);
+    assert.match(nul.stderr, /demo-nul\.json:\d+:\d+: cluster\.system\.ip\.data\[1\]: contains a NUL/);
+  });
+});
