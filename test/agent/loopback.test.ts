@@ -287,17 +287,7 @@ describe('flip agent: bad input', () => {
   it('a missing or non-executable script is a config error at start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-noscript-'));
     writeFileSync(join(dir, 'plain'), 'not executable');
-    const file = join(dir, 'flip.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        id: 'a',
-        key: 'k',
-        servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
-        cluster: { system: { s: { alive: './nope', down: './plain', type: 'single', data: ['x'] } } },
-      }),
-    );
-    const result = runFlip(['agent', '--config', file]);
+    const result = runFlip(['agent', '--config', singleSystemConfig(dir, './nope', './plain')]);
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /cluster\.system\.s\.alive: .*nope/);
     assert.match(result.stderr, /cluster\.system\.s\.down: .*plain.*executable/);
@@ -307,17 +297,7 @@ describe('flip agent: bad input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-nointerp-'));
     writeFileSync(join(dir, 'up'), '#!/usr/bin/nosuch-flip-interpreter\n', { mode: 0o755 });
     writeFileSync(join(dir, 'down'), '#!/bin/sh\r\nexit 0\r\n', { mode: 0o755 });
-    const file = join(dir, 'flip.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        id: 'a',
-        key: 'k',
-        servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
-        cluster: { system: { s: { alive: './up', down: './down', type: 'single', data: ['x'] } } },
-      }),
-    );
-    const result = runFlip(['agent', '--config', file]);
+    const result = runFlip(['agent', '--config', singleSystemConfig(dir, './up', './down')]);
     assert.equal(result.status, 2, result.stderr);
     assert.match(
       result.stderr,
@@ -351,3 +331,16 @@ describe('flip agent: bad input', () => {
     assert.match(result.stderr, /--config FILE or set FLIP_CONFIG/);
   });
 });
+
+/** A one-server config in `dir` whose system `s` runs `alive` and `down`; returns its path. */
+function singleSystemConfig(dir: string, alive: string, down: string): string {
+  const file = join(dir, 'flip.json');
+  const config = {
+    id: 'a',
+    key: 'k',
+    servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
+    cluster: { system: { s: { alive, down, type: 'single', data: ['x'] } } },
+  };
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
