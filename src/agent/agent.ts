@@ -80,6 +80,10 @@ export class Agent {
       config,
       { now: () => performance.now(), wallNow: () => Date.now(), random: Math.random },
       {
+        onRefuted: () => {
+          this.log.warn('peers had declared this server down; announcing what it holds again');
+          this.#runnerDriver.reassert();
+        },
         onChanges: (changes) => this.#onChanges(changes),
         onSynced: () => this.#beginPlanning('learned the view from a peer'),
         onReleased: (notice) => this.#onReleased(notice),
@@ -283,7 +287,6 @@ export class Agent {
   #onChanges(changes: MemberChange[]): void {
     let placementChanged = false;
     let leave = false;
-    let reassert = false;
     for (const change of changes) {
       this.log.info(
         {
@@ -297,11 +300,6 @@ export class Agent {
       );
       if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
       if (change.to === 'left') leave = true;
-      if (change.member === this.membership.core.self && change.reason === 'refute') reassert = true;
-    }
-    if (reassert) {
-      this.log.warn('peers had declared this server down; announcing what it holds again');
-      this.#runnerDriver.reassert();
     }
     // A leave is announced by the leaver itself: take its data over at once, without waiting
     // for more changes to arrive (the planned hand-over path).

@@ -6,7 +6,7 @@
 import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
-import type { MemberChange, ReleasedAck, ReleasedNotice } from '../membership/node.js';
+import type { MemberChange, Refutation, ReleasedAck, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
 import { WIRE_PACKING } from '../membership/wire-packing.js';
 import { setTimer } from '../time/timer.js';
@@ -23,6 +23,8 @@ export interface MembershipDriverComponents {
 }
 
 export interface MembershipDriverEvents {
+  /** This server refuted its own down or leave (before the changes of the same batch). */
+  onRefuted(refutation: Refutation): void;
   onChanges(changes: MemberChange[]): void;
   /** The core has learned the cluster's view from a peer (once). */
   onSynced(): void;
@@ -159,6 +161,7 @@ export class MembershipDriver {
       this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
       this.packets_sent++;
     }
+    for (const refutation of effects.refutations) this.#events.onRefuted(refutation);
     if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
     for (const notice of effects.released) this.#events.onReleased(notice);
     for (const ack of effects.released_acks) this.#events.onReleasedAck(ack);

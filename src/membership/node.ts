@@ -66,8 +66,41 @@ export interface MemberChange {
   to: MemberStateName;
   incarnation: number;
   at: number;
-  /** Why: 'probe' (own probe failed), 'report' (others' reports), 'quorum', 'gossip', 'direct', 'expired', 'leave', 'refute'. */
-  reason: string;
+  reason: MemberChangeReason;
+}
+
+/** Why a member's state changed in this node's view. */
+export type MemberChangeReason =
+  /** This node's own probe of it failed. */
+  | 'probe'
+  /** Other members reported it unreachable. */
+  | 'report'
+  /** A quorum agreed it is down (and confirmed it had heard from enough members). */
+  | 'quorum'
+  /** An update about it arrived through gossip. */
+  | 'gossip'
+  /** It said so itself, or answered us directly. */
+  | 'direct'
+  /** The reports against it expired. */
+  | 'expired'
+  /** Its own graceful leave (for this node: our own). */
+  | 'leave'
+  /** This node learnt that it was declared gone and refuted it (see Refutation). */
+  | 'refute'
+  /** This node saw that it could reach nobody, so its own report proves nothing. */
+  | 'isolated';
+
+/**
+ * This node learnt that its peers had declared it down (or left) and refuted it with a higher
+ * incarnation. Meanwhile they may have taken its items over and told the network so: the
+ * controller announces again what this node holds.
+ */
+export interface Refutation {
+  /** What the peers had declared. */
+  declared: 'down' | 'left';
+  /** Our incarnation after the refutation. */
+  incarnation: number;
+  at: number;
 }
 
 export interface Outgoing {
@@ -91,6 +124,8 @@ export interface ReleasedNotice {
 export interface Effects {
   sends: Outgoing[];
   changes: MemberChange[];
+  /** Refutations of our own down or leave, each also in `changes` with reason 'refute'. */
+  refutations: Refutation[];
   released: ReleasedNotice[];
   released_acks: ReleasedAck[];
 }
@@ -226,6 +261,7 @@ export class MembershipNode {
   #synced = false;
   #sends: Outgoing[] = [];
   #changes: MemberChange[] = [];
+  #refutations: Refutation[] = [];
   #released: ReleasedNotice[] = [];
   #releasedAcks: ReleasedAck[] = [];
 
@@ -322,12 +358,14 @@ export class MembershipNode {
     const effects = {
       sends: this.#sends,
       changes: this.#changes,
+      refutations: this.#refutations,
       released: this.#released,
       released_acks: this.#releasedAcks,
     };
     this.#releasedAcks = [];
     this.#sends = [];
     this.#changes = [];
+    this.#refutations = [];
     this.#released = [];
     return effects;
   }
@@ -692,7 +730,7 @@ export class MembershipNode {
   }
 
   /** Our probe got an answer: take back our own report (others' reports expire or are refuted). */
-  #withdrawReport(now: number, target: number, reason = 'direct'): void {
+  #withdrawReport(now: number, target: number, reason: MemberChangeReason = 'direct'): void {
     const suspicion = this.#suspicions.get(target);
     if (!suspicion?.reporters.delete(this.self)) return;
     if (suspicion.reporters.size === 0) {
@@ -946,7 +984,7 @@ export class MembershipNode {
   }
 
   /** Decides `down` or `left` for a member, spreads it, and forgets reports about it. */
-  #declare(now: number, update: Update & { kind: 'down' | 'left' }, reason: string): void {
+  #declare(now: number, update: Update & { kind: 'down' | 'left' }, reason: MemberChangeReason): void {
     const member = this.#members[update.member]!;
     member.incarnation = update.incarnation;
     this.#suspicions.delete(update.member);
@@ -976,6 +1014,7 @@ export class MembershipNode {
         at: now,
         reason: 'refute',
       });
+      this.#refutations.push({ declared: update.kind, incarnation: this.#incarnation, at: now });
     }
   }
 
@@ -1022,7 +1061,13 @@ export class MembershipNode {
 
   // ---- output --------------------------------------------------------------------------------
 
-  #setState(now: number, index: number, to: MemberStateName, incarnation: number, reason: string): void {
+  #setState(
+    now: number,
+    index: number,
+    to: MemberStateName,
+    incarnation: number,
+    reason: MemberChangeReason,
+  ): void {
     const member = this.#members[index]!;
     const from = member.state;
     member.state = to;

@@ -231,15 +231,15 @@ export class Simulation {
     }
     let placementChanged = false;
     let leave = false;
+    if (effects.refutations.length > 0 && node.runner && node.planning) {
+      for (const system of node.runner.systems()) node.runner.reassert(this.now, system);
+    }
     for (const change of effects.changes) {
       const entry = { ...change, observer: node.index };
       this.trace.push(entry);
       for (const listener of this.#listeners) listener(entry);
       if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
       if (change.to === 'left') leave = true;
-      if (change.member === node.index && change.reason === 'refute' && node.runner && node.planning) {
-        for (const system of node.runner.systems()) node.runner.reassert(this.now, system);
-      }
     }
     if (node.runner) this.#plan(node, placementChanged, leave);
     let wake = core.nextWakeAt();

@@ -33,6 +33,7 @@ function start(net: Net, config: ReturnType<typeof syntheticCluster>, index: num
     { ...config, id: server.id },
     { now: () => performance.now(), wallNow: () => wall, random: Math.random },
     {
+      onRefuted: () => {},
       onChanges: () => {},
       onSynced: () => {},
       onDrop: () => {},
