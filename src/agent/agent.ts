@@ -12,6 +12,7 @@ import { loadConfigIsolated } from '../config/load-isolated.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
+import { runnerOptionsFor } from '../executor/from-config.js';
 import { resolveScript } from '../executor/launcher.js';
 import { type RunnerNote, ScriptRunner } from '../executor/runner.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
@@ -104,22 +105,9 @@ export class Agent {
       give_up_ms: RELEASE_NOTICE_GIVE_UP_MS,
       first_id: Math.floor(Math.random() * 2 ** 32),
     });
-    const self = config.servers.find((server) => server.id === config.id)!;
-    this.runner = new ScriptRunner({
-      node: config.id,
-      remove_on_start: config.remove_on_start,
-      systems: config.systems
-        .filter((system) => self.systems.includes(system.name))
-        .map((system) => ({
-          name: system.name,
-          alive: resolveScript(system.alive, configDir),
-          down: resolveScript(system.down, configDir),
-          config: system.config,
-          data: system.data,
-          delay_ms: system.delay_ms,
-          script_timeout_ms: system.script_timeout_ms,
-        })),
-    });
+    this.runner = new ScriptRunner(
+      runnerOptionsFor(config, config.id, { resolveScript: (script) => resolveScript(script, configDir) }),
+    );
     this.#runnerDriver = new RunnerDriver({
       runner: this.runner,
       cwd: configDir,

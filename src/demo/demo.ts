@@ -5,8 +5,8 @@
  * the data return, and stops everything. It fails (exit 1) if the failover did not happen.
  */
 import { fileURLToPath } from 'node:url';
-import { renderPlanTable } from '../cli/render.js';
 import { placeAll } from '../placement/index.js';
+import { renderPlanTable } from '../placement/plan-table.js';
 import { LoopbackCluster } from './loopback-cluster.js';
 
 export const README_EXAMPLE = fileURLToPath(new URL('../../examples/readme.json', import.meta.url));

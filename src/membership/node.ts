@@ -19,6 +19,7 @@ import {
   type Update,
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
+import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
 import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
 
 /** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
@@ -194,8 +195,6 @@ interface Confirmation {
 }
 
 const SEQ_MODULO = 2 ** 32;
-/** Members asked beyond those needed to confirm a quorum, so a lost ping or two costs no time. */
-const CONFIRM_EXTRA_ASKS = 2;
 /** Our own reports need this many other members heard from recently, at most (see #connected). */
 const REPORT_WITNESSES_MAX = 3;
 /** Enough distinct recent senders to find REPORT_WITNESSES_MAX besides the member in question. */
@@ -816,25 +815,30 @@ export class MembershipNode {
   #checkQuorum(now: number, member: number): void {
     const suspicion = this.#suspicions.get(member);
     const view = this.#members[member]!;
-    let current = 0;
-    if (suspicion) for (const expiresAt of suspicion.reporters.values()) if (expiresAt > now) current++;
-    if (!suspicion || current < this.#options.quorum || view.state === 'down' || view.state === 'left') {
+    const quorum = this.#options.quorum;
+    const reports = suspicion ? liveReports(suspicion.reporters.values(), now) : 0;
+    if (
+      !suspicion ||
+      quorumVerdict({ reports, quorum, heard_since: Number.POSITIVE_INFINITY }) === 'no_quorum' ||
+      view.state === 'down' ||
+      view.state === 'left'
+    ) {
       this.#confirmations.delete(member);
       return;
     }
-    const needed = this.#options.quorum - 1;
+    const needed = confirmationsNeeded(quorum);
     let confirmation = this.#confirmations.get(member);
     if (needed > 0 && confirmation?.incarnation !== suspicion.incarnation) {
       confirmation = { incarnation: suspicion.incarnation, heard: new Set() };
       this.#confirmations.set(member, confirmation);
       this.counters.confirmations++;
       const askable = this.#peers.filter((peer) => peer !== member && this.#members[peer]!.state === 'alive');
-      const asks = needed + Math.ceil(needed / 10) + CONFIRM_EXTRA_ASKS;
-      for (const peer of sample(askable, asks, this.#options.random)) {
+      for (const peer of sample(askable, confirmationAsks(needed), this.#options.random)) {
         this.#sendPing(peer, this.#nextSeq());
       }
     }
-    if (confirmation !== undefined && confirmation.heard.size < needed) return;
+    const heard_since = confirmation?.heard.size ?? Number.POSITIVE_INFINITY;
+    if (quorumVerdict({ reports, quorum, heard_since }) !== 'down') return;
     this.#confirmations.delete(member);
     this.counters.declared_down++;
     this.#declare(now, { kind: 'down', member, incarnation: suspicion.incarnation }, 'quorum');

@@ -4,10 +4,10 @@
  * the same seed gives the same run.
  */
 
-import { renderPlanTable } from '../cli/render.js';
 import type { FlipConfig } from '../config/index.js';
 import { PACKET_OVERHEAD, WIRE_PACKING } from '../membership/wire-packing.js';
 import { place } from '../placement/index.js';
+import { renderPlanTable } from '../placement/plan-table.js';
 import { listSome } from '../text/quote.js';
 import {
   type Check,

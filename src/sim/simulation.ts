@@ -6,6 +6,7 @@
  */
 import { startupGraceMs } from '../agent/startup.js';
 import type { FlipConfig } from '../config/index.js';
+import { runnerOptionsFor } from '../executor/from-config.js';
 import { type RunResult, ScriptRunner } from '../executor/runner.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
@@ -326,14 +327,7 @@ export class Simulation {
     node.planning = false;
     node.graceAt = this.now + startupGraceMs(config);
     if (this.#options.scripts) {
-      const self = config.servers[index]!;
-      node.runner = new ScriptRunner({
-        node: self.id,
-        remove_on_start: config.remove_on_start,
-        systems: config.systems
-          .filter((system) => self.systems.includes(system.name))
-          .map((system) => ({ ...system, config: system.config })),
-      });
+      node.runner = new ScriptRunner(runnerOptionsFor(config, config.servers[index]!.id));
     }
     node.core.start(this.now);
     this.#flush(node);

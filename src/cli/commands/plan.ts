@@ -1,9 +1,9 @@
 /** `flip plan FILE [--down ID,...] [--json]`: where every item lives when some servers are down. */
 import { loadConfig } from '../../config/index.js';
 import { placeAll } from '../../placement/index.js';
+import { renderPlanTable } from '../../placement/plan-table.js';
 import { listSome, quote } from '../../text/quote.js';
 import { CliError } from '../exit-codes.js';
-import { renderPlanTable } from '../render.js';
 
 export interface PlanOptions {
   /** Ids of the servers that are down, from every `--down` given. */
