@@ -21,6 +21,7 @@ import {
 import { ProbeOrder, sample } from './probe-order.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
 import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
+import { Witnesses } from './witnesses.js';
 
 /** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
 export interface Packing {
@@ -159,7 +160,7 @@ interface Probe {
   /** Members asked to probe the target for us; only they (and the target) may answer. */
   helpers: number[];
   nacks: number;
-  /** Whether we could trust our own reports when the probe started (see #connected). */
+  /** Whether we could trust our own reports when the probe started (see witnesses.ts). */
   trusted: boolean;
 }
 
@@ -195,10 +196,6 @@ interface Confirmation {
 }
 
 const SEQ_MODULO = 2 ** 32;
-/** Our own reports need this many other members heard from recently, at most (see #connected). */
-const REPORT_WITNESSES_MAX = 3;
-/** Enough distinct recent senders to find REPORT_WITNESSES_MAX besides the member in question. */
-const RECENT_SENDERS_MAX = 2 * (REPORT_WITNESSES_MAX + 1);
 /** At equal incarnations, which news wins: a decision beats a report beats "alive". */
 const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
 
@@ -243,11 +240,9 @@ export class MembershipNode {
   readonly #confirmations = new Map<number, Confirmation>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
   readonly #lastHeard: Float64Array;
-  /** The last RECENT_SENDERS_MAX distinct members heard from, newest first. */
-  readonly #recentSenders: number[] = [];
+  /** Whether our own reports can be trusted (see witnesses.ts). */
+  readonly #witnesses: Witnesses;
   readonly #reportTtlMs: number;
-  /** How recently the witnesses of #connected must have been heard from (ms). */
-  readonly #witnessWindowMs: number;
   #incarnation: number;
   #seq = 0;
   #rounds = 0;
@@ -285,12 +280,7 @@ export class MembershipNode {
     this.#reportTtlMs =
       options.report_ttl_ms ??
       reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
-    // Two passes over up to REPORT_WITNESSES_MAX + 1 peers, plus timeouts: each live witness
-    // probes us or is probed by us within that, unless we are cut off.
-    const rounds = Math.ceil(
-      Math.min(options.memberCount - 1, REPORT_WITNESSES_MAX + 1) / options.ping_per_interval,
-    );
-    this.#witnessWindowMs = 2 * (rounds * options.gossip_interval_ms + options.ping_timeout_ms);
+    this.#witnesses = new Witnesses(options);
     // A node alone in its cluster has nobody to learn from.
     this.#synced = this.#peers.length === 0;
   }
@@ -416,7 +406,7 @@ export class MembershipNode {
 
   #handle(now: number, from: number, message: Message): void {
     this.#lastHeard[from] = now;
-    this.#noteSender(from);
+    this.#witnesses.heard(now, from);
     this.#hearFrom(now, from, message.incarnation);
     const corrections: Update[] = [];
     for (const update of message.updates) {
@@ -551,7 +541,7 @@ export class MembershipNode {
 
   /**
    * Rounds keep their pace whatever our health: only timeouts stretch. Steady rounds keep the
-   * evidence that we are connected (#connected) flowing at a known rate.
+   * evidence that we are connected (witnesses.ts) flowing at a known rate.
    */
   #interval(): number {
     return this.#options.gossip_interval_ms;
@@ -592,7 +582,7 @@ export class MembershipNode {
       phase: 'direct',
       helpers: [],
       nacks: 0,
-      trusted: this.#connected(now, target),
+      trusted: this.#witnesses.enough(now, target),
     });
     this.#sendPing(target, seq, wantState || !this.#synced);
   }
@@ -715,7 +705,7 @@ export class MembershipNode {
   #reportUnreachable(now: number, target: number): void {
     const member = this.#members[target]!;
     if (member.state === 'down' || member.state === 'left') return;
-    if (!this.#connected(now, target)) {
+    if (!this.#witnesses.enough(now, target)) {
       this.counters.reports_withheld++;
       return;
     }
@@ -743,40 +733,10 @@ export class MembershipNode {
     }
   }
 
-  /**
-   * Whether our own reports can be trusted: we heard, within a few rounds, from enough members
-   * other than the one in question. A node that hears nobody (it is cut off, or everybody is)
-   * cannot tell a dead peer from its own isolation; its reports, kept until the network heals,
-   * would meet other isolated nodes' reports and add up to a false quorum. For a quorum of q,
-   * q - 1 other voices are needed, at most REPORT_WITNESSES_MAX so large clusters need not
-   * hear from hundreds of members first.
-   */
-  #connected(now: number, except: number): boolean {
-    const needed = Math.min(this.#options.quorum - 1, REPORT_WITNESSES_MAX);
-    if (needed <= 0) return true;
-    const since = now - this.#witnessWindowMs;
-    let heard = 0;
-    for (const member of this.#recentSenders) {
-      if (member === except) continue;
-      if (this.#lastHeard[member]! >= since && ++heard >= needed) return true;
-    }
-    return false;
-  }
-
-  /** Keeps the last few distinct senders, newest first: #connected needs only a handful. */
-  #noteSender(from: number): void {
-    const senders = this.#recentSenders;
-    if (senders[0] === from) return;
-    const at = senders.indexOf(from);
-    if (at !== -1) senders.splice(at, 1);
-    senders.unshift(from);
-    if (senders.length > RECENT_SENDERS_MAX) senders.pop();
-  }
-
   /** Cut off from everybody: take back our own reports before they can meet others' at the heal. */
   #withdrawIfIsolated(now: number): void {
     for (const [member, suspicion] of this.#suspicions) {
-      if (suspicion.reporters.has(this.self) && !this.#connected(now, member)) {
+      if (suspicion.reporters.has(this.self) && !this.#witnesses.enough(now, member)) {
         this.#withdrawReport(now, member, 'isolated');
       }
     }
