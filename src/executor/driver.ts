@@ -5,7 +5,8 @@
  */
 import { setTimer } from '../time/timer.js';
 import { type LaunchOptions, launchScript } from './launcher.js';
-import type { Launch, RunnerNote, RunResult, ScriptRunner } from './runner.js';
+import type { ScriptRunner } from './runner.js';
+import type { Launch, RunnerNote, RunResult } from './types.js';
 
 export type LaunchFunction = (launch: Launch, options: LaunchOptions) => Promise<RunResult>;
 

@@ -3,7 +3,7 @@
  * alike (beside membership/from-config.ts, which does the same for the protocol core).
  */
 import type { FlipConfig } from '../config/index.js';
-import type { RunnerOptions } from './runner.js';
+import type { RunnerOptions } from './types.js';
 
 export interface RunnerInject {
   /** Where a script named in the config runs from; the daemon resolves paths, the simulator does not. */

@@ -1,12 +1,14 @@
 /** The script runner: the pure core, the process launcher and the driver that joins them. */
 export { CapturedOutput, cutNote, shortenText } from './captured-output.js';
 export { type DriverOptions, type LaunchFunction, RunnerDriver } from './driver.js';
+export { runnerOptionsFor } from './from-config.js';
 export { checkScript, LAUNCH_DEFAULTS, type LaunchOptions, launchScript, resolveScript } from './launcher.js';
+export { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
+export { ScriptRunner } from './runner.js';
 export {
-  describeFailure,
+  type ActionKind,
   type FailedView,
   type Launch,
-  type RetryPolicy,
   RUNNER_DEFAULTS,
   type RunnerCounters,
   type RunnerEffects,
@@ -15,8 +17,6 @@ export {
   type RunnerSystem,
   type RunningView,
   type RunResult,
-  retryDelayMs,
   type ScriptEvent,
-  ScriptRunner,
   type SystemStatus,
-} from './runner.js';
+} from './types.js';

@@ -21,7 +21,7 @@ import {
 import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimer } from '../time/timer.js';
 import { CapturedOutput } from './captured-output.js';
-import type { Launch, RunResult } from './runner.js';
+import type { Launch, RunResult } from './types.js';
 
 export interface LaunchOptions {
   /** Working directory of the script; the agent's when absent. */

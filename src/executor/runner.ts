@@ -19,202 +19,23 @@
  *   being retried in the background, but they no longer hold up the plan or the next one: one
  *   broken script must not block failover of every other item forever.
  */
+import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
+import {
+  type ActionKind,
+  type Launch,
+  RUNNER_DEFAULTS,
+  type RunnerCounters,
+  type RunnerEffects,
+  type RunnerNote,
+  type RunnerOptions,
+  type RunnerSystem,
+  type RunResult,
+  type ScriptEvent,
+  type SystemStatus,
+} from './types.js';
 
-export interface RunnerSystem {
-  name: string;
-  alive: string;
-  down: string;
-  /** Passed to the scripts as JSON (argument 2 and FLIP_CONFIG). */
-  config: Record<string, unknown>;
-  /** The items; status and `held` list items in this order. */
-  data: string[];
-  delay_ms: number;
-  script_timeout_ms: number;
-}
-
-export interface RunnerOptions {
-  /** This server's id (FLIP_NODE). */
-  node: string;
-  systems: RunnerSystem[];
-  /** Scripts running at once, all systems together. */
-  parallel_max?: number;
-  /** Delay before the first retry; doubles per failed attempt... */
-  retry_base_ms?: number;
-  /** ...up to this. */
-  retry_max_ms?: number;
-  /** After this many consecutive failures the item is reported `failed`... */
-  attempts_before_failed?: number;
-  /** ...and from then on retried every this often, forever. */
-  failed_retry_ms?: number;
-  /**
-   * When true, the first plan of a system also runs `down` for every item of its data that is not
-   * desired here, to clean up after a crash. When false, items start as not held.
-   */
-  remove_on_start?: boolean;
-}
-
-/** Defaults, each with why. */
-export const RUNNER_DEFAULTS = {
-  /** Enough to move a handful of addresses at once without forking a storm of `ip` commands. */
-  parallel_max: 8,
-  /** A transient failure (a busy `ip`, a lock) usually clears within a second. */
-  retry_base_ms: 1000,
-  /** Keeps a broken item's retries frequent enough to recover soon after it is fixed. */
-  retry_max_ms: 30_000,
-  /** 1 + 2 + 4 + 8 s of retries: long enough that "failed" means a person should look. */
-  attempts_before_failed: 5,
-  /** Once failed, one attempt a minute costs little and heals without a restart. */
-  failed_retry_ms: 60_000,
-  /** The original flip cleaned up at start; a crashed node may still carry addresses. */
-  remove_on_start: true,
-} as const;
-
-export type ScriptEvent = 'alive' | 'down';
-
-export interface Launch {
-  /** Unique per runner, increasing; `finished` names it to report the end. */
-  run: number;
-  system: string;
-  item: string;
-  event: ScriptEvent;
-  script: string;
-  /** [item, JSON.stringify(config)]. */
-  args: [string, string];
-  /** FLIP_EVENT, FLIP_SYSTEM, FLIP_ITEM, FLIP_NODE, FLIP_CONFIG. */
-  env: Record<string, string>;
-  timeout_ms: number;
-  /** 1 for a first attempt, counting up through retries. */
-  attempt: number;
-  /** The plan that decided this script should run. */
-  plan: number;
-  /**
-   * Why it runs: 'plan' (a first attempt), 'retry' (after a failure), 'drain' (shutdown),
-   * 'announce' (`alive` again for an item already held, see ScriptRunner.reassert), 'handback'
-   * (a first `alive` that waited for the previous holder to let go, see setDesired's `handback`).
-   */
-  reason: ActionKind;
-}
-
-export interface RunResult {
-  run: number;
-  ok: boolean;
-  exit_code: number | null;
-  signal: string | null;
-  timed_out: boolean;
-  duration_ms: number;
-  /**
-   * What the script printed on each stream, bounded to a head and a tail with a note of what was
-   * cut (see captured-output.ts). Why a script could not start at all is in `stderr`.
-   */
-  stdout: string;
-  stderr: string;
-}
-
-export type RunnerNote =
-  | { type: 'plan'; system: string; plan: number; desired: string[]; leaving: string[]; arriving: string[] }
-  | { type: 'started'; launch: Launch }
-  /**
-   * `released`: a successful `down` of an item that may have been configured here (an `alive`
-   * had started since the last successful `down`); the node that holds it now may announce it.
-   */
-  | { type: 'finished'; launch: Launch; result: RunResult; released: boolean }
-  | { type: 'retry'; system: string; item: string; event: ScriptEvent; attempt: number; at: number }
-  | { type: 'failed'; system: string; item: string; event: ScriptEvent; attempts: number }
-  | { type: 'recovered'; system: string; item: string; event: ScriptEvent }
-  | { type: 'drained' };
-
-export interface RunnerEffects {
-  launches: Launch[];
-  notes: RunnerNote[];
-}
-
-export interface RunningView {
-  item: string;
-  event: ScriptEvent;
-  /** When it was launched (caller's clock). */
-  since: number;
-  run: number;
-  attempt: number;
-}
-
-export interface FailedView {
-  item: string;
-  event: ScriptEvent;
-  attempts: number;
-  last_error: string;
-}
-
-export interface SystemStatus {
-  system: string;
-  /** The number of the newest applied plan; 0 before the first. */
-  plan: number;
-  /** 'idle' when the newest plan is complete, otherwise the phase it is in. */
-  phase: 'idle' | 'down' | 'alive';
-  /** A newer desired set is waiting (for its delay, or for the running plan to complete). */
-  next_plan_waiting: boolean;
-  /** The desired set of the newest applied plan, in data order. */
-  desired: string[];
-  held: string[];
-  running: RunningView[];
-  failed: FailedView[];
-}
-
-export interface RunnerCounters {
-  runs_started: number;
-  runs_failed: number;
-  /** `finished` calls for a run that is unknown or no longer current, ignored. */
-  results_ignored: number;
-  /** Announcements (see reassert) dropped when due because the item was no longer held or wanted. */
-  announces_skipped: number;
-}
-
-/** What the backoff depends on; RunnerOptions with defaults applied. */
-export interface RetryPolicy {
-  retry_base_ms: number;
-  retry_max_ms: number;
-  attempts_before_failed: number;
-  failed_retry_ms: number;
-}
-
-/**
- * The wait before the next attempt after `failures` consecutive failures (>= 1):
- * retry_base_ms * 2^(failures - 1) capped at retry_max_ms, then failed_retry_ms once the item
- * counts as failed.
- */
-export function retryDelayMs(failures: number, policy: RetryPolicy): number {
-  assert(Number.isInteger(failures) && failures >= 1, 'retryDelayMs needs at least one failure');
-  if (failures >= policy.attempts_before_failed) return policy.failed_retry_ms;
-  return Math.min(policy.retry_base_ms * 2 ** (failures - 1), policy.retry_max_ms);
-}
-
-/**
- * Error text for status: how the run ended and the last line it printed, bounded. The last line of
- * stderr is preferred, where scripts put their errors; stdout's when stderr has none.
- */
-export function describeFailure(result: RunResult, timeout_ms: number): string {
-  const how = result.timed_out
-    ? `timed out after ${timeout_ms} ms`
-    : result.signal !== null
-      ? `killed by ${result.signal}`
-      : result.exit_code !== null
-        ? `exit code ${result.exit_code}`
-        : 'did not start';
-  const last = lastLine(result.stderr) || lastLine(result.stdout);
-  const text = last === '' ? how : `${how}: ${last}`;
-  return text.length > LAST_ERROR_CHARS_MAX ? `${text.slice(0, LAST_ERROR_CHARS_MAX - 1)}…` : text;
-}
-
-function lastLine(text: string): string {
-  const lines = text.split('\n').filter((line) => line.trim() !== '');
-  return lines.at(-1)?.trim() ?? '';
-}
-
-/** Status is meant for an API and logs; a script's whole output belongs in the 'finished' note. */
-const LAST_ERROR_CHARS_MAX = 300;
 /** How long a release notice is remembered for a plan that comes after it (ms). */
 const RELEASE_MEMORY_MS = 10_000;
-
-export type ActionKind = 'plan' | 'retry' | 'drain' | 'announce' | 'handback';
 
 /** A script waiting to be launched. An item has at most one, which bounds the queue by construction. */
 interface Action {

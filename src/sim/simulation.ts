@@ -7,7 +7,8 @@
 import { startupGraceMs } from '../agent/startup.js';
 import type { FlipConfig } from '../config/index.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
-import { type RunResult, ScriptRunner } from '../executor/runner.js';
+import { ScriptRunner } from '../executor/runner.js';
+import type { RunResult } from '../executor/types.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';

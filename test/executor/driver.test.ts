@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunnerDriver } from '../../src/executor/driver.js';
-import { type Launch, type RunnerNote, type RunResult, ScriptRunner } from '../../src/executor/runner.js';
+import { ScriptRunner } from '../../src/executor/runner.js';
+import type { Launch, RunnerNote, RunResult } from '../../src/executor/types.js';
 import { readRecords, script } from './scripts.js';
 
 let dir = '';

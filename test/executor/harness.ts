@@ -3,14 +3,8 @@
  * flight, and checks the runner's safety rules (one run per item, parallel_max) as it goes.
  */
 import assert from 'node:assert/strict';
-import {
-  type Launch,
-  type RunnerNote,
-  type RunnerOptions,
-  type RunnerSystem,
-  type RunResult,
-  ScriptRunner,
-} from '../../src/executor/runner.js';
+import { ScriptRunner } from '../../src/executor/runner.js';
+import type { Launch, RunnerNote, RunnerOptions, RunnerSystem, RunResult } from '../../src/executor/types.js';
 
 export function system(name: string, data: string[], extra: Partial<RunnerSystem> = {}): RunnerSystem {
   return {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkScript, launchScript, resolveScript } from '../../src/executor/launcher.js';
-import type { Launch } from '../../src/executor/runner.js';
+import type { Launch } from '../../src/executor/types.js';
 import { FIXTURES, readRecords, SCRIPTS, script } from './scripts.js';
 
 let dir = '';

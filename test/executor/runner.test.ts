@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { describeFailure, type RunnerNote, retryDelayMs, ScriptRunner } from '../../src/executor/runner.js';
+import { describeFailure, retryDelayMs } from '../../src/executor/retry.js';
+import { ScriptRunner } from '../../src/executor/runner.js';
+import type { RunnerNote } from '../../src/executor/types.js';
 import { Harness, result, system } from './harness.js';
 
 const ABC = ['a', 'b', 'c'];
