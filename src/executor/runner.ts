@@ -19,6 +19,7 @@
  *   being retried in the background, but they no longer hold up the plan or the next one: one
  *   broken script must not block failover of every other item forever.
  */
+import { LaunchQueue } from './launch-queue.js';
 import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 import {
   type ActionKind,
@@ -36,18 +37,6 @@ import {
 
 /** How long a release notice is remembered for a plan that comes after it (ms). */
 const RELEASE_MEMORY_MS = 10_000;
-
-/** A script waiting to be launched. An item has at most one, which bounds the queue by construction. */
-interface Action {
-  event: ScriptEvent;
-  attempt: number;
-  /** Not before this time. */
-  at: number;
-  plan: number;
-  kind: ActionKind;
-  /** Insertion order, to break ties deterministically. */
-  seq: number;
-}
 
 interface Running {
   launch: Launch;
@@ -67,7 +56,6 @@ interface ItemState {
   /** An `alive` started since the last successful `down`: the item may be (partly) configured here. */
   maybe_held: boolean;
   running: Running | undefined;
-  pending: Action | undefined;
   /** Consecutive failures of the script `target` calls for. */
   failures: number;
   failed_reported: boolean;
@@ -113,12 +101,11 @@ export class ScriptRunner {
   readonly #policy: RetryPolicy;
   readonly #remove_on_start: boolean;
   readonly #systems = new Map<string, SystemState>();
-  /** Items with a pending action. */
-  readonly #pending = new Set<ItemState>();
+  /** The action each item has waiting to be launched (at most one an item). */
+  readonly #pending = new LaunchQueue<ItemState>();
   /** Running scripts by run number. */
   readonly #runs = new Map<number, ItemState>();
   #run_seq = 0;
-  #action_seq = 0;
   #now = Number.NEGATIVE_INFINITY;
   #draining = false;
   #drain_run_down = false;
@@ -180,7 +167,6 @@ export class ScriptRunner {
           held: false,
           maybe_held: false,
           running: undefined,
-          pending: undefined,
           failures: 0,
           failed_reported: false,
           last_error: '',
@@ -245,7 +231,7 @@ export class ScriptRunner {
     this.#advance(now);
     if (this.#draining) return;
     for (const item of state.order) {
-      if (!this.#announceable(item) || !item.held || item.running !== undefined || item.pending !== undefined)
+      if (!this.#announceable(item) || !item.held || item.running !== undefined || this.#pending.has(item))
         continue;
       this.#queue(item, 'alive', 1, now + state.config.delay_ms, item.target_plan, 'announce');
     }
@@ -280,11 +266,12 @@ export class ScriptRunner {
       state.released.set(name, now);
       state.handbacks.delete(name);
       if (this.#draining || !this.#announceable(item)) continue;
-      if (item.pending?.kind === 'handback') {
-        item.pending.at = Math.min(item.pending.at, now);
+      const waiting = this.#pending.get(item);
+      if (waiting?.kind === 'handback') {
+        waiting.at = Math.min(waiting.at, now);
         queued += 1;
       } else if (
-        item.pending === undefined &&
+        waiting === undefined &&
         (item.running === undefined ? item.held : item.running.launch.event === 'alive')
       ) {
         this.#queue(item, 'alive', 1, now, item.target_plan, 'announce');
@@ -332,11 +319,7 @@ export class ScriptRunner {
 
     if (this.#draining) {
       this.#queueDrainDown(item, now);
-    } else if (
-      launch.event === item.target &&
-      launch.plan === item.target_plan &&
-      item.pending === undefined
-    ) {
+    } else if (launch.event === item.target && launch.plan === item.target_plan && !this.#pending.has(item)) {
       // Only a run made for the item's current target drives its retries; a run of an older plan
       // that ends now tells us what the node holds (above), nothing more.
       if (ok) {
@@ -376,7 +359,6 @@ export class ScriptRunner {
       system.due = false;
       system.plan = undefined;
     }
-    for (const item of this.#pending) item.pending = undefined;
     this.#pending.clear();
     for (const system of this.#systems.values()) {
       for (const item of system.order) {
@@ -394,11 +376,7 @@ export class ScriptRunner {
     }
     // A pending action already due waits for a free slot or for its item's running script; both
     // come with a `finished` call, not with time, so only future actions need a wake-up.
-    for (const item of this.#pending) {
-      const at = item.pending!.at;
-      if (at > this.#now) wake = Math.min(wake, at);
-    }
-    return wake;
+    return Math.min(wake, this.#pending.nextDueAfter(this.#now));
   }
 
   takeEffects(): RunnerEffects {
@@ -532,10 +510,7 @@ export class ScriptRunner {
   }
 
   #retarget(item: ItemState, target: ScriptEvent, plan: number): void {
-    if (item.pending !== undefined) {
-      item.pending = undefined;
-      this.#pending.delete(item);
-    }
+    this.#pending.take(item);
     item.target = target;
     item.target_plan = plan;
     item.failures = 0;
@@ -610,10 +585,11 @@ export class ScriptRunner {
     plan: number,
     kind: ActionKind,
   ): void {
-    assert(item.pending === undefined, `${item.system.config.name}/${item.item}: second pending action`);
-    this.#action_seq += 1;
-    item.pending = { event, attempt, at, plan, kind, seq: this.#action_seq };
-    this.#pending.add(item);
+    this.#pending.add(
+      item,
+      { event, attempt, at, plan, kind },
+      () => `${item.system.config.name}/${item.item}`,
+    );
   }
 
   /**
@@ -622,13 +598,10 @@ export class ScriptRunner {
    */
   #launchReady(now: number): void {
     if (this.#runs.size >= this.#parallel_max) return;
-    const ready = [...this.#pending].filter((item) => item.running === undefined && item.pending!.at <= now);
-    ready.sort((a, b) => actionOrder(a.pending!, b.pending!));
-    for (const item of ready) {
+    for (const item of this.#pending.ready(now, (candidate) => candidate.running === undefined)) {
       if (this.#runs.size >= this.#parallel_max) break;
-      if (item.pending!.kind === 'announce' && !this.#announceable(item)) {
-        item.pending = undefined;
-        this.#pending.delete(item);
+      if (this.#pending.get(item)?.kind === 'announce' && !this.#announceable(item)) {
+        this.#pending.take(item);
         this.#counters.announces_skipped += 1;
         continue;
       }
@@ -637,9 +610,8 @@ export class ScriptRunner {
   }
 
   #launch(item: ItemState, now: number): void {
-    const action = item.pending!;
-    item.pending = undefined;
-    this.#pending.delete(item);
+    const action = this.#pending.take(item);
+    assert(action !== undefined, `${item.system.config.name}/${item.item}: launched without an action`);
     const system = item.system;
     this.#run_seq += 1;
     const launch: Launch = {
@@ -668,11 +640,6 @@ export class ScriptRunner {
     this.#launches.push(launch);
     this.#notes.push({ type: 'started', launch });
   }
-}
-
-function actionOrder(a: Action, b: Action): number {
-  const rank = (action: Action) => (action.kind === 'retry' || action.kind === 'announce' ? 1 : 0);
-  return rank(a) - rank(b) || a.at - b.at || a.seq - b.seq;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {
