@@ -16,15 +16,16 @@ import { runnerOptionsFor } from '../executor/from-config.js';
 import { resolveScript } from '../executor/launcher.js';
 import { ScriptRunner } from '../executor/runner.js';
 import type { RunnerNote } from '../executor/types.js';
+import { handedBack } from '../handover/handback.js';
+import { ReleaseNotices } from '../handover/release-notices.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
-import { handedBack, heldBy, type Placement, place, placeAll } from '../placement/index.js';
+import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
 import { DropLog } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
-import { ReleaseNotices } from './release-notices.js';
 import { startupGraceMs } from './startup.js';
 
 export interface AgentOptions {
@@ -55,6 +56,11 @@ export class Agent {
   readonly #runnerDriver: RunnerDriver;
   readonly #serverIds: string[];
   readonly #releases: ReleaseNotices;
+  /** The one timer for the release notices' next wake-up, and when it fires (ms, monotonic). */
+  #releaseTimer: NodeJS.Timeout | undefined;
+  #releaseTimerAt = Number.POSITIVE_INFINITY;
+  /** Set once the notices are closed at shutdown: no timer for them any more. */
+  #shuttingDownDone = false;
   /** Counts dropped packets into rate-limited log lines (see DropLog). */
   readonly #drops: DropLog;
   /** The one timer for the next drop summary, and when it fires (ms, monotonic). */
@@ -99,9 +105,6 @@ export class Agent {
       },
     );
     this.#releases = new ReleaseNotices({
-      send: (to, id, items) => this.membership.release(to, id, items),
-      live: (member) => isLive(this.membership.core.member(member).state),
-      now: () => performance.now(),
       repeat_ms: config.ping_timeout_ms,
       give_up_ms: RELEASE_NOTICE_GIVE_UP_MS,
       first_id: Math.floor(Math.random() * 2 ** 32),
@@ -169,7 +172,26 @@ export class Agent {
     for (const [id, items] of place(system, this.#live()).holdings) {
       if (id !== this.config.id && items.includes(item)) to.push(this.#serverIds.indexOf(id));
     }
-    this.#releases.released(systemName, item, to);
+    this.#releases.released(performance.now(), systemName, item, to);
+    this.#driveReleases();
+  }
+
+  /** Carries out the release notices' effects and keeps one timer for their next wake-up. */
+  #driveReleases(): void {
+    const now = performance.now();
+    this.#releases.tick(now, (member) => isLive(this.membership.core.member(member).state));
+    for (const { to, id, items } of this.#releases.takeSends()) this.membership.release(to, id, items);
+    const at = this.#releases.nextWakeAt();
+    if (at === this.#releaseTimerAt) return;
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = undefined;
+    this.#releaseTimerAt = at;
+    if (!Number.isFinite(at) || this.#shuttingDownDone) return;
+    this.#releaseTimer = setTimer(() => {
+      this.#releaseTimer = undefined;
+      this.#releaseTimerAt = Number.POSITIVE_INFINITY;
+      this.#driveReleases();
+    }, at - now);
   }
 
   /** A peer released items to us: announce those we hold and want, at once. */
@@ -384,7 +406,11 @@ export class Agent {
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
       this.#runnerDriver.stop();
-      this.#releases.close();
+      this.#releases.close(performance.now());
+      for (const { to, id, items } of this.#releases.takeSends()) this.membership.release(to, id, items);
+      this.#shuttingDownDone = true;
+      if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+      this.#releaseTimer = undefined;
       await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
       await this.#transport?.close();
       // The socket is closed, so no more drops come: log what is pending rather than lose it.

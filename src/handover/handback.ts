@@ -4,9 +4,9 @@
  * When a server returns, its items go home; the server that held them meanwhile is alive and
  * runs `down` for them. If the returning server ran `alive` at once, both would hold the items
  * for a moment. Items named here make the returning server wait for the holder's release
- * notice first (see src/agent/release-notices.ts). Pure: the same views give the same answer.
+ * notice first (see src/handover/release-notices.ts). Pure: the same views give the same answer.
  */
-import type { Placement } from './placement.js';
+import type { Placement } from '../placement/placement.js';
 
 /**
  * Items of each system that `self` holds under `now` but did not under `before`, and that a

@@ -17,13 +17,13 @@
  */
 import type { ReleasedItem } from '../membership/messages.js';
 
+/**
+ * Pure: no clock, timer or socket. Every call takes the time (ms, monotonic); the caller sends
+ * what `takeSends` returns (the membership core splits a notice into packets) and calls `tick`
+ * when `nextWakeAt` comes, as the membership core and the script runner are driven.
+ */
 export interface ReleaseNoticeOptions {
-  /** Sends one notice (the membership core splits it into packets). */
-  send(to: number, id: number, items: ReleasedItem[]): void;
-  /** Whether the member is live in this node's view (no use sending to a member that is gone). */
-  live(member: number): boolean;
-  now(): number;
-  /** Pause between two copies of a notice (ms). */
+  /** Pause between the first two copies of a notice (ms); later gaps double. */
   repeat_ms: number;
   /** How long to keep sending a notice whose receiver stays silent (ms). */
   give_up_ms: number;
@@ -33,11 +33,20 @@ export interface ReleaseNoticeOptions {
   first_id: number;
 }
 
+/** A notice (or a copy of one) to send now. */
+export interface OutgoingNotice {
+  to: number;
+  id: number;
+  items: ReleasedItem[];
+}
+
 /** How many notice ids per sender are remembered for spotting repeats. */
 const SEEN_IDS_MAX = 64;
 const ID_MODULO = 2 ** 32;
 /** The gap between copies doubles up to this many times `repeat_ms`. */
 const REPEAT_GAP_MAX_FACTOR = 8;
+/** Releases share a notice when they finish within this long of each other, by default (ms). */
+const BATCH_MS_DEFAULT = 10;
 
 interface Notice {
   to: number;
@@ -53,13 +62,14 @@ export class ReleaseNotices {
   readonly #options: ReleaseNoticeOptions;
   /** Receiver -> items released to it since the last flush. */
   readonly #outgoing = new Map<number, ReleasedItem[]>();
+  /** When the queued releases are sent (Infinity: none queued). */
+  #flushAt = Number.POSITIVE_INFINITY;
   /** Notices sent and not yet known to have arrived. */
   readonly #unconfirmed: Notice[] = [];
   /** Sender -> ids acted on, oldest first. */
   readonly #seen = new Map<number, number[]>();
+  #sends: OutgoingNotice[] = [];
   #nextId: number;
-  #flushTimer: NodeJS.Timeout | undefined;
-  #repeatTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Notices sent (first copies), copies sent again, notices given up, repeats received. */
   readonly counters = { sent: 0, resent: 0, given_up: 0, repeats_ignored: 0 };
@@ -69,15 +79,16 @@ export class ReleaseNotices {
     this.#nextId = options.first_id % ID_MODULO;
   }
 
-  /** This node released `item` of `system`; `to` are the servers that hold it now. */
-  released(system: string, item: string, to: readonly number[]): void {
+  /** This node released `item` of `system` at `now`; `to` are the servers that hold it now. */
+  released(now: number, system: string, item: string, to: readonly number[]): void {
     if (this.#closed) return;
     for (const receiver of to) {
       const list = this.#outgoing.get(receiver) ?? [];
       list.push({ system, item });
       this.#outgoing.set(receiver, list);
     }
-    if (to.length > 0) this.#flushTimer ??= setTimeout(this.#flush, this.#options.batch_ms ?? 10);
+    if (to.length > 0 && !Number.isFinite(this.#flushAt))
+      this.#flushAt = now + (this.#options.batch_ms ?? BATCH_MS_DEFAULT);
   }
 
   /** A notice arrived: true the first time its (sender, id) is seen, false for a repeat. */
@@ -104,54 +115,60 @@ export class ReleaseNotices {
     return this.#unconfirmed.length;
   }
 
-  /** Sends what is queued now (shutdown) and stops sending again. */
-  close(): void {
-    this.#flush();
-    this.#closed = true;
-    if (this.#repeatTimer) clearTimeout(this.#repeatTimer);
-    this.#repeatTimer = undefined;
-    this.#unconfirmed.length = 0;
-  }
-
-  #flush = (): void => {
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    const now = this.#options.now();
-    for (const [to, items] of this.#outgoing) {
-      const id = this.#nextId;
-      this.#nextId = (this.#nextId + 1) % ID_MODULO;
-      this.#options.send(to, id, items);
-      this.counters.sent += 1;
-      const gap = this.#options.repeat_ms;
-      this.#unconfirmed.push({ to, id, items, firstSentAt: now, nextAt: now + gap, gap });
-    }
-    this.#outgoing.clear();
-    this.#scheduleRepeat();
-  };
-
-  #scheduleRepeat(): void {
-    if (this.#closed || this.#repeatTimer || this.#unconfirmed.length === 0) return;
-    this.#repeatTimer = setTimeout(this.#repeat, this.#options.repeat_ms);
-    this.#repeatTimer.unref();
-  }
-
-  #repeat = (): void => {
-    this.#repeatTimer = undefined;
-    const now = this.#options.now();
-    const { give_up_ms } = this.#options;
+  /**
+   * Sends the queued releases once their batch time has come, and copies of unconfirmed notices
+   * that are due. A notice whose receiver is no longer `live`, or that has been sent for
+   * `give_up_ms`, is given up.
+   */
+  tick(now: number, live: (member: number) => boolean): void {
+    if (now >= this.#flushAt) this.#flush(now);
+    const { give_up_ms, repeat_ms } = this.#options;
     for (let i = this.#unconfirmed.length - 1; i >= 0; i--) {
       const notice = this.#unconfirmed[i]!;
-      if (!this.#options.live(notice.to) || now - notice.firstSentAt >= give_up_ms) {
+      if (now < notice.nextAt) continue;
+      if (!live(notice.to) || now - notice.firstSentAt >= give_up_ms) {
         this.counters.given_up += 1;
         this.#unconfirmed.splice(i, 1);
         continue;
       }
-      if (now < notice.nextAt) continue;
-      this.#options.send(notice.to, notice.id, notice.items);
+      this.#sends.push({ to: notice.to, id: notice.id, items: notice.items });
       this.counters.resent += 1;
-      notice.gap = Math.min(2 * notice.gap, REPEAT_GAP_MAX_FACTOR * this.#options.repeat_ms);
+      notice.gap = Math.min(2 * notice.gap, REPEAT_GAP_MAX_FACTOR * repeat_ms);
       notice.nextAt = now + notice.gap;
     }
-    this.#scheduleRepeat();
-  };
+  }
+
+  /** When `tick` must be called next (ms; Infinity when nothing is queued or unconfirmed). */
+  nextWakeAt(): number {
+    let wake = this.#flushAt;
+    for (const notice of this.#unconfirmed) wake = Math.min(wake, notice.nextAt);
+    return wake;
+  }
+
+  /** The notices to send now. */
+  takeSends(): OutgoingNotice[] {
+    const sends = this.#sends;
+    this.#sends = [];
+    return sends;
+  }
+
+  /** Sends what is queued now (shutdown) and stops sending again. */
+  close(now: number): void {
+    this.#flush(now);
+    this.#closed = true;
+    this.#unconfirmed.length = 0;
+  }
+
+  #flush(now: number): void {
+    this.#flushAt = Number.POSITIVE_INFINITY;
+    for (const [to, items] of this.#outgoing) {
+      const id = this.#nextId;
+      this.#nextId = (this.#nextId + 1) % ID_MODULO;
+      this.#sends.push({ to, id, items });
+      this.counters.sent += 1;
+      const gap = this.#options.repeat_ms;
+      if (!this.#closed) this.#unconfirmed.push({ to, id, items, firstSentAt: now, nextAt: now + gap, gap });
+    }
+    this.#outgoing.clear();
+  }
 }

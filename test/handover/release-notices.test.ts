@@ -1,53 +1,57 @@
-/** Release notices on a mocked clock: batching, copies at doubling gaps, acks, giving up, dedupe. */
+/** Release notices in virtual time: batching, copies at doubling gaps, acks, giving up, dedupe. */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { ReleaseNotices } from '../../src/agent/release-notices.js';
-import type { ReleasedItem } from '../../src/membership/messages.js';
+import { describe, it } from 'node:test';
+import { type OutgoingNotice, ReleaseNotices } from '../../src/handover/release-notices.js';
 
-interface Sent {
+interface Sent extends OutgoingNotice {
   at: number;
-  to: number;
-  id: number;
-  items: ReleasedItem[];
 }
 
-let now = 0;
-function advance(ms: number): void {
-  for (let i = 0; i < ms; i++) {
-    now += 1;
-    mock.timers.tick(1);
-  }
-}
-
-function notices(options: { live?: (member: number) => boolean } = {}) {
+/** A notices instance driven the way the agent drives it: tick at every wake-up, send what it says. */
+function notices() {
   const sent: Sent[] = [];
   const live = new Set([1, 2, 3]);
   const releases = new ReleaseNotices({
-    send: (to, id, items) => sent.push({ at: now, to, id, items }),
-    live: options.live ?? ((member) => live.has(member)),
-    now: () => now,
     repeat_ms: 100,
     give_up_ms: 5_000,
     batch_ms: 10,
     first_id: 2 ** 32 - 1,
   });
-  return { releases, sent, live };
+  let now = 0;
+  const collect = () => {
+    for (const notice of releases.takeSends()) sent.push({ ...notice, at: now });
+  };
+  const advance = (ms: number) => {
+    const until = now + ms;
+    for (;;) {
+      const wake = releases.nextWakeAt();
+      if (wake > until) break;
+      now = Math.max(now, wake);
+      releases.tick(now, (member) => live.has(member));
+      collect();
+    }
+    now = until;
+  };
+  return {
+    releases,
+    sent,
+    live,
+    advance,
+    released: (system: string, item: string, to: number[]) => releases.released(now, system, item, to),
+    close: () => {
+      releases.close(now);
+      collect();
+    },
+  };
 }
 
-beforeEach(() => {
-  now = 0;
-  mock.timers.enable({ apis: ['setTimeout'] });
-});
-afterEach(() => {
-  mock.timers.reset();
-});
-
-describe('agent: release notices', () => {
+describe('handover: release notices', () => {
   it('batches releases per receiver, then sends copies at doubling gaps until acknowledged', () => {
-    const { releases, sent } = notices();
-    releases.released('web', 'a', [1]);
-    releases.released('web', 'b', [1, 2]);
+    const { releases, sent, advance, released } = notices();
+    released('web', 'a', [1]);
+    released('web', 'b', [1, 2]);
     assert.equal(sent.length, 0, 'waits for the batch');
+    assert.equal(releases.nextWakeAt(), 10);
     advance(10);
     assert.deepEqual(
       sent.map(({ to, id, items }) => [to, id, items.map((item) => item.item)]),
@@ -60,19 +64,20 @@ describe('agent: release notices', () => {
     releases.acked(2, 0);
     advance(1500);
     const copies = sent.filter((notice) => notice.to === 1).map((notice) => notice.at);
-    // First copy at 10; then gaps of 100, 200, 400, 800 (timer ticks are 100 ms apart).
+    // First copy at 10; then gaps of 100, 200, 400, 800.
     assert.deepEqual(copies, [10, 110, 310, 710, 1510]);
     assert.equal(sent.filter((notice) => notice.to === 2).length, 1, 'acknowledged: not sent again');
     releases.acked(1, 2 ** 32 - 1);
     advance(2000);
     assert.equal(sent.length, 6);
     assert.equal(releases.unconfirmed, 0);
+    assert.equal(releases.nextWakeAt(), Number.POSITIVE_INFINITY, 'nothing left to wake up for');
   });
 
   it('stops sending to a receiver that is no longer live, and gives up after give_up_ms', () => {
-    const { releases, sent, live } = notices();
-    releases.released('web', 'a', [1]);
-    releases.released('db', 'x', [3]);
+    const { releases, sent, live, advance, released } = notices();
+    released('web', 'a', [1]);
+    released('db', 'x', [3]);
     advance(150);
     live.delete(3);
     advance(6000);
@@ -95,12 +100,13 @@ describe('agent: release notices', () => {
   });
 
   it('close sends what is queued at once and nothing after', () => {
-    const { releases, sent } = notices();
-    releases.released('web', 'a', [1]);
-    releases.close();
+    const { sent, advance, released, close, releases } = notices();
+    released('web', 'a', [1]);
+    close();
     assert.equal(sent.length, 1);
-    releases.released('web', 'b', [1]);
+    released('web', 'b', [1]);
     advance(2000);
     assert.equal(sent.length, 1);
+    assert.equal(releases.nextWakeAt(), Number.POSITIVE_INFINITY);
   });
 });

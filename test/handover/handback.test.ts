@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { handedBack, type PlacementInput, placeAll } from '../../src/placement/index.js';
+import { handedBack } from '../../src/handover/handback.js';
+import { type PlacementInput, placeAll } from '../../src/placement/index.js';
 
 const ip: PlacementInput & { name: string } = {
   name: 'ip',
