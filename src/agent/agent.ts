@@ -18,6 +18,7 @@ import { ScriptRunner } from '../executor/runner.js';
 import type { RunnerNote } from '../executor/types.js';
 import { handedBack } from '../handover/handback.js';
 import { ReleaseNotices } from '../handover/release-notices.js';
+import { startedBefore } from '../membership/incarnation.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
 import { setTimer } from '../time/timer.js';
@@ -281,11 +282,12 @@ export class Agent {
     if (before === undefined) {
       before = placeAll(this.config.systems, new Set([...live].filter((id) => id !== self)));
       const grace = startupGraceMs(this.config);
-      heldThen = (id) => {
-        // An incarnation is a start time in ms; 0 means we have not heard of that peer yet.
-        const incarnation = this.membership.core.member(this.#serverIds.indexOf(id)).incarnation;
-        return incarnation > 0 && incarnation + grace < this.#startedAtWall;
-      };
+      heldThen = (id) =>
+        startedBefore(
+          this.membership.core.member(this.#serverIds.indexOf(id)).incarnation,
+          this.#startedAtWall,
+          grace,
+        );
     }
     const out = new Map<string, Map<string, number>>();
     for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {

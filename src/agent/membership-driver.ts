@@ -5,6 +5,7 @@
  */
 import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
+import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
 import type { MemberChange, Refutation, ReleasedAck, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
@@ -61,7 +62,7 @@ export class MembershipDriver {
     this.#components = components;
     this.#events = events;
     const self = config.servers.find((server) => server.id === config.id)!;
-    const boot = Math.floor(components.wallNow());
+    const boot = bootIncarnation(components.wallNow());
     this.codec = new PacketCodec({
       keys: config.keys,
       selfIndex: self.index,
