@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LoopbackCluster } from '../src/demo/loopback-cluster.js';
-import { percentile } from '../src/sim/checkers.js';
+import { percentile } from '../src/stats/percentile.js';
+import { LOOPBACK_TIMING } from '../src/testing/timing.js';
+import { poll, sleep } from '../src/testing/wait.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const README = `${ROOT}examples/readme.json`;
@@ -46,22 +48,13 @@ const SETTINGS: Setting[] = [
   },
   {
     name: 'fast (100 / 1 / 300, delay 100)',
-    overrides: { gossip_interval: 100, ping_per_interval: 1, ping_timeout: 300 },
+    overrides: { ...LOOPBACK_TIMING, ping_per_interval: 1 },
     system: { delay: 100 },
   },
 ];
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(probe: () => T | undefined, timeout_ms: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeout_ms;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await sleep(10);
-  }
-  return undefined;
-}
+/** How often the records are polled (ms). */
+const POLL_MS = 10;
 
 function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
@@ -73,30 +66,30 @@ async function takeover(
   since: bigint,
   timeout_ms: number,
 ): Promise<number | undefined> {
-  const record = await waitFor(
+  const record = await poll(
     () =>
       cluster
         .records()
         .find((r) => r.at_ns >= since && r.node === HEIR && r.event === 'alive' && r.item === ITEM),
-    timeout_ms,
+    { timeoutMs: timeout_ms, intervalMs: POLL_MS },
   );
   return record === undefined ? undefined : Number(record.at_ns - since) / 1e6;
 }
 
 async function home(cluster: LoopbackCluster, since: bigint): Promise<boolean> {
-  const back = await waitFor(
+  const back = await poll(
     () =>
       cluster
         .records()
         .find((r) => r.at_ns >= since && r.node === VICTIM && r.event === 'alive' && r.item === ITEM),
-    20_000,
+    { timeoutMs: 20_000, intervalMs: POLL_MS },
   );
-  const released = await waitFor(
+  const released = await poll(
     () =>
       cluster
         .records()
         .find((r) => r.at_ns >= since && r.node === HEIR && r.event === 'down' && r.item === ITEM),
-    20_000,
+    { timeoutMs: 20_000, intervalMs: POLL_MS },
   );
   return back !== undefined && released !== undefined;
 }
@@ -113,9 +106,9 @@ async function trials(setting: Setting, signal: 'SIGKILL' | 'SIGTERM'): Promise<
   const times: number[] = [];
   try {
     for (const id of cluster.ids) cluster.start(id);
-    const ready = await waitFor(
+    const ready = await poll(
       () => cluster.records().find((r) => r.node === VICTIM && r.event === 'alive' && r.item === ITEM),
-      30_000,
+      { timeoutMs: 30_000, intervalMs: POLL_MS },
     );
     if (!ready) throw new Error('the cluster did not come up');
     await sleep(1_000);

@@ -2,9 +2,10 @@
  * bench:failover — how long a client cannot reach a virtual IP when its owner crashes or stops,
  * with flip and with keepalived, on a real network built from Linux network namespaces.
  *
- * One lab (test/netns/harness.ts): three servers s1, s2, s3 and a client on one bridge, an HTTP
- * server in every server namespace answering with its name, one VIP. The client sends an HTTP GET
- * to the VIP every 10 ms (new connection each, 200 ms timeout) and records who answered and when.
+ * One lab (src/testing/netns/harness.ts): three servers s1, s2, s3 and a client on one bridge,
+ * an HTTP server in every server namespace answering with its name, one VIP. The client sends an
+ * HTTP GET to the VIP every 10 ms (new connection each, 200 ms timeout) and records who answered
+ * and when.
  *
  * Setups: flip with a `single` system (s1 priority 1, s2 priority 2, s3 an arbiter) at its defaults
  * and at the README example's timing; keepalived with three VRRP instances (unicast, priorities
@@ -29,16 +30,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../src/config/index.js';
-import { ClientProbe, handover, percentile } from '../test/netns/client-probe.js';
-import {
-  DEFAULT_TIMING,
-  FAST_TIMING,
-  FlipCluster,
-  type FlipTiming,
-  README_TIMING,
-} from '../test/netns/flip-lab.js';
-import { canRunNetns, createLab, type Lab, type LabProcess, waitFor } from '../test/netns/harness.js';
-import { HolderMonitor, nowMs } from '../test/netns/holder-monitor.js';
+import { percentile } from '../src/stats/percentile.js';
+import { ClientProbe, handover } from '../src/testing/netns/client-probe.js';
+import { DEFAULT_TIMING, FAST_TIMING, FlipCluster, type FlipTiming } from '../src/testing/netns/flip-lab.js';
+import { canRunNetns, createLab, type Lab, type LabProcess } from '../src/testing/netns/harness.js';
+import { HolderMonitor, nowMs } from '../src/testing/netns/holder-monitor.js';
+import { README_TIMING } from '../src/testing/timing.js';
+import { sleep, waitFor } from '../src/testing/wait.js';
 
 const KEEPALIVED = '/usr/sbin/keepalived';
 const TEMPLATE = fileURLToPath(new URL('./keepalived/keepalived.conf.tmpl', import.meta.url));
@@ -130,10 +128,6 @@ const setupIds = (argValue('--setups') ?? DEFAULT_SETUPS.join(',')).split(',').m
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function log(text: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${text}\n`);
@@ -623,10 +617,10 @@ const DOC_INTRO = `# Failover: flip and keepalived on a real network
 
 \`npm run bench:failover\` (\`bench/failover.ts\`) measures what a client sees when the server that
 holds a virtual IP fails. It builds a network of Linux namespaces (three servers and a client on one
-bridge, \`test/netns/harness.ts\`), runs an HTTP server in every server namespace that answers with
-its name, and has the client send a GET to the VIP every 10 ms (a new connection each time, 200 ms
-timeout). The outage of one trial is the time from the last answer by the old owner to the first
-answer by the new one.
+bridge, \`src/testing/netns/harness.ts\`), runs an HTTP server in every server namespace that
+answers with its name, and has the client send a GET to the VIP every 10 ms (a new connection each
+time, 200 ms timeout). The outage of one trial is the time from the last answer by the old owner to
+the first answer by the new one.
 
 Setups: flip with a \`single\` system of two members (priorities 1 and 2) and an arbiter, running
 the shipped \`vip-up\`/\`vip-down\` scripts (3 gratuitous ARPs 100 ms apart); keepalived with three

@@ -7,16 +7,12 @@
  * test: nothing here fails a build. Usage: npm run bench:sim [-- --quick]
  */
 import { DEFAULTS } from '../src/config/index.js';
-import { percentile, viewsMatch } from '../src/sim/checkers.js';
-import {
-  ORIGINAL_TIMING,
-  README_TIMING,
-  readmeCluster,
-  syntheticCluster,
-  type Timing,
-} from '../src/sim/clusters.js';
+import { viewsMatch } from '../src/sim/checkers.js';
+import { readmeCluster, syntheticCluster, type Timing } from '../src/sim/clusters.js';
 import { Random } from '../src/sim/random.js';
 import { buildSimulation } from '../src/sim/scenarios.js';
+import { percentile } from '../src/stats/percentile.js';
+import { ORIGINAL_TIMING, README_TIMING } from '../src/testing/timing.js';
 
 const quick = process.argv.includes('--quick');
 const FLIP_DEFAULTS: Timing = {

@@ -165,13 +165,6 @@ export function downsSince(sim: Simulation, since: number): number {
   return count;
 }
 
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
-
 /**
  * What the nodes actually hold (their script runners' `held`, after the simulated scripts ran),
  * not just what they want: waits until every up node's runner is idle, then checks that every

@@ -19,11 +19,6 @@ export function readmeCluster(timing: Timing = {}): FlipConfig {
   return parseConfig(JSON.stringify({ ...raw, ...timing }), 'readme.json');
 }
 
-/** The original flip's timing defaults (interval 1000 ms, 1 ping, timeout 1500 ms). */
-export const ORIGINAL_TIMING: Timing = { gossip_interval: 1000, ping_per_interval: 1, ping_timeout: 1500 };
-/** The README example's timing (interval 1000 ms, 3 pings, timeout 1500 ms). */
-export const README_TIMING: Timing = { gossip_interval: 1000, ping_per_interval: 3, ping_timeout: 1500 };
-
 /**
  * `count` servers n0..n(count-1), on consecutive ports of 127.0.0.1. When there are at least
  * three, the last is an arbiter; the others share a `shard` system of two VIPs each, and the

@@ -8,6 +8,7 @@ import type { FlipConfig } from '../config/index.js';
 import { PACKET_OVERHEAD, WIRE_PACKING } from '../membership/wire-packing.js';
 import { place } from '../placement/index.js';
 import { renderPlanTable } from '../placement/plan-table.js';
+import { percentile } from '../stats/percentile.js';
 import { listSome } from '../text/quote.js';
 import {
   type Check,
@@ -17,7 +18,6 @@ import {
   downsSince,
   goneIn,
   heldCheck,
-  percentile,
   placementCheck,
   upNodes,
   viewsMatch,

@@ -13,6 +13,7 @@ import pino from 'pino';
 import { Agent } from '../../src/agent/agent.js';
 import { DropLog, type DropLogOptions, type DropSummary, PEER_AUTH_HINT } from '../../src/agent/drop-log.js';
 import type { Message } from '../../src/membership/messages.js';
+import { waitFor } from '../../src/testing/wait.js';
 import type { DropReason } from '../../src/wire/drop-reasons.js';
 import { PacketCodec } from '../../src/wire/packet.js';
 
@@ -201,14 +202,6 @@ async function bound(): Promise<Socket> {
   return socket;
 }
 
-async function until(what: string, condition: () => boolean, timeout_ms = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout_ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('agent: dropped packets', () => {
   it('logs garbage and wrong-key packets as warning summaries, with the hint for the peer', async () => {
     // The peer's socket is bound first, so the config can name its port; a port for the agent
@@ -258,7 +251,11 @@ describe('agent: dropped packets', () => {
 
       const summaries = () =>
         records.filter((r) => r.msg === 'packets dropped') as unknown as (DropSummary & { level: number })[];
-      await until('35 drops summarised', () => sum(summaries().map((s) => s.total)) >= 35);
+      await waitFor(() => sum(summaries().map((s) => s.total)) >= 35, {
+        what: '35 drops summarised',
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      });
       const all = summaries();
       assert.equal(sum(all.map((s) => s.total)), 35);
       const reasons = (reason: DropReason) => sum(all.map((s) => s.by_reason[reason] ?? 0));

@@ -10,22 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LoopbackCluster, RECORD_SCRIPT } from '../../src/demo/loopback-cluster.js';
+import { LOOPBACK_TIMING, README_TIMING } from '../../src/testing/timing.js';
+import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT, runFlip } from '../helpers/flip-cli.js';
 
 const README = join(ROOT, 'examples/readme.json');
 const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
-/** Fast timers so the tests take seconds; the placement is the README's all the same. */
-const FAST = { gossip_interval: 100, ping_timeout: 300 };
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeout_ms = 20_000): Promise<T> {
-  const deadline = Date.now() + timeout_ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** How long the tests wait for an agent to get somewhere, at most (polling every 50 ms). */
+const WAIT_MS = 20_000;
 
 function held(cluster: LoopbackCluster, gone: Set<string> = new Set()): Record<string, string[]> {
   return Object.fromEntries(cluster.holdings(gone).get('ip')!);
@@ -43,33 +36,42 @@ describe('agents on loopback: the README story for real', { timeout: 120_000 }, 
   it('all up, flip1 killed with SIGKILL (its item moves to flip), flip1 back (it returns)', async () => {
     const cluster = await LoopbackCluster.create({
       configFile: README,
-      overrides: FAST,
+      // Fast timers so the test takes seconds; the placement is the README's all the same.
+      overrides: LOOPBACK_TIMING,
       flipCommand: FLIP_COMMAND,
     });
     clusters.push(cluster);
     for (const id of cluster.ids) cluster.start(id);
-    await waitFor('all-up split', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP));
+    await waitFor(() => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP), {
+      what: 'all-up split',
+      timeoutMs: WAIT_MS,
+    });
 
     cluster.signal('flip1', 'SIGKILL');
     await cluster.waitExit('flip1');
     const gone = new Set(['flip1']);
-    await waitFor(
-      'flip takes 192.168.0.1',
-      () => JSON.stringify(held(cluster, gone)) === JSON.stringify(FLIP1_DOWN),
-    );
+    await waitFor(() => JSON.stringify(held(cluster, gone)) === JSON.stringify(FLIP1_DOWN), {
+      what: 'flip takes 192.168.0.1',
+      timeoutMs: WAIT_MS,
+    });
     const log = readFileSync(join(cluster.dir, 'flip.log'), 'utf8');
     assert.match(log, /"member":"flip1","from":"probably_down","to":"down"/);
 
     const mark = cluster.records().length;
     cluster.start('flip1');
-    await waitFor('192.168.0.1 goes home', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP));
+    await waitFor(() => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP), {
+      what: '192.168.0.1 goes home',
+      timeoutMs: WAIT_MS,
+    });
     // flip ran `down` for the item it gave back, and flip1 ran `alive` for it only after that:
     // it waited for flip's release notice, so the two never held it at once.
-    await waitFor('flip1 runs alive for 192.168.0.1', () =>
-      cluster
-        .records()
-        .slice(mark)
-        .some((r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1'),
+    await waitFor(
+      () =>
+        cluster
+          .records()
+          .slice(mark)
+          .some((r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1'),
+      { what: 'flip1 runs alive for 192.168.0.1', timeoutMs: WAIT_MS },
     );
     const records = cluster.records().slice(mark);
     const handedBack = records.findIndex(
@@ -86,43 +88,52 @@ describe('agents on loopback: the README story for real', { timeout: 120_000 }, 
     // flip told flip1 it released the item, and flip1's last `alive` for it ran after flip's
     // `down` (a second one when flip1's own had run first): the announcement that makes
     // neighbours forget flip.
-    await waitFor('flip1 hears that flip released 192.168.0.1', () =>
-      /"from":"flip","items":\["ip\/192.168.0.1"\],"announcing":[01],"msg":"peer released items to this server"/.test(
-        readFileSync(join(cluster.dir, 'flip1.log'), 'utf8'),
-      ),
+    await waitFor(
+      () =>
+        /"from":"flip","items":\["ip\/192.168.0.1"\],"announcing":[01],"msg":"peer released items to this server"/.test(
+          readFileSync(join(cluster.dir, 'flip1.log'), 'utf8'),
+        ),
+      { what: 'flip1 hears that flip released 192.168.0.1', timeoutMs: WAIT_MS },
     );
-    await waitFor('flip1 announces 192.168.0.1 after flip released it', () => {
-      const all = cluster.records();
-      const released = all.findLastIndex(
-        (r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1',
-      );
-      const announced = all.findLastIndex(
-        (r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1',
-      );
-      return released >= 0 && announced > released;
-    });
+    await waitFor(
+      () => {
+        const all = cluster.records();
+        const released = all.findLastIndex(
+          (r) => r.node === 'flip' && r.event === 'down' && r.item === '192.168.0.1',
+        );
+        const announced = all.findLastIndex(
+          (r) => r.node === 'flip1' && r.event === 'alive' && r.item === '192.168.0.1',
+        );
+        return released >= 0 && announced > released;
+      },
+      { what: 'flip1 announces 192.168.0.1 after flip released it', timeoutMs: WAIT_MS },
+    );
   });
 
   it('SIGTERM: the owner runs `down` and a peer takes over long before failure detection would', async () => {
-    const slow = { gossip_interval: 1000, ping_timeout: 1500 };
     const cluster = await LoopbackCluster.create({
       configFile: README,
-      overrides: slow,
+      overrides: README_TIMING,
       flipCommand: FLIP_COMMAND,
     });
     clusters.push(cluster);
     for (const id of cluster.ids) cluster.start(id);
-    await waitFor('all-up split', () => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP), 30_000);
+    await waitFor(() => JSON.stringify(held(cluster)) === JSON.stringify(ALL_UP), {
+      what: 'all-up split',
+      timeoutMs: 30_000,
+    });
 
     const before = cluster.records().length;
     const stoppedAt = process.hrtime.bigint();
     cluster.signal('flip1', 'SIGTERM');
     assert.equal(await cluster.waitExit('flip1'), 0, 'a graceful stop exits 0');
-    const takeover = await waitFor('flip runs alive for 192.168.0.1', () =>
-      cluster
-        .records()
-        .slice(before)
-        .find((r) => r.node === 'flip' && r.event === 'alive' && r.item === '192.168.0.1'),
+    const takeover = await waitFor(
+      () =>
+        cluster
+          .records()
+          .slice(before)
+          .find((r) => r.node === 'flip' && r.event === 'alive' && r.item === '192.168.0.1'),
+      { what: 'flip runs alive for 192.168.0.1', timeoutMs: WAIT_MS },
     );
     const released = cluster
       .records()
@@ -160,8 +171,7 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
       JSON.stringify({
         id: 'solo',
         key: 'k',
-        gossip_interval: 100,
-        ping_timeout: 300,
+        ...LOOPBACK_TIMING,
         servers: { solo: { ip: '127.0.0.1', port: 2299, systems: ['s'] } },
         cluster: { system: { s: { alive: script, down: script, type: 'shard', data, delay: 0, ...extra } } },
       }),
@@ -177,7 +187,10 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
     });
     clusters.push(cluster);
     cluster.start('solo');
-    const record = await waitFor('alive recorded', () => cluster.records().find((r) => r.event === 'alive'));
+    const record = await waitFor(() => cluster.records().find((r) => r.event === 'alive'), {
+      what: 'alive recorded',
+      timeoutMs: WAIT_MS,
+    });
     assert.equal(record.item, item);
     assert.equal(record.node, 'solo');
     assert.equal(record.system, 's');
@@ -207,11 +220,11 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
         return '';
       }
     };
-    await waitFor('a timed-out run', () => /"timed_out":true/.test(log()));
-    await waitFor(
-      'a failed retry with exit 7',
-      () => /"exit_code":7/.test(log()) && /failing on purpose/.test(log()),
-    );
+    await waitFor(() => /"timed_out":true/.test(log()), { what: 'a timed-out run', timeoutMs: WAIT_MS });
+    await waitFor(() => /"exit_code":7/.test(log()) && /failing on purpose/.test(log()), {
+      what: 'a failed retry with exit 7',
+      timeoutMs: WAIT_MS,
+    });
     // stderr is logged in a field of its own; the empty stdout is left out.
     assert.match(log(), /"exit_code":7,[^\n]*"stderr":"failing on purpose"/);
     assert.doesNotMatch(log(), /"stdout":/);
@@ -235,8 +248,7 @@ describe('flip agent: start-up', { timeout: 60_000 }, () => {
       JSON.stringify({
         id: 'a',
         key: 'k',
-        gossip_interval: 100,
-        ping_timeout: 300,
+        ...LOOPBACK_TIMING,
         servers: {
           a: { ip: '::1', port: 2296, systems: ['s'] },
           b: { ip: '::1', port: 2295, systems: ['s'] },
@@ -259,10 +271,19 @@ describe('flip agent: start-up', { timeout: 60_000 }, () => {
       output += chunk;
     });
     try {
-      await waitFor('listening on [::1]', () => /"listen":"::1:2296"/.test(output));
-      await waitFor('the grace is over', () => /start-up grace over, acting on config/.test(output));
+      await waitFor(() => /"listen":"::1:2296"/.test(output), {
+        what: 'listening on [::1]',
+        timeoutMs: WAIT_MS,
+      });
+      await waitFor(() => /start-up grace over, acting on config/.test(output), {
+        what: 'the grace is over',
+        timeoutMs: WAIT_MS,
+      });
       // Alone, a (first in order) holds the single item as placement says with everyone alive.
-      await waitFor('alive x', () => / a s alive x/.test(readFileSync(log, 'utf8')));
+      await waitFor(() => / a s alive x/.test(readFileSync(log, 'utf8')), {
+        what: 'alive x',
+        timeoutMs: WAIT_MS,
+      });
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { RunnerDriver } from '../../src/executor/driver.js';
 import { ScriptRunner } from '../../src/executor/runner.js';
 import type { Launch, RunnerNote, RunResult } from '../../src/executor/types.js';
+import { sleep, waitFor } from '../../src/testing/wait.js';
 import { readRecords, script } from './scripts.js';
 
 let dir = '';
@@ -16,14 +17,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
   delete process.env.FLIP_TEST_RECORD;
 });
-
-async function waitFor(condition: () => boolean, what: string, timeout_ms = 5000): Promise<void> {
-  const deadline = performance.now() + timeout_ms;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function runner(data: string[], extra: { alive?: string; down?: string; retry_base_ms?: number } = {}) {
   return new ScriptRunner({
@@ -67,12 +60,12 @@ describe('executor: RunnerDriver', () => {
 
     driver.setDesired('ip', ['a']);
     driver.setDesired('ip', ['a', 'b']);
-    await waitFor(() => core.idle(), 'the first plan');
+    await waitFor(() => core.idle(), { what: 'the first plan', intervalMs: 5 });
     assert.deepEqual(core.held('ip'), ['a', 'b']);
     assert.equal(notes.filter((note) => note.type === 'plan').length, 1, 'two quick calls make one plan');
 
     driver.setDesired('ip', ['b', 'c']);
-    await waitFor(() => core.idle(), 'the second plan');
+    await waitFor(() => core.idle(), { what: 'the second plan', intervalMs: 5 });
     assert.deepEqual(core.held('ip'), ['b', 'c']);
 
     await driver.drain(true);
@@ -105,7 +98,7 @@ describe('executor: RunnerDriver', () => {
       },
     });
     driver.setDesired('ip', ['a']);
-    await waitFor(() => core.held('ip').length === 1, 'the retry to succeed');
+    await waitFor(() => core.held('ip').length === 1, { what: 'the retry to succeed', intervalMs: 5 });
     assert.deepEqual(
       launched.map((launch) => launch.attempt),
       [1, 2],
@@ -115,7 +108,7 @@ describe('executor: RunnerDriver', () => {
 
     driver.stop();
     driver.setDesired('ip', ['b']);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await sleep(60);
     assert.equal(launched.length, 2, 'a stopped driver starts nothing');
   });
 
@@ -128,7 +121,10 @@ describe('executor: RunnerDriver', () => {
       launch: () => Promise.reject(new Error('boom')),
     });
     driver.setDesired('ip', ['a']);
-    await waitFor(() => notes.some((note) => note.type === 'finished'), 'the failed run');
+    await waitFor(() => notes.some((note) => note.type === 'finished'), {
+      what: 'the failed run',
+      intervalMs: 5,
+    });
     const finished = notes.find((note) => note.type === 'finished');
     assert.ok(finished?.type === 'finished');
     assert.equal(finished.result.ok, false);

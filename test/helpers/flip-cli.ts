@@ -1,9 +1,9 @@
 /** Runs the flip command from the TypeScript sources, as a separate process. */
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../../src/testing/paths.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+export const ROOT = PACKAGE_ROOT;
+export const CLI = FLIP_SOURCE_BIN;
 
 export interface CliResult {
   status: number | null;

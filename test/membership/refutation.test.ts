@@ -1,23 +1,21 @@
 /** A node that hears it was declared gone refutes, and says so as a typed effect. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import { MembershipNode } from '../../src/membership/node.js';
 import { WIRE_PACKING } from '../../src/membership/wire-packing.js';
+import { seeded } from '../../src/testing/seeded.js';
 
 function node(self: number): MembershipNode {
-  let state = self + 1;
   const core = new MembershipNode({
     self,
     memberCount: 3,
     quorum: 2,
-    gossip_interval_ms: 450,
-    ping_per_interval: 1,
-    ping_timeout_ms: 300,
-    indirect_probes: 3,
-    random: () => {
-      state = (state * 16807) % 2147483647;
-      return state / 2147483647;
-    },
+    gossip_interval_ms: DEFAULTS.gossip_interval_ms,
+    ping_per_interval: DEFAULTS.ping_per_interval,
+    ping_timeout_ms: DEFAULTS.ping_timeout_ms,
+    indirect_probes: DEFAULTS.indirect_probes,
+    random: seeded(self + 1),
     incarnation: 1000 + self,
     packing: WIRE_PACKING,
   });

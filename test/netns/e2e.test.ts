@@ -16,18 +16,19 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { DEFAULTS } from '../../src/config/index.js';
-import { ClientProbe, handover, longestGap } from './client-probe.js';
+import { ClientProbe, handover, longestGap } from '../../src/testing/netns/client-probe.js';
 import {
   FAST_TIMING,
-  FLIP_BIN,
   FlipCluster,
   type FlipTiming,
-  README_TIMING,
-  REPO_ROOT,
   readmeCluster,
-} from './flip-lab.js';
-import { createLab, type Lab, netnsTestSkip, requireNetns } from './harness.js';
-import { HolderMonitor, nowMs, summaryTable } from './holder-monitor.js';
+} from '../../src/testing/netns/flip-lab.js';
+import { createLab, type Lab, netnsTestSkip, requireNetns } from '../../src/testing/netns/harness.js';
+import { HolderMonitor, nowMs, summaryTable } from '../../src/testing/netns/holder-monitor.js';
+import { FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../../src/testing/paths.js';
+import { seeded } from '../../src/testing/seeded.js';
+import { README_TIMING } from '../../src/testing/timing.js';
+import { sleep } from '../../src/testing/wait.js';
 
 const TOOLS = ['ip', 'nft', 'arping'];
 const skip = netnsTestSkip(TOOLS);
@@ -52,10 +53,6 @@ const STRICT = process.env.FLIP_E2E_STRICT !== '0';
  */
 const STALE_ARP_NOTE =
   'the holder kept the VIP through a cut-off/partition and did not re-announce it after the heal';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 const round = (ms: number) => Math.round(ms);
 
@@ -185,9 +182,9 @@ describe('the README cluster on a real network (gossip 200 ms, timeout 500 ms, d
     const plan = JSON.parse(
       execFileSync(
         process.execPath,
-        ['--import', 'tsx', FLIP_BIN, 'plan', cluster.configFile('flip'), '--json'],
+        ['--import', 'tsx', FLIP_SOURCE_BIN, 'plan', cluster.configFile('flip'), '--json'],
         {
-          cwd: REPO_ROOT,
+          cwd: PACKAGE_ROOT,
           encoding: 'utf8',
         },
       ),
@@ -526,18 +523,6 @@ describe('five servers, a shard of 4 VIPs and a single VIP, one arbiter', { skip
 // ---------------------------------------------------------------------------------------------------
 // Chaos: random faults on the five-server cluster.
 
-/** mulberry32: a small seeded PRNG, so that a seed replays the same fault sequence. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type FaultKind = 'kill9' | 'sigterm' | 'restart' | 'cutOff' | 'partition' | 'heal';
 
 interface FaultRecord {
@@ -588,7 +573,8 @@ describe('chaos: random faults on five servers', { skip, timeout: 420_000 }, () 
   it(`${CHAOS_FAULTS} seeded faults: every VIP reachable within the bound after every heal`, async (t) => {
     const seed = process.env.FLIP_CHAOS_SEED ? Number(process.env.FLIP_CHAOS_SEED) : randomInt(2 ** 31);
     t.diagnostic(`chaos seed ${seed} (FLIP_CHAOS_SEED=${seed} replays the fault sequence)`);
-    const random = prng(seed);
+    // Seeded, so that a seed replays the same fault sequence.
+    const random = seeded(seed);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const cluster = fiveServerCluster(lab!);
     const bound = reachBoundMs(FAST_TIMING);

@@ -1,5 +1,5 @@
 /**
- * Tests of the network-namespace lab (harness.ts) and of flip's Linux VIP scripts, on real
+ * Tests of the network-namespace lab (src/testing/netns/harness.ts) and of flip's Linux VIP scripts, on real
  * namespaces. Needs root; skipped elsewhere unless FLIP_NETNS_TESTS=1, which makes that a failure.
  */
 import assert from 'node:assert/strict';
@@ -18,8 +18,8 @@ import {
   rootNetworkSnapshot,
   VIP_DOWN,
   VIP_UP,
-  waitFor,
-} from './harness.js';
+} from '../../src/testing/netns/harness.js';
+import { waitFor } from '../../src/testing/wait.js';
 
 const TOOLS = ['ip', 'nft', 'arping'];
 const skip = netnsTestSkip(TOOLS);

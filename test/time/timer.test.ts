@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RunnerDriver } from '../../src/executor/driver.js';
 import { ScriptRunner } from '../../src/executor/runner.js';
+import { sleep } from '../../src/testing/wait.js';
 import { setTimer, TIMER_DELAY_MS_MAX, timerDelay } from '../../src/time/timer.js';
 
 describe('time: timers never overflow', () => {
@@ -25,7 +26,7 @@ describe('time: timers never overflow', () => {
     const timer = setTimer(() => {
       fired = true;
     }, 3e9);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     clearTimeout(timer);
     assert.equal(fired, false);
   });
@@ -57,7 +58,7 @@ describe('time: timers never overflow', () => {
     process.on('warning', onWarning);
     const driver = new RunnerDriver({ runner, onNote: () => {} });
     driver.setDesired('ip', ['x']);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     driver.stop();
     process.off('warning', onWarning);
     assert.ok(ticks <= 1, `${ticks} wake-ups in 100 ms`);

@@ -1,29 +1,26 @@
 /**
- * Shared test helpers for the wire format: a seeded PRNG, message generators, and a packet
+ * Shared test helpers for the wire format: seeded draws, message generators, and a packet
  * builder written from the documented layout (not from the codec), so tests can build any
  * packet, valid or not, and check the codec against the specification.
  */
 import { Buffer } from 'node:buffer';
 import { createCipheriv } from 'node:crypto';
 import type { Message, StateRecord, Update } from '../../src/membership/messages.js';
+import { Random } from '../../src/testing/seeded.js';
 import { bodySize } from '../../src/wire/body.js';
 import { deriveWireKey, type WireKey } from '../../src/wire/keys.js';
 
-/** mulberry32: a tiny, fast, seedable PRNG; good enough to drive tests reproducibly. */
+/** Seeded draws for the wire tests, from the shared seeded generator (mulberry32). */
 export class Rng {
-  #state: number;
+  readonly #random: Random;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
+    this.#random = new Random(seed);
   }
 
-  /** A uniform u32. */
+  /** A uniform u32 (exact: the generator's [0, 1) values are u32 / 2^32). */
   u32(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return this.#random.next() * 0x1_0000_0000;
   }
 
   /** A uniform integer in [0, bound). */

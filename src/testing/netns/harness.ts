@@ -23,15 +23,20 @@ import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../paths.js';
 
+/**
+ * The plain-JavaScript helpers that node runs inside namespaces. tsc does not copy them to
+ * dist, so they are always taken from the source tree, from tsx and from dist alike.
+ */
+const HELPERS_DIR = join(PACKAGE_ROOT, 'src/testing/netns');
 /** The tiny HTTP server that answers with its name (see http-server.mjs). */
-export const HTTP_SERVER_SCRIPT = fileURLToPath(new URL('./http-server.mjs', import.meta.url));
+export const HTTP_SERVER_SCRIPT = join(HELPERS_DIR, 'http-server.mjs');
 /** The persistent HTTP probe that runs inside a namespace (see http-probe.mjs). */
-export const HTTP_PROBE_SCRIPT = fileURLToPath(new URL('./http-probe.mjs', import.meta.url));
+export const HTTP_PROBE_SCRIPT = join(HELPERS_DIR, 'http-probe.mjs');
 /** flip's Linux VIP scripts. */
-export const VIP_UP = fileURLToPath(new URL('../../scripts/linux/vip-up', import.meta.url));
-export const VIP_DOWN = fileURLToPath(new URL('../../scripts/linux/vip-down', import.meta.url));
+export const VIP_UP = join(PACKAGE_ROOT, 'scripts/linux/vip-up');
+export const VIP_DOWN = join(PACKAGE_ROOT, 'scripts/linux/vip-down');
 
 /** Namespaces (and so labs) made by this harness: `flt` + 4 hex digits + `-`. */
 export const NAME_SCHEME = /^flt[0-9a-f]{4}-/;
@@ -202,34 +207,12 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Canonical spelling of an IP address (IPv6 compressed and lowercase), or an error. */
 export function canonicalIp(address: string): string {
   const family = isIP(address);
   if (family === 4) return address;
   if (family === 6 && !address.includes('%')) return new URL(`http://[${address}]/`).hostname.slice(1, -1);
   throw new Error(`not an IP address: ${JSON.stringify(address)}`);
-}
-
-/** Polls check() every intervalMs until it returns a value other than undefined/false; bounded by timeoutMs. */
-export async function waitFor<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  {
-    timeoutMs = 5000,
-    intervalMs = 50,
-    what = 'condition',
-  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(Math.min(intervalMs, Math.max(1, deadline - Date.now())));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  * exact to the event (not to a 50 ms sampling grid), and a periodic cross-check (every
  * `verifyEveryMs`, default 1 s) compares it with a real read and counts disagreements.
  */
+import { sleep } from '../wait.js';
 import type { Lab, LabProcess } from './harness.js';
 import { canonicalIp } from './harness.js';
 
@@ -93,7 +94,7 @@ export class HolderMonitor {
       this.monitors.push(proc);
     }
     // `ip monitor` has no "subscribed" signal; give the processes a moment to open their sockets.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     const readAt = nowMs();
     const initial = await this.read();
     for (const server of this.lab.servers) {

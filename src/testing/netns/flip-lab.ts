@@ -10,14 +10,13 @@
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type FlipConfig, parseConfig } from '../../src/config/index.js';
-import { placeAll } from '../../src/placement/index.js';
-import { type Lab, type LabProcess, VIP_DOWN, VIP_UP, waitFor } from './harness.js';
+import { type FlipConfig, parseConfig } from '../../config/index.js';
+import { placeAll } from '../../placement/index.js';
+import { FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../paths.js';
+import { waitFor } from '../wait.js';
+import { type Lab, type LabProcess, VIP_DOWN, VIP_UP } from './harness.js';
 import { nowMs } from './holder-monitor.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const FLIP_BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 export const FLIP_PORT = 2200;
 /** cluster.config of every lab cluster: the VIP scripts' settings. */
 export const VIP_SCRIPT_CONFIG = { interface: 'eth0', prefix: 24, arp_count: 3, arp_interval_ms: 100 };
@@ -31,10 +30,8 @@ export interface FlipTiming {
   delay?: number;
 }
 
-/** Fast but sane timing for tests. */
+/** Fast but sane timing for tests. (The README example's timing is README_TIMING in ../timing.ts.) */
 export const FAST_TIMING: FlipTiming = { gossip_interval: 200, ping_timeout: 500, delay: 200 };
-/** The README example's timing (delay stays at its default). */
-export const README_TIMING: FlipTiming = { gossip_interval: 1000, ping_per_interval: 3, ping_timeout: 1500 };
 /** flip's defaults: every key omitted. */
 export const DEFAULT_TIMING: FlipTiming = {};
 
@@ -173,8 +170,8 @@ export class FlipCluster {
     this.lives.set(id, life);
     const proc = this.lab.spawn(
       id,
-      [process.execPath, '--import', 'tsx', FLIP_BIN, 'agent', '--config', this.configFile(id)],
-      { cwd: REPO_ROOT },
+      [process.execPath, '--import', 'tsx', FLIP_SOURCE_BIN, 'agent', '--config', this.configFile(id)],
+      { cwd: PACKAGE_ROOT },
     );
     const agent: Agent = { proc, life, buffer: '' };
     this.agents.set(id, agent);

@@ -171,11 +171,3 @@ export function longestGap(
   }
   return best;
 }
-
-/** The p-th percentile (0-100) of a list of numbers, nearest rank; NaN for an empty list. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1]!;
-}
