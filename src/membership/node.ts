@@ -20,6 +20,7 @@ import {
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
+import { Reports, suspectUpdate } from './reports.js';
 import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
@@ -179,12 +180,6 @@ interface Relay {
   deadline: number;
 }
 
-interface Suspicion {
-  incarnation: number;
-  /** reporter -> when its report expires (ms). */
-  reporters: Map<number, number>;
-}
-
 /**
  * A quorum of reports is in; before deciding, this node makes sure it is on the majority's side
  * now (see #checkQuorum): it must hear from enough other members after the quorum was reached.
@@ -236,7 +231,7 @@ export class MembershipNode {
   readonly #awareness = new Awareness();
   readonly #probes = new Map<number, Probe>();
   readonly #relays = new Map<number, Relay>();
-  readonly #suspicions = new Map<number, Suspicion>();
+  readonly #suspicions = new Reports();
   readonly #confirmations = new Map<number, Confirmation>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
   readonly #lastHeard: Float64Array;
@@ -324,7 +319,7 @@ export class MembershipNode {
 
   /** Reporters currently counted against `member` (for status and tests). */
   reportersOf(member: number): number[] {
-    return [...(this.#suspicions.get(member)?.reporters.keys() ?? [])].sort((a, b) => a - b);
+    return this.#suspicions.reportersOf(member);
   }
 
   /** When the caller must call `tick` next (ms). */
@@ -693,10 +688,7 @@ export class MembershipNode {
       relay.nackAt += late;
       relay.deadline += late;
     }
-    for (const suspicion of this.#suspicions.values()) {
-      for (const [reporter, expiresAt] of suspicion.reporters)
-        suspicion.reporters.set(reporter, expiresAt + late);
-    }
+    this.#suspicions.stretch(late);
   }
 
   // ---- reports and quorum ------------------------------------------------------------------
@@ -709,10 +701,10 @@ export class MembershipNode {
       this.counters.reports_withheld++;
       return;
     }
-    const suspicion = this.#suspicionFor(target, member.incarnation);
+    const suspicion = this.#suspicions.about(target, member.incarnation);
     suspicion.reporters.set(this.self, now + this.#reportTtlMs);
     if (member.state === 'alive') this.#setState(now, target, 'probably_down', member.incarnation, 'probe');
-    const update = this.#suspectUpdate(target, suspicion);
+    const update = suspectUpdate(target, suspicion);
     this.#broadcasts.enqueue(update);
     this.#push(update, target);
     this.#checkQuorum(now, target);
@@ -723,41 +715,23 @@ export class MembershipNode {
     const suspicion = this.#suspicions.get(target);
     if (!suspicion?.reporters.delete(this.self)) return;
     if (suspicion.reporters.size === 0) {
-      this.#suspicions.delete(target);
+      this.#suspicions.forget(target);
       this.#broadcasts.drop(target);
       const member = this.#members[target]!;
       if (member.state === 'probably_down') this.#setState(now, target, 'alive', member.incarnation, reason);
     } else {
       // Do not keep spreading a report we took back.
-      this.#broadcasts.enqueue(this.#suspectUpdate(target, suspicion));
+      this.#broadcasts.enqueue(suspectUpdate(target, suspicion));
     }
   }
 
   /** Cut off from everybody: take back our own reports before they can meet others' at the heal. */
   #withdrawIfIsolated(now: number): void {
-    for (const [member, suspicion] of this.#suspicions) {
+    for (const [member, suspicion] of this.#suspicions.entries()) {
       if (suspicion.reporters.has(this.self) && !this.#witnesses.enough(now, member)) {
         this.#withdrawReport(now, member, 'isolated');
       }
     }
-  }
-
-  #suspicionFor(member: number, incarnation: number): Suspicion {
-    let suspicion = this.#suspicions.get(member);
-    if (!suspicion || suspicion.incarnation !== incarnation) {
-      suspicion = { incarnation, reporters: new Map() };
-      this.#suspicions.set(member, suspicion);
-    }
-    return suspicion;
-  }
-
-  #suspectUpdate(member: number, suspicion: Suspicion): Update {
-    return {
-      kind: 'suspect',
-      member,
-      incarnation: suspicion.incarnation,
-      reporters: [...suspicion.reporters.keys()].sort((a, b) => a - b),
-    };
   }
 
   /**
@@ -815,12 +789,7 @@ export class MembershipNode {
   }
 
   #expireReports(now: number): void {
-    for (const [member, suspicion] of this.#suspicions) {
-      for (const [reporter, expiresAt] of suspicion.reporters) {
-        if (expiresAt <= now) suspicion.reporters.delete(reporter);
-      }
-      if (suspicion.reporters.size > 0) continue;
-      this.#suspicions.delete(member);
+    for (const member of this.#suspicions.expire(now)) {
       this.#confirmations.delete(member);
       const view = this.#members[member]!;
       if (view.state === 'probably_down') this.#setState(now, member, 'alive', view.incarnation, 'expired');
@@ -843,7 +812,7 @@ export class MembershipNode {
       const notice: Update =
         member.state === 'down' || member.state === 'left'
           ? { kind: member.state, member: from, incarnation }
-          : this.#suspectUpdate(from, this.#suspicions.get(from)!);
+          : suspectUpdate(from, this.#suspicions.get(from)!);
       this.#send(from, { type: 'gossip', incarnation: this.#incarnation, updates: [notice] });
     }
   }
@@ -891,7 +860,7 @@ export class MembershipNode {
     switch (update.kind) {
       case 'alive':
         if (update.incarnation <= member.incarnation) return;
-        this.#suspicions.delete(update.member);
+        this.#suspicions.forget(update.member);
         // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
         if (member.incarnation > 0 || member.state !== 'alive') this.#broadcasts.enqueue(update);
         member.incarnation = update.incarnation;
@@ -914,7 +883,7 @@ export class MembershipNode {
         if (update.incarnation > member.incarnation) {
           this.#apply(now, { kind: 'alive', member: update.member, incarnation: update.incarnation }, via);
         }
-        const suspicion = this.#suspicionFor(update.member, update.incarnation);
+        const suspicion = this.#suspicions.about(update.member, update.incarnation);
         let learned = false;
         for (const reporter of update.reporters) {
           if (reporter >= this.#members.length) continue;
@@ -925,7 +894,7 @@ export class MembershipNode {
           if (!known) learned = true;
         }
         if (!learned) return;
-        this.#broadcasts.enqueue(this.#suspectUpdate(update.member, suspicion));
+        this.#broadcasts.enqueue(suspectUpdate(update.member, suspicion));
         if (member.state === 'alive')
           this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
         // Others cannot reach it: check for ourselves now rather than at our next turn.
@@ -951,7 +920,7 @@ export class MembershipNode {
   #declare(now: number, update: Update & { kind: 'down' | 'left' }, reason: MemberChangeReason): void {
     const member = this.#members[update.member]!;
     member.incarnation = update.incarnation;
-    this.#suspicions.delete(update.member);
+    this.#suspicions.forget(update.member);
     this.#setState(now, update.member, update.kind, update.incarnation, reason);
     this.#broadcasts.enqueue(update);
     this.#push(update, update.member);
