@@ -20,6 +20,7 @@ import { handedBack } from '../handover/handback.js';
 import { ReleaseNotices } from '../handover/release-notices.js';
 import { startedBefore } from '../membership/incarnation.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
+import { startupGraceMs } from '../membership/timing.js';
 import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
@@ -27,7 +28,6 @@ import type { DropReason } from '../wire/drop-reasons.js';
 import { DropLog } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
-import { startupGraceMs } from './startup.js';
 
 export interface AgentOptions {
   /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */

@@ -9,11 +9,11 @@ import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
 import type { MemberChange, Refutation, ReleasedAck, ReleasedNotice } from '../membership/node.js';
 import { MembershipNode } from '../membership/node.js';
-import { WIRE_PACKING } from '../membership/wire-packing.js';
 import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
 import { PacketCodec } from '../wire/packet.js';
+import { WIRE_PACKING } from '../wire/packing.js';
 
 export interface MembershipDriverComponents {
   /** Monotonic milliseconds. */

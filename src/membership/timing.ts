@@ -46,3 +46,12 @@ export function scaled(baseMs: number, healthScore: number): number {
 export function stallThresholdMs(gossipIntervalMs: number, pingTimeoutMs: number): number {
   return Math.max(gossipIntervalMs, pingTimeoutMs / 2);
 }
+
+/**
+ * How long a starting node waits to hear the cluster's view from a peer before it acts on its
+ * config alone: long enough for a round of introductions and their answers. The one place this
+ * is defined; the agent and the simulator both use it.
+ */
+export function startupGraceMs(timing: { ping_timeout_ms: number; gossip_interval_ms: number }): number {
+  return 2 * timing.ping_timeout_ms + timing.gossip_interval_ms;
+}

@@ -5,11 +5,11 @@
  */
 
 import type { FlipConfig } from '../config/index.js';
-import { PACKET_OVERHEAD, WIRE_PACKING } from '../membership/wire-packing.js';
 import { place } from '../placement/index.js';
 import { renderPlanTable } from '../placement/plan-table.js';
 import { percentile } from '../stats/percentile.js';
 import { listSome } from '../text/quote.js';
+import { PACKET_OVERHEAD, WIRE_PACKING } from '../wire/packing.js';
 import {
   type Check,
   check,

@@ -4,7 +4,7 @@
  * per-link delay and jitter, packet loss, partitions (any grouping, one-way too), crashes,
  * restarts, graceful leaves and pauses (a stalled process whose packets queue up).
  */
-import { startupGraceMs } from '../agent/startup.js';
+
 import type { FlipConfig } from '../config/index.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
 import { ScriptRunner } from '../executor/runner.js';
@@ -12,6 +12,7 @@ import type { RunResult } from '../executor/types.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
+import { startupGraceMs } from '../membership/timing.js';
 import { heldBy, placeAll } from '../placement/index.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';

@@ -4,7 +4,13 @@ import { Awareness } from '../../src/membership/awareness.js';
 import { BroadcastQueue } from '../../src/membership/broadcasts.js';
 import type { Update } from '../../src/membership/messages.js';
 import { ProbeOrder, sample } from '../../src/membership/probe-order.js';
-import { HEALTH_SCORE_MAX, reportTtlMs, retransmitLimit, scaled } from '../../src/membership/timing.js';
+import {
+  HEALTH_SCORE_MAX,
+  reportTtlMs,
+  retransmitLimit,
+  scaled,
+  startupGraceMs,
+} from '../../src/membership/timing.js';
 import { Random } from '../../src/sim/random.js';
 
 describe('membership: formulas', () => {
@@ -121,5 +127,17 @@ describe('membership: broadcast queue', () => {
       queue.take(1000).map((u) => u.member),
       [2],
     );
+  });
+});
+
+describe('membership: the start-up grace', () => {
+  it('is two timeouts and a round: a round of introductions and their answers', () => {
+    const table: [timeout: number, interval: number, grace: number][] = [
+      [300, 450, 1050],
+      [1500, 1000, 4000],
+      [300, 100, 700],
+    ];
+    for (const [ping_timeout_ms, gossip_interval_ms, grace] of table)
+      assert.equal(startupGraceMs({ ping_timeout_ms, gossip_interval_ms }), grace);
   });
 });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { MembershipNode } from '../../src/membership/node.js';
-import { WIRE_PACKING } from '../../src/membership/wire-packing.js';
 import { seeded } from '../../src/testing/seeded.js';
+import { WIRE_PACKING } from '../../src/wire/packing.js';
 
 function node(self: number): MembershipNode {
   const core = new MembershipNode({

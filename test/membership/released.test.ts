@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { ReleasedItem } from '../../src/membership/messages.js';
 import { MembershipNode } from '../../src/membership/node.js';
-import { WIRE_PACKING } from '../../src/membership/wire-packing.js';
 import { seeded } from '../../src/testing/seeded.js';
 import { BODY_BYTES_MAX, decodeBody, encodeBody } from '../../src/wire/body.js';
+import { WIRE_PACKING } from '../../src/wire/packing.js';
 
 const MEMBERS = 3;
 
