@@ -162,7 +162,7 @@ export class Agent {
 
   /** Ids of the servers placement treats as live in this node's view. */
   #live(): Set<string> {
-    return new Set(this.membership.core.liveMembers().map((index) => this.#serverIds[index]!));
+    return new Set(this.membership.liveMembers().map((index) => this.#serverIds[index]!));
   }
 
   /** Our `down` for `item` succeeded: tell whoever holds it now to announce it (see ReleaseNotices). */
@@ -180,7 +180,7 @@ export class Agent {
   /** Carries out the release notices' effects and keeps one timer for their next wake-up. */
   #driveReleases(): void {
     const now = performance.now();
-    this.#releases.tick(now, (member) => isLive(this.membership.core.member(member).state));
+    this.#releases.tick(now, (member) => this.membership.isLive(member));
     for (const { to, id, items } of this.#releases.takeSends()) this.membership.release(to, id, items);
     const at = this.#releases.nextWakeAt();
     if (at === this.#releaseTimerAt) return;
@@ -283,11 +283,7 @@ export class Agent {
       before = placeAll(this.config.systems, new Set([...live].filter((id) => id !== self)));
       const grace = startupGraceMs(this.config);
       heldThen = (id) =>
-        startedBefore(
-          this.membership.core.member(this.#serverIds.indexOf(id)).incarnation,
-          this.#startedAtWall,
-          grace,
-        );
+        startedBefore(this.membership.incarnationOf(this.#serverIds.indexOf(id)), this.#startedAtWall, grace);
     }
     const out = new Map<string, Map<string, number>>();
     for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {

@@ -8,7 +8,7 @@ import { nodeOptionsFor } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
 import type { MemberChange, Refutation, ReleasedAck, ReleasedNotice } from '../membership/node.js';
-import { MembershipNode } from '../membership/node.js';
+import { isLive, MembershipNode } from '../membership/node.js';
 import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
@@ -79,6 +79,21 @@ export class MembershipDriver {
   }
 
   /** Starts the protocol on a bound transport. */
+  /** Indexes of the members this node holds live (alive or probably down), itself included. */
+  liveMembers(): number[] {
+    return this.core.liveMembers();
+  }
+
+  /** Whether `member` is live in this node's view. */
+  isLive(member: number): boolean {
+    return isLive(this.core.member(member).state);
+  }
+
+  /** The incarnation this node knows of `member` (0: not heard of yet; see incarnation.ts). */
+  incarnationOf(member: number): number {
+    return this.core.member(member).incarnation;
+  }
+
   start(transport: PacketTransport): void {
     this.#transport = transport;
     this.core.start(this.#components.now());
