@@ -16,12 +16,8 @@ import { runnerOptionsFor } from '../executor/from-config.js';
 import { resolveScript } from '../executor/launcher.js';
 import { ScriptRunner } from '../executor/runner.js';
 import type { RunnerNote } from '../executor/types.js';
-import { handedBack } from '../handover/handback.js';
-import { ReleaseNotices } from '../handover/release-notices.js';
-import { startedBefore } from '../membership/incarnation.js';
-import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
-import { startupGraceMs } from '../membership/timing.js';
-import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
+import type { MemberChange } from '../membership/node.js';
+import { NodeController } from '../node/controller.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
@@ -39,13 +35,6 @@ export interface AgentOptions {
 
 /** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */
 const SHUTDOWN_MARGIN_MS = 5_000;
-/**
- * A handed-back item waits for the previous holder's release notice at most twice the system's
- * delay plus this: the holder plans after its own delay, runs `down`, then tells us.
- */
-const HANDBACK_MARGIN_MS = 1000;
-/** How long a release notice is sent again while its receiver cannot be reached (a partition). */
-const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 /** Lets the leave announcements leave the socket before it closes. */
 const LEAVE_FLUSH_MS = 20;
 
@@ -56,25 +45,18 @@ export class Agent {
   readonly runner: ScriptRunner;
   readonly #runnerDriver: RunnerDriver;
   readonly #serverIds: string[];
-  readonly #releases: ReleaseNotices;
-  /** The one timer for the release notices' next wake-up, and when it fires (ms, monotonic). */
-  #releaseTimer: NodeJS.Timeout | undefined;
-  #releaseTimerAt = Number.POSITIVE_INFINITY;
-  /** Set once the notices are closed at shutdown: no timer for them any more. */
-  #shuttingDownDone = false;
+  /** Every decision above the protocol core and the runner (see node/controller.ts). */
+  readonly #controller: NodeController;
+  /** The one timer for the controller's next wake-up, and when it fires (ms, monotonic). */
+  #controllerTimer: NodeJS.Timeout | undefined;
+  #controllerTimerAt = Number.POSITIVE_INFINITY;
   /** Counts dropped packets into rate-limited log lines (see DropLog). */
   readonly #drops: DropLog;
   /** The one timer for the next drop summary, and when it fires (ms, monotonic). */
   #dropTimer: NodeJS.Timeout | undefined;
   #dropTimerAt = Number.POSITIVE_INFINITY;
   #transport: PacketTransport | undefined;
-  #planning = false;
-  #graceTimer: NodeJS.Timeout | undefined;
   #shuttingDown: Promise<void> | undefined;
-  /** The placement the last plan was made from (which server held what in our view). */
-  #lastPlacements: Map<string, Placement> | undefined;
-  /** Wall-clock start, to tell peers that were running before us (they may hold our items). */
-  readonly #startedAtWall = Date.now();
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
@@ -91,12 +73,19 @@ export class Agent {
       {
         onRefuted: () => {
           this.log.warn('peers had declared this server down; announcing what it holds again');
-          this.#runnerDriver.reassert();
+          this.#controller.refuted();
+          this.#drive();
         },
         onChanges: (changes) => this.#onChanges(changes),
-        onSynced: () => this.#beginPlanning('learned the view from a peer'),
-        onReleased: (notice) => this.#onReleased(notice),
-        onReleasedAck: (ack) => this.#releases.acked(ack.from, ack.id),
+        onSynced: () => {
+          this.#controller.synced(performance.now(), this.membership);
+          this.#drive();
+        },
+        onReleased: (notice) => {
+          this.#controller.noticeReceived(notice);
+          this.#drive();
+        },
+        onReleasedAck: (ack) => this.#controller.noticeAcked(ack.from, ack.id),
         onBootAdvanced: (from, to) =>
           this.log.warn(
             { told_by: this.#serverIds[from], boot_id: to },
@@ -105,10 +94,10 @@ export class Agent {
         onDrop: (reason, from) => this.#onDrop(reason, from),
       },
     );
-    this.#releases = new ReleaseNotices({
-      repeat_ms: config.ping_timeout_ms,
-      give_up_ms: RELEASE_NOTICE_GIVE_UP_MS,
-      first_id: Math.floor(Math.random() * 2 ** 32),
+    this.#controller = new NodeController(config, {
+      // Wall-clock start, to tell peers that were running before us (they may hold our items).
+      started_at_wall_ms: Date.now(),
+      first_notice_id: Math.floor(Math.random() * 2 ** 32),
     });
     this.runner = new ScriptRunner(
       runnerOptionsFor(config, config.id, { resolveScript: (script) => resolveScript(script, configDir) }),
@@ -146,70 +135,14 @@ export class Agent {
       },
       'flip agent started',
     );
+    this.#controller.start(performance.now());
     this.membership.start(this.#transport);
-    if (!this.#planning) {
-      this.#graceTimer = setTimeout(
-        () => this.#beginPlanning('start-up grace over, acting on config'),
-        startupGraceMs(this.config),
-      );
-    }
+    this.#drive();
   }
 
   /** Which items this node should hold now, per system it is a member of. */
   desired(): Map<string, string[]> {
-    return heldBy(placeAll(this.config.systems, this.#live()), this.config.id);
-  }
-
-  /** Ids of the servers placement treats as live in this node's view. */
-  #live(): Set<string> {
-    return new Set(this.membership.liveMembers().map((index) => this.#serverIds[index]!));
-  }
-
-  /** Our `down` for `item` succeeded: tell whoever holds it now to announce it (see ReleaseNotices). */
-  #noteRelease(systemName: string, item: string): void {
-    const system = this.config.systems.find((candidate) => candidate.name === systemName);
-    if (!system) return;
-    const to: number[] = [];
-    for (const [id, items] of place(system, this.#live()).holdings) {
-      if (id !== this.config.id && items.includes(item)) to.push(this.#serverIds.indexOf(id));
-    }
-    this.#releases.released(performance.now(), systemName, item, to);
-    this.#driveReleases();
-  }
-
-  /** Carries out the release notices' effects and keeps one timer for their next wake-up. */
-  #driveReleases(): void {
-    const now = performance.now();
-    this.#releases.tick(now, (member) => this.membership.isLive(member));
-    for (const { to, id, items } of this.#releases.takeSends()) this.membership.release(to, id, items);
-    const at = this.#releases.nextWakeAt();
-    if (at === this.#releaseTimerAt) return;
-    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
-    this.#releaseTimer = undefined;
-    this.#releaseTimerAt = at;
-    if (!Number.isFinite(at) || this.#shuttingDownDone) return;
-    this.#releaseTimer = setTimer(() => {
-      this.#releaseTimer = undefined;
-      this.#releaseTimerAt = Number.POSITIVE_INFINITY;
-      this.#driveReleases();
-    }, at - now);
-  }
-
-  /** A peer released items to us: announce those we hold and want, at once. */
-  #onReleased(notice: ReleasedNotice): void {
-    if (this.#shuttingDown || !this.#releases.accept(notice.from, notice.id)) return;
-    const bySystem = new Map<string, string[]>();
-    for (const { system, item } of notice.items)
-      bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
-    const queued = this.#runnerDriver.released(bySystem);
-    this.log.info(
-      {
-        from: this.#serverIds[notice.from],
-        items: notice.items.map(({ system, item }) => `${system}/${item}`),
-        announcing: queued,
-      },
-      'peer released items to this server',
-    );
+    return this.#controller.desired(this.membership);
   }
 
   /** Counts a dropped packet; its own line (debug) and the summary (warning) are rate-limited. */
@@ -246,56 +179,7 @@ export class Agent {
     this.#dropTimer.unref();
   }
 
-  #beginPlanning(why: string): void {
-    if (this.#planning || this.#shuttingDown) return;
-    if (this.#graceTimer) clearTimeout(this.#graceTimer);
-    this.#planning = true;
-    this.log.info({ why }, 'view ready, planning');
-    this.#replan();
-  }
-
-  #replan(immediate = false): void {
-    if (!this.#planning || this.#shuttingDown) return;
-    const live = this.#live();
-    const placements = placeAll(this.config.systems, live);
-    const desired = heldBy(placements, this.config.id);
-    const handbacks = this.#handbacks(placements, live);
-    this.#lastPlacements = placements;
-    for (const system of this.runner.systems()) {
-      this.#runnerDriver.setDesired(system, desired.get(system) ?? [], {
-        immediate,
-        handback: handbacks.get(system),
-      });
-    }
-  }
-
-  /**
-   * Items handed back to this server (see handedBack), with how long to wait for the previous
-   * holder's release notice before running `alive` anyway. On the first plan there is no
-   * earlier view: the holders are those placement gives the items to without us, among peers
-   * that started well before us (at a cold start nobody held anything yet).
-   */
-  #handbacks(placements: Map<string, Placement>, live: Set<string>): Map<string, Map<string, number>> {
-    const self = this.config.id;
-    let before = this.#lastPlacements;
-    let heldThen = (_id: string) => true;
-    if (before === undefined) {
-      before = placeAll(this.config.systems, new Set([...live].filter((id) => id !== self)));
-      const grace = startupGraceMs(this.config);
-      heldThen = (id) =>
-        startedBefore(this.membership.incarnationOf(this.#serverIds.indexOf(id)), this.#startedAtWall, grace);
-    }
-    const out = new Map<string, Map<string, number>>();
-    for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {
-      const delay = this.config.systems.find((system) => system.name === name)!.delay_ms;
-      out.set(name, new Map(items.map((item) => [item, 2 * delay + HANDBACK_MARGIN_MS])));
-    }
-    return out;
-  }
-
   #onChanges(changes: MemberChange[]): void {
-    let placementChanged = false;
-    let leave = false;
     for (const change of changes) {
       this.log.info(
         {
@@ -307,12 +191,67 @@ export class Agent {
         },
         'member state',
       );
-      if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
-      if (change.to === 'left') leave = true;
     }
-    // A leave is announced by the leaver itself: take its data over at once, without waiting
-    // for more changes to arrive (the planned hand-over path).
-    if (placementChanged) this.#replan(leave);
+    this.#controller.changes(performance.now(), changes, this.membership);
+    this.#drive();
+  }
+
+  /** Carries out the controller's commands, then sets one timer for its next wake-up. */
+  #drive(): void {
+    for (const command of this.#controller.takeCommands()) {
+      switch (command.kind) {
+        case 'planning':
+          this.log.info(
+            {
+              why:
+                command.why === 'synced'
+                  ? 'learned the view from a peer'
+                  : 'start-up grace over, acting on config',
+            },
+            'view ready, planning',
+          );
+          break;
+        case 'desired':
+          this.#runnerDriver.setDesired(command.system, command.items, {
+            immediate: command.immediate,
+            handback: command.handback,
+          });
+          break;
+        case 'reassert':
+          this.#runnerDriver.reassert();
+          break;
+        case 'announce': {
+          const queued = this.#runnerDriver.released(command.items);
+          this.log.info(
+            {
+              from: this.#serverIds[command.from],
+              items: [...command.items].flatMap(([system, items]) =>
+                items.map((item) => `${system}/${item}`),
+              ),
+              announcing: queued,
+            },
+            'peer released items to this server',
+          );
+          break;
+        }
+        case 'send_release':
+          this.membership.release(command.to, command.id, command.items);
+          break;
+      }
+    }
+    const at = this.#controller.nextWakeAt();
+    if (at === this.#controllerTimerAt) return;
+    if (this.#controllerTimer) clearTimeout(this.#controllerTimer);
+    this.#controllerTimer = undefined;
+    this.#controllerTimerAt = at;
+    if (!Number.isFinite(at)) return;
+    const now = performance.now();
+    this.#controllerTimer = setTimer(() => {
+      this.#controllerTimer = undefined;
+      this.#controllerTimerAt = Number.POSITIVE_INFINITY;
+      this.#controller.tick(performance.now(), this.membership);
+      this.#drive();
+    }, at - now);
   }
 
   #onNote(note: RunnerNote): void {
@@ -361,7 +300,10 @@ export class Agent {
         };
         if (result.ok) this.log.info(fields, 'script finished');
         else this.log.warn(fields, 'script failed');
-        if (note.released) this.#noteRelease(launch.system, launch.item);
+        if (note.released) {
+          this.#controller.scriptReleased(performance.now(), launch.system, launch.item, this.membership);
+          this.#drive();
+        }
         return;
       }
       case 'retry':
@@ -390,8 +332,8 @@ export class Agent {
    */
   shutdown(signal = 'shutdown'): Promise<void> {
     this.#shuttingDown ??= (async () => {
-      if (this.#graceTimer) clearTimeout(this.#graceTimer);
       this.log.info({ signal, run_down: this.config.remove_on_failure }, 'leaving the cluster');
+      this.#controller.leave();
       this.membership.leave();
       const slowest = Math.max(0, ...this.config.systems.map((system) => system.script_timeout_ms));
       let timer: NodeJS.Timeout | undefined;
@@ -404,11 +346,8 @@ export class Agent {
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
       this.#runnerDriver.stop();
-      this.#releases.close(performance.now());
-      for (const { to, id, items } of this.#releases.takeSends()) this.membership.release(to, id, items);
-      this.#shuttingDownDone = true;
-      if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
-      this.#releaseTimer = undefined;
+      this.#controller.stop(performance.now());
+      this.#drive();
       await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
       await this.#transport?.close();
       // The socket is closed, so no more drops come: log what is pending rather than lose it.
