@@ -12,8 +12,7 @@ import type { RunResult } from '../executor/types.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
-import { startupGraceMs } from '../membership/timing.js';
-import { heldBy, placeAll } from '../placement/index.js';
+import { type MembershipView, NodeController } from '../node/controller.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
 
@@ -30,6 +29,22 @@ export const LAN: NetworkOptions = { delay_ms: 0.2, jitter_ms: 0.3, loss: 0 };
 
 /** Packets a paused process can have waiting in its socket buffer; later ones are dropped. */
 export const PAUSED_INBOX_MAX = 512;
+/** Rounds of effects one event may cause before the simulator calls it a bug (a loop). */
+const FLUSH_ROUNDS_MAX = 1000;
+
+/** The controller's view of a node's membership, read from its core. */
+function viewOf(core: MembershipNode): MembershipView {
+  return {
+    liveMembers: () => core.liveMembers(),
+    isLive: (member) => isLive(core.member(member).state),
+    incarnationOf: (member) => core.member(member).incarnation,
+  };
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`simulator: ${message}`);
+}
+
 /** Incarnations start here plus the boot time, so a restart always starts higher. */
 const INCARNATION_BASE = 1_000_000;
 
@@ -68,9 +83,8 @@ interface SimNode {
   /** What a paused process has waiting: packets, and ends of its scripts. */
   inbox: ({ from: number; message: Message } | { script: RunResult })[];
   runner: ScriptRunner | undefined;
-  /** The runner gets plans once the node knows the view (or its start-up grace is over). */
-  planning: boolean;
-  graceAt: number;
+  /** The node's decisions above the core and the runner: the daemon's own controller. */
+  controller: NodeController | undefined;
   sent_messages: number;
   sent_bytes: number;
 }
@@ -120,8 +134,7 @@ export class Simulation {
       wakeAt: Number.POSITIVE_INFINITY,
       inbox: [],
       runner: undefined,
-      planning: false,
-      graceAt: 0,
+      controller: undefined,
       sent_messages: 0,
       sent_bytes: 0,
     }));
@@ -185,6 +198,8 @@ export class Simulation {
         node.wakeAt = Number.POSITIVE_INFINITY;
         if (node.core.nextWakeAt() <= this.now) node.core.tick(this.now);
         node.runner?.tick(this.now);
+        if (node.controller && node.controller.nextWakeAt() <= this.now)
+          node.controller.tick(this.now, viewOf(node.core));
         this.#flush(node);
         return;
       }
@@ -219,60 +234,85 @@ export class Simulation {
     }
   }
 
-  /** Carries out a node's effects: sends packets through the network, records changes. */
+  /**
+   * Carries out a node's effects until none are left, as the agent does: the core's packets go
+   * through the network and its changes and notices to the controller; the controller's
+   * commands go to the runner and the core; the runner's launches become simulated scripts and
+   * its notes go back to the controller.
+   */
   #flush(node: SimNode): void {
     const core = node.core!;
-    const effects = core.takeEffects();
     const packing = this.#options.packing;
-    for (const { to, message } of effects.sends) {
-      node.sent_messages++;
-      let bytes = this.#options.packet_overhead_bytes + packing.baseSize(message.type);
-      for (const update of message.updates) bytes += packing.updateSize(update);
-      if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
-      node.sent_bytes += bytes;
-      this.#transmit(node.index, to, message);
+    for (let round = 0; ; round++) {
+      assert(round < FLUSH_ROUNDS_MAX, "a node's effects did not settle");
+      const effects = core.takeEffects();
+      for (const { to, message } of effects.sends) {
+        node.sent_messages++;
+        let bytes = this.#options.packet_overhead_bytes + packing.baseSize(message.type);
+        for (const update of message.updates) bytes += packing.updateSize(update);
+        if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
+        node.sent_bytes += bytes;
+        this.#transmit(node.index, to, message);
+      }
+      for (const change of effects.changes) {
+        const entry = { ...change, observer: node.index };
+        this.trace.push(entry);
+        for (const listener of this.#listeners) listener(entry);
+      }
+      const controller = node.controller;
+      const runner = node.runner;
+      if (!controller || !runner) {
+        if (effects.sends.length === 0) break;
+        continue;
+      }
+      const view = viewOf(core);
+      for (let i = 0; i < effects.refutations.length; i++) controller.refuted();
+      if (effects.changes.length > 0) controller.changes(this.now, effects.changes, view);
+      for (const notice of effects.released) controller.noticeReceived(notice);
+      for (const ack of effects.released_acks) controller.noticeAcked(ack.from, ack.id);
+      if (!controller.planning && core.synced) controller.synced(this.now, view);
+      let acted = false;
+      for (const command of controller.takeCommands()) {
+        acted = true;
+        switch (command.kind) {
+          case 'desired':
+            runner.setDesired(this.now, command.system, command.items, {
+              immediate: command.immediate,
+              handback: command.handback,
+            });
+            break;
+          case 'reassert':
+            for (const system of runner.systems()) runner.reassert(this.now, system);
+            break;
+          case 'announce':
+            for (const [system, items] of command.items) runner.released(this.now, system, items);
+            break;
+          case 'send_release':
+            core.release(command.to, command.id, command.items);
+            break;
+          case 'planning':
+            break;
+        }
+      }
+      const ran = this.#runScripts(node, runner, controller, view);
+      if (!acted && !ran && effects.sends.length === 0) break;
     }
-    let placementChanged = false;
-    let leave = false;
-    if (effects.refutations.length > 0 && node.runner && node.planning) {
-      for (const system of node.runner.systems()) node.runner.reassert(this.now, system);
-    }
-    for (const change of effects.changes) {
-      const entry = { ...change, observer: node.index };
-      this.trace.push(entry);
-      for (const listener of this.#listeners) listener(entry);
-      if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
-      if (change.to === 'left') leave = true;
-    }
-    if (node.runner) this.#plan(node, placementChanged, leave);
     let wake = core.nextWakeAt();
-    if (node.runner) {
-      wake = Math.min(wake, node.runner.nextWakeAt());
-      if (!node.planning) wake = Math.min(wake, node.graceAt);
-    }
+    if (node.runner) wake = Math.min(wake, node.runner.nextWakeAt());
+    if (node.controller) wake = Math.min(wake, node.controller.nextWakeAt());
     if (wake !== node.wakeAt && Number.isFinite(wake)) {
       node.wakeAt = Math.max(wake, this.now);
       this.#queue.push(node.wakeAt, { kind: 'wake', node: node.index, at: node.wakeAt });
     }
   }
 
-  /** The agent's planning rules: start once the view is known, replan when placement changes. */
-  #plan(node: SimNode, placementChanged: boolean, leave: boolean): void {
-    const runner = node.runner!;
-    const core = node.core!;
-    let replan = placementChanged && node.planning;
-    if (!node.planning && (core.synced || this.now >= node.graceAt)) {
-      node.planning = true;
-      replan = true;
-    }
-    if (replan) {
-      const ids = this.config.servers.map((server) => server.id);
-      const live = new Set(core.liveMembers().map((index) => ids[index]!));
-      const desired = heldBy(placeAll(this.config.systems, live), ids[node.index]!);
-      for (const system of runner.systems()) {
-        runner.setDesired(this.now, system, desired.get(system) ?? [], { immediate: leave });
-      }
-    }
+  /** Starts the runner's launches as simulated scripts and hands its notes to the controller. */
+  #runScripts(
+    node: SimNode,
+    runner: ScriptRunner,
+    controller: NodeController,
+    view: MembershipView,
+  ): boolean {
     const model = this.#options.scripts!;
     const effects = runner.takeEffects();
     for (const launch of effects.launches) {
@@ -290,6 +330,13 @@ export class Simulation {
       };
       this.#queue.push(this.now + duration, { kind: 'script', node: node.index, boot: node.boots, result });
     }
+    let released = false;
+    for (const note of effects.notes) {
+      if (note.type !== 'finished' || !note.released) continue;
+      controller.scriptReleased(this.now, note.launch.system, note.launch.item, view);
+      released = true;
+    }
+    return released;
   }
 
   #transmit(from: number, to: number, message: Message): void {
@@ -326,10 +373,18 @@ export class Simulation {
     node.status = 'up';
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
-    node.planning = false;
-    node.graceAt = this.now + startupGraceMs(config);
+    node.controller = undefined;
     if (this.#options.scripts) {
-      node.runner = new ScriptRunner(runnerOptionsFor(config, config.servers[index]!.id));
+      const id = config.servers[index]!.id;
+      node.runner = new ScriptRunner(runnerOptionsFor(config, id));
+      node.controller = new NodeController(
+        { ...config, id },
+        {
+          started_at_wall_ms: INCARNATION_BASE + this.now,
+          first_notice_id: Math.floor(this.#random.fork(index * 104_729 + node.boots).next() * 2 ** 32),
+        },
+      );
+      node.controller.start(this.now);
     }
     node.core.start(this.now);
     this.#flush(node);
@@ -341,6 +396,7 @@ export class Simulation {
     node.status = 'crashed';
     node.core = undefined;
     node.runner = undefined;
+    node.controller = undefined;
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
@@ -355,6 +411,7 @@ export class Simulation {
     node.core = undefined;
     // Its `down` scripts run as it exits; the simulation takes them as done.
     node.runner = undefined;
+    node.controller = undefined;
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
 
@@ -443,6 +500,11 @@ export class Simulation {
 
   runner(index: number): ScriptRunner | undefined {
     return this.#nodes[index]!.runner;
+  }
+
+  /** The node's controller, when the node is up and the simulation runs scripts. */
+  controller(index: number): NodeController | undefined {
+    return this.#nodes[index]!.controller;
   }
 
   /** Changes how simulated scripts behave from now on. */

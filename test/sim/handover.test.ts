@@ -1,0 +1,30 @@
+/**
+ * The simulator runs the daemon's controller, so hand-over is visible to it: release notices
+ * travel between simulated nodes, and a returning server waits for its item to be released.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readmeCluster } from '../../src/sim/clusters.js';
+import { buildSimulation } from '../../src/sim/scenarios.js';
+
+describe('simulator: hand-over through the controller', () => {
+  it('a returning server gets its item back after the holder released it, and is told so', () => {
+    const config = readmeCluster({});
+    const ids = config.servers.map((server) => server.id);
+    const flip = ids.indexOf('flip');
+    const flip1 = ids.indexOf('flip1');
+    const sim = buildSimulation(config, 3);
+    sim.startAll();
+    sim.runUntil(20_000);
+    assert.deepEqual(sim.runner(flip1)!.held('ip'), ['192.168.0.1']);
+    sim.crash(flip1);
+    sim.runUntil(sim.now + 15_000);
+    assert.deepEqual(sim.runner(flip)!.held('ip'), ['192.168.0.1', '192.168.0.2'], 'flip took 192.168.0.1');
+    sim.start(flip1);
+    sim.runUntil(sim.now + 20_000);
+    assert.deepEqual(sim.runner(flip)!.held('ip'), ['192.168.0.2'], 'flip let it go');
+    assert.deepEqual(sim.runner(flip1)!.held('ip'), ['192.168.0.1'], 'flip1 holds it again');
+    const notices = sim.controller(flip)!.notice_counters;
+    assert.ok(notices.sent >= 1, `flip told flip1 it let go (${JSON.stringify(notices)})`);
+  });
+});
