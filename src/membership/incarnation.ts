@@ -18,3 +18,14 @@ export function bootIncarnation(wall_ms: number): number {
 export function startedBefore(incarnation: number, wall_ms: number, margin_ms: number): boolean {
   return incarnation > 0 && incarnation + margin_ms < wall_ms;
 }
+
+/**
+ * Whether the member may have been running, and holding items, before `wall_ms`: it started at
+ * least `margin_ms` before, or this node does not know its incarnation yet (0). A state sync
+ * leaves out members that are plainly alive, so a server that restarts into a running cluster
+ * may not know yet when a live peer started; counting such a peer as a possible holder makes the
+ * server wait for its release instead of holding the item beside it.
+ */
+export function mayHaveRunBefore(incarnation: number, wall_ms: number, margin_ms: number): boolean {
+  return incarnation === 0 || startedBefore(incarnation, wall_ms, margin_ms);
+}

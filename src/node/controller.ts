@@ -10,7 +10,7 @@
 import type { FlipConfig } from '../config/index.js';
 import { handedBack } from '../handover/handback.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
-import { startedBefore } from '../membership/incarnation.js';
+import { mayHaveRunBefore } from '../membership/incarnation.js';
 import type { ReleasedItem } from '../membership/messages.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
@@ -230,7 +230,9 @@ export class NodeController {
    * Items handed back to this server (see handedBack), with how long to wait for the previous
    * holder's release notice before running `alive` anyway. On the first plan there is no
    * earlier view: the holders are those placement gives the items to without us, among peers
-   * that started well before us (at a cold start nobody held anything yet).
+   * that started well before us or whose start we do not know yet (a state sync leaves plainly
+   * alive members out, so after a restart into a running cluster the peer holding our items may
+   * be one of those). At a cold start the peers' starts are known by then and nobody waits.
    */
   #handbacks(
     placements: Map<string, Placement>,
@@ -243,7 +245,7 @@ export class NodeController {
     if (before === undefined) {
       before = placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
       const grace = startupGraceMs(this.#config);
-      heldThen = (id) => startedBefore(view.incarnationOf(this.#ids.indexOf(id)), this.#startedAtWall, grace);
+      heldThen = (id) => mayHaveRunBefore(view.incarnationOf(this.#ids.indexOf(id)), this.#startedAtWall, grace);
     }
     const out = new Map<string, Map<string, number>>();
     for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {

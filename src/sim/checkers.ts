@@ -228,3 +228,20 @@ export function heldCheck(
 
 /** Failed scripts are retried at most 30 s apart (the runner's retry_max_ms); allow a few rounds. */
 const SCRIPTS_SETTLE_MS_MAX = 120_000;
+
+/**
+ * Break-before-make between live servers: no `alive` started while another up server that the
+ * starter held live might still hold the item (see Simulation.handoverOverlaps). Servers cut
+ * off or declared down are not live in the starter's view and are fencing's concern, not this.
+ */
+export function handoverCheck(
+  sim: Simulation,
+  label = 'hand-overs between live servers are break-before-make',
+): Check {
+  const ids = sim.config.servers.map((server) => server.id);
+  const problems = sim.handoverOverlaps.map(
+    (overlap) =>
+      `${(overlap.at / 1000).toFixed(3)}s ${ids[overlap.starter]} started alive for ${overlap.system}/${overlap.item} while ${ids[overlap.holder]} might hold it`,
+  );
+  return problemsCheck(label, problems, 'no item started on a server while a live peer held it');
+}

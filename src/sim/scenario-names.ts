@@ -11,6 +11,7 @@ export const SCENARIO_NAMES = [
   'minority-partition',
   'flapping-partition',
   'random',
+  'return',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];

@@ -17,6 +17,7 @@ import {
   describeViews,
   downsSince,
   goneIn,
+  handoverCheck,
   heldCheck,
   placementCheck,
   upNodes,
@@ -225,6 +226,7 @@ const oneDown: Scenario = (options) => {
   checks.push(back.check);
   checks.push(placementCheck(sim, `placement, ${ids[victim]} back`));
   checks.push(heldCheck(sim, `scripts, ${ids[victim]} back`));
+  checks.push(handoverCheck(sim));
   tables.push({ title: `${ids[victim]} back`, text: tableFrom(sim, observer) });
 
   if (readme) {
@@ -426,7 +428,10 @@ const flappingPartition: Scenario = (options) => {
 };
 
 /** One random fault schedule; the checks judge the state after every fault has healed. */
-export function randomRun(options: ScenarioOptions, seed: number): { checks: Check[]; faults: string[] } {
+export function randomRun(
+  options: ScenarioOptions,
+  seed: number,
+): { checks: Check[]; faults: string[]; overlaps: number } {
   const config = clusterFor(options);
   const sim = buildSimulation(config, seed, { loss: options.loss });
   const random = new Random(seed).fork(0xc4a05);
@@ -514,7 +519,7 @@ export function randomRun(options: ScenarioOptions, seed: number): { checks: Che
   );
   const checks = [convergence(sim, stopped, 'converged after faults').check, placementCheck(sim)];
   checks.push(heldCheck(sim));
-  return { checks, faults };
+  return { checks, faults, overlaps: sim.handoverOverlaps.length };
 }
 
 const randomScenario: Scenario = (options) => {
@@ -522,9 +527,13 @@ const randomScenario: Scenario = (options) => {
   const failedSeeds: number[] = [];
   const failures: Check[] = [];
   const wallStart = performance.now();
+  let overlaps = 0;
+  let runsWithOverlaps = 0;
   for (let run = 0; run < runs; run++) {
     const seed = (options.seed + run * 0x9e3779b1) >>> 0;
-    const { checks, faults } = randomRun(options, seed);
+    const { checks, faults, overlaps: runOverlaps } = randomRun(options, seed);
+    overlaps += runOverlaps;
+    if (runOverlaps > 0) runsWithOverlaps++;
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) {
       failedSeeds.push(seed);
@@ -546,6 +555,83 @@ const randomScenario: Scenario = (options) => {
   const outcome = result('random', options, checks, {
     runs,
     failed: failedSeeds.length,
+    // Items started on a server while a running peer it held live might still hold them. With
+    // partitions, pauses and one-way cuts in the schedules this is the no-quorum policy's and
+    // fencing's question (issue 10), so it is reported here, not judged; `return` judges it.
+    handover_overlaps: overlaps,
+    runs_with_overlaps: runsWithOverlaps,
+    wall_s: round((performance.now() - wallStart) / 1000, 1),
+  });
+  outcome.failed_seeds = failedSeeds;
+  return outcome;
+};
+
+/**
+ * Servers crash (or are killed and restarted at once, as by SIGKILL and a supervisor) and return,
+ * one at a time, with no partitions: every return is a hand-back between live servers, which must
+ * be break-before-make, and every item ends where placement says. `--runs R` series of 5.
+ */
+const returnScenario: Scenario = (options) => {
+  const runs = options.runs ?? 100;
+  const failedSeeds: number[] = [];
+  const failures: Check[] = [];
+  const wallStart = performance.now();
+  let returns = 0;
+  for (let run = 0; run < runs; run++) {
+    const seed = (options.seed + run * 0x9e3779b1) >>> 0;
+    const config = clusterFor(options);
+    const sim = buildSimulation(config, seed, { loss: options.loss });
+    const random = new Random(seed).fork(0x7e7);
+    const holders = config.servers
+      .filter((server) => server.systems.length > 0)
+      .map((server) => server.index);
+    const faults: string[] = [];
+    sim.startAll();
+    sim.runUntil(SETTLE_MS);
+    for (let k = 0; k < 5; k++) {
+      const victim = holders[random.int(holders.length)]!;
+      const restart = random.chance(0.3);
+      const away_ms = restart ? 0 : random.between(300, 20_000);
+      faults.push(
+        `${(sim.now / 1000).toFixed(1)}s ${restart ? 'restart' : `crash for ${Math.round(away_ms)} ms`} ${config.servers[victim]!.id}`,
+      );
+      if (restart) sim.restart(victim);
+      else {
+        sim.crash(victim);
+        sim.runUntil(sim.now + away_ms);
+        sim.start(victim);
+      }
+      returns++;
+      sim.runUntil(sim.now + random.between(1000, 15_000));
+    }
+    const all = new Set<number>();
+    const checks = [
+      convergence(sim, all, 'converged after the returns').check,
+      placementCheck(sim),
+      heldCheck(sim),
+      handoverCheck(sim),
+    ];
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      failedSeeds.push(seed);
+      for (const c of failed)
+        failures.push(
+          check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`),
+        );
+    }
+  }
+  const checks = [
+    check(
+      `${runs} series of returns`,
+      failedSeeds.length === 0,
+      `${runs - failedSeeds.length}/${runs} passed`,
+    ),
+    ...failures.slice(0, 20),
+  ];
+  const outcome = result('return', options, checks, {
+    runs,
+    returns,
+    failed: failedSeeds.length,
     wall_s: round((performance.now() - wallStart) / 1000, 1),
   });
   outcome.failed_seeds = failedSeeds;
@@ -564,6 +650,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'minority-partition': minorityPartition,
   'flapping-partition': flappingPartition,
   random: randomScenario,
+  return: returnScenario,
 };
 
 /** What `--scenario all` runs: every scenario. */

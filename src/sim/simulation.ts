@@ -8,7 +8,7 @@
 import type { FlipConfig } from '../config/index.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
 import { ScriptRunner } from '../executor/runner.js';
-import type { RunResult } from '../executor/types.js';
+import type { Launch, RunResult } from '../executor/types.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
@@ -69,6 +69,17 @@ export interface SimulationOptions {
 
 export type NodeStatus = 'up' | 'crashed' | 'paused' | 'left';
 
+/** An item put on a second live server by a hand-over (see Simulation.handoverOverlaps). */
+export interface HandoverOverlap {
+  at: number;
+  system: string;
+  item: string;
+  /** The server whose `alive` started. */
+  starter: number;
+  /** The up server, live in the starter's view, that might still hold the item. */
+  holder: number;
+}
+
 export interface TraceEntry extends MemberChange {
   observer: number;
 }
@@ -81,7 +92,13 @@ interface SimNode {
   /** The wake-up time currently scheduled; a popped wake for another time is stale. */
   wakeAt: number;
   /** What a paused process has waiting: packets, and ends of its scripts. */
-  inbox: ({ from: number; message: Message } | { script: RunResult })[];
+  inbox: ({ from: number; message: Message } | { script: RunResult; launch: Launch })[];
+  /**
+   * Items of `shard`/`single` systems this node may hold: from the start of an `alive` until a
+   * successful `down` (as the runner's maybe_held). A crash clears it: the process is gone, and
+   * what its host still answers for is the fencing question, not this checker's.
+   */
+  holding: Set<string>;
   runner: ScriptRunner | undefined;
   /** The node's decisions above the core and the runner: the daemon's own controller. */
   controller: NodeController | undefined;
@@ -92,13 +109,19 @@ interface SimNode {
 type SimEvent =
   | { kind: 'wake'; node: number; at: number }
   | { kind: 'deliver'; from: number; to: number; message: Message }
-  | { kind: 'script'; node: number; boot: number; result: RunResult }
+  | { kind: 'script'; node: number; boot: number; result: RunResult; launch: Launch }
   | { kind: 'action'; run: () => void };
 
 export class Simulation {
   readonly config: FlipConfig;
   readonly network: NetworkOptions;
   readonly trace: TraceEntry[] = [];
+  /**
+   * Hand-overs that put an item on two live servers: an `alive` started while another up server,
+   * live in the starter's own view, might still hold the item. The promise checked is
+   * docs/PROTOCOL.md's: a hand-back between live servers is break-before-make.
+   */
+  readonly handoverOverlaps: HandoverOverlap[] = [];
   now = 0;
   /** Packets dropped by loss and by partitions, and deliveries to crashed nodes. */
   readonly dropped = { loss: 0, partition: 0, dead: 0, inbox_full: 0 };
@@ -108,6 +131,8 @@ export class Simulation {
   readonly #netRandom: Random;
   readonly #scriptRandom: Random;
   readonly #nodes: SimNode[];
+  /** Systems whose items belong to one server at a time (shard, single). */
+  readonly #exclusive: ReadonlySet<string>;
   readonly #queue = new EventQueue<SimEvent>();
   readonly #linkFactor: Float64Array;
   /** blocked[from * n + to]: packets from -> to are dropped. */
@@ -126,6 +151,9 @@ export class Simulation {
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
     this.#linkFactor = Float64Array.from({ length: n * n }, () => 0.5 + linkRandom.next());
+    this.#exclusive = new Set(
+      options.config.systems.filter((system) => system.type !== 'replicated').map((system) => system.name),
+    );
     this.#nodes = Array.from({ length: n }, (_, index) => ({
       index,
       core: undefined,
@@ -135,6 +163,7 @@ export class Simulation {
       inbox: [],
       runner: undefined,
       controller: undefined,
+      holding: new Set(),
       sent_messages: 0,
       sent_bytes: 0,
     }));
@@ -207,10 +236,11 @@ export class Simulation {
         const node = this.#nodes[event.node]!;
         if (node.boots !== event.boot || !node.runner) return;
         if (node.status === 'paused') {
-          node.inbox.push({ script: event.result });
+          node.inbox.push({ script: event.result, launch: event.launch });
           return;
         }
         if (node.status !== 'up') return;
+        this.#noteFinished(node, event.launch, event.result);
         node.runner.finished(this.now, event.result);
         this.#flush(node);
         return;
@@ -328,7 +358,14 @@ export class Simulation {
         stdout: '',
         stderr: '',
       };
-      this.#queue.push(this.now + duration, { kind: 'script', node: node.index, boot: node.boots, result });
+      this.#noteLaunch(node, launch);
+      this.#queue.push(this.now + duration, {
+        kind: 'script',
+        node: node.index,
+        boot: node.boots,
+        result,
+        launch,
+      });
     }
     let released = false;
     for (const note of effects.notes) {
@@ -337,6 +374,31 @@ export class Simulation {
       released = true;
     }
     return released;
+  }
+
+  /** An `alive` starting on `node`: record any other live holder, then count `node` as one. */
+  #noteLaunch(node: SimNode, launch: Launch): void {
+    if (launch.event !== 'alive' || !this.#exclusive.has(launch.system)) return;
+    const key = `${launch.system}\u0000${launch.item}`;
+    const core = node.core;
+    for (const other of this.#nodes) {
+      // Only running servers: a paused (frozen) or dead one cannot run its `down`; fencing is for those.
+      if (other === node || other.status !== 'up' || !other.holding.has(key)) continue;
+      if (core && isLive(core.member(other.index).state)) {
+        this.handoverOverlaps.push({
+          at: this.now,
+          system: launch.system,
+          item: launch.item,
+          starter: node.index,
+          holder: other.index,
+        });
+      }
+    }
+    node.holding.add(key);
+  }
+
+  #noteFinished(node: SimNode, launch: Launch, result: RunResult): void {
+    if (launch.event === 'down' && result.ok) node.holding.delete(`${launch.system}\u0000${launch.item}`);
   }
 
   #transmit(from: number, to: number, message: Message): void {
@@ -393,6 +455,7 @@ export class Simulation {
   /** The process dies at once: no leave, nothing more sent or received. */
   crash(index: number): void {
     const node = this.#nodes[index]!;
+    node.holding.clear();
     node.status = 'crashed';
     node.core = undefined;
     node.runner = undefined;
@@ -439,8 +502,10 @@ export class Simulation {
     this.#flush(node);
     for (const entry of inbox) {
       if (node.status !== 'up' || !node.core) break;
-      if ('script' in entry) node.runner?.finished(this.now, entry.script);
-      else node.core.receive(this.now, entry.from, entry.message);
+      if ('script' in entry) {
+        this.#noteFinished(node, entry.launch, entry.script);
+        node.runner?.finished(this.now, entry.script);
+      } else node.core.receive(this.now, entry.from, entry.message);
       this.#flush(node);
     }
   }

@@ -28,3 +28,15 @@ describe('simulator: hand-over through the controller', () => {
     assert.ok(notices.sent >= 1, `flip told flip1 it let go (${JSON.stringify(notices)})`);
   });
 });
+
+describe('simulator: the return scenario', () => {
+  for (const nodes of [3, 5, 9]) {
+    it(`${nodes} servers: 100 series of crashes, SIGKILL restarts and returns are break-before-make`, async () => {
+      const { SCENARIOS } = await import('../../src/sim/scenarios.js');
+      const outcome = SCENARIOS.return({ seed: 11 + nodes, nodes, timing: {}, loss: 0, runs: 100 });
+      const failed = outcome.checks.filter((c) => !c.ok);
+      assert.deepEqual(failed, [], JSON.stringify(failed, null, 1));
+      assert.equal(outcome.figures.returns, 500);
+    });
+  }
+});
