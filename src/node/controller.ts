@@ -245,7 +245,8 @@ export class NodeController {
     if (before === undefined) {
       before = placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
       const grace = startupGraceMs(this.#config);
-      heldThen = (id) => mayHaveRunBefore(view.incarnationOf(this.#ids.indexOf(id)), this.#startedAtWall, grace);
+      heldThen = (id) =>
+        mayHaveRunBefore(view.incarnationOf(this.#ids.indexOf(id)), this.#startedAtWall, grace);
     }
     const out = new Map<string, Map<string, number>>();
     for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {
