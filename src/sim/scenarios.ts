@@ -522,121 +522,118 @@ export function randomRun(
   return { checks, faults, overlaps: sim.handoverOverlaps.length };
 }
 
-const randomScenario: Scenario = (options) => {
+/** One seeded run of a series: its checks, the faults it injected, and figures to add up. */
+interface SeriesRun {
+  checks: Check[];
+  faults: string[];
+  figures?: Record<string, number>;
+}
+
+/**
+ * Runs `--runs R` seeded runs of `runOne` and judges them together: a failure names its seed
+ * and faults, the first 20 failures are listed, and each run's figures are summed.
+ */
+function series(
+  name: ScenarioName,
+  options: ScenarioOptions,
+  label: (runs: number) => string,
+  runOne: (seed: number) => SeriesRun,
+): ScenarioResult {
   const runs = options.runs ?? 100;
   const failedSeeds: number[] = [];
   const failures: Check[] = [];
+  const sums: Record<string, number> = {};
   const wallStart = performance.now();
-  let overlaps = 0;
-  let runsWithOverlaps = 0;
   for (let run = 0; run < runs; run++) {
     const seed = (options.seed + run * 0x9e3779b1) >>> 0;
-    const { checks, faults, overlaps: runOverlaps } = randomRun(options, seed);
-    overlaps += runOverlaps;
-    if (runOverlaps > 0) runsWithOverlaps++;
+    const { checks, faults, figures } = runOne(seed);
+    for (const [key, value] of Object.entries(figures ?? {})) sums[key] = (sums[key] ?? 0) + value;
     const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) {
-      failedSeeds.push(seed);
-      for (const c of failed) {
-        failures.push(
-          check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`),
-        );
-      }
-    }
+    if (failed.length === 0) continue;
+    failedSeeds.push(seed);
+    for (const c of failed)
+      failures.push(check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`));
   }
   const checks = [
-    check(
-      `${runs} random fault schedules`,
-      failedSeeds.length === 0,
-      `${runs - failedSeeds.length}/${runs} passed`,
-    ),
+    check(label(runs), failedSeeds.length === 0, `${runs - failedSeeds.length}/${runs} passed`),
     ...failures.slice(0, 20),
   ];
-  const outcome = result('random', options, checks, {
+  const outcome = result(name, options, checks, {
     runs,
+    ...sums,
     failed: failedSeeds.length,
-    // Items started on a server while a running peer it held live might still hold them. With
-    // partitions, pauses and one-way cuts in the schedules this is the no-quorum policy's and
-    // fencing's question (issue 10), so it is reported here, not judged; `return` judges it.
-    handover_overlaps: overlaps,
-    runs_with_overlaps: runsWithOverlaps,
     wall_s: round((performance.now() - wallStart) / 1000, 1),
   });
   outcome.failed_seeds = failedSeeds;
   return outcome;
-};
+}
+
+// Items started on a server while a running peer it held live might still hold them. With
+// partitions, pauses and one-way cuts in the schedules this is the no-quorum policy's and
+// fencing's question (issue 10), so `random` reports it as a figure; `return` judges it.
+const randomScenario: Scenario = (options) =>
+  series(
+    'random',
+    options,
+    (runs) => `${runs} random fault schedules`,
+    (seed) => {
+      const { checks, faults, overlaps } = randomRun(options, seed);
+      return {
+        checks,
+        faults,
+        figures: { handover_overlaps: overlaps, runs_with_overlaps: overlaps > 0 ? 1 : 0 },
+      };
+    },
+  );
 
 /**
  * Servers crash (or are killed and restarted at once, as by SIGKILL and a supervisor) and return,
  * one at a time, with no partitions: every return is a hand-back between live servers, which must
  * be break-before-make, and every item ends where placement says. `--runs R` series of 5.
  */
-const returnScenario: Scenario = (options) => {
-  const runs = options.runs ?? 100;
-  const failedSeeds: number[] = [];
-  const failures: Check[] = [];
-  const wallStart = performance.now();
-  let returns = 0;
-  for (let run = 0; run < runs; run++) {
-    const seed = (options.seed + run * 0x9e3779b1) >>> 0;
-    const config = clusterFor(options);
-    const sim = buildSimulation(config, seed, { loss: options.loss });
-    const random = new Random(seed).fork(0x7e7);
-    const holders = config.servers
-      .filter((server) => server.systems.length > 0)
-      .map((server) => server.index);
-    const faults: string[] = [];
-    sim.startAll();
-    sim.runUntil(SETTLE_MS);
-    for (let k = 0; k < 5; k++) {
-      const victim = holders[random.int(holders.length)]!;
-      const restart = random.chance(0.3);
-      const away_ms = restart ? 0 : random.between(300, 20_000);
-      faults.push(
-        `${(sim.now / 1000).toFixed(1)}s ${restart ? 'restart' : `crash for ${Math.round(away_ms)} ms`} ${config.servers[victim]!.id}`,
-      );
-      if (restart) sim.restart(victim);
-      else {
-        sim.crash(victim);
-        sim.runUntil(sim.now + away_ms);
-        sim.start(victim);
-      }
-      returns++;
-      sim.runUntil(sim.now + random.between(1000, 15_000));
-    }
-    const all = new Set<number>();
-    const checks = [
-      convergence(sim, all, 'converged after the returns').check,
-      placementCheck(sim),
-      heldCheck(sim),
-      handoverCheck(sim),
-    ];
-    const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) {
-      failedSeeds.push(seed);
-      for (const c of failed)
-        failures.push(
-          check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`),
+/** Returns in one series of the `return` scenario. */
+const RETURNS_PER_SERIES = 5;
+
+const returnScenario: Scenario = (options) =>
+  series(
+    'return',
+    options,
+    (runs) => `${runs} series of returns`,
+    (seed) => {
+      const config = clusterFor(options);
+      const sim = buildSimulation(config, seed, { loss: options.loss });
+      const random = new Random(seed).fork(0x7e7);
+      const holders = config.servers
+        .filter((server) => server.systems.length > 0)
+        .map((server) => server.index);
+      const faults: string[] = [];
+      sim.startAll();
+      sim.runUntil(SETTLE_MS);
+      for (let k = 0; k < RETURNS_PER_SERIES; k++) {
+        const victim = holders[random.int(holders.length)]!;
+        const restart = random.chance(0.3);
+        const away_ms = restart ? 0 : random.between(300, 20_000);
+        faults.push(
+          `${(sim.now / 1000).toFixed(1)}s ${restart ? 'restart' : `crash for ${Math.round(away_ms)} ms`} ${config.servers[victim]!.id}`,
         );
-    }
-  }
-  const checks = [
-    check(
-      `${runs} series of returns`,
-      failedSeeds.length === 0,
-      `${runs - failedSeeds.length}/${runs} passed`,
-    ),
-    ...failures.slice(0, 20),
-  ];
-  const outcome = result('return', options, checks, {
-    runs,
-    returns,
-    failed: failedSeeds.length,
-    wall_s: round((performance.now() - wallStart) / 1000, 1),
-  });
-  outcome.failed_seeds = failedSeeds;
-  return outcome;
-};
+        if (restart) sim.restart(victim);
+        else {
+          sim.crash(victim);
+          sim.runUntil(sim.now + away_ms);
+          sim.start(victim);
+        }
+        sim.runUntil(sim.now + random.between(1000, 15_000));
+      }
+      const all = new Set<number>();
+      const checks: Check[] = [
+        convergence(sim, all, 'converged after the returns').check,
+        placementCheck(sim),
+        heldCheck(sim),
+        handoverCheck(sim),
+      ];
+      return { checks, faults, figures: { returns: RETURNS_PER_SERIES } };
+    },
+  );
 
 /** All scenarios by name. `lossy` is `all-alive` at 5% loss. */
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {

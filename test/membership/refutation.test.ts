@@ -1,28 +1,9 @@
 /** A node that hears it was declared gone refutes, and says so as a typed effect. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULTS } from '../../src/config/defaults.js';
-import { MembershipNode } from '../../src/membership/node.js';
-import { seeded } from '../../src/testing/seeded.js';
-import { WIRE_PACKING } from '../../src/wire/packing.js';
+import { startedCore } from './core-node.js';
 
-function node(self: number): MembershipNode {
-  const core = new MembershipNode({
-    self,
-    memberCount: 3,
-    quorum: 2,
-    gossip_interval_ms: DEFAULTS.gossip_interval_ms,
-    ping_per_interval: DEFAULTS.ping_per_interval,
-    ping_timeout_ms: DEFAULTS.ping_timeout_ms,
-    indirect_probes: DEFAULTS.indirect_probes,
-    random: seeded(self + 1),
-    incarnation: 1000 + self,
-    packing: WIRE_PACKING,
-  });
-  core.start(0);
-  core.takeEffects();
-  return core;
-}
+const node = startedCore;
 
 describe('membership: refutation', () => {
   for (const declared of ['down', 'left'] as const) {

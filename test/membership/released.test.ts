@@ -4,32 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULTS } from '../../src/config/defaults.js';
 import type { ReleasedItem } from '../../src/membership/messages.js';
-import { MembershipNode } from '../../src/membership/node.js';
-import { seeded } from '../../src/testing/seeded.js';
 import { BODY_BYTES_MAX, decodeBody, encodeBody } from '../../src/wire/body.js';
-import { WIRE_PACKING } from '../../src/wire/packing.js';
+import { CORE_MEMBERS, startedCore } from './core-node.js';
 
-const MEMBERS = 3;
+const MEMBERS = CORE_MEMBERS;
 
-function node(self: number): MembershipNode {
-  const core = new MembershipNode({
-    self,
-    memberCount: MEMBERS,
-    quorum: 2,
-    gossip_interval_ms: DEFAULTS.gossip_interval_ms,
-    ping_per_interval: DEFAULTS.ping_per_interval,
-    ping_timeout_ms: DEFAULTS.ping_timeout_ms,
-    indirect_probes: DEFAULTS.indirect_probes,
-    random: seeded(self + 1),
-    incarnation: 1000 + self,
-    packing: WIRE_PACKING,
-  });
-  core.start(0);
-  core.takeEffects();
-  return core;
-}
+const node = startedCore;
 
 describe('membership: released notices', () => {
   it('splits a long notice into packets that fit, with one id, every item once and in order', () => {
