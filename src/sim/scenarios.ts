@@ -586,13 +586,14 @@ const randomScenario: Scenario = (options) =>
     },
   );
 
+/** Returns in one series of the `return` scenario. */
+const RETURNS_PER_SERIES = 5;
+
 /**
  * Servers crash (or are killed and restarted at once, as by SIGKILL and a supervisor) and return,
  * one at a time, with no partitions: every return is a hand-back between live servers, which must
  * be break-before-make, and every item ends where placement says. `--runs R` series of 5.
  */
-/** Returns in one series of the `return` scenario. */
-const RETURNS_PER_SERIES = 5;
 
 const returnScenario: Scenario = (options) =>
   series(
