@@ -82,7 +82,7 @@ export class Agent {
           this.#drive();
         },
         onReleased: (notice) => {
-          this.#controller.noticeReceived(notice);
+          this.#controller.noticeReceived(performance.now(), notice);
           this.#drive();
         },
         onReleasedAck: (ack) => this.#controller.noticeAcked(ack.from, ack.id),
@@ -96,7 +96,6 @@ export class Agent {
     );
     this.#controller = new NodeController(config, {
       // Wall-clock start, to tell peers that were running before us (they may hold our items).
-      started_at_wall_ms: Date.now(),
       first_notice_id: Math.floor(Math.random() * 2 ** 32),
     });
     this.runner = new ScriptRunner(
@@ -218,7 +217,12 @@ export class Agent {
           });
           break;
         case 'reassert':
-          this.#runnerDriver.reassert();
+          if (command.why === 'peer_down')
+            this.log.info(
+              { systems: command.systems },
+              'a peer that may also have held our items went down; announcing ours again',
+            );
+          this.#runnerDriver.reassert(command.systems);
           break;
         case 'announce': {
           const queued = this.#runnerDriver.released(command.items);
@@ -279,6 +283,8 @@ export class Agent {
           },
           'script started',
         );
+        if (note.launch.event === 'alive')
+          this.#controller.scriptStarted(note.launch.system, note.launch.item);
         return;
       case 'finished': {
         const { launch, result } = note;

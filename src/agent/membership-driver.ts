@@ -89,11 +89,6 @@ export class MembershipDriver {
     return isLive(this.core.member(member).state);
   }
 
-  /** The incarnation this node knows of `member` (0: not heard of yet; see incarnation.ts). */
-  incarnationOf(member: number): number {
-    return this.core.member(member).incarnation;
-  }
-
   start(transport: PacketTransport): void {
     this.#transport = transport;
     this.core.start(this.#components.now());

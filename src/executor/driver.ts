@@ -61,11 +61,15 @@ export class RunnerDriver {
     this.#process();
   }
 
-  /** Runs `alive` again for what every system holds, after each system's delay (see ScriptRunner.reassert). */
-  reassert(): void {
+  /**
+   * Runs `alive` again for what the systems hold (all by default), after each system's delay
+   * (see ScriptRunner.reassert). Unknown systems are ignored.
+   */
+  reassert(systems?: readonly string[]): void {
     if (this.#stopped) return;
     const now = this.#now();
-    for (const system of this.#runner.systems()) this.#runner.reassert(now, system);
+    const known = this.#runner.systems();
+    for (const system of systems ?? known) if (known.includes(system)) this.#runner.reassert(now, system);
     this.#process();
   }
 

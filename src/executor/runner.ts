@@ -55,6 +55,12 @@ interface ItemState {
   held: boolean;
   /** An `alive` started since the last successful `down`: the item may be (partly) configured here. */
   maybe_held: boolean;
+  /**
+   * No script for the item has succeeded in this run yet: an earlier run of this server (killed
+   * with SIGKILL) may have left it configured on the host, so the first successful `down` may
+   * have taken it away there, and is reported as a release.
+   */
+  leftover_possible: boolean;
   running: Running | undefined;
   /** Consecutive failures of the script `target` calls for. */
   failures: number;
@@ -166,6 +172,7 @@ export class ScriptRunner {
           target_plan: 0,
           held: false,
           maybe_held: false,
+          leftover_possible: true,
           running: undefined,
           failures: 0,
           failed_reported: false,
@@ -201,7 +208,13 @@ export class ScriptRunner {
     if (this.#draining) return;
     const wanted = new Set(items.filter((item) => state.items.has(item)));
     state.newest = wanted;
-    for (const item of state.handbacks.keys()) if (!wanted.has(item)) state.handbacks.delete(item);
+    // A wait ends for an item no longer wanted, unless the running plan still brings it: its
+    // `alive` must go on waiting, or it would start at once beside the previous holder.
+    const bringing = new Set(
+      state.plan?.phase === 'down' ? state.plan.arriving.map((item) => item.item) : [],
+    );
+    for (const item of state.handbacks.keys())
+      if (!wanted.has(item) && !bringing.has(item)) state.handbacks.delete(item);
     for (const [item, wait_ms] of options.handback ?? []) {
       const released = state.released.get(item);
       if (!wanted.has(item) || state.handbacks.has(item)) continue;
@@ -304,10 +317,11 @@ export class ScriptRunner {
     this.#runs.delete(result.run);
     item.running = undefined;
     const ok = result.ok && !result.timed_out;
-    const released = ok && launch.event === 'down' && item.maybe_held;
+    const released = ok && launch.event === 'down' && (item.maybe_held || item.leftover_possible);
     this.#notes.push({ type: 'finished', launch, result, released });
 
     if (ok) {
+      item.leftover_possible = false;
       item.held = launch.event === 'alive';
       item.maybe_held = item.held;
     } else {

@@ -98,7 +98,9 @@ export type RunnerNote =
   | { type: 'started'; launch: Launch }
   /**
    * `released`: a successful `down` of an item that may have been configured here (an `alive`
-   * had started since the last successful `down`); the node that holds it now may announce it.
+   * had started since the last successful `down`, or it is the run's first script for the item,
+   * which may have removed a killed earlier run's leftover); the node that holds it now may
+   * announce it.
    */
   | { type: 'finished'; launch: Launch; result: RunResult; released: boolean }
   | { type: 'retry'; system: string; item: string; event: ScriptEvent; attempt: number; at: number }

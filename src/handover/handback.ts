@@ -21,21 +21,39 @@ export function handedBack(
   heldThen: (id: string) => boolean = () => true,
 ): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  for (const [system, items] of handBacks(self, before, now, live, heldThen))
+    out.set(system, [...items.keys()]);
+  return out;
+}
+
+/**
+ * As handedBack, with the servers each item comes from: system name -> item -> the ids of the
+ * previous holders that give it up. Only a release from one of them ends the wait for an item.
+ */
+export function handBacks(
+  self: string,
+  before: ReadonlyMap<string, Placement>,
+  now: ReadonlyMap<string, Placement>,
+  live: ReadonlySet<string>,
+  heldThen: (id: string) => boolean = () => true,
+): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
   for (const [system, placement] of now) {
     const then = before.get(system)?.holdings;
     if (then === undefined) continue;
     const had = new Set(then.get(self) ?? []);
-    const items: string[] = [];
+    const items = new Map<string, string[]>();
     for (const item of placement.holdings.get(self) ?? []) {
       if (had.has(item)) continue;
+      const from: string[] = [];
       for (const [id, held] of then) {
         if (id === self || !live.has(id) || !heldThen(id) || !held.includes(item)) continue;
         if ((placement.holdings.get(id) ?? []).includes(item)) continue;
-        items.push(item);
-        break;
+        from.push(id);
       }
+      if (from.length > 0) items.set(item, from);
     }
-    if (items.length > 0) out.set(system, items);
+    if (items.size > 0) out.set(system, items);
   }
   return out;
 }

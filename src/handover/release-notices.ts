@@ -72,7 +72,7 @@ export class ReleaseNotices {
   #nextId: number;
   #closed = false;
   /** Notices sent (first copies), copies sent again, notices given up, repeats received. */
-  readonly counters = { sent: 0, resent: 0, given_up: 0, repeats_ignored: 0 };
+  readonly counters = { sent: 0, resent: 0, given_up: 0, repeats_ignored: 0, withdrawn: 0 };
 
   constructor(options: ReleaseNoticeOptions) {
     this.#options = options;
@@ -89,6 +89,30 @@ export class ReleaseNotices {
     }
     if (to.length > 0 && !Number.isFinite(this.#flushAt))
       this.#flushAt = now + (this.#options.batch_ms ?? BATCH_MS_DEFAULT);
+  }
+
+  /**
+   * This node takes `item` up again (its `alive` started): a release of it that is queued or
+   * not yet confirmed is no longer true, and is withdrawn. A copy sent later would make the
+   * receiver take the item while this node holds it.
+   */
+  retaken(system: string, item: string): void {
+    const other = (entry: ReleasedItem) => entry.system !== system || entry.item !== item;
+    for (const [to, items] of this.#outgoing) {
+      const kept = items.filter(other);
+      if (kept.length === items.length) continue;
+      this.counters.withdrawn += items.length - kept.length;
+      if (kept.length > 0) this.#outgoing.set(to, kept);
+      else this.#outgoing.delete(to);
+    }
+    for (let i = this.#unconfirmed.length - 1; i >= 0; i--) {
+      const notice = this.#unconfirmed[i]!;
+      const kept = notice.items.filter(other);
+      if (kept.length === notice.items.length) continue;
+      this.counters.withdrawn += notice.items.length - kept.length;
+      if (kept.length > 0) notice.items = kept;
+      else this.#unconfirmed.splice(i, 1);
+    }
   }
 
   /** A notice arrived: true the first time its (sender, id) is seen, false for a repeat. */

@@ -8,9 +8,8 @@
  *   membership changes, release notices, runner notes, ticks -> NodeController -> commands
  */
 import type { FlipConfig } from '../config/index.js';
-import { handedBack } from '../handover/handback.js';
+import { handBacks } from '../handover/handback.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
-import { mayHaveRunBefore } from '../membership/incarnation.js';
 import type { ReleasedItem } from '../membership/messages.js';
 import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
@@ -22,13 +21,9 @@ export interface MembershipView {
   liveMembers(): number[];
   /** Whether `member` is live in this node's view. */
   isLive(member: number): boolean;
-  /** The incarnation known of `member` (0: not heard of yet). */
-  incarnationOf(member: number): number;
 }
 
 export interface ControllerOptions {
-  /** Wall-clock ms at this boot's start, in the scale of incarnations (see incarnation.ts). */
-  started_at_wall_ms: number;
   /** The first release notice id; random per boot. */
   first_notice_id: number;
   /** How long a release notice is sent again while its receiver is silent (ms). */
@@ -47,8 +42,13 @@ export type ControllerCommand =
       /** Items handed back to us, with how long to wait for the previous holder's release. */
       handback: ReadonlyMap<string, number> | undefined;
     }
-  /** Peers had declared us down: run `alive` again for what we hold (ScriptRunner.reassert). */
-  | { kind: 'reassert' }
+  /**
+   * Run `alive` again for what we hold in these systems (ScriptRunner.reassert): peers had
+   * declared us down and may have told the network they hold our items (`why: 'refuted'`), or a
+   * peer that may have held some of our items too went down (`why: 'peer_down'`: a host cut
+   * off or paused while we took its items over answered for them last, and says nothing now).
+   */
+  | { kind: 'reassert'; systems: readonly string[]; why: 'refuted' | 'peer_down' }
   /** A peer let go of these items for us: announce those we hold (ScriptRunner.released). */
   | { kind: 'announce'; from: number; items: ReadonlyMap<string, readonly string[]> }
   /** Tell `to` that we let go of these items (the membership core's `release`). */
@@ -61,6 +61,8 @@ export type ControllerCommand =
  * delay plus this: the holder plans after its own delay, runs `down`, then tells us.
  */
 export const HANDBACK_MARGIN_MS = 1000;
+/** How long a heard release counts for a plan still to come (ms). */
+export const RELEASE_MEMORY_MS = 10_000;
 /** How long a release notice is sent again while its receiver cannot be reached (a partition). */
 export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 
@@ -68,7 +70,6 @@ export class NodeController {
   readonly #config: FlipConfig;
   readonly #self: string;
   readonly #ids: string[];
-  readonly #startedAtWall: number;
   readonly #releases: ReleaseNotices;
   #graceAt = Number.POSITIVE_INFINITY;
   #planning = false;
@@ -78,12 +79,22 @@ export class NodeController {
   /** The placement the last plan was made from (which server held what in our view). */
   #lastPlacements: Map<string, Placement> | undefined;
   #commands: ControllerCommand[] = [];
+  /**
+   * Handed-back items whose wait is not over: system -> item -> the members whose release ends
+   * it, and when it ends anyway. A notice from anybody else (a restarted server cleaning up a
+   * leftover) must not start an `alive` while the previous holder may still hold the item.
+   */
+  readonly #awaiting = new Map<string, Map<string, { from: ReadonlySet<number>; until: number }>>();
+  /**
+   * Releases heard lately: system -> item -> member -> when. A hand-back whose previous holder
+   * let go before our plan came (a return into a long delay) does not wait for it again.
+   */
+  readonly #heard = new Map<string, Map<string, Map<number, number>>>();
 
   constructor(config: FlipConfig, options: ControllerOptions) {
     this.#config = config;
     this.#self = config.id;
     this.#ids = config.servers.map((server) => server.id);
-    this.#startedAtWall = options.started_at_wall_ms;
     this.#releases = new ReleaseNotices({
       repeat_ms: config.ping_timeout_ms,
       give_up_ms: options.release_give_up_ms ?? RELEASE_NOTICE_GIVE_UP_MS,
@@ -121,17 +132,30 @@ export class NodeController {
   changes(now: number, changes: readonly MemberChange[], view: MembershipView): void {
     let placementChanged = false;
     let leave = false;
+    const shared = new Set<string>();
     for (const change of changes) {
       if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
       if (change.to === 'left') leave = true;
+      // Down or left, from anything but left: a server cut off and declared down earlier may
+      // have let its items go as it left, telling nobody it could not reach.
+      if (
+        (change.to === 'down' || change.to === 'left') &&
+        change.from !== change.to &&
+        change.from !== 'left'
+      ) {
+        for (const system of this.#config.servers[change.member]?.systems ?? []) shared.add(system);
+      }
     }
     if (placementChanged) this.#replan(now, view, leave);
+    const systems = this.#ownSystems().filter((system) => shared.has(system));
+    if (systems.length > 0 && this.#planning && !this.#stopped && !this.#leaving)
+      this.#commands.push({ kind: 'reassert', systems, why: 'peer_down' });
   }
 
   /** We refuted a down or leave: peers may have taken our items and told the network. */
   refuted(): void {
     if (this.#stopped || this.#leaving) return;
-    this.#commands.push({ kind: 'reassert' });
+    this.#commands.push({ kind: 'reassert', systems: this.#ownSystems(), why: 'refuted' });
   }
 
   /**
@@ -149,13 +173,27 @@ export class NodeController {
     this.#releases.released(now, system, item, to);
   }
 
-  /** A peer's release notice arrived: announce its items, once per notice id. */
-  noticeReceived(notice: ReleasedNotice): boolean {
+  /** Our `alive` for `item` started: a release of it not yet delivered is no longer true. */
+  scriptStarted(system: string, item: string): void {
+    this.#releases.retaken(system, item);
+  }
+
+  /**
+   * A peer's release notice arrived: announce its items, once per notice id. An item handed back
+   * to us that waits for another member's release is left to its wait: its `alive`, when the
+   * wait ends, announces it.
+   */
+  noticeReceived(now: number, notice: ReleasedNotice): boolean {
     if (this.#stopped || this.#leaving || !this.#releases.accept(notice.from, notice.id)) return false;
     const bySystem = new Map<string, string[]>();
-    for (const { system, item } of notice.items)
+    for (const { system, item } of notice.items) {
+      const waiting = this.#awaiting.get(system)?.get(item);
+      if (waiting !== undefined && waiting.until > now && !waiting.from.has(notice.from)) continue;
+      this.#awaiting.get(system)?.delete(item);
+      this.#hear(now, system, item, notice.from);
       bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
-    this.#commands.push({ kind: 'announce', from: notice.from, items: bySystem });
+    }
+    if (bySystem.size > 0) this.#commands.push({ kind: 'announce', from: notice.from, items: bySystem });
     return true;
   }
 
@@ -206,54 +244,98 @@ export class NodeController {
     this.#replan(now, view, false);
   }
 
-  #replan(_now: number, view: MembershipView, immediate: boolean): void {
+  #replan(now: number, view: MembershipView, immediate: boolean): void {
     if (!this.#planning || this.#stopped || this.#leaving) return;
     const live = this.#live(view);
     const placements = placeAll(this.#config.systems, live);
     const desired = heldBy(placements, this.#self);
-    const handbacks = this.#handbacks(placements, live, view);
+    const handbacks = this.#handbacks(now, placements, live);
     this.#lastPlacements = placements;
     const self = this.#config.servers.find((server) => server.id === this.#self)!;
     for (const system of this.#config.systems) {
       if (!self.systems.includes(system.name)) continue;
+      this.#await(now, system.name, desired.get(system.name) ?? [], handbacks.get(system.name));
       this.#commands.push({
         kind: 'desired',
         system: system.name,
         items: desired.get(system.name) ?? [],
         immediate,
-        handback: handbacks.get(system.name),
+        handback: waits(handbacks.get(system.name)),
       });
+    }
+  }
+
+  #hear(now: number, system: string, item: string, from: number): void {
+    const items = entryOf(this.#heard, system);
+    for (const [name, senders] of items) {
+      for (const [member, at] of senders) if (now - at > RELEASE_MEMORY_MS) senders.delete(member);
+      if (senders.size === 0) items.delete(name);
+    }
+    entryOf(items, item).set(from, now);
+  }
+
+  /** Whether one of `from` let go of `item` within RELEASE_MEMORY_MS. */
+  #heardFrom(now: number, system: string, item: string, from: ReadonlySet<number>): boolean {
+    const senders = this.#heard.get(system)?.get(item);
+    if (senders === undefined) return false;
+    for (const member of from) {
+      const at = senders.get(member);
+      if (at !== undefined && now - at <= RELEASE_MEMORY_MS) return true;
+    }
+    return false;
+  }
+
+  /** Keeps the waits of items still wanted (the runner keeps them too) and adds the new ones. */
+  #await(
+    now: number,
+    system: string,
+    wanted: readonly string[],
+    handbacks: Map<string, HandBack> | undefined,
+  ): void {
+    const awaiting = entryOf(this.#awaiting, system);
+    const keep = new Set(wanted);
+    for (const [item, waiting] of awaiting)
+      if (!keep.has(item) || waiting.until <= now) awaiting.delete(item);
+    for (const [item, handback] of handbacks ?? []) {
+      if (!awaiting.has(item)) awaiting.set(item, { from: handback.from, until: now + handback.wait_ms });
     }
   }
 
   /**
    * Items handed back to this server (see handedBack), with how long to wait for the previous
    * holder's release notice before running `alive` anyway. On the first plan there is no
-   * earlier view: the holders are those placement gives the items to without us, among peers
-   * that started well before us or whose start we do not know yet (a state sync leaves plainly
-   * alive members out, so after a restart into a running cluster the peer holding our items may
-   * be one of those). At a cold start the peers' starts are known by then and nobody waits.
+   * earlier view: the holders are those placement gives the items to without us. Any of them
+   * may have taken our items while we were away, even one that started just before us (it may
+   * have reached a quorum with others first), so we always wait for them. The wait is short at
+   * a cold start too: a peer's first `down` of an item is reported as a release (it may have
+   * removed a leftover), so its notice comes as soon as it has planned.
    */
   #handbacks(
+    now: number,
     placements: Map<string, Placement>,
     live: Set<string>,
-    view: MembershipView,
-  ): Map<string, Map<string, number>> {
+  ): Map<string, Map<string, HandBack>> {
     const self = this.#self;
     let before = this.#lastPlacements;
-    let heldThen = (_id: string) => true;
-    if (before === undefined) {
+    if (before === undefined)
       before = placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
-      const grace = startupGraceMs(this.#config);
-      heldThen = (id) =>
-        mayHaveRunBefore(view.incarnationOf(this.#ids.indexOf(id)), this.#startedAtWall, grace);
-    }
-    const out = new Map<string, Map<string, number>>();
-    for (const [name, items] of handedBack(self, before, placements, live, heldThen)) {
-      const delay = this.#config.systems.find((system) => system.name === name)!.delay_ms;
-      out.set(name, new Map(items.map((item) => [item, 2 * delay + HANDBACK_MARGIN_MS])));
+    const out = new Map<string, Map<string, HandBack>>();
+    for (const [name, items] of handBacks(self, before, placements, live)) {
+      const wait_ms =
+        2 * this.#config.systems.find((system) => system.name === name)!.delay_ms + HANDBACK_MARGIN_MS;
+      const entries = new Map<string, HandBack>();
+      for (const [item, ids] of items) {
+        const from = new Set(ids.map((id) => this.#ids.indexOf(id)));
+        if (!this.#heardFrom(now, name, item, from)) entries.set(item, { wait_ms, from });
+      }
+      if (entries.size > 0) out.set(name, entries);
     }
     return out;
+  }
+
+  /** The systems this server is a member of. */
+  #ownSystems(): string[] {
+    return this.#config.servers.find((server) => server.id === this.#self)?.systems ?? [];
   }
 
   #live(view: MembershipView): Set<string> {
@@ -263,6 +345,27 @@ export class NodeController {
   #takeSends(): void {
     for (const notice of this.#releases.takeSends()) this.#commands.push({ kind: 'send_release', ...notice });
   }
+}
+
+/** An item handed back to us: how long to wait for a release, and whose release ends the wait. */
+interface HandBack {
+  wait_ms: number;
+  from: ReadonlySet<number>;
+}
+
+/** The map under `key`, made empty when missing. */
+function entryOf<K, K2, V>(map: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
+  let entry = map.get(key);
+  if (entry === undefined) {
+    entry = new Map();
+    map.set(key, entry);
+  }
+  return entry;
+}
+
+function waits(handbacks: Map<string, HandBack> | undefined): ReadonlyMap<string, number> | undefined {
+  if (handbacks === undefined) return undefined;
+  return new Map([...handbacks].map(([item, handback]) => [item, handback.wait_ms]));
 }
 
 export type { ReleasedItem };

@@ -245,3 +245,31 @@ export function handoverCheck(
   );
   return problemsCheck(label, problems, 'no item started on a server while a live peer held it');
 }
+
+/**
+ * How long after the scripts settled a neighbour may still reach a server that let an item go:
+ * the release notice's way to the new holder and its `alive` (ms).
+ */
+const ANNOUNCE_SETTLE_MS_MAX = 30_000;
+
+/**
+ * Every item let go was announced again by whoever holds it now: no neighbour is left sending an
+ * item's traffic to a server whose host no longer has the item (see Simulation.staleNeighbours).
+ * This is the simulator's view of a client's ARP cache; a SIGKILLed agent's leftover address,
+ * removed by its next run, is the case it was written for.
+ */
+export function announcedCheck(
+  sim: Simulation,
+  label = 'every item let go was announced again by its holder',
+): Check {
+  if (upNodes(sim).every((index) => sim.runner(index) === undefined)) {
+    return check(label, true, 'skipped: this simulation runs no scripts');
+  }
+  sim.runUntilTrue(() => sim.staleNeighbours().length === 0, sim.now + ANNOUNCE_SETTLE_MS_MAX);
+  const ids = sim.config.servers.map((server) => server.id);
+  const problems = sim.staleNeighbours().map(({ system, item, server }) => {
+    const hosts = sim.hostsOf(system, item).map((index) => ids[index]);
+    return `a neighbour may still send ${system}/${item} to ${ids[server]}, which let it go (held by [${hosts}])`;
+  });
+  return problemsCheck(label, problems, 'no neighbour points at a server without the item');
+}

@@ -11,6 +11,7 @@ import { percentile } from '../stats/percentile.js';
 import { listSome } from '../text/quote.js';
 import { PACKET_OVERHEAD, WIRE_PACKING } from '../wire/packing.js';
 import {
+  announcedCheck,
   type Check,
   check,
   convergence,
@@ -427,23 +428,45 @@ const flappingPartition: Scenario = (options) => {
   });
 };
 
+/** Writes every member state change, script and release notice of `sim` to `trace`, one per line. */
+function traceTo(sim: Simulation, trace: (line: string) => void): void {
+  const ids = sim.config.servers.map((server) => server.id);
+  const at = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
+  sim.onChange((e) =>
+    trace(
+      `${at(e.at)} ${ids[e.observer]}: ${ids[e.member]} ${e.from} -> ${e.to} (${e.reason}, inc ${e.incarnation})`,
+    ),
+  );
+  sim.onAction((e) => {
+    switch (e.kind) {
+      case 'script_started':
+        return trace(
+          `${at(e.at)} ${ids[e.node]}: ${e.launch.event} ${e.launch.system}/${e.launch.item} started (attempt ${e.launch.attempt})`,
+        );
+      case 'script_ended':
+        return trace(
+          `${at(e.at)} ${ids[e.node]}: ${e.launch.event} ${e.launch.system}/${e.launch.item} ${e.ok ? 'ok' : 'failed'}`,
+        );
+      case 'release_sent':
+        return trace(`${at(e.at)} ${ids[e.node]}: release notice to ${ids[e.to]}: ${e.items}`);
+      case 'announce':
+        return trace(`${at(e.at)} ${ids[e.node]}: release notice from ${ids[e.from]}: ${e.items}`);
+    }
+  });
+}
+
 /** One random fault schedule; the checks judge the state after every fault has healed. */
 export function randomRun(
   options: ScenarioOptions,
   seed: number,
-): { checks: Check[]; faults: string[]; overlaps: number } {
+): { checks: Check[]; faults: string[]; overlaps: number; stale: number } {
   const config = clusterFor(options);
   const sim = buildSimulation(config, seed, { loss: options.loss });
   const random = new Random(seed).fork(0xc4a05);
   const n = config.servers.length;
   const faults: string[] = [];
   sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });
-  if (options.trace)
-    sim.onChange((e) =>
-      options.trace!(
-        `${(e.at / 1000).toFixed(3)}s ${config.servers[e.observer]!.id}: ${config.servers[e.member]!.id} ${e.from} -> ${e.to} (${e.reason}, inc ${e.incarnation})`,
-      ),
-    );
+  if (options.trace) traceTo(sim, options.trace);
   sim.startAll();
   sim.runUntil(SETTLE_MS);
 
@@ -519,7 +542,8 @@ export function randomRun(
   );
   const checks = [convergence(sim, stopped, 'converged after faults').check, placementCheck(sim)];
   checks.push(heldCheck(sim));
-  return { checks, faults, overlaps: sim.handoverOverlaps.length };
+  const stale = announcedCheck(sim).ok ? 0 : 1;
+  return { checks, faults, overlaps: sim.handoverOverlaps.length, stale };
 }
 
 /** One seeded run of a series: its checks, the faults it injected, and figures to add up. */
@@ -568,20 +592,27 @@ function series(
   return outcome;
 }
 
-// Items started on a server while a running peer it held live might still hold them. With
-// partitions, pauses and one-way cuts in the schedules this is the no-quorum policy's and
-// fencing's question (issue 10), so `random` reports it as a figure; `return` judges it.
+// Items started on a server while a running peer it held live might still hold them, and runs
+// that ended with a neighbour still pointed at a server that let an item go. With partitions,
+// pauses and one-way cuts in the schedules both are fencing's question (issue 10): a server cut
+// off cannot tell the new holder that it let go, and a crashed host answers nobody (a neighbour
+// finds the holder when its ARP entry times out). So `random` reports them as figures; `return`
+// and `heal`, whose releases happen with the holder in reach, judge them.
 const randomScenario: Scenario = (options) =>
   series(
     'random',
     options,
     (runs) => `${runs} random fault schedules`,
     (seed) => {
-      const { checks, faults, overlaps } = randomRun(options, seed);
+      const { checks, faults, overlaps, stale } = randomRun(options, seed);
       return {
         checks,
         faults,
-        figures: { handover_overlaps: overlaps, runs_with_overlaps: overlaps > 0 ? 1 : 0 },
+        figures: {
+          handover_overlaps: overlaps,
+          runs_with_overlaps: overlaps > 0 ? 1 : 0,
+          runs_with_stale_neighbours: stale,
+        },
       };
     },
   );
@@ -590,11 +621,12 @@ const randomScenario: Scenario = (options) =>
 const RETURNS_PER_SERIES = 5;
 
 /**
- * Servers crash (or are killed and restarted at once, as by SIGKILL and a supervisor) and return,
- * one at a time, with no partitions: every return is a hand-back between live servers, which must
- * be break-before-make, and every item ends where placement says. `--runs R` series of 5.
+ * Servers crash, or are killed (SIGKILL: the host keeps the killed agent's addresses) and
+ * restarted at once or later, as by a supervisor, and return, one at a time, with no partitions:
+ * every return is a hand-back between live servers, which must be break-before-make; every item
+ * a server let go (a killed run's leftover too) is announced again by its holder; every item
+ * ends where placement says. `--runs R` series of 5.
  */
-
 const returnScenario: Scenario = (options) =>
   series(
     'return',
@@ -604,6 +636,7 @@ const returnScenario: Scenario = (options) =>
       const config = clusterFor(options);
       const sim = buildSimulation(config, seed, { loss: options.loss });
       const random = new Random(seed).fork(0x7e7);
+      if (options.trace) traceTo(sim, options.trace);
       const holders = config.servers
         .filter((server) => server.systems.length > 0)
         .map((server) => server.index);
@@ -612,14 +645,33 @@ const returnScenario: Scenario = (options) =>
       sim.runUntil(SETTLE_MS);
       for (let k = 0; k < RETURNS_PER_SERIES; k++) {
         const victim = holders[random.int(holders.length)]!;
-        const restart = random.chance(0.3);
-        const away_ms = restart ? 0 : random.between(300, 20_000);
-        faults.push(
-          `${(sim.now / 1000).toFixed(1)}s ${restart ? 'restart' : `crash for ${Math.round(away_ms)} ms`} ${config.servers[victim]!.id}`,
-        );
-        if (restart) sim.restart(victim);
-        else {
+        if (holders.length >= 2 && random.chance(0.3)) {
+          // Two away at once: the second is killed while it holds the first's items, and comes
+          // back after the first, so that its start-up clean-up removes what it held for it.
+          const other = random.pick(holders.filter((index) => index !== victim));
+          const at = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+          faults.push(`${at(sim.now)} crash ${config.servers[victim]!.id}`);
           sim.crash(victim);
+          sim.runUntil(sim.now + random.between(2_000, 8_000));
+          faults.push(`${at(sim.now)} kill ${config.servers[other]!.id}`);
+          sim.kill(other);
+          sim.runUntil(sim.now + random.between(300, 5_000));
+          faults.push(`${at(sim.now)} start ${config.servers[victim]!.id}`);
+          sim.start(victim);
+          sim.runUntil(sim.now + random.between(300, 10_000));
+          faults.push(`${at(sim.now)} start ${config.servers[other]!.id}`);
+          sim.start(other);
+          sim.runUntil(sim.now + random.between(1000, 15_000));
+          continue;
+        }
+        const how = random.pick(['restart', 'kill', 'crash'] as const);
+        const away_ms = how === 'restart' ? 0 : random.between(300, 20_000);
+        const what = how === 'restart' ? 'kill and restart' : `${how} for ${Math.round(away_ms)} ms`;
+        faults.push(`${(sim.now / 1000).toFixed(1)}s ${what} ${config.servers[victim]!.id}`);
+        if (how === 'restart') sim.restart(victim);
+        else {
+          if (how === 'kill') sim.kill(victim);
+          else sim.crash(victim);
           sim.runUntil(sim.now + away_ms);
           sim.start(victim);
         }
@@ -630,6 +682,7 @@ const returnScenario: Scenario = (options) =>
         convergence(sim, all, 'converged after the returns').check,
         placementCheck(sim),
         heldCheck(sim),
+        announcedCheck(sim),
         handoverCheck(sim),
       ];
       return { checks, faults, figures: { returns: RETURNS_PER_SERIES } };

@@ -37,7 +37,6 @@ function viewOf(core: MembershipNode): MembershipView {
   return {
     liveMembers: () => core.liveMembers(),
     isLive: (member) => isLive(core.member(member).state),
-    incarnationOf: (member) => core.member(member).incarnation,
   };
 }
 
@@ -84,6 +83,13 @@ export interface TraceEntry extends MemberChange {
   observer: number;
 }
 
+/** What a node did above its membership view, for tracing a run (see Simulation.onAction). */
+export type ActionEntry =
+  | { kind: 'script_started'; at: number; node: number; launch: Launch }
+  | { kind: 'script_ended'; at: number; node: number; launch: Launch; ok: boolean }
+  | { kind: 'release_sent'; at: number; node: number; to: number; items: string[] }
+  | { kind: 'announce'; at: number; node: number; from: number; items: string[] };
+
 interface SimNode {
   index: number;
   core: MembershipNode | undefined;
@@ -99,7 +105,17 @@ interface SimNode {
    * what its host still answers for is the fencing question, not this checker's.
    */
   holding: Set<string>;
+  /**
+   * Items of `shard`/`single` systems configured on this node's host: from the start of an
+   * `alive` until a successful `down`. A SIGKILL (kill) leaves them, as it leaves a killed
+   * agent's addresses on its host; a crash of the machine takes them away.
+   */
+  host: Set<string>;
   runner: ScriptRunner | undefined;
+  /** A graceful stop is under way: the runner drains, then the node is gone (see leave). */
+  leaving: boolean;
+  /** The leaving node's runner has drained. */
+  drained: boolean;
   /** The node's decisions above the core and the runner: the daemon's own controller. */
   controller: NodeController | undefined;
   sent_messages: number;
@@ -123,6 +139,14 @@ export class Simulation {
    */
   readonly handoverOverlaps: HandoverOverlap[] = [];
   now = 0;
+  /**
+   * What a neighbour (a client on the same network) may reach when it sends to an item's
+   * address: item key -> servers. An `alive` that succeeds announces its server (gratuitous ARP):
+   * the neighbour then reaches it, or any other host still configured with the item, whose
+   * answer to a later ARP request may win. A `down` announces nothing: the server stays in the
+   * set until somebody announces the item again. See staleNeighbours.
+   */
+  readonly #neighbour = new Map<string, Set<number>>();
   /** Packets dropped by loss and by partitions, and deliveries to crashed nodes. */
   readonly dropped = { loss: 0, partition: 0, dead: 0, inbox_full: 0 };
 
@@ -139,6 +163,7 @@ export class Simulation {
   #blocked: Uint8Array;
   #anyBlocked = false;
   #listeners: ((entry: TraceEntry) => void)[] = [];
+  #actionListeners: ((entry: ActionEntry) => void)[] = [];
 
   constructor(options: SimulationOptions) {
     this.#options = options;
@@ -162,8 +187,11 @@ export class Simulation {
       wakeAt: Number.POSITIVE_INFINITY,
       inbox: [],
       runner: undefined,
+      leaving: false,
+      drained: false,
       controller: undefined,
       holding: new Set(),
+      host: new Set(),
       sent_messages: 0,
       sent_bytes: 0,
     }));
@@ -176,6 +204,15 @@ export class Simulation {
   /** Calls `listener` for every member state change any node makes. */
   onChange(listener: (entry: TraceEntry) => void): void {
     this.#listeners.push(listener);
+  }
+
+  /** Calls `listener` for every script start and end and every release notice sent or acted on. */
+  onAction(listener: (entry: ActionEntry) => void): void {
+    this.#actionListeners.push(listener);
+  }
+
+  #action(entry: ActionEntry): void {
+    for (const listener of this.#actionListeners) listener(entry);
   }
 
   // ---- running -----------------------------------------------------------------------------
@@ -298,7 +335,7 @@ export class Simulation {
       const view = viewOf(core);
       for (let i = 0; i < effects.refutations.length; i++) controller.refuted();
       if (effects.changes.length > 0) controller.changes(this.now, effects.changes, view);
-      for (const notice of effects.released) controller.noticeReceived(notice);
+      for (const notice of effects.released) controller.noticeReceived(this.now, notice);
       for (const ack of effects.released_acks) controller.noticeAcked(ack.from, ack.id);
       if (!controller.planning && core.synced) controller.synced(this.now, view);
       let acted = false;
@@ -312,12 +349,28 @@ export class Simulation {
             });
             break;
           case 'reassert':
-            for (const system of runner.systems()) runner.reassert(this.now, system);
+            for (const system of command.systems) runner.reassert(this.now, system);
             break;
           case 'announce':
+            this.#action({
+              kind: 'announce',
+              at: this.now,
+              node: node.index,
+              from: command.from,
+              items: [...command.items].flatMap(([system, items]) =>
+                items.map((item) => `${system}/${item}`),
+              ),
+            });
             for (const [system, items] of command.items) runner.released(this.now, system, items);
             break;
           case 'send_release':
+            this.#action({
+              kind: 'release_sent',
+              at: this.now,
+              node: node.index,
+              to: command.to,
+              items: command.items.map(({ system, item }) => `${system}/${item}`),
+            });
             core.release(command.to, command.id, command.items);
             break;
           case 'planning':
@@ -326,6 +379,26 @@ export class Simulation {
       }
       const ran = this.#runScripts(node, runner, controller, view);
       if (!acted && !ran && effects.sends.length === 0) break;
+    }
+    if (node.leaving && node.drained && node.controller) {
+      // As the agent: once drained, the last release notices go out, then the process exits.
+      node.controller.stop(this.now);
+      for (const command of node.controller.takeCommands()) {
+        if (command.kind !== 'send_release') continue;
+        this.#action({
+          kind: 'release_sent',
+          at: this.now,
+          node: node.index,
+          to: command.to,
+          items: command.items.map(({ system, item }) => `${system}/${item}`),
+        });
+        core.release(command.to, command.id, command.items);
+      }
+      node.controller = undefined;
+      node.runner = undefined;
+      this.#flush(node);
+      this.#gone(node);
+      return;
     }
     let wake = core.nextWakeAt();
     if (node.runner) wake = Math.min(wake, node.runner.nextWakeAt());
@@ -359,6 +432,7 @@ export class Simulation {
         stderr: '',
       };
       this.#noteLaunch(node, launch);
+      this.#action({ kind: 'script_started', at: this.now, node: node.index, launch });
       this.#queue.push(this.now + duration, {
         kind: 'script',
         node: node.index,
@@ -369,6 +443,9 @@ export class Simulation {
     }
     let released = false;
     for (const note of effects.notes) {
+      if (note.type === 'drained') node.drained = true;
+      if (note.type === 'started' && note.launch.event === 'alive')
+        controller.scriptStarted(note.launch.system, note.launch.item);
       if (note.type !== 'finished' || !note.released) continue;
       controller.scriptReleased(this.now, note.launch.system, note.launch.item, view);
       released = true;
@@ -395,10 +472,31 @@ export class Simulation {
       }
     }
     node.holding.add(key);
+    node.host.add(key);
+    this.#neighbourOf(key).add(node.index);
   }
 
   #noteFinished(node: SimNode, launch: Launch, result: RunResult): void {
-    if (launch.event === 'down' && result.ok) node.holding.delete(`${launch.system}\u0000${launch.item}`);
+    this.#action({ kind: 'script_ended', at: this.now, node: node.index, launch, ok: result.ok });
+    if (!result.ok || !this.#exclusive.has(launch.system)) return;
+    const key = `${launch.system}\u0000${launch.item}`;
+    if (launch.event === 'down') {
+      node.holding.delete(key);
+      node.host.delete(key);
+      return;
+    }
+    const reached = this.#neighbourOf(key);
+    reached.clear();
+    for (const other of this.#nodes) if (other === node || other.host.has(key)) reached.add(other.index);
+  }
+
+  #neighbourOf(key: string): Set<number> {
+    let reached = this.#neighbour.get(key);
+    if (reached === undefined) {
+      reached = new Set();
+      this.#neighbour.set(key, reached);
+    }
+    return reached;
   }
 
   #transmit(from: number, to: number, message: Message): void {
@@ -436,13 +534,14 @@ export class Simulation {
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
     node.controller = undefined;
+    node.leaving = false;
+    node.drained = false;
     if (this.#options.scripts) {
       const id = config.servers[index]!.id;
       node.runner = new ScriptRunner(runnerOptionsFor(config, id));
       node.controller = new NodeController(
         { ...config, id },
         {
-          started_at_wall_ms: INCARNATION_BASE + this.now,
           first_notice_id: Math.floor(this.#random.fork(index * 104_729 + node.boots).next() * 2 ** 32),
         },
       );
@@ -452,10 +551,20 @@ export class Simulation {
     this.#flush(node);
   }
 
-  /** The process dies at once: no leave, nothing more sent or received. */
+  /** The machine dies at once: no leave, nothing more sent or received, its addresses gone. */
   crash(index: number): void {
+    this.kill(index);
+    this.#nodes[index]!.host.clear();
+  }
+
+  /**
+   * The process dies at once (SIGKILL): no leave, nothing more sent or received, no `down`. Its
+   * host keeps the addresses the process configured, until a later run cleans them up.
+   */
+  kill(index: number): void {
     const node = this.#nodes[index]!;
     node.holding.clear();
+    node.leaving = false;
     node.status = 'crashed';
     node.core = undefined;
     node.runner = undefined;
@@ -464,22 +573,40 @@ export class Simulation {
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
 
-  /** A graceful stop: the node announces its leave, then is gone. */
+  /**
+   * A graceful stop, as the agent's: the node announces its leave, its runner drains (`down` for
+   * what it may hold, unless remove_on_failure is off), the release notices for those go out,
+   * then it is gone. Without scripts it is gone at once.
+   */
   leave(index: number): void {
     const node = this.#nodes[index]!;
-    if (node.status !== 'up' || !node.core) return;
+    if (node.status !== 'up' || !node.core || node.leaving) return;
+    node.controller?.leave();
     node.core.leave(this.now);
+    if (node.runner && node.controller) {
+      node.leaving = true;
+      node.drained = false;
+      node.runner.drain(this.now, { runDown: this.config.remove_on_failure });
+      this.#flush(node);
+      return;
+    }
     this.#flush(node);
+    this.#gone(node);
+  }
+
+  #gone(node: SimNode): void {
     node.status = 'left';
+    node.leaving = false;
     node.core = undefined;
-    // Its `down` scripts run as it exits; the simulation takes them as done.
+    node.holding.clear();
     node.runner = undefined;
     node.controller = undefined;
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
 
+  /** SIGKILL and an immediate restart, as by a supervisor: the host keeps what it had. */
   restart(index: number): void {
-    this.crash(index);
+    this.kill(index);
     this.start(index);
   }
 
@@ -547,6 +674,28 @@ export class Simulation {
   }
 
   // ---- observation -----------------------------------------------------------------------
+
+  /**
+   * Where a neighbour may send an item's traffic to a server whose host no longer has the item
+   * (the `shard`/`single` items only): the server let the item go and nobody announced it since,
+   * though another host has it. (An item no host has is unreachable whatever the neighbour holds.)
+   */
+  staleNeighbours(): { system: string; item: string; server: number }[] {
+    const out: { system: string; item: string; server: number }[] = [];
+    for (const [key, reached] of this.#neighbour) {
+      const [system, item] = key.split('\u0000') as [string, string];
+      if (!this.#nodes.some((node) => node.host.has(key))) continue;
+      for (const server of reached)
+        if (!this.#nodes[server]!.host.has(key)) out.push({ system, item, server });
+    }
+    return out;
+  }
+
+  /** The servers whose host has `item` of `system` configured, whatever their process does. */
+  hostsOf(system: string, item: string): number[] {
+    const key = `${system}\u0000${item}`;
+    return this.#nodes.filter((node) => node.host.has(key)).map((node) => node.index);
+  }
 
   status(index: number): NodeStatus {
     return this.#nodes[index]!.status;

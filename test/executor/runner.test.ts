@@ -514,24 +514,71 @@ describe('executor: ScriptRunner reassert', () => {
     assert.equal(h.runOf('b')!.reason, 'announce');
   });
 
-  it('a successful down of an item that was held notes a release; a clean-up down does not', () => {
+  it("a down notes a release when the item may have been here: held, or a killed run's leftover", () => {
     const h = harness(ABC, { remove_on_start: true });
     h.set('ip', ['a']).settle();
     const cleanup = h.notesOf('finished').filter((note) => note.launch.event === 'down');
     assert.deepEqual(
       cleanup.map((note) => [note.launch.item, note.released]),
       [
-        ['b', false],
-        ['c', false],
+        ['b', true],
+        ['c', true],
+      ],
+      "the run's first down of an item may have removed what a killed run left",
+    );
+    h.set('ip', ['b']).settle();
+    h.set('ip', ['a']).settle();
+    const downs = h.notesOf('finished').filter((note) => note.launch.event === 'down');
+    assert.deepEqual(
+      downs.slice(2).map((note) => [note.launch.item, note.released]),
+      [
+        ['a', true],
+        ['b', true],
+      ],
+      'a down after an alive is a release',
+    );
+    h.set('ip', ['a', 'b']).settle().set('ip', ['a']).settle();
+    const failed = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC, { delay_ms: 0 })],
+      remove_on_start: true,
+    });
+    failed.set('ip', ['a']);
+    failed.finish('b', false).finish('c', true);
+    failed.advance(60_000).finish('b', true);
+    assert.deepEqual(
+      failed
+        .notesOf('finished')
+        .filter((note) => note.launch.event === 'down')
+        .map((note) => [note.launch.item, note.result.ok, note.released]),
+      [
+        ['b', false, false],
+        ['c', true, true],
+        ['b', true, true],
+      ],
+      'a failed first down leaves the leftover possible',
+    );
+  });
+
+  it('a down after a clean-up that succeeded is no release', () => {
+    const h = harness(ABC, { remove_on_start: true });
+    h.set('ip', ['a']).settle();
+    h.set('ip', []).settle();
+    const downs = h.notesOf('finished').filter((note) => note.launch.event === 'down');
+    assert.deepEqual(
+      downs.map((note) => [note.launch.item, note.released]),
+      [
+        ['b', true],
+        ['c', true],
+        ['a', true],
       ],
     );
+    h.set('ip', ['b']).settle();
     h.set('ip', []).settle();
-    const down = h
-      .notesOf('finished')
-      .filter((note) => note.launch.event === 'down' && note.launch.item === 'a');
+    const later = h.notesOf('finished').filter((note) => note.launch.event === 'down');
     assert.deepEqual(
-      down.map((note) => note.released),
-      [true],
+      later.slice(3).map((note) => [note.launch.item, note.released]),
+      [['b', true]],
     );
   });
 
@@ -591,6 +638,22 @@ describe('executor: ScriptRunner hand-backs', () => {
     h.advance(100).released('ip', ['a']);
     h.finish('a', true);
     assert.equal(h.runOf('a')?.reason, 'announce');
+  });
+
+  it('an item a newer set drops while the plan runs its downs goes on waiting', () => {
+    const h = harness();
+    h.set('ip', ['b']).settle();
+    h.fresh();
+    h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });
+    assert.deepEqual(h.fresh().launches, ['down b']);
+    h.advance(10).set('ip', []);
+    h.finish('b', true);
+    assert.ok(!h.fresh().launches.includes('alive a'), 'a does not start beside its previous holder');
+    h.advance(5000);
+    const alives = h
+      .notesOf('started')
+      .filter((note) => note.launch.event === 'alive' && note.launch.item === 'a');
+    assert.deepEqual(alives, [], 'nor later: the newer set does not want it');
   });
 
   it('runs alive when the wait ends without a release', () => {
