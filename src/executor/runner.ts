@@ -19,6 +19,7 @@
  *   being retried in the background, but they no longer hold up the plan or the next one: one
  *   broken script must not block failover of every other item forever.
  */
+import { HandbackGate } from '../handover/handback-gate.js';
 import { LaunchQueue } from './launch-queue.js';
 import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 import {
@@ -34,9 +35,6 @@ import {
   type ScriptEvent,
   type SystemStatus,
 } from './types.js';
-
-/** How long a release notice is remembered for a plan that comes after it (ms). */
-const RELEASE_MEMORY_MS = 10_000;
 
 interface Running {
   launch: Launch;
@@ -89,10 +87,8 @@ interface SystemState {
   plan_number: number;
   /** The newest plan while it is incomplete. */
   plan: PlanState | undefined;
-  /** Items handed back to us whose previous holder has not said it let go: item -> until when to wait. */
-  handbacks: Map<string, number>;
-  /** Items whose previous holder said it let go, and when (a notice can come before our plan). */
-  released: Map<string, number>;
+  /** Which arriving items wait for their previous holder's release, and which releases were heard. */
+  handback_gate: HandbackGate;
 }
 
 export class ScriptRunner {
@@ -154,8 +150,7 @@ export class ScriptRunner {
         due: false,
         plan_number: 0,
         plan: undefined,
-        handbacks: new Map(),
-        released: new Map(),
+        handback_gate: new HandbackGate(),
       };
       for (const item of config.data) {
         assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
@@ -201,12 +196,9 @@ export class ScriptRunner {
     if (this.#draining) return;
     const wanted = new Set(items.filter((item) => state.items.has(item)));
     state.newest = wanted;
-    for (const item of state.handbacks.keys()) if (!wanted.has(item)) state.handbacks.delete(item);
+    state.handback_gate.retain(wanted);
     for (const [item, wait_ms] of options.handback ?? []) {
-      const released = state.released.get(item);
-      if (!wanted.has(item) || state.handbacks.has(item)) continue;
-      if (released !== undefined && now - released <= RELEASE_MEMORY_MS) continue;
-      state.handbacks.set(item, now + wait_ms);
+      if (wanted.has(item)) state.handback_gate.expect(now, item, wait_ms);
     }
     const waiting = state.delay_until !== undefined || state.due;
     if (options.immediate === true && (waiting || !sameSet(wanted, state.applied))) {
@@ -258,13 +250,11 @@ export class ScriptRunner {
   released(now: number, system: string, items: readonly string[]): number {
     const state = this.#system(system);
     this.#advance(now);
-    for (const [item, at] of state.released) if (now - at > RELEASE_MEMORY_MS) state.released.delete(item);
     let queued = 0;
     for (const name of items) {
       const item = state.items.get(name);
       if (item === undefined) continue;
-      state.released.set(name, now);
-      state.handbacks.delete(name);
+      state.handback_gate.heard(now, name);
       if (this.#draining || !this.#announceable(item)) continue;
       const waiting = this.#pending.get(item);
       if (waiting?.kind === 'handback') {
@@ -522,13 +512,18 @@ export class ScriptRunner {
     const plan = system.plan!;
     plan.phase = 'alive';
     // Handed-back items wait for their previous holder outside the plan, which goes on.
-    const waiting = plan.arriving.filter((item) => (system.handbacks.get(item.item) ?? now) > now);
-    const arriving = plan.arriving.filter((item) => !waiting.includes(item));
+    const arriving: ItemState[] = [];
+    const waiting: { item: ItemState; until: number }[] = [];
+    for (const item of plan.arriving) {
+      const until = system.handback_gate.waitUntil(item.item, now);
+      if (until === undefined) arriving.push(item);
+      else waiting.push({ item, until });
+    }
     plan.alive_outstanding = new Set(arriving);
     for (const item of arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
-    for (const item of waiting) {
-      this.#queue(item, 'alive', 1, system.handbacks.get(item.item)!, plan.number, 'handback');
-      system.handbacks.delete(item.item);
+    for (const { item, until } of waiting) {
+      this.#queue(item, 'alive', 1, until, plan.number, 'handback');
+      system.handback_gate.forget(item.item);
     }
     if (arriving.length === 0) system.plan = undefined;
   }
