@@ -21,6 +21,7 @@
  */
 import { HandbackGate } from '../handover/handback-gate.js';
 import { LaunchQueue } from './launch-queue.js';
+import { PlanCoalescing } from './plan-coalescing.js';
 import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 import {
   type ActionKind,
@@ -77,13 +78,8 @@ interface SystemState {
   items: Map<string, ItemState>;
   /** Items in data order. */
   order: ItemState[];
-  /** The newest set given to setDesired. */
-  newest: Set<string> | undefined;
-  /** The desired set of the newest applied plan; undefined before the first plan. */
-  applied: Set<string> | undefined;
-  delay_until: number | undefined;
-  /** The delay expired while a plan was still running: plan `newest` as soon as it completes. */
-  due: boolean;
+  /** The desired sets given to setDesired, folding into the next plan. */
+  coalescing: PlanCoalescing;
   plan_number: number;
   /** The newest plan while it is incomplete. */
   plan: PlanState | undefined;
@@ -144,10 +140,7 @@ export class ScriptRunner {
         config_json: JSON.stringify(config.config),
         items: new Map(),
         order: [],
-        newest: undefined,
-        applied: undefined,
-        delay_until: undefined,
-        due: false,
+        coalescing: new PlanCoalescing(config.delay_ms),
         plan_number: 0,
         plan: undefined,
         handback_gate: new HandbackGate(),
@@ -195,18 +188,11 @@ export class ScriptRunner {
     // A node shutting down takes on no new work; the plan it would make would be undone anyway.
     if (this.#draining) return;
     const wanted = new Set(items.filter((item) => state.items.has(item)));
-    state.newest = wanted;
     state.handback_gate.retain(wanted);
     for (const [item, wait_ms] of options.handback ?? []) {
       if (wanted.has(item)) state.handback_gate.expect(now, item, wait_ms);
     }
-    const waiting = state.delay_until !== undefined || state.due;
-    if (options.immediate === true && (waiting || !sameSet(wanted, state.applied))) {
-      state.delay_until = undefined;
-      state.due = true;
-    } else if (!waiting && !sameSet(wanted, state.applied)) {
-      state.delay_until = now + state.config.delay_ms;
-    }
+    state.coalescing.offer(now, wanted, options.immediate === true);
     this.#step(now);
   }
 
@@ -235,7 +221,7 @@ export class ScriptRunner {
    * again at launch; an announcement that followed an `alive` which then failed runs as its retry.
    */
   #announceable(item: ItemState): boolean {
-    const newest = item.system.newest;
+    const newest = item.system.coalescing.newest;
     return item.target === 'alive' && (newest === undefined || newest.has(item.item));
   }
 
@@ -345,8 +331,7 @@ export class ScriptRunner {
     this.#draining = true;
     this.#drain_run_down = options.runDown;
     for (const system of this.#systems.values()) {
-      system.delay_until = undefined;
-      system.due = false;
+      system.coalescing.cancel();
       system.plan = undefined;
     }
     this.#pending.clear();
@@ -362,7 +347,8 @@ export class ScriptRunner {
   nextWakeAt(): number {
     let wake = Number.POSITIVE_INFINITY;
     for (const system of this.#systems.values()) {
-      if (system.delay_until !== undefined) wake = Math.min(wake, system.delay_until);
+      const until = system.coalescing.delayUntil;
+      if (until !== undefined) wake = Math.min(wake, until);
     }
     // A pending action already due waits for a free slot or for its item's running script; both
     // come with a `finished` call, not with time, so only future actions need a wake-up.
@@ -388,8 +374,10 @@ export class ScriptRunner {
       system: system.config.name,
       plan: system.plan_number,
       phase: system.plan?.phase ?? 'idle',
-      next_plan_waiting: system.delay_until !== undefined || system.due,
-      desired: system.order.filter((item) => system.applied?.has(item.item)).map((item) => item.item),
+      next_plan_waiting: system.coalescing.waiting,
+      desired: system.order
+        .filter((item) => system.coalescing.applied?.has(item.item))
+        .map((item) => item.item),
       held: system.order.filter((item) => item.held).map((item) => item.item),
       running: system.order
         .filter((item) => item.running !== undefined)
@@ -422,7 +410,7 @@ export class ScriptRunner {
   idle(): boolean {
     if (this.#runs.size > 0 || this.#pending.size > 0) return false;
     for (const system of this.#systems.values()) {
-      if (system.delay_until !== undefined || system.due || system.plan !== undefined) return false;
+      if (system.coalescing.waiting || system.plan !== undefined) return false;
     }
     return true;
   }
@@ -442,16 +430,8 @@ export class ScriptRunner {
   /** Applies what is due at `now`: expired delays, waiting plans, launches, the drained note. */
   #step(now: number): void {
     for (const system of this.#systems.values()) {
-      if (system.delay_until !== undefined && system.delay_until <= now) {
-        system.delay_until = undefined;
-        system.due = true;
-      }
-      if (system.due && system.plan === undefined) {
-        system.due = false;
-        const newest = system.newest!;
-        if (system.applied === undefined || !sameSet(newest, system.applied))
-          this.#applyPlan(system, newest, now);
-      }
+      const desired = system.coalescing.take(now, system.plan !== undefined);
+      if (desired !== undefined) this.#applyPlan(system, desired, now);
     }
     this.#launchReady(now);
     if (this.#draining && !this.#drained_reported && this.#runs.size === 0 && this.#pending.size === 0) {
@@ -460,7 +440,7 @@ export class ScriptRunner {
     }
   }
 
-  #applyPlan(system: SystemState, desired: Set<string>, now: number): void {
+  #applyPlan(system: SystemState, desired: ReadonlySet<string>, now: number): void {
     system.plan_number += 1;
     const number = system.plan_number;
     const leaving: ItemState[] = [];
@@ -476,7 +456,6 @@ export class ScriptRunner {
         item.target_plan = number;
       }
     }
-    system.applied = new Set(desired);
     // Retargeting cancels the old script's pending retries: the new plan's script is what counts.
     for (const item of leaving) this.#retarget(item, 'down', number);
     for (const item of arriving) this.#retarget(item, 'alive', number);
@@ -635,12 +614,6 @@ export class ScriptRunner {
     this.#launches.push(launch);
     this.#notes.push({ type: 'started', launch });
   }
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {
-  if (b === undefined || a.size !== b.size) return false;
-  for (const value of a) if (!b.has(value)) return false;
-  return true;
 }
 
 function assert(condition: boolean, message: string): asserts condition {
