@@ -21,6 +21,7 @@
  */
 import { HandbackGate } from '../handover/handback-gate.js';
 import { LaunchQueue } from './launch-queue.js';
+import { alivePhase, type DownPhase, downPhase, firstAttemptEnded, type Plan, planItems } from './plan.js';
 import { PlanCoalescing } from './plan-coalescing.js';
 import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 import {
@@ -62,16 +63,6 @@ interface ItemState {
   drain_down_queued: boolean;
 }
 
-interface PlanState {
-  number: number;
-  phase: 'down' | 'alive';
-  /** Items whose first `down` attempt has not finished yet. */
-  down_outstanding: Set<ItemState>;
-  /** Items whose first `alive` attempt has not finished yet (filled when the alive phase starts). */
-  alive_outstanding: Set<ItemState>;
-  arriving: ItemState[];
-}
-
 interface SystemState {
   config: RunnerSystem;
   config_json: string;
@@ -82,7 +73,7 @@ interface SystemState {
   coalescing: PlanCoalescing;
   plan_number: number;
   /** The newest plan while it is incomplete. */
-  plan: PlanState | undefined;
+  plan: Plan<ItemState> | undefined;
   /** Which arriving items wait for their previous holder's release, and which releases were heard. */
   handback_gate: HandbackGate;
 }
@@ -379,26 +370,24 @@ export class ScriptRunner {
         .filter((item) => system.coalescing.applied?.has(item.item))
         .map((item) => item.item),
       held: system.order.filter((item) => item.held).map((item) => item.item),
-      running: system.order
-        .filter((item) => item.running !== undefined)
-        .map((item) => {
-          const running = item.running!;
-          return {
-            item: item.item,
-            event: running.launch.event,
-            since: running.since,
-            run: running.launch.run,
-            attempt: running.launch.attempt,
-          };
-        }),
-      failed: system.order
-        .filter((item) => item.failed_reported && item.target !== undefined)
-        .map((item) => ({
-          item: item.item,
-          event: item.target!,
-          attempts: item.failures,
-          last_error: item.last_error,
-        })),
+      running: system.order.flatMap(({ item, running }) =>
+        running === undefined
+          ? []
+          : [
+              {
+                item,
+                event: running.launch.event,
+                since: running.since,
+                run: running.launch.run,
+                attempt: running.launch.attempt,
+              },
+            ],
+      ),
+      failed: system.order.flatMap(({ item, target, failed_reported, failures, last_error }) =>
+        failed_reported && target !== undefined
+          ? [{ item, event: target, attempts: failures, last_error }]
+          : [],
+      ),
     }));
   }
 
@@ -443,18 +432,10 @@ export class ScriptRunner {
   #applyPlan(system: SystemState, desired: ReadonlySet<string>, now: number): void {
     system.plan_number += 1;
     const number = system.plan_number;
-    const leaving: ItemState[] = [];
-    const arriving: ItemState[] = [];
-    for (const item of system.order) {
-      if (desired.has(item.item)) {
-        if (item.target !== 'alive') arriving.push(item);
-      } else if (item.target === 'alive' || (item.target === undefined && this.#remove_on_start)) {
-        leaving.push(item);
-      } else if (item.target === undefined) {
-        // remove_on_start is off: trust that a fresh start holds nothing and run no script.
-        item.target = 'down';
-        item.target_plan = number;
-      }
+    const { leaving, arriving, trusted_down } = planItems(system.order, desired, this.#remove_on_start);
+    for (const item of trusted_down) {
+      item.target = 'down';
+      item.target_plan = number;
     }
     // Retargeting cancels the old script's pending retries: the new plan's script is what counts.
     for (const item of leaving) this.#retarget(item, 'down', number);
@@ -467,15 +448,10 @@ export class ScriptRunner {
       leaving: leaving.map((item) => item.item),
       arriving: arriving.map((item) => item.item),
     });
-    system.plan = {
-      number,
-      phase: 'down',
-      down_outstanding: new Set(leaving),
-      alive_outstanding: new Set(),
-      arriving,
-    };
+    const plan = downPhase(number, leaving, arriving);
+    system.plan = plan;
     for (const item of leaving) this.#queue(item, 'down', 1, now, number, 'plan');
-    if (leaving.length === 0) this.#startAlivePhase(system, now);
+    if (leaving.length === 0) this.#startAlivePhase(system, plan, now);
   }
 
   #retarget(item: ItemState, target: ScriptEvent, plan: number): void {
@@ -487,9 +463,7 @@ export class ScriptRunner {
     item.last_error = '';
   }
 
-  #startAlivePhase(system: SystemState, now: number): void {
-    const plan = system.plan!;
-    plan.phase = 'alive';
+  #startAlivePhase(system: SystemState, plan: DownPhase<ItemState>, now: number): void {
     // Handed-back items wait for their previous holder outside the plan, which goes on.
     const arriving: ItemState[] = [];
     const waiting: { item: ItemState; until: number }[] = [];
@@ -498,32 +472,21 @@ export class ScriptRunner {
       if (until === undefined) arriving.push(item);
       else waiting.push({ item, until });
     }
-    plan.alive_outstanding = new Set(arriving);
     for (const item of arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
     for (const { item, until } of waiting) {
       this.#queue(item, 'alive', 1, until, plan.number, 'handback');
       system.handback_gate.forget(item.item);
     }
-    if (arriving.length === 0) system.plan = undefined;
+    system.plan = alivePhase(plan, arriving);
   }
 
-  /**
-   * Moves the system's plan on when `launch` was one of its first attempts. A first attempt counts
-   * whether it succeeded or failed: waiting for a failing `down` to succeed before any `alive`
-   * would let one broken script block the failover of every other item for ever, so a failed
-   * `down` is retried in the background while the plan goes on.
-   */
+  /** Moves the system's plan on when `launch` was one of its first attempts (see plan.ts). */
   #notePlanProgress(item: ItemState, launch: Launch, kind: ActionKind, now: number): void {
     const system = item.system;
-    const plan = system.plan;
-    if (kind !== 'plan' || plan === undefined || plan.number !== launch.plan) return;
-    if (plan.phase === 'down' && launch.event === 'down') {
-      plan.down_outstanding.delete(item);
-      if (plan.down_outstanding.size === 0) this.#startAlivePhase(system, now);
-    } else if (plan.phase === 'alive' && launch.event === 'alive') {
-      plan.alive_outstanding.delete(item);
-      if (plan.alive_outstanding.size === 0) system.plan = undefined;
-    }
+    if (kind !== 'plan' || system.plan === undefined) return;
+    const progress = firstAttemptEnded(system.plan, launch.plan, item, launch.event);
+    if (progress.next === 'alive') this.#startAlivePhase(system, progress.plan, now);
+    else if (progress.next === 'complete') system.plan = undefined;
   }
 
   #scheduleRetry(item: ItemState, launch: Launch, now: number): void {
