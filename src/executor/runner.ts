@@ -20,6 +20,7 @@
  *   broken script must not block failover of every other item forever.
  */
 import { HandbackGate } from '../handover/handback-gate.js';
+import { Drain } from './drain.js';
 import { LaunchQueue } from './launch-queue.js';
 import { alivePhase, type DownPhase, downPhase, firstAttemptEnded, type Plan, planItems } from './plan.js';
 import { PlanCoalescing } from './plan-coalescing.js';
@@ -60,7 +61,6 @@ interface ItemState {
   failures: number;
   failed_reported: boolean;
   last_error: string;
-  drain_down_queued: boolean;
 }
 
 interface SystemState {
@@ -90,9 +90,7 @@ export class ScriptRunner {
   readonly #runs = new Map<number, ItemState>();
   #run_seq = 0;
   #now = Number.NEGATIVE_INFINITY;
-  #draining = false;
-  #drain_run_down = false;
-  #drained_reported = false;
+  readonly #drain = new Drain<ItemState>();
   #launches: Launch[] = [];
   #notes: RunnerNote[] = [];
   readonly #counters: RunnerCounters = {
@@ -149,7 +147,6 @@ export class ScriptRunner {
           failures: 0,
           failed_reported: false,
           last_error: '',
-          drain_down_queued: false,
         };
         system.items.set(item, state);
         system.order.push(state);
@@ -177,7 +174,7 @@ export class ScriptRunner {
     const state = this.#system(system);
     this.#advance(now);
     // A node shutting down takes on no new work; the plan it would make would be undone anyway.
-    if (this.#draining) return;
+    if (this.#drain.draining) return;
     const wanted = new Set(items.filter((item) => state.items.has(item)));
     state.handback_gate.retain(wanted);
     for (const [item, wait_ms] of options.handback ?? []) {
@@ -198,7 +195,7 @@ export class ScriptRunner {
   reassert(now: number, system: string): void {
     const state = this.#system(system);
     this.#advance(now);
-    if (this.#draining) return;
+    if (this.#drain.draining) return;
     for (const item of state.order) {
       if (!this.#announceable(item) || !item.held || item.running !== undefined || this.#pending.has(item))
         continue;
@@ -232,7 +229,7 @@ export class ScriptRunner {
       const item = state.items.get(name);
       if (item === undefined) continue;
       state.handback_gate.heard(now, name);
-      if (this.#draining || !this.#announceable(item)) continue;
+      if (this.#drain.draining || !this.#announceable(item)) continue;
       const waiting = this.#pending.get(item);
       if (waiting?.kind === 'handback') {
         waiting.at = Math.min(waiting.at, now);
@@ -284,7 +281,7 @@ export class ScriptRunner {
 
     this.#notePlanProgress(item, launch, kind, now);
 
-    if (this.#draining) {
+    if (this.#drain.draining) {
       this.#queueDrainDown(item, now);
     } else if (launch.event === item.target && launch.plan === item.target_plan && !this.#pending.has(item)) {
       // Only a run made for the item's current target drives its retries; a run of an older plan
@@ -318,9 +315,7 @@ export class ScriptRunner {
    */
   drain(now: number, options: { runDown: boolean }): void {
     this.#advance(now);
-    if (this.#draining) return;
-    this.#draining = true;
-    this.#drain_run_down = options.runDown;
+    if (!this.#drain.start(options.runDown)) return;
     for (const system of this.#systems.values()) {
       system.coalescing.cancel();
       system.plan = undefined;
@@ -423,10 +418,8 @@ export class ScriptRunner {
       if (desired !== undefined) this.#applyPlan(system, desired, now);
     }
     this.#launchReady(now);
-    if (this.#draining && !this.#drained_reported && this.#runs.size === 0 && this.#pending.size === 0) {
-      this.#drained_reported = true;
+    if (this.#drain.drained(this.#runs.size === 0 && this.#pending.size === 0))
       this.#notes.push({ type: 'drained' });
-    }
   }
 
   #applyPlan(system: SystemState, desired: ReadonlySet<string>, now: number): void {
@@ -509,9 +502,8 @@ export class ScriptRunner {
   }
 
   #queueDrainDown(item: ItemState, now: number): void {
-    if (!this.#drain_run_down || item.drain_down_queued || !item.maybe_held) return;
-    item.drain_down_queued = true;
-    this.#queue(item, 'down', 1, now, item.system.plan_number, 'drain');
+    if (this.#drain.takeDown(item, item.maybe_held))
+      this.#queue(item, 'down', 1, now, item.system.plan_number, 'drain');
   }
 
   #queue(
