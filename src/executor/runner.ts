@@ -18,6 +18,12 @@
  * - A plan completes when each of its scripts has finished its FIRST attempt. Failed scripts keep
  *   being retried in the background, but they no longer hold up the plan or the next one: one
  *   broken script must not block failover of every other item forever.
+ *
+ * Each rule has a file of its own, and the runner dispatches between them and applies what they
+ * say: plan-coalescing.ts (desired sets fold into the next plan), plan.ts (a plan's phases),
+ * launch-queue.ts (the one action an item may have waiting, in launch order), retry.ts (the
+ * backoff), drain.ts (shutdown), and ../handover/handback-gate.ts (which arriving items wait for
+ * their previous holder's release).
  */
 import { HandbackGate } from '../handover/handback-gate.js';
 import { Drain } from './drain.js';
