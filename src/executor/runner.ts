@@ -18,8 +18,18 @@
  * - A plan completes when each of its scripts has finished its FIRST attempt. Failed scripts keep
  *   being retried in the background, but they no longer hold up the plan or the next one: one
  *   broken script must not block failover of every other item forever.
+ *
+ * Each rule has a file of its own, and the runner dispatches between them and applies what they
+ * say: plan-coalescing.ts (desired sets fold into the next plan), plan.ts (a plan's phases),
+ * launch-queue.ts (the one action an item may have waiting, in launch order), retry.ts (the
+ * backoff), drain.ts (shutdown), and ../handover/handback-gate.ts (which arriving items wait for
+ * their previous holder's release).
  */
+import { HandbackGate } from '../handover/handback-gate.js';
+import { Drain } from './drain.js';
 import { LaunchQueue } from './launch-queue.js';
+import { alivePhase, type DownPhase, downPhase, firstAttemptEnded, type Plan, planItems } from './plan.js';
+import { PlanCoalescing } from './plan-coalescing.js';
 import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 import {
   type ActionKind,
@@ -34,9 +44,6 @@ import {
   type ScriptEvent,
   type SystemStatus,
 } from './types.js';
-
-/** How long a release notice is remembered for a plan that comes after it (ms). */
-const RELEASE_MEMORY_MS = 10_000;
 
 interface Running {
   launch: Launch;
@@ -66,17 +73,6 @@ interface ItemState {
   failures: number;
   failed_reported: boolean;
   last_error: string;
-  drain_down_queued: boolean;
-}
-
-interface PlanState {
-  number: number;
-  phase: 'down' | 'alive';
-  /** Items whose first `down` attempt has not finished yet. */
-  down_outstanding: Set<ItemState>;
-  /** Items whose first `alive` attempt has not finished yet (filled when the alive phase starts). */
-  alive_outstanding: Set<ItemState>;
-  arriving: ItemState[];
 }
 
 interface SystemState {
@@ -85,20 +81,13 @@ interface SystemState {
   items: Map<string, ItemState>;
   /** Items in data order. */
   order: ItemState[];
-  /** The newest set given to setDesired. */
-  newest: Set<string> | undefined;
-  /** The desired set of the newest applied plan; undefined before the first plan. */
-  applied: Set<string> | undefined;
-  delay_until: number | undefined;
-  /** The delay expired while a plan was still running: plan `newest` as soon as it completes. */
-  due: boolean;
+  /** The desired sets given to setDesired, folding into the next plan. */
+  coalescing: PlanCoalescing;
   plan_number: number;
   /** The newest plan while it is incomplete. */
-  plan: PlanState | undefined;
-  /** Items handed back to us whose previous holder has not said it let go: item -> until when to wait. */
-  handbacks: Map<string, number>;
-  /** Items whose previous holder said it let go, and when (a notice can come before our plan). */
-  released: Map<string, number>;
+  plan: Plan<ItemState> | undefined;
+  /** Which arriving items wait for their previous holder's release, and which releases were heard. */
+  handback_gate: HandbackGate;
 }
 
 export class ScriptRunner {
@@ -113,9 +102,7 @@ export class ScriptRunner {
   readonly #runs = new Map<number, ItemState>();
   #run_seq = 0;
   #now = Number.NEGATIVE_INFINITY;
-  #draining = false;
-  #drain_run_down = false;
-  #drained_reported = false;
+  readonly #drain = new Drain<ItemState>();
   #launches: Launch[] = [];
   #notes: RunnerNote[] = [];
   readonly #counters: RunnerCounters = {
@@ -154,14 +141,10 @@ export class ScriptRunner {
         config_json: JSON.stringify(config.config),
         items: new Map(),
         order: [],
-        newest: undefined,
-        applied: undefined,
-        delay_until: undefined,
-        due: false,
+        coalescing: new PlanCoalescing(config.delay_ms),
         plan_number: 0,
         plan: undefined,
-        handbacks: new Map(),
-        released: new Map(),
+        handback_gate: new HandbackGate(),
       };
       for (const item of config.data) {
         assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
@@ -177,7 +160,6 @@ export class ScriptRunner {
           failures: 0,
           failed_reported: false,
           last_error: '',
-          drain_down_queued: false,
         };
         system.items.set(item, state);
         system.order.push(state);
@@ -205,29 +187,16 @@ export class ScriptRunner {
     const state = this.#system(system);
     this.#advance(now);
     // A node shutting down takes on no new work; the plan it would make would be undone anyway.
-    if (this.#draining) return;
+    if (this.#drain.draining) return;
     const wanted = new Set(items.filter((item) => state.items.has(item)));
-    state.newest = wanted;
     // A wait ends for an item no longer wanted, unless the running plan still brings it: its
     // `alive` must go on waiting, or it would start at once beside the previous holder.
-    const bringing = new Set(
-      state.plan?.phase === 'down' ? state.plan.arriving.map((item) => item.item) : [],
-    );
-    for (const item of state.handbacks.keys())
-      if (!wanted.has(item) && !bringing.has(item)) state.handbacks.delete(item);
+    const plan = state.plan;
+    state.handback_gate.retain(wanted, plan?.phase === 'down' ? plan.arriving.map((item) => item.item) : []);
     for (const [item, wait_ms] of options.handback ?? []) {
-      const released = state.released.get(item);
-      if (!wanted.has(item) || state.handbacks.has(item)) continue;
-      if (released !== undefined && now - released <= RELEASE_MEMORY_MS) continue;
-      state.handbacks.set(item, now + wait_ms);
+      if (wanted.has(item)) state.handback_gate.expect(now, item, wait_ms);
     }
-    const waiting = state.delay_until !== undefined || state.due;
-    if (options.immediate === true && (waiting || !sameSet(wanted, state.applied))) {
-      state.delay_until = undefined;
-      state.due = true;
-    } else if (!waiting && !sameSet(wanted, state.applied)) {
-      state.delay_until = now + state.config.delay_ms;
-    }
+    state.coalescing.offer(now, wanted, options.immediate === true);
     this.#step(now);
   }
 
@@ -242,7 +211,7 @@ export class ScriptRunner {
   reassert(now: number, system: string): void {
     const state = this.#system(system);
     this.#advance(now);
-    if (this.#draining) return;
+    if (this.#drain.draining) return;
     for (const item of state.order) {
       if (!this.#announceable(item) || !item.held || item.running !== undefined || this.#pending.has(item))
         continue;
@@ -256,7 +225,7 @@ export class ScriptRunner {
    * again at launch; an announcement that followed an `alive` which then failed runs as its retry.
    */
   #announceable(item: ItemState): boolean {
-    const newest = item.system.newest;
+    const newest = item.system.coalescing.newest;
     return item.target === 'alive' && (newest === undefined || newest.has(item.item));
   }
 
@@ -271,14 +240,12 @@ export class ScriptRunner {
   released(now: number, system: string, items: readonly string[]): number {
     const state = this.#system(system);
     this.#advance(now);
-    for (const [item, at] of state.released) if (now - at > RELEASE_MEMORY_MS) state.released.delete(item);
     let queued = 0;
     for (const name of items) {
       const item = state.items.get(name);
       if (item === undefined) continue;
-      state.released.set(name, now);
-      state.handbacks.delete(name);
-      if (this.#draining || !this.#announceable(item)) continue;
+      state.handback_gate.heard(name);
+      if (this.#drain.draining || !this.#announceable(item)) continue;
       const waiting = this.#pending.get(item);
       if (waiting?.kind === 'handback') {
         waiting.at = Math.min(waiting.at, now);
@@ -331,7 +298,7 @@ export class ScriptRunner {
 
     this.#notePlanProgress(item, launch, kind, now);
 
-    if (this.#draining) {
+    if (this.#drain.draining) {
       this.#queueDrainDown(item, now);
     } else if (launch.event === item.target && launch.plan === item.target_plan && !this.#pending.has(item)) {
       // Only a run made for the item's current target drives its retries; a run of an older plan
@@ -365,12 +332,9 @@ export class ScriptRunner {
    */
   drain(now: number, options: { runDown: boolean }): void {
     this.#advance(now);
-    if (this.#draining) return;
-    this.#draining = true;
-    this.#drain_run_down = options.runDown;
+    if (!this.#drain.start(options.runDown)) return;
     for (const system of this.#systems.values()) {
-      system.delay_until = undefined;
-      system.due = false;
+      system.coalescing.cancel();
       system.plan = undefined;
     }
     this.#pending.clear();
@@ -386,7 +350,8 @@ export class ScriptRunner {
   nextWakeAt(): number {
     let wake = Number.POSITIVE_INFINITY;
     for (const system of this.#systems.values()) {
-      if (system.delay_until !== undefined) wake = Math.min(wake, system.delay_until);
+      const until = system.coalescing.delayUntil;
+      if (until !== undefined) wake = Math.min(wake, until);
     }
     // A pending action already due waits for a free slot or for its item's running script; both
     // come with a `finished` call, not with time, so only future actions need a wake-up.
@@ -412,29 +377,29 @@ export class ScriptRunner {
       system: system.config.name,
       plan: system.plan_number,
       phase: system.plan?.phase ?? 'idle',
-      next_plan_waiting: system.delay_until !== undefined || system.due,
-      desired: system.order.filter((item) => system.applied?.has(item.item)).map((item) => item.item),
+      next_plan_waiting: system.coalescing.waiting,
+      desired: system.order
+        .filter((item) => system.coalescing.applied?.has(item.item))
+        .map((item) => item.item),
       held: system.order.filter((item) => item.held).map((item) => item.item),
-      running: system.order
-        .filter((item) => item.running !== undefined)
-        .map((item) => {
-          const running = item.running!;
-          return {
-            item: item.item,
-            event: running.launch.event,
-            since: running.since,
-            run: running.launch.run,
-            attempt: running.launch.attempt,
-          };
-        }),
-      failed: system.order
-        .filter((item) => item.failed_reported && item.target !== undefined)
-        .map((item) => ({
-          item: item.item,
-          event: item.target!,
-          attempts: item.failures,
-          last_error: item.last_error,
-        })),
+      running: system.order.flatMap(({ item, running }) =>
+        running === undefined
+          ? []
+          : [
+              {
+                item,
+                event: running.launch.event,
+                since: running.since,
+                run: running.launch.run,
+                attempt: running.launch.attempt,
+              },
+            ],
+      ),
+      failed: system.order.flatMap(({ item, target, failed_reported, failures, last_error }) =>
+        failed_reported && target !== undefined
+          ? [{ item, event: target, attempts: failures, last_error }]
+          : [],
+      ),
     }));
   }
 
@@ -446,7 +411,7 @@ export class ScriptRunner {
   idle(): boolean {
     if (this.#runs.size > 0 || this.#pending.size > 0) return false;
     for (const system of this.#systems.values()) {
-      if (system.delay_until !== undefined || system.due || system.plan !== undefined) return false;
+      if (system.coalescing.waiting || system.plan !== undefined) return false;
     }
     return true;
   }
@@ -466,41 +431,22 @@ export class ScriptRunner {
   /** Applies what is due at `now`: expired delays, waiting plans, launches, the drained note. */
   #step(now: number): void {
     for (const system of this.#systems.values()) {
-      if (system.delay_until !== undefined && system.delay_until <= now) {
-        system.delay_until = undefined;
-        system.due = true;
-      }
-      if (system.due && system.plan === undefined) {
-        system.due = false;
-        const newest = system.newest!;
-        if (system.applied === undefined || !sameSet(newest, system.applied))
-          this.#applyPlan(system, newest, now);
-      }
+      const desired = system.coalescing.take(now, system.plan !== undefined);
+      if (desired !== undefined) this.#applyPlan(system, desired, now);
     }
     this.#launchReady(now);
-    if (this.#draining && !this.#drained_reported && this.#runs.size === 0 && this.#pending.size === 0) {
-      this.#drained_reported = true;
+    if (this.#drain.drained(this.#runs.size === 0 && this.#pending.size === 0))
       this.#notes.push({ type: 'drained' });
-    }
   }
 
-  #applyPlan(system: SystemState, desired: Set<string>, now: number): void {
+  #applyPlan(system: SystemState, desired: ReadonlySet<string>, now: number): void {
     system.plan_number += 1;
     const number = system.plan_number;
-    const leaving: ItemState[] = [];
-    const arriving: ItemState[] = [];
-    for (const item of system.order) {
-      if (desired.has(item.item)) {
-        if (item.target !== 'alive') arriving.push(item);
-      } else if (item.target === 'alive' || (item.target === undefined && this.#remove_on_start)) {
-        leaving.push(item);
-      } else if (item.target === undefined) {
-        // remove_on_start is off: trust that a fresh start holds nothing and run no script.
-        item.target = 'down';
-        item.target_plan = number;
-      }
+    const { leaving, arriving, trusted_down } = planItems(system.order, desired, this.#remove_on_start);
+    for (const item of trusted_down) {
+      item.target = 'down';
+      item.target_plan = number;
     }
-    system.applied = new Set(desired);
     // Retargeting cancels the old script's pending retries: the new plan's script is what counts.
     for (const item of leaving) this.#retarget(item, 'down', number);
     for (const item of arriving) this.#retarget(item, 'alive', number);
@@ -512,15 +458,10 @@ export class ScriptRunner {
       leaving: leaving.map((item) => item.item),
       arriving: arriving.map((item) => item.item),
     });
-    system.plan = {
-      number,
-      phase: 'down',
-      down_outstanding: new Set(leaving),
-      alive_outstanding: new Set(),
-      arriving,
-    };
+    const plan = downPhase(number, leaving, arriving);
+    system.plan = plan;
     for (const item of leaving) this.#queue(item, 'down', 1, now, number, 'plan');
-    if (leaving.length === 0) this.#startAlivePhase(system, now);
+    if (leaving.length === 0) this.#startAlivePhase(system, plan, now);
   }
 
   #retarget(item: ItemState, target: ScriptEvent, plan: number): void {
@@ -532,38 +473,30 @@ export class ScriptRunner {
     item.last_error = '';
   }
 
-  #startAlivePhase(system: SystemState, now: number): void {
-    const plan = system.plan!;
-    plan.phase = 'alive';
+  #startAlivePhase(system: SystemState, plan: DownPhase<ItemState>, now: number): void {
     // Handed-back items wait for their previous holder outside the plan, which goes on.
-    const waiting = plan.arriving.filter((item) => (system.handbacks.get(item.item) ?? now) > now);
-    const arriving = plan.arriving.filter((item) => !waiting.includes(item));
-    plan.alive_outstanding = new Set(arriving);
-    for (const item of arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
-    for (const item of waiting) {
-      this.#queue(item, 'alive', 1, system.handbacks.get(item.item)!, plan.number, 'handback');
-      system.handbacks.delete(item.item);
+    const arriving: ItemState[] = [];
+    const waiting: { item: ItemState; until: number }[] = [];
+    for (const item of plan.arriving) {
+      const until = system.handback_gate.waitUntil(item.item, now);
+      if (until === undefined) arriving.push(item);
+      else waiting.push({ item, until });
     }
-    if (arriving.length === 0) system.plan = undefined;
+    for (const item of arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
+    for (const { item, until } of waiting) {
+      this.#queue(item, 'alive', 1, until, plan.number, 'handback');
+      system.handback_gate.forget(item.item);
+    }
+    system.plan = alivePhase(plan, arriving);
   }
 
-  /**
-   * Moves the system's plan on when `launch` was one of its first attempts. A first attempt counts
-   * whether it succeeded or failed: waiting for a failing `down` to succeed before any `alive`
-   * would let one broken script block the failover of every other item for ever, so a failed
-   * `down` is retried in the background while the plan goes on.
-   */
+  /** Moves the system's plan on when `launch` was one of its first attempts (see plan.ts). */
   #notePlanProgress(item: ItemState, launch: Launch, kind: ActionKind, now: number): void {
     const system = item.system;
-    const plan = system.plan;
-    if (kind !== 'plan' || plan === undefined || plan.number !== launch.plan) return;
-    if (plan.phase === 'down' && launch.event === 'down') {
-      plan.down_outstanding.delete(item);
-      if (plan.down_outstanding.size === 0) this.#startAlivePhase(system, now);
-    } else if (plan.phase === 'alive' && launch.event === 'alive') {
-      plan.alive_outstanding.delete(item);
-      if (plan.alive_outstanding.size === 0) system.plan = undefined;
-    }
+    if (kind !== 'plan' || system.plan === undefined) return;
+    const progress = firstAttemptEnded(system.plan, launch.plan, item, launch.event);
+    if (progress.next === 'alive') this.#startAlivePhase(system, progress.plan, now);
+    else if (progress.next === 'complete') system.plan = undefined;
   }
 
   #scheduleRetry(item: ItemState, launch: Launch, now: number): void {
@@ -586,9 +519,8 @@ export class ScriptRunner {
   }
 
   #queueDrainDown(item: ItemState, now: number): void {
-    if (!this.#drain_run_down || item.drain_down_queued || !item.maybe_held) return;
-    item.drain_down_queued = true;
-    this.#queue(item, 'down', 1, now, item.system.plan_number, 'drain');
+    if (this.#drain.takeDown(item, item.maybe_held))
+      this.#queue(item, 'down', 1, now, item.system.plan_number, 'drain');
   }
 
   #queue(
@@ -654,12 +586,6 @@ export class ScriptRunner {
     this.#launches.push(launch);
     this.#notes.push({ type: 'started', launch });
   }
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {
-  if (b === undefined || a.size !== b.size) return false;
-  for (const value of a) if (!b.has(value)) return false;
-  return true;
 }
 
 function assert(condition: boolean, message: string): asserts condition {

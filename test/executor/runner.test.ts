@@ -666,13 +666,15 @@ describe('executor: ScriptRunner hand-backs', () => {
     assert.deepEqual(h.fresh().launches, ['alive a']);
   });
 
-  it('a release that came before the plan means no wait', () => {
+  it('a release that came before the plan does not end its wait (the controller judges those)', () => {
     const h = harness(ABC, { delay_ms: 500 });
     h.released('ip', ['a']);
     h.advance(100).set('ip', ['a'], { handback: new Map([['a', 2000]]) });
     h.advance(500);
+    assert.deepEqual(h.fresh().launches, []);
+    h.advance(1600);
     assert.deepEqual(h.fresh().launches, ['alive a']);
-    assert.equal(h.runOf('a')!.reason, 'plan');
+    assert.equal(h.runOf('a')!.reason, 'handback');
   });
 
   it('the wait blocks no later plan, and an item that leaves while waiting never runs alive', () => {

@@ -1,0 +1,57 @@
+/**
+ * The hand-back gate: which arriving items of one system must wait for their previous holder's
+ * release before their first `alive`, and until when.
+ *
+ * A handed-back item (see handback.ts) comes from a holder that is alive and gives it up; its
+ * first `alive` waits for that holder's release notice (see release-notices.ts), or for the end
+ * of the wait, so that two servers do not hold the item at once. Whose notice counts, and a
+ * notice that came before the plan, are the controller's to judge (src/node/controller.ts): it
+ * asks for no wait when the release was already heard, and passes on only releases that end one.
+ *
+ * Pure: no clock, timer or I/O. The time comes with every call that needs it (ms, monotonic);
+ * the script runner asks the gate and queues the scripts.
+ */
+
+export class HandbackGate {
+  /** Items handed back whose previous holder has not said it let go: item -> until when to wait. */
+  readonly #waits = new Map<string, number>();
+
+  /**
+   * `item` is handed back at `now`: its first `alive` is to wait for the release until
+   * `now + wait_ms`. Nothing changes when the item already waits (the first deadline holds).
+   */
+  expect(now: number, item: string, wait_ms: number): void {
+    if (this.#waits.has(item)) return;
+    this.#waits.set(item, now + wait_ms);
+  }
+
+  /** The previous holder of `item` let go: the item waits no more. */
+  heard(item: string): void {
+    this.#waits.delete(item);
+  }
+
+  /**
+   * Until when `item`'s first `alive` is to wait, when that is later than `now`; undefined when it
+   * need not wait. A wait that has ended stays until `forget`, `heard` or `retain` drops it, and
+   * while it stays, `expect` starts no new wait for the item.
+   */
+  waitUntil(item: string, now: number): number | undefined {
+    const until = this.#waits.get(item);
+    return until !== undefined && until > now ? until : undefined;
+  }
+
+  /** Drops `item`'s wait: its `alive` is queued for the deadline and no longer asks. */
+  forget(item: string): void {
+    this.#waits.delete(item);
+  }
+
+  /**
+   * Drops the waits of items outside `wanted`, except those a running plan still brings
+   * (`bringing`): their `alive` is already decided and must go on waiting, or it would start at
+   * once beside the previous holder; the next plan takes them away again.
+   */
+  retain(wanted: ReadonlySet<string>, bringing: readonly string[] = []): void {
+    const keep = new Set(bringing);
+    for (const item of this.#waits.keys()) if (!wanted.has(item) && !keep.has(item)) this.#waits.delete(item);
+  }
+}
