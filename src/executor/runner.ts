@@ -110,6 +110,7 @@ export class ScriptRunner {
     runs_failed: 0,
     results_ignored: 0,
     announces_skipped: 0,
+    alives_skipped: 0,
   };
 
   constructor(options: RunnerOptions) {
@@ -477,7 +478,15 @@ export class ScriptRunner {
     // Handed-back items wait for their previous holder outside the plan, which goes on.
     const arriving: ItemState[] = [];
     const waiting: { item: ItemState; until: number }[] = [];
+    const newest = system.coalescing.newest;
     for (const item of plan.arriving) {
+      if (newest !== undefined && !newest.has(item.item)) {
+        // A newer set, given while the downs ran, moves it away: the next plan decides for it,
+        // from a target that says it was not taken up here.
+        item.target = 'down';
+        this.#counters.alives_skipped += 1;
+        continue;
+      }
       const until = system.handback_gate.waitUntil(item.item, now);
       if (until === undefined) arriving.push(item);
       else waiting.push({ item, until });
@@ -546,9 +555,14 @@ export class ScriptRunner {
     if (this.#runs.size >= this.#parallel_max) return;
     for (const item of this.#pending.ready(now, (candidate) => candidate.running === undefined)) {
       if (this.#runs.size >= this.#parallel_max) break;
-      if (this.#pending.get(item)?.kind === 'announce' && !this.#announceable(item)) {
+      const kind = this.#pending.get(item)?.kind;
+      if ((kind === 'announce' || kind === 'handback') && !this.#announceable(item)) {
         this.#pending.take(item);
-        this.#counters.announces_skipped += 1;
+        if (kind === 'announce') this.#counters.announces_skipped += 1;
+        else {
+          item.target = 'down';
+          this.#counters.alives_skipped += 1;
+        }
         continue;
       }
       this.#launch(item, now);

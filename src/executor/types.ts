@@ -151,6 +151,12 @@ export interface RunnerCounters {
   results_ignored: number;
   /** Announcements (see reassert) dropped when due because the item was no longer held or wanted. */
   announces_skipped: number;
+  /**
+   * First `alive`s of a plan not started because a newer desired set, given while the plan ran
+   * its downs or while the item waited for a hand-back, no longer wants the item here: starting
+   * it would put the item beside the server it now belongs to, just before the next plan's `down`.
+   */
+  alives_skipped: number;
 }
 
 /** Why a script was launched: its plan, a retry, a drain, an announcement, a hand-back. */

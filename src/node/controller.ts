@@ -78,13 +78,24 @@ export class NodeController {
   #stopped = false;
   /** The placement the last plan was made from (which server held what in our view). */
   #lastPlacements: Map<string, Placement> | undefined;
+  /**
+   * Placements before the last, and when each was superseded, kept for a hand-back's wait: a
+   * server they gave an item to may not have run its `down` yet (see handBacks' `earlier`).
+   */
+  #earlier: { until: number; placements: Map<string, Placement> }[] = [];
+  /**
+   * Our releases of the last moments, and whom we told: when our view changes soon after (views
+   * differ for a moment after a heal), the server that holds the item in the new view is told
+   * too, or it might have announced the item before our `down` and never again.
+   */
+  #told: { at: number; system: string; item: string; to: Set<number> }[] = [];
   #commands: ControllerCommand[] = [];
   /**
    * Handed-back items whose wait is not over: system -> item -> the members whose release ends
    * it, and when it ends anyway. A notice from anybody else (a restarted server cleaning up a
    * leftover) must not start an `alive` while the previous holder may still hold the item.
    */
-  readonly #awaiting = new Map<string, Map<string, { from: ReadonlySet<number>; until: number }>>();
+  readonly #awaiting = new Map<string, Map<string, { from: Set<number>; until: number }>>();
   /**
    * Releases heard lately: system -> item -> member -> when. A hand-back whose previous holder
    * let go before our plan came (a return into a long delay) does not wait for it again.
@@ -147,6 +158,7 @@ export class NodeController {
       }
     }
     if (placementChanged) this.#replan(now, view, leave);
+    if (placementChanged) this.#tellNewHolders(now, view);
     const systems = this.#ownSystems().filter((system) => shared.has(system));
     if (systems.length > 0 && this.#planning && !this.#stopped && !this.#leaving)
       this.#commands.push({ kind: 'reassert', systems, why: 'peer_down' });
@@ -166,16 +178,39 @@ export class NodeController {
     if (this.#stopped) return;
     const config = this.#config.systems.find((candidate) => candidate.name === system);
     if (!config) return;
+    const to = this.#holdersOf(config, item, view);
+    this.#releases.released(now, system, item, to);
+    this.#told.push({ at: now, system, item, to: new Set(to) });
+  }
+
+  /** The other servers that hold `item` of `system` in our view. */
+  #holdersOf(system: FlipConfig['systems'][number], item: string, view: MembershipView): number[] {
     const to: number[] = [];
-    for (const [id, items] of place(config, this.#live(view)).holdings) {
+    for (const [id, items] of place(system, this.#live(view)).holdings) {
       if (id !== this.#self && items.includes(item)) to.push(this.#ids.indexOf(id));
     }
-    this.#releases.released(now, system, item, to);
+    return to;
+  }
+
+  /** Tells the holders in our new view of what we let go lately, those not told yet. */
+  #tellNewHolders(now: number, view: MembershipView): void {
+    if (this.#stopped) return;
+    const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
+    const since = now - 2 * delayMax - HANDBACK_MARGIN_MS;
+    this.#told = this.#told.filter((entry) => entry.at >= since);
+    for (const entry of this.#told) {
+      const config = this.#config.systems.find((candidate) => candidate.name === entry.system)!;
+      const fresh = this.#holdersOf(config, entry.item, view).filter((member) => !entry.to.has(member));
+      if (fresh.length === 0) continue;
+      for (const member of fresh) entry.to.add(member);
+      this.#releases.released(now, entry.system, entry.item, fresh);
+    }
   }
 
   /** Our `alive` for `item` started: a release of it not yet delivered is no longer true. */
   scriptStarted(system: string, item: string): void {
     this.#releases.retaken(system, item);
+    this.#told = this.#told.filter((entry) => entry.system !== system || entry.item !== item);
   }
 
   /**
@@ -187,10 +222,14 @@ export class NodeController {
     if (this.#stopped || this.#leaving || !this.#releases.accept(notice.from, notice.id)) return false;
     const bySystem = new Map<string, string[]>();
     for (const { system, item } of notice.items) {
-      const waiting = this.#awaiting.get(system)?.get(item);
-      if (waiting !== undefined && waiting.until > now && !waiting.from.has(notice.from)) continue;
-      this.#awaiting.get(system)?.delete(item);
       this.#hear(now, system, item, notice.from);
+      const waiting = this.#awaiting.get(system)?.get(item);
+      if (waiting !== undefined && waiting.until > now) {
+        // The wait ends when every server that may hold the item has let go.
+        waiting.from.delete(notice.from);
+        if (waiting.from.size > 0) continue;
+      }
+      this.#awaiting.get(system)?.delete(item);
       bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
     }
     if (bySystem.size > 0) this.#commands.push({ kind: 'announce', from: notice.from, items: bySystem });
@@ -250,6 +289,8 @@ export class NodeController {
     const placements = placeAll(this.#config.systems, live);
     const desired = heldBy(placements, this.#self);
     const handbacks = this.#handbacks(now, placements, live);
+    if (this.#lastPlacements !== undefined)
+      this.#earlier.push({ until: now, placements: this.#lastPlacements });
     this.#lastPlacements = placements;
     const self = this.#config.servers.find((server) => server.id === this.#self)!;
     for (const system of this.#config.systems) {
@@ -274,15 +315,15 @@ export class NodeController {
     entryOf(items, item).set(from, now);
   }
 
-  /** Whether one of `from` let go of `item` within RELEASE_MEMORY_MS. */
-  #heardFrom(now: number, system: string, item: string, from: ReadonlySet<number>): boolean {
+  /** The members of `from` not heard letting go of `item` within RELEASE_MEMORY_MS. */
+  #notHeardFrom(now: number, system: string, item: string, from: ReadonlySet<number>): Set<number> {
     const senders = this.#heard.get(system)?.get(item);
-    if (senders === undefined) return false;
+    const out = new Set<number>();
     for (const member of from) {
-      const at = senders.get(member);
-      if (at !== undefined && now - at <= RELEASE_MEMORY_MS) return true;
+      const at = senders?.get(member);
+      if (at === undefined || now - at > RELEASE_MEMORY_MS) out.add(member);
     }
-    return false;
+    return out;
   }
 
   /** Keeps the waits of items still wanted (the runner keeps them too) and adds the new ones. */
@@ -297,7 +338,8 @@ export class NodeController {
     for (const [item, waiting] of awaiting)
       if (!keep.has(item) || waiting.until <= now) awaiting.delete(item);
     for (const [item, handback] of handbacks ?? []) {
-      if (!awaiting.has(item)) awaiting.set(item, { from: handback.from, until: now + handback.wait_ms });
+      if (!awaiting.has(item))
+        awaiting.set(item, { from: new Set(handback.from), until: now + handback.wait_ms });
     }
   }
 
@@ -319,14 +361,21 @@ export class NodeController {
     let before = this.#lastPlacements;
     if (before === undefined)
       before = placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
+    // A server an earlier placement gave an item to acts on its own view after its delay: one
+    // superseded less than twice the longest delay (plus the margin) ago may still hold it.
+    const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
+    const since = now - 2 * delayMax - HANDBACK_MARGIN_MS;
+    this.#earlier = this.#earlier.filter((entry) => entry.until >= since);
+    const earlier = this.#earlier.map((entry) => entry.placements);
     const out = new Map<string, Map<string, HandBack>>();
-    for (const [name, items] of handBacks(self, before, placements, live)) {
+    for (const [name, items] of handBacks(self, before, placements, live, earlier)) {
       const wait_ms =
         2 * this.#config.systems.find((system) => system.name === name)!.delay_ms + HANDBACK_MARGIN_MS;
       const entries = new Map<string, HandBack>();
       for (const [item, ids] of items) {
         const from = new Set(ids.map((id) => this.#ids.indexOf(id)));
-        if (!this.#heardFrom(now, name, item, from)) entries.set(item, { wait_ms, from });
+        const unheard = this.#notHeardFrom(now, name, item, from);
+        if (unheard.size > 0) entries.set(item, { wait_ms, from: unheard });
       }
       if (entries.size > 0) out.set(name, entries);
     }

@@ -237,12 +237,15 @@ const SCRIPTS_SETTLE_MS_MAX = 120_000;
 export function handoverCheck(
   sim: Simulation,
   label = 'hand-overs between live servers are break-before-make',
+  since = 0,
 ): Check {
   const ids = sim.config.servers.map((server) => server.id);
-  const problems = sim.handoverOverlaps.map(
-    (overlap) =>
-      `${(overlap.at / 1000).toFixed(3)}s ${ids[overlap.starter]} started alive for ${overlap.system}/${overlap.item} while ${ids[overlap.holder]} might hold it`,
-  );
+  const problems = sim.handoverOverlaps
+    .filter((overlap) => overlap.at >= since)
+    .map(
+      (overlap) =>
+        `${(overlap.at / 1000).toFixed(3)}s ${ids[overlap.starter]} started alive for ${overlap.system}/${overlap.item} while ${ids[overlap.holder]} might hold it`,
+    );
   return problemsCheck(label, problems, 'no item started on a server while a live peer held it');
 }
 

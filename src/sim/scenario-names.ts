@@ -12,6 +12,7 @@ export const SCENARIO_NAMES = [
   'flapping-partition',
   'random',
   'return',
+  'heal',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];

@@ -458,9 +458,11 @@ export class Simulation {
     if (launch.event !== 'alive' || !this.#exclusive.has(launch.system)) return;
     const key = `${launch.system}\u0000${launch.item}`;
     const core = node.core;
+    // An `alive` for an item the server may hold already (an announcement, a retry) adds no holder.
+    const adds = !node.holding.has(key);
     for (const other of this.#nodes) {
       // Only running servers: a paused (frozen) or dead one cannot run its `down`; fencing is for those.
-      if (other === node || other.status !== 'up' || !other.holding.has(key)) continue;
+      if (!adds || other === node || other.status !== 'up' || !other.holding.has(key)) continue;
       if (core && isLive(core.member(other.index).state)) {
         this.handoverOverlaps.push({
           at: this.now,
@@ -471,9 +473,9 @@ export class Simulation {
         });
       }
     }
+    this.#neighbourOf(key).add(node.index);
     node.holding.add(key);
     node.host.add(key);
-    this.#neighbourOf(key).add(node.index);
   }
 
   #noteFinished(node: SimNode, launch: Launch, result: RunResult): void {

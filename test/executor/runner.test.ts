@@ -656,6 +656,23 @@ describe('executor: ScriptRunner hand-backs', () => {
     assert.deepEqual(alives, [], 'nor later: the newer set does not want it');
   });
 
+  it("a plan's alive that a newer set moves away while the downs run is not started", () => {
+    const h = harness();
+    h.set('ip', ['b']).settle();
+    h.fresh();
+    h.set('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['down b']);
+    h.advance(10).set('ip', ['b']);
+    h.finish('b', true);
+    const next = h.fresh().launches;
+    assert.ok(!next.includes('alive a'), `a is not taken up just before its down (${next})`);
+    assert.equal(h.runner.counters().alives_skipped, 1);
+    h.settle();
+    assert.deepEqual(h.runner.held('ip'), ['b'], 'the newest set holds');
+    h.set('ip', ['a']).settle();
+    assert.deepEqual(h.runner.held('ip'), ['a'], 'and a later plan still brings a');
+  });
+
   it('runs alive when the wait ends without a release', () => {
     const h = harness();
     h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });
@@ -703,6 +720,7 @@ describe('executor: ScriptRunner late results', () => {
       runs_failed: 1,
       results_ignored: 2,
       announces_skipped: 0,
+      alives_skipped: 0,
     });
     assert.deepEqual(h.runner.held('ip'), []);
     const notes = h.runner.takeEffects().notes.map((note) => note.type);

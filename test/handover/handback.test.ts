@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { handedBack } from '../../src/handover/handback.js';
+import { handBacks, handedBack } from '../../src/handover/handback.js';
 import { type PlacementInput, placeAll } from '../../src/placement/index.js';
 
 const ip: PlacementInput & { name: string } = {
@@ -28,10 +28,32 @@ describe('placement: hand-backs', () => {
     assert.equal(handedBack('flip', before, now, withoutFlip1).size, 0);
   });
 
-  it('a holder we do not trust to have held the item (started after us) makes no hand-back', () => {
-    const before = placeAll([ip], withoutFlip1);
-    const now = placeAll([ip], all);
-    assert.equal(handedBack('flip1', before, now, all, (id) => id !== 'flip').size, 0);
+  it('an item that moved on quickly comes from every live server that held it lately', () => {
+    // x went from a to b (a's view: a down), then to c (b down in our view a moment later).
+    const holding = (holder: string) =>
+      new Map([
+        [
+          's',
+          { holdings: new Map(['a', 'b', 'c'].map((id) => [id, id === holder ? ['x'] : []])), unplaced: [] },
+        ],
+      ]);
+    const live = new Set(['a', 'b', 'c']);
+    const from = handBacks('c', holding('b'), holding('c'), live, [holding('a')])
+      .get('s')
+      ?.get('x');
+    assert.deepEqual(from, ['b', 'a']);
+    assert.deepEqual(
+      handBacks('c', holding('b'), holding('c'), new Set(['c', 'a'])).size,
+      0,
+      'b down: a failover',
+    );
+    assert.deepEqual(
+      handBacks('c', holding('b'), holding('c'), new Set(['c', 'a']), [holding('a')])
+        .get('s')
+        ?.get('x'),
+      ['a'],
+      'b is down, but a may not have let go yet',
+    );
   });
 
   it('replicated items are never handed back: nobody gives them up', () => {

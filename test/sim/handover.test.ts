@@ -27,6 +27,47 @@ describe('simulator: hand-over through the controller', () => {
     const notices = sim.controller(flip)!.notice_counters;
     assert.ok(notices.sent >= 1, `flip told flip1 it let go (${JSON.stringify(notices)})`);
   });
+
+  it("a killed agent's leftover, removed by its next run, is announced again by the holder", () => {
+    const config = readmeCluster({});
+    const ids = config.servers.map((server) => server.id);
+    const flip = ids.indexOf('flip');
+    const flip1 = ids.indexOf('flip1');
+    const sim = buildSimulation(config, 5);
+    sim.startAll();
+    sim.runUntil(20_000);
+    sim.crash(flip1);
+    sim.runUntil(sim.now + 10_000);
+    assert.deepEqual(sim.hostsOf('ip', '192.168.0.1'), [flip], 'flip took over 192.168.0.1');
+    sim.kill(flip);
+    sim.runUntil(sim.now + 3_000);
+    sim.start(flip1);
+    sim.runUntil(sim.now + 10_000);
+    assert.deepEqual(
+      sim.hostsOf('ip', '192.168.0.1').sort(),
+      [flip, flip1].sort(),
+      "flip1 holds its item; the killed flip's host still has it too",
+    );
+    assert.ok(sim.staleNeighbours().length === 0);
+    sim.start(flip);
+    sim.runUntil(sim.now + 10_000);
+    assert.deepEqual(sim.hostsOf('ip', '192.168.0.1'), [flip1], "flip's start-up down removed the leftover");
+    assert.deepEqual(sim.staleNeighbours(), [], 'and flip1 announced it again: no neighbour points at flip');
+    assert.ok(sim.controller(flip)!.notice_counters.sent >= 1, 'flip told flip1');
+  });
+});
+
+describe('simulator: the heal scenario', () => {
+  for (const nodes of [3, 5, 9]) {
+    it(`${nodes} servers: 100 series of partitions in which both sides held items heal break-before-make`, async () => {
+      const { SCENARIOS } = await import('../../src/sim/scenarios.js');
+      const outcome = SCENARIOS.heal({ seed: 17 + nodes, nodes, timing: {}, loss: 0.02, runs: 100 });
+      const failed = outcome.checks.filter((c) => !c.ok);
+      assert.deepEqual(failed, [], JSON.stringify(failed, null, 1));
+      assert.equal(outcome.figures.cuts, 300);
+      assert.ok(Number(outcome.figures.cuts_with_items_on_both_sides) > 200, 'the cuts do put items on both sides');
+    });
+  }
 });
 
 describe('simulator: the return scenario', () => {
