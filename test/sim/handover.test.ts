@@ -65,7 +65,10 @@ describe('simulator: the heal scenario', () => {
       const failed = outcome.checks.filter((c) => !c.ok);
       assert.deepEqual(failed, [], JSON.stringify(failed, null, 1));
       assert.equal(outcome.figures.cuts, 300);
-      assert.ok(Number(outcome.figures.cuts_with_items_on_both_sides) > 200, 'the cuts do put items on both sides');
+      assert.ok(
+        Number(outcome.figures.cuts_with_items_on_both_sides) > 200,
+        'the cuts do put items on both sides',
+      );
     });
   }
 });
