@@ -289,6 +289,7 @@ export class NodeController {
     const placements = placeAll(this.#config.systems, live);
     const desired = heldBy(placements, this.#self);
     const handbacks = this.#handbacks(now, placements, live);
+    this.#forgetRetaken(placements);
     if (this.#lastPlacements !== undefined)
       this.#earlier.push({ until: now, placements: this.#lastPlacements });
     this.#lastPlacements = placements;
@@ -313,6 +314,22 @@ export class NodeController {
       if (senders.size === 0) items.delete(name);
     }
     entryOf(items, item).set(from, now);
+  }
+
+  /**
+   * A release heard from a server that this view gives the item to again is over: it may take
+   * the item up again, and a later hand-back from it must wait for its next release.
+   */
+  #forgetRetaken(placements: Map<string, Placement>): void {
+    for (const [system, items] of this.#heard) {
+      const holdings = placements.get(system)?.holdings;
+      if (holdings === undefined) continue;
+      for (const [item, senders] of items) {
+        for (const member of senders.keys()) {
+          if ((holdings.get(this.#ids[member]!) ?? []).includes(item)) senders.delete(member);
+        }
+      }
+    }
   }
 
   /** The members of `from` not heard letting go of `item` within RELEASE_MEMORY_MS. */
