@@ -89,6 +89,17 @@ export class PlanCoalescing {
     return newest;
   }
 
+  /**
+   * The applied plan did not take `item` up after all (its `alive` was skipped): a later set that
+   * wants it differs from what is applied, and is planned.
+   */
+  withdraw(item: string): void {
+    if (this.#applied === undefined || !this.#applied.has(item)) return;
+    const applied = new Set(this.#applied);
+    applied.delete(item);
+    this.#applied = applied;
+  }
+
   /** Drops a waiting plan (a shutdown); the newest set is kept. */
   cancel(): void {
     if (this.#pending.kind !== 'none') this.#pending = { kind: 'settled', newest: this.#pending.newest };

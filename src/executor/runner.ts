@@ -481,22 +481,41 @@ export class ScriptRunner {
     const newest = system.coalescing.newest;
     for (const item of plan.arriving) {
       if (newest !== undefined && !newest.has(item.item)) {
-        // A newer set, given while the downs ran, moves it away: the next plan decides for it,
-        // from a target that says it was not taken up here.
-        item.target = 'down';
-        this.#counters.alives_skipped += 1;
+        // A newer set, given while the downs ran, moves it away.
+        this.#skipAlive(item, now);
         continue;
       }
       const until = system.handback_gate.waitUntil(item.item, now);
       if (until === undefined) arriving.push(item);
       else waiting.push({ item, until });
     }
-    for (const item of arriving) this.#queue(item, 'alive', 1, now, plan.number, 'plan');
+    // The plan's `alive` stands for anything queued for the item meanwhile (an announcement
+    // asked for by a release that came during the downs): it runs after that release too.
+    for (const item of arriving) {
+      this.#pending.take(item);
+      this.#queue(item, 'alive', 1, now, plan.number, 'plan');
+    }
     for (const { item, until } of waiting) {
+      this.#pending.take(item);
       this.#queue(item, 'alive', 1, until, plan.number, 'handback');
       system.handback_gate.forget(item.item);
     }
     system.plan = alivePhase(plan, arriving);
+  }
+
+  /**
+   * A plan's first `alive` for `item` is not started, because the newest desired set no longer
+   * wants the item here: started, it would put the item beside the server it now belongs to,
+   * just before the next plan's `down`. The item is targeted `down` instead, as the next plan
+   * would have it, with a `down` when an earlier run may have left it configured.
+   */
+  #skipAlive(item: ItemState, now: number): void {
+    this.#counters.alives_skipped += 1;
+    item.system.coalescing.withdraw(item.item);
+    item.target = 'down';
+    item.failures = 0;
+    if (item.held || item.maybe_held || item.leftover_possible)
+      this.#queue(item, 'down', 1, now, item.target_plan, 'retry');
   }
 
   /** Moves the system's plan on when `launch` was one of its first attempts (see plan.ts). */
@@ -559,10 +578,7 @@ export class ScriptRunner {
       if ((kind === 'announce' || kind === 'handback') && !this.#announceable(item)) {
         this.#pending.take(item);
         if (kind === 'announce') this.#counters.announces_skipped += 1;
-        else {
-          item.target = 'down';
-          this.#counters.alives_skipped += 1;
-        }
+        else this.#skipAlive(item, now);
         continue;
       }
       this.#launch(item, now);

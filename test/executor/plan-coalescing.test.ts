@@ -18,6 +18,20 @@ describe('executor: plan coalescing', () => {
     assert.equal(plans.waiting, false);
   });
 
+  it('an item withdrawn from the applied set makes a later set that wants it a plan again', () => {
+    const plans = new PlanCoalescing(0);
+    plans.offer(0, set('a', 'b'), false);
+    assert.deepEqual(list(plans.take(0, false)), ['a', 'b']);
+    plans.offer(1, set('a', 'b'), false);
+    assert.equal(plans.take(1, false), undefined, 'the same set again: no plan');
+    plans.withdraw('b');
+    assert.deepEqual(list(plans.applied), ['a']);
+    plans.offer(2, set('a', 'b'), false);
+    assert.deepEqual(list(plans.take(2, false)), ['a', 'b']);
+    plans.withdraw('z');
+    assert.deepEqual(list(plans.applied), ['a', 'b'], 'an item not applied changes nothing');
+  });
+
   it('a due set waits for the running plan, and only the newest is planned', () => {
     const plans = new PlanCoalescing(0);
     plans.offer(0, set('a'), false);

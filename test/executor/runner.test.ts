@@ -673,6 +673,22 @@ describe('executor: ScriptRunner hand-backs', () => {
     assert.deepEqual(h.runner.held('ip'), ['a'], 'and a later plan still brings a');
   });
 
+  it("a release that comes while a plan's downs run, for an item the plan brings, waits for the plan's alive", () => {
+    const h = harness();
+    h.set('ip', ['a']).settle();
+    h.set('ip', ['b']);
+    h.finish('a', false);
+    h.finish('b', true);
+    h.fresh();
+    h.set('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['down b']);
+    h.released('ip', ['a']);
+    h.finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive a'], "one alive, the plan's, after the release");
+    h.finish('a', true).settle();
+    assert.deepEqual(h.runner.held('ip'), ['a']);
+  });
+
   it('runs alive when the wait ends without a release', () => {
     const h = harness();
     h.set('ip', ['a'], { handback: new Map([['a', 2000]]) });
