@@ -11,6 +11,19 @@
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcasts.js';
 import {
+  type AliveUpdate,
+  correctionFor,
+  type GoneUpdate,
+  isGone,
+  isLive,
+  type MemberChange,
+  type MemberChangeReason,
+  MemberTable,
+  type MemberView,
+  merge,
+  type SuspectUpdate,
+} from './member-view.js';
+import {
   type MemberStateName,
   type Message,
   PING_FLAG_WANT_STATE,
@@ -23,6 +36,9 @@ import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } fro
 import { Reports, suspectUpdate } from './reports.js';
 import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
+
+export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
+export { isLive } from './member-view.js';
 
 /** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
 export interface Packing {
@@ -55,43 +71,6 @@ export interface NodeOptions {
   /** Overrides the report lifetime (ms); default reportTtlMs(). */
   report_ttl_ms?: number;
 }
-
-export interface MemberView {
-  state: MemberStateName;
-  incarnation: number;
-  /** When this node last changed the member's state (ms, caller's clock). */
-  since: number;
-}
-
-export interface MemberChange {
-  member: number;
-  from: MemberStateName;
-  to: MemberStateName;
-  incarnation: number;
-  at: number;
-  reason: MemberChangeReason;
-}
-
-/** Why a member's state changed in this node's view. */
-export type MemberChangeReason =
-  /** This node's own probe of it failed. */
-  | 'probe'
-  /** Other members reported it unreachable. */
-  | 'report'
-  /** A quorum agreed it is down (and confirmed it had heard from enough members). */
-  | 'quorum'
-  /** An update about it arrived through gossip. */
-  | 'gossip'
-  /** It said so itself, or answered us directly. */
-  | 'direct'
-  /** The reports against it expired. */
-  | 'expired'
-  /** Its own graceful leave (for this node: our own). */
-  | 'leave'
-  /** This node learnt that it was declared gone and refuted it (see Refutation). */
-  | 'refute'
-  /** This node saw that it could reach nobody, so its own report proves nothing. */
-  | 'isolated';
 
 /**
  * This node learnt that its peers had declared it down (or left) and refuted it with a higher
@@ -191,17 +170,6 @@ interface Confirmation {
 }
 
 const SEQ_MODULO = 2 ** 32;
-/** At equal incarnations, which news wins: a decision beats a report beats "alive". */
-const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
-
-/** Whether placement counts a member in this state as live: alive, or only suspected so far. */
-export function isLive(state: MemberStateName): boolean {
-  return state === 'alive' || state === 'probably_down';
-}
-
-function stateKind(state: MemberStateName): Update['kind'] {
-  return state === 'probably_down' ? 'suspect' : state;
-}
 /**
  * Every this many rounds a probe also pulls the target's view (anti-entropy): decisions whose
  * gossip was lost, e.g. spent during a partition, still reach everyone within a few passes.
@@ -224,7 +192,7 @@ export class MembershipNode {
   };
 
   readonly #options: NodeOptions;
-  readonly #members: MemberView[];
+  readonly #members: MemberTable;
   readonly #peers: number[];
   readonly #order: ProbeOrder;
   readonly #broadcasts: BroadcastQueue;
@@ -241,8 +209,6 @@ export class MembershipNode {
   #incarnation: number;
   #seq = 0;
   #rounds = 0;
-  /** How many members are not plainly alive (a fast path for state replies). */
-  #notAlive = 0;
   #nextRoundAt = 0;
   #lastTickAt: number | undefined;
   #started = false;
@@ -263,12 +229,7 @@ export class MembershipNode {
     // A random first sequence number: a packet recorded before our restart cannot answer a probe.
     this.#seq = Math.floor(options.random() * SEQ_MODULO);
     this.#lastHeard = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
-    this.#members = Array.from({ length: options.memberCount }, () => ({
-      state: 'alive',
-      incarnation: 0,
-      since: 0,
-    }));
-    this.#members[this.self]!.incarnation = this.#incarnation;
+    this.#members = new MemberTable(options.memberCount, this.self, this.#incarnation);
     this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
     this.#order = new ProbeOrder(this.#peers, options.random);
     this.#broadcasts = new BroadcastQueue(retransmitLimit(options.memberCount), options.packing.updateSize);
@@ -301,20 +262,16 @@ export class MembershipNode {
   }
 
   member(index: number): Readonly<MemberView> {
-    return this.#members[index]!;
+    return this.#members.get(index)!;
   }
 
   members(): readonly Readonly<MemberView>[] {
-    return this.#members;
+    return this.#members.all();
   }
 
   /** Indexes of the members that placement should treat as live (not down, not left). */
   liveMembers(): number[] {
-    const out: number[] = [];
-    this.#members.forEach((member, i) => {
-      if (isLive(member.state)) out.push(i);
-    });
-    return out;
+    return this.#members.live();
   }
 
   /** Reporters currently counted against `member` (for status and tests). */
@@ -393,7 +350,7 @@ export class MembershipNode {
 
   receive(now: number, from: number, message: Message): void {
     if (!this.#started || this.#left) return;
-    if (from === this.self || from < 0 || from >= this.#members.length) return;
+    if (from === this.self || from < 0 || from >= this.#members.size) return;
     this.#handle(now, from, message);
     // After the message's own news (a refutation in it voids the quorum it would confirm).
     this.#confirmWith(now, from);
@@ -429,7 +386,7 @@ export class MembershipNode {
         return;
       }
       case 'ping_req': {
-        if (message.target === this.self || message.target >= this.#members.length) return;
+        if (message.target === this.self || message.target >= this.#members.size) return;
         this.counters.indirect_requests++;
         const seq = this.#nextSeq();
         this.#relays.set(seq, {
@@ -489,7 +446,7 @@ export class MembershipNode {
    * leave, while the leaving node runs its last `down` scripts.
    */
   release(to: number, id: number, items: readonly ReleasedItem[]): void {
-    assert(to !== this.self && to >= 0 && to < this.#members.length, 'release: bad member index');
+    assert(to !== this.self && to >= 0 && to < this.#members.size, 'release: bad member index');
     const packing = this.#options.packing;
     const room = packing.bodyBytesMax - packing.baseSize('released');
     let batch: ReleasedItem[] = [];
@@ -548,7 +505,7 @@ export class MembershipNode {
 
   /** Whether a silence from `peer` means anything: down and left members are silent anyway. */
   #probeable(peer: number): boolean {
-    return isLive(this.#members[peer]!.state);
+    return isLive(this.#members.get(peer)!.state);
   }
 
   #probing(peer: number): boolean {
@@ -603,7 +560,7 @@ export class MembershipNode {
         probe.phase = 'indirect';
         this.#sendPing(probe.target, probe.seq);
         const helpers = this.#peers.filter(
-          (peer) => peer !== probe.target && this.#members[peer]!.state === 'alive',
+          (peer) => peer !== probe.target && this.#members.get(peer)!.state === 'alive',
         );
         for (const helper of sample(helpers, this.#options.indirect_probes, this.#options.random)) {
           this.#send(helper, {
@@ -695,8 +652,8 @@ export class MembershipNode {
 
   /** Our own probe of `target` failed: report it, spread the report, and count the votes. */
   #reportUnreachable(now: number, target: number): void {
-    const member = this.#members[target]!;
-    if (member.state === 'down' || member.state === 'left') return;
+    const member = this.#members.get(target)!;
+    if (isGone(member.state)) return;
     if (!this.#witnesses.enough(now, target)) {
       this.counters.reports_withheld++;
       return;
@@ -717,7 +674,7 @@ export class MembershipNode {
     if (suspicion.reporters.size === 0) {
       this.#suspicions.forget(target);
       this.#broadcasts.drop(target);
-      const member = this.#members[target]!;
+      const member = this.#members.get(target)!;
       if (member.state === 'probably_down') this.#setState(now, target, 'alive', member.incarnation, reason);
     } else {
       // Do not keep spreading a report we took back.
@@ -748,7 +705,7 @@ export class MembershipNode {
    */
   #checkQuorum(now: number, member: number): void {
     const suspicion = this.#suspicions.get(member);
-    const view = this.#members[member]!;
+    const view = this.#members.get(member)!;
     const quorum = this.#options.quorum;
     const reports = suspicion ? liveReports(suspicion.reporters.values(), now) : 0;
     if (
@@ -766,7 +723,9 @@ export class MembershipNode {
       confirmation = { incarnation: suspicion.incarnation, heard: new Set() };
       this.#confirmations.set(member, confirmation);
       this.counters.confirmations++;
-      const askable = this.#peers.filter((peer) => peer !== member && this.#members[peer]!.state === 'alive');
+      const askable = this.#peers.filter(
+        (peer) => peer !== member && this.#members.get(peer)!.state === 'alive',
+      );
       for (const peer of sample(askable, confirmationAsks(needed), this.#options.random)) {
         this.#sendPing(peer, this.#nextSeq());
       }
@@ -791,7 +750,7 @@ export class MembershipNode {
   #expireReports(now: number): void {
     for (const member of this.#suspicions.expire(now)) {
       this.#confirmations.delete(member);
-      const view = this.#members[member]!;
+      const view = this.#members.get(member)!;
       if (view.state === 'probably_down') this.#setState(now, member, 'alive', view.incarnation, 'expired');
     }
   }
@@ -800,41 +759,27 @@ export class MembershipNode {
 
   /** Any message from `from` is first-hand news about it. */
   #hearFrom(now: number, from: number, incarnation: number): void {
-    const member = this.#members[from]!;
+    const member = this.#members.get(from)!;
     if (incarnation > member.incarnation) {
       this.#apply(now, { kind: 'alive', member: from, incarnation }, from);
       return;
     }
     if (incarnation < member.incarnation) return;
-    if (member.state === 'down' || member.state === 'left' || this.#suspicions.has(from)) {
+    if (isGone(member.state) || this.#suspicions.has(from)) {
       // It is talking to us, so it is up but does not know what we think: tell it, so it
       // refutes with a higher incarnation.
-      const notice: Update =
-        member.state === 'down' || member.state === 'left'
-          ? { kind: member.state, member: from, incarnation }
-          : suspectUpdate(from, this.#suspicions.get(from)!);
+      const notice: Update = isGone(member.state)
+        ? { kind: member.state, member: from, incarnation }
+        : suspectUpdate(from, this.#suspicions.get(from)!);
       this.#send(from, { type: 'gossip', incarnation: this.#incarnation, updates: [notice] });
     }
   }
 
-  /** Applies one update learned from `via` (or from ourselves). Ordered by incarnation. */
   /** Our newer, authoritative record about `update.member` when `update` is stale; else nothing. */
   #correctionFor(update: Update): Update | undefined {
     if (update.member === this.self) return undefined;
-    const member = this.#members[update.member];
-    if (!member) return undefined;
-    const newer =
-      update.incarnation < member.incarnation ||
-      (update.incarnation === member.incarnation &&
-        PRECEDENCE[update.kind] < PRECEDENCE[stateKind(member.state)]);
-    if (!newer) return undefined;
-    if (member.state === 'down' || member.state === 'left') {
-      return { kind: member.state, member: update.member, incarnation: member.incarnation };
-    }
-    if (member.state === 'alive' && update.incarnation < member.incarnation) {
-      return { kind: 'alive', member: update.member, incarnation: member.incarnation };
-    }
-    return undefined;
+    const record = this.#members.get(update.member);
+    return record && correctionFor(record, update);
   }
 
   #sendCorrections(to: number, corrections: Update[]): void {
@@ -850,76 +795,83 @@ export class MembershipNode {
     this.#send(to, { type: 'gossip', incarnation: this.#incarnation, updates: fitting });
   }
 
+  /** Applies one update learned from `via` (or from ourselves), as the merge rule decides. */
   #apply(now: number, update: Update, via: number): void {
     if (update.member === this.self) {
       this.#aboutMe(now, update);
       return;
     }
-    const member = this.#members[update.member];
-    if (!member) return;
-    switch (update.kind) {
+    const record = this.#members.get(update.member);
+    if (!record) return;
+    const decided = merge(record, update);
+    switch (decided.action) {
+      case 'ignore':
+        return;
       case 'alive':
-        if (update.incarnation <= member.incarnation) return;
-        this.#suspicions.forget(update.member);
-        // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
-        if (member.incarnation > 0 || member.state !== 'alive') this.#broadcasts.enqueue(update);
-        member.incarnation = update.incarnation;
-        if (member.state !== 'alive') {
-          this.#setState(
-            now,
-            update.member,
-            'alive',
-            update.incarnation,
-            via === update.member ? 'direct' : 'gossip',
-          );
-          this.#push(update, update.member);
-        }
+        this.#adoptAlive(now, decided.update, via);
         return;
-      case 'suspect': {
-        if (update.incarnation < member.incarnation) return;
-        if ((member.state === 'down' || member.state === 'left') && update.incarnation === member.incarnation)
-          return;
+      case 'reports':
         // A report about a newer incarnation implies the member was alive at it.
-        if (update.incarnation > member.incarnation) {
-          this.#apply(now, { kind: 'alive', member: update.member, incarnation: update.incarnation }, via);
+        if (decided.newer) {
+          this.#adoptAlive(
+            now,
+            { kind: 'alive', member: decided.update.member, incarnation: decided.update.incarnation },
+            via,
+          );
         }
-        const suspicion = this.#suspicions.about(update.member, update.incarnation);
-        let learned = false;
-        for (const reporter of update.reporters) {
-          if (reporter >= this.#members.length) continue;
-          const known = suspicion.reporters.has(reporter);
-          // A reporter speaking first-hand renews its report; relayed reports never do, so
-          // a stale report cannot be kept alive by being passed around.
-          if (!known || reporter === via) suspicion.reporters.set(reporter, now + this.#reportTtlMs);
-          if (!known) learned = true;
-        }
-        if (!learned) return;
-        this.#broadcasts.enqueue(suspectUpdate(update.member, suspicion));
-        if (member.state === 'alive')
-          this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
-        // Others cannot reach it: check for ourselves now rather than at our next turn.
-        if (!suspicion.reporters.has(this.self) && !this.#probing(update.member))
-          this.#startProbe(now, update.member);
-        this.#checkQuorum(now, update.member);
+        this.#mergeReports(now, decided.update, via);
         return;
-      }
-      case 'down':
-      case 'left': {
-        if (update.incarnation < member.incarnation) return;
-        if (update.incarnation === member.incarnation) {
-          if (member.state === 'left') return;
-          if (member.state === 'down' && update.kind === 'down') return;
-        }
-        this.#declare(now, update, via === update.member ? 'direct' : 'gossip');
+      case 'declare':
+        this.#declare(now, decided.update, via === update.member ? 'direct' : 'gossip');
         return;
-      }
     }
   }
 
+  /** The member is alive at a newer incarnation than we knew: reports about the old one are void. */
+  #adoptAlive(now: number, update: AliveUpdate, via: number): void {
+    const record = this.#members.get(update.member)!;
+    this.#suspicions.forget(update.member);
+    // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
+    if (record.incarnation > 0 || record.state !== 'alive') this.#broadcasts.enqueue(update);
+    this.#members.adopt(update.member, update.incarnation);
+    if (record.state !== 'alive') {
+      this.#setState(
+        now,
+        update.member,
+        'alive',
+        update.incarnation,
+        via === update.member ? 'direct' : 'gossip',
+      );
+      this.#push(update, update.member);
+    }
+  }
+
+  /** Merges reports by union; new ones are spread, and prompt a probe of our own. */
+  #mergeReports(now: number, update: SuspectUpdate, via: number): void {
+    const record = this.#members.get(update.member)!;
+    const suspicion = this.#suspicions.about(update.member, update.incarnation);
+    let learned = false;
+    for (const reporter of update.reporters) {
+      if (reporter >= this.#members.size) continue;
+      const known = suspicion.reporters.has(reporter);
+      // A reporter speaking first-hand renews its report; relayed reports never do, so
+      // a stale report cannot be kept alive by being passed around.
+      if (!known || reporter === via) suspicion.reporters.set(reporter, now + this.#reportTtlMs);
+      if (!known) learned = true;
+    }
+    if (!learned) return;
+    this.#broadcasts.enqueue(suspectUpdate(update.member, suspicion));
+    if (record.state === 'alive')
+      this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
+    // Others cannot reach it: check for ourselves now rather than at our next turn.
+    if (!suspicion.reporters.has(this.self) && !this.#probing(update.member))
+      this.#startProbe(now, update.member);
+    this.#checkQuorum(now, update.member);
+  }
+
   /** Decides `down` or `left` for a member, spreads it, and forgets reports about it. */
-  #declare(now: number, update: Update & { kind: 'down' | 'left' }, reason: MemberChangeReason): void {
-    const member = this.#members[update.member]!;
-    member.incarnation = update.incarnation;
+  #declare(now: number, update: GoneUpdate, reason: MemberChangeReason): void {
+    this.#members.adopt(update.member, update.incarnation);
     this.#suspicions.forget(update.member);
     this.#setState(now, update.member, update.kind, update.incarnation, reason);
     this.#broadcasts.enqueue(update);
@@ -953,8 +905,7 @@ export class MembershipNode {
 
   #refute(now: number, heard: number): void {
     this.#incarnation = Math.max(this.#incarnation, heard) + 1;
-    this.#members[this.self]!.incarnation = this.#incarnation;
-    this.#members[this.self]!.since = now;
+    this.#members.renew(now, this.self, this.#incarnation);
     this.counters.refutations++;
     this.#awareness.apply(1);
     const update: Update = { kind: 'alive', member: this.self, incarnation: this.#incarnation };
@@ -970,8 +921,8 @@ export class MembershipNode {
       Math.floor((packing.bodyBytesMax - packing.baseSize('state')) / packing.stateRecordSize),
     );
     const records: StateRecord[] = [];
-    if (this.#notAlive > 0) {
-      this.#members.forEach((member, i) => {
+    if (this.#members.notAlive > 0) {
+      this.#members.all().forEach((member, i) => {
         if (i !== this.self && member.state !== 'alive') {
           records.push({ member: i, state: member.state, incarnation: member.incarnation });
         }
@@ -1001,15 +952,8 @@ export class MembershipNode {
     incarnation: number,
     reason: MemberChangeReason,
   ): void {
-    const member = this.#members[index]!;
-    const from = member.state;
-    member.state = to;
-    member.incarnation = incarnation;
-    if (from === to) return;
-    if (from === 'alive') this.#notAlive++;
-    if (to === 'alive') this.#notAlive--;
-    member.since = now;
-    this.#changes.push({ member: index, from, to, incarnation, at: now, reason });
+    const change = this.#members.set(now, index, to, incarnation, reason);
+    if (change) this.#changes.push(change);
   }
 
   /** Pushes a fresh update at once to a few members, besides piggybacking it later. */
