@@ -33,12 +33,14 @@ import {
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
+import { type Refutation, refutationFor } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
 import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
 export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
 export { isLive } from './member-view.js';
+export type { Refutation } from './refutation.js';
 
 /** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
 export interface Packing {
@@ -70,19 +72,6 @@ export interface NodeOptions {
   packing: Packing;
   /** Overrides the report lifetime (ms); default reportTtlMs(). */
   report_ttl_ms?: number;
-}
-
-/**
- * This node learnt that its peers had declared it down (or left) and refuted it with a higher
- * incarnation. Meanwhile they may have taken its items over and told the network so: the
- * controller announces again what this node holds.
- */
-export interface Refutation {
-  /** What the peers had declared. */
-  declared: 'down' | 'left';
-  /** Our incarnation after the refutation. */
-  incarnation: number;
-  at: number;
 }
 
 export interface Outgoing {
@@ -879,32 +868,29 @@ export class MembershipNode {
     for (const [seq, probe] of this.#probes) if (probe.target === update.member) this.#probes.delete(seq);
   }
 
-  /** Someone says something about us: refute anything but "alive" at our incarnation or later. */
+  /** Someone says something about us: refute it if refutation.ts says so. */
   #aboutMe(now: number, update: Update): void {
-    if (update.kind === 'alive') {
-      if (update.incarnation > this.#incarnation) this.#refute(now, update.incarnation);
-      return;
-    }
-    if (update.incarnation < this.#incarnation) return;
-    if (this.#left && update.kind === 'left') return;
-    this.#refute(now, update.incarnation);
-    if (update.kind === 'down' || update.kind === 'left') {
+    const refute = refutationFor(update, { incarnation: this.#incarnation, left: this.#left });
+    if (!refute) return;
+    this.#refute(now, refute.incarnation);
+    if (refute.declared) {
       // Others had us gone and may have taken our data over (and told the network so). Say it
       // as a change of our own state, so the agent can announce again what it holds.
       this.#changes.push({
         member: this.self,
-        from: update.kind,
+        from: refute.declared,
         to: 'alive',
         incarnation: this.#incarnation,
         at: now,
         reason: 'refute',
       });
-      this.#refutations.push({ declared: update.kind, incarnation: this.#incarnation, at: now });
+      this.#refutations.push({ declared: refute.declared, incarnation: this.#incarnation, at: now });
     }
   }
 
-  #refute(now: number, heard: number): void {
-    this.#incarnation = Math.max(this.#incarnation, heard) + 1;
+  /** Goes on at `incarnation` (higher than ours) and spreads it. */
+  #refute(now: number, incarnation: number): void {
+    this.#incarnation = incarnation;
     this.#members.renew(now, this.self, this.#incarnation);
     this.counters.refutations++;
     this.#awareness.apply(1);
