@@ -9,7 +9,7 @@
  * daemon and the simulator run this same code.
  */
 import { Awareness } from './awareness.js';
-import { BroadcastQueue } from './broadcasts.js';
+import { Dissemination } from './dissemination.js';
 import {
   type AliveUpdate,
   correctionFor,
@@ -26,6 +26,8 @@ import {
 import {
   type MemberStateName,
   type Message,
+  type Outgoing,
+  type Packing,
   PING_FLAG_WANT_STATE,
   type ReleasedItem,
   type StateRecord,
@@ -35,26 +37,13 @@ import { ProbeOrder, sample } from './probe-order.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
 import { type Refutation, refutationFor } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
-import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
+import { reportTtlMs, scaled, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
 export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
 export { isLive } from './member-view.js';
+export type { Outgoing, Packing } from './messages.js';
 export type { Refutation } from './refutation.js';
-
-/** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
-export interface Packing {
-  /** Bytes available for a message body. */
-  bodyBytesMax: number;
-  /** Encoded size of one update. */
-  updateSize(update: Update): number;
-  /** Encoded size of a message without its updates (and for `state`, without records). */
-  baseSize(type: Message['type']): number;
-  /** Encoded size of one state record. */
-  stateRecordSize: number;
-  /** Encoded size of one item of a `released` message. */
-  releasedItemSize(item: ReleasedItem): number;
-}
 
 export interface NodeOptions {
   /** This node's server index. */
@@ -72,11 +61,6 @@ export interface NodeOptions {
   packing: Packing;
   /** Overrides the report lifetime (ms); default reportTtlMs(). */
   report_ttl_ms?: number;
-}
-
-export interface Outgoing {
-  to: number;
-  message: Message;
 }
 
 /** A peer acknowledged our `released` notice `id`. */
@@ -184,7 +168,7 @@ export class MembershipNode {
   readonly #members: MemberTable;
   readonly #peers: number[];
   readonly #order: ProbeOrder;
-  readonly #broadcasts: BroadcastQueue;
+  readonly #dissemination: Dissemination;
   readonly #awareness = new Awareness();
   readonly #probes = new Map<number, Probe>();
   readonly #relays = new Map<number, Relay>();
@@ -221,7 +205,11 @@ export class MembershipNode {
     this.#members = new MemberTable(options.memberCount, this.self, this.#incarnation);
     this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
     this.#order = new ProbeOrder(this.#peers, options.random);
-    this.#broadcasts = new BroadcastQueue(retransmitLimit(options.memberCount), options.packing.updateSize);
+    this.#dissemination = new Dissemination({
+      packing: options.packing,
+      memberCount: options.memberCount,
+      random: options.random,
+    });
     this.#reportTtlMs =
       options.report_ttl_ms ??
       reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
@@ -651,7 +639,7 @@ export class MembershipNode {
     suspicion.reporters.set(this.self, now + this.#reportTtlMs);
     if (member.state === 'alive') this.#setState(now, target, 'probably_down', member.incarnation, 'probe');
     const update = suspectUpdate(target, suspicion);
-    this.#broadcasts.enqueue(update);
+    this.#dissemination.enqueue(update);
     this.#push(update, target);
     this.#checkQuorum(now, target);
   }
@@ -662,12 +650,12 @@ export class MembershipNode {
     if (!suspicion?.reporters.delete(this.self)) return;
     if (suspicion.reporters.size === 0) {
       this.#suspicions.forget(target);
-      this.#broadcasts.drop(target);
+      this.#dissemination.drop(target);
       const member = this.#members.get(target)!;
       if (member.state === 'probably_down') this.#setState(now, target, 'alive', member.incarnation, reason);
     } else {
       // Do not keep spreading a report we took back.
-      this.#broadcasts.enqueue(suspectUpdate(target, suspicion));
+      this.#dissemination.enqueue(suspectUpdate(target, suspicion));
     }
   }
 
@@ -772,16 +760,8 @@ export class MembershipNode {
   }
 
   #sendCorrections(to: number, corrections: Update[]): void {
-    const packing = this.#options.packing;
-    let budget = packing.bodyBytesMax - packing.baseSize('gossip');
-    const fitting: Update[] = [];
-    for (const update of corrections) {
-      const bytes = packing.updateSize(update);
-      if (bytes > budget) break;
-      budget -= bytes;
-      fitting.push(update);
-    }
-    this.#send(to, { type: 'gossip', incarnation: this.#incarnation, updates: fitting });
+    const correction = this.#dissemination.correction(to, corrections, this.#incarnation);
+    this.#send(correction.to, correction.message);
   }
 
   /** Applies one update learned from `via` (or from ourselves), as the merge rule decides. */
@@ -821,7 +801,7 @@ export class MembershipNode {
     const record = this.#members.get(update.member)!;
     this.#suspicions.forget(update.member);
     // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
-    if (record.incarnation > 0 || record.state !== 'alive') this.#broadcasts.enqueue(update);
+    if (record.incarnation > 0 || record.state !== 'alive') this.#dissemination.enqueue(update);
     this.#members.adopt(update.member, update.incarnation);
     if (record.state !== 'alive') {
       this.#setState(
@@ -849,7 +829,7 @@ export class MembershipNode {
       if (!known) learned = true;
     }
     if (!learned) return;
-    this.#broadcasts.enqueue(suspectUpdate(update.member, suspicion));
+    this.#dissemination.enqueue(suspectUpdate(update.member, suspicion));
     if (record.state === 'alive')
       this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
     // Others cannot reach it: check for ourselves now rather than at our next turn.
@@ -863,7 +843,7 @@ export class MembershipNode {
     this.#members.adopt(update.member, update.incarnation);
     this.#suspicions.forget(update.member);
     this.#setState(now, update.member, update.kind, update.incarnation, reason);
-    this.#broadcasts.enqueue(update);
+    this.#dissemination.enqueue(update);
     this.#push(update, update.member);
     for (const [seq, probe] of this.#probes) if (probe.target === update.member) this.#probes.delete(seq);
   }
@@ -895,7 +875,7 @@ export class MembershipNode {
     this.counters.refutations++;
     this.#awareness.apply(1);
     const update: Update = { kind: 'alive', member: this.self, incarnation: this.#incarnation };
-    this.#broadcasts.enqueue(update);
+    this.#dissemination.enqueue(update);
     this.#push(update, -1);
   }
 
@@ -945,22 +925,14 @@ export class MembershipNode {
   /** Pushes a fresh update at once to a few members, besides piggybacking it later. */
   #push(update: Update, about: number): void {
     const candidates = this.#peers.filter((peer) => peer !== about && this.#probeable(peer));
-    for (const peer of sample(candidates, PUSH_FANOUT, this.#options.random)) {
-      this.#send(peer, { type: 'gossip', incarnation: this.#incarnation, updates: [update] });
+    for (const push of this.#dissemination.push(update, candidates, this.#incarnation)) {
+      this.#send(push.to, push.message);
     }
   }
 
   /** Queues a message, filling the rest of its packet with piggybacked gossip. */
   #send(to: number, message: Message): void {
-    const packing = this.#options.packing;
-    let budget = packing.bodyBytesMax - packing.baseSize(message.type);
-    for (const update of message.updates) budget -= packing.updateSize(update);
-    if (message.type === 'released')
-      for (const item of message.items) budget -= packing.releasedItemSize(item);
-    const exclude = new Set(message.updates.map((update) => update.member));
-    const piggyback = this.#broadcasts.take(budget, exclude);
-    if (piggyback.length > 0) message.updates = [...message.updates, ...piggyback];
-    this.#sends.push({ to, message });
+    this.#sends.push({ to, message: this.#dissemination.piggyback(message) });
     this.counters.messages_sent++;
   }
 }
