@@ -30,13 +30,13 @@ import {
   type Packing,
   PING_FLAG_WANT_STATE,
   type ReleasedItem,
-  type StateRecord,
   type Update,
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
 import { type Refutation, refutationFor } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
+import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
 import { reportTtlMs, scaled, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
@@ -143,11 +143,6 @@ interface Confirmation {
 }
 
 const SEQ_MODULO = 2 ** 32;
-/**
- * Every this many rounds a probe also pulls the target's view (anti-entropy): decisions whose
- * gossip was lost, e.g. spent during a partition, still reach everyone within a few passes.
- */
-const STATE_PULL_EVERY_ROUNDS = 10;
 /** Peers pinged at start to announce ourselves and ask for the view. */
 const INTRODUCTIONS_MAX = 64;
 
@@ -179,6 +174,7 @@ export class MembershipNode {
   /** Whether our own reports can be trusted (see witnesses.ts). */
   readonly #witnesses: Witnesses;
   readonly #reportTtlMs: number;
+  readonly #stateSync: StateSync;
   #incarnation: number;
   #seq = 0;
   #rounds = 0;
@@ -186,7 +182,6 @@ export class MembershipNode {
   #lastTickAt: number | undefined;
   #started = false;
   #left = false;
-  #synced = false;
   #sends: Outgoing[] = [];
   #changes: MemberChange[] = [];
   #refutations: Refutation[] = [];
@@ -214,8 +209,7 @@ export class MembershipNode {
       options.report_ttl_ms ??
       reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
     this.#witnesses = new Witnesses(options);
-    // A node alone in its cluster has nobody to learn from.
-    this.#synced = this.#peers.length === 0;
+    this.#stateSync = new StateSync(this.#peers.length);
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -231,7 +225,7 @@ export class MembershipNode {
 
   /** True once a peer has told us its view (or we are alone). */
   get synced(): boolean {
-    return this.#synced;
+    return this.#stateSync.synced;
   }
 
   get left(): boolean {
@@ -318,7 +312,7 @@ export class MembershipNode {
         // two sides that each declared the other down find each other after a partition.
         const target = this.#order.next((peer) => !this.#probing(peer));
         if (target === undefined) break;
-        this.#startProbe(now, target, this.#rounds % STATE_PULL_EVERY_ROUNDS === 0);
+        this.#startProbe(now, target, pullsState(this.#rounds));
       }
       this.#rounds++;
     }
@@ -394,7 +388,7 @@ export class MembershipNode {
           if (correction) stale.push(correction);
         }
         if (stale.length > 0) this.#sendCorrections(from, stale);
-        this.#synced = true;
+        this.#stateSync.received();
         return;
       }
       case 'released':
@@ -513,10 +507,10 @@ export class MembershipNode {
       nacks: 0,
       trusted: this.#witnesses.enough(now, target),
     });
-    this.#sendPing(target, seq, wantState || !this.#synced);
+    this.#sendPing(target, seq, this.#stateSync.asks(wantState));
   }
 
-  #sendPing(target: number, seq: number, wantState = !this.#synced): void {
+  #sendPing(target: number, seq: number, wantState = this.#stateSync.asks(false)): void {
     this.#send(target, {
       type: 'ping',
       seq,
@@ -879,32 +873,11 @@ export class MembershipNode {
     this.#push(update, -1);
   }
 
-  /** A joining node sent us a ping: send it our view of every member not plainly alive. */
+  /** A peer asked for our view (a joining node, or a pull): send it, unpiggybacked. */
   #sendState(to: number): void {
-    const packing = this.#options.packing;
-    const perMessage = Math.max(
-      1,
-      Math.floor((packing.bodyBytesMax - packing.baseSize('state')) / packing.stateRecordSize),
-    );
-    const records: StateRecord[] = [];
-    if (this.#members.notAlive > 0) {
-      this.#members.all().forEach((member, i) => {
-        if (i !== this.self && member.state !== 'alive') {
-          records.push({ member: i, state: member.state, incarnation: member.incarnation });
-        }
-      });
-    }
-    // Always send at least one (possibly empty) state message: it tells the joiner it is synced.
-    for (let start = 0; start === 0 || start < records.length; start += perMessage) {
-      this.#sends.push({
-        to,
-        message: {
-          type: 'state',
-          records: records.slice(start, start + perMessage),
-          incarnation: this.#incarnation,
-          updates: [],
-        },
-      });
+    const records = stateRecords(this.#members, this.self);
+    for (const message of stateMessages(this.#options.packing, records, this.#incarnation)) {
+      this.#sends.push({ to, message });
       this.counters.messages_sent++;
     }
   }
@@ -935,12 +908,6 @@ export class MembershipNode {
     this.#sends.push({ to, message: this.#dissemination.piggyback(message) });
     this.counters.messages_sent++;
   }
-}
-
-/** A state record as the update it stands for; probably_down carries no reporters, so none. */
-function recordUpdate(record: StateRecord): Update | undefined {
-  if (record.state === 'probably_down') return undefined;
-  return { kind: record.state, member: record.member, incarnation: record.incarnation };
 }
 
 function assert(condition: boolean, message: string): asserts condition {
