@@ -33,11 +33,12 @@ import {
   type Update,
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
+import { ProbeCycle } from './probing.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
 import { type Refutation, refutationFor } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
 import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
-import { reportTtlMs, scaled, stallThresholdMs } from './timing.js';
+import { reportTtlMs, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
 export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
@@ -99,39 +100,6 @@ export interface NodeCounters {
   confirmations: number;
 }
 
-interface Probe {
-  seq: number;
-  target: number;
-  startedAt: number;
-  /** When to send the retry and the indirect probes. */
-  indirectAt: number;
-  /** When the probe has failed if nothing answered. */
-  deadline: number;
-  /** When to forget the probe (late acks still clear our suspicion until then). */
-  forgetAt: number;
-  phase: 'direct' | 'indirect' | 'failed' | 'acked';
-  /** Members asked to probe the target for us; only they (and the target) may answer. */
-  helpers: number[];
-  nacks: number;
-  /** Whether we could trust our own reports when the probe started (see witnesses.ts). */
-  trusted: boolean;
-}
-
-interface Relay {
-  requester: number;
-  requesterSeq: number;
-  target: number;
-  /**
-   * When to tell the requester the target has not answered (yet). The requester sent its
-   * ping_req half a timeout into its probe and gives up at the full timeout, so the nack must
-   * leave a quarter timeout after the request to reach it in time.
-   */
-  nackAt: number;
-  nacked: boolean;
-  /** When to forget the relay; an ack until then is still passed on. */
-  deadline: number;
-}
-
 /**
  * A quorum of reports is in; before deciding, this node makes sure it is on the majority's side
  * now (see #checkQuorum): it must hear from enough other members after the quorum was reached.
@@ -142,7 +110,6 @@ interface Confirmation {
   heard: Set<number>;
 }
 
-const SEQ_MODULO = 2 ** 32;
 /** Peers pinged at start to announce ourselves and ask for the view. */
 const INTRODUCTIONS_MAX = 64;
 
@@ -165,8 +132,7 @@ export class MembershipNode {
   readonly #order: ProbeOrder;
   readonly #dissemination: Dissemination;
   readonly #awareness = new Awareness();
-  readonly #probes = new Map<number, Probe>();
-  readonly #relays = new Map<number, Relay>();
+  readonly #probes: ProbeCycle;
   readonly #suspicions = new Reports();
   readonly #confirmations = new Map<number, Confirmation>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
@@ -176,7 +142,6 @@ export class MembershipNode {
   readonly #reportTtlMs: number;
   readonly #stateSync: StateSync;
   #incarnation: number;
-  #seq = 0;
   #rounds = 0;
   #nextRoundAt = 0;
   #lastTickAt: number | undefined;
@@ -194,8 +159,26 @@ export class MembershipNode {
     this.#options = options;
     this.self = options.self;
     this.#incarnation = options.incarnation;
-    // A random first sequence number: a packet recorded before our restart cannot answer a probe.
-    this.#seq = Math.floor(options.random() * SEQ_MODULO);
+    // It draws the first sequence number: the first use of the random source.
+    this.#probes = new ProbeCycle(
+      {
+        ping_timeout_ms: options.ping_timeout_ms,
+        indirect_probes: options.indirect_probes,
+        random: options.random,
+        awareness: this.#awareness,
+        counters: this.counters,
+      },
+      {
+        incarnation: () => this.#incarnation,
+        asksState: (pull) => this.#stateSync.asks(pull),
+        probeable: (peer) => this.#probeable(peer),
+        helpersFor: (target) =>
+          this.#peers.filter((peer) => peer !== target && this.#members.get(peer)!.state === 'alive'),
+        send: (to, message) => this.#send(to, message),
+        unreachable: (now, target) => this.#reportUnreachable(now, target),
+        answered: (now, target) => this.#withdrawReport(now, target),
+      },
+    );
     this.#lastHeard = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
     this.#members = new MemberTable(options.memberCount, this.self, this.#incarnation);
     this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
@@ -253,14 +236,7 @@ export class MembershipNode {
   /** When the caller must call `tick` next (ms). */
   nextWakeAt(): number {
     if (!this.#started || this.#left) return Number.POSITIVE_INFINITY;
-    let wake = this.#nextRoundAt;
-    // Finished probes are forgotten at the next tick; they need no wake-up of their own.
-    for (const probe of this.#probes.values()) {
-      if (probe.phase === 'direct') wake = Math.min(wake, probe.indirectAt);
-      else if (probe.phase === 'indirect') wake = Math.min(wake, probe.deadline);
-    }
-    for (const relay of this.#relays.values())
-      wake = Math.min(wake, relay.nacked ? relay.deadline : relay.nackAt);
+    const wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt());
     // Reports expire at the next tick after their time (at most one interval late): quorum
     // counting ignores expired reports anyway, so no wake-up is needed for them.
     return wake;
@@ -293,7 +269,7 @@ export class MembershipNode {
     // alive and told the view without waiting for the round-robin. These pings are not
     // probes: a peer that has not started yet must not be suspected for missing them.
     for (const peer of sample(this.#peers, INTRODUCTIONS_MAX, this.#options.random)) {
-      this.#sendPing(peer, this.#nextSeq());
+      this.#probes.ping(peer);
     }
     this.#nextRoundAt = now + this.#interval();
   }
@@ -303,14 +279,13 @@ export class MembershipNode {
     this.#noticeStall(now);
     this.#expireReports(now);
     this.#withdrawIfIsolated(now);
-    this.#advanceProbes(now);
-    this.#advanceRelays(now);
+    this.#probes.advance(now);
     if (now >= this.#nextRoundAt) {
       this.#nextRoundAt = now + this.#interval();
       for (let i = 0; i < this.#options.ping_per_interval; i++) {
         // Down and left members are probed too (their failures count for nothing): it is how
         // two sides that each declared the other down find each other after a partition.
-        const target = this.#order.next((peer) => !this.#probing(peer));
+        const target = this.#order.next((peer) => !this.#probes.probing(peer));
         if (target === undefined) break;
         this.#startProbe(now, target, pullsState(this.#rounds));
       }
@@ -349,35 +324,15 @@ export class MembershipNode {
         if ((message.flags & PING_FLAG_WANT_STATE) !== 0) this.#sendState(from);
         return;
       case 'ack':
-        this.#onAck(now, from, message.seq);
+        this.#probes.onAck(now, from, message.seq);
         return;
-      case 'nack': {
-        const probe = this.#probes.get(message.seq);
-        if (probe?.helpers.includes(from)) probe.nacks++;
+      case 'nack':
+        this.#probes.onNack(from, message.seq);
         return;
-      }
-      case 'ping_req': {
+      case 'ping_req':
         if (message.target === this.self || message.target >= this.#members.size) return;
-        this.counters.indirect_requests++;
-        const seq = this.#nextSeq();
-        this.#relays.set(seq, {
-          requester: from,
-          requesterSeq: message.seq,
-          target: message.target,
-          nackAt: now + this.#timeout() / 4,
-          nacked: false,
-          deadline: now + this.#timeout() / 2,
-        });
-        this.#send(message.target, {
-          type: 'ping',
-          seq,
-          target: message.target,
-          flags: 0,
-          incarnation: this.#incarnation,
-          updates: [],
-        });
+        this.#probes.relay(now, from, message);
         return;
-      }
       case 'state': {
         const stale: Update[] = [];
         for (const record of message.records) {
@@ -457,7 +412,6 @@ export class MembershipNode {
     }
     this.#left = true;
     this.#probes.clear();
-    this.#relays.clear();
   }
 
   // ---- probing ---------------------------------------------------------------------------
@@ -470,129 +424,14 @@ export class MembershipNode {
     return this.#options.gossip_interval_ms;
   }
 
-  #timeout(): number {
-    return scaled(this.#options.ping_timeout_ms, this.#awareness.score);
-  }
-
   /** Whether a silence from `peer` means anything: down and left members are silent anyway. */
   #probeable(peer: number): boolean {
     return isLive(this.#members.get(peer)!.state);
   }
 
-  #probing(peer: number): boolean {
-    for (const probe of this.#probes.values()) {
-      if (probe.target === peer && (probe.phase === 'direct' || probe.phase === 'indirect')) return true;
-    }
-    return false;
-  }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) % SEQ_MODULO;
-    return this.#seq;
-  }
-
-  #startProbe(now: number, target: number, wantState = false): void {
-    const timeout = this.#timeout();
-    const seq = this.#nextSeq();
-    this.counters.probes++;
-    this.#probes.set(seq, {
-      seq,
-      target,
-      startedAt: now,
-      indirectAt: now + timeout / 2,
-      deadline: now + timeout,
-      forgetAt: now + 2 * timeout,
-      phase: 'direct',
-      helpers: [],
-      nacks: 0,
-      trusted: this.#witnesses.enough(now, target),
-    });
-    this.#sendPing(target, seq, this.#stateSync.asks(wantState));
-  }
-
-  #sendPing(target: number, seq: number, wantState = this.#stateSync.asks(false)): void {
-    this.#send(target, {
-      type: 'ping',
-      seq,
-      target,
-      flags: wantState ? PING_FLAG_WANT_STATE : 0,
-      incarnation: this.#incarnation,
-      updates: [],
-    });
-  }
-
-  #advanceProbes(now: number): void {
-    for (const probe of this.#probes.values()) {
-      if (probe.phase === 'direct' && now >= probe.indirectAt && !this.#probeable(probe.target)) {
-        probe.phase = 'failed';
-      }
-      if (probe.phase === 'direct' && now >= probe.indirectAt) {
-        // Half the timeout without an answer: try again directly and through others.
-        probe.phase = 'indirect';
-        this.#sendPing(probe.target, probe.seq);
-        const helpers = this.#peers.filter(
-          (peer) => peer !== probe.target && this.#members.get(peer)!.state === 'alive',
-        );
-        for (const helper of sample(helpers, this.#options.indirect_probes, this.#options.random)) {
-          this.#send(helper, {
-            type: 'ping_req',
-            seq: probe.seq,
-            target: probe.target,
-            incarnation: this.#incarnation,
-            updates: [],
-          });
-          probe.helpers.push(helper);
-        }
-      }
-      if (probe.phase === 'indirect' && now >= probe.deadline) {
-        probe.phase = 'failed';
-        this.counters.probes_failed++;
-        // Nobody answered, not even a helper's nack: perhaps we are the slow one.
-        // Nobody answered, not even a helper's nack: perhaps we are the one cut off or slow.
-        const unheard = probe.helpers.length > 0 && probe.nacks === 0;
-        if (unheard) this.#awareness.apply(1);
-        // A probe sent while we were cut off, or that no helper answered, tells nothing about
-        // the target (even if the network healed before its deadline): report only what
-        // others could have confirmed.
-        if (probe.trusted && !unheard) this.#reportUnreachable(now, probe.target);
-        else this.counters.reports_withheld++;
-      }
-      if (now >= probe.forgetAt) this.#probes.delete(probe.seq);
-    }
-  }
-
-  #onAck(now: number, from: number, seq: number): void {
-    const relay = this.#relays.get(seq);
-    if (relay?.target === from) {
-      this.#relays.delete(seq);
-      this.#send(relay.requester, {
-        type: 'ack',
-        seq: relay.requesterSeq,
-        incarnation: this.#incarnation,
-        updates: [],
-      });
-      return;
-    }
-    const probe = this.#probes.get(seq);
-    // Only the target, or a helper we asked, can answer a probe.
-    if (!probe || (from !== probe.target && !probe.helpers.includes(from))) return;
-    if (probe.phase === 'direct' || probe.phase === 'indirect') this.#awareness.apply(-1);
-    probe.phase = 'acked';
-    this.#withdrawReport(now, probe.target);
-  }
-
-  #advanceRelays(now: number): void {
-    for (const [seq, relay] of this.#relays) {
-      if (now >= relay.deadline) this.#relays.delete(seq);
-      if (relay.nacked || now < relay.nackAt) continue;
-      relay.nacked = true;
-      this.#send(relay.requester, {
-        type: 'nack',
-        seq: relay.requesterSeq,
-        incarnation: this.#incarnation,
-        updates: [],
-      });
-    }
+  /** Probes `target` (pulling its view if `pull`), noting whether we can trust our report. */
+  #startProbe(now: number, target: number, pull = false): void {
+    this.#probes.start(now, target, this.#witnesses.enough(now, target), pull);
   }
 
   /**
@@ -607,15 +446,7 @@ export class MembershipNode {
     const late = now - planned;
     if (late < stallThresholdMs(this.#options.gossip_interval_ms, this.#options.ping_timeout_ms)) return;
     this.#awareness.apply(1);
-    for (const probe of this.#probes.values()) {
-      probe.indirectAt += late;
-      probe.deadline += late;
-      probe.forgetAt += late;
-    }
-    for (const relay of this.#relays.values()) {
-      relay.nackAt += late;
-      relay.deadline += late;
-    }
+    this.#probes.stretch(late);
     this.#suspicions.stretch(late);
   }
 
@@ -698,7 +529,7 @@ export class MembershipNode {
         (peer) => peer !== member && this.#members.get(peer)!.state === 'alive',
       );
       for (const peer of sample(askable, confirmationAsks(needed), this.#options.random)) {
-        this.#sendPing(peer, this.#nextSeq());
+        this.#probes.ping(peer);
       }
     }
     const heard_since = confirmation?.heard.size ?? Number.POSITIVE_INFINITY;
@@ -827,7 +658,7 @@ export class MembershipNode {
     if (record.state === 'alive')
       this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
     // Others cannot reach it: check for ourselves now rather than at our next turn.
-    if (!suspicion.reporters.has(this.self) && !this.#probing(update.member))
+    if (!suspicion.reporters.has(this.self) && !this.#probes.probing(update.member))
       this.#startProbe(now, update.member);
     this.#checkQuorum(now, update.member);
   }
@@ -839,7 +670,7 @@ export class MembershipNode {
     this.#setState(now, update.member, update.kind, update.incarnation, reason);
     this.#dissemination.enqueue(update);
     this.#push(update, update.member);
-    for (const [seq, probe] of this.#probes) if (probe.target === update.member) this.#probes.delete(seq);
+    this.#probes.forget(update.member);
   }
 
   /** Someone says something about us: refute it if refutation.ts says so. */
