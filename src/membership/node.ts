@@ -7,6 +7,12 @@
  * the time into every call, delivers packets with `receive`, calls `tick` when `nextWakeAt`
  * comes, and carries out what `takeEffects` returns (messages to send, state changes). The
  * daemon and the simulator run this same code.
+ *
+ * This file is the entry point: it dispatches packets and ticks and carries out what the parts
+ * decide. The parts, one concept a file: member-view.ts (the member table and the merge rules),
+ * probing.ts (the probe cycle and relaying), refutation.ts (news about ourselves),
+ * dissemination.ts (pushes, piggybacking, corrections), state-sync.ts (full view exchange),
+ * reports.ts and quorum.ts (reports and the decision), witnesses.ts, awareness.ts, timing.ts.
  */
 import { Awareness } from './awareness.js';
 import { Dissemination } from './dissemination.js';
@@ -159,7 +165,7 @@ export class MembershipNode {
     this.#options = options;
     this.self = options.self;
     this.#incarnation = options.incarnation;
-    // It draws the first sequence number: the first use of the random source.
+    // The probe cycle draws the first sequence number: the first use of the random source.
     this.#probes = new ProbeCycle(
       {
         ping_timeout_ms: options.ping_timeout_ms,
@@ -414,7 +420,7 @@ export class MembershipNode {
     this.#probes.clear();
   }
 
-  // ---- probing ---------------------------------------------------------------------------
+  // ---- rounds and stalls -------------------------------------------------------------------
 
   /**
    * Rounds keep their pace whatever our health: only timeouts stretch. Steady rounds keep the
@@ -557,7 +563,7 @@ export class MembershipNode {
     }
   }
 
-  // ---- gossip ------------------------------------------------------------------------------
+  // ---- applying news (member-view.ts, refutation.ts, state-sync.ts decide) ------------------
 
   /** Any message from `from` is first-hand news about it. */
   #hearFrom(now: number, from: number, incarnation: number): void {
