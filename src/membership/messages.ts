@@ -81,3 +81,23 @@ export interface ReleasedItem {
 }
 
 export type MessageType = Message['type'];
+
+/** A message to send to member `to`. */
+export interface Outgoing {
+  to: number;
+  message: Message;
+}
+
+/** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
+export interface Packing {
+  /** Bytes available for a message body. */
+  bodyBytesMax: number;
+  /** Encoded size of one update. */
+  updateSize(update: Update): number;
+  /** Encoded size of a message without its updates (and for `state`, without records). */
+  baseSize(type: Message['type']): number;
+  /** Encoded size of one state record. */
+  stateRecordSize: number;
+  /** Encoded size of one item of a `released` message. */
+  releasedItemSize(item: ReleasedItem): number;
+}

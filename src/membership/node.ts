@@ -7,36 +7,50 @@
  * the time into every call, delivers packets with `receive`, calls `tick` when `nextWakeAt`
  * comes, and carries out what `takeEffects` returns (messages to send, state changes). The
  * daemon and the simulator run this same code.
+ *
+ * This file is the entry point: it dispatches packets and ticks and carries out what the parts
+ * decide. The parts, one concept a file: member-view.ts (the member table and the merge rules),
+ * probing.ts (the probe cycle and relaying), refutation.ts (news about ourselves),
+ * dissemination.ts (pushes, piggybacking, corrections), state-sync.ts (full view exchange),
+ * reports.ts and quorum.ts (reports and the decision), witnesses.ts, awareness.ts, timing.ts.
  */
 import { Awareness } from './awareness.js';
-import { BroadcastQueue } from './broadcasts.js';
+import { Dissemination } from './dissemination.js';
+import {
+  type AliveUpdate,
+  correctionFor,
+  type GoneUpdate,
+  isGone,
+  isLive,
+  type MemberChange,
+  type MemberChangeReason,
+  MemberTable,
+  type MemberView,
+  merge,
+  type SuspectUpdate,
+} from './member-view.js';
 import {
   type MemberStateName,
   type Message,
+  type Outgoing,
+  type Packing,
   PING_FLAG_WANT_STATE,
   type ReleasedItem,
-  type StateRecord,
   type Update,
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
+import { ProbeCycle } from './probing.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
+import { type Refutation, refutationFor } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
-import { PUSH_FANOUT, reportTtlMs, retransmitLimit, scaled, stallThresholdMs } from './timing.js';
+import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
+import { reportTtlMs, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
-/** How the core measures message sizes, so piggybacked gossip never overflows a packet. */
-export interface Packing {
-  /** Bytes available for a message body. */
-  bodyBytesMax: number;
-  /** Encoded size of one update. */
-  updateSize(update: Update): number;
-  /** Encoded size of a message without its updates (and for `state`, without records). */
-  baseSize(type: Message['type']): number;
-  /** Encoded size of one state record. */
-  stateRecordSize: number;
-  /** Encoded size of one item of a `released` message. */
-  releasedItemSize(item: ReleasedItem): number;
-}
+export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
+export { isLive } from './member-view.js';
+export type { Outgoing, Packing } from './messages.js';
+export type { Refutation } from './refutation.js';
 
 export interface NodeOptions {
   /** This node's server index. */
@@ -54,61 +68,6 @@ export interface NodeOptions {
   packing: Packing;
   /** Overrides the report lifetime (ms); default reportTtlMs(). */
   report_ttl_ms?: number;
-}
-
-export interface MemberView {
-  state: MemberStateName;
-  incarnation: number;
-  /** When this node last changed the member's state (ms, caller's clock). */
-  since: number;
-}
-
-export interface MemberChange {
-  member: number;
-  from: MemberStateName;
-  to: MemberStateName;
-  incarnation: number;
-  at: number;
-  reason: MemberChangeReason;
-}
-
-/** Why a member's state changed in this node's view. */
-export type MemberChangeReason =
-  /** This node's own probe of it failed. */
-  | 'probe'
-  /** Other members reported it unreachable. */
-  | 'report'
-  /** A quorum agreed it is down (and confirmed it had heard from enough members). */
-  | 'quorum'
-  /** An update about it arrived through gossip. */
-  | 'gossip'
-  /** It said so itself, or answered us directly. */
-  | 'direct'
-  /** The reports against it expired. */
-  | 'expired'
-  /** Its own graceful leave (for this node: our own). */
-  | 'leave'
-  /** This node learnt that it was declared gone and refuted it (see Refutation). */
-  | 'refute'
-  /** This node saw that it could reach nobody, so its own report proves nothing. */
-  | 'isolated';
-
-/**
- * This node learnt that its peers had declared it down (or left) and refuted it with a higher
- * incarnation. Meanwhile they may have taken its items over and told the network so: the
- * controller announces again what this node holds.
- */
-export interface Refutation {
-  /** What the peers had declared. */
-  declared: 'down' | 'left';
-  /** Our incarnation after the refutation. */
-  incarnation: number;
-  at: number;
-}
-
-export interface Outgoing {
-  to: number;
-  message: Message;
 }
 
 /** A peer acknowledged our `released` notice `id`. */
@@ -147,39 +106,6 @@ export interface NodeCounters {
   confirmations: number;
 }
 
-interface Probe {
-  seq: number;
-  target: number;
-  startedAt: number;
-  /** When to send the retry and the indirect probes. */
-  indirectAt: number;
-  /** When the probe has failed if nothing answered. */
-  deadline: number;
-  /** When to forget the probe (late acks still clear our suspicion until then). */
-  forgetAt: number;
-  phase: 'direct' | 'indirect' | 'failed' | 'acked';
-  /** Members asked to probe the target for us; only they (and the target) may answer. */
-  helpers: number[];
-  nacks: number;
-  /** Whether we could trust our own reports when the probe started (see witnesses.ts). */
-  trusted: boolean;
-}
-
-interface Relay {
-  requester: number;
-  requesterSeq: number;
-  target: number;
-  /**
-   * When to tell the requester the target has not answered (yet). The requester sent its
-   * ping_req half a timeout into its probe and gives up at the full timeout, so the nack must
-   * leave a quarter timeout after the request to reach it in time.
-   */
-  nackAt: number;
-  nacked: boolean;
-  /** When to forget the relay; an ack until then is still passed on. */
-  deadline: number;
-}
-
 /**
  * A quorum of reports is in; before deciding, this node makes sure it is on the majority's side
  * now (see #checkQuorum): it must hear from enough other members after the quorum was reached.
@@ -190,23 +116,6 @@ interface Confirmation {
   heard: Set<number>;
 }
 
-const SEQ_MODULO = 2 ** 32;
-/** At equal incarnations, which news wins: a decision beats a report beats "alive". */
-const PRECEDENCE: Record<Update['kind'], number> = { alive: 0, suspect: 1, down: 2, left: 3 };
-
-/** Whether placement counts a member in this state as live: alive, or only suspected so far. */
-export function isLive(state: MemberStateName): boolean {
-  return state === 'alive' || state === 'probably_down';
-}
-
-function stateKind(state: MemberStateName): Update['kind'] {
-  return state === 'probably_down' ? 'suspect' : state;
-}
-/**
- * Every this many rounds a probe also pulls the target's view (anti-entropy): decisions whose
- * gossip was lost, e.g. spent during a partition, still reach everyone within a few passes.
- */
-const STATE_PULL_EVERY_ROUNDS = 10;
 /** Peers pinged at start to announce ourselves and ask for the view. */
 const INTRODUCTIONS_MAX = 64;
 
@@ -224,13 +133,12 @@ export class MembershipNode {
   };
 
   readonly #options: NodeOptions;
-  readonly #members: MemberView[];
+  readonly #members: MemberTable;
   readonly #peers: number[];
   readonly #order: ProbeOrder;
-  readonly #broadcasts: BroadcastQueue;
+  readonly #dissemination: Dissemination;
   readonly #awareness = new Awareness();
-  readonly #probes = new Map<number, Probe>();
-  readonly #relays = new Map<number, Relay>();
+  readonly #probes: ProbeCycle;
   readonly #suspicions = new Reports();
   readonly #confirmations = new Map<number, Confirmation>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
@@ -238,16 +146,13 @@ export class MembershipNode {
   /** Whether our own reports can be trusted (see witnesses.ts). */
   readonly #witnesses: Witnesses;
   readonly #reportTtlMs: number;
+  readonly #stateSync: StateSync;
   #incarnation: number;
-  #seq = 0;
   #rounds = 0;
-  /** How many members are not plainly alive (a fast path for state replies). */
-  #notAlive = 0;
   #nextRoundAt = 0;
   #lastTickAt: number | undefined;
   #started = false;
   #left = false;
-  #synced = false;
   #sends: Outgoing[] = [];
   #changes: MemberChange[] = [];
   #refutations: Refutation[] = [];
@@ -260,24 +165,40 @@ export class MembershipNode {
     this.#options = options;
     this.self = options.self;
     this.#incarnation = options.incarnation;
-    // A random first sequence number: a packet recorded before our restart cannot answer a probe.
-    this.#seq = Math.floor(options.random() * SEQ_MODULO);
+    // The probe cycle draws the first sequence number: the first use of the random source.
+    this.#probes = new ProbeCycle(
+      {
+        ping_timeout_ms: options.ping_timeout_ms,
+        indirect_probes: options.indirect_probes,
+        random: options.random,
+        awareness: this.#awareness,
+        counters: this.counters,
+      },
+      {
+        incarnation: () => this.#incarnation,
+        asksState: (pull) => this.#stateSync.asks(pull),
+        probeable: (peer) => this.#probeable(peer),
+        helpersFor: (target) =>
+          this.#peers.filter((peer) => peer !== target && this.#members.get(peer)!.state === 'alive'),
+        send: (to, message) => this.#send(to, message),
+        unreachable: (now, target) => this.#reportUnreachable(now, target),
+        answered: (now, target) => this.#withdrawReport(now, target),
+      },
+    );
     this.#lastHeard = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
-    this.#members = Array.from({ length: options.memberCount }, () => ({
-      state: 'alive',
-      incarnation: 0,
-      since: 0,
-    }));
-    this.#members[this.self]!.incarnation = this.#incarnation;
+    this.#members = new MemberTable(options.memberCount, this.self, this.#incarnation);
     this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
     this.#order = new ProbeOrder(this.#peers, options.random);
-    this.#broadcasts = new BroadcastQueue(retransmitLimit(options.memberCount), options.packing.updateSize);
+    this.#dissemination = new Dissemination({
+      packing: options.packing,
+      memberCount: options.memberCount,
+      random: options.random,
+    });
     this.#reportTtlMs =
       options.report_ttl_ms ??
       reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
     this.#witnesses = new Witnesses(options);
-    // A node alone in its cluster has nobody to learn from.
-    this.#synced = this.#peers.length === 0;
+    this.#stateSync = new StateSync(this.#peers.length);
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -293,7 +214,7 @@ export class MembershipNode {
 
   /** True once a peer has told us its view (or we are alone). */
   get synced(): boolean {
-    return this.#synced;
+    return this.#stateSync.synced;
   }
 
   get left(): boolean {
@@ -301,20 +222,16 @@ export class MembershipNode {
   }
 
   member(index: number): Readonly<MemberView> {
-    return this.#members[index]!;
+    return this.#members.get(index)!;
   }
 
   members(): readonly Readonly<MemberView>[] {
-    return this.#members;
+    return this.#members.all();
   }
 
   /** Indexes of the members that placement should treat as live (not down, not left). */
   liveMembers(): number[] {
-    const out: number[] = [];
-    this.#members.forEach((member, i) => {
-      if (isLive(member.state)) out.push(i);
-    });
-    return out;
+    return this.#members.live();
   }
 
   /** Reporters currently counted against `member` (for status and tests). */
@@ -325,14 +242,7 @@ export class MembershipNode {
   /** When the caller must call `tick` next (ms). */
   nextWakeAt(): number {
     if (!this.#started || this.#left) return Number.POSITIVE_INFINITY;
-    let wake = this.#nextRoundAt;
-    // Finished probes are forgotten at the next tick; they need no wake-up of their own.
-    for (const probe of this.#probes.values()) {
-      if (probe.phase === 'direct') wake = Math.min(wake, probe.indirectAt);
-      else if (probe.phase === 'indirect') wake = Math.min(wake, probe.deadline);
-    }
-    for (const relay of this.#relays.values())
-      wake = Math.min(wake, relay.nacked ? relay.deadline : relay.nackAt);
+    const wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt());
     // Reports expire at the next tick after their time (at most one interval late): quorum
     // counting ignores expired reports anyway, so no wake-up is needed for them.
     return wake;
@@ -365,7 +275,7 @@ export class MembershipNode {
     // alive and told the view without waiting for the round-robin. These pings are not
     // probes: a peer that has not started yet must not be suspected for missing them.
     for (const peer of sample(this.#peers, INTRODUCTIONS_MAX, this.#options.random)) {
-      this.#sendPing(peer, this.#nextSeq());
+      this.#probes.ping(peer);
     }
     this.#nextRoundAt = now + this.#interval();
   }
@@ -375,16 +285,15 @@ export class MembershipNode {
     this.#noticeStall(now);
     this.#expireReports(now);
     this.#withdrawIfIsolated(now);
-    this.#advanceProbes(now);
-    this.#advanceRelays(now);
+    this.#probes.advance(now);
     if (now >= this.#nextRoundAt) {
       this.#nextRoundAt = now + this.#interval();
       for (let i = 0; i < this.#options.ping_per_interval; i++) {
         // Down and left members are probed too (their failures count for nothing): it is how
         // two sides that each declared the other down find each other after a partition.
-        const target = this.#order.next((peer) => !this.#probing(peer));
+        const target = this.#order.next((peer) => !this.#probes.probing(peer));
         if (target === undefined) break;
-        this.#startProbe(now, target, this.#rounds % STATE_PULL_EVERY_ROUNDS === 0);
+        this.#startProbe(now, target, pullsState(this.#rounds));
       }
       this.#rounds++;
     }
@@ -393,7 +302,7 @@ export class MembershipNode {
 
   receive(now: number, from: number, message: Message): void {
     if (!this.#started || this.#left) return;
-    if (from === this.self || from < 0 || from >= this.#members.length) return;
+    if (from === this.self || from < 0 || from >= this.#members.size) return;
     this.#handle(now, from, message);
     // After the message's own news (a refutation in it voids the quorum it would confirm).
     this.#confirmWith(now, from);
@@ -421,35 +330,15 @@ export class MembershipNode {
         if ((message.flags & PING_FLAG_WANT_STATE) !== 0) this.#sendState(from);
         return;
       case 'ack':
-        this.#onAck(now, from, message.seq);
+        this.#probes.onAck(now, from, message.seq);
         return;
-      case 'nack': {
-        const probe = this.#probes.get(message.seq);
-        if (probe?.helpers.includes(from)) probe.nacks++;
+      case 'nack':
+        this.#probes.onNack(from, message.seq);
         return;
-      }
-      case 'ping_req': {
-        if (message.target === this.self || message.target >= this.#members.length) return;
-        this.counters.indirect_requests++;
-        const seq = this.#nextSeq();
-        this.#relays.set(seq, {
-          requester: from,
-          requesterSeq: message.seq,
-          target: message.target,
-          nackAt: now + this.#timeout() / 4,
-          nacked: false,
-          deadline: now + this.#timeout() / 2,
-        });
-        this.#send(message.target, {
-          type: 'ping',
-          seq,
-          target: message.target,
-          flags: 0,
-          incarnation: this.#incarnation,
-          updates: [],
-        });
+      case 'ping_req':
+        if (message.target === this.self || message.target >= this.#members.size) return;
+        this.#probes.relay(now, from, message);
         return;
-      }
       case 'state': {
         const stale: Update[] = [];
         for (const record of message.records) {
@@ -460,7 +349,7 @@ export class MembershipNode {
           if (correction) stale.push(correction);
         }
         if (stale.length > 0) this.#sendCorrections(from, stale);
-        this.#synced = true;
+        this.#stateSync.received();
         return;
       }
       case 'released':
@@ -489,7 +378,7 @@ export class MembershipNode {
    * leave, while the leaving node runs its last `down` scripts.
    */
   release(to: number, id: number, items: readonly ReleasedItem[]): void {
-    assert(to !== this.self && to >= 0 && to < this.#members.length, 'release: bad member index');
+    assert(to !== this.self && to >= 0 && to < this.#members.size, 'release: bad member index');
     const packing = this.#options.packing;
     const room = packing.bodyBytesMax - packing.baseSize('released');
     let batch: ReleasedItem[] = [];
@@ -529,10 +418,9 @@ export class MembershipNode {
     }
     this.#left = true;
     this.#probes.clear();
-    this.#relays.clear();
   }
 
-  // ---- probing ---------------------------------------------------------------------------
+  // ---- rounds and stalls -------------------------------------------------------------------
 
   /**
    * Rounds keep their pace whatever our health: only timeouts stretch. Steady rounds keep the
@@ -542,129 +430,14 @@ export class MembershipNode {
     return this.#options.gossip_interval_ms;
   }
 
-  #timeout(): number {
-    return scaled(this.#options.ping_timeout_ms, this.#awareness.score);
-  }
-
   /** Whether a silence from `peer` means anything: down and left members are silent anyway. */
   #probeable(peer: number): boolean {
-    return isLive(this.#members[peer]!.state);
+    return isLive(this.#members.get(peer)!.state);
   }
 
-  #probing(peer: number): boolean {
-    for (const probe of this.#probes.values()) {
-      if (probe.target === peer && (probe.phase === 'direct' || probe.phase === 'indirect')) return true;
-    }
-    return false;
-  }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) % SEQ_MODULO;
-    return this.#seq;
-  }
-
-  #startProbe(now: number, target: number, wantState = false): void {
-    const timeout = this.#timeout();
-    const seq = this.#nextSeq();
-    this.counters.probes++;
-    this.#probes.set(seq, {
-      seq,
-      target,
-      startedAt: now,
-      indirectAt: now + timeout / 2,
-      deadline: now + timeout,
-      forgetAt: now + 2 * timeout,
-      phase: 'direct',
-      helpers: [],
-      nacks: 0,
-      trusted: this.#witnesses.enough(now, target),
-    });
-    this.#sendPing(target, seq, wantState || !this.#synced);
-  }
-
-  #sendPing(target: number, seq: number, wantState = !this.#synced): void {
-    this.#send(target, {
-      type: 'ping',
-      seq,
-      target,
-      flags: wantState ? PING_FLAG_WANT_STATE : 0,
-      incarnation: this.#incarnation,
-      updates: [],
-    });
-  }
-
-  #advanceProbes(now: number): void {
-    for (const probe of this.#probes.values()) {
-      if (probe.phase === 'direct' && now >= probe.indirectAt && !this.#probeable(probe.target)) {
-        probe.phase = 'failed';
-      }
-      if (probe.phase === 'direct' && now >= probe.indirectAt) {
-        // Half the timeout without an answer: try again directly and through others.
-        probe.phase = 'indirect';
-        this.#sendPing(probe.target, probe.seq);
-        const helpers = this.#peers.filter(
-          (peer) => peer !== probe.target && this.#members[peer]!.state === 'alive',
-        );
-        for (const helper of sample(helpers, this.#options.indirect_probes, this.#options.random)) {
-          this.#send(helper, {
-            type: 'ping_req',
-            seq: probe.seq,
-            target: probe.target,
-            incarnation: this.#incarnation,
-            updates: [],
-          });
-          probe.helpers.push(helper);
-        }
-      }
-      if (probe.phase === 'indirect' && now >= probe.deadline) {
-        probe.phase = 'failed';
-        this.counters.probes_failed++;
-        // Nobody answered, not even a helper's nack: perhaps we are the slow one.
-        // Nobody answered, not even a helper's nack: perhaps we are the one cut off or slow.
-        const unheard = probe.helpers.length > 0 && probe.nacks === 0;
-        if (unheard) this.#awareness.apply(1);
-        // A probe sent while we were cut off, or that no helper answered, tells nothing about
-        // the target (even if the network healed before its deadline): report only what
-        // others could have confirmed.
-        if (probe.trusted && !unheard) this.#reportUnreachable(now, probe.target);
-        else this.counters.reports_withheld++;
-      }
-      if (now >= probe.forgetAt) this.#probes.delete(probe.seq);
-    }
-  }
-
-  #onAck(now: number, from: number, seq: number): void {
-    const relay = this.#relays.get(seq);
-    if (relay?.target === from) {
-      this.#relays.delete(seq);
-      this.#send(relay.requester, {
-        type: 'ack',
-        seq: relay.requesterSeq,
-        incarnation: this.#incarnation,
-        updates: [],
-      });
-      return;
-    }
-    const probe = this.#probes.get(seq);
-    // Only the target, or a helper we asked, can answer a probe.
-    if (!probe || (from !== probe.target && !probe.helpers.includes(from))) return;
-    if (probe.phase === 'direct' || probe.phase === 'indirect') this.#awareness.apply(-1);
-    probe.phase = 'acked';
-    this.#withdrawReport(now, probe.target);
-  }
-
-  #advanceRelays(now: number): void {
-    for (const [seq, relay] of this.#relays) {
-      if (now >= relay.deadline) this.#relays.delete(seq);
-      if (relay.nacked || now < relay.nackAt) continue;
-      relay.nacked = true;
-      this.#send(relay.requester, {
-        type: 'nack',
-        seq: relay.requesterSeq,
-        incarnation: this.#incarnation,
-        updates: [],
-      });
-    }
+  /** Probes `target` (pulling its view if `pull`), noting whether we can trust our report. */
+  #startProbe(now: number, target: number, pull = false): void {
+    this.#probes.start(now, target, this.#witnesses.enough(now, target), pull);
   }
 
   /**
@@ -679,15 +452,7 @@ export class MembershipNode {
     const late = now - planned;
     if (late < stallThresholdMs(this.#options.gossip_interval_ms, this.#options.ping_timeout_ms)) return;
     this.#awareness.apply(1);
-    for (const probe of this.#probes.values()) {
-      probe.indirectAt += late;
-      probe.deadline += late;
-      probe.forgetAt += late;
-    }
-    for (const relay of this.#relays.values()) {
-      relay.nackAt += late;
-      relay.deadline += late;
-    }
+    this.#probes.stretch(late);
     this.#suspicions.stretch(late);
   }
 
@@ -695,8 +460,8 @@ export class MembershipNode {
 
   /** Our own probe of `target` failed: report it, spread the report, and count the votes. */
   #reportUnreachable(now: number, target: number): void {
-    const member = this.#members[target]!;
-    if (member.state === 'down' || member.state === 'left') return;
+    const member = this.#members.get(target)!;
+    if (isGone(member.state)) return;
     if (!this.#witnesses.enough(now, target)) {
       this.counters.reports_withheld++;
       return;
@@ -705,7 +470,7 @@ export class MembershipNode {
     suspicion.reporters.set(this.self, now + this.#reportTtlMs);
     if (member.state === 'alive') this.#setState(now, target, 'probably_down', member.incarnation, 'probe');
     const update = suspectUpdate(target, suspicion);
-    this.#broadcasts.enqueue(update);
+    this.#dissemination.enqueue(update);
     this.#push(update, target);
     this.#checkQuorum(now, target);
   }
@@ -716,12 +481,12 @@ export class MembershipNode {
     if (!suspicion?.reporters.delete(this.self)) return;
     if (suspicion.reporters.size === 0) {
       this.#suspicions.forget(target);
-      this.#broadcasts.drop(target);
-      const member = this.#members[target]!;
+      this.#dissemination.drop(target);
+      const member = this.#members.get(target)!;
       if (member.state === 'probably_down') this.#setState(now, target, 'alive', member.incarnation, reason);
     } else {
       // Do not keep spreading a report we took back.
-      this.#broadcasts.enqueue(suspectUpdate(target, suspicion));
+      this.#dissemination.enqueue(suspectUpdate(target, suspicion));
     }
   }
 
@@ -748,7 +513,7 @@ export class MembershipNode {
    */
   #checkQuorum(now: number, member: number): void {
     const suspicion = this.#suspicions.get(member);
-    const view = this.#members[member]!;
+    const view = this.#members.get(member)!;
     const quorum = this.#options.quorum;
     const reports = suspicion ? liveReports(suspicion.reporters.values(), now) : 0;
     if (
@@ -766,9 +531,11 @@ export class MembershipNode {
       confirmation = { incarnation: suspicion.incarnation, heard: new Set() };
       this.#confirmations.set(member, confirmation);
       this.counters.confirmations++;
-      const askable = this.#peers.filter((peer) => peer !== member && this.#members[peer]!.state === 'alive');
+      const askable = this.#peers.filter(
+        (peer) => peer !== member && this.#members.get(peer)!.state === 'alive',
+      );
       for (const peer of sample(askable, confirmationAsks(needed), this.#options.random)) {
-        this.#sendPing(peer, this.#nextSeq());
+        this.#probes.ping(peer);
       }
     }
     const heard_since = confirmation?.heard.size ?? Number.POSITIVE_INFINITY;
@@ -791,203 +558,163 @@ export class MembershipNode {
   #expireReports(now: number): void {
     for (const member of this.#suspicions.expire(now)) {
       this.#confirmations.delete(member);
-      const view = this.#members[member]!;
+      const view = this.#members.get(member)!;
       if (view.state === 'probably_down') this.#setState(now, member, 'alive', view.incarnation, 'expired');
     }
   }
 
-  // ---- gossip ------------------------------------------------------------------------------
+  // ---- applying news (member-view.ts, refutation.ts, state-sync.ts decide) ------------------
 
   /** Any message from `from` is first-hand news about it. */
   #hearFrom(now: number, from: number, incarnation: number): void {
-    const member = this.#members[from]!;
+    const member = this.#members.get(from)!;
     if (incarnation > member.incarnation) {
       this.#apply(now, { kind: 'alive', member: from, incarnation }, from);
       return;
     }
     if (incarnation < member.incarnation) return;
-    if (member.state === 'down' || member.state === 'left' || this.#suspicions.has(from)) {
+    if (isGone(member.state) || this.#suspicions.has(from)) {
       // It is talking to us, so it is up but does not know what we think: tell it, so it
       // refutes with a higher incarnation.
-      const notice: Update =
-        member.state === 'down' || member.state === 'left'
-          ? { kind: member.state, member: from, incarnation }
-          : suspectUpdate(from, this.#suspicions.get(from)!);
+      const notice: Update = isGone(member.state)
+        ? { kind: member.state, member: from, incarnation }
+        : suspectUpdate(from, this.#suspicions.get(from)!);
       this.#send(from, { type: 'gossip', incarnation: this.#incarnation, updates: [notice] });
     }
   }
 
-  /** Applies one update learned from `via` (or from ourselves). Ordered by incarnation. */
   /** Our newer, authoritative record about `update.member` when `update` is stale; else nothing. */
   #correctionFor(update: Update): Update | undefined {
     if (update.member === this.self) return undefined;
-    const member = this.#members[update.member];
-    if (!member) return undefined;
-    const newer =
-      update.incarnation < member.incarnation ||
-      (update.incarnation === member.incarnation &&
-        PRECEDENCE[update.kind] < PRECEDENCE[stateKind(member.state)]);
-    if (!newer) return undefined;
-    if (member.state === 'down' || member.state === 'left') {
-      return { kind: member.state, member: update.member, incarnation: member.incarnation };
-    }
-    if (member.state === 'alive' && update.incarnation < member.incarnation) {
-      return { kind: 'alive', member: update.member, incarnation: member.incarnation };
-    }
-    return undefined;
+    const record = this.#members.get(update.member);
+    return record && correctionFor(record, update);
   }
 
   #sendCorrections(to: number, corrections: Update[]): void {
-    const packing = this.#options.packing;
-    let budget = packing.bodyBytesMax - packing.baseSize('gossip');
-    const fitting: Update[] = [];
-    for (const update of corrections) {
-      const bytes = packing.updateSize(update);
-      if (bytes > budget) break;
-      budget -= bytes;
-      fitting.push(update);
-    }
-    this.#send(to, { type: 'gossip', incarnation: this.#incarnation, updates: fitting });
+    const correction = this.#dissemination.correction(to, corrections, this.#incarnation);
+    this.#send(correction.to, correction.message);
   }
 
+  /** Applies one update learned from `via` (or from ourselves), as the merge rule decides. */
   #apply(now: number, update: Update, via: number): void {
     if (update.member === this.self) {
       this.#aboutMe(now, update);
       return;
     }
-    const member = this.#members[update.member];
-    if (!member) return;
-    switch (update.kind) {
+    const record = this.#members.get(update.member);
+    if (!record) return;
+    const decided = merge(record, update);
+    switch (decided.action) {
+      case 'ignore':
+        return;
       case 'alive':
-        if (update.incarnation <= member.incarnation) return;
-        this.#suspicions.forget(update.member);
-        // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
-        if (member.incarnation > 0 || member.state !== 'alive') this.#broadcasts.enqueue(update);
-        member.incarnation = update.incarnation;
-        if (member.state !== 'alive') {
-          this.#setState(
-            now,
-            update.member,
-            'alive',
-            update.incarnation,
-            via === update.member ? 'direct' : 'gossip',
-          );
-          this.#push(update, update.member);
-        }
+        this.#adoptAlive(now, decided.update, via);
         return;
-      case 'suspect': {
-        if (update.incarnation < member.incarnation) return;
-        if ((member.state === 'down' || member.state === 'left') && update.incarnation === member.incarnation)
-          return;
+      case 'reports':
         // A report about a newer incarnation implies the member was alive at it.
-        if (update.incarnation > member.incarnation) {
-          this.#apply(now, { kind: 'alive', member: update.member, incarnation: update.incarnation }, via);
+        if (decided.newer) {
+          this.#adoptAlive(
+            now,
+            { kind: 'alive', member: decided.update.member, incarnation: decided.update.incarnation },
+            via,
+          );
         }
-        const suspicion = this.#suspicions.about(update.member, update.incarnation);
-        let learned = false;
-        for (const reporter of update.reporters) {
-          if (reporter >= this.#members.length) continue;
-          const known = suspicion.reporters.has(reporter);
-          // A reporter speaking first-hand renews its report; relayed reports never do, so
-          // a stale report cannot be kept alive by being passed around.
-          if (!known || reporter === via) suspicion.reporters.set(reporter, now + this.#reportTtlMs);
-          if (!known) learned = true;
-        }
-        if (!learned) return;
-        this.#broadcasts.enqueue(suspectUpdate(update.member, suspicion));
-        if (member.state === 'alive')
-          this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
-        // Others cannot reach it: check for ourselves now rather than at our next turn.
-        if (!suspicion.reporters.has(this.self) && !this.#probing(update.member))
-          this.#startProbe(now, update.member);
-        this.#checkQuorum(now, update.member);
+        this.#mergeReports(now, decided.update, via);
         return;
-      }
-      case 'down':
-      case 'left': {
-        if (update.incarnation < member.incarnation) return;
-        if (update.incarnation === member.incarnation) {
-          if (member.state === 'left') return;
-          if (member.state === 'down' && update.kind === 'down') return;
-        }
-        this.#declare(now, update, via === update.member ? 'direct' : 'gossip');
+      case 'declare':
+        this.#declare(now, decided.update, via === update.member ? 'direct' : 'gossip');
         return;
-      }
     }
+  }
+
+  /** The member is alive at a newer incarnation than we knew: reports about the old one are void. */
+  #adoptAlive(now: number, update: AliveUpdate, via: number): void {
+    const record = this.#members.get(update.member)!;
+    this.#suspicions.forget(update.member);
+    // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
+    if (record.incarnation > 0 || record.state !== 'alive') this.#dissemination.enqueue(update);
+    this.#members.adopt(update.member, update.incarnation);
+    if (record.state !== 'alive') {
+      this.#setState(
+        now,
+        update.member,
+        'alive',
+        update.incarnation,
+        via === update.member ? 'direct' : 'gossip',
+      );
+      this.#push(update, update.member);
+    }
+  }
+
+  /** Merges reports by union; new ones are spread, and prompt a probe of our own. */
+  #mergeReports(now: number, update: SuspectUpdate, via: number): void {
+    const record = this.#members.get(update.member)!;
+    const suspicion = this.#suspicions.about(update.member, update.incarnation);
+    let learned = false;
+    for (const reporter of update.reporters) {
+      if (reporter >= this.#members.size) continue;
+      const known = suspicion.reporters.has(reporter);
+      // A reporter speaking first-hand renews its report; relayed reports never do, so
+      // a stale report cannot be kept alive by being passed around.
+      if (!known || reporter === via) suspicion.reporters.set(reporter, now + this.#reportTtlMs);
+      if (!known) learned = true;
+    }
+    if (!learned) return;
+    this.#dissemination.enqueue(suspectUpdate(update.member, suspicion));
+    if (record.state === 'alive')
+      this.#setState(now, update.member, 'probably_down', update.incarnation, 'report');
+    // Others cannot reach it: check for ourselves now rather than at our next turn.
+    if (!suspicion.reporters.has(this.self) && !this.#probes.probing(update.member))
+      this.#startProbe(now, update.member);
+    this.#checkQuorum(now, update.member);
   }
 
   /** Decides `down` or `left` for a member, spreads it, and forgets reports about it. */
-  #declare(now: number, update: Update & { kind: 'down' | 'left' }, reason: MemberChangeReason): void {
-    const member = this.#members[update.member]!;
-    member.incarnation = update.incarnation;
+  #declare(now: number, update: GoneUpdate, reason: MemberChangeReason): void {
+    this.#members.adopt(update.member, update.incarnation);
     this.#suspicions.forget(update.member);
     this.#setState(now, update.member, update.kind, update.incarnation, reason);
-    this.#broadcasts.enqueue(update);
+    this.#dissemination.enqueue(update);
     this.#push(update, update.member);
-    for (const [seq, probe] of this.#probes) if (probe.target === update.member) this.#probes.delete(seq);
+    this.#probes.forget(update.member);
   }
 
-  /** Someone says something about us: refute anything but "alive" at our incarnation or later. */
+  /** Someone says something about us: refute it if refutation.ts says so. */
   #aboutMe(now: number, update: Update): void {
-    if (update.kind === 'alive') {
-      if (update.incarnation > this.#incarnation) this.#refute(now, update.incarnation);
-      return;
-    }
-    if (update.incarnation < this.#incarnation) return;
-    if (this.#left && update.kind === 'left') return;
-    this.#refute(now, update.incarnation);
-    if (update.kind === 'down' || update.kind === 'left') {
+    const refute = refutationFor(update, { incarnation: this.#incarnation, left: this.#left });
+    if (!refute) return;
+    this.#refute(now, refute.incarnation);
+    if (refute.declared) {
       // Others had us gone and may have taken our data over (and told the network so). Say it
       // as a change of our own state, so the agent can announce again what it holds.
       this.#changes.push({
         member: this.self,
-        from: update.kind,
+        from: refute.declared,
         to: 'alive',
         incarnation: this.#incarnation,
         at: now,
         reason: 'refute',
       });
-      this.#refutations.push({ declared: update.kind, incarnation: this.#incarnation, at: now });
+      this.#refutations.push({ declared: refute.declared, incarnation: this.#incarnation, at: now });
     }
   }
 
-  #refute(now: number, heard: number): void {
-    this.#incarnation = Math.max(this.#incarnation, heard) + 1;
-    this.#members[this.self]!.incarnation = this.#incarnation;
-    this.#members[this.self]!.since = now;
+  /** Goes on at `incarnation` (higher than ours) and spreads it. */
+  #refute(now: number, incarnation: number): void {
+    this.#incarnation = incarnation;
+    this.#members.renew(now, this.self, this.#incarnation);
     this.counters.refutations++;
     this.#awareness.apply(1);
     const update: Update = { kind: 'alive', member: this.self, incarnation: this.#incarnation };
-    this.#broadcasts.enqueue(update);
+    this.#dissemination.enqueue(update);
     this.#push(update, -1);
   }
 
-  /** A joining node sent us a ping: send it our view of every member not plainly alive. */
+  /** A peer asked for our view (a joining node, or a pull): send it, unpiggybacked. */
   #sendState(to: number): void {
-    const packing = this.#options.packing;
-    const perMessage = Math.max(
-      1,
-      Math.floor((packing.bodyBytesMax - packing.baseSize('state')) / packing.stateRecordSize),
-    );
-    const records: StateRecord[] = [];
-    if (this.#notAlive > 0) {
-      this.#members.forEach((member, i) => {
-        if (i !== this.self && member.state !== 'alive') {
-          records.push({ member: i, state: member.state, incarnation: member.incarnation });
-        }
-      });
-    }
-    // Always send at least one (possibly empty) state message: it tells the joiner it is synced.
-    for (let start = 0; start === 0 || start < records.length; start += perMessage) {
-      this.#sends.push({
-        to,
-        message: {
-          type: 'state',
-          records: records.slice(start, start + perMessage),
-          incarnation: this.#incarnation,
-          updates: [],
-        },
-      });
+    const records = stateRecords(this.#members, this.self);
+    for (const message of stateMessages(this.#options.packing, records, this.#incarnation)) {
+      this.#sends.push({ to, message });
       this.counters.messages_sent++;
     }
   }
@@ -1001,44 +728,23 @@ export class MembershipNode {
     incarnation: number,
     reason: MemberChangeReason,
   ): void {
-    const member = this.#members[index]!;
-    const from = member.state;
-    member.state = to;
-    member.incarnation = incarnation;
-    if (from === to) return;
-    if (from === 'alive') this.#notAlive++;
-    if (to === 'alive') this.#notAlive--;
-    member.since = now;
-    this.#changes.push({ member: index, from, to, incarnation, at: now, reason });
+    const change = this.#members.set(now, index, to, incarnation, reason);
+    if (change) this.#changes.push(change);
   }
 
   /** Pushes a fresh update at once to a few members, besides piggybacking it later. */
   #push(update: Update, about: number): void {
     const candidates = this.#peers.filter((peer) => peer !== about && this.#probeable(peer));
-    for (const peer of sample(candidates, PUSH_FANOUT, this.#options.random)) {
-      this.#send(peer, { type: 'gossip', incarnation: this.#incarnation, updates: [update] });
+    for (const push of this.#dissemination.push(update, candidates, this.#incarnation)) {
+      this.#send(push.to, push.message);
     }
   }
 
   /** Queues a message, filling the rest of its packet with piggybacked gossip. */
   #send(to: number, message: Message): void {
-    const packing = this.#options.packing;
-    let budget = packing.bodyBytesMax - packing.baseSize(message.type);
-    for (const update of message.updates) budget -= packing.updateSize(update);
-    if (message.type === 'released')
-      for (const item of message.items) budget -= packing.releasedItemSize(item);
-    const exclude = new Set(message.updates.map((update) => update.member));
-    const piggyback = this.#broadcasts.take(budget, exclude);
-    if (piggyback.length > 0) message.updates = [...message.updates, ...piggyback];
-    this.#sends.push({ to, message });
+    this.#sends.push({ to, message: this.#dissemination.piggyback(message) });
     this.counters.messages_sent++;
   }
-}
-
-/** A state record as the update it stands for; probably_down carries no reporters, so none. */
-function recordUpdate(record: StateRecord): Update | undefined {
-  if (record.state === 'probably_down') return undefined;
-  return { kind: record.state, member: record.member, incarnation: record.incarnation };
 }
 
 function assert(condition: boolean, message: string): asserts condition {
