@@ -29,7 +29,7 @@ interface Detection {
 function detection(nodes: number, timing: Timing, loss: number, trials: number, seed: number): Detection {
   const config = nodes === 3 ? readmeCluster(timing) : syntheticCluster(nodes, timing);
   // The protocol alone: these figures are about detection and traffic, not the script runner.
-  const sim = buildSimulation(config, seed, { loss }, undefined);
+  const sim = buildSimulation(config, seed, { loss }, 'none');
   const random = new Random(seed).fork(77);
   sim.startAll();
   sim.runUntil(20_000);
@@ -71,7 +71,7 @@ interface Steady {
 function steady(nodes: number, timing: Timing, loss: number, virtualMs: number, seed: number): Steady {
   const config = nodes === 3 ? readmeCluster(timing) : syntheticCluster(nodes, timing);
   // The protocol alone: these figures are about detection and traffic, not the script runner.
-  const sim = buildSimulation(config, seed, { loss }, undefined);
+  const sim = buildSimulation(config, seed, { loss }, 'none');
   sim.startAll();
   sim.runUntil(20_000);
   sim.resetTraffic();

@@ -76,13 +76,14 @@ export function buildSimulation(
   config: FlipConfig,
   seed: number,
   network: Partial<NetworkOptions> = {},
-  scripts: ScriptModel | undefined = config.servers.length <= SCRIPTED_NODES_MAX ? { ...SCRIPTS } : undefined,
+  /** Simulated scripts; `'none'` for the protocol alone. By default, up to SCRIPTED_NODES_MAX servers. */
+  scripts: ScriptModel | 'none' = config.servers.length <= SCRIPTED_NODES_MAX ? { ...SCRIPTS } : 'none',
 ): Simulation {
   return new Simulation({
     config,
     seed,
     network,
-    scripts,
+    scripts: scripts === 'none' ? undefined : scripts,
     packing: WIRE_PACKING,
     packet_overhead_bytes: PACKET_OVERHEAD,
   });
