@@ -63,6 +63,8 @@ export const TIME_MS_MAX = {
   delay: 300_000,
   /** A script that runs for over an hour is stuck. */
   script_timeout: 3_600_000,
+  /** Every failover waits the fence: a minute of it is already no failover. */
+  fence: 60_000,
 } as const;
 
 /** Members probed per round: more than this is a flood, not a probe. */

@@ -315,7 +315,7 @@ export class Simulation {
       const effects = core.takeEffects();
       for (const { to, message } of effects.sends) {
         node.sent_messages++;
-        let bytes = this.#options.packet_overhead_bytes + packing.baseSize(message.type);
+        let bytes = this.#options.packet_overhead_bytes + packing.fixedSize(message);
         for (const update of message.updates) bytes += packing.updateSize(update);
         if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
         node.sent_bytes += bytes;
