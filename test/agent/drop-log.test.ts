@@ -240,8 +240,8 @@ describe('agent: dropped packets', () => {
       const codec = (key: string) =>
         new PacketCodec({ keys: [key], selfIndex: 1, bootId: Date.now(), memberCount: 2 });
       const message: Message = { type: 'boot_hint', boot_id: 1, incarnation: 1, updates: [] };
-      const wrongKey = codec('a wrong key').seal(message);
-      const badTag = codec('the right key').seal(message);
+      const wrongKey = codec('a wrong key').seal(message, 0);
+      const badTag = codec('the right key').seal(message, 0);
       badTag[badTag.length - 1]! ^= 1;
       const to = (socket: Socket, packet: Uint8Array) => socket.send(packet, port, '127.0.0.1');
       for (let i = 0; i < 20; i++) to(stranger, Buffer.alloc(100, 0x41));
