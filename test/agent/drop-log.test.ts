@@ -371,6 +371,17 @@ describe('agent: dropped packets', () => {
         assert.equal(summary.level, 40, 'a summary is a warning');
         assert.equal(summary.hint, summary.by_sender[peerText] ? PEER_AUTH_HINT : undefined);
       }
+      // The peer's authentication failures also got a warning of their own: one, at once, as the
+      // next is allowed 30 s later; the stranger's garbage got none.
+      const loud = records.filter((r) => String(r.msg).includes('fail authentication'));
+      assert.equal(loud.length, 1, JSON.stringify(loud));
+      assert.equal(loud[0]!.level, 40);
+      assert.equal(loud[0]!.peer, 'b');
+      assert.equal(loud[0]!.from, peerText);
+      assert.equal(
+        loud[0]!.msg,
+        `packets from b (${peerText}) fail authentication: wrong key? both servers must share one of their keys`,
+      );
       // 35 drops at once exceed the 20 lines a second allowed at debug.
       const lines = records.filter((r) => r.msg === 'packet dropped');
       assert.ok(lines.length >= 1 && lines.length <= 20, `${lines.length} debug lines`);
