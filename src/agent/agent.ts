@@ -21,7 +21,7 @@ import { NodeController } from '../node/controller.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
-import { DropLog } from './drop-log.js';
+import { DropLog, PeerAuthWarnings, peerAuthWarningText } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
 
@@ -52,6 +52,8 @@ export class Agent {
   #controllerTimerAt = Number.POSITIVE_INFINITY;
   /** Counts dropped packets into rate-limited log lines (see DropLog). */
   readonly #drops: DropLog;
+  /** A peer whose packets fail authentication (a wrong key) gets warnings of its own. */
+  readonly #authWarnings: PeerAuthWarnings;
   /** The one timer for the next drop summary, and when it fires (ms, monotonic). */
   #dropTimer: NodeJS.Timeout | undefined;
   #dropTimerAt = Number.POSITIVE_INFINITY;
@@ -63,10 +65,14 @@ export class Agent {
     this.#serverIds = config.servers.map((server) => server.id);
     this.log =
       options.logger ?? createLogger({ level: config.log_level, node: config.id, pretty: options.pretty });
+    const peers = config.servers
+      .filter((server) => server.id !== config.id)
+      .map((server) => ({ id: server.id, address: senderText(server) }));
     this.#drops = new DropLog({
       summary_interval_ms: options.drop_summary_interval_ms,
-      peers: config.servers.filter((server) => server.id !== config.id).map((server) => senderText(server)),
+      peers: peers.map((peer) => peer.address),
     });
+    this.#authWarnings = new PeerAuthWarnings({ peers });
     this.membership = new MembershipDriver(
       config,
       { now: () => performance.now(), wallNow: () => Date.now(), random: Math.random },
@@ -144,10 +150,15 @@ export class Agent {
     return this.#controller.desired(this.membership);
   }
 
-  /** Counts a dropped packet; its own line (debug) and the summary (warning) are rate-limited. */
+  /**
+   * Counts a dropped packet; its own line (debug), the summary (warning) and the warning about a
+   * peer that fails authentication are rate-limited.
+   */
   #onDrop(reason: DropReason, from: Endpoint): void {
     const now = performance.now();
     const sender = senderText(from);
+    const warning = this.#authWarnings.record(now, reason, sender);
+    if (warning) this.log.warn(warning, peerAuthWarningText(warning));
     const line = this.#drops.record(now, reason, sender);
     if (line) {
       const fields =

@@ -146,7 +146,7 @@ export class MembershipDriver {
       incarnation: this.core.incarnation,
       updates: [],
     };
-    this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
+    this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message, to));
     this.packets_sent++;
   }
 
@@ -169,7 +169,7 @@ export class MembershipDriver {
     for (const { to, message } of effects.sends) {
       const server = this.#config.servers[to];
       if (!server || !this.#transport) continue;
-      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
+      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message, to));
       this.packets_sent++;
     }
     for (const refutation of effects.refutations) this.#events.onRefuted(refutation);

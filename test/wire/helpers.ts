@@ -217,6 +217,8 @@ export interface RawPacket {
   /** The secret to seal with. */
   key: string;
   sender: number;
+  /** The server index the packet is sealed for. */
+  destination: number;
   bootId: number | bigint;
   seq: number;
   body: Uint8Array;
@@ -242,16 +244,17 @@ function wireKey(secret: string): WireKey {
 export function sealRaw(packet: RawPacket): Uint8Array {
   const key = wireKey(packet.key);
   const nonce = packet.nonce ?? new Uint8Array(12);
-  const header = Buffer.alloc(33);
+  const header = Buffer.alloc(35);
   const [magic0, magic1] = packet.magic ?? [0x46, 0x4c];
   header.writeUInt8(magic0, 0);
   header.writeUInt8(magic1, 1);
-  header.writeUInt8(packet.version ?? 1, 2);
+  header.writeUInt8(packet.version ?? 2, 2);
   header.writeUInt32BE(packet.keyId ?? key.id, 3);
   header.writeUInt16BE(packet.sender, 7);
-  header.writeBigUInt64BE(BigInt(packet.bootId), 9);
-  header.writeUInt32BE(packet.seq, 17);
-  header.set(nonce, 21);
+  header.writeUInt16BE(packet.destination, 9);
+  header.writeBigUInt64BE(BigInt(packet.bootId), 11);
+  header.writeUInt32BE(packet.seq, 19);
+  header.set(nonce, 23);
   const cipher = createCipheriv('aes-256-gcm', key.cipherKey, nonce, { authTagLength: 16 });
   cipher.setAAD(header);
   const ciphertext = Buffer.concat([cipher.update(packet.body), cipher.final()]);
