@@ -79,7 +79,11 @@ export class Agent {
       {
         onRefuted: () => {
           this.log.warn('peers had declared this server down; announcing what it holds again');
-          this.#controller.refuted();
+          this.#controller.refuted(performance.now(), this.membership);
+          this.#drive();
+        },
+        onLease: (events) => {
+          this.#controller.lease(performance.now(), events, this.membership);
           this.#drive();
         },
         onChanges: (changes) => this.#onChanges(changes),
@@ -251,6 +255,22 @@ export class Agent {
         }
         case 'send_release':
           this.membership.release(command.to, command.id, command.items);
+          break;
+        case 'lease_wanted':
+          this.membership.setLeaseWanted(command.wanted);
+          break;
+        case 'renew':
+          this.#renew(command.system, command.items, command.deadline);
+          break;
+        case 'quorum':
+          if (command.state === 'lost')
+            this.log.warn(
+              { releasing: command.releasing },
+              command.releasing.length > 0
+                ? 'no quorum: taking no items, and letting go of those under no_quorum_policy release'
+                : 'no quorum: taking no items until a quorum answers again',
+            );
+          else this.log.info('quorum reachable again');
           break;
       }
     }

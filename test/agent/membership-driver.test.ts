@@ -54,6 +54,7 @@ describe('agent: membership driver', () => {
           onReleased: () => {},
           onReleasedAck: () => {},
           onBootAdvanced: () => {},
+          onLease: () => {},
         },
       );
       drivers.push(driver);
