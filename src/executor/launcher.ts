@@ -196,7 +196,7 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
 const GROUP_POLL_MS = 50;
 
 /** Sends `signal` to the script's process group; falls back to the leader alone. */
-function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): void {
+export function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch (error) {
@@ -210,7 +210,7 @@ function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): 
  * which linger until their new parent reaps them (slowly, under some container inits), so on
  * Linux /proc decides whether a member is more than a zombie.
  */
-function groupExists(pgid: number): boolean {
+export function groupExists(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
   } catch {
@@ -244,7 +244,7 @@ function groupExists(pgid: number): boolean {
  * usual ones are not the script itself: a #! interpreter that is missing, a missing working
  * directory, a file system mounted noexec. So the files are looked at again to name the real one.
  */
-function startErrorMessage(
+export function startErrorMessage(
   script: string,
   cwd: string | undefined,
   pathEnv: string | undefined,

@@ -1,0 +1,45 @@
+/**
+ * What the Linux kernel promises about an address with a lifetime: how soon after its last renewal
+ * it is gone. The agent waits this out before it counts a silent server's leased addresses as
+ * deleted (see scripts/linux/README.md, "Leases").
+ */
+
+/**
+ * The lifetime a lease program gives the addresses it renews (FLIP_LEASE_LIFETIME_S), in seconds:
+ * the shortest the kernel takes, since lifetimes are whole seconds.
+ */
+export const LINUX_LEASE_LIFETIME_S = 1;
+
+/**
+ * Within how many ms of its last renewal the kernel has deleted an address renewed with a lifetime
+ * of LINUX_LEASE_LIFETIME_S (1 s).
+ *
+ * Why 1300 (the lifetime check is check_lifetime() in net/ipv4/devinet.c and addrconf_verify_rtnl()
+ * in net/ipv6/addrconf.c, with the same rules):
+ * - lifetimes are whole seconds, counted from the jiffy of the renewal, so the address is due 1 s
+ *   after it (the check counts it expired HZ/50, 20 ms, early);
+ * - the check is delayed work, set for the earliest due address and moved to the next whole
+ *   second when that is less than HZ/4 (250 ms) later, so it runs up to 250 ms after the address
+ *   is due;
+ * - after each run the next one is at least HZ (1 s) later, and a renewal runs it at once, so that
+ *   minimum never keeps it from the address that was just renewed;
+ * - the timer wheel fires a timer of about a second up to one slot late: 7 jiffies at HZ=250
+ *   (28 ms), 63 at HZ=1000 (63 ms), 7 at HZ=100 (70 ms).
+ * So the address is gone by 1000 + 244 + 28 = 1272 ms after its renewal at HZ=250 (Debian's
+ * kernels), plus the few ms the work waits for a worker and the RTNL lock. At HZ=1000 (a common
+ * choice) the same sum is 1000 + 249 + 63 = 1312 ms, so there 1300 can be exceeded by a
+ * few ms, rarely: a fence for such kernels needs 1350. Measured on Linux 6.18 (HZ=250) by
+ * test/netns/lease.test.ts: see scripts/linux/README.md.
+ *
+ * When the bound does not hold:
+ * - an address of the same family added, or changed, in the same network namespace during the last
+ *   second before the address is due runs the check at once, and the next run is then a whole
+ *   second after that change: the address can stay until about 1.3 s after that change, up to
+ *   about 2.3 s after its last renewal. A frozen or killed agent's renewals all stop together, but
+ *   one of its `alive` scripts still running, a DHCP client or IPv6 router advertisements can
+ *   change addresses in that second. test/netns/lease.test.ts shows it.
+ * - the check's timer is deferrable (IPv6 since Linux 5.18, IPv4 since 6.13, where the check also
+ *   became one per network namespace): a CPU that is completely idle runs it only when it wakes
+ *   up for something else. A server that answers for a VIP rarely idles that long.
+ */
+export const LINUX_LIFETIME_FENCE_MS = 1300;

@@ -1,0 +1,338 @@
+/**
+ * LeaseKeeper against small fake lease programs (test/fixtures/scripts/lease-*): the protocol,
+ * the deadline's conversion, ordering, stalls, restarts and stopping. No root needed; the real
+ * vip-lease is tested on real interfaces in test/netns/lease.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  LEASE_KEEPER_DEFAULTS,
+  LeaseKeeper,
+  type LeaseKeeperEvent,
+  type LeaseKeeperOptions,
+  type LeaseProgram,
+  readUptimeMs,
+  UPTIME_RESOLUTION_MS,
+  uptimeDeadlineMs,
+} from '../../src/executor/lease-keeper.js';
+import { sleep, waitFor } from '../../src/testing/wait.js';
+import { script } from './scripts.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flip-lease-keeper-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const CONFIG = '{"interface":"eth0","prefix":24}';
+
+function program(name: string, env: Record<string, string> = {}): LeaseProgram {
+  return { program: script(name), config_json: CONFIG, system: 'vip', node: 'flip1', env };
+}
+
+/** A keeper whose events are collected; stopped by the caller. */
+function keeper(
+  name: string,
+  env: Record<string, string> = {},
+  options: LeaseKeeperOptions = {},
+): { keeper: LeaseKeeper; events: LeaseKeeperEvent[] } {
+  const events: LeaseKeeperEvent[] = [];
+  const k = new LeaseKeeper(program(name, env), {
+    restart_backoff_ms_min: 50,
+    restart_backoff_ms_max: 400,
+    ...options,
+    onEvent: (event) => events.push(event),
+  });
+  return { keeper: k, events };
+}
+
+function lines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** No process of the group is left (zombies count as gone). */
+function groupGone(pgid: number): boolean {
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[2] === String(pgid) && fields[0] !== 'Z' && fields[0] !== 'X') return false;
+  }
+  return true;
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+describe('executor: uptimeDeadlineMs', () => {
+  it('moves the deadline onto the uptime clock, rounded down and one uptime step early', () => {
+    const cases: Array<[deadline: number, now: number, uptime: number, expected: number]> = [
+      [1500, 1000, 50_000, 50_490],
+      [1000.9, 1000, 50_000, 49_990],
+      [1000, 1000, 50_000, 49_990],
+      // Already past: still sent, and the program answers `stale`.
+      [900, 1000, 50_000, 49_890],
+      // Never below 0.
+      [0, 100_000, 50, 0],
+    ];
+    for (const [deadline, now, uptime, expected] of cases)
+      assert.equal(uptimeDeadlineMs(deadline, now, uptime), expected, `${deadline} ${now} ${uptime}`);
+    assert.equal(UPTIME_RESOLUTION_MS, 10);
+  });
+
+  it('reads /proc/uptime in ms', () => {
+    const first = readUptimeMs();
+    assert.ok(Number.isInteger(first) && first > 0);
+    assert.equal(first % 10, 0);
+    assert.ok(readUptimeMs() >= first);
+  });
+});
+
+describe('executor: LeaseKeeper', () => {
+  it('starts the program with the config and FLIP_ variables, and renews', async () => {
+    const record = join(dir, 'start.rec');
+    const { keeper: k, events } = keeper('lease-echo', { FLIP_TEST_RECORD: record });
+    try {
+      const result = await k.renew(['10.0.0.1', '10.0.0.2'], performance.now() + 5000);
+      assert.deepEqual(result, { status: 'ok', renewed: 2 });
+      assert.equal(
+        lines(record)[0],
+        `start 1 ${CONFIG} EVENT=lease SYSTEM=vip NODE=flip1 CONFIG=${CONFIG} LIFETIME=1`,
+      );
+      assert.match(lines(record)[1]!, /^renew 1 \d+ 10\.0\.0\.1 10\.0\.0\.2$/);
+      assert.equal(events[0]?.type, 'started');
+      assert.equal(k.pid, (events[0] as { pid: number }).pid);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('sends the deadline on the /proc/uptime clock: a past one comes back stale', async () => {
+    const record = join(dir, 'deadline.rec');
+    const { keeper: k } = keeper('lease-echo', { FLIP_TEST_RECORD: record });
+    try {
+      const before = readUptimeMs();
+      const ok = await k.renew(['a'], performance.now() + 3000);
+      const after = readUptimeMs();
+      assert.deepEqual(ok, { status: 'ok', renewed: 1 });
+      const sent = Number(lines(record)[1]!.split(' ')[2]);
+      assert.ok(sent >= before + 3000 - 2 * UPTIME_RESOLUTION_MS, `${sent} vs ${before}`);
+      assert.ok(sent <= after + 3000, `${sent} vs ${after}`);
+      assert.deepEqual(await k.renew(['a'], performance.now() - 100), { status: 'stale' });
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('answers requests in order, several in flight, and sync after all of them', async () => {
+    const record = join(dir, 'order.rec');
+    const { keeper: k } = keeper('lease-echo', { FLIP_TEST_RECORD: record, FLIP_TEST_DELAY_S: '0.05' });
+    try {
+      const order: string[] = [];
+      const deadline = performance.now() + 10_000;
+      const renewals = [['a'], ['a', 'b'], ['a', 'b', 'c']].map((items, i) =>
+        k.renew(items, deadline).then((result) => {
+          order.push(`renew${i}`);
+          return result;
+        }),
+      );
+      const synced = k.sync().then(() => order.push('sync'));
+      const results = await Promise.all(renewals);
+      await synced;
+      assert.deepEqual(
+        results.map((result) => (result.status === 'ok' ? result.renewed : result.status)),
+        [1, 2, 3],
+      );
+      assert.deepEqual(order, ['renew0', 'renew1', 'renew2', 'sync']);
+      assert.deepEqual(
+        lines(record)
+          .slice(1)
+          .map((line) => line.split(' ').slice(0, 2).join(' ')),
+        ['renew 1', 'renew 2', 'renew 3', 'sync 4'],
+      );
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('kills the whole group of a program that stops answering, and resolves its requests as killed', async () => {
+    const pidfile = join(dir, 'hang.pid');
+    const { keeper: k, events } = keeper('lease-hang', { FLIP_TEST_PIDFILE: pidfile }, { stall_ms: 300 });
+    try {
+      const started = performance.now();
+      const pending = [k.renew(['a'], started + 5000), k.renew(['b'], started + 5000)];
+      const synced = k.sync();
+      const child = await waitFor(() => {
+        const text = lines(pidfile)[0];
+        return text === undefined ? false : Number(text);
+      });
+      const pid = k.pid!;
+      assert.ok(alive(child));
+      assert.deepEqual(await Promise.all(pending), [{ status: 'killed' }, { status: 'killed' }]);
+      await synced;
+      const took = performance.now() - started;
+      assert.ok(took >= 300 && took < 3000, `resolved after ${took} ms`);
+      // Resolved only once nothing of the group is left.
+      assert.equal(alive(child), false, 'the child survived');
+      assert.ok(groupGone(pid));
+      const types = events.map((event) => event.type);
+      assert.deepEqual(types, ['started', 'stalled', 'exited']);
+      const stalled = events[1] as Extract<LeaseKeeperEvent, { type: 'stalled' }>;
+      assert.equal(stalled.pending, 3);
+      assert.ok(stalled.waited_ms >= 300);
+      const exited = events[2] as Extract<LeaseKeeperEvent, { type: 'exited' }>;
+      assert.equal(exited.signal, 'SIGKILL');
+      assert.equal(exited.expected, false);
+      assert.equal(k.pid, undefined);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('restarts a program that exited, after a back-off, on the next request', async () => {
+    const record = join(dir, 'restart.rec');
+    const { keeper: k, events } = keeper('lease-echo', {
+      FLIP_TEST_RECORD: record,
+      FLIP_TEST_EXIT_AFTER: '2',
+    });
+    try {
+      const deadline = () => performance.now() + 5000;
+      assert.deepEqual(await k.renew(['a'], deadline()), { status: 'ok', renewed: 1 });
+      // The second request makes it exit 3 without an answer.
+      assert.deepEqual(await k.renew(['a'], deadline()), { status: 'killed' });
+      const exited = events.find((event) => event.type === 'exited');
+      assert.ok(exited?.type === 'exited' && exited.code === 3 && exited.retry_in_ms === 50);
+      // Within the back-off nothing starts...
+      const refused = await k.renew(['a'], deadline());
+      assert.equal(refused.status, 'unavailable');
+      assert.equal(events.filter((event) => event.type === 'started').length, 1);
+      // ...after it, the next request starts the program again.
+      await sleep(80);
+      assert.deepEqual(await k.renew(['a', 'b'], deadline()), { status: 'ok', renewed: 2 });
+      assert.equal(events.filter((event) => event.type === 'started').length, 2);
+      assert.equal(lines(record).filter((line) => line.startsWith('start')).length, 2);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('reports a program that cannot start, never throws, and backs off', async () => {
+    const events: LeaseKeeperEvent[] = [];
+    const k = new LeaseKeeper(
+      { program: join(dir, 'missing-program'), config_json: CONFIG, system: 'vip', node: 'flip1' },
+      { restart_backoff_ms_min: 100, onEvent: (event) => events.push(event) },
+    );
+    const first = await k.renew(['a'], performance.now() + 1000);
+    assert.equal(first.status, 'unavailable');
+    const failed = await waitFor(() => events.find((event) => event.type === 'start_failed'));
+    assert.ok(failed.type === 'start_failed');
+    assert.match(failed.message, /not found|ENOENT/);
+    assert.equal(failed.retry_in_ms, 100);
+    const second = await k.renew(['a'], performance.now() + 1000);
+    assert.ok(second.status === 'unavailable' && /restarted in/.test(second.reason), JSON.stringify(second));
+    assert.equal(events.filter((event) => event.type === 'start_failed').length, 1);
+    await k.stop();
+  });
+
+  it('stop closes stdin: the program sees end of input and exits by itself', async () => {
+    const record = join(dir, 'eof.rec');
+    const { keeper: k, events } = keeper('lease-echo', { FLIP_TEST_RECORD: record });
+    assert.deepEqual(await k.renew(['a'], performance.now() + 5000), { status: 'ok', renewed: 1 });
+    const pid = k.pid!;
+    await k.stop();
+    assert.equal(lines(record).at(-1), 'eof');
+    const exited = events.at(-1);
+    assert.ok(exited?.type === 'exited');
+    assert.equal(exited.code, 0);
+    assert.equal(exited.expected, true);
+    assert.ok(groupGone(pid));
+    const after = await k.renew(['a'], performance.now() + 5000);
+    assert.deepEqual(after, { status: 'unavailable', reason: 'stopped' });
+    await k.sync();
+    await k.stop();
+  });
+
+  it('stop kills a program that ignores end of input after stop_wait_ms', async () => {
+    const pidfile = join(dir, 'stop.pid');
+    const { keeper: k, events } = keeper('lease-hang', { FLIP_TEST_PIDFILE: pidfile }, { stop_wait_ms: 200 });
+    assert.ok(k.start());
+    const child = await waitFor(() => {
+      const text = lines(pidfile)[0];
+      return text === undefined ? false : Number(text);
+    });
+    const started = performance.now();
+    await k.stop();
+    const took = performance.now() - started;
+    assert.ok(took >= 190 && took < 3000, `stopped after ${took} ms`);
+    assert.equal(alive(child), false);
+    const exited = events.at(-1);
+    assert.ok(exited?.type === 'exited' && exited.signal === 'SIGKILL' && exited.expected);
+  });
+
+  it('kills a program whose reply does not answer the oldest request', async () => {
+    const { keeper: k, events } = keeper('lease-garbage');
+    try {
+      assert.deepEqual(await k.renew(['a'], performance.now() + 5000), { status: 'killed' });
+      const bad = events.find((event) => event.type === 'bad_reply');
+      assert.ok(bad?.type === 'bad_reply' && bad.line === 'ok 999999 1');
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it("reports the program's stderr line by line", async () => {
+    const { keeper: k, events } = keeper('lease-echo', { FLIP_TEST_STDERR: 'first warning\nsecond warning' });
+    try {
+      await k.renew(['a'], performance.now() + 5000);
+      const stderr = await waitFor(() => {
+        const found = events.filter((event) => event.type === 'stderr');
+        return found.length === 2 ? found : false;
+      });
+      assert.deepEqual(
+        stderr.map((event) => (event.type === 'stderr' ? [event.line, event.dropped] : [])),
+        [
+          ['first warning', 0],
+          ['second warning', 0],
+        ],
+      );
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('refuses items that the protocol cannot carry, and needs no program for none', async () => {
+    const { keeper: k, events } = keeper('lease-echo');
+    for (const item of ['a b', 'a\nb', '', 'tab\t']) {
+      assert.throws(() => k.renew([item], performance.now() + 1000), TypeError);
+    }
+    assert.throws(() => k.renew(['a'], Number.NaN), TypeError);
+    assert.deepEqual(await k.renew([], performance.now() + 1000), { status: 'ok', renewed: 0 });
+    await k.sync();
+    assert.deepEqual(events, []);
+    await k.stop();
+  });
+
+  it('has defaults that match the contract', () => {
+    assert.equal(LEASE_KEEPER_DEFAULTS.stall_ms, 1000);
+  });
+});
