@@ -13,9 +13,11 @@ import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
-import { resolveScript } from '../executor/launcher.js';
+import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
+import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
+import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js';
 import { ScriptRunner } from '../executor/runner.js';
-import type { RunnerNote } from '../executor/types.js';
+import type { Launch, RunnerNote, RunResult } from '../executor/types.js';
 import type { MemberChange } from '../membership/node.js';
 import { NodeController } from '../node/controller.js';
 import { setTimer } from '../time/timer.js';
@@ -50,6 +52,8 @@ export class Agent {
   /** The one timer for the controller's next wake-up, and when it fires (ms, monotonic). */
   #controllerTimer: NodeJS.Timeout | undefined;
   #controllerTimerAt = Number.POSITIVE_INFINITY;
+  /** Each leased system's lease program (see executor/lease-keeper.ts). */
+  readonly #keepers = new Map<string, LeaseKeeper>();
   /** Counts dropped packets into rate-limited log lines (see DropLog). */
   readonly #drops: DropLog;
   /** A peer whose packets fail authentication (a wrong key) gets warnings of its own. */
@@ -111,11 +115,85 @@ export class Agent {
     this.runner = new ScriptRunner(
       runnerOptionsFor(config, config.id, { resolveScript: (script) => resolveScript(script, configDir) }),
     );
+    const self = config.servers.find((server) => server.id === config.id)!;
+    for (const system of config.systems) {
+      if (system.lease === undefined || !self.systems.includes(system.name)) continue;
+      this.#keepers.set(
+        system.name,
+        new LeaseKeeper(
+          {
+            program: resolveScript(system.lease, configDir),
+            config_json: JSON.stringify(system.config),
+            system: system.name,
+            node: config.id,
+            lifetime_s: LINUX_LEASE_LIFETIME_S,
+            cwd: configDir,
+          },
+          { onEvent: (event) => this.#onKeeperEvent(system.name, event) },
+        ),
+      );
+    }
     this.#runnerDriver = new RunnerDriver({
       runner: this.runner,
       cwd: configDir,
       onNote: (note) => this.#onNote(note),
+      launch: (launch, options) => this.#launch(launch, options),
     });
+  }
+
+  /**
+   * Runs a script. For a system with a lease program, `alive` adds its item with a lifetime
+   * (FLIP_LEASE_LIFETIME_S), and `down` waits until no renewal of the item can come after it:
+   * the program has answered every request sent before.
+   */
+  async #launch(launch: Launch, options: LaunchOptions): Promise<RunResult> {
+    const keeper = this.#keepers.get(launch.system);
+    if (keeper === undefined) return launchScript(launch, options);
+    if (launch.event === 'down') await keeper.sync();
+    return launchScript(
+      { ...launch, env: { ...launch.env, FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S) } },
+      options,
+    );
+  }
+
+  /** Has the system's lease program renew `items`, unless later than `deadline`. */
+  #renew(system: string, items: readonly string[], deadline: number): void {
+    const keeper = this.#keepers.get(system);
+    if (keeper === undefined) return;
+    void keeper.renew(items, deadline).then((result) => {
+      if (result.status === 'ok') return;
+      const fields = { system, items: items.length, status: result.status };
+      if (result.status === 'stale') this.log.debug(fields, 'lease renewal came too late; not renewed');
+      else
+        this.log.warn(
+          {
+            ...fields,
+            ...('message' in result ? { message: result.message } : {}),
+            ...('reason' in result ? { reason: result.reason } : {}),
+          },
+          'lease renewal failed: the items lapse within the fence unless a later renewal succeeds',
+        );
+    });
+  }
+
+  #onKeeperEvent(system: string, event: LeaseKeeperEvent): void {
+    switch (event.type) {
+      case 'started':
+        this.log.debug({ system, pid: event.pid }, 'lease program started');
+        return;
+      case 'stderr':
+        this.log.warn(
+          { system, pid: event.pid, stderr: event.line, dropped: event.dropped },
+          'lease program says',
+        );
+        return;
+      case 'exited':
+        if (event.expected) return;
+        this.log.warn({ system, ...event }, 'lease program exited; restarting it');
+        return;
+      default:
+        this.log.warn({ system, ...event }, `lease program: ${event.type}`);
+    }
   }
 
   /** Loads and checks the config, binds the socket and starts the protocol. */
@@ -383,6 +461,7 @@ export class Agent {
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
       this.#runnerDriver.stop();
+      await Promise.all([...this.#keepers.values()].map((keeper) => keeper.stop()));
       this.#controller.stop(performance.now());
       this.#drive();
       await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));

@@ -7,7 +7,13 @@ import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
-import type { LeaseEvent, MemberChange, Refutation, ReleasedAck, ReleasedNotice } from '../membership/node.js';
+import type {
+  LeaseEvent,
+  MemberChange,
+  Refutation,
+  ReleasedAck,
+  ReleasedNotice,
+} from '../membership/node.js';
 import { isLive, MembershipNode } from '../membership/node.js';
 import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';

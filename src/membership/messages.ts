@@ -74,9 +74,10 @@ export type Message =
    * answered). `grant`: the sender of the answered ping holds a lease from us (lease.ts): we
    * heard it, and have neither declared nor promised to declare its incarnation down.
    * `heard_ago_ms`: for a ping `about` a member, how long ago we last heard from that member
-   * (absent: never).
+   * (absent: never). `gone`: no grant because we hold the pinger down or left at that incarnation
+   * (we tell it so in a gossip message too, and it refutes that).
    */
-  | (Base & { type: 'ack'; seq: number; grant: boolean; heard_ago_ms?: number })
+  | (Base & { type: 'ack'; seq: number; grant: boolean; gone?: boolean; heard_ago_ms?: number })
   /** Please probe `target` for me and answer with ack (it answered) or nack (it did not). */
   | (Base & { type: 'ping_req'; seq: number; target: number })
   /** The target of ping_req `seq` did not answer the helper in time (Lifeguard's nack). */

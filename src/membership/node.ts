@@ -405,13 +405,15 @@ export class MembershipNode {
     switch (message.type) {
       case 'ping': {
         if (message.target !== this.self) return;
+        const gone = this.#holdsGone(from, message.incarnation);
         const ack: Message = {
           type: 'ack',
           seq: message.seq,
-          grant: this.#mayGrant(from, message.incarnation),
+          grant: !gone && this.#grants.mayGrant(from, message.incarnation),
           incarnation: this.#incarnation,
           updates: [],
         };
+        if (gone) ack.gone = true;
         if (message.about !== undefined && message.about.member !== this.self) {
           // A confirmation: promise, and say when the member was last heard from (lease.ts).
           const about = message.about;
@@ -428,7 +430,9 @@ export class MembershipNode {
         const grant = this.#grants.acked(message.seq, from, message.grant);
         if (grant.known && !grant.refused)
           this.#lease.push({ kind: 'granted', at: now, base: this.#grants.base(now) });
-        if (grant.refused && grant.incarnation === this.#incarnation && !this.#left) {
+        // Held gone: the gossip sent with the ack says so, and we refute that, as declared.
+        if (grant.refused && message.gone === true) this.counters.grants_refused++;
+        else if (grant.refused && grant.incarnation === this.#incarnation && !this.#left) {
           // The peer promised (or declared) this incarnation of us down: we cannot renew on it.
           // Refute, so that grants resume at the next incarnation, and drop the lease meanwhile.
           this.counters.grants_refused++;
@@ -529,13 +533,12 @@ export class MembershipNode {
   // ---- leases (lease.ts decides) ------------------------------------------------------------
 
   /**
-   * Whether a ping from `member` at `incarnation` earns a grant: we have not promised to declare
-   * that incarnation down, nor declared it (or heard it declared) gone.
+   * Whether we hold `member` down or left at `incarnation` (or later): then a ping of it earns no
+   * grant, and the ack says why. A ping also earns none when we promised (lease.ts).
    */
-  #mayGrant(member: number, incarnation: number): boolean {
-    if (!this.#grants.mayGrant(member, incarnation)) return false;
+  #holdsGone(member: number, incarnation: number): boolean {
     const record = this.#members.get(member)!;
-    return !(isGone(record.state) && record.incarnation >= incarnation);
+    return isGone(record.state) && record.incarnation >= incarnation;
   }
 
   /**

@@ -217,7 +217,8 @@ export class NodeController {
   /** Replans when the lease came or went since the last plan. */
   #checkQuorum(now: number, view: MembershipView): void {
     const has = this.hasQuorum(now, view);
-    if (has !== this.#plannedWithLease && this.#planning && !this.#leaving) this.#replan(now, view, has === false);
+    if (has !== this.#plannedWithLease && this.#planning && !this.#leaving)
+      this.#replan(now, view, has === false);
   }
 
   /** A peer told us the cluster's view: plan from it now. */
@@ -487,9 +488,19 @@ export class NodeController {
     const keep = new Set(wanted);
     for (const [item, waiting] of awaiting)
       if (!keep.has(item) || waiting.until <= now) awaiting.delete(item);
+    const held = this.#mayHold.get(system);
     for (const [item, handback] of handbacks ?? []) {
-      if (!awaiting.has(item))
+      // An item we may hold already starts no `alive` of its own: a release announces it at once.
+      if (held?.has(item)) continue;
+      // A wait ends when every server that may hold the item let go: a later plan that finds
+      // more of them (or a later fence) adds to the wait, never shortens it.
+      const waiting = awaiting.get(item);
+      if (waiting === undefined)
         awaiting.set(item, { from: new Set(handback.from), until: now + handback.wait_ms });
+      else {
+        for (const member of handback.from) waiting.from.add(member);
+        waiting.until = Math.max(waiting.until, now + handback.wait_ms);
+      }
     }
   }
 
@@ -509,16 +520,16 @@ export class NodeController {
     view: MembershipView,
   ): Map<string, Map<string, HandBack>> {
     const self = this.#self;
-    const first = this.#lastPlacements === undefined;
     // Gone members whose fence has not passed: they may still answer for what they held.
     const fencing = this.#fencing(now, live, view);
-    let before = this.#lastPlacements;
-    if (before === undefined) {
-      // No earlier view (a start, a refutation): whoever placement gives our items to without us
-      // may hold them, and so may a gone member still inside its fence.
-      const others = new Set([...live, ...fencing.keys()].filter((id) => id !== self));
-      before = placeAll(this.#config.systems, others);
-    }
+    // No earlier view (a start, a refutation, a plan without the quorum): whoever placement
+    // gives our items to without us may hold them, and so may a gone member still inside its
+    // fence, as placement with it would have it.
+    const before =
+      this.#lastPlacements ?? placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
+    const beforeGone =
+      this.#lastPlacements ??
+      placeAll(this.#config.systems, new Set([...live, ...fencing.keys()].filter((id) => id !== self)));
     // A server an earlier placement gave an item to acts on its own view after its delay: one
     // superseded less than twice the longest delay (plus the margin) ago may still hold it.
     const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
@@ -539,7 +550,7 @@ export class NodeController {
     }
     // Items coming from a gone holder wait for its fence (handover/fence.ts), or its release.
     const withGone = new Set([...live, ...fencing.keys()]);
-    for (const [name, items] of handBacks(self, before, placements, withGone, earlier)) {
+    for (const [name, items] of handBacks(self, beforeGone, placements, withGone, earlier)) {
       const system = this.#config.systems.find((candidate) => candidate.name === name)!;
       for (const [item, ids] of items) {
         for (const id of ids) {
@@ -553,11 +564,14 @@ export class NodeController {
           const entry = entries.get(item);
           const wait_ms = until - now;
           if (entry === undefined) entries.set(item, { wait_ms, from: new Set([member]) });
-          else entries.set(item, { wait_ms: Math.max(entry.wait_ms, wait_ms), from: new Set([...entry.from, member]) });
+          else
+            entries.set(item, {
+              wait_ms: Math.max(entry.wait_ms, wait_ms),
+              from: new Set([...entry.from, member]),
+            });
         }
       }
     }
-    void first;
     return out;
   }
 
@@ -565,10 +579,9 @@ export class NodeController {
   #fencing(now: number, live: ReadonlySet<string>, view: MembershipView): Map<string, number> {
     const out = new Map<string, number>();
     this.#ids.forEach((id, index) => {
-      if (id === this.#self || live.has(id)) return;
-      const heardAt = view.heardByAnyone(index);
-      if (heardAt > Number.NEGATIVE_INFINITY || now >= 0) out.set(id, heardAt);
+      if (id !== this.#self && !live.has(id)) out.set(id, view.heardByAnyone(index));
     });
+    void now;
     return out;
   }
 
@@ -586,7 +599,9 @@ export class NodeController {
       ? []
       : this.#config.systems
           .filter((system) => system.no_quorum_policy === 'release')
-          .flatMap((system) => [...(this.#mayHold.get(system.name) ?? [])].map((item) => `${system.name}/${item}`));
+          .flatMap((system) =>
+            [...(this.#mayHold.get(system.name) ?? [])].map((item) => `${system.name}/${item}`),
+          );
     this.#commands.push({ kind: 'quorum', state, releasing });
   }
 

@@ -532,7 +532,10 @@ export class Simulation {
     this.#neighbourOf(key).add(node.index);
     node.holding.add(key);
     // A leased item is added with its lifetime (vip-up with FLIP_LEASE_LIFETIME_S), or renewed.
-    node.host.set(key, this.#leased.has(launch.system) ? this.now + this.#kernelLifetime() : Number.POSITIVE_INFINITY);
+    node.host.set(
+      key,
+      this.#leased.has(launch.system) ? this.now + this.#kernelLifetime() : Number.POSITIVE_INFINITY,
+    );
   }
 
   /** Whether `node`'s host has the item `key` configured now (a leased one until it lapses). */

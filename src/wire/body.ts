@@ -4,7 +4,7 @@
  *   body    = type u8, incarnation u64, type fields, [state: u16 count, records],
  *             u16 update count, updates
  *   fields  = ping: seq u32, target u16, flags u8, [flag 2: about u16, about incarnation u64]
- *           | ack: seq u32, flags u8 (1 grant, 2 heard), [flag 2: heard ago ms u32]
+ *           | ack: seq u32, flags u8 (1 grant, 2 heard, 4 gone), [flag 2: heard ago ms u32]
  *           | nack: seq u32 | ping_req: seq u32, target u16 | gossip, state: none
  *           | released: id u32, u16 count, count x (system text, item text)
  *           | released_ack: id u32 | boot_hint: boot id u64
@@ -63,7 +63,9 @@ const MS_BYTES = 4;
 /** Ack flags: bit 0, the pinger holds a lease from us; bit 1, heard_ago_ms follows. */
 const ACK_FLAG_GRANT = 1;
 const ACK_FLAG_HEARD = 2;
-const ACK_FLAGS_KNOWN = ACK_FLAG_GRANT | ACK_FLAG_HEARD;
+/** Ack flag: no grant because the acker holds the pinger down or left. */
+const ACK_FLAG_GONE = 4;
+const ACK_FLAGS_KNOWN = ACK_FLAG_GRANT | ACK_FLAG_HEARD | ACK_FLAG_GONE;
 /** The ping flags this codec knows; others are malformed. */
 const PING_FLAGS_KNOWN = 1 | PING_FLAG_ABOUT;
 const utf8 = new TextEncoder();
@@ -180,7 +182,9 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
     case 'ack':
       writer.u32(message.seq);
       writer.u8(
-        (message.grant ? ACK_FLAG_GRANT : 0) | (message.heard_ago_ms !== undefined ? ACK_FLAG_HEARD : 0),
+        (message.grant ? ACK_FLAG_GRANT : 0) |
+          (message.heard_ago_ms !== undefined ? ACK_FLAG_HEARD : 0) |
+          (message.gone === true ? ACK_FLAG_GONE : 0),
       );
       if (message.heard_ago_ms !== undefined) writer.u32(message.heard_ago_ms);
       break;
@@ -430,6 +434,7 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
         grant: (flags & ACK_FLAG_GRANT) !== 0,
         updates: [],
       };
+      if ((flags & ACK_FLAG_GONE) !== 0) ack.gone = true;
       if ((flags & ACK_FLAG_HEARD) !== 0) ack.heard_ago_ms = reader.u32('ack heard_ago_ms');
       message = ack;
       break;

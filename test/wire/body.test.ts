@@ -105,7 +105,7 @@ describe('body: round trips', () => {
     assert.match(decoded.ok ? '' : decoded.detail, /ping flags 128 have unknown bits/);
     const ack = encodeBody({ type: 'ack', incarnation: 1, seq: 1, grant: true, updates: [] });
     const badAck = Uint8Array.from(ack);
-    badAck[1 + 8 + 4] = 0x04;
+    badAck[1 + 8 + 4] = 0x08;
     assert.equal(decodeBody(badAck, 3).ok, false);
     assert.throws(
       () => encodeBody({ type: 'ping', incarnation: 1, seq: 1, target: 0, flags: 2, updates: [] }),

@@ -118,6 +118,7 @@ export function randomMessage(
     case 'ack':
       message = { type: 'ack', incarnation, seq, grant: rng.below(2) === 1, updates: [] };
       if (rng.below(2) === 1) message.heard_ago_ms = rng.u32();
+      if (!message.grant && rng.below(2) === 1) message.gone = true;
       break;
     case 'ping_req':
       message = { type: 'ping_req', incarnation, seq, target, updates: [] };
