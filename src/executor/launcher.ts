@@ -8,19 +8,11 @@
  * for a failing script: every outcome is a RunResult.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-} from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimer } from '../time/timer.js';
 import { CapturedOutput } from './captured-output.js';
+import { errorCode, groupExists } from './process-groups.js';
 import type { Launch, RunResult } from './types.js';
 
 export interface LaunchOptions {
@@ -206,40 +198,6 @@ function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): 
 }
 
 /**
- * Whether any process of the group `pgid` is still alive. kill(-pgid, 0) also counts zombies,
- * which linger until their new parent reaps them (slowly, under some container inits), so on
- * Linux /proc decides whether a member is more than a zombie.
- */
-function groupExists(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  const wanted = String(pgid);
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // Fields after the command name, which may itself contain spaces and parentheses:
-    // state ppid pgrp ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[2] === wanted && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-  }
-  return false;
-}
-
-/**
  * Why the script did not start, for its stderr. spawn's ENOENT and EACCES name no culprit, and the
  * usual ones are not the script itself: a #! interpreter that is missing, a missing working
  * directory, a file system mounted noexec. So the files are looked at again to name the real one.
@@ -271,14 +229,6 @@ function startErrorMessage(
   return code === 'ENOENT'
     ? `${start}: not found (ENOENT), although the file exists; if it is a program, its loader (ELF interpreter) may be missing`
     : `${start}: permission denied (EACCES), although the file is executable; is its file system mounted noexec?`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
 }
 
 /**
