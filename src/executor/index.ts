@@ -6,6 +6,13 @@ export { checkScript, LAUNCH_DEFAULTS, type LaunchOptions, launchScript, resolve
 export { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 export { ScriptRunner } from './runner.js';
 export {
+  type LedgerEntry,
+  LedgerWriteError,
+  type Recovery,
+  type ScriptGroupRecorder,
+  ScriptLedger,
+} from './script-ledger.js';
+export {
   type ActionKind,
   type FailedView,
   type Launch,

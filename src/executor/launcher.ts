@@ -13,6 +13,7 @@ import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimer } from '../time/timer.js';
 import { CapturedOutput } from './captured-output.js';
 import { errorCode, groupExists } from './process-groups.js';
+import type { ScriptGroupRecorder } from './script-ledger.js';
 import type { Launch, RunResult } from './types.js';
 
 export interface LaunchOptions {
@@ -30,6 +31,11 @@ export interface LaunchOptions {
    * it left behind may hold them open for ever; its output after that is not waited for.
    */
   close_wait_ms?: number;
+  /**
+   * Told of each script's process group as soon as it is spawned, and again when its leader has
+   * exited (see script-ledger.ts): what a restart after a SIGKILL needs to kill the scripts left.
+   */
+  recorder?: ScriptGroupRecorder;
 }
 
 export const LAUNCH_DEFAULTS = {
@@ -137,6 +143,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       }
       startCloseWait();
       if (!closed && !close_wait_over) return;
+      // The leader has exited and been reaped; processes it left behind may keep its group.
+      if (pid !== undefined) options.recorder?.ended(pid, group_gone || !groupExists(pid));
       settle({
         run: launch.run,
         ok: !timed_out && exit_code === 0,
@@ -158,6 +166,9 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
     });
 
     if (pid === undefined) return;
+    // Recorded before the first turn of the event loop: the leader cannot have been reaped yet,
+    // so its /proc entry (and start time) is there even if it has already exited.
+    options.recorder?.started(launch, pid);
 
     child.on('exit', (code, exit_signal) => {
       exited = true;
