@@ -248,6 +248,7 @@ describe('flip agent: start-up', { timeout: 60_000 }, () => {
       JSON.stringify({
         id: 'a',
         key: 'k',
+        state_dir: join(dir, 'state'),
         ...LOOPBACK_TIMING,
         servers: {
           a: { ip: '::1', port: 2296, systems: ['s'] },
@@ -334,7 +335,16 @@ describe('flip agent: bad input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-port-'));
     const config = (ip: string) => {
       const file = join(dir, `${ip}.json`);
-      writeFileSync(file, JSON.stringify({ id: 'a', key: 'k', servers: { a: { ip, port } }, cluster: {} }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          id: 'a',
+          key: 'k',
+          state_dir: join(dir, 'state'),
+          servers: { a: { ip, port } },
+          cluster: {},
+        }),
+      );
       return file;
     };
     const inUse = runFlip(['agent', '--config', config('127.0.0.1')]);
@@ -359,6 +369,7 @@ function singleSystemConfig(dir: string, alive: string, down: string): string {
   const config = {
     id: 'a',
     key: 'k',
+    state_dir: join(dir, 'state'),
     servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
     cluster: { system: { s: { alive, down, type: 'single', data: ['x'] } } },
   };
