@@ -147,8 +147,14 @@ export interface SystemStatus {
 export interface RunnerCounters {
   runs_started: number;
   runs_failed: number;
-  /** `finished` calls for a run that is unknown or no longer current, ignored. */
-  results_ignored: number;
+  /**
+   * Results and timers that came for a generation the runner had moved past (see generation.ts),
+   * each ignored: a result for a run it does not track (unknown, or reported already); a result of
+   * a run made for an older target or plan, which still tells what the host holds but drives
+   * nothing (no retry, no failure count, no `recovered`); an action that was waiting to be
+   * launched (a retry, an announcement) when its item's target changed, dropped unlaunched.
+   */
+  stale_results: number;
   /** Announcements (see reassert) dropped when due because the item was no longer held or wanted. */
   announces_skipped: number;
   /**
