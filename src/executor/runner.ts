@@ -606,6 +606,10 @@ export class ScriptRunner {
       this.#dropStaleAction(item);
       const kind = this.#pending.get(item)?.kind;
       if (kind === undefined) continue;
+      // An announcement for an item that the running plan brings waits for the end of the plan's
+      // downs: the plan's own `alive` then takes its place (see #startAlivePhase), since no
+      // `alive` of a plan may run before its downs have.
+      if (kind === 'announce' && this.#awaitsPlanAlive(item)) continue;
       if ((kind === 'announce' || kind === 'handback') && !this.#announceable(item)) {
         this.#pending.take(item);
         if (kind === 'announce') this.#counters.announces_skipped += 1;
@@ -614,6 +618,12 @@ export class ScriptRunner {
       }
       this.#launch(item, now);
     }
+  }
+
+  /** The running plan of the item's system is in its down phase and brings the item. */
+  #awaitsPlanAlive(item: ItemState): boolean {
+    const plan = item.system.plan;
+    return plan?.phase === 'down' && plan.arriving.includes(item);
   }
 
   #launch(item: ItemState, now: number): void {

@@ -683,9 +683,12 @@ describe('executor: ScriptRunner hand-backs', () => {
     h.set('ip', ['a']);
     assert.deepEqual(h.fresh().launches, ['down b']);
     h.released('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, [], 'no alive while the plan runs its downs');
     h.finish('b', true);
     assert.deepEqual(h.fresh().launches, ['alive a'], "one alive, the plan's, after the release");
+    assert.equal(h.runOf('a')?.reason, 'plan');
     h.finish('a', true).settle();
+    assert.deepEqual(h.fresh().launches, [], 'the announcement was the plan alive');
     assert.deepEqual(h.runner.held('ip'), ['a']);
   });
 
@@ -833,6 +836,23 @@ describe('executor: ScriptRunner stale results and timers', () => {
       assert.deepEqual(h.runner.held('ip'), []);
     });
   }
+
+  it("an announcement (reassert) for an item the plan brings waits for the plan's downs, then is the plan's alive", () => {
+    // A real bug: the announcement of an item whose down had failed (so it counts as held) ran at
+    // once, an alive of the plan before the plan's downs had ended.
+    const h = harness();
+    h.set('ip', ['a']).settle();
+    h.set('ip', ['b']);
+    h.finish('a', false).finish('b', true); // a stays held: its down failed
+    h.set('ip', ['a']);
+    h.fresh();
+    h.reassert('ip');
+    assert.deepEqual(h.fresh().launches, [], 'no alive a while down b runs');
+    assert.deepEqual(h.inFlight(), ['down b']);
+    h.finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(h.runOf('a')?.reason, 'plan');
+  });
 
   it('an announcement timer that falls due after the item was moved away launches nothing', () => {
     // Was already safe (checked at launch as `announceable`); the generation check comes first.
