@@ -612,7 +612,11 @@ export class ScriptRunner {
       if (kind === 'announce' && this.#awaitsPlanAlive(item)) continue;
       if ((kind === 'announce' || kind === 'handback') && !this.#announceable(item)) {
         this.#pending.take(item);
-        if (kind === 'announce') this.#counters.announces_skipped += 1;
+        // An announcement for an item not held stood in for the retry of a failed `alive` (see
+        // finished): dropped, it leaves an `alive` the plan decided that never succeeded, like a
+        // hand-back that never started. Skipped like one, the next set that wants the item plans
+        // it again; only dropping it would leave the item wanted, not held and never retried.
+        if (kind === 'announce' && item.held) this.#counters.announces_skipped += 1;
         else this.#skipAlive(item, now);
         continue;
       }

@@ -155,7 +155,11 @@ export interface RunnerCounters {
    * launched (a retry, an announcement) when its item's target changed, dropped unlaunched.
    */
   stale_results: number;
-  /** Announcements (see reassert) dropped when due because the item was no longer held or wanted. */
+  /**
+   * Announcements of a held item (see reassert) dropped when due because the item was no longer
+   * wanted. (One for an item not held stood in for a failed alive's retry: it counts in
+   * alives_skipped.)
+   */
   announces_skipped: number;
   /**
    * First `alive`s of a plan not started because a newer desired set, given while the plan ran

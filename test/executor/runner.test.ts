@@ -854,6 +854,30 @@ describe('executor: ScriptRunner stale results and timers', () => {
     assert.equal(h.runOf('a')?.reason, 'plan');
   });
 
+  it('a failed alive whose announcement (its retry) is dropped as the item moves away is planned again', () => {
+    // A real bug: the dropped announcement left the item targeted alive, neither held nor retried,
+    // and a set that wanted it back made no plan, so it was never taken up.
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('db', ['x', 'y']), system('ip', ['b'])],
+      parallel_max: 2,
+      remove_on_start: false,
+    });
+    h.set('db', ['x', 'y']);
+    h.set('ip', ['b']); // waits for a slot
+    h.released('db', ['y']); // queued behind the running alive y
+    h.finish('y', false, { system: 'db' }); // the announcement now stands for its retry
+    assert.deepEqual(h.inFlight(), ['alive x', 'alive b'], 'the plan of ip goes first');
+    h.set('db', []); // a newer set moves y away (db's plan still runs: x)
+    h.set('ip', []);
+    h.finish('b', true); // ip's next plan: down b
+    h.finish('b', true); // a free slot: the announcement of y is due, and not wanted
+    assert.equal(h.runner.counters().alives_skipped, 1, 'y is taken as never started');
+    h.set('db', ['y']); // and wanted back before db made a plan without it
+    h.settle();
+    assert.deepEqual(h.runner.held('db'), ['y']);
+  });
+
   it('an announcement timer that falls due after the item was moved away launches nothing', () => {
     // Was already safe (checked at launch as `announceable`); the generation check comes first.
     const h = harness(ABC, { delay_ms: 500 });
@@ -936,6 +960,8 @@ describe('executor: ScriptRunner properties', () => {
     | { kind: 'set'; system: number; items: string[]; immediate: boolean }
     | { kind: 'finish'; index: number; ok: boolean; timed_out: boolean }
     | { kind: 'stale'; run: number }
+    | { kind: 'reassert'; system: number }
+    | { kind: 'released'; system: number; items: string[] }
     | { kind: 'advance'; ms: number };
 
   const DATA = [
@@ -957,6 +983,13 @@ describe('executor: ScriptRunner properties', () => {
       timed_out: fc.boolean(),
     }),
     fc.record({ kind: fc.constant('stale' as const), run: fc.nat({ max: 50 }) }),
+    // Announcements and releases arrive at any time, during the downs of a plan too.
+    fc.record({ kind: fc.constant('reassert' as const), system: fc.integer({ min: 0, max: 1 }) }),
+    fc.record({
+      kind: fc.constant('released' as const),
+      system: fc.integer({ min: 0, max: 1 }),
+      items: fc.subarray(['a', 'b', 'c', 'd', 'x', 'y', 'z']),
+    }),
     fc.record({
       kind: fc.constant('advance' as const),
       ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 70_000 })),
@@ -996,6 +1029,10 @@ describe('executor: ScriptRunner properties', () => {
               if (launch !== undefined) h.finishRun(launch.run, step.ok, step.timed_out);
             } else if (step.kind === 'stale') {
               if (!h.running.has(step.run)) h.finishRun(step.run, true);
+            } else if (step.kind === 'reassert') {
+              h.reassert(names[step.system]!);
+            } else if (step.kind === 'released') {
+              h.released(names[step.system]!, step.items);
             } else {
               h.advance(step.ms);
             }
