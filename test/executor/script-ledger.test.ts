@@ -151,7 +151,8 @@ describe('executor: script ledger', () => {
     assert.equal(onDisk(file).node, 'flip1');
     const result = await running;
     assert.equal(result.ok, true);
-    assert.deepEqual(onDisk(file).entries, []);
+    assert.deepEqual(recorder.entries(), [], 'forgotten as soon as the group is gone');
+    await waitFor(() => onDisk(file).entries.length === 0, { what: 'the end on disk', intervalMs: 1 });
     assert.deepEqual(
       readdirSync(join(file, '..')).sort(),
       ['script-ledger.json'],
@@ -173,8 +174,11 @@ describe('executor: script ledger', () => {
     );
     assert.equal(result.ok, true);
     const child = Number(readFileSync(pidfile, 'utf8'));
+    await waitFor(() => onDisk(file).entries[0]?.state === 'lingering', {
+      what: 'lingering on disk',
+      intervalMs: 1,
+    });
     const [lingering] = onDisk(file).entries;
-    assert.equal(lingering?.state, 'lingering');
 
     // A restart finds the group without its leader: it is reported and left alone.
     const restarted = ledger(file);
@@ -315,6 +319,7 @@ describe('executor: script ledger', () => {
       recorder.started(launchOf(`item-${i}`), pgid);
       recorder.ended(pgid, false);
     }
+    await nextTurn();
     const lingering = onDisk(file).entries;
     assert.equal(lingering.length, LINGERING_MAX);
     assert.deepEqual(
@@ -330,6 +335,7 @@ describe('executor: script ledger', () => {
     process.kill(-groups[3]!, 'SIGKILL');
     await waitFor(() => !groupExists(groups[3]!), { what: 'the group to go' });
     recorder.ended(running[0]!, true);
+    await nextTurn();
     assert.ok(!onDisk(file).entries.some((kept) => kept.pgid === groups[3]), 'the gone group is dropped');
     assert.ok(!onDisk(file).entries.some((kept) => kept.pgid === running[0]), 'the ended one is dropped');
   });
@@ -369,4 +375,9 @@ function inGroup(pid: number, pgid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** After the next turn of the event loop, when the ledger has written what ended() changed. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
