@@ -103,6 +103,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
     let kill_timer: NodeJS.Timeout | undefined;
     let close_timer: NodeJS.Timeout | undefined;
     let poll_timer: NodeJS.Timeout | undefined;
+    /** When the group was sent SIGKILL (performance.now()), if it was. */
+    let sigkilled_ms: number | undefined;
     const pid = child.pid;
 
     const settle = (result: RunResult): void => {
@@ -128,8 +130,11 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       if (timed_out && !group_gone) {
         // After a timeout the result waits until the whole group is gone, so that a retry never
         // runs beside leftovers of the attempt it replaces. The group is polled because nothing
-        // signals the death of the leader's children; the SIGKILL deadline bounds the wait.
-        if (pid !== undefined && groupExists(pid)) {
+        // signals the death of the leader's children. SIGKILL at the deadline ends them, though
+        // not at the very instant it is sent; KILLED_WAIT_MS bounds the wait for one stuck in
+        // the kernel.
+        const waited_out = sigkilled_ms !== undefined && performance.now() - sigkilled_ms >= KILLED_WAIT_MS;
+        if (pid !== undefined && !waited_out && groupExists(pid)) {
           if (poll_timer === undefined) {
             poll_timer = setTimeout(() => {
               poll_timer = undefined;
@@ -188,7 +193,7 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       signalGroup(pid, child, 'SIGTERM');
       kill_timer = setTimeout(() => {
         signalGroup(pid, child, 'SIGKILL');
-        group_gone = true;
+        sigkilled_ms = performance.now();
         maybeFinish();
       }, kill_grace_ms);
     }, launch.timeout_ms);
@@ -197,6 +202,11 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
 
 /** How often to look whether a timed-out script's process group is gone. */
 const GROUP_POLL_MS = 50;
+/**
+ * How long a group sent SIGKILL may take to be gone before the result comes anyway: a killed
+ * process exits within milliseconds unless it is stuck in the kernel (an NFS or device wait).
+ */
+const KILLED_WAIT_MS = 1000;
 
 /** Sends `signal` to the script's process group; falls back to the leader alone. */
 function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): void {
