@@ -16,6 +16,10 @@ import { errorCode, groupExists } from './process-groups.js';
 import type { ScriptGroupRecorder } from './script-ledger.js';
 import type { Launch, RunResult } from './types.js';
 
+// Still importable from here, beside signalGroup and startErrorMessage, for the lease keeper,
+// which runs its program in a process group as the launcher does; it lives in process-groups.ts.
+export { groupExists } from './process-groups.js';
+
 export interface LaunchOptions {
   /** Working directory of the script; the agent's when absent. */
   cwd?: string;
@@ -209,7 +213,7 @@ const GROUP_POLL_MS = 50;
 const KILLED_WAIT_MS = 1000;
 
 /** Sends `signal` to the script's process group; falls back to the leader alone. */
-function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): void {
+export function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch (error) {
@@ -223,7 +227,7 @@ function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): 
  * usual ones are not the script itself: a #! interpreter that is missing, a missing working
  * directory, a file system mounted noexec. So the files are looked at again to name the real one.
  */
-function startErrorMessage(
+export function startErrorMessage(
   script: string,
   cwd: string | undefined,
   pathEnv: string | undefined,
