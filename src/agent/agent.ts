@@ -4,7 +4,7 @@
  *
  *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
 import type { FlipConfig } from '../config/index.js';
@@ -17,7 +17,8 @@ import { type LaunchOptions, launchScript, resolveScript } from '../executor/lau
 import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
 import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js';
 import { ScriptRunner } from '../executor/runner.js';
-import type { Launch, RunnerNote, RunResult } from '../executor/types.js';
+import { ScriptLedger } from '../executor/script-ledger.js';
+import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
 import type { MemberChange } from '../membership/node.js';
 import { NodeController } from '../node/controller.js';
 import { setTimer } from '../time/timer.js';
@@ -26,6 +27,8 @@ import type { DropReason } from '../wire/drop-reasons.js';
 import { DropLog, PeerAuthWarnings, peerAuthWarningText } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
+import { endPreviousLife } from './previous-life.js';
+import { serverStateDir } from './state-dir.js';
 
 export interface AgentOptions {
   /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */
@@ -39,6 +42,8 @@ export interface AgentOptions {
 const SHUTDOWN_MARGIN_MS = 5_000;
 /** Lets the leave announcements leave the socket before it closes. */
 const LEAVE_FLUSH_MS = 20;
+/** The script ledger's file in this server's state directory. */
+const SCRIPT_LEDGER_FILE = 'script-ledger.json';
 
 export class Agent {
   readonly config: FlipConfig;
@@ -63,6 +68,10 @@ export class Agent {
   #dropTimerAt = Number.POSITIVE_INFINITY;
   #transport: PacketTransport | undefined;
   #shuttingDown: Promise<void> | undefined;
+  /** This server's own directory under state_dir. */
+  readonly #stateDir: string;
+  /** The process groups of the scripts running, for the next start to kill after a SIGKILL. */
+  readonly #ledger: ScriptLedger;
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
@@ -112,9 +121,17 @@ export class Agent {
       // Wall-clock start, to tell peers that were running before us (they may hold our items).
       first_notice_id: Math.floor(Math.random() * 2 ** 32),
     });
-    this.runner = new ScriptRunner(
-      runnerOptionsFor(config, config.id, { resolveScript: (script) => resolveScript(script, configDir) }),
-    );
+    const runnerOptions = runnerOptionsFor(config, config.id, {
+      resolveScript: (script) => resolveScript(script, configDir),
+    });
+    this.runner = new ScriptRunner(runnerOptions);
+    this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
+    this.#ledger = new ScriptLedger({
+      file: join(this.#stateDir, SCRIPT_LEDGER_FILE),
+      node: config.id,
+      running_max: runnerOptions.parallel_max ?? RUNNER_DEFAULTS.parallel_max,
+      onProblem: (message, details) => this.log.error(details, message),
+    });
     const self = config.servers.find((server) => server.id === config.id)!;
     for (const system of config.systems) {
       if (system.lease === undefined || !self.systems.includes(system.name)) continue;
@@ -138,6 +155,7 @@ export class Agent {
       cwd: configDir,
       onNote: (note) => this.#onNote(note),
       launch: (launch, options) => this.#launch(launch, options),
+      recorder: this.#ledger,
     });
   }
 
@@ -213,9 +231,17 @@ export class Agent {
       (packet, from) => this.membership.receive(packet, from),
       (error) => this.log.debug({ err: error.message }, 'send failed'),
     );
+    try {
+      // After the bind, whose port keeps a second agent of this server off this host.
+      await endPreviousLife(this.#stateDir, this.#ledger, this.log);
+    } catch (error) {
+      await this.#transport.close();
+      throw error;
+    }
     this.log.info(
       {
         listen: `${self.ip}:${self.port}`,
+        state_dir: this.#stateDir,
         servers: this.#serverIds.length,
         quorum: this.config.quorum,
         systems: this.config.systems.map((system) => system.name),

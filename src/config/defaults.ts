@@ -50,6 +50,11 @@ export const DEFAULTS = {
    * renewal (whole-second lifetimes, checked at most a quarter second late), so 1300 holds.
    */
   fence_ms: 1300,
+  /**
+   * Where the agent keeps what must outlive it (the process groups of the scripts it runs, to
+   * kill after a SIGKILL), in a directory per server id: the FHS place for a daemon's state.
+   */
+  state_dir: '/var/lib/flip',
 } as const;
 
 /** What a server that cannot reach a quorum does with what it holds (see docs/SAFETY.md). */

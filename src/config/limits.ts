@@ -40,6 +40,12 @@ export const NAME_BYTES_MAX = 255;
 export const SCRIPT_PATH_BYTES_MAX = 4096;
 
 /**
+ * The state directory: Linux's PATH_MAX too. The agent's files sit a level below it (a directory
+ * per server id), so a path near the bound fails at start with ENAMETOOLONG, named clearly.
+ */
+export const STATE_DIR_BYTES_MAX = 4096;
+
+/**
  * A system's merged config reaches its scripts as JSON, as an argument and as FLIP_CONFIG (both
  * under MAX_ARG_STRLEN, and all of them together under the kernel's ARG_MAX of 2 MiB).
  */

@@ -16,6 +16,7 @@ import {
   NAME_BYTES_MAX,
   PING_PER_INTERVAL_MAX,
   SCRIPT_PATH_BYTES_MAX,
+  STATE_DIR_BYTES_MAX,
   TIME_MS_MAX,
 } from './limits.js';
 import { type TextUse, textProblem } from './text-rules.js';
@@ -30,6 +31,7 @@ function text(use: TextUse, bytes_max: number) {
 
 const name = text('name', NAME_BYTES_MAX);
 const script = text('script', SCRIPT_PATH_BYTES_MAX);
+const directory = text('path', STATE_DIR_BYTES_MAX);
 const secret = z.string().min(1, 'must not be empty');
 const noQuorumPolicy = z
   .enum(NO_QUORUM_POLICIES)
@@ -118,6 +120,11 @@ export const configSchema = z.strictObject({
   remove_on_start: z.boolean().optional(),
   remove_on_failure: z.boolean().optional(),
   no_quorum_policy: noQuorumPolicy.optional(),
+  state_dir: directory
+    .optional()
+    .describe(
+      'directory for the state that must outlive the agent, in a subdirectory per server id; relative to the config file; default /var/lib/flip',
+    ),
   servers: z.record(name, serverSchema).describe('every server of the cluster, by id'),
   cluster: z.strictObject({
     config: z.record(z.string(), z.unknown()).optional(),

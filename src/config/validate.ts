@@ -76,6 +76,11 @@ export interface FlipConfig {
   remove_on_failure: boolean;
   /** The default of every system's no_quorum_policy. */
   no_quorum_policy: NoQuorumPolicy;
+  /**
+   * Where the agent keeps its state, as written (a relative path is taken from the config file's
+   * directory by the agent); each server uses a subdirectory named after its id.
+   */
+  state_dir: string;
   cluster_config: Record<string, unknown>;
   systems: SystemConfig[];
 }
@@ -449,6 +454,7 @@ function normalise(raw: RawConfig): FlipConfig {
     remove_on_start: raw.remove_on_start ?? DEFAULTS.remove_on_start,
     remove_on_failure: raw.remove_on_failure ?? DEFAULTS.remove_on_failure,
     no_quorum_policy: raw.no_quorum_policy ?? DEFAULTS.no_quorum_policy,
+    state_dir: raw.state_dir ?? DEFAULTS.state_dir,
     cluster_config: clusterConfig,
     systems,
   };

@@ -318,6 +318,7 @@ describe('agent: dropped packets', () => {
       JSON.stringify({
         id: 'a',
         key: 'the right key',
+        state_dir: join(dir, 'state'),
         servers: {
           a: { ip: '127.0.0.1', port },
           b: { ip: '127.0.0.1', port: peer.address().port },

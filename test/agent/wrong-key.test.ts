@@ -48,6 +48,7 @@ describe('agents with different keys', () => {
         JSON.stringify({
           id,
           key,
+          state_dir: join(dir, 'state'),
           servers: {
             a: { ip: '127.0.0.1', port: ports.a },
             b: { ip: '127.0.0.1', port: ports.b },

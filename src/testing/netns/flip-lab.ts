@@ -105,6 +105,8 @@ export class FlipCluster {
         ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
         ...top,
         log_level: options.logLevel ?? 'info',
+        // Each lab keeps the agents' state in its own directory, not in /var/lib/flip.
+        state_dir: join(this.dir, 'state'),
         servers: Object.fromEntries(
           this.ids.map((server) => [
             server,
