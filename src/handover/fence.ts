@@ -9,14 +9,15 @@
  *   Linux VIP handling gives addresses a 1 s lifetime that its lease program renews.
  *
  * Renewals are bounded by what the takers know. Under `keep` a holder renews at each lease round,
- * right before it pings a quorum's worth of peers, so its last renewal is no later than the
- * latest moment anybody heard from it. Under `release` it renews only on a quorum of fresh grants
+ * as it pings a quorum's worth of peers, so its last renewal is no later than KEEP_RENEWAL_MS
+ * after the latest moment anybody heard from it. Under `release` it renews only on a quorum of fresh grants
  * (membership/lease.ts), each sent at most `grant_fresh_ms` before, and the deciding quorum
  * promised to grant no more: its last renewal is no later than `grant_fresh_ms` after the latest
  * moment a promiser heard from it. A `down` or `left` decision carries that moment as a silence,
  * so every taker counts the fence from it, on its own clock:
  *
- *   fenced at = heard by anyone + (fence_ms + [release: grant_fresh_ms]) x (1 + FENCE_DRIFT) + FENCE_SLACK_MS
+ *   fenced at = heard by anyone + (fence_ms + renewal) x (1 + FENCE_DRIFT) + FENCE_SLACK_MS
+ *   renewal   = grant_fresh_ms under release, KEEP_RENEWAL_MS under keep
  *
  * Clocks are not synchronised; they are assumed to run at rates within FENCE_DRIFT / 2 of the
  * truth (a 1% error on each side), as client-go's leader election assumes a bounded skew rate.
@@ -29,6 +30,11 @@ import type { NoQuorumPolicy } from '../config/index.js';
 
 /** Clock rates may differ by this fraction between the holder and the taker. */
 export const FENCE_DRIFT = 0.02;
+/**
+ * Under `keep` a holder renews at each lease round, just as it sends the round's pings; the
+ * renewal must be carried out within this (ms), or its lease program refuses it as stale.
+ */
+export const KEEP_RENEWAL_MS = 50;
 /** Added to every fence: a timer that fires late on the holder, a packet's transit (ms). */
 export const FENCE_SLACK_MS = 25;
 /**
@@ -51,7 +57,7 @@ export interface FenceSystem {
  */
 export function fenceWaitMs(system: FenceSystem, grant_fresh_ms: number): number {
   if (system.no_quorum_policy === 'keep' && !system.leased) return 0;
-  const renewal = system.no_quorum_policy === 'release' ? grant_fresh_ms : 0;
+  const renewal = system.no_quorum_policy === 'release' ? grant_fresh_ms : KEEP_RENEWAL_MS;
   return Math.ceil((system.fence_ms + renewal) * (1 + FENCE_DRIFT)) + FENCE_SLACK_MS;
 }
 

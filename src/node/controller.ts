@@ -8,7 +8,13 @@
  *   membership changes, release notices, runner notes, ticks -> NodeController -> commands
  */
 import type { FlipConfig, SystemConfig } from '../config/index.js';
-import { type FenceSystem, fencedAt, LEASE_HOLD_MS, renewableUntil } from '../handover/fence.js';
+import {
+  type FenceSystem,
+  fencedAt,
+  KEEP_RENEWAL_MS,
+  LEASE_HOLD_MS,
+  renewableUntil,
+} from '../handover/fence.js';
 import { handBacks } from '../handover/handback.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
 import type { ReleasedItem } from '../membership/messages.js';
@@ -180,7 +186,7 @@ export class NodeController {
     for (const event of events) {
       switch (event.kind) {
         case 'round':
-          this.#renew(now, 'keep', now + fresh);
+          this.#renew(now, 'keep', now + KEEP_RENEWAL_MS);
           break;
         case 'granted': {
           this.#leaseUntil = Math.max(this.#leaseUntil, event.base + LEASE_HOLD_MS);
