@@ -91,7 +91,9 @@ export type LeaseEvent =
   /** A grant arrived and moved the lease base to `base`. */
   | { kind: 'granted'; at: number; base: number }
   /** A peer refused us a grant, or declared us gone: the lease is void until regranted. */
-  | { kind: 'lost'; at: number };
+  | { kind: 'lost'; at: number }
+  /** Our process stalled (GC, swap, SIGSTOP) for `late_ms`: renewals stopped meanwhile. */
+  | { kind: 'stalled'; at: number; late_ms: number };
 
 export interface Effects {
   sends: Outgoing[];
@@ -591,6 +593,7 @@ export class MembershipNode {
     this.#awareness.apply(1);
     this.#probes.stretch(late);
     this.#suspicions.stretch(late);
+    this.#lease.push({ kind: 'stalled', at: now, late_ms: late });
   }
 
   // ---- reports and quorum ------------------------------------------------------------------

@@ -201,6 +201,17 @@ export class NodeController {
           this.#lastPlacements = undefined;
           this.#earlier = [];
           break;
+        case 'stalled':
+          // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
+          // dropped them, and a peer may hold them now. We hold none of them (the plan runs
+          // `down`, which finds nothing) and take them again only as after a restart.
+          if (event.late_ms < LEASE_HOLD_MS) break;
+          for (const system of this.#config.systems)
+            if (system.lease !== undefined) this.#mayHold.get(system.name)?.clear();
+          this.#leaseUntil = Number.NEGATIVE_INFINITY;
+          this.#lastPlacements = undefined;
+          this.#earlier = [];
+          break;
       }
     }
     this.#checkQuorum(now, view);
