@@ -198,8 +198,7 @@ export class NodeController {
         case 'lost':
           // A peer refused us: it promised or declared this incarnation down (see #replan).
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#lastPlacements = undefined;
-          this.#earlier = [];
+          this.#forgetHistory();
           break;
         case 'stalled':
           // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
@@ -209,8 +208,7 @@ export class NodeController {
           for (const system of this.#config.systems)
             if (system.lease !== undefined) this.#mayHold.get(system.name)?.clear();
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#lastPlacements = undefined;
-          this.#earlier = [];
+          this.#forgetHistory();
           break;
       }
     }
@@ -285,8 +283,7 @@ export class NodeController {
   refuted(now: number, view: MembershipView): void {
     if (this.#stopped || this.#leaving) return;
     this.#commands.push({ kind: 'reassert', systems: this.#ownSystems(), why: 'refuted' });
-    this.#lastPlacements = undefined;
-    this.#earlier = [];
+    this.#forgetHistory();
     this.#replan(now, view, false);
   }
 
@@ -440,8 +437,7 @@ export class NodeController {
       // Without the quorum, peers may declare us down and take our items: what we knew of who
       // holds what is void, and the next plan with the quorum waits, as after a restart, for
       // every server that may hold an item coming to us.
-      this.#lastPlacements = undefined;
-      this.#earlier = [];
+      this.#forgetHistory();
     }
     const self = this.#config.servers.find((server) => server.id === this.#self)!;
     for (const system of this.#config.systems) {
@@ -600,6 +596,18 @@ export class NodeController {
     });
     void now;
     return out;
+  }
+
+  /**
+   * What we knew of who holds what is void (a refutation, a lost quorum, a long stall): peers
+   * may have declared us down and taken our items meanwhile, and a release heard before says
+   * nothing about who holds an item now. The next plan waits, as after a restart, for every
+   * server that may hold an item coming to us.
+   */
+  #forgetHistory(): void {
+    this.#lastPlacements = undefined;
+    this.#earlier = [];
+    this.#heard.clear();
   }
 
   /** Tells the log when the quorum is lost or regained (once each way). */

@@ -141,3 +141,55 @@ describe('controller: announcing again', () => {
     assert.equal(controller.notice_counters.withdrawn, 1);
   });
 });
+
+describe('controller: leases and the quorum', () => {
+  const ALL = new Set([FLIP, FLIP1, FLIP2]);
+
+  /** A view whose lease base is `base` (a quorum of grants for pings sent then). */
+  function leased(base: () => number): MembershipView {
+    return { ...view(ALL), leaseBase: () => base() };
+  }
+
+  it('takes nothing without a quorum, and plans its items once the quorum answers', () => {
+    let base = Number.NEGATIVE_INFINITY;
+    const controller = flip1();
+    controller.synced(
+      0,
+      leased(() => base),
+    );
+    const [before] = of(controller.takeCommands(), 'desired');
+    assert.deepEqual(before?.items, [], 'no quorum: nothing taken');
+    base = 100;
+    controller.lease(
+      100,
+      [{ kind: 'granted', at: 100, base: 100 }],
+      leased(() => base),
+    );
+    const [after] = of(controller.takeCommands(), 'desired');
+    assert.deepEqual(after?.items, ['192.168.0.1']);
+  });
+
+  it('a stall longer than a lease forgets a release heard before it: the hand-back waits again', () => {
+    let base = 0;
+    const controller = flip1();
+    const lease = leased(() => base);
+    controller.synced(0, lease);
+    controller.takeCommands();
+    // flip let the item go for us before we froze.
+    controller.noticeReceived(10, notice(FLIP, 1, '192.168.0.1'));
+    controller.takeCommands();
+    // Frozen for 5 s: our lease base is old, the item lapsed on our host.
+    controller.lease(5_000, [{ kind: 'stalled', at: 5_000, late_ms: 5_000 }], lease);
+    const [dropped] = of(controller.takeCommands(), 'desired');
+    assert.deepEqual(dropped?.items, [], 'without the quorum, after the stall, nothing is held');
+    base = 5_050;
+    controller.lease(5_060, [{ kind: 'granted', at: 5_060, base: 5_050 }], lease);
+    const [back] = of(controller.takeCommands(), 'desired');
+    assert.deepEqual(back?.items, ['192.168.0.1']);
+    assert.deepEqual(
+      [...(back?.handback ?? [])].map(([item]) => item),
+      ['192.168.0.1'],
+      'flip may hold it again: its old release no longer counts',
+    );
+  });
+});
