@@ -4,7 +4,7 @@
  *
  *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
 import type { FlipConfig } from '../config/index.js';
@@ -13,17 +13,22 @@ import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
-import { resolveScript } from '../executor/launcher.js';
+import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
+import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
+import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js';
 import { ScriptRunner } from '../executor/runner.js';
-import type { RunnerNote } from '../executor/types.js';
+import { ScriptLedger } from '../executor/script-ledger.js';
+import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
 import type { MemberChange } from '../membership/node.js';
 import { NodeController } from '../node/controller.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
-import { DropLog } from './drop-log.js';
+import { DropLog, PeerAuthWarnings, peerAuthWarningText } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
+import { endPreviousLife } from './previous-life.js';
+import { serverStateDir } from './state-dir.js';
 
 export interface AgentOptions {
   /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */
@@ -37,6 +42,8 @@ export interface AgentOptions {
 const SHUTDOWN_MARGIN_MS = 5_000;
 /** Lets the leave announcements leave the socket before it closes. */
 const LEAVE_FLUSH_MS = 20;
+/** The script ledger's file in this server's state directory. */
+const SCRIPT_LEDGER_FILE = 'script-ledger.json';
 
 export class Agent {
   readonly config: FlipConfig;
@@ -50,30 +57,46 @@ export class Agent {
   /** The one timer for the controller's next wake-up, and when it fires (ms, monotonic). */
   #controllerTimer: NodeJS.Timeout | undefined;
   #controllerTimerAt = Number.POSITIVE_INFINITY;
+  /** Each leased system's lease program (see executor/lease-keeper.ts). */
+  readonly #keepers = new Map<string, LeaseKeeper>();
   /** Counts dropped packets into rate-limited log lines (see DropLog). */
   readonly #drops: DropLog;
+  /** A peer whose packets fail authentication (a wrong key) gets warnings of its own. */
+  readonly #authWarnings: PeerAuthWarnings;
   /** The one timer for the next drop summary, and when it fires (ms, monotonic). */
   #dropTimer: NodeJS.Timeout | undefined;
   #dropTimerAt = Number.POSITIVE_INFINITY;
   #transport: PacketTransport | undefined;
   #shuttingDown: Promise<void> | undefined;
+  /** This server's own directory under state_dir. */
+  readonly #stateDir: string;
+  /** The process groups of the scripts running, for the next start to kill after a SIGKILL. */
+  readonly #ledger: ScriptLedger;
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
     this.#serverIds = config.servers.map((server) => server.id);
     this.log =
       options.logger ?? createLogger({ level: config.log_level, node: config.id, pretty: options.pretty });
+    const peers = config.servers
+      .filter((server) => server.id !== config.id)
+      .map((server) => ({ id: server.id, address: senderText(server) }));
     this.#drops = new DropLog({
       summary_interval_ms: options.drop_summary_interval_ms,
-      peers: config.servers.filter((server) => server.id !== config.id).map((server) => senderText(server)),
+      peers: peers.map((peer) => peer.address),
     });
+    this.#authWarnings = new PeerAuthWarnings({ peers });
     this.membership = new MembershipDriver(
       config,
       { now: () => performance.now(), wallNow: () => Date.now(), random: Math.random },
       {
         onRefuted: () => {
           this.log.warn('peers had declared this server down; announcing what it holds again');
-          this.#controller.refuted();
+          this.#controller.refuted(performance.now(), this.membership);
+          this.#drive();
+        },
+        onLease: (events) => {
+          this.#controller.lease(performance.now(), events, this.membership);
           this.#drive();
         },
         onChanges: (changes) => this.#onChanges(changes),
@@ -98,14 +121,97 @@ export class Agent {
       // Wall-clock start, to tell peers that were running before us (they may hold our items).
       first_notice_id: Math.floor(Math.random() * 2 ** 32),
     });
-    this.runner = new ScriptRunner(
-      runnerOptionsFor(config, config.id, { resolveScript: (script) => resolveScript(script, configDir) }),
-    );
+    const runnerOptions = runnerOptionsFor(config, config.id, {
+      resolveScript: (script) => resolveScript(script, configDir),
+    });
+    this.runner = new ScriptRunner(runnerOptions);
+    this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
+    this.#ledger = new ScriptLedger({
+      file: join(this.#stateDir, SCRIPT_LEDGER_FILE),
+      node: config.id,
+      running_max: runnerOptions.parallel_max ?? RUNNER_DEFAULTS.parallel_max,
+      onProblem: (message, details) => this.log.error(details, message),
+    });
+    const self = config.servers.find((server) => server.id === config.id)!;
+    for (const system of config.systems) {
+      if (system.lease === undefined || !self.systems.includes(system.name)) continue;
+      this.#keepers.set(
+        system.name,
+        new LeaseKeeper(
+          {
+            program: resolveScript(system.lease, configDir),
+            config_json: JSON.stringify(system.config),
+            system: system.name,
+            node: config.id,
+            lifetime_s: LINUX_LEASE_LIFETIME_S,
+            cwd: configDir,
+          },
+          { onEvent: (event) => this.#onKeeperEvent(system.name, event) },
+        ),
+      );
+    }
     this.#runnerDriver = new RunnerDriver({
       runner: this.runner,
       cwd: configDir,
       onNote: (note) => this.#onNote(note),
+      launch: (launch, options) => this.#launch(launch, options),
+      recorder: this.#ledger,
     });
+  }
+
+  /**
+   * Runs a script. For a system with a lease program, `alive` adds its item with a lifetime
+   * (FLIP_LEASE_LIFETIME_S), and `down` waits until no renewal of the item can come after it:
+   * the program has answered every request sent before.
+   */
+  async #launch(launch: Launch, options: LaunchOptions): Promise<RunResult> {
+    const keeper = this.#keepers.get(launch.system);
+    if (keeper === undefined) return launchScript(launch, options);
+    if (launch.event === 'down') await keeper.sync();
+    return launchScript(
+      { ...launch, env: { ...launch.env, FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S) } },
+      options,
+    );
+  }
+
+  /** Has the system's lease program renew `items`, unless later than `deadline`. */
+  #renew(system: string, items: readonly string[], deadline: number): void {
+    const keeper = this.#keepers.get(system);
+    if (keeper === undefined) return;
+    void keeper.renew(items, deadline).then((result) => {
+      if (result.status === 'ok') return;
+      const fields = { system, items: items.length, status: result.status };
+      if (result.status === 'stale') this.log.debug(fields, 'lease renewal came too late; not renewed');
+      else
+        this.log.warn(
+          {
+            ...fields,
+            ...('message' in result ? { message: result.message } : {}),
+            ...('reason' in result ? { reason: result.reason } : {}),
+          },
+          'lease renewal failed: the items lapse within the fence unless a later renewal succeeds',
+        );
+    });
+  }
+
+  #onKeeperEvent(system: string, event: LeaseKeeperEvent): void {
+    switch (event.type) {
+      case 'started':
+        this.log.debug({ system, pid: event.pid }, 'lease program started');
+        return;
+      case 'stderr':
+        this.log.warn(
+          { system, pid: event.pid, stderr: event.line, dropped: event.dropped },
+          'lease program says',
+        );
+        return;
+      case 'exited':
+        if (event.expected) return;
+        this.log.warn({ system, ...event }, 'lease program exited; restarting it');
+        return;
+      default:
+        this.log.warn({ system, ...event }, `lease program: ${event.type}`);
+    }
   }
 
   /** Loads and checks the config, binds the socket and starts the protocol. */
@@ -125,9 +231,17 @@ export class Agent {
       (packet, from) => this.membership.receive(packet, from),
       (error) => this.log.debug({ err: error.message }, 'send failed'),
     );
+    try {
+      // After the bind, whose port keeps a second agent of this server off this host.
+      await endPreviousLife(this.#stateDir, this.#ledger, this.log);
+    } catch (error) {
+      await this.#transport.close();
+      throw error;
+    }
     this.log.info(
       {
         listen: `${self.ip}:${self.port}`,
+        state_dir: this.#stateDir,
         servers: this.#serverIds.length,
         quorum: this.config.quorum,
         systems: this.config.systems.map((system) => system.name),
@@ -144,10 +258,15 @@ export class Agent {
     return this.#controller.desired(this.membership);
   }
 
-  /** Counts a dropped packet; its own line (debug) and the summary (warning) are rate-limited. */
+  /**
+   * Counts a dropped packet; its own line (debug), the summary (warning) and the warning about a
+   * peer that fails authentication are rate-limited.
+   */
   #onDrop(reason: DropReason, from: Endpoint): void {
     const now = performance.now();
     const sender = senderText(from);
+    const warning = this.#authWarnings.record(now, reason, sender);
+    if (warning) this.log.warn(warning, peerAuthWarningText(warning));
     const line = this.#drops.record(now, reason, sender);
     if (line) {
       const fields =
@@ -240,6 +359,22 @@ export class Agent {
         }
         case 'send_release':
           this.membership.release(command.to, command.id, command.items);
+          break;
+        case 'lease_wanted':
+          this.membership.setLeaseWanted(command.wanted);
+          break;
+        case 'renew':
+          this.#renew(command.system, command.items, command.deadline);
+          break;
+        case 'quorum':
+          if (command.state === 'lost')
+            this.log.warn(
+              { releasing: command.releasing },
+              command.releasing.length > 0
+                ? 'no quorum: taking no items, and letting go of those under no_quorum_policy release'
+                : 'no quorum: taking no items until a quorum answers again',
+            );
+          else this.log.info('quorum reachable again');
           break;
       }
     }
@@ -352,6 +487,7 @@ export class Agent {
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
       this.#runnerDriver.stop();
+      await Promise.all([...this.#keepers.values()].map((keeper) => keeper.stop()));
       this.#controller.stop(performance.now());
       this.#drive();
       await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));

@@ -17,6 +17,10 @@
  * addresses cannot grow the map. The configured peers are always counted by name besides those
  * (their number is fixed by the config): a spoofed flood must not hide a peer sealing with a
  * wrong key.
+ *
+ * A wrong key is also loud on its own (PeerAuthWarnings): a summary every 10 s that mentions it
+ * among other counts is easy to miss, while a server that cannot authenticate a peer's packets
+ * will, after its start-up grace, believe that peer gone.
  */
 import { DROP_REASONS, type DropCounters, type DropReason, newDropCounters } from '../wire/drop-reasons.js';
 
@@ -63,7 +67,10 @@ export const LINES_PER_SECOND = 20;
 export const SENDERS_MAX = 20;
 export const PEER_AUTH_HINT = 'packets from configured peers failed authentication: wrong key?';
 
-/** Packets that did not authenticate: from a peer, a key differing from ours is the likely cause. */
+/**
+ * Packets that did not authenticate: from a peer, a key differing from ours is the likely cause
+ * (unknown_key: none of our keys has its key id; bad_tag: one has, and the tag still fails).
+ */
 const AUTH_REASONS: ReadonlySet<DropReason> = new Set<DropReason>(['unknown_key', 'bad_tag']);
 const LINE_WINDOW_MS = 1000;
 
@@ -171,4 +178,91 @@ export class DropLog {
     this.#suppressed = 0;
     return line;
   }
+}
+
+/**
+ * The shortest gap between two wrong-key warnings about one peer (ms): a peer probes several
+ * times a second, and a line a packet would bury the log, while one every 30 s keeps the problem
+ * on the screen of anyone reading it.
+ */
+export const PEER_AUTH_WARNING_INTERVAL_MS = 30_000;
+
+/** A configured peer, as the wrong-key warning names it. */
+export interface AuthPeer {
+  /** Its server id. */
+  id: string;
+  /** Its address, in the form `record` is given senders. */
+  address: string;
+}
+
+export interface PeerAuthWarningsOptions {
+  peers: Iterable<AuthPeer>;
+  /** The shortest gap between two warnings about one peer (ms). Default PEER_AUTH_WARNING_INTERVAL_MS. */
+  interval_ms?: number;
+}
+
+/** A warning to log now: packets from a configured peer's address fail authentication. */
+export interface PeerAuthWarning {
+  peer: string;
+  from: string;
+  /** Packets from it that failed since the previous warning about it, this one included. */
+  failures: number;
+  /** The same, by reason (unknown_key, bad_tag); non-zero counts only. */
+  by_reason: Partial<Record<DropReason, number>>;
+}
+
+interface AuthPeerState {
+  id: string;
+  last_warning_ms: number;
+  /** Failures since the last warning. */
+  failures: number;
+  by_reason: Partial<Record<DropReason, number>>;
+}
+
+/**
+ * Decides when packets from a configured peer's address that fail authentication get a warning
+ * line of their own: the first at once, then at most one per `interval_ms` per peer, each
+ * counting the failures since the one before. Like DropLog it takes the time in every call.
+ *
+ * Only configured peers are tracked, so memory is fixed by the config. A source address can be
+ * spoofed, so a warning may also mean that someone forges a peer's packets; the rate limit holds
+ * either way.
+ */
+export class PeerAuthWarnings {
+  readonly #interval_ms: number;
+  readonly #peers = new Map<string, AuthPeerState>();
+
+  constructor(options: PeerAuthWarningsOptions) {
+    this.#interval_ms = options.interval_ms ?? PEER_AUTH_WARNING_INTERVAL_MS;
+    for (const { id, address } of options.peers)
+      this.#peers.set(address, { id, last_warning_ms: Number.NEGATIVE_INFINITY, failures: 0, by_reason: {} });
+  }
+
+  /** Counts one drop; returns the warning to log now, if this drop calls for one. */
+  record(now_ms: number, reason: DropReason, from: string): PeerAuthWarning | undefined {
+    if (!AUTH_REASONS.has(reason)) return undefined;
+    const peer = this.#peers.get(from);
+    if (peer === undefined) return undefined;
+    peer.failures++;
+    peer.by_reason[reason] = (peer.by_reason[reason] ?? 0) + 1;
+    if (now_ms - peer.last_warning_ms < this.#interval_ms) return undefined;
+    const warning: PeerAuthWarning = {
+      peer: peer.id,
+      from,
+      failures: peer.failures,
+      by_reason: peer.by_reason,
+    };
+    peer.last_warning_ms = now_ms;
+    peer.failures = 0;
+    peer.by_reason = {};
+    return warning;
+  }
+}
+
+/** The warning's log message: who, and what to check. */
+export function peerAuthWarningText(warning: PeerAuthWarning): string {
+  return (
+    `packets from ${warning.peer} (${warning.from}) fail authentication: wrong key? ` +
+    'both servers must share one of their keys'
+  );
 }

@@ -7,7 +7,13 @@ import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
-import type { MemberChange, Refutation, ReleasedAck, ReleasedNotice } from '../membership/node.js';
+import type {
+  LeaseEvent,
+  MemberChange,
+  Refutation,
+  ReleasedAck,
+  ReleasedNotice,
+} from '../membership/node.js';
 import { isLive, MembershipNode } from '../membership/node.js';
 import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
@@ -35,6 +41,8 @@ export interface MembershipDriverEvents {
   onReleasedAck(ack: ReleasedAck): void;
   /** A peer had seen a later boot of this server (the clock went back); packets now carry `to`. */
   onBootAdvanced(from: number, to: number): void;
+  /** News about our own lease: a round, a grant, its loss (see membership/lease.ts). */
+  onLease(events: LeaseEvent[]): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -87,6 +95,27 @@ export class MembershipDriver {
   /** Whether `member` is live in this node's view. */
   isLive(member: number): boolean {
     return isLive(this.core.member(member).state);
+  }
+
+  /** Our lease base at `now` (membership/lease.ts). */
+  leaseBase(now: number): number {
+    return this.core.leaseBase(now);
+  }
+
+  /** The latest moment anybody we know of heard from `member` (our clock). */
+  heardByAnyone(member: number): number {
+    return this.core.heardByAnyone(member);
+  }
+
+  get grant_fresh_ms(): number {
+    return this.core.grant_fresh_ms;
+  }
+
+  /** Asks the core for lease rounds, or stops them. */
+  setLeaseWanted(wanted: boolean): void {
+    if (this.#stopped) return;
+    this.core.setLeaseWanted(this.#components.now(), wanted);
+    this.#flush();
   }
 
   start(transport: PacketTransport): void {
@@ -146,7 +175,7 @@ export class MembershipDriver {
       incarnation: this.core.incarnation,
       updates: [],
     };
-    this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
+    this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message, to));
     this.packets_sent++;
   }
 
@@ -169,13 +198,14 @@ export class MembershipDriver {
     for (const { to, message } of effects.sends) {
       const server = this.#config.servers[to];
       if (!server || !this.#transport) continue;
-      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message));
+      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message, to));
       this.packets_sent++;
     }
     for (const refutation of effects.refutations) this.#events.onRefuted(refutation);
     if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
     for (const notice of effects.released) this.#events.onReleased(notice);
     for (const ack of effects.released_acks) this.#events.onReleasedAck(ack);
+    if (effects.lease.length > 0) this.#events.onLease(effects.lease);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;
       this.#events.onSynced();

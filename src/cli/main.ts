@@ -88,6 +88,8 @@ export function buildProgram(): Command {
     .option('--timeout <ms>', `ping_timeout override, ${SIM_RANGES.timeout.join('-')}`, once)
     .option('--pings <k>', `ping_per_interval override, ${SIM_RANGES.pings.join('-')}`, once)
     .option('--quorum <q>', 'quorum override, at most --nodes', once)
+    .option('--policy <p>', "every system's no_quorum_policy: keep or release (default: keep)", once)
+    .option('--lease', 'every system has a lease program: items lapse on a host nobody renews them on')
     .option('--json', 'print every outcome and figure as JSON')
     .action(async (options: SimCommandOptions) => {
       process.exitCode = (await import('./commands/sim.js')).sim(options, out);

@@ -1,6 +1,8 @@
 /** Text renderings of the commands: config summaries (plan tables are placement/plan-table.ts). */
 import { formatEndpoint } from '../config/address.js';
-import type { FlipConfig } from '../config/index.js';
+import type { FlipConfig, SystemConfig } from '../config/index.js';
+import { fenceWaitMs } from '../handover/fence.js';
+import { grantFreshMs } from '../membership/lease.js';
 
 export function renderSummary(config: FlipConfig): string {
   const out: string[] = [];
@@ -13,7 +15,10 @@ export function renderSummary(config: FlipConfig): string {
       `  ${server.index + 1}. ${server.id}  ${formatEndpoint(server.ip, server.port)}  ${priority}  ${role}`,
     );
   }
-  out.push(`quorum: ${config.quorum} of ${config.servers.length}`);
+  const majority = config.quorum > config.servers.length / 2;
+  out.push(
+    `quorum: ${config.quorum} of ${config.servers.length}${majority ? '' : ' (not a majority: two sides of a partition can each count one, so nothing prevents two owners)'}`,
+  );
   out.push(
     `timing: gossip_interval ${config.gossip_interval_ms} ms, ping_per_interval ${config.ping_per_interval}, ping_timeout ${config.ping_timeout_ms} ms`,
   );
@@ -24,6 +29,32 @@ export function renderSummary(config: FlipConfig): string {
     out.push(
       `  ${system.name}: ${system.type}, members ${system.members.join(', ')}, ${system.data.length} item${system.data.length === 1 ? '' : 's'}`,
     );
+    out.push(`    no_quorum_policy ${system.no_quorum_policy}: ${policyMeaning(system)}`);
+    out.push(`    ${fenceMeaning(system, config)}`);
   }
   return out.join('\n');
+}
+
+/** What a system's no_quorum_policy does, in one line. */
+function policyMeaning(system: SystemConfig): string {
+  return system.no_quorum_policy === 'keep'
+    ? 'a server that cannot reach a quorum keeps what it holds and takes nothing (a cut-off holder and its replacement may both hold an item)'
+    : 'a server that cannot reach a quorum lets go of what it holds and takes nothing (a total partition leaves no owner)';
+}
+
+/** What protects the system's items from a dead or frozen agent, in one line. */
+function fenceMeaning(system: SystemConfig, config: FlipConfig): string {
+  const wait = fenceWaitMs(
+    {
+      no_quorum_policy: system.no_quorum_policy,
+      leased: system.lease !== undefined,
+      fence_ms: system.fence_ms,
+    },
+    grantFreshMs(config.ping_timeout_ms),
+  );
+  if (system.lease === undefined)
+    return wait === 0
+      ? "no lease program: a killed or frozen agent's items stay on its host; a takeover does not wait"
+      : `no lease program: the agent lets go itself when it loses the quorum; a takeover waits ${wait} ms after the holder was last heard from (a frozen agent is not fenced)`;
+  return `lease ${system.lease}: held items lapse ${system.fence_ms} ms after their last renewal, agent or not; a takeover waits ${wait} ms after the holder was last heard from`;
 }

@@ -37,7 +37,29 @@ export const DEFAULTS = {
   remove_on_start: true,
   /** Run `down` for everything held when stopped by a signal (the original's remove_on_failure). */
   remove_on_failure: true,
+  /**
+   * A server that cannot reach a quorum keeps what it holds: the original flip's behaviour, and
+   * its README's story (a total partition moves nothing). `release` trades that for never two
+   * owners: see docs/SAFETY.md.
+   */
+  no_quorum_policy: 'keep',
+  /**
+   * How long after the agent last renewed an item's lease the host may still answer for it
+   * (ms). The shipped Linux VIP handling adds addresses with a lifetime of 1 s that the lease
+   * program renews; the kernel deletes a lapsed address between 0.98 and 1.27 s after its last
+   * renewal (whole-second lifetimes, checked at most a quarter second late), so 1300 holds.
+   */
+  fence_ms: 1300,
+  /**
+   * Where the agent keeps what must outlive it (the process groups of the scripts it runs, to
+   * kill after a SIGKILL), in a directory per server id: the FHS place for a daemon's state.
+   */
+  state_dir: '/var/lib/flip',
 } as const;
+
+/** What a server that cannot reach a quorum does with what it holds (see docs/SAFETY.md). */
+export const NO_QUORUM_POLICIES = ['keep', 'release'] as const;
+export type NoQuorumPolicy = (typeof NO_QUORUM_POLICIES)[number];
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';

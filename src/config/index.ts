@@ -5,7 +5,14 @@ import { CONFIG_FILE_BYTES_MAX } from './limits.js';
 import { parseSource } from './source.js';
 import { type ConfigOverrides, type FlipConfig, validateConfig } from './validate.js';
 
-export { DEFAULTS, defaultQuorum, type LogLevel, type SystemType } from './defaults.js';
+export {
+  DEFAULTS,
+  defaultQuorum,
+  type LogLevel,
+  NO_QUORUM_POLICIES,
+  type NoQuorumPolicy,
+  type SystemType,
+} from './defaults.js';
 export { ConfigError, type ConfigIssue, formatIssues } from './errors.js';
 export {
   type ConfigOverrides,

@@ -40,6 +40,12 @@ export const NAME_BYTES_MAX = 255;
 export const SCRIPT_PATH_BYTES_MAX = 4096;
 
 /**
+ * The state directory: Linux's PATH_MAX too. The agent's files sit a level below it (a directory
+ * per server id), so a path near the bound fails at start with ENAMETOOLONG, named clearly.
+ */
+export const STATE_DIR_BYTES_MAX = 4096;
+
+/**
  * A system's merged config reaches its scripts as JSON, as an argument and as FLIP_CONFIG (both
  * under MAX_ARG_STRLEN, and all of them together under the kernel's ARG_MAX of 2 MiB).
  */
@@ -63,6 +69,8 @@ export const TIME_MS_MAX = {
   delay: 300_000,
   /** A script that runs for over an hour is stuck. */
   script_timeout: 3_600_000,
+  /** Every failover waits the fence: a minute of it is already no failover. */
+  fence: 60_000,
 } as const;
 
 /** Members probed per round: more than this is a flood, not a probe. */

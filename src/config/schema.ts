@@ -8,7 +8,7 @@
  * (id names a server, quorum fits, ...) live in validate.ts.
  */
 import { z } from 'zod';
-import { LOG_LEVELS, SYSTEM_TYPES } from './defaults.js';
+import { LOG_LEVELS, NO_QUORUM_POLICIES, SYSTEM_TYPES } from './defaults.js';
 import {
   INDIRECT_PROBES_MAX,
   ITEM_BYTES_MAX,
@@ -16,6 +16,7 @@ import {
   NAME_BYTES_MAX,
   PING_PER_INTERVAL_MAX,
   SCRIPT_PATH_BYTES_MAX,
+  STATE_DIR_BYTES_MAX,
   TIME_MS_MAX,
 } from './limits.js';
 import { type TextUse, textProblem } from './text-rules.js';
@@ -30,7 +31,11 @@ function text(use: TextUse, bytes_max: number) {
 
 const name = text('name', NAME_BYTES_MAX);
 const script = text('script', SCRIPT_PATH_BYTES_MAX);
+const directory = text('path', STATE_DIR_BYTES_MAX);
 const secret = z.string().min(1, 'must not be empty');
+const noQuorumPolicy = z
+  .enum(NO_QUORUM_POLICIES)
+  .describe('what a server that cannot reach a quorum does with what it holds: keep (default) or release');
 
 /** A whole number from `min` to `max`, with the range in every message. */
 function whole(min: number, max: number, unit = '') {
@@ -78,6 +83,17 @@ export const systemSchema = z.strictObject({
     .describe(
       `ms after which a running script is killed; default 30000, at most ${TIME_MS_MAX.script_timeout}`,
     ),
+  no_quorum_policy: noQuorumPolicy.optional(),
+  lease: script
+    .optional()
+    .describe(
+      'long-running program that renews held items so they lapse by themselves when the agent stops (scripts/linux/vip-lease for VIPs)',
+    ),
+  fence: millis(1, 'fence')
+    .optional()
+    .describe(
+      `ms after its last renewal within which a held item stops being answered for, agent or not; default 1300, at most ${TIME_MS_MAX.fence}`,
+    ),
 });
 
 export const keySchema = z.union([
@@ -103,6 +119,12 @@ export const configSchema = z.strictObject({
   log_level: z.enum(LOG_LEVELS).optional(),
   remove_on_start: z.boolean().optional(),
   remove_on_failure: z.boolean().optional(),
+  no_quorum_policy: noQuorumPolicy.optional(),
+  state_dir: directory
+    .optional()
+    .describe(
+      'directory for the state that must outlive the agent, in a subdirectory per server id; relative to the config file; default /var/lib/flip',
+    ),
   servers: z.record(name, serverSchema).describe('every server of the cluster, by id'),
   cluster: z.strictObject({
     config: z.record(z.string(), z.unknown()).optional(),

@@ -13,7 +13,9 @@ export type TextUse =
   /** An item: an argument and FLIP_ITEM; newlines and any printable text are fine. */
   | 'item'
   /** A script path or name, given to execve. */
-  | 'script';
+  | 'script'
+  /** A directory path, given to mkdir and open. */
+  | 'path';
 
 /** Names that JavaScript objects reserve: a record keyed by one would silently lose it. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(['__proto__']);
@@ -40,7 +42,7 @@ export function textProblem(text: string, use: TextUse, bytes_max: number): stri
     const why =
       use === 'item'
         ? 'an item is passed to its scripts as an argument and in FLIP_ITEM, which Linux bounds'
-        : use === 'script'
+        : use === 'script' || use === 'path'
           ? 'longer than any path the system can open'
           : 'a name is shown in every log line';
     return `is ${bytes.toLocaleString('en-US')} bytes long; at most ${bytes_max.toLocaleString('en-US')} bytes (UTF-8): ${why}`;

@@ -4,7 +4,14 @@
  */
 import { listSome, quote } from '../text/quote.js';
 import { addressProblem, canonicalAddress, formatEndpoint } from './address.js';
-import { DEFAULTS, defaultQuorum, type LogLevel, SYSTEM_TYPES, type SystemType } from './defaults.js';
+import {
+  DEFAULTS,
+  defaultQuorum,
+  type LogLevel,
+  type NoQuorumPolicy,
+  SYSTEM_TYPES,
+  type SystemType,
+} from './defaults.js';
 import { didYouMean } from './did-you-mean.js';
 import { boundIssues, ConfigError, type ConfigIssue, pathToString } from './errors.js';
 import { schemaProblems } from './issue-messages.js';
@@ -43,6 +50,12 @@ export interface SystemConfig {
   members: string[];
   delay_ms: number;
   script_timeout_ms: number;
+  /** The system's own policy, or the config's. */
+  no_quorum_policy: NoQuorumPolicy;
+  /** The lease program, as written (resolved like the scripts); none: items never lapse. */
+  lease: string | undefined;
+  /** How long after its last renewal a held item is no longer answered for (ms). */
+  fence_ms: number;
 }
 
 export interface FlipConfig {
@@ -61,6 +74,13 @@ export interface FlipConfig {
   log_level: LogLevel;
   remove_on_start: boolean;
   remove_on_failure: boolean;
+  /** The default of every system's no_quorum_policy. */
+  no_quorum_policy: NoQuorumPolicy;
+  /**
+   * Where the agent keeps its state, as written (a relative path is taken from the config file's
+   * directory by the agent); each server uses a subdirectory named after its id.
+   */
+  state_dir: string;
   cluster_config: Record<string, unknown>;
   systems: SystemConfig[];
 }
@@ -231,6 +251,9 @@ function checkReservedKeys(raw: Record<string, unknown>, add: Add): void {
 }
 
 /** Rules that involve more than one key. Works on the raw value so it can run beside zod. */
+/** Characters an item of a system with a lease program may not hold: whitespace and controls. */
+const LEASE_ITEM_UNSAFE = /[\s\p{Cc}]/u;
+
 function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
   const servers = isObject(own(raw, 'servers')) ? (raw.servers as Record<string, unknown>) : undefined;
   const cluster = isObject(own(raw, 'cluster')) ? (raw.cluster as Record<string, unknown>) : undefined;
@@ -322,6 +345,16 @@ function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
           );
         else firstIndex.set(item, i);
       });
+      // A lease program reads items from space-separated lines (see scripts/linux/README.md).
+      if (typeof own(system, 'lease') === 'string') {
+        data.forEach((item, i) => {
+          if (typeof item === 'string' && LEASE_ITEM_UNSAFE.test(item))
+            add(
+              ['cluster', 'system', name, 'data', i],
+              `${quote(item)} contains a space or a control character, which a system with a lease program cannot renew (its items travel as words on a line)`,
+            );
+        });
+      }
     }
     checkScriptConfig(name, clusterConfig, own(system, 'config'), add);
   }
@@ -401,6 +434,9 @@ function normalise(raw: RawConfig): FlipConfig {
     members: servers.filter((server) => server.systems.includes(name)).map((server) => server.id),
     delay_ms: system.delay ?? DEFAULTS.delay_ms,
     script_timeout_ms: system.script_timeout ?? DEFAULTS.script_timeout_ms,
+    no_quorum_policy: system.no_quorum_policy ?? raw.no_quorum_policy ?? DEFAULTS.no_quorum_policy,
+    lease: system.lease,
+    fence_ms: system.fence ?? DEFAULTS.fence_ms,
   }));
 
   const logLevel = raw.log_level ?? DEFAULTS.log_level;
@@ -417,6 +453,8 @@ function normalise(raw: RawConfig): FlipConfig {
     log_level: logLevel === 'warning' ? 'warn' : logLevel,
     remove_on_start: raw.remove_on_start ?? DEFAULTS.remove_on_start,
     remove_on_failure: raw.remove_on_failure ?? DEFAULTS.remove_on_failure,
+    no_quorum_policy: raw.no_quorum_policy ?? DEFAULTS.no_quorum_policy,
+    state_dir: raw.state_dir ?? DEFAULTS.state_dir,
     cluster_config: clusterConfig,
     systems,
   };

@@ -99,6 +99,9 @@ export class LoopbackCluster {
     for (const id of ids) {
       const config = {
         ...raw,
+        // Every agent keeps its state under the cluster's temporary directory, never in the
+        // operator's (or the default /var/lib/flip).
+        state_dir: join(dir, 'state'),
         ...options.overrides,
         id,
         servers: Object.fromEntries(

@@ -36,8 +36,9 @@ export function checkConfigScripts(config: FlipConfig, options: ScriptCheckOptio
   const self = config.servers.find((server) => server.id === options.self);
   for (const system of config.systems) {
     const mine = self?.systems.includes(system.name) === true;
-    for (const event of ['alive', 'down'] as const) {
+    for (const event of ['alive', 'down', 'lease'] as const) {
       const script = system[event];
+      if (script === undefined) continue;
       const found = scriptProblem(script, options.config_dir, options.path_env);
       if (found === undefined) continue;
       const problem = found.message;

@@ -6,6 +6,7 @@
 import { setTimer } from '../time/timer.js';
 import { type LaunchOptions, launchScript } from './launcher.js';
 import type { ScriptRunner } from './runner.js';
+import type { ScriptGroupRecorder } from './script-ledger.js';
 import type { Launch, RunnerNote, RunResult } from './types.js';
 
 export type LaunchFunction = (launch: Launch, options: LaunchOptions) => Promise<RunResult>;
@@ -23,6 +24,8 @@ export interface DriverOptions {
   /** Per stream; see LaunchOptions. */
   output_bytes_max?: number;
   kill_grace_ms?: number;
+  /** Told of every script's process group (the agent's script ledger); see LaunchOptions. */
+  recorder?: ScriptGroupRecorder;
 }
 
 export class RunnerDriver {
@@ -47,6 +50,7 @@ export class RunnerDriver {
       cwd: options.cwd,
       output_bytes_max: options.output_bytes_max,
       kill_grace_ms: options.kill_grace_ms,
+      recorder: options.recorder,
     };
   }
 

@@ -21,6 +21,13 @@ export {
 export { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 export { ScriptRunner } from './runner.js';
 export {
+  type LedgerEntry,
+  LedgerWriteError,
+  type Recovery,
+  type ScriptGroupRecorder,
+  ScriptLedger,
+} from './script-ledger.js';
+export {
   type ActionKind,
   type FailedView,
   type Launch,

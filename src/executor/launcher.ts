@@ -8,20 +8,17 @@
  * for a failing script: every outcome is a RunResult.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-} from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimer } from '../time/timer.js';
 import { CapturedOutput } from './captured-output.js';
+import { errorCode, groupExists } from './process-groups.js';
+import type { ScriptGroupRecorder } from './script-ledger.js';
 import type { Launch, RunResult } from './types.js';
+
+// Still importable from here, beside signalGroup and startErrorMessage, for the lease keeper,
+// which runs its program in a process group as the launcher does; it lives in process-groups.ts.
+export { groupExists } from './process-groups.js';
 
 export interface LaunchOptions {
   /** Working directory of the script; the agent's when absent. */
@@ -38,6 +35,11 @@ export interface LaunchOptions {
    * it left behind may hold them open for ever; its output after that is not waited for.
    */
   close_wait_ms?: number;
+  /**
+   * Told of each script's process group as soon as it is spawned, and again when its leader has
+   * exited (see script-ledger.ts): what a restart after a SIGKILL needs to kill the scripts left.
+   */
+  recorder?: ScriptGroupRecorder;
 }
 
 export const LAUNCH_DEFAULTS = {
@@ -105,6 +107,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
     let kill_timer: NodeJS.Timeout | undefined;
     let close_timer: NodeJS.Timeout | undefined;
     let poll_timer: NodeJS.Timeout | undefined;
+    /** When the group was sent SIGKILL (performance.now()), if it was. */
+    let sigkilled_ms: number | undefined;
     const pid = child.pid;
 
     const settle = (result: RunResult): void => {
@@ -130,8 +134,11 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       if (timed_out && !group_gone) {
         // After a timeout the result waits until the whole group is gone, so that a retry never
         // runs beside leftovers of the attempt it replaces. The group is polled because nothing
-        // signals the death of the leader's children; the SIGKILL deadline bounds the wait.
-        if (pid !== undefined && groupExists(pid)) {
+        // signals the death of the leader's children. SIGKILL at the deadline ends them, though
+        // not at the very instant it is sent; KILLED_WAIT_MS bounds the wait for one stuck in
+        // the kernel.
+        const waited_out = sigkilled_ms !== undefined && performance.now() - sigkilled_ms >= KILLED_WAIT_MS;
+        if (pid !== undefined && !waited_out && groupExists(pid)) {
           if (poll_timer === undefined) {
             poll_timer = setTimeout(() => {
               poll_timer = undefined;
@@ -145,6 +152,8 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       }
       startCloseWait();
       if (!closed && !close_wait_over) return;
+      // The leader has exited and been reaped; processes it left behind may keep its group.
+      if (pid !== undefined) options.recorder?.ended(pid, group_gone || !groupExists(pid));
       settle({
         run: launch.run,
         ok: !timed_out && exit_code === 0,
@@ -166,6 +175,9 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
     });
 
     if (pid === undefined) return;
+    // Recorded before the first turn of the event loop: the leader cannot have been reaped yet,
+    // so its /proc entry (and start time) is there even if it has already exited.
+    options.recorder?.started(launch, pid);
 
     child.on('exit', (code, exit_signal) => {
       exited = true;
@@ -185,7 +197,7 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       signalGroup(pid, child, 'SIGTERM');
       kill_timer = setTimeout(() => {
         signalGroup(pid, child, 'SIGKILL');
-        group_gone = true;
+        sigkilled_ms = performance.now();
         maybeFinish();
       }, kill_grace_ms);
     }, launch.timeout_ms);
@@ -194,6 +206,11 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
 
 /** How often to look whether a timed-out script's process group is gone. */
 const GROUP_POLL_MS = 50;
+/**
+ * How long a group sent SIGKILL may take to be gone before the result comes anyway: a killed
+ * process exits within milliseconds unless it is stuck in the kernel (an NFS or device wait).
+ */
+const KILLED_WAIT_MS = 1000;
 
 /** Sends `signal` to the script's process group; falls back to the leader alone. */
 export function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Signals): void {
@@ -203,40 +220,6 @@ export function signalGroup(pid: number, child: ChildProcess, signal: NodeJS.Sig
     // ESRCH: the group is already gone, which is what we wanted.
     if (errorCode(error) !== 'ESRCH') child.kill(signal);
   }
-}
-
-/**
- * Whether any process of the group `pgid` is still alive. kill(-pgid, 0) also counts zombies,
- * which linger until their new parent reaps them (slowly, under some container inits), so on
- * Linux /proc decides whether a member is more than a zombie.
- */
-export function groupExists(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  const wanted = String(pgid);
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // Fields after the command name, which may itself contain spaces and parentheses:
-    // state ppid pgrp ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[2] === wanted && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-  }
-  return false;
 }
 
 /**
@@ -271,14 +254,6 @@ export function startErrorMessage(
   return code === 'ENOENT'
     ? `${start}: not found (ENOENT), although the file exists; if it is a program, its loader (ELF interpreter) may be missing`
     : `${start}: permission denied (EACCES), although the file is executable; is its file system mounted noexec?`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const code = (error as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
 }
 
 /**

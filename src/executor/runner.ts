@@ -22,11 +22,13 @@
  * Each rule has a file of its own, and the runner dispatches between them and applies what they
  * say: plan-coalescing.ts (desired sets fold into the next plan), plan.ts (a plan's phases),
  * launch-queue.ts (the one action an item may have waiting, in launch order), retry.ts (the
- * backoff), drain.ts (shutdown), and ../handover/handback-gate.ts (which arriving items wait for
- * their previous holder's release).
+ * backoff), generation.ts (whether a late result or timer still counts), drain.ts (shutdown),
+ * and ../handover/handback-gate.ts (which arriving items wait for their previous holder's
+ * release).
  */
 import { HandbackGate } from '../handover/handback-gate.js';
 import { Drain } from './drain.js';
+import { isCurrent } from './generation.js';
 import { LaunchQueue } from './launch-queue.js';
 import { alivePhase, type DownPhase, downPhase, firstAttemptEnded, type Plan, planItems } from './plan.js';
 import { PlanCoalescing } from './plan-coalescing.js';
@@ -108,7 +110,7 @@ export class ScriptRunner {
   readonly #counters: RunnerCounters = {
     runs_started: 0,
     runs_failed: 0,
-    results_ignored: 0,
+    stale_results: 0,
     announces_skipped: 0,
     alives_skipped: 0,
   };
@@ -278,7 +280,7 @@ export class ScriptRunner {
     this.#advance(now);
     const item = this.#runs.get(result.run);
     if (item === undefined || item.running === undefined || item.running.launch.run !== result.run) {
-      this.#counters.results_ignored += 1;
+      this.#counters.stale_results += 1;
       return;
     }
     const { launch, kind } = item.running;
@@ -288,37 +290,43 @@ export class ScriptRunner {
     const released = ok && launch.event === 'down' && (item.maybe_held || item.leftover_possible);
     this.#notes.push({ type: 'finished', launch, result, released });
 
+    // What the script did is a fact whichever generation it was made for.
     if (ok) {
       item.leftover_possible = false;
       item.held = launch.event === 'alive';
       item.maybe_held = item.held;
     } else {
       this.#counters.runs_failed += 1;
-      item.last_error = describeFailure(result, launch.timeout_ms);
     }
 
     this.#notePlanProgress(item, launch, kind, now);
 
+    const current = isCurrent({ event: launch.event, plan: launch.plan, kind }, this.#generation(item));
+    // A failure of an older generation is not the newer target's, to show as the item's error.
+    if (!ok && current) item.last_error = describeFailure(result, launch.timeout_ms);
     if (this.#drain.draining) {
       this.#queueDrainDown(item, now);
-    } else if (launch.event === item.target && launch.plan === item.target_plan && !this.#pending.has(item)) {
-      // Only a run made for the item's current target drives its retries; a run of an older plan
-      // that ends now tells us what the node holds (above), nothing more.
-      if (ok) {
-        if (item.failed_reported) {
-          this.#notes.push({
-            type: 'recovered',
-            system: item.system.config.name,
-            item: item.item,
-            event: launch.event,
-          });
-        }
-        item.failures = 0;
-        item.failed_reported = false;
-        item.last_error = '';
-      } else {
-        this.#scheduleRetry(item, launch, now);
+    } else if (!current) {
+      // A run of an older generation tells what the node holds (above), nothing more: no retry,
+      // no failure count, no `recovered` for the newer target.
+      this.#counters.stale_results += 1;
+    } else if (this.#pending.has(item)) {
+      // An action already waits (an announcement queued behind this alive): it speaks for the
+      // item next, and runs as the retry when this run failed.
+    } else if (ok) {
+      if (item.failed_reported) {
+        this.#notes.push({
+          type: 'recovered',
+          system: item.system.config.name,
+          item: item.item,
+          event: launch.event,
+        });
       }
+      item.failures = 0;
+      item.failed_reported = false;
+      item.last_error = '';
+    } else {
+      this.#scheduleRetry(item, launch, now);
     }
     this.#step(now);
   }
@@ -514,6 +522,9 @@ export class ScriptRunner {
     item.system.coalescing.withdraw(item.item);
     item.target = 'down';
     item.failures = 0;
+    // An announcement queued for the `alive` target (by a release or a reassert during the downs)
+    // is stale now: it must not run, nor stand in the way of the `down` below.
+    this.#dropStaleAction(item);
     if (item.held || item.maybe_held || item.leftover_possible)
       this.#queue(item, 'down', 1, now, item.target_plan, 'retry');
   }
@@ -559,11 +570,28 @@ export class ScriptRunner {
     plan: number,
     kind: ActionKind,
   ): void {
+    this.#dropStaleAction(item);
     this.#pending.add(
       item,
       { event, attempt, at, plan, kind },
       () => `${item.system.config.name}/${item.item}`,
     );
+  }
+
+  /** The item's newest generation: its target and the plan that set it (see generation.ts). */
+  #generation(item: ItemState): { target: ScriptEvent | undefined; plan: number } {
+    return { target: item.target, plan: item.target_plan };
+  }
+
+  /**
+   * Drops the action waiting for `item` when it was queued for an older generation, counting it:
+   * an announcement queued for an `alive` target that a skip has just turned into `down`, say.
+   */
+  #dropStaleAction(item: ItemState): void {
+    const waiting = this.#pending.get(item);
+    if (waiting === undefined || isCurrent(waiting, this.#generation(item))) return;
+    this.#pending.take(item);
+    this.#counters.stale_results += 1;
   }
 
   /**
@@ -574,15 +602,32 @@ export class ScriptRunner {
     if (this.#runs.size >= this.#parallel_max) return;
     for (const item of this.#pending.ready(now, (candidate) => candidate.running === undefined)) {
       if (this.#runs.size >= this.#parallel_max) break;
+      // A timer that fires for an older generation launches nothing.
+      this.#dropStaleAction(item);
       const kind = this.#pending.get(item)?.kind;
+      if (kind === undefined) continue;
+      // An announcement for an item that the running plan brings waits for the end of the plan's
+      // downs: the plan's own `alive` then takes its place (see #startAlivePhase), since no
+      // `alive` of a plan may run before its downs have.
+      if (kind === 'announce' && this.#awaitsPlanAlive(item)) continue;
       if ((kind === 'announce' || kind === 'handback') && !this.#announceable(item)) {
         this.#pending.take(item);
-        if (kind === 'announce') this.#counters.announces_skipped += 1;
+        // An announcement for an item not held stood in for the retry of a failed `alive` (see
+        // finished): dropped, it leaves an `alive` the plan decided that never succeeded, like a
+        // hand-back that never started. Skipped like one, the next set that wants the item plans
+        // it again; only dropping it would leave the item wanted, not held and never retried.
+        if (kind === 'announce' && item.held) this.#counters.announces_skipped += 1;
         else this.#skipAlive(item, now);
         continue;
       }
       this.#launch(item, now);
     }
+  }
+
+  /** The running plan of the item's system is in its down phase and brings the item. */
+  #awaitsPlanAlive(item: ItemState): boolean {
+    const plan = item.system.plan;
+    return plan?.phase === 'down' && plan.arriving.includes(item);
   }
 
   #launch(item: ItemState, now: number): void {

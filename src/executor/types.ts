@@ -147,9 +147,19 @@ export interface SystemStatus {
 export interface RunnerCounters {
   runs_started: number;
   runs_failed: number;
-  /** `finished` calls for a run that is unknown or no longer current, ignored. */
-  results_ignored: number;
-  /** Announcements (see reassert) dropped when due because the item was no longer held or wanted. */
+  /**
+   * Results and timers that came for a generation the runner had moved past (see generation.ts),
+   * each ignored: a result for a run it does not track (unknown, or reported already); a result of
+   * a run made for an older target or plan, which still tells what the host holds but drives
+   * nothing (no retry, no failure count, no `recovered`); an action that was waiting to be
+   * launched (a retry, an announcement) when its item's target changed, dropped unlaunched.
+   */
+  stale_results: number;
+  /**
+   * Announcements of a held item (see reassert) dropped when due because the item was no longer
+   * wanted. (One for an item not held stood in for a failed alive's retry: it counts in
+   * alives_skipped.)
+   */
   announces_skipped: number;
   /**
    * First `alive`s of a plan not started because a newer desired set, given while the plan ran

@@ -18,11 +18,14 @@ export class HandbackGate {
 
   /**
    * `item` is handed back at `now`: its first `alive` is to wait for the release until
-   * `now + wait_ms`. Nothing changes when the item already waits (the first deadline holds).
+   * `now + wait_ms`. A wait under way ends at the later of the two deadlines; one that has
+   * ended stays ended.
    */
   expect(now: number, item: string, wait_ms: number): void {
-    if (this.#waits.has(item)) return;
-    this.#waits.set(item, now + wait_ms);
+    const until = this.#waits.get(item);
+    // A later deadline (a gone holder's fence found by a later plan) extends a wait under way;
+    // a wait that has ended stays ended until forgotten.
+    if (until === undefined || (until > now && until < now + wait_ms)) this.#waits.set(item, now + wait_ms);
   }
 
   /** The previous holder of `item` let go: the item waits no more. */

@@ -11,7 +11,7 @@ import { PUSH_FANOUT, retransmitLimit } from './timing.js';
 
 /** Bytes left for piggybacked updates in `message`'s packet, after its own content. */
 export function piggybackBudget(packing: Packing, message: Message): number {
-  let budget = packing.bodyBytesMax - packing.baseSize(message.type);
+  let budget = packing.bodyBytesMax - packing.fixedSize(message);
   for (const update of message.updates) budget -= packing.updateSize(update);
   if (message.type === 'released') for (const item of message.items) budget -= packing.releasedItemSize(item);
   return budget;

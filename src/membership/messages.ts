@@ -16,10 +16,14 @@ export type Update =
    * `incarnation`. Reports for one (member, incarnation) are merged by union.
    */
   | { kind: 'suspect'; member: number; incarnation: number; reporters: number[] }
-  /** A quorum agreed that `member` at `incarnation` is down. */
-  | { kind: 'down'; member: number; incarnation: number }
-  /** `member` announced that it is shutting down (graceful leave) at `incarnation`. */
-  | { kind: 'left'; member: number; incarnation: number };
+  /**
+   * A quorum agreed that `member` at `incarnation` is down. `silent_ms`: how long, when the
+   * sender sent this, since anybody it knows of last heard from the member (see lease.ts: the
+   * fence is counted from then). Absent: unknown, taken as 0 (just heard, the longest wait).
+   */
+  | { kind: 'down'; member: number; incarnation: number; silent_ms?: number }
+  /** `member` announced that it is shutting down (graceful leave) at `incarnation`; `silent_ms` as for down. */
+  | { kind: 'left'; member: number; incarnation: number; silent_ms?: number };
 
 export type UpdateKind = Update['kind'];
 
@@ -30,6 +34,8 @@ export interface StateRecord {
   member: number;
   state: MemberStateName;
   incarnation: number;
+  /** For down and left members: as an update's `silent_ms`. */
+  silent_ms?: number;
 }
 
 /**
@@ -37,6 +43,18 @@ export interface StateRecord {
  * and now and then afterwards as anti-entropy (a decision whose gossip was lost is repaired).
  */
 export const PING_FLAG_WANT_STATE = 1;
+/** Set by the codec when a ping carries `about`; not for callers' `flags`. */
+export const PING_FLAG_ABOUT = 2;
+
+/**
+ * A ping that asks the receiver to confirm that `member` at `incarnation` is unreachable before
+ * the sender declares it down (quorum.ts). Answering is a promise: the receiver grants that
+ * incarnation of the member no lease again, and its ack says how long ago it last heard from it.
+ */
+export interface PingAbout {
+  member: number;
+  incarnation: number;
+}
 
 interface Base {
   /** The sender's own incarnation. */
@@ -46,10 +64,20 @@ interface Base {
 }
 
 export type Message =
-  /** A direct probe of `target` (the receiver); `flags` bit 0 (PING_FLAG_WANT_STATE) asks for a `state` reply. */
-  | (Base & { type: 'ping'; seq: number; target: number; flags: number })
-  /** Answer to the ping or ping_req numbered `seq` (a ping_req is answered when its target answered). */
-  | (Base & { type: 'ack'; seq: number })
+  /**
+   * A direct probe of `target` (the receiver); `flags` bit 0 (PING_FLAG_WANT_STATE) asks for a
+   * `state` reply. `about`: a confirmation (see PingAbout).
+   */
+  | (Base & { type: 'ping'; seq: number; target: number; flags: number; about?: PingAbout })
+  /**
+   * Answer to the ping or ping_req numbered `seq` (a ping_req is answered when its target
+   * answered). `grant`: the sender of the answered ping holds a lease from us (lease.ts): we
+   * heard it, and have neither declared nor promised to declare its incarnation down.
+   * `heard_ago_ms`: for a ping `about` a member, how long ago we last heard from that member
+   * (absent: never). `gone`: no grant because we hold the pinger down or left at that incarnation
+   * (we tell it so in a gossip message too, and it refutes that).
+   */
+  | (Base & { type: 'ack'; seq: number; grant: boolean; gone?: boolean; heard_ago_ms?: number })
   /** Please probe `target` for me and answer with ack (it answered) or nack (it did not). */
   | (Base & { type: 'ping_req'; seq: number; target: number })
   /** The target of ping_req `seq` did not answer the helper in time (Lifeguard's nack). */
@@ -94,8 +122,10 @@ export interface Packing {
   bodyBytesMax: number;
   /** Encoded size of one update. */
   updateSize(update: Update): number;
-  /** Encoded size of a message without its updates (and for `state`, without records). */
+  /** Encoded size of a message of this type without its updates, optional fields or records. */
   baseSize(type: Message['type']): number;
+  /** Encoded size of `message` without its updates (and for `state`, without records). */
+  fixedSize(message: Message): number;
   /** Encoded size of one state record. */
   stateRecordSize: number;
   /** Encoded size of one item of a `released` message. */

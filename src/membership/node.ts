@@ -16,6 +16,7 @@
  */
 import { Awareness } from './awareness.js';
 import { Dissemination } from './dissemination.js';
+import { grantFreshMs, LEASE_ROUND_MS, LeaseGrants } from './lease.js';
 import {
   type AliveUpdate,
   correctionFor,
@@ -41,7 +42,7 @@ import {
 import { ProbeOrder, sample } from './probe-order.js';
 import { ProbeCycle } from './probing.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
-import { type Refutation, refutationFor } from './refutation.js';
+import { type Refutation, refutationFor, refutingIncarnation } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
 import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
 import { reportTtlMs, stallThresholdMs } from './timing.js';
@@ -83,6 +84,17 @@ export interface ReleasedNotice {
   items: ReleasedItem[];
 }
 
+/** What changed about this node's own lease (lease.ts), for the controller to renew or give up. */
+export type LeaseEvent =
+  /** A lease round began: grants were asked for now. */
+  | { kind: 'round'; at: number }
+  /** A grant arrived and moved the lease base to `base`. */
+  | { kind: 'granted'; at: number; base: number }
+  /** A peer refused us a grant, or declared us gone: the lease is void until regranted. */
+  | { kind: 'lost'; at: number }
+  /** Our process stalled (GC, swap, SIGSTOP) for `late_ms`: renewals stopped meanwhile. */
+  | { kind: 'stalled'; at: number; late_ms: number };
+
 export interface Effects {
   sends: Outgoing[];
   changes: MemberChange[];
@@ -90,6 +102,7 @@ export interface Effects {
   refutations: Refutation[];
   released: ReleasedNotice[];
   released_acks: ReleasedAck[];
+  lease: LeaseEvent[];
 }
 
 /** Counters for the daemon's metrics and the simulator's figures. */
@@ -104,6 +117,8 @@ export interface NodeCounters {
   reports_withheld: number;
   /** Quorums of reports that waited to hear from the majority before the decision. */
   confirmations: number;
+  /** Grants refused to us (a peer promised or declared our incarnation down). */
+  grants_refused: number;
 }
 
 /**
@@ -112,8 +127,12 @@ export interface NodeCounters {
  */
 interface Confirmation {
   incarnation: number;
-  /** Members other than the suspect heard from since the quorum was reached. */
+  /** Members other than the suspect that answered our ping `about` it (a promise each). */
   heard: Set<number>;
+  /** Our pings about the suspect: seq -> the member asked. */
+  asked: Map<number, number>;
+  /** When we last asked. */
+  askedAt: number;
 }
 
 /** Peers pinged at start to announce ourselves and ask for the view. */
@@ -130,6 +149,7 @@ export class MembershipNode {
     messages_sent: 0,
     reports_withheld: 0,
     confirmations: 0,
+    grants_refused: 0,
   };
 
   readonly #options: NodeOptions;
@@ -143,6 +163,20 @@ export class MembershipNode {
   readonly #confirmations = new Map<number, Confirmation>();
   /** When we last received an authenticated message from each member (ms; -Infinity: never). */
   readonly #lastHeard: Float64Array;
+  /**
+   * The latest moment anybody we know of heard from each member, on our clock (ms; -Infinity:
+   * nobody): our own hearing, confirmers' answers, and the silence a down or left decision
+   * carries. The fence of a gone member is counted from it (handover/fence.ts).
+   */
+  readonly #heardByAnyone: Float64Array;
+  readonly #grants: LeaseGrants;
+  /** Whether the controller wants a lease (it holds or wants items), and the next round. */
+  #leaseWanted = false;
+  #nextLeaseAt = Number.POSITIVE_INFINITY;
+  /** The latest time given to any call: outgoing decisions are stamped with silence from it. */
+  #clock = Number.NEGATIVE_INFINITY;
+  #startedAt = Number.NEGATIVE_INFINITY;
+  #lease: LeaseEvent[] = [];
   /** Whether our own reports can be trusted (see witnesses.ts). */
   readonly #witnesses: Witnesses;
   readonly #reportTtlMs: number;
@@ -186,6 +220,8 @@ export class MembershipNode {
       },
     );
     this.#lastHeard = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
+    this.#heardByAnyone = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
+    this.#grants = new LeaseGrants(options.memberCount, options.quorum);
     this.#members = new MemberTable(options.memberCount, this.self, this.#incarnation);
     this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
     this.#order = new ProbeOrder(this.#peers, options.random);
@@ -234,6 +270,39 @@ export class MembershipNode {
     return this.#members.live();
   }
 
+  /**
+   * The base of our own lease at `now` (lease.ts): the send time of the oldest of the freshest
+   * quorum - 1 granted pings; `now` for a quorum of one; -Infinity without enough grants.
+   */
+  leaseBase(now: number): number {
+    return this.#grants.base(now);
+  }
+
+  /** How fresh every grant of a renewal must be (ms). */
+  get grant_fresh_ms(): number {
+    return grantFreshMs(this.#options.ping_timeout_ms);
+  }
+
+  /**
+   * The latest moment anybody we know of heard from `member`, on our clock: -Infinity when
+   * nobody did since we started (then our start is the safe guess for a fence).
+   */
+  heardByAnyone(member: number): number {
+    return Math.max(this.#heardByAnyone[member]!, this.#lastHeard[member]!, this.#startedAt);
+  }
+
+  /**
+   * Asks for lease rounds (the controller holds or wants items) or stops them. A round pings
+   * enough members for a quorum of grants at once, every LEASE_ROUND_MS.
+   */
+  setLeaseWanted(now: number, wanted: boolean): void {
+    this.#clock = Math.max(this.#clock, now);
+    if (wanted === this.#leaseWanted) return;
+    this.#leaseWanted = wanted;
+    this.#nextLeaseAt = wanted ? now : Number.POSITIVE_INFINITY;
+    if (wanted && this.#started && !this.#left) this.#leaseRound(now);
+  }
+
   /** Reporters currently counted against `member` (for status and tests). */
   reportersOf(member: number): number[] {
     return this.#suspicions.reportersOf(member);
@@ -242,7 +311,9 @@ export class MembershipNode {
   /** When the caller must call `tick` next (ms). */
   nextWakeAt(): number {
     if (!this.#started || this.#left) return Number.POSITIVE_INFINITY;
-    const wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt());
+    let wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt(), this.#nextLeaseAt);
+    for (const confirmation of this.#confirmations.values())
+      wake = Math.min(wake, confirmation.askedAt + this.#options.ping_timeout_ms / 2);
     // Reports expire at the next tick after their time (at most one interval late): quorum
     // counting ignores expired reports anyway, so no wake-up is needed for them.
     return wake;
@@ -255,7 +326,9 @@ export class MembershipNode {
       refutations: this.#refutations,
       released: this.#released,
       released_acks: this.#releasedAcks,
+      lease: this.#lease,
     };
+    this.#lease = [];
     this.#releasedAcks = [];
     this.#sends = [];
     this.#changes = [];
@@ -270,6 +343,8 @@ export class MembershipNode {
   start(now: number): void {
     assert(!this.#started, 'start() called twice');
     this.#started = true;
+    this.#startedAt = now;
+    this.#clock = Math.max(this.#clock, now);
     this.#lastTickAt = now;
     // Introduce ourselves at once to a bounded sample of peers, so a restarted node is seen
     // alive and told the view without waiting for the round-robin. These pings are not
@@ -278,14 +353,19 @@ export class MembershipNode {
       this.#probes.ping(peer);
     }
     this.#nextRoundAt = now + this.#interval();
+    if (this.#leaseWanted) this.#leaseRound(now);
   }
 
   tick(now: number): void {
     if (!this.#started || this.#left) return;
+    this.#clock = Math.max(this.#clock, now);
     this.#noticeStall(now);
     this.#expireReports(now);
     this.#withdrawIfIsolated(now);
     this.#probes.advance(now);
+    this.#askAgain(now);
+    if (now >= this.#nextLeaseAt) this.#leaseRound(now);
+    this.#grants.expire(now);
     if (now >= this.#nextRoundAt) {
       this.#nextRoundAt = now + this.#interval();
       for (let i = 0; i < this.#options.ping_per_interval; i++) {
@@ -303,9 +383,10 @@ export class MembershipNode {
   receive(now: number, from: number, message: Message): void {
     if (!this.#started || this.#left) return;
     if (from === this.self || from < 0 || from >= this.#members.size) return;
+    this.#clock = Math.max(this.#clock, now);
     this.#handle(now, from, message);
     // After the message's own news (a refutation in it voids the quorum it would confirm).
-    this.#confirmWith(now, from);
+    if (message.type === 'ack') this.#confirmWith(now, from, message);
   }
 
   #handle(now: number, from: number, message: Message): void {
@@ -324,14 +405,43 @@ export class MembershipNode {
     if (corrections.length > 0) this.#sendCorrections(from, corrections);
 
     switch (message.type) {
-      case 'ping':
+      case 'ping': {
         if (message.target !== this.self) return;
-        this.#send(from, { type: 'ack', seq: message.seq, incarnation: this.#incarnation, updates: [] });
+        const gone = this.#holdsGone(from, message.incarnation);
+        const ack: Message = {
+          type: 'ack',
+          seq: message.seq,
+          grant: !gone && this.#grants.mayGrant(from, message.incarnation),
+          incarnation: this.#incarnation,
+          updates: [],
+        };
+        if (gone) ack.gone = true;
+        if (message.about !== undefined && message.about.member !== this.self) {
+          // A confirmation: promise, and say when the member was last heard from (lease.ts).
+          const about = message.about;
+          this.#grants.promise(about.member, about.incarnation);
+          const heard = this.heardByAnyone(about.member);
+          if (heard > Number.NEGATIVE_INFINITY) ack.heard_ago_ms = silenceMs(now - heard);
+        }
+        this.#send(from, ack);
         if ((message.flags & PING_FLAG_WANT_STATE) !== 0) this.#sendState(from);
         return;
-      case 'ack':
+      }
+      case 'ack': {
         this.#probes.onAck(now, from, message.seq);
+        const grant = this.#grants.acked(message.seq, from, message.grant);
+        if (grant.known && !grant.refused)
+          this.#lease.push({ kind: 'granted', at: now, base: this.#grants.base(now) });
+        // Held gone: the gossip sent with the ack says so, and we refute that, as declared.
+        if (grant.refused && message.gone === true) this.counters.grants_refused++;
+        else if (grant.refused && grant.incarnation === this.#incarnation && !this.#left) {
+          // The peer promised (or declared) this incarnation of us down: we cannot renew on it.
+          // Refute, so that grants resume at the next incarnation, and drop the lease meanwhile.
+          this.counters.grants_refused++;
+          this.#refute(now, refutingIncarnation(this.#incarnation, this.#incarnation));
+        }
         return;
+      }
       case 'nack':
         this.#probes.onNack(from, message.seq);
         return;
@@ -407,17 +517,46 @@ export class MembershipNode {
    */
   leave(now: number): void {
     if (this.#left) return;
+    this.#clock = Math.max(this.#clock, now);
     const update: Update = { kind: 'left', member: this.self, incarnation: this.#incarnation };
     this.#setState(now, this.self, 'left', this.#incarnation, 'leave');
     for (const peer of this.#peers) {
       this.#sends.push({
         to: peer,
-        message: { type: 'gossip', incarnation: this.#incarnation, updates: [update] },
+        message: { type: 'gossip', incarnation: this.#incarnation, updates: [{ ...update, silent_ms: 0 }] },
       });
       this.counters.messages_sent++;
     }
     this.#left = true;
     this.#probes.clear();
+    this.#nextLeaseAt = Number.POSITIVE_INFINITY;
+  }
+
+  // ---- leases (lease.ts decides) ------------------------------------------------------------
+
+  /**
+   * Whether we hold `member` down or left at `incarnation` (or later): then a ping of it earns no
+   * grant, and the ack says why. A ping also earns none when we promised (lease.ts).
+   */
+  #holdsGone(member: number, incarnation: number): boolean {
+    const record = this.#members.get(member)!;
+    return isGone(record.state) && record.incarnation >= incarnation;
+  }
+
+  /**
+   * Pings enough members at once for a quorum of grants: those needed, a tenth more and two,
+   * live ones first, so a lost packet or two costs no renewal.
+   */
+  #leaseRound(now: number): void {
+    this.#nextLeaseAt = now + LEASE_ROUND_MS;
+    const needed = confirmationsNeeded(this.#options.quorum);
+    this.#lease.push({ kind: 'round', at: now });
+    if (needed === 0) {
+      this.#lease.push({ kind: 'granted', at: now, base: now });
+      return;
+    }
+    const live = this.#peers.filter((peer) => isLive(this.#members.get(peer)!.state));
+    for (const peer of sample(live, confirmationAsks(needed), this.#options.random)) this.#probes.ping(peer);
   }
 
   // ---- rounds and stalls -------------------------------------------------------------------
@@ -454,6 +593,7 @@ export class MembershipNode {
     this.#awareness.apply(1);
     this.#probes.stretch(late);
     this.#suspicions.stretch(late);
+    this.#lease.push({ kind: 'stalled', at: now, late_ms: late });
   }
 
   // ---- reports and quorum ------------------------------------------------------------------
@@ -527,16 +667,15 @@ export class MembershipNode {
     }
     const needed = confirmationsNeeded(quorum);
     let confirmation = this.#confirmations.get(member);
+    if (confirmation?.incarnation !== suspicion.incarnation) {
+      // We promise first: from now on this incarnation of the member gets no grant from us.
+      this.#grants.promise(member, suspicion.incarnation);
+    }
     if (needed > 0 && confirmation?.incarnation !== suspicion.incarnation) {
-      confirmation = { incarnation: suspicion.incarnation, heard: new Set() };
+      confirmation = { incarnation: suspicion.incarnation, heard: new Set(), asked: new Map(), askedAt: now };
       this.#confirmations.set(member, confirmation);
       this.counters.confirmations++;
-      const askable = this.#peers.filter(
-        (peer) => peer !== member && this.#members.get(peer)!.state === 'alive',
-      );
-      for (const peer of sample(askable, confirmationAsks(needed), this.#options.random)) {
-        this.#probes.ping(peer);
-      }
+      this.#ask(now, member, confirmation, confirmationAsks(needed));
     }
     const heard_since = confirmation?.heard.size ?? Number.POSITIVE_INFINITY;
     if (quorumVerdict({ reports, quorum, heard_since }) !== 'down') return;
@@ -545,14 +684,47 @@ export class MembershipNode {
     this.#declare(now, { kind: 'down', member, incarnation: suspicion.incarnation }, 'quorum');
   }
 
-  /** A message from `from` counts toward every waiting confirmation but one about `from` itself. */
-  #confirmWith(now: number, from: number): void {
+  /**
+   * Pings `count` members `about` the suspect, those not yet answered first: each answer is a
+   * promise and says when the member was last heard from (lease.ts).
+   */
+  #ask(now: number, member: number, confirmation: Confirmation, count: number): void {
+    confirmation.askedAt = now;
+    const askable = this.#peers.filter(
+      (peer) =>
+        peer !== member && !confirmation.heard.has(peer) && this.#members.get(peer)!.state === 'alive',
+    );
+    const about = { member, incarnation: confirmation.incarnation };
+    for (const peer of sample(askable, count, this.#options.random)) {
+      confirmation.asked.set(this.#probes.ping(peer, about), peer);
+    }
+  }
+
+  /** Confirmations still short of answers after half a ping timeout ask again. */
+  #askAgain(now: number): void {
+    for (const [member, confirmation] of this.#confirmations) {
+      // The same sum as nextWakeAt's, so a tick at that time always asks (no float drift).
+      if (now < confirmation.askedAt + this.#options.ping_timeout_ms / 2) continue;
+      const missing = confirmationsNeeded(this.#options.quorum) - confirmation.heard.size;
+      if (missing > 0) this.#ask(now, member, confirmation, confirmationAsks(missing));
+    }
+  }
+
+  /** An ack to one of our pings about a suspect counts toward that confirmation (a promise). */
+  #confirmWith(now: number, from: number, ack: Extract<Message, { type: 'ack' }>): void {
     if (this.#confirmations.size === 0) return;
     for (const [member, confirmation] of [...this.#confirmations]) {
-      if (member === from) continue;
+      if (member === from || confirmation.asked.get(ack.seq) !== from) continue;
+      confirmation.asked.delete(ack.seq);
       confirmation.heard.add(from);
+      if (ack.heard_ago_ms !== undefined) this.#heardOf(member, now - ack.heard_ago_ms);
       this.#checkQuorum(now, member);
     }
+  }
+
+  /** Somebody heard from `member` at `at` (our clock). */
+  #heardOf(member: number, at: number): void {
+    if (at > this.#heardByAnyone[member]!) this.#heardByAnyone[member] = at;
   }
 
   #expireReports(now: number): void {
@@ -622,6 +794,8 @@ export class MembershipNode {
         this.#mergeReports(now, decided.update, via);
         return;
       case 'declare':
+        // Whoever decided tells how long the member had been silent then: count from there.
+        this.#heardOf(update.member, now - (decided.update.silent_ms ?? 0));
         this.#declare(now, decided.update, via === update.member ? 'direct' : 'gossip');
         return;
     }
@@ -702,6 +876,9 @@ export class MembershipNode {
   /** Goes on at `incarnation` (higher than ours) and spreads it. */
   #refute(now: number, incarnation: number): void {
     this.#incarnation = incarnation;
+    // Grants were for the old incarnation, which peers may have promised or declared down.
+    this.#grants.renewed();
+    this.#lease.push({ kind: 'lost', at: now });
     this.#members.renew(now, this.self, this.#incarnation);
     this.counters.refutations++;
     this.#awareness.apply(1);
@@ -712,7 +889,9 @@ export class MembershipNode {
 
   /** A peer asked for our view (a joining node, or a pull): send it, unpiggybacked. */
   #sendState(to: number): void {
-    const records = stateRecords(this.#members, this.self);
+    const records = stateRecords(this.#members, this.self).map((record) =>
+      isGone(record.state) ? { ...record, silent_ms: this.#silence(record.member) } : record,
+    );
     for (const message of stateMessages(this.#options.packing, records, this.#incarnation)) {
       this.#sends.push({ to, message });
       this.counters.messages_sent++;
@@ -740,11 +919,33 @@ export class MembershipNode {
     }
   }
 
-  /** Queues a message, filling the rest of its packet with piggybacked gossip. */
+  /**
+   * Queues a message, filling the rest of its packet with piggybacked gossip. Decisions carry
+   * the silence as of now (a retransmit days later must not make the member look just heard).
+   */
   #send(to: number, message: Message): void {
-    this.#sends.push({ to, message: this.#dissemination.piggyback(message) });
+    const sent = this.#dissemination.piggyback(message);
+    if (sent.updates.some((update) => update.kind === 'down' || update.kind === 'left'))
+      sent.updates = sent.updates.map((update) =>
+        (update.kind === 'down' || update.kind === 'left') && update.member !== this.self
+          ? { ...update, silent_ms: this.#silence(update.member) }
+          : update,
+      );
+    if (sent.type === 'ping') this.#grants.sent(sent.seq, to, this.#clock, this.#incarnation);
+    this.#sends.push({ to, message: sent });
     this.counters.messages_sent++;
   }
+
+  /** How long since anybody we know of heard from `member`, as a decision carries it. */
+  #silence(member: number): number {
+    return silenceMs(this.#clock - this.heardByAnyone(member));
+  }
+}
+
+/** A silence in ms as the wire carries it: whole, from 0 to 2^32 - 1 (about 49 days). */
+function silenceMs(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(Math.floor(ms), 0xffff_ffff);
 }
 
 function assert(condition: boolean, message: string): asserts condition {

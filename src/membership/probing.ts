@@ -6,7 +6,7 @@
  * cycle acts only through its ProbeHost (see docs/PROTOCOL.md, "Probing").
  */
 import type { Awareness } from './awareness.js';
-import { type Message, PING_FLAG_WANT_STATE } from './messages.js';
+import { type Message, PING_FLAG_WANT_STATE, type PingAbout } from './messages.js';
 import { sample } from './probe-order.js';
 import { scaled } from './timing.js';
 
@@ -189,8 +189,10 @@ export class ProbeCycle {
    * Pings `target` without probing it (an introduction, or an ask to confirm a quorum): its ack
    * proves that we can hear it, its silence counts against nobody.
    */
-  ping(target: number): void {
-    this.#ping(target, this.#nextSeq());
+  ping(target: number, about?: PingAbout): number {
+    const seq = this.#nextSeq();
+    this.#ping(target, seq, this.#host.asksState(false), about);
+    return seq;
   }
 
   /** Moves every probe and relay on to what `now` calls for. */
@@ -207,6 +209,8 @@ export class ProbeCycle {
       this.#host.send(relay.requester, {
         type: 'ack',
         seq: relay.requesterSeq,
+        // Relayed: the target's answer, not a lease for the requester (lease.ts).
+        grant: false,
         incarnation: this.#host.incarnation(),
         updates: [],
       });
@@ -278,15 +282,17 @@ export class ProbeCycle {
     return this.#seq;
   }
 
-  #ping(target: number, seq: number, wantState = this.#host.asksState(false)): void {
-    this.#host.send(target, {
+  #ping(target: number, seq: number, wantState = this.#host.asksState(false), about?: PingAbout): void {
+    const ping: Message = {
       type: 'ping',
       seq,
       target,
       flags: wantState ? PING_FLAG_WANT_STATE : 0,
       incarnation: this.#host.incarnation(),
       updates: [],
-    });
+    };
+    if (about !== undefined) ping.about = about;
+    this.#host.send(target, ping);
   }
 
   #advanceProbes(now: number): void {

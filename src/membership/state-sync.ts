@@ -60,7 +60,16 @@ export function stateMessages(
 /** A state record as the update it stands for; probably_down carries no reporters, so none. */
 export function recordUpdate(record: StateRecord): Update | undefined {
   if (record.state === 'probably_down') return undefined;
-  return { kind: record.state, member: record.member, incarnation: record.incarnation };
+  if (record.state === 'alive')
+    return { kind: 'alive', member: record.member, incarnation: record.incarnation };
+  return record.silent_ms === undefined
+    ? { kind: record.state, member: record.member, incarnation: record.incarnation }
+    : {
+        kind: record.state,
+        member: record.member,
+        incarnation: record.incarnation,
+        silent_ms: record.silent_ms,
+      };
 }
 
 /** Whether a peer has told us its view yet, and so whether our pings must ask for it. */

@@ -7,11 +7,18 @@
  *
  *   membership changes, release notices, runner notes, ticks -> NodeController -> commands
  */
-import type { FlipConfig } from '../config/index.js';
+import type { FlipConfig, SystemConfig } from '../config/index.js';
+import {
+  type FenceSystem,
+  fencedAt,
+  KEEP_RENEWAL_MS,
+  LEASE_HOLD_MS,
+  renewableUntil,
+} from '../handover/fence.js';
 import { handBacks } from '../handover/handback.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
 import type { ReleasedItem } from '../membership/messages.js';
-import { isLive, type MemberChange, type ReleasedNotice } from '../membership/node.js';
+import { isLive, type LeaseEvent, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
 import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
 
@@ -21,6 +28,12 @@ export interface MembershipView {
   liveMembers(): number[];
   /** Whether `member` is live in this node's view. */
   isLive(member: number): boolean;
+  /** Our lease base at `now` (membership/lease.ts). */
+  leaseBase(now: number): number;
+  /** The latest moment anybody we know of heard from `member` (our clock). */
+  heardByAnyone(member: number): number;
+  /** How fresh every grant of a renewal must be (ms). */
+  readonly grant_fresh_ms: number;
 }
 
 export interface ControllerOptions {
@@ -54,7 +67,19 @@ export type ControllerCommand =
   /** Tell `to` that we let go of these items (the membership core's `release`). */
   | ({ kind: 'send_release' } & OutgoingNotice)
   /** Planning started, and why (for the log). */
-  | { kind: 'planning'; why: 'synced' | 'grace' };
+  | { kind: 'planning'; why: 'synced' | 'grace' }
+  /** Ask the membership core for lease rounds (we are a member of a system), or stop them. */
+  | { kind: 'lease_wanted'; wanted: boolean }
+  /**
+   * Renew the lease of these held items of a system with a lease program, unless it is later
+   * than `deadline` (ms, our clock) by the time the renewal is carried out.
+   */
+  | { kind: 'renew'; system: string; items: readonly string[]; deadline: number }
+  /**
+   * We lost, or regained, the quorum (no quorum of fresh grants for LEASE_HOLD_MS): without it
+   * we take no item, and under `release` we let go of what we hold (`releasing`).
+   */
+  | { kind: 'quorum'; state: 'lost' | 'regained'; releasing: readonly string[] };
 
 /**
  * A handed-back item waits for the previous holder's release notice at most twice the system's
@@ -101,6 +126,19 @@ export class NodeController {
    * let go before our plan came (a return into a long delay) does not wait for it again.
    */
   readonly #heard = new Map<string, Map<string, Map<number, number>>>();
+  /**
+   * Items that may be configured here, by system: from the start of their `alive` until a
+   * successful `down` (the runner's maybe_held, as its notes tell it).
+   */
+  readonly #mayHold = new Map<string, Set<string>>();
+  /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
+  #leaseUntil = Number.NEGATIVE_INFINITY;
+  /** What the last plan wanted here, by system (renewals renew only what is still wanted). */
+  readonly #lastDesired = new Map<string, string[]>();
+  /** Whether the last plan was made with the lease (so its loss or return replans). */
+  #plannedWithLease = false;
+  /** Whether we told the log that we have the quorum (for 'quorum' commands). */
+  #quorumReported: 'lost' | 'regained' | undefined;
 
   constructor(config: FlipConfig, options: ControllerOptions) {
     this.#config = config;
@@ -125,6 +163,79 @@ export class NodeController {
   /** The protocol started at `now`: act on the config alone once the start-up grace is over. */
   start(now: number): void {
     this.#graceAt = now + startupGraceMs(this.#config);
+    // Only a member of a system holds or takes items; an arbiter only answers for others.
+    if (this.#ownSystems().length > 0) this.#commands.push({ kind: 'lease_wanted', wanted: true });
+  }
+
+  /**
+   * Whether our lease lets us hold and take items at `now`: a quorum of grants (ourselves
+   * included) came for pings sent within the last LEASE_HOLD_MS.
+   */
+  hasQuorum(now: number, view: MembershipView): boolean {
+    return now < view.leaseBase(now) + LEASE_HOLD_MS;
+  }
+
+  /**
+   * The membership core reports on our lease: a round (renew what `keep` holds, before the
+   * round's pings), a grant (renew what `release` holds, when a quorum of fresh grants is in),
+   * or its loss (a peer refused us: hold nothing that needs the quorum until regranted).
+   */
+  lease(now: number, events: readonly LeaseEvent[], view: MembershipView): void {
+    if (this.#stopped) return;
+    const fresh = view.grant_fresh_ms;
+    for (const event of events) {
+      switch (event.kind) {
+        case 'round':
+          this.#renew(now, 'keep', now + KEEP_RENEWAL_MS);
+          break;
+        case 'granted': {
+          this.#leaseUntil = Math.max(this.#leaseUntil, event.base + LEASE_HOLD_MS);
+          const until = renewableUntil(event.base, now, fresh);
+          if (until === undefined) break;
+          this.#renew(now, 'release', until);
+          break;
+        }
+        case 'lost':
+          // A peer refused us: it promised or declared this incarnation down (see #replan).
+          this.#leaseUntil = Number.NEGATIVE_INFINITY;
+          this.#lastPlacements = undefined;
+          this.#earlier = [];
+          break;
+        case 'stalled':
+          // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
+          // dropped them, and a peer may hold them now. We hold none of them (the plan runs
+          // `down`, which finds nothing) and take them again only as after a restart.
+          if (event.late_ms < LEASE_HOLD_MS) break;
+          for (const system of this.#config.systems)
+            if (system.lease !== undefined) this.#mayHold.get(system.name)?.clear();
+          this.#leaseUntil = Number.NEGATIVE_INFINITY;
+          this.#lastPlacements = undefined;
+          this.#earlier = [];
+          break;
+      }
+    }
+    this.#checkQuorum(now, view);
+  }
+
+  /** Renews the held, still wanted items of the leased systems under `policy`. */
+  #renew(now: number, policy: 'keep' | 'release', deadline: number): void {
+    if (this.#leaving) return;
+    for (const system of this.#config.systems) {
+      if (system.lease === undefined || system.no_quorum_policy !== policy) continue;
+      const held = this.#mayHold.get(system.name);
+      if (held === undefined || held.size === 0) continue;
+      const wanted = new Set(this.#lastDesired.get(system.name) ?? []);
+      const items = [...held].filter((item) => wanted.has(item));
+      if (items.length > 0) this.#commands.push({ kind: 'renew', system: system.name, items, deadline });
+    }
+    void now;
+  }
+
+  /** Replans when the lease came or went since the last plan. */
+  #checkQuorum(now: number, view: MembershipView): void {
+    const has = this.hasQuorum(now, view);
+    if (has !== this.#plannedWithLease && this.#planning && !this.#leaving)
+      this.#replan(now, view, has === false);
   }
 
   /** A peer told us the cluster's view: plan from it now. */
@@ -135,6 +246,7 @@ export class NodeController {
   tick(now: number, view: MembershipView): void {
     if (this.#stopped) return;
     if (!this.#planning && now >= this.#graceAt) this.#beginPlanning(now, view, 'grace');
+    this.#checkQuorum(now, view);
     this.#releases.tick(now, (member) => view.isLive(member));
     this.#takeSends();
   }
@@ -146,7 +258,8 @@ export class NodeController {
     const shared = new Set<string>();
     for (const change of changes) {
       if (isLive(change.from) !== isLive(change.to)) placementChanged = true;
-      if (change.to === 'left') leave = true;
+      // A leave, or a down whose fence the hand-back gate waits anyway: plan at once.
+      if (change.to === 'left' || change.to === 'down') leave = true;
       // Down or left, from anything but left: a server cut off and declared down earlier may
       // have let its items go as it left, telling nobody it could not reach.
       if (
@@ -164,10 +277,17 @@ export class NodeController {
       this.#commands.push({ kind: 'reassert', systems, why: 'peer_down' });
   }
 
-  /** We refuted a down or leave: peers may have taken our items and told the network. */
-  refuted(): void {
+  /**
+   * We refuted a down or leave: peers may have taken our items and told the network. Whatever
+   * we knew of who held what is void: the next plan waits, as after a restart, for every server
+   * that may hold an item coming to us.
+   */
+  refuted(now: number, view: MembershipView): void {
     if (this.#stopped || this.#leaving) return;
     this.#commands.push({ kind: 'reassert', systems: this.#ownSystems(), why: 'refuted' });
+    this.#lastPlacements = undefined;
+    this.#earlier = [];
+    this.#replan(now, view, false);
   }
 
   /**
@@ -178,6 +298,7 @@ export class NodeController {
     if (this.#stopped) return;
     const config = this.#config.systems.find((candidate) => candidate.name === system);
     if (!config) return;
+    this.#mayHold.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
     this.#releases.released(now, system, item, to);
     this.#told.push({ at: now, system, item, to: new Set(to) });
@@ -209,6 +330,7 @@ export class NodeController {
 
   /** Our `alive` for `item` started: a release of it not yet delivered is no longer true. */
   scriptStarted(system: string, item: string): void {
+    entrySet(this.#mayHold, system).add(item);
     this.#releases.retaken(system, item);
     this.#told = this.#told.filter((entry) => entry.system !== system || entry.item !== item);
   }
@@ -261,7 +383,12 @@ export class NodeController {
 
   nextWakeAt(): number {
     if (this.#stopped) return Number.POSITIVE_INFINITY;
-    return Math.min(this.#planning ? Number.POSITIVE_INFINITY : this.#graceAt, this.#releases.nextWakeAt());
+    const leaseEnds = this.#plannedWithLease ? this.#leaseUntil : Number.POSITIVE_INFINITY;
+    return Math.min(
+      this.#planning ? Number.POSITIVE_INFINITY : this.#graceAt,
+      this.#releases.nextWakeAt(),
+      leaseEnds,
+    );
   }
 
   takeCommands(): ControllerCommand[] {
@@ -288,14 +415,38 @@ export class NodeController {
     const live = this.#live(view);
     const placements = placeAll(this.#config.systems, live);
     const desired = heldBy(placements, this.#self);
-    const handbacks = this.#handbacks(now, placements, live);
+    const handbacks = this.#handbacks(now, placements, live, view);
+    const quorum = this.hasQuorum(now, view);
+    this.#reportQuorum(quorum);
+    this.#plannedWithLease = quorum;
+    if (!quorum) {
+      // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
+      for (const system of this.#config.systems) {
+        const wanted = desired.get(system.name);
+        if (wanted === undefined) continue;
+        const held = this.#mayHold.get(system.name) ?? new Set<string>();
+        desired.set(
+          system.name,
+          system.no_quorum_policy === 'release' ? [] : wanted.filter((item) => held.has(item)),
+        );
+      }
+    }
     this.#forgetRetaken(placements);
-    if (this.#lastPlacements !== undefined)
-      this.#earlier.push({ until: now, placements: this.#lastPlacements });
-    this.#lastPlacements = placements;
+    if (quorum) {
+      if (this.#lastPlacements !== undefined)
+        this.#earlier.push({ until: now, placements: this.#lastPlacements });
+      this.#lastPlacements = placements;
+    } else {
+      // Without the quorum, peers may declare us down and take our items: what we knew of who
+      // holds what is void, and the next plan with the quorum waits, as after a restart, for
+      // every server that may hold an item coming to us.
+      this.#lastPlacements = undefined;
+      this.#earlier = [];
+    }
     const self = this.#config.servers.find((server) => server.id === this.#self)!;
     for (const system of this.#config.systems) {
       if (!self.systems.includes(system.name)) continue;
+      this.#lastDesired.set(system.name, desired.get(system.name) ?? []);
       this.#await(now, system.name, desired.get(system.name) ?? [], handbacks.get(system.name));
       this.#commands.push({
         kind: 'desired',
@@ -354,9 +505,19 @@ export class NodeController {
     const keep = new Set(wanted);
     for (const [item, waiting] of awaiting)
       if (!keep.has(item) || waiting.until <= now) awaiting.delete(item);
+    const held = this.#mayHold.get(system);
     for (const [item, handback] of handbacks ?? []) {
-      if (!awaiting.has(item))
+      // An item we may hold already starts no `alive` of its own: a release announces it at once.
+      if (held?.has(item)) continue;
+      // A wait ends when every server that may hold the item let go: a later plan that finds
+      // more of them (or a later fence) adds to the wait, never shortens it.
+      const waiting = awaiting.get(item);
+      if (waiting === undefined)
         awaiting.set(item, { from: new Set(handback.from), until: now + handback.wait_ms });
+      else {
+        for (const member of handback.from) waiting.from.add(member);
+        waiting.until = Math.max(waiting.until, now + handback.wait_ms);
+      }
     }
   }
 
@@ -373,11 +534,19 @@ export class NodeController {
     now: number,
     placements: Map<string, Placement>,
     live: Set<string>,
+    view: MembershipView,
   ): Map<string, Map<string, HandBack>> {
     const self = this.#self;
-    let before = this.#lastPlacements;
-    if (before === undefined)
-      before = placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
+    // Gone members whose fence has not passed: they may still answer for what they held.
+    const fencing = this.#fencing(now, live, view);
+    // No earlier view (a start, a refutation, a plan without the quorum): whoever placement
+    // gives our items to without us may hold them, and so may a gone member still inside its
+    // fence, as placement with it would have it.
+    const before =
+      this.#lastPlacements ?? placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
+    const beforeGone =
+      this.#lastPlacements ??
+      placeAll(this.#config.systems, new Set([...live, ...fencing.keys()].filter((id) => id !== self)));
     // A server an earlier placement gave an item to acts on its own view after its delay: one
     // superseded less than twice the longest delay (plus the margin) ago may still hold it.
     const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
@@ -396,7 +565,61 @@ export class NodeController {
       }
       if (entries.size > 0) out.set(name, entries);
     }
+    // Items coming from a gone holder wait for its fence (handover/fence.ts), or its release.
+    const withGone = new Set([...live, ...fencing.keys()]);
+    for (const [name, items] of handBacks(self, beforeGone, placements, withGone, earlier)) {
+      const system = this.#config.systems.find((candidate) => candidate.name === name)!;
+      for (const [item, ids] of items) {
+        for (const id of ids) {
+          const heardAt = fencing.get(id);
+          if (heardAt === undefined) continue;
+          const until = fencedAt(heardAt, fenceOf(system), view.grant_fresh_ms);
+          if (until <= now) continue;
+          const member = this.#ids.indexOf(id);
+          if (this.#notHeardFrom(now, name, item, new Set([member])).size === 0) continue;
+          const entries = entryOf(out, name);
+          const entry = entries.get(item);
+          const wait_ms = until - now;
+          if (entry === undefined) entries.set(item, { wait_ms, from: new Set([member]) });
+          else
+            entries.set(item, {
+              wait_ms: Math.max(entry.wait_ms, wait_ms),
+              from: new Set([...entry.from, member]),
+            });
+        }
+      }
+    }
     return out;
+  }
+
+  /** Gone members (down or left) with the moment they were last heard of, by id. */
+  #fencing(now: number, live: ReadonlySet<string>, view: MembershipView): Map<string, number> {
+    const out = new Map<string, number>();
+    this.#ids.forEach((id, index) => {
+      if (id !== this.#self && !live.has(id)) out.set(id, view.heardByAnyone(index));
+    });
+    void now;
+    return out;
+  }
+
+  /** Tells the log when the quorum is lost or regained (once each way). */
+  #reportQuorum(has: boolean): void {
+    // An arbiter holds and takes nothing: the quorum is not its to report.
+    if (this.#ownSystems().length === 0) return;
+    const state = has ? 'regained' : 'lost';
+    if (this.#quorumReported === state || (this.#quorumReported === undefined && has)) {
+      this.#quorumReported = state;
+      return;
+    }
+    this.#quorumReported = state;
+    const releasing = has
+      ? []
+      : this.#config.systems
+          .filter((system) => system.no_quorum_policy === 'release')
+          .flatMap((system) =>
+            [...(this.#mayHold.get(system.name) ?? [])].map((item) => `${system.name}/${item}`),
+          );
+    this.#commands.push({ kind: 'quorum', state, releasing });
   }
 
   /** The systems this server is a member of. */
@@ -417,6 +640,25 @@ export class NodeController {
 interface HandBack {
   wait_ms: number;
   from: ReadonlySet<number>;
+}
+
+/** The fence inputs of a system. */
+function fenceOf(system: SystemConfig): FenceSystem {
+  return {
+    no_quorum_policy: system.no_quorum_policy,
+    leased: system.lease !== undefined,
+    fence_ms: system.fence_ms,
+  };
+}
+
+/** The set under `key`, made empty when missing. */
+function entrySet<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let entry = map.get(key);
+  if (entry === undefined) {
+    entry = new Set();
+    map.set(key, entry);
+  }
+  return entry;
 }
 
 /** The map under `key`, made empty when missing. */

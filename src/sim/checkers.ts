@@ -276,3 +276,22 @@ export function announcedCheck(
   });
   return problemsCheck(label, problems, 'no neighbour points at a server without the item');
 }
+
+/**
+ * At no moment is a shard or single item configured on two hosts: an `alive` never starts while
+ * another host still has the item, whether its agent runs, froze or was killed (a leased item
+ * counts until it lapses). What no_quorum_policy `release` promises (docs/SAFETY.md).
+ */
+export function ownerCheck(sim: Simulation, label = 'never two owners: no item on two hosts at once'): Check {
+  const ids = sim.config.servers.map((server) => server.id);
+  const problems = sim.ownerOverlaps.map(
+    (overlap) =>
+      `${(overlap.at / 1000).toFixed(3)}s ${ids[overlap.starter]} started alive for ${overlap.system}/${overlap.item} while ${overlap.holders
+        .map(
+          (holder) =>
+            `${ids[holder.server]} (${holder.status}) had it${Number.isFinite(holder.until) ? ` until ${(holder.until / 1000).toFixed(3)}s` : ''}`,
+        )
+        .join(', ')}`,
+  );
+  return problemsCheck(label, problems, 'no item was on two hosts at once');
+}

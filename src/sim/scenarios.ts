@@ -4,7 +4,7 @@
  * the same seed gives the same run.
  */
 
-import type { FlipConfig } from '../config/index.js';
+import type { FlipConfig, NoQuorumPolicy } from '../config/index.js';
 import { place } from '../placement/index.js';
 import { renderPlanTable } from '../placement/plan-table.js';
 import { percentile } from '../stats/percentile.js';
@@ -20,6 +20,7 @@ import {
   goneIn,
   handoverCheck,
   heldCheck,
+  ownerCheck,
   placementCheck,
   upNodes,
   viewsMatch,
@@ -44,6 +45,10 @@ export interface ScenarioOptions {
   runs?: number;
   /** Receives a line for every member state change (debugging one seed). */
   trace?: (line: string) => void;
+  /** Every system's no_quorum_policy; the cluster's own when absent (keep). */
+  policy?: NoQuorumPolicy;
+  /** Every system gets a lease program (its items lapse on a host nobody renews them on). */
+  leased?: boolean;
 }
 
 export interface ScenarioResult {
@@ -90,14 +95,29 @@ export function buildSimulation(
 }
 
 function clusterFor(options: ScenarioOptions): FlipConfig {
-  const config =
+  let config =
     options.nodes === 3 ? readmeCluster(options.timing) : syntheticCluster(options.nodes, options.timing);
+  if (options.policy !== undefined || options.leased) {
+    const policy = options.policy ?? config.no_quorum_policy;
+    config = {
+      ...config,
+      no_quorum_policy: policy,
+      systems: config.systems.map((system) => ({
+        ...system,
+        no_quorum_policy: policy,
+        lease: options.leased ? SIMULATED_LEASE_PROGRAM : system.lease,
+      })),
+    };
+  }
   if (options.quorum === undefined) return config;
   if (options.quorum < 1 || options.quorum > config.servers.length) {
     throw new RangeError(`quorum ${options.quorum} must be from 1 to ${config.servers.length}`);
   }
   return { ...config, quorum: options.quorum };
 }
+
+/** The lease program a leased simulated system names; the simulator renews items itself. */
+const SIMULATED_LEASE_PROGRAM = 'vip-lease';
 
 function result(
   scenario: string,
@@ -460,7 +480,14 @@ function traceTo(sim: Simulation, trace: (line: string) => void): void {
 export function randomRun(
   options: ScenarioOptions,
   seed: number,
-): { checks: Check[]; faults: string[]; overlaps: number; overlapsAfterHeal: number; stale: number } {
+): {
+  checks: Check[];
+  faults: string[];
+  overlaps: number;
+  overlapsAfterHeal: number;
+  stale: number;
+  owners: number;
+} {
   const config = clusterFor(options);
   const sim = buildSimulation(config, seed, { loss: options.loss });
   const random = new Random(seed).fork(0xc4a05);
@@ -549,7 +576,16 @@ export function randomRun(
   // (a one-way cut: one side saw nothing wrong), so a server can take up an item that another
   // took while it was cut off, without either's placements showing it: counted, for issue 10.
   const overlapsAfterHeal = sim.handoverOverlaps.filter((overlap) => overlap.at >= tail).length;
-  return { checks, faults, overlaps: sim.handoverOverlaps.length, overlapsAfterHeal, stale };
+  // Two hosts with one item at once, over the whole run: judged under `release`, counted else.
+  if (config.systems.every((system) => system.no_quorum_policy === 'release')) checks.push(ownerCheck(sim));
+  return {
+    checks,
+    faults,
+    overlaps: sim.handoverOverlaps.length,
+    overlapsAfterHeal,
+    stale,
+    owners: sim.ownerOverlaps.length,
+  };
 }
 
 /** One seeded run of a series: its checks, the faults it injected, and figures to add up. */
@@ -610,11 +646,13 @@ const randomScenario: Scenario = (options) =>
     options,
     (runs) => `${runs} random fault schedules`,
     (seed) => {
-      const { checks, faults, overlaps, overlapsAfterHeal, stale } = randomRun(options, seed);
+      const { checks, faults, overlaps, overlapsAfterHeal, stale, owners } = randomRun(options, seed);
       return {
         checks,
         faults,
         figures: {
+          two_owners: owners,
+          runs_with_two_owners: owners > 0 ? 1 : 0,
           handover_overlaps: overlaps,
           runs_with_overlaps: overlaps > 0 ? 1 : 0,
           overlaps_after_last_heal: overlapsAfterHeal,

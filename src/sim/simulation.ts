@@ -37,8 +37,18 @@ function viewOf(core: MembershipNode): MembershipView {
   return {
     liveMembers: () => core.liveMembers(),
     isLive: (member) => isLive(core.member(member).state),
+    leaseBase: (now) => core.leaseBase(now),
+    heardByAnyone: (member) => core.heardByAnyone(member),
+    grant_fresh_ms: core.grant_fresh_ms,
   };
 }
+
+/**
+ * How long a leased item stays on its host after its last renewal (ms): Linux deletes an address
+ * whose 1 s lifetime was not renewed between 0.98 and about 1.27 s later (see
+ * executor/lease-fence.ts); the simulator draws it from that range.
+ */
+export const KERNEL_LIFETIME_MS = { min: 980, max: 1270 } as const;
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`simulator: ${message}`);
@@ -67,6 +77,17 @@ export interface SimulationOptions {
 }
 
 export type NodeStatus = 'up' | 'crashed' | 'paused' | 'left';
+
+/** An item configured on two hosts at once (see Simulation.ownerOverlaps). */
+export interface OwnerOverlap {
+  at: number;
+  system: string;
+  item: string;
+  /** The server whose `alive` started. */
+  starter: number;
+  /** Hosts that still had the item configured, and their agents' status then. */
+  holders: { server: number; status: NodeStatus; until: number }[];
+}
 
 /** An item put on a second live server by a hand-over (see Simulation.handoverOverlaps). */
 export interface HandoverOverlap {
@@ -110,7 +131,7 @@ interface SimNode {
    * `alive` until a successful `down`. A SIGKILL (kill) leaves them, as it leaves a killed
    * agent's addresses on its host; a crash of the machine takes them away.
    */
-  host: Set<string>;
+  host: Map<string, number>;
   runner: ScriptRunner | undefined;
   /** A graceful stop is under way: the runner drains, then the node is gone (see leave). */
   leaving: boolean;
@@ -138,6 +159,13 @@ export class Simulation {
    * docs/PROTOCOL.md's: a hand-back between live servers is break-before-make.
    */
   readonly handoverOverlaps: HandoverOverlap[] = [];
+  /**
+   * Every `alive` that put a shard/single item on a host while another host still had it
+   * configured: its agent running, frozen or killed, until its `down` or, for a leased item,
+   * until its lifetime lapsed (KERNEL_LIFETIME_MS after its last renewal). The promise of
+   * no_quorum_policy `release` (docs/SAFETY.md) is that there are none.
+   */
+  readonly ownerOverlaps: OwnerOverlap[] = [];
   now = 0;
   /**
    * What a neighbour (a client on the same network) may reach when it sends to an item's
@@ -154,7 +182,10 @@ export class Simulation {
   readonly #random: Random;
   readonly #netRandom: Random;
   readonly #scriptRandom: Random;
+  readonly #kernelRandom: Random;
   readonly #nodes: SimNode[];
+  /** Systems with a lease program: their items lapse on a host nobody renews them on. */
+  readonly #leased: ReadonlySet<string>;
   /** Systems whose items belong to one server at a time (shard, single). */
   readonly #exclusive: ReadonlySet<string>;
   readonly #queue = new EventQueue<SimEvent>();
@@ -172,6 +203,10 @@ export class Simulation {
     this.#random = new Random(options.seed);
     this.#netRandom = this.#random.fork(0xface);
     this.#scriptRandom = this.#random.fork(0x5c41);
+    this.#kernelRandom = this.#random.fork(0xf3ce);
+    this.#leased = new Set(
+      options.config.systems.filter((system) => system.lease !== undefined).map((system) => system.name),
+    );
     const n = options.config.servers.length;
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
@@ -191,7 +226,7 @@ export class Simulation {
       drained: false,
       controller: undefined,
       holding: new Set(),
-      host: new Set(),
+      host: new Map(),
       sent_messages: 0,
       sent_bytes: 0,
     }));
@@ -315,7 +350,7 @@ export class Simulation {
       const effects = core.takeEffects();
       for (const { to, message } of effects.sends) {
         node.sent_messages++;
-        let bytes = this.#options.packet_overhead_bytes + packing.baseSize(message.type);
+        let bytes = this.#options.packet_overhead_bytes + packing.fixedSize(message);
         for (const update of message.updates) bytes += packing.updateSize(update);
         if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
         node.sent_bytes += bytes;
@@ -333,7 +368,8 @@ export class Simulation {
         continue;
       }
       const view = viewOf(core);
-      for (let i = 0; i < effects.refutations.length; i++) controller.refuted();
+      for (let i = 0; i < effects.refutations.length; i++) controller.refuted(this.now, view);
+      if (effects.lease.length > 0) controller.lease(this.now, effects.lease, view);
       if (effects.changes.length > 0) controller.changes(this.now, effects.changes, view);
       for (const notice of effects.released) controller.noticeReceived(this.now, notice);
       for (const ack of effects.released_acks) controller.noticeAcked(ack.from, ack.id);
@@ -374,6 +410,13 @@ export class Simulation {
             core.release(command.to, command.id, command.items);
             break;
           case 'planning':
+          case 'quorum':
+            break;
+          case 'lease_wanted':
+            core.setLeaseWanted(this.now, command.wanted);
+            break;
+          case 'renew':
+            this.#renewOnHost(node, command.system, command.items, command.deadline);
             break;
         }
       }
@@ -460,6 +503,19 @@ export class Simulation {
     const core = node.core;
     // An `alive` for an item the server may hold already (an announcement, a retry) adds no holder.
     const adds = !node.holding.has(key);
+    if (!this.#onHost(node, key)) {
+      const holders = this.#nodes
+        .filter((other) => other !== node && this.#onHost(other, key))
+        .map((other) => ({ server: other.index, status: other.status, until: other.host.get(key)! }));
+      if (holders.length > 0)
+        this.ownerOverlaps.push({
+          at: this.now,
+          system: launch.system,
+          item: launch.item,
+          starter: node.index,
+          holders,
+        });
+    }
     for (const other of this.#nodes) {
       // Only running servers: a paused (frozen) or dead one cannot run its `down`; fencing is for those.
       if (!adds || other === node || other.status !== 'up' || !other.holding.has(key)) continue;
@@ -475,7 +531,32 @@ export class Simulation {
     }
     this.#neighbourOf(key).add(node.index);
     node.holding.add(key);
-    node.host.add(key);
+    // A leased item is added with its lifetime (vip-up with FLIP_LEASE_LIFETIME_S), or renewed.
+    node.host.set(
+      key,
+      this.#leased.has(launch.system) ? this.now + this.#kernelLifetime() : Number.POSITIVE_INFINITY,
+    );
+  }
+
+  /** Whether `node`'s host has the item `key` configured now (a leased one until it lapses). */
+  #onHost(node: SimNode, key: string): boolean {
+    return (node.host.get(key) ?? Number.NEGATIVE_INFINITY) > this.now;
+  }
+
+  #kernelLifetime(): number {
+    return this.#kernelRandom.between(KERNEL_LIFETIME_MS.min, KERNEL_LIFETIME_MS.max);
+  }
+
+  /**
+   * The node's lease program renews these items now, as vip-lease does: only those still
+   * configured (a lapsed one is never added back), and nothing once the deadline has passed.
+   */
+  #renewOnHost(node: SimNode, system: string, items: readonly string[], deadline: number): void {
+    if (this.now > deadline || !this.#leased.has(system)) return;
+    for (const item of items) {
+      const key = `${system}\u0000${item}`;
+      if (this.#onHost(node, key)) node.host.set(key, this.now + this.#kernelLifetime());
+    }
   }
 
   #noteFinished(node: SimNode, launch: Launch, result: RunResult): void {
@@ -489,7 +570,7 @@ export class Simulation {
     }
     const reached = this.#neighbourOf(key);
     reached.clear();
-    for (const other of this.#nodes) if (other === node || other.host.has(key)) reached.add(other.index);
+    for (const other of this.#nodes) if (other === node || this.#onHost(other, key)) reached.add(other.index);
   }
 
   #neighbourOf(key: string): Set<number> {
@@ -686,9 +767,9 @@ export class Simulation {
     const out: { system: string; item: string; server: number }[] = [];
     for (const [key, reached] of this.#neighbour) {
       const [system, item] = key.split('\u0000') as [string, string];
-      if (!this.#nodes.some((node) => node.host.has(key))) continue;
+      if (!this.#nodes.some((node) => this.#onHost(node, key))) continue;
       for (const server of reached)
-        if (!this.#nodes[server]!.host.has(key)) out.push({ system, item, server });
+        if (!this.#onHost(this.#nodes[server]!, key)) out.push({ system, item, server });
     }
     return out;
   }
@@ -696,7 +777,7 @@ export class Simulation {
   /** The servers whose host has `item` of `system` configured, whatever their process does. */
   hostsOf(system: string, item: string): number[] {
     const key = `${system}\u0000${item}`;
-    return this.#nodes.filter((node) => node.host.has(key)).map((node) => node.index);
+    return this.#nodes.filter((node) => this.#onHost(node, key)).map((node) => node.index);
   }
 
   status(index: number): NodeStatus {

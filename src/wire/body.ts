@@ -3,13 +3,14 @@
  *
  *   body    = type u8, incarnation u64, type fields, [state: u16 count, records],
  *             u16 update count, updates
- *   fields  = ping: seq u32, target u16, flags u8 | ack, nack: seq u32
- *           | ping_req: seq u32, target u16 | gossip, state: none
+ *   fields  = ping: seq u32, target u16, flags u8, [flag 2: about u16, about incarnation u64]
+ *           | ack: seq u32, flags u8 (1 grant, 2 heard, 4 gone), [flag 2: heard ago ms u32]
+ *           | nack: seq u32 | ping_req: seq u32, target u16 | gossip, state: none
  *           | released: id u32, u16 count, count x (system text, item text)
  *           | released_ack: id u32 | boot_hint: boot id u64
  *   text    = u16 byte length, UTF-8 bytes
- *   record  = member u16, state u8, incarnation u64
- *   update  = kind u8, member u16, incarnation u64, [suspect: reporters]
+ *   record  = member u16, state u8, incarnation u64, silent ms u32 (0 unless down or left)
+ *   update  = kind u8, member u16, incarnation u64, [suspect: reporters | down, left: silent ms u32]
  *   reporters = format u8 (list 0 | bitmap 1), then
  *             list: u16 count, count x u16 index (increasing)
  *             bitmap: u16 byte length, bytes; bit i (LSB first in each byte) = index i
@@ -21,7 +22,14 @@
  * `encodeBody` throws on a message the core should never build (a programmer error);
  * `decodeBody` never throws, because its input comes from the network.
  */
-import type { Message, MessageType, ReleasedItem, StateRecord, Update } from '../membership/messages.js';
+import {
+  type Message,
+  type MessageType,
+  PING_FLAG_ABOUT,
+  type ReleasedItem,
+  type StateRecord,
+  type Update,
+} from '../membership/messages.js';
 import {
   MEMBER_STATE_BY_CODE,
   MEMBER_STATE_CODES,
@@ -51,19 +59,28 @@ const FORMAT_BYTES = 1;
 const BITS_PER_BYTE = 8;
 const ID_BYTES = 4;
 const TEXT_LENGTH_BYTES = 2;
+const MS_BYTES = 4;
+/** Ack flags: bit 0, the pinger holds a lease from us; bit 1, heard_ago_ms follows. */
+const ACK_FLAG_GRANT = 1;
+const ACK_FLAG_HEARD = 2;
+/** Ack flag: no grant because the acker holds the pinger down or left. */
+const ACK_FLAG_GONE = 4;
+const ACK_FLAGS_KNOWN = ACK_FLAG_GRANT | ACK_FLAG_HEARD | ACK_FLAG_GONE;
+/** The ping flags this codec knows; others are malformed. */
+const PING_FLAGS_KNOWN = 1 | PING_FLAG_ABOUT;
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** The encoded size of one record of a `state` message. */
-export const STATE_RECORD_BYTES = MEMBER_BYTES + STATE_BYTES + INCARNATION_BYTES;
+export const STATE_RECORD_BYTES = MEMBER_BYTES + STATE_BYTES + INCARNATION_BYTES + MS_BYTES;
 
-/** The encoded size of an update without reporters (alive, down, left). */
+/** The encoded size of the smallest update (alive). */
 export const UPDATE_BYTES_MIN = KIND_BYTES + MEMBER_BYTES + INCARNATION_BYTES;
 
 /** The bytes each message type adds after the incarnation (for state: the record count). */
 const TYPE_FIELDS_BYTES = {
   ping: SEQ_BYTES + MEMBER_BYTES + FLAGS_BYTES,
-  ack: SEQ_BYTES,
+  ack: SEQ_BYTES + FLAGS_BYTES,
   ping_req: SEQ_BYTES + MEMBER_BYTES,
   nack: SEQ_BYTES,
   gossip: 0,
@@ -110,6 +127,7 @@ export function reportersFormat(reporters: readonly number[]): ReportersFormat {
 
 /** The exact encoded size of one update (reporters must be sorted, as the type requires). */
 export function updateSize(update: Update): number {
+  if (update.kind === 'down' || update.kind === 'left') return UPDATE_BYTES_MIN + MS_BYTES;
   if (update.kind !== 'suspect') return UPDATE_BYTES_MIN;
   const reporters = update.reporters;
   return UPDATE_BYTES_MIN + FORMAT_BYTES + Math.min(listBytes(reporters), bitmapBytes(reporters));
@@ -120,9 +138,17 @@ export function releasedItemSize(item: ReleasedItem): number {
   return 2 * TEXT_LENGTH_BYTES + utf8.encode(item.system).length + utf8.encode(item.item).length;
 }
 
+/** The encoded size of `message` without its updates (and for `state`, without its records). */
+export function bodyFixedSize(message: Message): number {
+  let size = bodyBaseSize(message.type);
+  if (message.type === 'ping' && message.about !== undefined) size += MEMBER_BYTES + INCARNATION_BYTES;
+  if (message.type === 'ack' && message.heard_ago_ms !== undefined) size += MS_BYTES;
+  return size;
+}
+
 /** The exact encoded size of a whole message. */
 export function bodySize(message: Message): number {
-  let size = bodyBaseSize(message.type);
+  let size = bodyFixedSize(message);
   if (message.type === 'state') size += message.records.length * STATE_RECORD_BYTES;
   if (message.type === 'released') for (const item of message.items) size += releasedItemSize(item);
   for (const update of message.updates) size += updateSize(update);
@@ -143,13 +169,25 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
     case 'ping':
       writer.u32(message.seq);
       writer.u16(message.target);
-      writer.u8(message.flags);
+      writer.u8(pingFlags(message));
+      if (message.about !== undefined) {
+        writer.u16(message.about.member);
+        writer.u64(message.about.incarnation);
+      }
       break;
     case 'ping_req':
       writer.u32(message.seq);
       writer.u16(message.target);
       break;
     case 'ack':
+      writer.u32(message.seq);
+      writer.u8(
+        (message.grant ? ACK_FLAG_GRANT : 0) |
+          (message.heard_ago_ms !== undefined ? ACK_FLAG_HEARD : 0) |
+          (message.gone === true ? ACK_FLAG_GONE : 0),
+      );
+      if (message.heard_ago_ms !== undefined) writer.u32(message.heard_ago_ms);
+      break;
     case 'nack':
       writer.u32(message.seq);
       break;
@@ -161,6 +199,7 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
         writer.u16(record.member);
         writer.u8(MEMBER_STATE_CODES[record.state]);
         writer.u64(record.incarnation);
+        writer.u32(record.silent_ms ?? 0);
       }
       break;
     case 'released':
@@ -193,6 +232,10 @@ function writeUpdate(writer: ByteWriter, update: Update): void {
   writer.u8(UPDATE_KIND_CODES[update.kind]);
   writer.u16(update.member);
   writer.u64(update.incarnation);
+  if (update.kind === 'down' || update.kind === 'left') {
+    writer.u32(update.silent_ms ?? 0);
+    return;
+  }
   if (update.kind !== 'suspect') return;
   const reporters = update.reporters;
   const format = reportersFormat(reporters);
@@ -218,14 +261,30 @@ function validateMessage(message: Message, memberCount: number): void {
   switch (message.type) {
     case 'ping':
       check(isInteger(message.flags, 0, U8_MAX), `ping flags ${message.flags} are not a u8`);
+      check(
+        (message.flags & PING_FLAG_ABOUT) === 0,
+        'ping flag 2 is set by the codec from `about`, not by the caller',
+      );
       checkMember(message.target, memberCount, 'ping target');
       checkSeq(message.seq);
+      if (message.about !== undefined) {
+        checkMember(message.about.member, memberCount, 'ping about');
+        checkIncarnation(message.about.incarnation, 'ping about incarnation');
+      }
       break;
     case 'ping_req':
       checkMember(message.target, memberCount, 'ping_req target');
       checkSeq(message.seq);
       break;
     case 'ack':
+      checkSeq(message.seq);
+      check(typeof message.grant === 'boolean', 'ack grant is not a boolean');
+      if (message.heard_ago_ms !== undefined)
+        check(
+          isInteger(message.heard_ago_ms, 0, U32_MAX),
+          `ack heard_ago_ms ${message.heard_ago_ms} is not a u32`,
+        );
+      break;
     case 'nack':
       checkSeq(message.seq);
       break;
@@ -265,12 +324,15 @@ function validateRecord(record: StateRecord, memberCount: number, where: string)
     `${where} has unknown state ${String(record.state)}`,
   );
   checkIncarnation(record.incarnation, `${where} incarnation`);
+  if (record.silent_ms !== undefined) checkMs(record.silent_ms, `${where} silent_ms`);
 }
 
 function validateUpdate(update: Update, memberCount: number, where: string): void {
   check(Object.hasOwn(UPDATE_KIND_CODES, update.kind), `${where} has unknown kind ${String(update.kind)}`);
   checkMember(update.member, memberCount, `${where} member`);
   checkIncarnation(update.incarnation, `${where} incarnation`);
+  if ((update.kind === 'down' || update.kind === 'left') && update.silent_ms !== undefined)
+    checkMs(update.silent_ms, `${where} silent_ms`);
   if (update.kind !== 'suspect') return;
   // No count limit: a list is chosen only while smaller than the bitmap, so below 4097 entries.
   const reporters = update.reporters;
@@ -290,6 +352,15 @@ function checkMember(value: number, memberCount: number, field: string): void {
 
 function checkIncarnation(value: number, field: string): void {
   check(Number.isSafeInteger(value) && value >= 0, `${field} ${value} is not a safe non-negative integer`);
+}
+
+function checkMs(value: number, field: string): void {
+  check(isInteger(value, 0, U32_MAX), `${field} ${value} is not a u32`);
+}
+
+/** The flags byte of a ping: the caller's flags, and PING_FLAG_ABOUT when it carries `about`. */
+function pingFlags(message: Extract<Message, { type: 'ping' }>): number {
+  return message.flags | (message.about !== undefined ? PING_FLAG_ABOUT : 0);
 }
 
 function checkSeq(value: number): void {
@@ -330,7 +401,20 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
       const seq = reader.u32('ping seq');
       const target = readMember(reader, memberCount, 'ping target');
       const flags = reader.u8('ping flags');
-      message = { type, incarnation, seq, target, flags, updates: [] };
+      if ((flags & ~PING_FLAGS_KNOWN) !== 0) reader.fail(`ping flags ${flags} have unknown bits`);
+      const ping: Extract<Message, { type: 'ping' }> = {
+        type,
+        incarnation,
+        seq,
+        target,
+        flags: flags & ~PING_FLAG_ABOUT,
+        updates: [],
+      };
+      if ((flags & PING_FLAG_ABOUT) !== 0) {
+        const member = readMember(reader, memberCount, 'ping about');
+        ping.about = { member, incarnation: reader.u64Safe('ping about incarnation') };
+      }
+      message = ping;
       break;
     }
     case 'ping_req': {
@@ -339,9 +423,24 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
       message = { type, incarnation, seq, target, updates: [] };
       break;
     }
-    case 'ack':
+    case 'ack': {
+      const seq = reader.u32('ack seq');
+      const flags = reader.u8('ack flags');
+      if ((flags & ~ACK_FLAGS_KNOWN) !== 0) reader.fail(`ack flags ${flags} have unknown bits`);
+      const ack: Extract<Message, { type: 'ack' }> = {
+        type,
+        incarnation,
+        seq,
+        grant: (flags & ACK_FLAG_GRANT) !== 0,
+        updates: [],
+      };
+      if ((flags & ACK_FLAG_GONE) !== 0) ack.gone = true;
+      if ((flags & ACK_FLAG_HEARD) !== 0) ack.heard_ago_ms = reader.u32('ack heard_ago_ms');
+      message = ack;
+      break;
+    }
     case 'nack':
-      message = { type, incarnation, seq: reader.u32(`${type} seq`), updates: [] };
+      message = { type, incarnation, seq: reader.u32('nack seq'), updates: [] };
       break;
     case 'gossip':
       message = { type, incarnation, updates: [] };
@@ -399,7 +498,9 @@ function readRecords(reader: ByteReader, memberCount: number): StateRecord[] {
     const state = MEMBER_STATE_BY_CODE.get(stateCode);
     if (state === undefined) reader.fail(`record ${i} has unknown state ${stateCode}`);
     const incarnation = reader.u64Safe(`record ${i} incarnation`);
-    if (state !== undefined) records.push({ member, state, incarnation });
+    const silent_ms = reader.u32(`record ${i} silent_ms`);
+    if (state === 'down' || state === 'left') records.push({ member, state, incarnation, silent_ms });
+    else if (state !== undefined) records.push({ member, state, incarnation });
   }
   return records;
 }
@@ -442,6 +543,8 @@ function readUpdates(reader: ByteReader, memberCount: number): Update[] {
     if (kind === 'suspect') {
       const reporters = readReporters(reader, memberCount, `update ${i} reporters`);
       updates.push({ kind, member, incarnation, reporters });
+    } else if (kind === 'down' || kind === 'left') {
+      updates.push({ kind, member, incarnation, silent_ms: reader.u32(`update ${i} silent_ms`) });
     } else {
       updates.push({ kind, member, incarnation });
     }

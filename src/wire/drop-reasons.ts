@@ -5,7 +5,7 @@
  *
  * The reasons up to unknown_key are decided before authentication, from bytes anyone can
  * forge; the others are decided only for packets that authenticated, so they describe what a
- * key holder really sent.
+ * key holder really sealed (though anyone may have resent it: a replay, a wrong_destination).
  */
 export const DROP_REASONS = [
   /** Shorter than the header and tag. */
@@ -24,6 +24,11 @@ export const DROP_REASONS = [
   'unknown_sender',
   /** The packet claims to come from this server: a reflected packet or a duplicated server id. */
   'self',
+  /**
+   * Sealed for another server: a packet replayed from elsewhere, misrouted, or from a peer whose
+   * server list differs from ours (indexes are positions in that list).
+   */
+  'wrong_destination',
   /** A boot id that is not a safe integer, which no flip agent sends. */
   'malformed_header',
   /** A sequence number already seen, or too old for the replay window. */

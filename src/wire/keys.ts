@@ -15,8 +15,10 @@ import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { KEY_ID_BYTES } from './layout.js';
 
 /**
- * Fixed strings that tie the derived keys to flip's wire version 1, so no other use of the same
- * secret yields the same keys.
+ * Fixed strings that tie the derived keys to flip's wire format, so no other use of the same
+ * secret yields the same keys. They name version 1, where they were introduced; version 2 kept
+ * them (the version byte is authenticated, so packets of one version never open as the other),
+ * and changing them would change every key id.
  */
 const KDF_SALT = 'flip wire v1 salt';
 const KDF_INFO_CIPHER = 'flip wire v1 aes-256-gcm key';

@@ -4,9 +4,10 @@
  *
  * `open` checks, in order of cost: the length, the magic bytes, the version and the key id
  * (none needs cryptography, so stray or foreign traffic is dropped cheaply); then the GCM tag;
- * then, only for packets that authenticated, the sender, the boot id, replay, and the body.
- * The replay window moves only for a packet that passed every check, so neither garbage nor a
- * key holder's malformed packet can lock a sender out.
+ * then, only for packets that authenticated, the sender, the destination, the boot id, replay,
+ * and the body. The replay window moves only for a packet that passed every check, so neither
+ * garbage, nor a key holder's malformed packet, nor a packet sealed for another server can lock
+ * a sender out or use up a sequence number.
  */
 import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { KeyRing } from './keys.js';
 import {
   BODY_BYTES_MAX,
   BOOT_ID_OFFSET,
+  DESTINATION_OFFSET,
   HEADER_BYTES,
   KEY_ID_OFFSET,
   MAGIC,
@@ -41,7 +43,10 @@ const CIPHER = 'aes-256-gcm';
 export interface PacketCodecOptions {
   /** The configured secrets: the first seals, all open. */
   keys: string[];
-  /** This server's index; packets claiming to come from it are dropped. */
+  /**
+   * This server's index: packets claiming to come from it are dropped, and so are packets sealed
+   * for any other server.
+   */
   selfIndex: number;
   /**
    * Set once per process start and larger after every restart (the start time in ms), so
@@ -104,11 +109,18 @@ export class PacketCodec {
   }
 
   /**
-   * Encodes, encrypts and authenticates a message. Throws a RangeError if the message is
-   * invalid or its body exceeds BODY_BYTES_MAX: the caller must pack updates to fit
-   * (see bodyBaseSize and updateSize), as a UDP packet over PACKET_BYTES_MAX could fragment.
+   * Encodes, encrypts and authenticates a message for the server with index `to`, the only one
+   * that will accept it. Throws a RangeError if `to` is not another server's index, if the
+   * message is invalid, or if its body exceeds BODY_BYTES_MAX: the caller must pack updates to
+   * fit (see bodyBaseSize and updateSize), as a UDP packet over PACKET_BYTES_MAX could fragment.
    */
-  seal(message: Message): Uint8Array {
+  seal(message: Message, to: number): Uint8Array {
+    if (!Number.isInteger(to) || to < 0 || to >= this.#memberCount || to === this.#selfIndex) {
+      throw new RangeError(
+        `PacketCodec.seal: destination ${to} is not the index of another server (self ${this.#selfIndex}, ` +
+          `${this.#memberCount} servers)`,
+      );
+    }
     const body = encodeBody(message, this.#memberCount);
     if (body.length > BODY_BYTES_MAX) {
       throw new RangeError(
@@ -129,6 +141,7 @@ export class PacketCodec {
     view.setUint8(VERSION_OFFSET, WIRE_VERSION);
     view.setUint32(KEY_ID_OFFSET, key.id);
     view.setUint16(SENDER_OFFSET, this.#selfIndex);
+    view.setUint16(DESTINATION_OFFSET, to);
     const seq = this.#takeSeq();
     view.setUint32(BOOT_ID_OFFSET, Math.floor(this.#bootId / U32_SPAN));
     view.setUint32(BOOT_ID_OFFSET + 4, this.#bootId % U32_SPAN);
@@ -174,6 +187,9 @@ export class PacketCodec {
     const from = view.getUint16(SENDER_OFFSET);
     if (from >= this.#memberCount) return this.#drop('unknown_sender');
     if (from === this.#selfIndex) return this.#drop('self');
+    // Sealed for another server (or by a peer whose server list differs from ours): accepting it
+    // would let anybody who saw it replay it here once, as its sequence number is new here.
+    if (view.getUint16(DESTINATION_OFFSET) !== this.#selfIndex) return this.#drop('wrong_destination');
     const bootIdHigh = view.getUint32(BOOT_ID_OFFSET);
     if (bootIdHigh > U64_SAFE_HIGH_MAX) return this.#drop('malformed_header');
     const bootId = bootIdHigh * U32_SPAN + view.getUint32(BOOT_ID_OFFSET + 4);

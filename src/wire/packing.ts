@@ -5,13 +5,21 @@
  */
 
 import type { Packing } from '../membership/node.js';
-import { BODY_BYTES_MAX, bodyBaseSize, releasedItemSize, STATE_RECORD_BYTES, updateSize } from './body.js';
+import {
+  BODY_BYTES_MAX,
+  bodyBaseSize,
+  bodyFixedSize,
+  releasedItemSize,
+  STATE_RECORD_BYTES,
+  updateSize,
+} from './body.js';
 import { PACKET_OVERHEAD_BYTES } from './layout.js';
 
 export const WIRE_PACKING: Packing = {
   bodyBytesMax: BODY_BYTES_MAX,
   updateSize,
   baseSize: bodyBaseSize,
+  fixedSize: bodyFixedSize,
   stateRecordSize: STATE_RECORD_BYTES,
   releasedItemSize,
 };

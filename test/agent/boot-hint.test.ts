@@ -32,6 +32,7 @@ function start(net: Net, config: ReturnType<typeof syntheticCluster>, index: num
       onReleased: () => {},
       onReleasedAck: () => {},
       onBootAdvanced: (_from, to) => advanced.push(to),
+      onLease: () => {},
     },
   );
   net.drivers.push(driver);

@@ -11,10 +11,20 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { Agent } from '../../src/agent/agent.js';
-import { DropLog, type DropLogOptions, type DropSummary, PEER_AUTH_HINT } from '../../src/agent/drop-log.js';
+import {
+  DropLog,
+  type DropLogOptions,
+  type DropSummary,
+  PEER_AUTH_HINT,
+  PEER_AUTH_WARNING_INTERVAL_MS,
+  type PeerAuthWarning,
+  PeerAuthWarnings,
+  peerAuthWarningText,
+} from '../../src/agent/drop-log.js';
 import type { Message } from '../../src/membership/messages.js';
 import { waitFor } from '../../src/testing/wait.js';
 import type { DropReason } from '../../src/wire/drop-reasons.js';
+import { DROP_REASONS } from '../../src/wire/drop-reasons.js';
 import { PacketCodec } from '../../src/wire/packet.js';
 
 interface Drop {
@@ -196,6 +206,96 @@ describe('DropLog', () => {
   });
 });
 
+describe('PeerAuthWarnings', () => {
+  const flip1 = { id: 'flip1', address: '10.0.0.2:2200' };
+  const flip2 = { id: 'flip2', address: '[fd00::3]:2200' };
+
+  /** Plays drops through PeerAuthWarnings; returns each warning with the time it was due. */
+  function warnings(drops: Iterable<Drop>, interval_ms?: number): (PeerAuthWarning & { at_ms: number })[] {
+    const alarm = new PeerAuthWarnings({ peers: [flip1, flip2], interval_ms });
+    const out: (PeerAuthWarning & { at_ms: number })[] = [];
+    for (const drop of drops) {
+      const warning = alarm.record(drop.at_ms, drop.reason, drop.from);
+      if (warning) out.push({ ...warning, at_ms: drop.at_ms });
+    }
+    return out;
+  }
+
+  it('warns at once about the first failure, naming the peer, its address and what to check', () => {
+    const [first] = warnings([{ at_ms: 5, reason: 'unknown_key', from: flip1.address }]);
+    assert.deepEqual(first, {
+      peer: 'flip1',
+      from: '10.0.0.2:2200',
+      failures: 1,
+      by_reason: { unknown_key: 1 },
+      at_ms: 5,
+    });
+    assert.equal(
+      peerAuthWarningText(first!),
+      'packets from flip1 (10.0.0.2:2200) fail authentication: wrong key? both servers must share one of their keys',
+    );
+  });
+
+  it('then warns at most once per 30 s per peer, counting every failure in between', () => {
+    assert.equal(PEER_AUTH_WARNING_INTERVAL_MS, 30_000);
+    // A peer with a wrong key probing 10 times a second for 2 minutes, bad tags now and then.
+    const drops: Drop[] = [];
+    for (let at_ms = 0; at_ms <= 120_000; at_ms += 100)
+      drops.push({ at_ms, reason: at_ms % 1000 === 0 ? 'bad_tag' : 'unknown_key', from: flip1.address });
+    const out = warnings(drops);
+    assert.deepEqual(
+      out.map((w) => w.at_ms),
+      [0, 30_000, 60_000, 90_000, 120_000],
+    );
+    assert.equal(sum(out.map((w) => w.failures)), drops.length);
+    for (const warning of out.slice(1)) {
+      assert.equal(warning.failures, 300);
+      assert.deepEqual(warning.by_reason, { unknown_key: 270, bad_tag: 30 });
+    }
+  });
+
+  it('keeps peers apart: each peer gets its own first warning at once', () => {
+    const out = warnings([
+      { at_ms: 0, reason: 'unknown_key', from: flip1.address },
+      { at_ms: 1, reason: 'unknown_key', from: flip1.address },
+      { at_ms: 2, reason: 'bad_tag', from: flip2.address },
+      { at_ms: 3, reason: 'bad_tag', from: flip2.address },
+    ]);
+    assert.deepEqual(
+      out.map((w) => [w.peer, w.from, w.at_ms]),
+      [
+        ['flip1', flip1.address, 0],
+        ['flip2', flip2.address, 2],
+      ],
+    );
+  });
+
+  it('warns at once again after a quiet 30 s, and not before', () => {
+    const out = warnings([
+      { at_ms: 0, reason: 'unknown_key', from: flip1.address },
+      { at_ms: 29_999, reason: 'unknown_key', from: flip1.address },
+      { at_ms: 90_000, reason: 'unknown_key', from: flip1.address },
+    ]);
+    assert.deepEqual(
+      out.map((w) => [w.at_ms, w.failures]),
+      [
+        [0, 1],
+        [90_000, 2],
+      ],
+    );
+  });
+
+  it('warns only about unknown_key and bad_tag, and only from configured peers', () => {
+    const others = DROP_REASONS.filter((reason) => reason !== 'unknown_key' && reason !== 'bad_tag');
+    const drops: Drop[] = others.map((reason, i) => ({ at_ms: i, reason, from: flip1.address }));
+    // A stranger, and a peer's host on another port, are not the peer.
+    for (let i = 0; i < 10_000; i++)
+      drops.push({ at_ms: 100 + i, reason: 'unknown_key', from: `10.${i >> 8}.${i & 255}.9:2200` });
+    drops.push({ at_ms: 20_000, reason: 'bad_tag', from: '10.0.0.2:2201' });
+    assert.deepEqual(warnings(drops), []);
+  });
+});
+
 async function bound(): Promise<Socket> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
@@ -218,6 +318,7 @@ describe('agent: dropped packets', () => {
       JSON.stringify({
         id: 'a',
         key: 'the right key',
+        state_dir: join(dir, 'state'),
         servers: {
           a: { ip: '127.0.0.1', port },
           b: { ip: '127.0.0.1', port: peer.address().port },
@@ -240,8 +341,8 @@ describe('agent: dropped packets', () => {
       const codec = (key: string) =>
         new PacketCodec({ keys: [key], selfIndex: 1, bootId: Date.now(), memberCount: 2 });
       const message: Message = { type: 'boot_hint', boot_id: 1, incarnation: 1, updates: [] };
-      const wrongKey = codec('a wrong key').seal(message);
-      const badTag = codec('the right key').seal(message);
+      const wrongKey = codec('a wrong key').seal(message, 0);
+      const badTag = codec('the right key').seal(message, 0);
       badTag[badTag.length - 1]! ^= 1;
       const to = (socket: Socket, packet: Uint8Array) => socket.send(packet, port, '127.0.0.1');
       for (let i = 0; i < 20; i++) to(stranger, Buffer.alloc(100, 0x41));
@@ -271,6 +372,17 @@ describe('agent: dropped packets', () => {
         assert.equal(summary.level, 40, 'a summary is a warning');
         assert.equal(summary.hint, summary.by_sender[peerText] ? PEER_AUTH_HINT : undefined);
       }
+      // The peer's authentication failures also got a warning of their own: one, at once, as the
+      // next is allowed 30 s later; the stranger's garbage got none.
+      const loud = records.filter((r) => String(r.msg).includes('fail authentication'));
+      assert.equal(loud.length, 1, JSON.stringify(loud));
+      assert.equal(loud[0]!.level, 40);
+      assert.equal(loud[0]!.peer, 'b');
+      assert.equal(loud[0]!.from, peerText);
+      assert.equal(
+        loud[0]!.msg,
+        `packets from b (${peerText}) fail authentication: wrong key? both servers must share one of their keys`,
+      );
       // 35 drops at once exceed the 20 lines a second allowed at debug.
       const lines = records.filter((r) => r.msg === 'packet dropped');
       assert.ok(lines.length >= 1 && lines.length <= 20, `${lines.length} debug lines`);

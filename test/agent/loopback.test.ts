@@ -9,9 +9,10 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LoopbackCluster, RECORD_SCRIPT } from '../../src/demo/loopback-cluster.js';
+import { freeUdpPorts, LoopbackCluster, RECORD_SCRIPT } from '../../src/demo/loopback-cluster.js';
+import { processStat } from '../../src/executor/process-groups.js';
 import { LOOPBACK_TIMING, README_TIMING } from '../../src/testing/timing.js';
-import { waitFor } from '../../src/testing/wait.js';
+import { sleep, waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT, runFlip } from '../helpers/flip-cli.js';
 
 const README = join(ROOT, 'examples/readme.json');
@@ -237,10 +238,94 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
       .filter((line) => line === 'sleep 60');
     assert.deepEqual(sleeping, []);
   });
+  it("a SIGKILLed run's script still running is killed when the agent starts again, before it plans", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-restart-'));
+    const script = join(dir, 'slow-alive');
+    // The first `alive` ever notes its pid, then waits (60 s at most) for the test's go before it
+    // leaves the marker: whether it could finish after the restart does not depend on how fast the
+    // agent restarts on a busy machine. Every later run only notes itself.
+    writeFileSync(
+      script,
+      [
+        '#!/bin/sh',
+        `echo "$FLIP_EVENT $$" >> '${dir}/events'`,
+        `if [ "$FLIP_EVENT" = alive ] && mkdir '${dir}/first' 2>/dev/null; then`,
+        `  echo $$ > '${dir}/first/pid.tmp' && mv '${dir}/first/pid.tmp' '${dir}/first/pid'`,
+        '  i=0',
+        `  while [ ! -e '${dir}/go' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done`,
+        `  echo "the first run's alive finished" > '${dir}/marker'`,
+        'fi',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const cluster = await LoopbackCluster.create({
+      configFile: singleServerConfig(dir, script, ['x']),
+      systemOverrides: { alive: script, down: script },
+      flipCommand: FLIP_COMMAND,
+    });
+    clusters.push(cluster);
+    cluster.start('solo');
+    const old = await waitFor(() => readIfThere(join(dir, 'first', 'pid')).trim() || undefined, {
+      what: 'the first alive to start',
+      timeoutMs: WAIT_MS,
+    });
+    const old_pid = Number(old);
+    cluster.signal('solo', 'SIGKILL');
+    await cluster.waitExit('solo');
+    assert.ok(running(old_pid), 'the script outlives the agent: it has a session of its own');
+
+    cluster.start('solo');
+    const lines = () =>
+      readIfThere(join(cluster.dir, 'solo.log'))
+        .split('\n')
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        });
+    const killedAt = (all: Record<string, unknown>[]) =>
+      all.findIndex((line) => line.msg === 'killed a script that an earlier run of this agent left running');
+    await waitFor(
+      () => {
+        const all = lines();
+        const killed = killedAt(all);
+        return killed >= 0 && all.slice(killed).some((line) => line.msg === 'plan');
+      },
+      { what: 'the restarted agent to plan', timeoutMs: WAIT_MS },
+    );
+    const all = lines();
+    const killed = killedAt(all);
+    assert.deepEqual(
+      {
+        level: all[killed]!.level,
+        system: all[killed]!.system,
+        item: all[killed]!.item,
+        event: all[killed]!.event,
+        pid: all[killed]!.pid,
+      },
+      { level: 40, system: 's', item: 'x', event: 'alive', pid: old_pid },
+    );
+    // The kill is the new run's doing before its protocol starts: its start line comes after.
+    const started = all.findLastIndex((line) => line.msg === 'flip agent started');
+    assert.ok(killed < started, `killed (line ${killed}) before the second start (line ${started})`);
+    assert.ok(!running(old_pid), 'the old script is gone by the time the new run plans');
+
+    // Were it still running, it would leave its marker now.
+    writeFileSync(join(dir, 'go'), '');
+    await waitFor(() => /^alive /m.test(readIfThere(join(dir, 'events')).split('\n').slice(1).join('\n')), {
+      what: "the new run's alive",
+      timeoutMs: WAIT_MS,
+    });
+    await sleep(1000);
+    assert.equal(readIfThere(join(dir, 'marker')), '', 'the marker never appears');
+  });
 });
 
 describe('flip agent: start-up', { timeout: 60_000 }, () => {
-  it('listens on IPv6 and, with no peer answering, acts on its config after the start-up grace', async () => {
+  it('listens on IPv6 and, with no peer answering, cleans up after the start-up grace but takes nothing without a quorum', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-v6-'));
     const file = join(dir, 'v6.json');
     writeFileSync(
@@ -248,6 +333,7 @@ describe('flip agent: start-up', { timeout: 60_000 }, () => {
       JSON.stringify({
         id: 'a',
         key: 'k',
+        state_dir: join(dir, 'state'),
         ...LOOPBACK_TIMING,
         servers: {
           a: { ip: '::1', port: 2296, systems: ['s'] },
@@ -279,16 +365,22 @@ describe('flip agent: start-up', { timeout: 60_000 }, () => {
         what: 'the grace is over',
         timeoutMs: WAIT_MS,
       });
-      // Alone, a (first in order) holds the single item as placement says with everyone alive.
-      await waitFor(() => / a s alive x/.test(readFileSync(log, 'utf8')), {
-        what: 'alive x',
+      // Alone it cannot reach a quorum (2 of 3): it runs `down` for the item (remove_on_start),
+      // says why, and never takes it, though placement with everyone alive would give it to a.
+      await waitFor(() => / a s down x/.test(readFileSync(log, 'utf8')), {
+        what: 'the start-up down x',
         timeoutMs: WAIT_MS,
       });
+      await waitFor(() => /no quorum: taking no items/.test(output), {
+        what: 'the no-quorum warning',
+        timeoutMs: WAIT_MS,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      assert.doesNotMatch(readFileSync(log, 'utf8'), / a s alive x/, 'no alive without a quorum');
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    assert.match(readFileSync(log, 'utf8'), / a s down x/, 'SIGTERM ran down for what it held');
   });
 });
 
@@ -334,7 +426,16 @@ describe('flip agent: bad input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-port-'));
     const config = (ip: string) => {
       const file = join(dir, `${ip}.json`);
-      writeFileSync(file, JSON.stringify({ id: 'a', key: 'k', servers: { a: { ip, port } }, cluster: {} }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          id: 'a',
+          key: 'k',
+          state_dir: join(dir, 'state'),
+          servers: { a: { ip, port } },
+          cluster: {},
+        }),
+      );
       return file;
     };
     const inUse = runFlip(['agent', '--config', config('127.0.0.1')]);
@@ -344,6 +445,30 @@ describe('flip agent: bad input', () => {
     const elsewhere = runFlip(['agent', '--config', config('192.0.2.55')]);
     assert.equal(elsewhere.status, 1);
     assert.match(elsewhere.stderr, /not an address of this host/);
+  });
+
+  it('a state directory that cannot be made is a clear start error (exit 1), naming path and reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-state-'));
+    const blocker = join(dir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const [port] = await freeUdpPorts(1);
+    const file = join(dir, 'flip.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'a/1',
+        key: 'k',
+        state_dir: join(blocker, 'state'),
+        servers: { 'a/1': { ip: '127.0.0.1', port } },
+        cluster: {},
+      }),
+    );
+    const result = runFlip(['agent', '--config', file]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal(
+      result.stderr,
+      `flip: cannot use the state directory ${JSON.stringify(join(blocker, 'state', 'a%2F1'))}: a part of the path is not a directory (ENOTDIR)\n`,
+    );
   });
 
   it('says how to give a config', () => {
@@ -359,9 +484,25 @@ function singleSystemConfig(dir: string, alive: string, down: string): string {
   const config = {
     id: 'a',
     key: 'k',
+    state_dir: join(dir, 'state'),
     servers: { a: { ip: '127.0.0.1', port: 2298, systems: ['s'] } },
     cluster: { system: { s: { alive, down, type: 'single', data: ['x'] } } },
   };
   writeFileSync(file, JSON.stringify(config));
   return file;
+}
+
+/** The file's text, or '' when it is not there (yet). */
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether process `pid` runs (a zombie runs no more). */
+function running(pid: number): boolean {
+  const stat = processStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
 }

@@ -81,3 +81,87 @@ describe('flip config check', () => {
     assert.ok(schema.properties.servers);
   });
 });
+
+describe('flip config check: policies and fences', () => {
+  it("prints every system's no_quorum_policy and fence, and warns of a quorum that is not a majority", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-policy-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'a',
+        key: 'k',
+        quorum: 2,
+        no_quorum_policy: 'release',
+        servers: {
+          a: { ip: '127.0.0.1', port: 2300, systems: ['vip', 'web'] },
+          b: { ip: '127.0.0.1', port: 2301, systems: ['vip', 'web'] },
+          c: { ip: '127.0.0.1', port: 2302 },
+          d: { ip: '127.0.0.1', port: 2303 },
+        },
+        cluster: {
+          system: {
+            vip: {
+              alive: '/bin/true',
+              down: '/bin/true',
+              lease: '/bin/true',
+              type: 'single',
+              data: ['10.0.0.1'],
+            },
+            web: {
+              alive: '/bin/true',
+              down: '/bin/true',
+              type: 'single',
+              data: ['w'],
+              no_quorum_policy: 'keep',
+            },
+          },
+        },
+      }),
+    );
+    const result = runFlip(['config', 'check', file, '--id', 'a']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /quorum: 2 of 4 \(not a majority/);
+    assert.match(
+      result.stdout,
+      /vip: single[^\n]*\n\s+no_quorum_policy release: [^\n]*lets go of what it holds/,
+    );
+    // release with a lease program: (fence 1300 + a fresh grant 150) x 1.02 + 25 ms slack.
+    assert.match(
+      result.stdout,
+      /lease \/bin\/true: held items lapse 1300 ms after their last renewal[^\n]*waits 1504 ms/,
+    );
+    assert.match(result.stdout, /web: single[^\n]*\n\s+no_quorum_policy keep: [^\n]*keeps what it holds/);
+    assert.match(result.stdout, /no lease program: a killed or frozen agent's items stay on its host/);
+  });
+
+  it('refuses an item with a space in a system with a lease program, naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-lease-item-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        id: 'a',
+        key: 'k',
+        servers: { a: { ip: '127.0.0.1', port: 2300, systems: ['vip'] } },
+        cluster: {
+          system: {
+            vip: {
+              alive: '/bin/true',
+              down: '/bin/true',
+              lease: '/bin/true',
+              type: 'single',
+              data: ['ok', 'a b'],
+            },
+          },
+        },
+      }),
+    );
+    const result = runFlip(['config', 'check', file]);
+    assert.equal(result.status, 2);
+    assert.match(
+      result.stderr,
+      /cluster\.system\.vip\.data\[1\][^\n]*contains a space or a control character/,
+    );
+  });
+});

@@ -108,6 +108,11 @@ describe('config: defaults and normalisation', () => {
     assert.deepEqual(config.keys, ['new', 'old']);
   });
 
+  it('takes state_dir as written, /var/lib/flip by default', () => {
+    assert.equal(parseConfig(minimal(), 'x.json').state_dir, '/var/lib/flip');
+    assert.equal(parseConfig(minimal({ state_dir: 'run/flip' }), 'x.json').state_dir, 'run/flip');
+  });
+
   it('reads YAML with the same meaning', () => {
     const yaml = [
       'id: a',
@@ -217,7 +222,7 @@ describe('config: JSON Schema export', () => {
       required: string[];
       additionalProperties: unknown;
     };
-    for (const key of ['id', 'quorum', 'gossip_interval', 'servers', 'cluster', 'key'])
+    for (const key of ['id', 'quorum', 'gossip_interval', 'servers', 'cluster', 'key', 'state_dir'])
       assert.ok(key in schema.properties, key);
     assert.deepEqual([...schema.required].sort(), ['cluster', 'id', 'key', 'servers']);
     assert.equal(schema.additionalProperties, false);

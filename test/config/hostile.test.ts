@@ -14,6 +14,7 @@ import {
   CONFIG_ISSUES_MAX,
   ITEM_BYTES_MAX,
   ITEM_COUNT_MAX,
+  STATE_DIR_BYTES_MAX,
   TIME_MS_MAX,
 } from '../../src/config/limits.js';
 
@@ -300,6 +301,32 @@ describe('config: items and names that could never run', () => {
       'cluster.system.ip.alive',
     );
     assert.match(issue.message, /NUL/);
+  });
+
+  it('refuses a state_dir that no system call could take: empty, with NUL, too long, not a string', () => {
+    const problem = (value: unknown) =>
+      one(
+        issuesOfRaw((raw) => (raw.state_dir = value)),
+        'state_dir',
+      ).message;
+    const text = JSON.stringify({ ...base(), state_dir: '/var/lib/\u0000flip' }, null, 1);
+    const nul = one(issuesOf(text, 'f.json'), 'state_dir');
+    assert.match(nul.message, /NUL character \(at character 10\)/);
+    assert.equal(nul.line, text.split('\n').findIndex((line) => line.includes('state_dir')) + 1);
+    const long = `/${'d'.repeat(STATE_DIR_BYTES_MAX)}`;
+    assert.match(problem(long), /at most 4,096 bytes .*longer than any path/);
+    assert.ok(!problem(long).includes(long), 'the message does not repeat the whole value');
+    assert.match(problem(''), /must not be empty/);
+    assert.match(problem(7), /must be a string/);
+    assert.match(
+      one(
+        issuesOfRaw((raw) => (raw.state_dirs = '/x')),
+        'state_dirs',
+      ).message,
+      /did you mean "state_dir"/,
+    );
+    const bound = `/${'d'.repeat(STATE_DIR_BYTES_MAX - 1)}`;
+    assert.equal(parseConfig(JSON.stringify({ ...base(), state_dir: bound })).state_dir, bound);
   });
 
   it('refuses a system config too large to pass to a script', () => {

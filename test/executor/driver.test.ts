@@ -112,6 +112,42 @@ describe('executor: RunnerDriver', () => {
     assert.equal(launched.length, 2, 'a stopped driver starts nothing');
   });
 
+  it('after stop(), a pending retry timer launches nothing and a late result is not fed to the runner', async () => {
+    // Was already safe (the driver clears its timer and checks `stopped` in every callback); pinned.
+    const core = runner(['a', 'b'], { retry_base_ms: 30 });
+    const launched: Launch[] = [];
+    const notes: RunnerNote[] = [];
+    let finishB: ((result: RunResult) => void) | undefined;
+    const driver = new RunnerDriver({
+      runner: core,
+      onNote: (note) => notes.push(note),
+      launch: (launch) => {
+        launched.push(launch);
+        if (launch.item === 'b') return new Promise((resolve) => (finishB = resolve));
+        return Promise.resolve({ ...ok(launch), ok: false, exit_code: 1 });
+      },
+    });
+    driver.setDesired('ip', ['a', 'b']);
+    await waitFor(() => notes.some((note) => note.type === 'retry'), {
+      what: 'the retry of a to be scheduled',
+      intervalMs: 1,
+    });
+    driver.stop();
+    const b = launched.find((launch) => launch.item === 'b')!;
+    finishB?.(ok(b));
+    await sleep(100);
+    assert.deepEqual(
+      launched.map((launch) => `${launch.item} ${launch.attempt}`),
+      ['a 1', 'b 1'],
+      'no retry of a after stop',
+    );
+    assert.deepEqual(
+      core.status()[0]!.running.map((run) => run.item),
+      ['b'],
+      "b's result came after stop and was not given to the runner",
+    );
+  });
+
   it('turns a rejecting launcher into a failed run', async () => {
     const core = runner(['a'], { retry_base_ms: 10_000 });
     const notes: RunnerNote[] = [];

@@ -683,9 +683,12 @@ describe('executor: ScriptRunner hand-backs', () => {
     h.set('ip', ['a']);
     assert.deepEqual(h.fresh().launches, ['down b']);
     h.released('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, [], 'no alive while the plan runs its downs');
     h.finish('b', true);
     assert.deepEqual(h.fresh().launches, ['alive a'], "one alive, the plan's, after the release");
+    assert.equal(h.runOf('a')?.reason, 'plan');
     h.finish('a', true).settle();
+    assert.deepEqual(h.fresh().launches, [], 'the announcement was the plan alive');
     assert.deepEqual(h.runner.held('ip'), ['a']);
   });
 
@@ -723,8 +726,12 @@ describe('executor: ScriptRunner hand-backs', () => {
   });
 });
 
-describe('executor: ScriptRunner late results', () => {
-  it('ignores unknown and repeated results', () => {
+describe('executor: ScriptRunner stale results and timers', () => {
+  // Each result and each timer is checked against the generation it was made for (the item's
+  // target and the plan that set it, see generation.ts); one that comes late is counted in
+  // stale_results and acts on nothing newer.
+
+  it('ignores unknown and repeated results (a run the runner no longer tracks)', () => {
     const h = harness();
     h.set('ip', ['a']);
     const run = h.runOf('a')!.run;
@@ -734,13 +741,162 @@ describe('executor: ScriptRunner late results', () => {
     assert.deepEqual(h.runner.counters(), {
       runs_started: 1,
       runs_failed: 1,
-      results_ignored: 2,
+      stale_results: 2,
       announces_skipped: 0,
       alives_skipped: 0,
     });
     assert.deepEqual(h.runner.held('ip'), []);
     const notes = h.runner.takeEffects().notes.map((note) => note.type);
     assert.deepEqual(notes, ['finished', 'retry']);
+  });
+
+  it('a result of a run made for an older target tells what the host holds and drives nothing else', () => {
+    // Was already safe: finished compared event and plan, and the newer plan's own action, queued
+    // behind the running script, stands in the way of any retry. Pinned, and now counted.
+    const h = harness();
+    h.set('ip', ['a']);
+    h.finish('a', false).advance(1000);
+    assert.equal(h.runOf('a')?.attempt, 2, 'the retry of alive a runs');
+    h.set('ip', []);
+    assert.deepEqual(h.inFlight(), ['alive a'], 'the down of plan 2 waits for it');
+    h.fresh();
+    h.finish('a', false);
+    const fresh = h.fresh();
+    assert.deepEqual(
+      fresh.notes.filter((note) => note.type === 'retry' || note.type === 'failed'),
+      [],
+      'no retry of the alive that plan 2 no longer wants',
+    );
+    assert.deepEqual(fresh.launches, ['down a']);
+    assert.equal(h.runner.counters().stale_results, 1);
+    h.finish('a', false);
+    assert.deepEqual(h.runner.status()[0]!.failed, []);
+    assert.equal(h.notesOf('retry').at(-1)?.event, 'down', "the down's own failure is retried");
+
+    // A stale success is still a fact: the alive put the item here, so it is held until a down.
+    const g = harness();
+    g.set('ip', ['a']);
+    g.finish('a', false).advance(1000);
+    g.set('ip', []);
+    g.finish('a', true);
+    assert.deepEqual(g.runner.held('ip'), ['a']);
+    assert.deepEqual(g.inFlight(), ['down a']);
+    g.finish('a', true);
+    assert.deepEqual(g.runner.held('ip'), []);
+    assert.equal(g.notesOf('recovered').length, 0);
+  });
+
+  it('a retry timer of an item whose plan changed launches nothing', () => {
+    // Was already safe: a new plan that retargets an item takes its waiting retry away.
+    const h = harness();
+    h.set('ip', ['a']);
+    h.finish('a', false);
+    assert.equal(h.runner.nextWakeAt(), 1000);
+    h.advance(500).set('ip', []);
+    h.finish('a', true).advance(100_000);
+    assert.deepEqual(
+      h.launches.map((launch) => `${launch.event} ${launch.item} ${launch.attempt}`),
+      ['alive a 1', 'down a 1'],
+    );
+  });
+
+  for (const [name, announce] of [
+    ['reassert', (h: Harness) => h.reassert('ip')],
+    ['release', (h: Harness) => h.released('ip', ['a'])],
+  ] as const) {
+    it(`an announcement (${name}) queued while the downs run, for an alive then skipped, is dropped: no crash, no alive`, () => {
+      // A real bug: skipping the plan's alive queued the item's down while the announcement still
+      // waited, and the launch queue's one-action-an-item assertion crashed the agent.
+      const h = new Harness({
+        node: 'n1',
+        systems: [system('ip', ABC, { delay_ms: 100 })],
+        remove_on_start: false,
+        parallel_max: 1,
+      });
+      h.set('ip', ['a']).advance(100);
+      h.finish('a', true);
+      h.set('ip', ['b']).advance(100);
+      h.finish('a', false); // a stays held: its down failed
+      h.finish('b', true);
+      h.set('ip', ['a']).advance(100); // plan 3: down b, then alive a
+      assert.deepEqual(h.inFlight(), ['down b']);
+      announce(h); // a is held and targeted alive: queued (the one slot is busy)
+      h.set('ip', []); // a newer set moves a away before plan 3's downs end
+      h.fresh();
+      assert.doesNotThrow(() => h.finish('b', true));
+      assert.equal(h.runner.counters().alives_skipped, 1);
+      assert.equal(h.runner.counters().stale_results, 1, 'the announcement was stale');
+      assert.deepEqual(h.fresh().launches, ['down a'], 'the skip takes a down, as the next plan would');
+      h.settle();
+      assert.deepEqual(
+        h.launches.map((launch) => `${launch.event} ${launch.item}`),
+        ['alive a', 'down a', 'alive b', 'down b', 'down a'],
+        'no alive a after plan 3 began',
+      );
+      assert.deepEqual(h.runner.held('ip'), []);
+    });
+  }
+
+  it("an announcement (reassert) for an item the plan brings waits for the plan's downs, then is the plan's alive", () => {
+    // A real bug: the announcement of an item whose down had failed (so it counts as held) ran at
+    // once, an alive of the plan before the plan's downs had ended.
+    const h = harness();
+    h.set('ip', ['a']).settle();
+    h.set('ip', ['b']);
+    h.finish('a', false).finish('b', true); // a stays held: its down failed
+    h.set('ip', ['a']);
+    h.fresh();
+    h.reassert('ip');
+    assert.deepEqual(h.fresh().launches, [], 'no alive a while down b runs');
+    assert.deepEqual(h.inFlight(), ['down b']);
+    h.finish('b', true);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(h.runOf('a')?.reason, 'plan');
+  });
+
+  it('a failed alive whose announcement (its retry) is dropped as the item moves away is planned again', () => {
+    // A real bug: the dropped announcement left the item targeted alive, neither held nor retried,
+    // and a set that wanted it back made no plan, so it was never taken up.
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('db', ['x', 'y']), system('ip', ['b'])],
+      parallel_max: 2,
+      remove_on_start: false,
+    });
+    h.set('db', ['x', 'y']);
+    h.set('ip', ['b']); // waits for a slot
+    h.released('db', ['y']); // queued behind the running alive y
+    h.finish('y', false, { system: 'db' }); // the announcement now stands for its retry
+    assert.deepEqual(h.inFlight(), ['alive x', 'alive b'], 'the plan of ip goes first');
+    h.set('db', []); // a newer set moves y away (db's plan still runs: x)
+    h.set('ip', []);
+    h.finish('b', true); // ip's next plan: down b
+    h.finish('b', true); // a free slot: the announcement of y is due, and not wanted
+    assert.equal(h.runner.counters().alives_skipped, 1, 'y is taken as never started');
+    h.set('db', ['y']); // and wanted back before db made a plan without it
+    h.settle();
+    assert.deepEqual(h.runner.held('db'), ['y']);
+  });
+
+  it('an announcement timer that falls due after the item was moved away launches nothing', () => {
+    // Was already safe (checked at launch as `announceable`); the generation check comes first.
+    const h = harness(ABC, { delay_ms: 500 });
+    h.set('ip', ['a', 'b']).advance(500);
+    h.settle();
+    h.fresh();
+    h.reassert('ip');
+    h.advance(10).set('ip', ['a']);
+    h.advance(490);
+    assert.deepEqual(h.fresh().launches, ['alive a'], 'b, on its way out, is not announced');
+  });
+
+  it('a hand-back wait that ends after a newer plan took the item away launches nothing', () => {
+    // Was already safe: the newer plan's retarget takes the waiting action away.
+    const h = harness();
+    h.set('ip', ['a'], { handback: new Map([['a', 5000]]) });
+    h.advance(100).set('ip', ['b']);
+    h.settle().advance(10_000);
+    assert.ok(!h.launches.some((launch) => launch.event === 'alive' && launch.item === 'a'));
   });
 });
 
@@ -804,6 +960,8 @@ describe('executor: ScriptRunner properties', () => {
     | { kind: 'set'; system: number; items: string[]; immediate: boolean }
     | { kind: 'finish'; index: number; ok: boolean; timed_out: boolean }
     | { kind: 'stale'; run: number }
+    | { kind: 'reassert'; system: number }
+    | { kind: 'released'; system: number; items: string[] }
     | { kind: 'advance'; ms: number };
 
   const DATA = [
@@ -825,6 +983,13 @@ describe('executor: ScriptRunner properties', () => {
       timed_out: fc.boolean(),
     }),
     fc.record({ kind: fc.constant('stale' as const), run: fc.nat({ max: 50 }) }),
+    // Announcements and releases arrive at any time, during the downs of a plan too.
+    fc.record({ kind: fc.constant('reassert' as const), system: fc.integer({ min: 0, max: 1 }) }),
+    fc.record({
+      kind: fc.constant('released' as const),
+      system: fc.integer({ min: 0, max: 1 }),
+      items: fc.subarray(['a', 'b', 'c', 'd', 'x', 'y', 'z']),
+    }),
     fc.record({
       kind: fc.constant('advance' as const),
       ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 70_000 })),
@@ -864,6 +1029,10 @@ describe('executor: ScriptRunner properties', () => {
               if (launch !== undefined) h.finishRun(launch.run, step.ok, step.timed_out);
             } else if (step.kind === 'stale') {
               if (!h.running.has(step.run)) h.finishRun(step.run, true);
+            } else if (step.kind === 'reassert') {
+              h.reassert(names[step.system]!);
+            } else if (step.kind === 'released') {
+              h.released(names[step.system]!, step.items);
             } else {
               h.advance(step.ms);
             }

@@ -42,15 +42,17 @@ describe('handover: the hand-back gate', () => {
     assert.equal(gate.waitUntil('a', 100), 2100, 'handed back again, a waits anew');
   });
 
-  it('the first deadline holds while the item waits, even after it has passed, until forgotten', () => {
+  it('a later deadline extends a wait under way, an earlier one does not; an ended wait stays ended until forgotten', () => {
     const gate = new HandbackGate();
     gate.expect(0, 'a', 1000);
+    gate.expect(500, 'a', 100);
+    assert.equal(gate.waitUntil('a', 500), 1000, 'an earlier deadline does not shorten it');
     gate.expect(500, 'a', 5000);
-    assert.equal(gate.waitUntil('a', 500), 1000);
-    gate.expect(1500, 'a', 5000);
-    assert.equal(gate.waitUntil('a', 1500), undefined, 'an ended wait starts no new one');
+    assert.equal(gate.waitUntil('a', 500), 5500, 'a later one (a fence found later) extends it');
+    gate.expect(6000, 'a', 5000);
+    assert.equal(gate.waitUntil('a', 6000), undefined, 'an ended wait starts no new one');
     gate.forget('a');
-    gate.expect(1500, 'a', 5000);
-    assert.equal(gate.waitUntil('a', 1500), 6500);
+    gate.expect(6000, 'a', 5000);
+    assert.equal(gate.waitUntil('a', 6000), 11_000);
   });
 });

@@ -10,6 +10,7 @@ import { seeded } from '../../src/testing/seeded.js';
 const PACKING: Packing = {
   bodyBytesMax: 1000,
   baseSize: () => 100,
+  fixedSize: () => 100,
   updateSize: (update) => 50 + (update.kind === 'suspect' ? 10 * update.reporters.length : 0),
   stateRecordSize: 20,
   releasedItemSize: () => 30,
@@ -23,7 +24,7 @@ function dissemination(): Dissemination {
 
 describe('membership: dissemination', () => {
   it('a packet has room for piggybacking after its own updates and items', () => {
-    const ack: Message = { type: 'ack', seq: 1, incarnation: 1, updates: [alive(1), alive(2)] };
+    const ack: Message = { type: 'ack', seq: 1, grant: true, incarnation: 1, updates: [alive(1), alive(2)] };
     assert.equal(piggybackBudget(PACKING, ack), 1000 - 100 - 2 * 50);
     const released: Message = {
       type: 'released',

@@ -203,7 +203,7 @@ describe('membership: the probe cycle', () => {
     probes.onAck(50, 3, seqOf(recorded, 'ping'));
     assert.deepEqual(recorded.sends[1], {
       to: 1,
-      message: { type: 'ack', seq: 900, incarnation: 77, updates: [] },
+      message: { type: 'ack', seq: 900, grant: false, incarnation: 77, updates: [] },
     });
     probes.advance(TIMEOUT);
     assert.equal(recorded.sends.length, 2, 'an answered relay never nacks');

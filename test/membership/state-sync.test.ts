@@ -16,6 +16,7 @@ import {
 const PACKING: Packing = {
   bodyBytesMax: 179,
   baseSize: () => 100,
+  fixedSize: () => 100,
   updateSize: () => 10,
   stateRecordSize: 20,
   releasedItemSize: () => 10,

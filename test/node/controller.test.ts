@@ -16,7 +16,14 @@ const FLIP2 = ids.indexOf('flip2');
 
 /** A view in which the members in `live` are live. */
 function view(live: Set<number>): MembershipView {
-  return { liveMembers: () => [...live].sort(), isLive: (member) => live.has(member) };
+  return {
+    liveMembers: () => [...live].sort(),
+    isLive: (member) => live.has(member),
+    // A quorum answers at every moment; the lease's own rules are tested in lease tests.
+    leaseBase: (now) => now,
+    heardByAnyone: () => Number.NEGATIVE_INFINITY,
+    grant_fresh_ms: 150,
+  };
 }
 
 /** flip1's controller, planning from a view where all three are live. */
@@ -110,7 +117,7 @@ describe('controller: announcing again', () => {
 
   it('a refutation announces every system again', () => {
     const controller = flip1();
-    controller.refuted();
+    controller.refuted(0, view(new Set([FLIP, FLIP1, FLIP2])));
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), [
       { kind: 'reassert', systems: ['ip'], why: 'refuted' },
     ]);

@@ -6,6 +6,7 @@ import {
   BODY_BYTES_MIN,
   BODY_OVERHEAD_BYTES_MAX,
   bodyBaseSize,
+  bodyFixedSize,
   bodySize,
   decodeBody,
   encodeBody,
@@ -67,7 +68,7 @@ describe('body: round trips', () => {
     }
   });
 
-  it('boundary values: incarnation 2^53-1, seq 2^32-1, flags 255, index 65535', () => {
+  it('boundary values: incarnation 2^53-1, seq 2^32-1, every known flag, index 65535', () => {
     const top = 65_536;
     roundTrip(
       {
@@ -75,10 +76,40 @@ describe('body: round trips', () => {
         incarnation: Number.MAX_SAFE_INTEGER,
         seq: 0xffff_ffff,
         target: top - 1,
-        flags: 255,
+        flags: 1,
+        about: { member: top - 1, incarnation: Number.MAX_SAFE_INTEGER },
         updates: [{ kind: 'alive', member: top - 1, incarnation: Number.MAX_SAFE_INTEGER }],
       },
       top,
+    );
+    roundTrip(
+      {
+        type: 'ack',
+        incarnation: Number.MAX_SAFE_INTEGER,
+        seq: 0xffff_ffff,
+        grant: true,
+        heard_ago_ms: 0xffff_ffff,
+        updates: [{ kind: 'down', member: top - 1, incarnation: 1, silent_ms: 0xffff_ffff }],
+      },
+      top,
+    );
+  });
+
+  it('refuses unknown ping and ack flags, and a caller setting the about flag itself', () => {
+    const ping = encodeBody({ type: 'ping', incarnation: 1, seq: 1, target: 0, flags: 1, updates: [] });
+    const flagsAt = 1 + 8 + 4 + 2;
+    const unknown = Uint8Array.from(ping);
+    unknown[flagsAt] = 0x80;
+    const decoded = decodeBody(unknown, 3);
+    assert.equal(decoded.ok, false);
+    assert.match(decoded.ok ? '' : decoded.detail, /ping flags 128 have unknown bits/);
+    const ack = encodeBody({ type: 'ack', incarnation: 1, seq: 1, grant: true, updates: [] });
+    const badAck = Uint8Array.from(ack);
+    badAck[1 + 8 + 4] = 0x08;
+    assert.equal(decodeBody(badAck, 3).ok, false);
+    assert.throws(
+      () => encodeBody({ type: 'ping', incarnation: 1, seq: 1, target: 0, flags: 2, updates: [] }),
+      /set by the codec/,
     );
   });
 
@@ -196,7 +227,12 @@ describe('body: sizes', () => {
         message.type === 'released'
           ? message.items.reduce((sum, item) => sum + releasedItemSize(item), 0)
           : 0;
-      assert.equal(encodeBody(bare).length, bodyBaseSize(message.type) + records + items);
+      // Optional fields: a ping's `about` (member and incarnation), an ack's heard_ago_ms.
+      const optional =
+        (message.type === 'ping' && message.about !== undefined ? 10 : 0) +
+        (message.type === 'ack' && message.heard_ago_ms !== undefined ? 4 : 0);
+      assert.equal(encodeBody(bare).length, bodyBaseSize(message.type) + optional + records + items);
+      assert.equal(bodyFixedSize(bare), bodyBaseSize(message.type) + optional);
     }
     assert.equal(BODY_OVERHEAD_BYTES_MAX, bodyBaseSize('boot_hint'));
     assert.equal(BODY_OVERHEAD_BYTES_MAX, 19);
@@ -206,7 +242,7 @@ describe('body: sizes', () => {
   });
 
   it('leaves BODY_BYTES_MAX for the body of a 1400-byte packet', () => {
-    assert.equal(BODY_BYTES_MAX, 1351);
+    assert.equal(BODY_BYTES_MAX, 1349);
   });
 
   it('pins the byte layout of a ping (the wire format is protocol)', () => {
@@ -216,12 +252,46 @@ describe('body: sizes', () => {
       seq: 0x0a0b0c0d,
       target: 0x0102,
       flags: 1,
-      updates: [{ kind: 'down', member: 3, incarnation: 9 }],
+      updates: [{ kind: 'down', member: 3, incarnation: 9, silent_ms: 0x0708 }],
     });
     assert.equal(
       hex(bytes),
-      '01' + '0000010203040506' + '0a0b0c0d' + '0102' + '01' + '0001' + '03' + '0003' + '0000000000000009',
+      '01' +
+        '0000010203040506' +
+        '0a0b0c0d' +
+        '0102' +
+        '01' +
+        '0001' +
+        '03' +
+        '0003' +
+        '0000000000000009' +
+        '00000708',
     );
+  });
+
+  it('pins the byte layout of a ping about a suspect and of an ack with a grant and a silence', () => {
+    const ping = encodeBody({
+      type: 'ping',
+      incarnation: 1,
+      seq: 2,
+      target: 3,
+      flags: 0,
+      about: { member: 4, incarnation: 5 },
+      updates: [],
+    });
+    assert.equal(
+      hex(ping),
+      '01' + '0000000000000001' + '00000002' + '0003' + '02' + '0004' + '0000000000000005' + '0000',
+    );
+    const ack = encodeBody({
+      type: 'ack',
+      incarnation: 1,
+      seq: 2,
+      grant: true,
+      heard_ago_ms: 300,
+      updates: [],
+    });
+    assert.equal(hex(ack), '02' + '0000000000000001' + '00000002' + '03' + '0000012c' + '0000');
   });
 
   it('pins the byte layout of a released notice: id, count, then (system, item) as u16-length UTF-8', () => {

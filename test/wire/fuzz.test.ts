@@ -18,11 +18,17 @@ const MEMBERS = 7;
 const SELF = 0;
 /** Never opened, so its mutated packets would be accepted if they authenticated. */
 const SENDER_MUTATED = 1;
-/** Sends a valid packet every PROBE_EVERY packets: proves the receiver still works. */
+/**
+ * Sends a valid packet every PROBE_EVERY packets: proves the receiver still works. Its packets
+ * sealed for other servers (misdirected) leave gaps in its numbering that must stay gaps.
+ */
 const SENDER_PROBE = 2;
 /** Sends authenticated packets with garbage bodies. */
 const SENDER_GARBAGE = 3;
-/** Sends authenticated packets with valid bodies and random boot ids and sequence numbers. */
+/**
+ * Sends authenticated packets with valid bodies and random destinations, boot ids and sequence
+ * numbers.
+ */
 const SENDER_HEADER = 4;
 const PROBE_EVERY = 64;
 const BASE_PACKETS = 64;
@@ -37,6 +43,7 @@ type Kind =
   | 'header_rewritten'
   | 'garbage_body'
   | 'header_fields'
+  | 'misdirected'
   | 'replayed';
 
 /** Relative weights of the kinds of packet; garbage bodies cost a seal each, so fewer of them. */
@@ -48,6 +55,7 @@ const KIND_WEIGHTS: [Kind, number][] = [
   ['header_rewritten', 5],
   ['garbage_body', 30],
   ['header_fields', 5],
+  ['misdirected', 5],
   ['replayed', 5],
 ];
 
@@ -103,20 +111,24 @@ function windows(codec: PacketCodec): string {
 /** What is wrong with the outcome of opening a packet of this kind, if anything. */
 function unexpected(kind: Kind, result: OpenResult, packet: Uint8Array): string | undefined {
   if (result.ok) {
-    // Only authenticated packets from a real sender with a valid body may get through.
-    if (kind === 'header_fields' && result.from === SENDER_HEADER) return undefined;
+    // Only authenticated packets for us from a real sender with a valid body may get through.
+    const destination = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint16(9);
+    if (kind === 'header_fields' && result.from === SENDER_HEADER && destination === SELF) return undefined;
     if (kind === 'garbage_body' && result.from === SENDER_GARBAGE) return undefined;
     return `accepted from ${result.from}`;
   }
   let expected: readonly string[] | undefined;
   if (kind === 'garbage_body') expected = ['malformed_body'];
   if (kind === 'replayed') expected = ['replay'];
+  if (kind === 'misdirected') expected = ['wrong_destination'];
   if (kind === 'header_fields') {
+    // Offsets from layout.ts: sender 7, destination 9, boot id 11.
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     const sender = view.getUint16(7);
     if (sender >= MEMBERS) expected = ['unknown_sender'];
     else if (sender === SELF) expected = ['self'];
-    else if (view.getUint32(9) > 0x1f_ffff) expected = ['malformed_header'];
+    else if (view.getUint16(9) !== SELF) expected = ['wrong_destination'];
+    else if (view.getUint32(11) > 0x1f_ffff) expected = ['malformed_header'];
     else expected = ['replay', 'stale_boot'];
   }
   if (expected === undefined || expected.includes(result.reason)) return undefined;
@@ -158,7 +170,7 @@ describe('packet: fuzz', () => {
       randomBytes: nonces,
     });
     const bases = Array.from({ length: BASE_PACKETS }, (_, i) =>
-      (i % 4 === 0 ? mutatedOld : mutated).seal(randomMessage(rng, MEMBERS, BODY_BYTES_MAX)),
+      (i % 4 === 0 ? mutatedOld : mutated).seal(randomMessage(rng, MEMBERS, BODY_BYTES_MAX), SELF),
     );
     const prefix = bases[1]!.subarray(0, 7);
     let garbageSeq = 0;
@@ -173,7 +185,7 @@ describe('packet: fuzz', () => {
     for (let i = 0; i < PACKETS; i++) {
       if (i % PROBE_EVERY === 0) {
         const message: Message = randomMessage(rng, MEMBERS, BODY_BYTES_MAX);
-        lastProbe = probe.seal(message);
+        lastProbe = probe.seal(message, SELF);
         const result = receiver.open(lastProbe);
         assert.ok(
           result.ok,
@@ -212,11 +224,14 @@ describe('packet: fuzz', () => {
           // A valid packet with a header field changed: the tag covers the header.
           packet = rng.pick(bases).slice();
           const view = new DataView(packet.buffer);
-          const field = rng.below(3);
+          const field = rng.below(4);
           if (field === 0) view.setUint16(7, (view.getUint16(7) + rng.between(1, MEMBERS - 1)) % MEMBERS);
+          // The destination: readdressed to another server, or to any u16.
+          else if (field === 1)
+            view.setUint16(9, rng.chance(0.5) ? rng.between(1, MEMBERS - 1) : rng.between(1, 0xffff));
           // The low half of the boot id.
-          else if (field === 1) view.setUint32(13, view.getUint32(13) ^ rng.between(1, 0xffff_ffff));
-          else view.setUint32(17, view.getUint32(17) ^ rng.between(1, 0xffff_ffff));
+          else if (field === 2) view.setUint32(15, view.getUint32(15) ^ rng.between(1, 0xffff_ffff));
+          else view.setUint32(19, view.getUint32(19) ^ rng.between(1, 0xffff_ffff));
           break;
         }
         case 'garbage_body':
@@ -224,6 +239,7 @@ describe('packet: fuzz', () => {
           packet = sealRaw({
             key: rng.pick(KEYS),
             sender: SENDER_GARBAGE,
+            destination: SELF,
             bootId: BOOT,
             seq: garbageSeq,
             nonce: rng.bytes(12),
@@ -231,8 +247,9 @@ describe('packet: fuzz', () => {
           });
           break;
         case 'header_fields': {
-          // Authenticated, with a valid body: the sender, boot id and seq decide.
+          // Authenticated, with a valid body: the sender, destination, boot id and seq decide.
           const sender = rng.pick([SELF, SENDER_HEADER, SENDER_HEADER, MEMBERS, 0xffff]);
+          const destination = rng.pick([SELF, SELF, SELF, SENDER_MUTATED, MEMBERS, 0xffff]);
           const bootId = rng.pick([
             BigInt(BOOT - 1),
             BigInt(BOOT),
@@ -246,11 +263,20 @@ describe('packet: fuzz', () => {
           packet = sealRaw({
             key: 'current',
             sender,
+            destination,
             bootId,
             seq,
             nonce: rng.bytes(12),
             body,
           });
+          break;
+        }
+        case 'misdirected': {
+          // Genuine packets of the probe sender, sealed for another server: never accepted here,
+          // though their sequence numbers are fresh, and the next probe still opens.
+          let to = rng.below(MEMBERS);
+          while (to === SELF || to === SENDER_PROBE) to = rng.below(MEMBERS);
+          packet = probe.seal(randomMessage(rng, MEMBERS, BODY_BYTES_MAX), to);
           break;
         }
         case 'replayed':
@@ -291,6 +317,7 @@ describe('packet: fuzz', () => {
     const last = sealRaw({
       key: 'current',
       sender: SENDER_GARBAGE,
+      destination: SELF,
       bootId: BOOT,
       seq: garbageSeq,
       body: encodeBody({ type: 'gossip', incarnation: 1, updates: [] }),

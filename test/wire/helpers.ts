@@ -83,6 +83,7 @@ export function randomUpdate(rng: Rng, memberCount: number): Update {
   const incarnation = rng.incarnation();
   const kind = rng.pick(['alive', 'suspect', 'down', 'left'] as const);
   if (kind === 'suspect') return { kind, member, incarnation, reporters: randomReporters(rng, memberCount) };
+  if (kind === 'down' || kind === 'left') return { kind, member, incarnation, silent_ms: rng.u32() };
   return { kind, member, incarnation };
 }
 
@@ -110,10 +111,14 @@ export function randomMessage(
     ] as const)
   ) {
     case 'ping':
-      message = { type: 'ping', incarnation, seq, target, flags: rng.below(256), updates: [] };
+      message = { type: 'ping', incarnation, seq, target, flags: rng.below(2), updates: [] };
+      if (rng.below(2) === 1)
+        message.about = { member: rng.below(memberCount), incarnation: rng.incarnation() };
       break;
     case 'ack':
-      message = { type: 'ack', incarnation, seq, updates: [] };
+      message = { type: 'ack', incarnation, seq, grant: rng.below(2) === 1, updates: [] };
+      if (rng.below(2) === 1) message.heard_ago_ms = rng.u32();
+      if (!message.grant && rng.below(2) === 1) message.gone = true;
       break;
     case 'ping_req':
       message = { type: 'ping_req', incarnation, seq, target, updates: [] };
@@ -129,7 +134,9 @@ export function randomMessage(
       const count = rng.below(20);
       for (let i = 0; i < count; i++) {
         const state = rng.pick(['alive', 'probably_down', 'down', 'left'] as const);
-        records.push({ member: rng.below(memberCount), state, incarnation: rng.incarnation() });
+        const record: StateRecord = { member: rng.below(memberCount), state, incarnation: rng.incarnation() };
+        if (state === 'down' || state === 'left') record.silent_ms = rng.u32();
+        records.push(record);
       }
       message = { type: 'state', incarnation, records, updates: [] };
       break;
@@ -161,12 +168,22 @@ export function everyMessage(memberCount: number): Message[] {
   const updates: Update[] = [
     { kind: 'alive', member: 0, incarnation: 7 },
     { kind: 'suspect', member: 1, incarnation: 8, reporters: [0, 2] },
-    { kind: 'down', member: memberCount - 1, incarnation: Number.MAX_SAFE_INTEGER },
-    { kind: 'left', member: 2, incarnation: 0 },
+    { kind: 'down', member: memberCount - 1, incarnation: Number.MAX_SAFE_INTEGER, silent_ms: 0xffff_ffff },
+    { kind: 'left', member: 2, incarnation: 0, silent_ms: 0 },
   ];
   return [
     { type: 'ping', incarnation: 1, seq: 0xffff_ffff, target: 2, flags: 1, updates },
-    { type: 'ack', incarnation: 2, seq: 0, updates: [] },
+    {
+      type: 'ping',
+      incarnation: 1,
+      seq: 5,
+      target: 0,
+      flags: 0,
+      about: { member: memberCount - 1, incarnation: 12 },
+      updates: [],
+    },
+    { type: 'ack', incarnation: 2, seq: 0, grant: false, updates: [] },
+    { type: 'ack', incarnation: 2, seq: 9, grant: true, heard_ago_ms: 0xffff_ffff, updates: [] },
     { type: 'ping_req', incarnation: 3, seq: 17, target: memberCount - 1, updates: updates.slice(1) },
     { type: 'nack', incarnation: 4, seq: 18, updates: updates.slice(2) },
     { type: 'gossip', incarnation: 5, updates },
@@ -176,8 +193,8 @@ export function everyMessage(memberCount: number): Message[] {
       records: [
         { member: 0, state: 'alive', incarnation: 1 },
         { member: 1, state: 'probably_down', incarnation: 2 },
-        { member: 2, state: 'down', incarnation: 3 },
-        { member: 3, state: 'left', incarnation: Number.MAX_SAFE_INTEGER },
+        { member: 2, state: 'down', incarnation: 3, silent_ms: 1500 },
+        { member: 3, state: 'left', incarnation: Number.MAX_SAFE_INTEGER, silent_ms: 0 },
       ],
       updates: [updates[1]!],
     },
@@ -201,6 +218,8 @@ export interface RawPacket {
   /** The secret to seal with. */
   key: string;
   sender: number;
+  /** The server index the packet is sealed for. */
+  destination: number;
   bootId: number | bigint;
   seq: number;
   body: Uint8Array;
@@ -226,16 +245,17 @@ function wireKey(secret: string): WireKey {
 export function sealRaw(packet: RawPacket): Uint8Array {
   const key = wireKey(packet.key);
   const nonce = packet.nonce ?? new Uint8Array(12);
-  const header = Buffer.alloc(33);
+  const header = Buffer.alloc(35);
   const [magic0, magic1] = packet.magic ?? [0x46, 0x4c];
   header.writeUInt8(magic0, 0);
   header.writeUInt8(magic1, 1);
-  header.writeUInt8(packet.version ?? 1, 2);
+  header.writeUInt8(packet.version ?? 2, 2);
   header.writeUInt32BE(packet.keyId ?? key.id, 3);
   header.writeUInt16BE(packet.sender, 7);
-  header.writeBigUInt64BE(BigInt(packet.bootId), 9);
-  header.writeUInt32BE(packet.seq, 17);
-  header.set(nonce, 21);
+  header.writeUInt16BE(packet.destination, 9);
+  header.writeBigUInt64BE(BigInt(packet.bootId), 11);
+  header.writeUInt32BE(packet.seq, 19);
+  header.set(nonce, 23);
   const cipher = createCipheriv('aes-256-gcm', key.cipherKey, nonce, { authTagLength: 16 });
   cipher.setAAD(header);
   const ciphertext = Buffer.concat([cipher.update(packet.body), cipher.final()]);

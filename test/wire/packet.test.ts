@@ -70,25 +70,29 @@ describe('packet: layout', () => {
       memberCount: 3,
       randomBytes: (n) => Uint8Array.from({ length: n }, (_, i) => i),
     });
-    const packet = sender.seal({
-      type: 'ping',
-      incarnation: 7,
-      seq: 42,
-      target: 2,
-      flags: 1,
-      updates: [{ kind: 'alive', member: 0, incarnation: 3 }],
-    });
+    const packet = sender.seal(
+      {
+        type: 'ping',
+        incarnation: 7,
+        seq: 42,
+        target: 2,
+        flags: 1,
+        updates: [{ kind: 'alive', member: 0, incarnation: 3 }],
+      },
+      2,
+    );
     // Checked against an independent AES-GCM and HKDF implementation (Python's cryptography).
     const expected =
       '464c' + // magic
-      '01' + // version
+      '02' + // version
       '4a889bae' + // key id of 'secret'
       '0001' + // sender
+      '0002' + // destination
       '0000018bcfe56800' + // boot id 1700000000000
       '00000000' + // packet sequence number
       '000102030405060708090a0b' + // nonce
       'a6ca79fc3fb1f166bb82fc217de1a7d2a8096fcb251073c56886084bd7' + // ciphertext (29 bytes)
-      'c147857d3a283d72a168178e767f1db8'; // tag
+      '94f52ff0d5381c9b25e6d12d60c8f8d0'; // tag
     assert.equal(hex(packet), expected);
   });
 
@@ -107,17 +111,25 @@ describe('packet: layout', () => {
     const sender = codec({ selfIndex: 3, randomBytes: () => nonce });
     for (let seq = 0; seq < 3; seq++) {
       const message = everyMessage(MEMBERS)[seq]!;
-      const packet = sender.seal(message);
-      const raw = sealRaw({ key: 'k', sender: 3, bootId: BOOT, seq, nonce, body: encodeBody(message) });
+      const packet = sender.seal(message, 4);
+      const raw = sealRaw({
+        key: 'k',
+        sender: 3,
+        destination: 4,
+        bootId: BOOT,
+        seq,
+        nonce,
+        body: encodeBody(message),
+      });
       assert.equal(hex(packet), hex(raw));
       assert.equal(packet.length, PACKET_OVERHEAD_BYTES + bodySize(message));
     }
   });
 
-  it('has a 33-byte header, a 16-byte tag, and room for a 1351-byte body', () => {
-    assert.equal(HEADER_BYTES, 33);
+  it('has a 35-byte header, a 16-byte tag, and room for a 1349-byte body', () => {
+    assert.equal(HEADER_BYTES, 35);
     assert.equal(TAG_BYTES, 16);
-    assert.equal(PACKET_OVERHEAD_BYTES, 49);
+    assert.equal(PACKET_OVERHEAD_BYTES, 51);
     assert.equal(PACKET_BYTES_MAX, 1400);
     assert.equal(BODY_BYTES_MAX, PACKET_BYTES_MAX - PACKET_OVERHEAD_BYTES);
   });
@@ -125,7 +137,7 @@ describe('packet: layout', () => {
   it('uses a fresh random nonce for every packet by default', () => {
     const sender = new PacketCodec({ keys: ['k'], selfIndex: 0, bootId: 1, memberCount: MEMBERS });
     const nonces = new Set<string>();
-    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip).subarray(21, 33)));
+    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(23, 35)));
     assert.equal(nonces.size, 100);
   });
 });
@@ -135,7 +147,7 @@ describe('packet: seal and open', () => {
     const sender = codec({ selfIndex: 1 });
     const receiver = codec({ selfIndex: 2 });
     for (const message of everyMessage(MEMBERS)) {
-      const result = opened(receiver.open(sender.seal(message)));
+      const result = opened(receiver.open(sender.seal(message, 2)));
       assert.equal(result.from, 1);
       assert.equal(result.bootId, BOOT);
       assert.deepEqual(result.message, message);
@@ -146,13 +158,13 @@ describe('packet: seal and open', () => {
   it('numbers packets 0, 1, 2, ... within a boot', () => {
     const sender = codec({ selfIndex: 1 });
     for (let seq = 0; seq < 5; seq++) {
-      const packet = sender.seal(gossip);
-      assert.equal(Buffer.from(packet).readUInt32BE(17), seq);
+      const packet = sender.seal(gossip, 0);
+      assert.equal(Buffer.from(packet).readUInt32BE(19), seq);
     }
   });
 
   it('opens a packet that sits inside a larger buffer', () => {
-    const packet = codec({ selfIndex: 1 }).seal(gossip);
+    const packet = codec({ selfIndex: 1 }).seal(gossip, 0);
     const pooled = Buffer.concat([Buffer.alloc(7, 0xee), packet, Buffer.alloc(5, 0xee)]);
     const view = pooled.subarray(7, 7 + packet.length);
     assert.deepEqual(opened(codec().open(view)).message, gossip);
@@ -163,7 +175,7 @@ describe('packet: seal and open', () => {
     const receiver = codec({ selfIndex: 2, memberCount: 65_536 });
     for (const bytes of [BODY_BYTES_MAX, BODY_BYTES_MAX - 1]) {
       const message = messageOfBodySize(bytes);
-      const packet = sender.seal(message);
+      const packet = sender.seal(message, 2);
       assert.equal(packet.length, PACKET_OVERHEAD_BYTES + bytes);
       assert.deepEqual(opened(receiver.open(packet)).message, message);
     }
@@ -172,16 +184,24 @@ describe('packet: seal and open', () => {
   it('refuses to seal a body over BODY_BYTES_MAX, without using a sequence number', () => {
     const sender = codec({ selfIndex: 1, memberCount: 65_536 });
     const tooBig = messageOfBodySize(BODY_BYTES_MAX + 1);
-    assert.throws(() => sender.seal(tooBig), /exceeds BODY_BYTES_MAX \(1351\)/);
-    assert.equal(Buffer.from(sender.seal(gossip)).readUInt32BE(17), 0);
+    assert.throws(() => sender.seal(tooBig, 0), /exceeds BODY_BYTES_MAX \(1349\)/);
+    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(19), 0);
   });
 
   it('refuses to seal an invalid message', () => {
     const sender = codec({ selfIndex: 1 });
     assert.throws(() =>
-      sender.seal({ type: 'ping', incarnation: 1, seq: 1, target: MEMBERS, flags: 0, updates: [] }),
+      sender.seal({ type: 'ping', incarnation: 1, seq: 1, target: MEMBERS, flags: 0, updates: [] }, 0),
     );
-    assert.throws(() => sender.seal({ ...gossip, incarnation: -1 }));
+    assert.throws(() => sender.seal({ ...gossip, incarnation: -1 }, 0));
+  });
+
+  it('refuses to seal for itself or for no server, without using a sequence number', () => {
+    const sender = codec({ selfIndex: 1 });
+    for (const to of [1, MEMBERS, -1, 0.5, Number.NaN, 0x1_0000]) {
+      assert.throws(() => sender.seal(gossip, to), /destination/, `to ${to}`);
+    }
+    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(19), 0);
   });
 
   it('refuses invalid options', () => {
@@ -193,7 +213,7 @@ describe('packet: seal and open', () => {
     assert.throws(() => codec({ memberCount: 65_537 }), /memberCount/);
     assert.throws(() => codec({ bootId: -1 }), /bootId/);
     assert.throws(() => codec({ bootId: 2 ** 53 }), /bootId/);
-    assert.throws(() => codec({ randomBytes: () => new Uint8Array(8) }).seal(gossip), /randomBytes/);
+    assert.throws(() => codec({ randomBytes: () => new Uint8Array(8) }).seal(gossip, 1), /randomBytes/);
   });
 });
 
@@ -201,25 +221,25 @@ describe('packet: keys', () => {
   it('opens a packet sealed with an old key list at a node that has the new key first', () => {
     const old = codec({ keys: ['b'], selfIndex: 1 });
     const rotated = codec({ keys: ['a', 'b'], selfIndex: 2 });
-    assert.deepEqual(opened(rotated.open(old.seal(gossip))).message, gossip);
+    assert.deepEqual(opened(rotated.open(old.seal(gossip, 2))).message, gossip);
   });
 
   it('opens a packet sealed with the new key at a node that only has it', () => {
     const rotated = codec({ keys: ['a', 'b'], selfIndex: 1 });
     const updated = codec({ keys: ['a'], selfIndex: 2 });
-    assert.deepEqual(opened(updated.open(rotated.seal(gossip))).message, gossip);
+    assert.deepEqual(opened(updated.open(rotated.seal(gossip, 2))).message, gossip);
   });
 
   it('seals with the first key only', () => {
     const rotated = codec({ keys: ['a', 'b'], selfIndex: 1 });
     const stale = codec({ keys: ['b'], selfIndex: 2 });
-    dropped(stale.open(rotated.seal(gossip)), 'unknown_key');
+    dropped(stale.open(rotated.seal(gossip, 2)), 'unknown_key');
     assert.equal(stale.drops.unknown_key, 1);
   });
 
   it('drops a packet under a key it does not know', () => {
     const receiver = codec({ keys: ['a'], selfIndex: 2 });
-    dropped(receiver.open(codec({ keys: ['c'], selfIndex: 1 }).seal(gossip)), 'unknown_key');
+    dropped(receiver.open(codec({ keys: ['c'], selfIndex: 1 }).seal(gossip, 2)), 'unknown_key');
   });
 
   it('drops a packet whose key id matches but whose key does not, as bad_tag', () => {
@@ -228,6 +248,7 @@ describe('packet: keys', () => {
       key: 'z',
       keyId: deriveWireKey('a').id,
       sender: 1,
+      destination: 2,
       bootId: 1,
       seq: 0,
       body: encodeBody(gossip),
@@ -250,7 +271,7 @@ describe('packet: keys', () => {
 describe('packet: rejections', () => {
   it('drops too_short packets: anything that cannot hold a header and a tag', () => {
     const receiver = codec();
-    const packet = codec({ selfIndex: 1 }).seal(gossip);
+    const packet = codec({ selfIndex: 1 }).seal(gossip, 0);
     for (let length = 0; length < PACKET_OVERHEAD_BYTES; length++) {
       dropped(receiver.open(packet.subarray(0, length)), 'too_short');
     }
@@ -260,7 +281,7 @@ describe('packet: rejections', () => {
   it('drops too_big packets: over 1400 bytes', () => {
     const receiver = codec();
     const big = new Uint8Array(PACKET_BYTES_MAX + 1);
-    big.set(codec({ selfIndex: 1 }).seal(gossip));
+    big.set(codec({ selfIndex: 1 }).seal(gossip, 0));
     dropped(receiver.open(big), 'too_big');
     dropped(receiver.open(new Uint8Array(65_507)), 'too_big');
     assert.equal(receiver.drops.too_big, 2);
@@ -270,33 +291,42 @@ describe('packet: rejections', () => {
     const receiver = codec();
     const body = encodeBody(gossip);
     dropped(
-      receiver.open(sealRaw({ key: 'k', magic: [0x46, 0x4d], sender: 1, bootId: 1, seq: 0, body })),
+      receiver.open(
+        sealRaw({ key: 'k', destination: 0, magic: [0x46, 0x4d], sender: 1, bootId: 1, seq: 0, body }),
+      ),
       'bad_magic',
     );
-    for (const version of [0, 2, 255]) {
+    // 1 is the version before the destination was added: an agent not yet upgraded.
+    for (const version of [0, 1, 3, 255]) {
       dropped(
-        receiver.open(sealRaw({ key: 'k', version, sender: 1, bootId: 1, seq: 0, body })),
+        receiver.open(sealRaw({ key: 'k', destination: 0, version, sender: 1, bootId: 1, seq: 0, body })),
         'wrong_version',
       );
     }
-    assert.ok(receiver.open(sealRaw({ key: 'k', sender: 1, bootId: 1, seq: 0, body })).ok);
+    assert.ok(receiver.open(sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 1, seq: 0, body })).ok);
   });
 
   it('drops authenticated packets from a sender index outside the cluster', () => {
     const receiver = codec();
     const body = encodeBody(gossip);
-    dropped(receiver.open(sealRaw({ key: 'k', sender: MEMBERS, bootId: 1, seq: 0, body })), 'unknown_sender');
-    dropped(receiver.open(sealRaw({ key: 'k', sender: 0xffff, bootId: 1, seq: 0, body })), 'unknown_sender');
+    dropped(
+      receiver.open(sealRaw({ key: 'k', destination: 0, sender: MEMBERS, bootId: 1, seq: 0, body })),
+      'unknown_sender',
+    );
+    dropped(
+      receiver.open(sealRaw({ key: 'k', destination: 0, sender: 0xffff, bootId: 1, seq: 0, body })),
+      'unknown_sender',
+    );
     // A peer with a longer server list is a config mismatch, and shows up the same way.
     const bigger = codec({ memberCount: MEMBERS + 1, selfIndex: MEMBERS });
-    dropped(receiver.open(bigger.seal(gossip)), 'unknown_sender');
+    dropped(receiver.open(bigger.seal(gossip, 0)), 'unknown_sender');
     assert.equal(receiver.drops.unknown_sender, 3);
   });
 
   it('drops packets claiming to come from itself, including its own reflected back', () => {
     const receiver = codec({ selfIndex: 2 });
-    dropped(receiver.open(receiver.seal(gossip)), 'self');
-    dropped(receiver.open(codec({ selfIndex: 2, bootId: BOOT + 1 }).seal(gossip)), 'self');
+    dropped(receiver.open(receiver.seal(gossip, 0)), 'self');
+    dropped(receiver.open(codec({ selfIndex: 2, bootId: BOOT + 1 }).seal(gossip, 0)), 'self');
     assert.equal(receiver.drops.self, 2);
   });
 
@@ -304,14 +334,17 @@ describe('packet: rejections', () => {
     const receiver = codec();
     const body = encodeBody(gossip);
     dropped(
-      receiver.open(sealRaw({ key: 'k', sender: 1, bootId: 2n ** 53n, seq: 0, body })),
+      receiver.open(sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 2n ** 53n, seq: 0, body })),
       'malformed_header',
     );
     dropped(
-      receiver.open(sealRaw({ key: 'k', sender: 1, bootId: 2n ** 64n - 1n, seq: 0, body })),
+      receiver.open(sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 2n ** 64n - 1n, seq: 0, body })),
       'malformed_header',
     );
-    assert.ok(receiver.open(sealRaw({ key: 'k', sender: 1, bootId: 2n ** 53n - 1n, seq: 0, body })).ok);
+    assert.ok(
+      receiver.open(sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 2n ** 53n - 1n, seq: 0, body }))
+        .ok,
+    );
   });
 
   it('drops authenticated packets with a malformed body, with a detail, and keeps their seq fresh', () => {
@@ -319,19 +352,21 @@ describe('packet: rejections', () => {
     const body = encodeBody(gossip);
     const garbage = [new Uint8Array(0), Uint8Array.of(99), Uint8Array.of(...body, 0), body.subarray(0, 5)];
     for (const bad of garbage) {
-      const result = receiver.open(sealRaw({ key: 'k', sender: 1, bootId: 1, seq: 7, body: bad }));
+      const result = receiver.open(
+        sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 1, seq: 7, body: bad }),
+      );
       dropped(result, 'malformed_body');
       if (!result.ok) assert.ok(result.detail !== undefined && result.detail.length > 0);
     }
     assert.equal(receiver.replayWindow(1), undefined);
-    assert.ok(receiver.open(sealRaw({ key: 'k', sender: 1, bootId: 1, seq: 7, body })).ok);
+    assert.ok(receiver.open(sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 1, seq: 7, body })).ok);
     assert.equal(receiver.drops.malformed_body, garbage.length);
   });
 
   it('drops every single bit flip anywhere in a packet, counts it, and is not disturbed by it', () => {
     const sender = codec({ selfIndex: 1 });
     const receiver = codec();
-    const packets = [sender.seal(gossip), sender.seal(everyMessage(MEMBERS)[5]!)];
+    const packets = [sender.seal(gossip, 0), sender.seal(everyMessage(MEMBERS)[5]!, 0)];
     for (const packet of packets) {
       const reasons = new Map<DropReason, number>();
       for (let bit = 0; bit < packet.length * 8; bit++) {
@@ -356,11 +391,96 @@ describe('packet: rejections', () => {
   });
 });
 
+describe('packet: destination', () => {
+  const A = 1;
+  const B = 2;
+  const C = 3;
+
+  it('drops a packet sealed for B at C as wrong_destination, changing nothing else; B accepts it once', () => {
+    const a = codec({ selfIndex: A });
+    const b = codec({ selfIndex: B });
+    const c = codec({ selfIndex: C });
+    // C has heard from A before, so it has a window that a misdirected packet could move.
+    opened(c.open(a.seal(gossip, C)));
+    const forB = a.seal(gossip, B);
+    const windowBefore = c.replayWindow(A);
+    const dropsBefore = { ...c.drops };
+
+    dropped(c.open(forB), 'wrong_destination');
+    assert.deepEqual(c.replayWindow(A), windowBefore, "C's replay window did not move");
+    assert.deepEqual(c.drops, { ...dropsBefore, wrong_destination: 1 }, 'only the drop counter moved');
+    // Again: still not C's, and never a replay at C, since C never accepted it.
+    dropped(c.open(forB), 'wrong_destination');
+    assert.equal(c.drops.wrong_destination, 2);
+    assert.equal(c.drops.replay, 0);
+
+    // B, the receiver it was sealed for, accepts it once all the same.
+    const atB = opened(b.open(forB));
+    assert.equal(atB.from, A);
+    assert.deepEqual(atB.message, gossip);
+    dropped(b.open(forB), 'replay');
+    assert.equal(totalDrops(b.drops), 1);
+  });
+
+  it("never fills a gap in the receiver's window: its own packets around it still open, reordered", () => {
+    const a = codec({ selfIndex: A });
+    const c = codec({ selfIndex: C });
+    // A's sequence numbers 0, 1, 2 go to C, B, C: seq 1 is a gap in C's window for good.
+    const [first, forB, third] = [a.seal(gossip, C), a.seal(gossip, B), a.seal(gossip, C)];
+    opened(c.open(third));
+    dropped(c.open(forB), 'wrong_destination');
+    opened(c.open(first));
+    assert.deepEqual(c.replayWindow(A), { bootId: BOOT, highestSeq: 2, seen: 0b101n });
+    dropped(c.open(forB), 'wrong_destination');
+  });
+
+  it('authenticates the destination: rewriting it, or flipping any of its bits, fails the tag', () => {
+    const a = codec({ selfIndex: A });
+    const b = codec({ selfIndex: B });
+    const c = codec({ selfIndex: C });
+    const forB = a.seal(gossip, B);
+    // Offset 9, two bytes (see layout.ts). The attack: readdress B's packet to C.
+    const readdressed = forB.slice();
+    new DataView(readdressed.buffer).setUint16(9, C);
+    dropped(c.open(readdressed), 'bad_tag');
+    for (let bit = 9 * 8; bit < 11 * 8; bit++) {
+      const flipped = forB.slice();
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      dropped(b.open(flipped), 'bad_tag');
+      dropped(c.open(flipped), 'bad_tag');
+    }
+    assert.equal(c.drops.bad_tag, 17);
+    assert.equal(b.drops.bad_tag, 16);
+    assert.equal(c.replayWindow(A), undefined);
+    assert.equal(b.replayWindow(A), undefined);
+    opened(b.open(forB));
+  });
+
+  it('drops authenticated packets sealed for an index outside the cluster', () => {
+    const receiver = codec();
+    const body = encodeBody(gossip);
+    for (const destination of [MEMBERS, 0xffff]) {
+      dropped(
+        receiver.open(sealRaw({ key: 'k', sender: 1, destination, bootId: 1, seq: 0, body })),
+        'wrong_destination',
+      );
+    }
+    assert.equal(receiver.replayWindow(1), undefined);
+    opened(receiver.open(sealRaw({ key: 'k', sender: 1, destination: 0, bootId: 1, seq: 0, body })));
+  });
+
+  it('checks the sender first: its own packet reflected back is self, whatever its destination', () => {
+    const receiver = codec({ selfIndex: B });
+    dropped(receiver.open(receiver.seal(gossip, A)), 'self');
+    assert.equal(receiver.drops.wrong_destination, 0);
+  });
+});
+
 describe('packet: replay', () => {
   it('drops the same packet the second time', () => {
     const sender = codec({ selfIndex: 1 });
     const receiver = codec();
-    const packet = sender.seal(gossip);
+    const packet = sender.seal(gossip, 0);
     opened(receiver.open(packet));
     dropped(receiver.open(packet), 'replay');
     dropped(receiver.open(packet), 'replay');
@@ -370,7 +490,7 @@ describe('packet: replay', () => {
   it('accepts reordered packets once each', () => {
     const sender = codec({ selfIndex: 1 });
     const receiver = codec();
-    const packets = Array.from({ length: 10 }, () => sender.seal(gossip));
+    const packets = Array.from({ length: 10 }, () => sender.seal(gossip, 0));
     for (const i of [9, 0, 5, 1, 8, 2, 7, 3, 6, 4]) opened(receiver.open(packets[i]!));
     for (const packet of packets) dropped(receiver.open(packet), 'replay');
   });
@@ -378,28 +498,28 @@ describe('packet: replay', () => {
   it('accepts a restarted sender (higher boot id) at once, and drops its old boot as stale', () => {
     const receiver = codec();
     const before = codec({ selfIndex: 1, bootId: BOOT });
-    const oldPackets = Array.from({ length: 200 }, () => before.seal(gossip));
+    const oldPackets = Array.from({ length: 200 }, () => before.seal(gossip, 0));
     opened(receiver.open(oldPackets[199]!));
     const after = codec({ selfIndex: 1, bootId: BOOT + 60_000 });
-    const result = opened(receiver.open(after.seal(gossip)));
+    const result = opened(receiver.open(after.seal(gossip, 0)));
     assert.equal(result.bootId, BOOT + 60_000);
     dropped(receiver.open(oldPackets[0]!), 'stale_boot');
     dropped(receiver.open(oldPackets[198]!), 'stale_boot');
-    opened(receiver.open(after.seal(gossip)));
+    opened(receiver.open(after.seal(gossip, 0)));
     assert.equal(receiver.drops.stale_boot, 2);
   });
 
   it('names the sender and the boot id it has seen when it drops a stale boot', () => {
     const receiver = codec();
-    opened(receiver.open(codec({ selfIndex: 2, bootId: BOOT }).seal(gossip)));
+    opened(receiver.open(codec({ selfIndex: 2, bootId: BOOT }).seal(gossip, 0)));
     // The sender restarts with its clock set back a minute: every packet looks like a replay.
     const restarted = codec({ selfIndex: 2, bootId: BOOT - 60_000 });
-    const result = receiver.open(restarted.seal(gossip));
+    const result = receiver.open(restarted.seal(gossip, 0));
     assert.deepEqual(result, { ok: false, reason: 'stale_boot', from: 2, knownBootId: BOOT });
     // Told so (a boot_hint), it goes on above that boot id, from sequence number 0.
     assert.equal(restarted.advanceBootId(BOOT), true);
     assert.equal(restarted.bootId, BOOT + 1);
-    const next = opened(receiver.open(restarted.seal(gossip)));
+    const next = opened(receiver.open(restarted.seal(gossip, 0)));
     assert.equal(next.bootId, BOOT + 1);
     assert.equal(receiver.replayWindow(2)?.highestSeq, 0);
   });
@@ -417,8 +537,8 @@ describe('packet: replay', () => {
     const one = codec({ selfIndex: 1 });
     const two = codec({ selfIndex: 2 });
     // Both start at seq 0 with the same boot id.
-    opened(receiver.open(one.seal(gossip)));
-    opened(receiver.open(two.seal(gossip)));
+    opened(receiver.open(one.seal(gossip, 0)));
+    opened(receiver.open(two.seal(gossip, 0)));
   });
 });
 

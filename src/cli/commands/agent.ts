@@ -1,5 +1,6 @@
 /** `flip agent --config FILE`: runs this server's agent until a signal stops it. */
 import { Agent } from '../../agent/agent.js';
+import { StateDirError } from '../../agent/state-dir.js';
 import { TransportError } from '../../transport/udp.js';
 import { keepRunningWhenOutputCloses } from '../closed-output.js';
 import { CliError, EXIT_FAILURE } from '../exit-codes.js';
@@ -19,7 +20,8 @@ export async function agent(options: AgentCommandOptions): Promise<number> {
   try {
     running = await Agent.start(file, { pretty: options.pretty });
   } catch (error) {
-    if (error instanceof TransportError) throw new CliError(error.message, EXIT_FAILURE);
+    if (error instanceof TransportError || error instanceof StateDirError)
+      throw new CliError(error.message, EXIT_FAILURE);
     throw error;
   }
   return new Promise<number>((resolve) => {

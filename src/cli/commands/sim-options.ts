@@ -15,6 +15,8 @@ export interface SimCommandOptions {
   timeout?: string;
   pings?: string;
   quorum?: string;
+  policy?: string;
+  lease?: boolean;
   json?: boolean;
 }
 

@@ -1,4 +1,5 @@
 /** `flip sim`: runs simulation scenarios of the real protocol core and judges them. */
+import { NO_QUORUM_POLICIES, type NoQuorumPolicy } from '../../config/index.js';
 import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from '../../sim/scenario-names.js';
 import { DEFAULT_SCENARIOS, SCENARIOS, type ScenarioResult } from '../../sim/scenarios.js';
 import { listSome, quote } from '../../text/quote.js';
@@ -44,7 +45,12 @@ export function sim(options: SimCommandOptions, out: (text: string) => void): nu
     throw new CliError(
       `--loss: expected a fraction from 0 to ${SIM_LOSS_MAX}, got ${quote(options.loss ?? '')}`,
     );
+  const policy = options.policy;
+  if (policy !== undefined && !(NO_QUORUM_POLICIES as readonly string[]).includes(policy))
+    throw new CliError(`--policy: expected ${NO_QUORUM_POLICIES.join(' or ')}, got ${quote(policy)}`);
   const common = {
+    policy: policy as NoQuorumPolicy | undefined,
+    leased: options.lease === true,
     seed: integer('seed', options.seed) ?? 1,
     nodes,
     runs: integer('runs', options.runs),

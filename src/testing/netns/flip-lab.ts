@@ -17,6 +17,9 @@ import { waitFor } from '../wait.js';
 import { type Lab, type LabProcess, VIP_DOWN, VIP_UP } from './harness.js';
 import { nowMs } from './holder-monitor.js';
 
+/** The shipped lease program for VIPs (see scripts/linux/README.md). */
+export const VIP_LEASE = join(PACKAGE_ROOT, 'scripts/linux/vip-lease');
+
 export const FLIP_PORT = 2200;
 /** cluster.config of every lab cluster: the VIP scripts' settings. */
 export const VIP_SCRIPT_CONFIG = { interface: 'eth0', prefix: 24, arp_count: 3, arp_interval_ms: 100 };
@@ -47,6 +50,9 @@ export interface SystemSpec {
   /** Per-system config keys merged over VIP_SCRIPT_CONFIG. */
   config?: Record<string, unknown>;
   script_timeout?: number;
+  /** Renew held addresses through scripts/linux/vip-lease, so they lapse when nobody renews them. */
+  lease?: boolean;
+  no_quorum_policy?: 'keep' | 'release';
 }
 
 export interface FlipClusterOptions {
@@ -105,6 +111,8 @@ export class FlipCluster {
         ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
         ...top,
         log_level: options.logLevel ?? 'info',
+        // Each lab keeps the agents' state in its own directory, not in /var/lib/flip.
+        state_dir: join(this.dir, 'state'),
         servers: Object.fromEntries(
           this.ids.map((server) => [
             server,
@@ -124,6 +132,8 @@ export class FlipCluster {
                 ...(system.config ? { config: system.config } : {}),
                 ...(delay === undefined ? {} : { delay }),
                 ...(system.script_timeout === undefined ? {} : { script_timeout: system.script_timeout }),
+                ...(system.lease ? { lease: VIP_LEASE } : {}),
+                ...(system.no_quorum_policy ? { no_quorum_policy: system.no_quorum_policy } : {}),
               },
             ]),
           ),
@@ -217,6 +227,13 @@ export class FlipCluster {
   /** Servers whose agent runs now, in cluster order. */
   runningIds(): string[] {
     return this.ids.filter((id) => this.running(id));
+  }
+
+  /** SIGSTOP (or SIGCONT) to the agent process only: it freezes, its host and scripts do not. */
+  freeze(id: string, frozen: boolean): void {
+    const agent = this.agents.get(id);
+    if (!agent?.proc.running()) return;
+    process.kill(agent.proc.pid, frozen ? 'SIGSTOP' : 'SIGCONT');
   }
 
   /** kill -9 of the agent's process group (its detached scripts live on, as after a crash). */

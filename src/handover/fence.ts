@@ -1,0 +1,78 @@
+/**
+ * Fencing: when a server may take over an item from a holder that is gone (declared down by a
+ * quorum, or left), because that holder must have let go by then.
+ *
+ * A holder stops answering for an item in one of two ways:
+ * - its agent runs `down` (it left, or under `release` it lost its lease: no quorum of grants);
+ * - nobody renews the item any more (the agent was killed, froze, or under `release` lost its
+ *   lease) and the host drops it by itself within `fence_ms` of the last renewal: the shipped
+ *   Linux VIP handling gives addresses a 1 s lifetime that its lease program renews.
+ *
+ * Renewals are bounded by what the takers know. Under `keep` a holder renews at each lease round,
+ * as it pings a quorum's worth of peers, so its last renewal is no later than KEEP_RENEWAL_MS
+ * after the latest moment anybody heard from it. Under `release` it renews only on a quorum of fresh grants
+ * (membership/lease.ts), each sent at most `grant_fresh_ms` before, and the deciding quorum
+ * promised to grant no more: its last renewal is no later than `grant_fresh_ms` after the latest
+ * moment a promiser heard from it. A `down` or `left` decision carries that moment as a silence,
+ * so every taker counts the fence from it, on its own clock:
+ *
+ *   fenced at = heard by anyone + (fence_ms + renewal) x (1 + FENCE_DRIFT) + FENCE_SLACK_MS
+ *   renewal   = grant_fresh_ms under release, KEEP_RENEWAL_MS under keep
+ *
+ * Clocks are not synchronised; they are assumed to run at rates within FENCE_DRIFT / 2 of the
+ * truth (a 1% error on each side), as client-go's leader election assumes a bounded skew rate.
+ * A system without a lease program under `keep` has no fence: a frozen or killed agent's items
+ * stay on its host until it returns or the host dies, and taking them over is not delayed.
+ *
+ * Pure formulas, table-tested in test/handover/fence.test.ts.
+ */
+import type { NoQuorumPolicy } from '../config/index.js';
+
+/** Clock rates may differ by this fraction between the holder and the taker. */
+export const FENCE_DRIFT = 0.02;
+/**
+ * Under `keep` a holder renews at each lease round, just as it sends the round's pings; the
+ * renewal must be carried out within this (ms), or its lease program refuses it as stale.
+ */
+export const KEEP_RENEWAL_MS = 50;
+/** Added to every fence: a timer that fires late on the holder, a packet's transit (ms). */
+export const FENCE_SLACK_MS = 25;
+/**
+ * How long an item's lease lasts after its renewal at the agent (ms): just under the 0.98 s a
+ * 1 s kernel lifetime lasts at least, so the agent's own `down` under `release` comes first.
+ */
+export const LEASE_HOLD_MS = 950;
+
+/** What the fence of a system depends on. */
+export interface FenceSystem {
+  no_quorum_policy: NoQuorumPolicy;
+  /** The system has a lease program: held items lapse by themselves. */
+  leased: boolean;
+  fence_ms: number;
+}
+
+/**
+ * How long after the last moment anybody heard from a gone holder a taker waits before its
+ * `alive` (ms); 0 when there is nothing to wait for.
+ */
+export function fenceWaitMs(system: FenceSystem, grant_fresh_ms: number): number {
+  if (system.no_quorum_policy === 'keep' && !system.leased) return 0;
+  const renewal = system.no_quorum_policy === 'release' ? grant_fresh_ms : KEEP_RENEWAL_MS;
+  return Math.ceil((system.fence_ms + renewal) * (1 + FENCE_DRIFT)) + FENCE_SLACK_MS;
+}
+
+/** When the taker may run `alive` for an item of a holder last heard from at `heard_at`. */
+export function fencedAt(heard_at: number, system: FenceSystem, grant_fresh_ms: number): number {
+  const wait = fenceWaitMs(system, grant_fresh_ms);
+  return wait === 0 ? Number.NEGATIVE_INFINITY : heard_at + wait;
+}
+
+/**
+ * Whether a renewal may be made now, on a lease whose base is `base` (membership/lease.ts):
+ * every grant of its quorum was sent within `grant_fresh_ms`. Its deadline is then
+ * base + grant_fresh_ms: a renewal carried out later is stale and must not happen.
+ */
+export function renewableUntil(base: number, now: number, grant_fresh_ms: number): number | undefined {
+  const until = base + grant_fresh_ms;
+  return until >= now ? until : undefined;
+}

@@ -1,0 +1,142 @@
+/**
+ * Leases: what lets a server that holds items prove, from its own clock alone, that a quorum
+ * still hears it, and lets the servers that take its items over know when it must have let go.
+ *
+ * - **Grants.** Every ack carries a grant bit: the acker heard the pinger and has neither
+ *   declared its incarnation down nor promised to (below). A pinger's lease starts at the send
+ *   time of the oldest of the freshest `quorum - 1` granted pings (`LeaseGrants.base`): every
+ *   granter heard it after that instant, on any clock.
+ * - **Promises.** Before it declares a member down, a node asks `quorum - 1` others to confirm
+ *   (quorum.ts) with a ping `about` the member. Answering is a promise: the answerer grants that
+ *   incarnation no lease again, and says how long ago it last heard from it. The deciding node
+ *   promises too. With a quorum of promisers and a lease needing a quorum of granters (the
+ *   holder included), the two sets share a promiser whenever quorum > servers / 2, so every
+ *   lease the holder can still hold started before the latest "last heard" the decider collected.
+ * - **Silence.** A `down` or `left` decision carries how long its sender knows the member has
+ *   been silent (`silent_ms`), so every node can count the fence from the latest moment anybody
+ *   heard it (handover/fence.ts), without synchronised clocks.
+ *
+ * Pure: times are given. See docs/SAFETY.md for the argument and its assumptions.
+ */
+
+/** A holder asks for grants this often (ms): several chances within a 1 s address lifetime. */
+export const LEASE_ROUND_MS = 250;
+
+/** Pings remembered for their grants at most this long (ms); later acks grant nothing. */
+export const GRANT_PING_MEMORY_MS = 10_000;
+
+/** Pings remembered at most: a bound on the table whatever the rate of pings. */
+const GRANT_PINGS_MAX = 4096;
+
+/**
+ * How fresh every grant of a renewal must be (ms): half the ping timeout, so that a renewal
+ * follows its quorum of acks closely and a lease never outlives its evidence by more than this.
+ */
+export function grantFreshMs(ping_timeout_ms: number): number {
+  return ping_timeout_ms / 2;
+}
+
+/** Grants needed besides ourselves: quorum - 1. */
+export function grantsNeeded(quorum: number): number {
+  return Math.max(0, quorum - 1);
+}
+
+/**
+ * The lease base: the send time of the `needed`-th freshest grant (the oldest of the freshest
+ * `needed`), or `now` when none is needed (a quorum of one is always connected), or -Infinity
+ * when fewer members have granted.
+ */
+export function leaseBase(grantedAt: readonly number[], needed: number, now: number): number {
+  if (needed <= 0) return now;
+  if (grantedAt.length < needed) return Number.NEGATIVE_INFINITY;
+  const sorted = [...grantedAt].sort((a, b) => b - a);
+  return sorted[needed - 1]!;
+}
+
+interface SentPing {
+  to: number;
+  at: number;
+  /** Our incarnation when we sent it. */
+  incarnation: number;
+}
+
+/** What an ack's grant bit did to our lease. */
+export interface GrantResult {
+  /** The ack answered one of our remembered pings. */
+  known: boolean;
+  /** The ack refused a grant for a ping we sent at `incarnation`. */
+  refused: boolean;
+  /** The incarnation we had when we sent the ping. */
+  incarnation: number;
+}
+
+/** The grants this node collects for its own lease, and the promises it made about others. */
+export class LeaseGrants {
+  readonly #needed: number;
+  /** Per member: the send time of our latest ping it granted (ms; -Infinity: none). */
+  readonly #grantedAt: Float64Array;
+  readonly #sent = new Map<number, SentPing>();
+  /** Per member: the highest incarnation we promised never to grant again. */
+  readonly #promised = new Map<number, number>();
+
+  constructor(memberCount: number, quorum: number) {
+    this.#needed = grantsNeeded(quorum);
+    this.#grantedAt = new Float64Array(memberCount).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** We sent ping `seq` to `to` at `at`, at our incarnation `incarnation`. */
+  sent(seq: number, to: number, at: number, incarnation: number): void {
+    if (this.#sent.size >= GRANT_PINGS_MAX) this.#forget(at, true);
+    this.#sent.set(seq, { to, at, incarnation });
+  }
+
+  /**
+   * `from` acked our ping `seq`, granting or refusing. A grant counts from the ping's send
+   * time: the granter heard us after it.
+   */
+  acked(seq: number, from: number, grant: boolean): GrantResult {
+    const ping = this.#sent.get(seq);
+    if (ping === undefined || ping.to !== from) return { known: false, refused: false, incarnation: 0 };
+    this.#sent.delete(seq);
+    if (grant) {
+      if (ping.at > this.#grantedAt[from]!) this.#grantedAt[from] = ping.at;
+      return { known: true, refused: false, incarnation: ping.incarnation };
+    }
+    return { known: true, refused: true, incarnation: ping.incarnation };
+  }
+
+  /** Our incarnation changed: grants of the old one are void (the granters promised about it). */
+  renewed(): void {
+    this.#grantedAt.fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** The lease base at `now` (see leaseBase). */
+  base(now: number): number {
+    const granted: number[] = [];
+    for (const at of this.#grantedAt) if (at > Number.NEGATIVE_INFINITY) granted.push(at);
+    return leaseBase(granted, this.#needed, now);
+  }
+
+  /** We promise never to grant `member` at `incarnation` (or earlier) again. */
+  promise(member: number, incarnation: number): void {
+    if ((this.#promised.get(member) ?? -1) < incarnation) this.#promised.set(member, incarnation);
+  }
+
+  /** Whether we may grant `member` a lease for a ping it sent at `incarnation`. */
+  mayGrant(member: number, incarnation: number): boolean {
+    const promised = this.#promised.get(member);
+    return promised === undefined || promised < incarnation;
+  }
+
+  /** Drops remembered pings older than GRANT_PING_MEMORY_MS (all but the newest half when full). */
+  expire(now: number): void {
+    this.#forget(now, false);
+  }
+
+  #forget(now: number, full: boolean): void {
+    for (const [seq, ping] of this.#sent) {
+      if (now - ping.at > GRANT_PING_MEMORY_MS || (full && this.#sent.size > GRANT_PINGS_MAX / 2))
+        this.#sent.delete(seq);
+    }
+  }
+}
