@@ -289,7 +289,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       const renewed = await changed(monitor, address, from);
       process.kill(-keeper.pid, 'SIGSTOP');
       // Written just before the freeze took hold, with a short deadline.
-      const late = keeper.renew([address], 300);
+      const late = keeper.renew([address], 300, 20_000);
       const gone = await monitor.deleted(address, 3000, from);
       assert.ok(gone.at_ms - renewed.at_ms < LINUX_LIFETIME_FENCE_MS);
       process.kill(-keeper.pid, 'SIGCONT');

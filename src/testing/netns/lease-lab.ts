@@ -115,6 +115,9 @@ function parseMonitorLine(line: string): AddressEvent | undefined {
   };
 }
 
+/** How long LeaseLine waits for a reply, or for the program to exit after end of input. */
+const REPLY_TIMEOUT_MS = 10_000;
+
 /**
  * vip-lease running in a lab host, spoken to line by line: each request resolves with its reply
  * line. The process is the lab's, so destroying the lab kills it.
@@ -157,27 +160,52 @@ export class LeaseLine {
     return ++this.#seq;
   }
 
-  /** Writes `line` (without its newline) and resolves with the reply to it. */
-  request(line: string): Promise<string> {
-    return new Promise((resolve) => {
-      this.#waiting.push(resolve);
+  /**
+   * Writes `line` (without its newline) and resolves with the reply to it; rejects when none comes
+   * within timeout_ms (a stuck keeper fails a test instead of hanging it).
+   */
+  request(line: string, timeout_ms = REPLY_TIMEOUT_MS): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no reply to "${line}" within ${timeout_ms} ms`)),
+        timeout_ms,
+      );
+      this.#waiting.push((reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
       this.proc.child.stdin?.write(`${line}\n`);
     });
   }
 
   /** `renew` with a deadline `deadline_in_ms` from now on the /proc/uptime clock. */
-  renew(items: readonly string[], deadline_in_ms: number): Promise<string> {
-    return this.request(`renew ${this.nextSeq()} ${readUptime() + deadline_in_ms} ${items.join(' ')}`);
+  renew(items: readonly string[], deadline_in_ms: number, timeout_ms?: number): Promise<string> {
+    return this.request(
+      `renew ${this.nextSeq()} ${readUptime() + deadline_in_ms} ${items.join(' ')}`,
+      timeout_ms,
+    );
   }
 
   sync(): Promise<string> {
     return this.request(`sync ${this.nextSeq()}`);
   }
 
-  /** Closes stdin (end of input) and resolves with how the program ended. */
-  async end(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  /**
+   * Closes stdin (end of input) and resolves with how the program ended; kills its group when it
+   * has not exited within timeout_ms.
+   */
+  async end(timeout_ms = REPLY_TIMEOUT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     this.proc.child.stdin?.end();
-    return this.proc.exited;
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-this.proc.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }, timeout_ms);
+    const ended = await this.proc.exited;
+    clearTimeout(timer);
+    return ended;
   }
 }
 
