@@ -88,6 +88,8 @@ export type LeaseKeeperEvent =
 export interface LeaseKeeperOptions {
   /** A reply later than this (since the request was sent, or since the previous reply) kills the program. */
   stall_ms?: number;
+  /** A program's first reply may take this much longer: it may still be starting (vip-lease runs node once). */
+  start_grace_ms?: number;
   /** After stop() closes stdin, how long the program gets to exit before its group is killed. */
   stop_wait_ms?: number;
   /** After SIGKILL, how long to wait for every process of the group to be gone. */
@@ -116,6 +118,11 @@ export const LEASE_KEEPER_DEFAULTS = {
    * keeper must not renew late, so it is killed. Also the contract's default.
    */
   stall_ms: 1000,
+  /**
+   * vip-lease starts in about 0.4 s on a slow host (node parses the config once); the deadline in
+   * each request, checked by the program, keeps a slow start from renewing late.
+   */
+  start_grace_ms: 5000,
   /** vip-lease exits at once on end of input; two seconds covers a loaded host. */
   stop_wait_ms: 2000,
   /** SIGKILL ends a process within ms unless it is blocked in the kernel; this only bounds that case. */
@@ -183,6 +190,8 @@ interface Run {
   killed_at: number | undefined;
   /** A reply broke the protocol: later output is not trusted. */
   broken: boolean;
+  /** The program has answered at least once (so it has started). */
+  replied: boolean;
   stopping: boolean;
   /** When the oldest pending request started waiting for its reply. */
   waiting_since: number;
@@ -196,6 +205,7 @@ interface Run {
 export class LeaseKeeper {
   readonly #program: LeaseProgram;
   readonly #stall_ms: number;
+  readonly #start_grace_ms: number;
   readonly #stop_wait_ms: number;
   readonly #kill_wait_ms: number;
   readonly #backoff_min: number;
@@ -221,6 +231,7 @@ export class LeaseKeeper {
   constructor(program: LeaseProgram, options: LeaseKeeperOptions = {}) {
     this.#program = program;
     this.#stall_ms = options.stall_ms ?? LEASE_KEEPER_DEFAULTS.stall_ms;
+    this.#start_grace_ms = options.start_grace_ms ?? LEASE_KEEPER_DEFAULTS.start_grace_ms;
     this.#stop_wait_ms = options.stop_wait_ms ?? LEASE_KEEPER_DEFAULTS.stop_wait_ms;
     this.#kill_wait_ms = options.kill_wait_ms ?? LEASE_KEEPER_DEFAULTS.kill_wait_ms;
     this.#backoff_min = options.restart_backoff_ms_min ?? LEASE_KEEPER_DEFAULTS.restart_backoff_ms_min;
@@ -395,6 +406,7 @@ export class LeaseKeeper {
       exit_signal: null,
       killed_at: undefined,
       broken: false,
+      replied: false,
       stopping: false,
       waiting_since: this.#now(),
       stall_timer: undefined,
@@ -458,12 +470,13 @@ export class LeaseKeeper {
     clearTimeout(run.stall_timer);
     run.stall_timer = undefined;
     if (run.pending.length === 0 || run.killed_at !== undefined || run.ending) return;
-    const due = run.waiting_since + this.#stall_ms - this.#now();
+    const stall_ms = this.#stall_ms + (run.replied ? 0 : this.#start_grace_ms);
+    const due = run.waiting_since + stall_ms - this.#now();
     run.stall_timer = setTimer(() => {
       run.stall_timer = undefined;
       if (run.pending.length === 0 || run.killed_at !== undefined) return;
       const waited_ms = Math.round(this.#now() - run.waiting_since);
-      if (waited_ms < this.#stall_ms) {
+      if (waited_ms < stall_ms) {
         this.#armStallTimer(run);
         return;
       }
@@ -511,6 +524,7 @@ export class LeaseKeeper {
       return false;
     }
     run.pending.shift();
+    run.replied = true;
     // A reply: the program works, so the next failure starts the back-off from its minimum again.
     this.#backoff_ms = this.#backoff_min;
     run.waiting_since = this.#now();

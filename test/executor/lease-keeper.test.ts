@@ -177,7 +177,11 @@ describe('executor: LeaseKeeper', () => {
 
   it('kills the whole group of a program that stops answering, and resolves its requests as killed', async () => {
     const pidfile = join(dir, 'hang.pid');
-    const { keeper: k, events } = keeper('lease-hang', { FLIP_TEST_PIDFILE: pidfile }, { stall_ms: 300 });
+    const { keeper: k, events } = keeper(
+      'lease-hang',
+      { FLIP_TEST_PIDFILE: pidfile },
+      { stall_ms: 300, start_grace_ms: 0 },
+    );
     try {
       const started = performance.now();
       const pending = [k.renew(['a'], started + 5000), k.renew(['b'], started + 5000)];
@@ -204,6 +208,24 @@ describe('executor: LeaseKeeper', () => {
       assert.equal(exited.signal, 'SIGKILL');
       assert.equal(exited.expected, false);
       assert.equal(k.pid, undefined);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('gives a just started program start_grace_ms more for its first reply, not for later ones', async () => {
+    const { keeper: k, events } = keeper(
+      'lease-echo',
+      { FLIP_TEST_DELAY_S: '0.3' },
+      { stall_ms: 150, start_grace_ms: 1000 },
+    );
+    try {
+      assert.deepEqual(await k.renew(['a'], performance.now() + 5000), { status: 'ok', renewed: 1 });
+      assert.deepEqual(await k.renew(['a'], performance.now() + 5000), { status: 'killed' });
+      assert.deepEqual(
+        events.map((event) => event.type),
+        ['started', 'stalled', 'exited'],
+      );
     } finally {
       await k.stop();
     }

@@ -34,9 +34,10 @@ const HELPERS_DIR = join(PACKAGE_ROOT, 'src/testing/netns');
 export const HTTP_SERVER_SCRIPT = join(HELPERS_DIR, 'http-server.mjs');
 /** The persistent HTTP probe that runs inside a namespace (see http-probe.mjs). */
 export const HTTP_PROBE_SCRIPT = join(HELPERS_DIR, 'http-probe.mjs');
-/** flip's Linux VIP scripts. */
+/** flip's Linux VIP scripts, and the lease keeper that renews their addresses' lifetimes. */
 export const VIP_UP = join(PACKAGE_ROOT, 'scripts/linux/vip-up');
 export const VIP_DOWN = join(PACKAGE_ROOT, 'scripts/linux/vip-down');
+export const VIP_LEASE = join(PACKAGE_ROOT, 'scripts/linux/vip-lease');
 
 /** Namespaces (and so labs) made by this harness: `flt` + 4 hex digits + `-`. */
 export const NAME_SCHEME = /^flt[0-9a-f]{4}-/;

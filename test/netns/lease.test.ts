@@ -1,0 +1,482 @@
+/**
+ * Leases on a real kernel: how soon Linux deletes an address whose lifetime is no longer renewed,
+ * and vip-lease (alone, and as a LeaseKeeper program) on real interfaces in network namespaces.
+ *
+ * Needs root; skipped elsewhere unless FLIP_NETNS_TESTS=1, which makes that a failure. The trials'
+ * random counts and gaps come from one seed, printed, and taken from FLIP_LEASE_SEED when set.
+ * Run: FLIP_NETNS_TESTS=1 node scripts/run-tests.mjs test/netns/lease.test.ts
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { LINUX_LIFETIME_FENCE_MS } from '../../src/executor/lease-fence.js';
+import { LeaseKeeper, type LeaseKeeperEvent } from '../../src/executor/lease-keeper.js';
+import { percentile } from '../../src/stats/percentile.js';
+import {
+  canonicalIp,
+  createLab,
+  type Lab,
+  netnsTestSkip,
+  requireNetns,
+  VIP_UP,
+} from '../../src/testing/netns/harness.js';
+import { AddressMonitor, groupAlive, LeaseLine, leaseWrapper } from '../../src/testing/netns/lease-lab.js';
+import { Random } from '../../src/testing/seeded.js';
+import { sleep } from '../../src/testing/wait.js';
+
+const TOOLS = ['ip', 'nft', 'awk'];
+const skip = netnsTestSkip(TOOLS);
+const SERVERS = ['s1', 's2', 's3', 's4', 's5', 's6'];
+/** The expiry trials: lanes run in parallel, one per namespace (the first four IPv4, then IPv6). */
+const LANES = 6;
+const IPV4_LANES = 4;
+const TRIALS_PER_LANE = 6;
+const SEED = Number(process.env.FLIP_LEASE_SEED ?? randomInt(2 ** 31));
+const CONFIG = { interface: 'eth0', prefix: 32, arp_count: 0 };
+const CONFIG6 = { interface: 'eth0', prefix: 128, arp_count: 0 };
+
+/**
+ * Linux checks address lifetimes once per network namespace since 6.13 (IPv6 since 5.18): before
+ * that, a renewal in one namespace could move the IPv4 check of another, so the lanes run one
+ * after the other there.
+ */
+function perNamespaceChecks(): boolean {
+  const [major = 0, minor = 0] = release().split(/[.-]/).map(Number);
+  return major > 6 || (major === 6 && minor >= 13);
+}
+
+interface Addr {
+  local: string;
+  prefixlen: number;
+  valid_life_time?: number;
+  dynamic?: boolean;
+  nodad?: boolean;
+}
+
+describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
+  let lab: Lab | undefined;
+  let dir = '';
+
+  before(async () => {
+    requireNetns(TOOLS);
+    lab = await createLab({ servers: SERVERS });
+    dir = mkdtempSync(join(tmpdir(), 'flip-lease-'));
+  });
+
+  after(async () => {
+    await lab?.destroy();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The copies of `address` on a host's eth0. */
+  async function copies(host: string, address: string): Promise<Addr[]> {
+    const result = await lab!.exec(host, ['ip', '-j', 'address', 'show', 'dev', 'eth0'], { check: true });
+    const links = JSON.parse(result.stdout) as Array<{ addr_info: Addr[] }>;
+    const wanted = canonicalIp(address);
+    return links.flatMap((link) => link.addr_info).filter((info) => canonicalIp(info.local) === wanted);
+  }
+
+  async function addLeased(host: string, address: string, extra: string[] = []): Promise<void> {
+    const six = address.includes(':');
+    const length = six ? '128' : '32';
+    const args = ['ip', 'address', 'add', `${address}/${length}`, 'dev', 'eth0', 'valid_lft', '1'];
+    await lab!.exec(host, [...args, 'preferred_lft', '1', ...(six ? ['nodad'] : []), ...extra], {
+      check: true,
+    });
+  }
+
+  /** vip-lease on `host`, once it answers (it starts in about 0.4 s). */
+  async function startLease(host: string, config: object): Promise<LeaseLine> {
+    const keeper = new LeaseLine(lab!, host, config);
+    assert.match(await keeper.sync(), /^ok \d+ 0$/);
+    return keeper;
+  }
+
+  /** The `new` event that the next change of `address` makes, from event index `from` on. */
+  function changed(monitor: AddressMonitor, address: string, from: number) {
+    const wanted = canonicalIp(address);
+    return monitor.waitFor((event) => event.kind === 'new' && event.address === wanted, 2000, from);
+  }
+
+  it('the kernel deletes an address within LINUX_LIFETIME_FENCE_MS of its last renewal', async (t) => {
+    const random = new Random(SEED);
+    t.diagnostic(`seed ${SEED} (FLIP_LEASE_SEED replays it)`);
+    const delays: Array<{ family: 4 | 6; ms: number; renewals: number }> = [];
+    const lane = async (index: number, lane_random: Random): Promise<void> => {
+      const host = SERVERS[index]!;
+      const family = index < IPV4_LANES ? 4 : 6;
+      const monitor = await AddressMonitor.start(lab!, host);
+      const keeper = await startLease(host, family === 4 ? CONFIG : CONFIG6);
+      try {
+        for (let trial = 0; trial < TRIALS_PER_LANE; trial++) {
+          const address = family === 4 ? lab!.vip(trial) : lab!.vip6(trial);
+          await addLeased(host, address);
+          const renewals = 1 + lane_random.int(4);
+          let last = undefined as Awaited<ReturnType<typeof changed>> | undefined;
+          for (let i = 0; i < renewals; i++) {
+            await sleep(50 + lane_random.int(850));
+            const from = monitor.events.length;
+            const reply = await keeper.renew([address], 2000);
+            assert.match(reply, /^ok \d+ 1$/, `renewal ${i + 1} of ${address} on ${host}`);
+            last = await changed(monitor, address, from);
+          }
+          const gone = await monitor.deleted(address, 5000, monitor.events.indexOf(last!));
+          delays.push({ family, ms: gone.at_ms - last!.at_ms, renewals });
+        }
+      } finally {
+        await keeper.end();
+      }
+    };
+    const lanes = Array.from({ length: LANES }, (_, index) => index);
+    if (perNamespaceChecks()) await Promise.all(lanes.map((index) => lane(index, random.fork(index))));
+    else for (const index of lanes) await lane(index, random.fork(index));
+
+    assert.equal(delays.length, LANES * TRIALS_PER_LANE);
+    assert.ok(delays.length >= 30);
+    const summary = (family?: 4 | 6) => {
+      const ms = delays.filter((d) => family === undefined || d.family === family).map((d) => d.ms);
+      const f = (p: number) => percentile(ms, p).toFixed(0);
+      return `${ms.length} trials: min ${f(0)} p50 ${f(50)} p99 ${f(99)} max ${f(100)} ms`;
+    };
+    t.diagnostic(`expiry after the last renewal, all: ${summary()}`);
+    t.diagnostic(`expiry after the last renewal, IPv4: ${summary(4)}`);
+    t.diagnostic(`expiry after the last renewal, IPv6: ${summary(6)}`);
+    t.diagnostic(`delays (ms): ${delays.map((d) => d.ms.toFixed(0)).join(' ')}`);
+    for (const delay of delays) {
+      assert.ok(
+        delay.ms < LINUX_LIFETIME_FENCE_MS,
+        `an address lived ${delay.ms.toFixed(1)} ms after its renewal`,
+      );
+      // The kernel may count an address expired up to HZ/50 (20 ms) early, never more.
+      assert.ok(delay.ms > 900, `an address went ${delay.ms.toFixed(1)} ms after its renewal`);
+    }
+  });
+
+  it('renewals keep an address for 5 s; after they stop it goes within the fence', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's1');
+    const keeper = await startLease('s1', CONFIG);
+    const address = lab!.vip(20);
+    try {
+      await addLeased('s1', address);
+      let last = monitor.events.length;
+      const started = performance.now();
+      while (performance.now() - started < 5000) {
+        await sleep(250);
+        last = monitor.events.length;
+        assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
+        assert.equal((await copies('s1', address)).length, 1);
+      }
+      assert.equal(
+        monitor.events.some((event) => event.kind === 'deleted' && event.address === address),
+        false,
+      );
+      const renewed = await changed(monitor, address, last);
+      const gone = await monitor.deleted(address, 3000, last);
+      assert.ok(gone.at_ms - renewed.at_ms < LINUX_LIFETIME_FENCE_MS);
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('a renew past its deadline is stale and changes nothing; the address then expires', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's1');
+    const keeper = await startLease('s1', CONFIG);
+    const address = lab!.vip(21);
+    try {
+      const from = monitor.events.length;
+      await addLeased('s1', address);
+      const added = await changed(monitor, address, from);
+      assert.match(await keeper.renew([address], -50), /^stale \d+$/);
+      const gone = await monitor.deleted(address, 3000, from);
+      assert.ok(gone.at_ms - added.at_ms < LINUX_LIFETIME_FENCE_MS);
+      const news = monitor.events
+        .slice(from)
+        .filter((event) => event.kind === 'new' && event.address === address);
+      assert.equal(news.length, 1, 'the stale renew changed the address');
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('a renew never adds an address that is not there, also after it expired', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's1');
+    const keeper = await startLease('s1', CONFIG);
+    const [never, expired] = [lab!.vip(22), lab!.vip(23)];
+    try {
+      assert.match(await keeper.renew([never], 1000), /^ok \d+ 0$/);
+      const from = monitor.events.length;
+      await addLeased('s1', expired);
+      assert.match(await keeper.renew([expired], 1000), /^ok \d+ 1$/);
+      await monitor.deleted(expired, 3000, from);
+      // An agent back from a long freeze renews what it still believes it holds.
+      const after_expiry = monitor.events.length;
+      assert.match(await keeper.renew([never, expired], 1000), /^ok \d+ 0$/);
+      assert.match(await keeper.sync(), /^ok \d+ 0$/);
+      await sleep(300);
+      assert.deepEqual(await copies('s1', never), []);
+      assert.deepEqual(await copies('s1', expired), []);
+      assert.deepEqual(monitor.events.slice(after_expiry), []);
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('answers in order, several requests in flight, sync last', async () => {
+    const keeper = await startLease('s1', CONFIG);
+    const [a, b] = [lab!.vip(24), lab!.vip(25)];
+    try {
+      await addLeased('s1', a);
+      await addLeased('s1', b);
+      const replies = await Promise.all([
+        keeper.renew([a], 1000),
+        keeper.renew([a, b], 1000),
+        keeper.renew([b], -10),
+        keeper.sync(),
+        keeper.request('renew x 1 a'),
+        keeper.renew([a, lab!.vip(26)], 1000),
+      ]);
+      assert.deepEqual(
+        replies.map((reply) => reply.replace(/ \d+/, ' SEQ')),
+        ['ok SEQ 1', 'ok SEQ 2', 'stale SEQ', 'ok SEQ 0', 'error - bad request', 'ok SEQ 1'],
+      );
+      const seqs = replies
+        .filter((reply) => !reply.includes(' - '))
+        .map((reply) => Number(reply.split(' ')[1]));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((x, y) => x - y),
+      );
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('end of input: vip-lease exits 0 (stopped by LeaseKeeper) and the address goes within the fence', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's2');
+    const events: LeaseKeeperEvent[] = [];
+    const keeper = new LeaseKeeper(
+      {
+        program: leaseWrapper(dir, lab!.host('s2').ns),
+        config_json: JSON.stringify(CONFIG),
+        system: 'vip',
+        node: 's2',
+      },
+      { onEvent: (event) => events.push(event) },
+    );
+    const address = lab!.vip(30);
+    await addLeased('s2', address);
+    const from = monitor.events.length;
+    assert.deepEqual(await keeper.renew([address], performance.now() + 1000), { status: 'ok', renewed: 1 });
+    const renewed = await changed(monitor, address, from);
+    await keeper.stop();
+    const exited = events.at(-1);
+    assert.ok(exited?.type === 'exited' && exited.code === 0 && exited.expected, JSON.stringify(exited));
+    const gone = await monitor.deleted(address, 3000, from);
+    assert.ok(gone.at_ms - renewed.at_ms < LINUX_LIFETIME_FENCE_MS);
+  });
+
+  it('a frozen keeper renews nothing: the address goes within the fence, a request from before the freeze is stale after it', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's3');
+    const keeper = await startLease('s3', CONFIG);
+    const address = lab!.vip(31);
+    try {
+      await addLeased('s3', address);
+      const from = monitor.events.length;
+      assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
+      const renewed = await changed(monitor, address, from);
+      process.kill(-keeper.pid, 'SIGSTOP');
+      // Written just before the freeze took hold, with a short deadline.
+      const late = keeper.renew([address], 300, 20_000);
+      const gone = await monitor.deleted(address, 3000, from);
+      assert.ok(gone.at_ms - renewed.at_ms < LINUX_LIFETIME_FENCE_MS);
+      process.kill(-keeper.pid, 'SIGCONT');
+      assert.match(await late, /^stale \d+$/);
+      assert.deepEqual(await copies('s3', address), []);
+    } finally {
+      process.kill(-keeper.pid, 'SIGCONT');
+      await keeper.end();
+    }
+  });
+
+  it('LeaseKeeper kills a frozen vip-lease whole; its address goes within the fence', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's4');
+    const events: LeaseKeeperEvent[] = [];
+    const keeper = new LeaseKeeper(
+      {
+        program: leaseWrapper(dir, lab!.host('s4').ns),
+        config_json: JSON.stringify(CONFIG),
+        system: 'vip',
+        node: 's4',
+      },
+      { stall_ms: 500, onEvent: (event) => events.push(event) },
+    );
+    const address = lab!.vip(32);
+    try {
+      await addLeased('s4', address);
+      const from = monitor.events.length;
+      assert.deepEqual(await keeper.renew([address], performance.now() + 1000), { status: 'ok', renewed: 1 });
+      const renewed = await changed(monitor, address, from);
+      const pid = keeper.pid!;
+      process.kill(-pid, 'SIGSTOP');
+      assert.deepEqual(await keeper.renew([address], performance.now() + 1000), { status: 'killed' });
+      assert.deepEqual(
+        events.map((event) => event.type),
+        ['started', 'stalled', 'exited'],
+      );
+      const gone = await monitor.deleted(address, 3000, from);
+      assert.ok(gone.at_ms - renewed.at_ms < LINUX_LIFETIME_FENCE_MS);
+      assert.equal(groupAlive(pid), false);
+    } finally {
+      await keeper.stop();
+    }
+  });
+
+  it('vip-up with FLIP_LEASE_LIFETIME_S adds a dynamic address, and bounds a permanent one', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's5');
+    const [fresh, permanent] = [lab!.vip(40), lab!.vip(41)];
+    const run = (address: string, env: Record<string, string>) =>
+      lab!.exec('s5', [VIP_UP, address, JSON.stringify(CONFIG)], { env, check: true });
+    const from = monitor.events.length;
+    await run(fresh, { FLIP_LEASE_LIFETIME_S: '1' });
+    const [added] = await copies('s5', fresh);
+    assert.ok(added?.dynamic && (added.valid_life_time ?? 99) <= 1, JSON.stringify(added));
+    await lab!.exec('s5', ['ip', 'address', 'add', `${permanent}/32`, 'dev', 'eth0'], { check: true });
+    assert.equal((await copies('s5', permanent))[0]?.dynamic, undefined);
+    const before_bound = monitor.events.length;
+    const bounded = await run(permanent, { FLIP_LEASE_LIFETIME_S: '1' });
+    assert.match(bounded.stdout, /set the lifetime of .* to 1s \(it was forever\)/);
+    const changed_at = await changed(monitor, permanent, before_bound);
+    await monitor.deleted(fresh, 3000, from);
+    const gone = await monitor.deleted(permanent, 3000, from);
+    assert.ok(gone.at_ms - changed_at.at_ms < LINUX_LIFETIME_FENCE_MS);
+    // Without the variable, vip-up adds a permanent address as before.
+    await run(fresh, {});
+    assert.equal((await copies('s5', fresh))[0]?.dynamic, undefined);
+    await lab!.exec('s5', ['ip', 'address', 'del', `${fresh}/32`, 'dev', 'eth0'], { check: true });
+  });
+
+  it('IPv6: renewals keep a nodad address in any spelling, never add a missing one', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's6');
+    const keeper = await startLease('s6', CONFIG6);
+    const [held, missing] = [lab!.vip6(40), lab!.vip6(41)];
+    try {
+      const from = monitor.events.length;
+      await lab!.exec('s6', [VIP_UP, held, JSON.stringify(CONFIG6)], {
+        env: { FLIP_LEASE_LIFETIME_S: '1' },
+        check: true,
+      });
+      // Spelled out long and in capitals: the keeper compares addresses, not strings.
+      const spelled = held.toUpperCase().replace('::', ':0000:0:0:0:0:0:');
+      assert.equal(canonicalIp(spelled), held);
+      let last = monitor.events.length;
+      for (let i = 0; i < 8; i++) {
+        await sleep(250);
+        last = monitor.events.length;
+        assert.match(await keeper.renew([spelled, missing], 1000), /^ok \d+ 1$/);
+      }
+      const [copy] = await copies('s6', held);
+      assert.ok(copy?.dynamic && copy.nodad, `the renewals changed the flags: ${JSON.stringify(copy)}`);
+      assert.deepEqual(await copies('s6', missing), []);
+      const renewed = await changed(monitor, held, last);
+      const gone = await monitor.deleted(held, 3000, from);
+      assert.ok(gone.at_ms - renewed.at_ms < LINUX_LIFETIME_FENCE_MS);
+      assert.match(await keeper.renew([held], 1000), /^ok \d+ 0$/);
+      assert.deepEqual(await copies('s6', held), []);
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('a copy with another prefix length is renewed as it is, never added with the configured one', async () => {
+    const keeper = await startLease('s2', CONFIG);
+    const address = lab!.vip(42);
+    try {
+      await lab!.exec(
+        's2',
+        ['ip', 'address', 'add', `${address}/24`, 'dev', 'eth0', 'valid_lft', '1', 'preferred_lft', '1'],
+        {
+          check: true,
+        },
+      );
+      for (let i = 0; i < 3; i++) {
+        await sleep(250);
+        assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
+      }
+      assert.deepEqual(
+        (await copies('s2', address)).map((copy) => copy.prefixlen),
+        [24],
+      );
+      await keeper.proc.waitForOutput(/not with the configured prefix length; renewing it anyway/, 2000);
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('documents the fence condition: a change of another address in the last second keeps an address longer', async (t: TestContext) => {
+    const monitor = await AddressMonitor.start(lab!, 's3');
+    const keeper = await startLease('s3', CONFIG);
+    const cases: Array<{ name: string; change: string[]; slips: boolean }> = [
+      {
+        name: 'IPv4 address with a lifetime added',
+        change: [
+          'ip',
+          'address',
+          'add',
+          '192.0.2.10/32',
+          'dev',
+          'lo',
+          'valid_lft',
+          '100',
+          'preferred_lft',
+          '100',
+        ],
+        slips: true,
+      },
+      {
+        name: 'IPv6 address with a lifetime added',
+        change: [
+          'ip',
+          'address',
+          'add',
+          '2001:db8::10/128',
+          'dev',
+          'lo',
+          'valid_lft',
+          '100',
+          'preferred_lft',
+          '100',
+        ],
+        slips: false,
+      },
+    ];
+    try {
+      for (const [index, test_case] of cases.entries()) {
+        const address = lab!.vip(50 + index);
+        await addLeased('s3', address);
+        const from = monitor.events.length;
+        assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
+        const renewed = await changed(monitor, address, from);
+        await sleep(850);
+        const before_change = monitor.events.length;
+        await lab!.exec('s3', test_case.change, { check: true });
+        const other = await monitor.waitFor((event) => event.kind === 'new', 2000, before_change);
+        const gone = await monitor.deleted(address, 4000, from);
+        const after_renewal = gone.at_ms - renewed.at_ms;
+        t.diagnostic(
+          `${test_case.name} ${(other.at_ms - renewed.at_ms).toFixed(0)} ms after the renewal: ` +
+            `the address went ${after_renewal.toFixed(0)} ms after its renewal`,
+        );
+        // The bound holds from the later of the renewal and the other change...
+        assert.ok(gone.at_ms - Math.max(renewed.at_ms, other.at_ms) < LINUX_LIFETIME_FENCE_MS);
+        // ...and the other change only matters in the same family.
+        if (!test_case.slips) assert.ok(after_renewal < LINUX_LIFETIME_FENCE_MS);
+        await lab!.exec('s3', ['ip', 'address', 'flush', 'dev', 'lo', 'scope', 'global'], { check: true });
+      }
+    } finally {
+      await keeper.end();
+    }
+  });
+});
