@@ -32,9 +32,10 @@ import type { NoQuorumPolicy } from '../config/index.js';
 export const FENCE_DRIFT = 0.02;
 /**
  * Under `keep` a holder renews at each lease round, just as it sends the round's pings; the
- * renewal must be carried out within this (ms), or its lease program refuses it as stale.
+ * renewal must be carried out within this (ms), or its lease program refuses it as stale: long
+ * enough for a loaded host, whose program may read it tens of ms after the agent wrote it.
  */
-export const KEEP_RENEWAL_MS = 50;
+export const KEEP_RENEWAL_MS = 100;
 /** Added to every fence: a timer that fires late on the holder, a packet's transit (ms). */
 export const FENCE_SLACK_MS = 25;
 /**
