@@ -179,18 +179,24 @@ export class Agent {
     const keeper = this.#keepers.get(system);
     if (keeper === undefined) return;
     void keeper.renew(items, deadline).then((result) => {
-      if (result.status === 'ok') return;
-      const fields = { system, items: items.length, status: result.status };
-      if (result.status === 'stale') this.log.debug(fields, 'lease renewal came too late; not renewed');
-      else
-        this.log.warn(
-          {
-            ...fields,
-            ...('message' in result ? { message: result.message } : {}),
-            ...('reason' in result ? { reason: result.reason } : {}),
-          },
-          'lease renewal failed: the items lapse within the fence unless a later renewal succeeds',
-        );
+      switch (result.status) {
+        case 'ok':
+          return;
+        case 'stale':
+          this.log.debug({ system, items: items.length }, 'lease renewal came too late; not renewed');
+          return;
+        default:
+          this.log.warn(
+            {
+              system,
+              items: items.length,
+              status: result.status,
+              detail:
+                result.status === 'error' ? result.message : 'reason' in result ? result.reason : undefined,
+            },
+            'lease renewal failed: the items lapse within the fence unless a later renewal succeeds',
+          );
+      }
     });
   }
 

@@ -86,7 +86,7 @@ export class LeaseGrants {
 
   /** We sent ping `seq` to `to` at `at`, at our incarnation `incarnation`. */
   sent(seq: number, to: number, at: number, incarnation: number): void {
-    if (this.#sent.size >= GRANT_PINGS_MAX) this.#forget(at, true);
+    if (this.#sent.size >= GRANT_PINGS_MAX) this.#forget(at, GRANT_PINGS_MAX / 2);
     this.#sent.set(seq, { to, at, incarnation });
   }
 
@@ -128,15 +128,20 @@ export class LeaseGrants {
     return promised === undefined || promised < incarnation;
   }
 
-  /** Drops remembered pings older than GRANT_PING_MEMORY_MS (all but the newest half when full). */
+  /** Drops remembered pings older than GRANT_PING_MEMORY_MS. */
   expire(now: number): void {
-    this.#forget(now, false);
+    this.#forget(now, GRANT_PINGS_MAX);
   }
 
-  #forget(now: number, full: boolean): void {
+  /**
+   * Drops the oldest pings until the rest are recent and at most `keep_max`. Pings are kept in
+   * the order they were sent, so this stops at the first one it keeps: a tick costs nothing
+   * when nothing expires.
+   */
+  #forget(now: number, keep_max: number): void {
     for (const [seq, ping] of this.#sent) {
-      if (now - ping.at > GRANT_PING_MEMORY_MS || (full && this.#sent.size > GRANT_PINGS_MAX / 2))
-        this.#sent.delete(seq);
+      if (now - ping.at <= GRANT_PING_MEMORY_MS && this.#sent.size <= keep_max) return;
+      this.#sent.delete(seq);
     }
   }
 }

@@ -186,13 +186,13 @@ export class NodeController {
     for (const event of events) {
       switch (event.kind) {
         case 'round':
-          this.#renew(now, 'keep', now + KEEP_RENEWAL_MS);
+          this.#renew('keep', now + KEEP_RENEWAL_MS);
           break;
         case 'granted': {
           this.#leaseUntil = Math.max(this.#leaseUntil, event.base + LEASE_HOLD_MS);
           const until = renewableUntil(event.base, now, fresh);
           if (until === undefined) break;
-          this.#renew(now, 'release', until);
+          this.#renew('release', until);
           break;
         }
         case 'lost':
@@ -216,7 +216,7 @@ export class NodeController {
   }
 
   /** Renews the held, still wanted items of the leased systems under `policy`. */
-  #renew(now: number, policy: 'keep' | 'release', deadline: number): void {
+  #renew(policy: 'keep' | 'release', deadline: number): void {
     if (this.#leaving) return;
     for (const system of this.#config.systems) {
       if (system.lease === undefined || system.no_quorum_policy !== policy) continue;
@@ -226,7 +226,6 @@ export class NodeController {
       const items = [...held].filter((item) => wanted.has(item));
       if (items.length > 0) this.#commands.push({ kind: 'renew', system: system.name, items, deadline });
     }
-    void now;
   }
 
   /** Replans when the lease came or went since the last plan. */
@@ -534,7 +533,7 @@ export class NodeController {
   ): Map<string, Map<string, HandBack>> {
     const self = this.#self;
     // Gone members whose fence has not passed: they may still answer for what they held.
-    const fencing = this.#fencing(now, live, view);
+    const fencing = this.#fencing(live, view);
     // No earlier view (a start, a refutation, a plan without the quorum): whoever placement
     // gives our items to without us may hold them, and so may a gone member still inside its
     // fence, as placement with it would have it.
@@ -589,12 +588,11 @@ export class NodeController {
   }
 
   /** Gone members (down or left) with the moment they were last heard of, by id. */
-  #fencing(now: number, live: ReadonlySet<string>, view: MembershipView): Map<string, number> {
+  #fencing(live: ReadonlySet<string>, view: MembershipView): Map<string, number> {
     const out = new Map<string, number>();
     this.#ids.forEach((id, index) => {
       if (id !== this.#self && !live.has(id)) out.set(id, view.heardByAnyone(index));
     });
-    void now;
     return out;
   }
 
@@ -615,11 +613,10 @@ export class NodeController {
     // An arbiter holds and takes nothing: the quorum is not its to report.
     if (this.#ownSystems().length === 0) return;
     const state = has ? 'regained' : 'lost';
-    if (this.#quorumReported === state || (this.#quorumReported === undefined && has)) {
-      this.#quorumReported = state;
-      return;
-    }
+    const before = this.#quorumReported;
     this.#quorumReported = state;
+    // Said once each way; a first plan with the quorum is the normal case, not news.
+    if (before === state || (before === undefined && has)) return;
     const releasing = has
       ? []
       : this.#config.systems

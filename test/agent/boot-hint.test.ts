@@ -9,6 +9,7 @@ import { MembershipDriver } from '../../src/agent/membership-driver.js';
 import { syntheticCluster } from '../../src/sim/clusters.js';
 import { MemoryNetwork } from '../../src/testing/memory-network.js';
 import { waitFor } from '../../src/testing/wait.js';
+import { driverEvents } from '../helpers/driver-events.js';
 
 const T = 1_800_000_000_000;
 
@@ -24,16 +25,7 @@ function start(net: Net, config: ReturnType<typeof syntheticCluster>, index: num
   const driver = new MembershipDriver(
     { ...config, id: server.id },
     { now: () => performance.now(), wallNow: () => wall, random: Math.random },
-    {
-      onRefuted: () => {},
-      onChanges: () => {},
-      onSynced: () => {},
-      onDrop: () => {},
-      onReleased: () => {},
-      onReleasedAck: () => {},
-      onBootAdvanced: (_from, to) => advanced.push(to),
-      onLease: () => {},
-    },
+    driverEvents({ onBootAdvanced: (_from, to) => advanced.push(to) }),
   );
   net.drivers.push(driver);
   driver.start(

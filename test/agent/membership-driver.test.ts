@@ -10,6 +10,7 @@ import { syntheticCluster } from '../../src/sim/clusters.js';
 import { MemoryNetwork, type PacketHandler } from '../../src/testing/memory-network.js';
 import { waitFor } from '../../src/testing/wait.js';
 import type { Endpoint } from '../../src/transport/udp.js';
+import { driverEvents } from '../helpers/driver-events.js';
 
 const T = 1_800_000_000_000;
 const A = 0;
@@ -46,16 +47,7 @@ describe('agent: membership driver', () => {
       const driver = new MembershipDriver(
         { ...config, id: config.servers[index]!.id },
         { now: () => performance.now(), wallNow: () => T, random: Math.random },
-        {
-          onRefuted: () => {},
-          onChanges: () => {},
-          onSynced: () => {},
-          onDrop: () => {},
-          onReleased: () => {},
-          onReleasedAck: () => {},
-          onBootAdvanced: () => {},
-          onLease: () => {},
-        },
+        driverEvents(),
       );
       drivers.push(driver);
       driver.start(network.bind(endpoint(index), intercept(index, driver)));
