@@ -45,10 +45,11 @@ function viewOf(core: MembershipNode): MembershipView {
 
 /**
  * How long a leased item stays on its host after its last renewal (ms): Linux deletes an address
- * whose 1 s lifetime was not renewed between 0.98 and about 1.27 s later (see
- * executor/lease-fence.ts); the simulator draws it from that range.
+ * whose 1 s lifetime was not renewed between 0.98 and about 1.27 s later by its rules, and up to
+ * 1.41 s was measured on a busy VM (see executor/lease-fence.ts); the simulator draws from
+ * 0.98 to 1.45 s.
  */
-export const KERNEL_LIFETIME_MS = { min: 980, max: 1270 } as const;
+export const KERNEL_LIFETIME_MS = { min: 980, max: 1450 } as const;
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`simulator: ${message}`);
