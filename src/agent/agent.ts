@@ -105,10 +105,18 @@ export class Agent {
           this.#drive();
         },
         onReleased: (notice) => {
-          this.#controller.noticeReceived(performance.now(), notice);
+          this.#controller.noticeReceived(performance.now(), notice, this.membership);
           this.#drive();
         },
         onReleasedAck: (ack) => this.#controller.noticeAcked(ack.from, ack.id),
+        onClaim: (claim) => {
+          this.#controller.claimReceived(claim);
+          this.#drive();
+        },
+        onClaimReply: (reply) => {
+          this.#controller.claimReplied(performance.now(), reply, this.membership);
+          this.#drive();
+        },
         onBootAdvanced: (from, to) =>
           this.log.warn(
             { told_by: this.#serverIds[from], boot_id: to },
@@ -121,9 +129,13 @@ export class Agent {
       // Wall-clock start, to tell peers that were running before us (they may hold our items).
       first_notice_id: Math.floor(Math.random() * 2 ** 32),
     });
-    const runnerOptions = runnerOptionsFor(config, config.id, {
-      resolveScript: (script) => resolveScript(script, configDir),
-    });
+    const runnerOptions = {
+      ...runnerOptionsFor(config, config.id, {
+        resolveScript: (script) => resolveScript(script, configDir),
+      }),
+      permit: (system: string, item: string, now: number) =>
+        this.#controller.mayStartAlive(now, this.membership, system, item),
+    };
     this.runner = new ScriptRunner(runnerOptions);
     this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
     this.#ledger = new ScriptLedger({
@@ -365,6 +377,19 @@ export class Agent {
         }
         case 'send_release':
           this.membership.release(command.to, command.id, command.items);
+          break;
+        case 'cleared':
+          this.log.info(
+            { items: command.items.map((item) => `${command.system}/${item}`) },
+            'every member agreed to our claim: taking the items',
+          );
+          this.#runnerDriver.cleared(command.system, command.items);
+          break;
+        case 'send_claim':
+          this.membership.claim(command.to, command.id, command.items);
+          break;
+        case 'send_claim_reply':
+          this.membership.claimReply(command.to, command.id, command.items);
           break;
         case 'lease_wanted':
           this.membership.setLeaseWanted(command.wanted);

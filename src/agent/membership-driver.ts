@@ -8,6 +8,7 @@ import { nodeOptionsFor } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
 import type {
+  ClaimMessage,
   LeaseEvent,
   MemberChange,
   Refutation,
@@ -39,6 +40,10 @@ export interface MembershipDriverEvents {
   onReleased(notice: ReleasedNotice): void;
   /** A peer acknowledged one of our release notices. */
   onReleasedAck(ack: ReleasedAck): void;
+  /** A peer claims items (see handover/claims.ts). */
+  onClaim(claim: ClaimMessage): void;
+  /** A peer agreed to our claim of items. */
+  onClaimReply(reply: ClaimMessage): void;
   /** A peer had seen a later boot of this server (the clock went back); packets now carry `to`. */
   onBootAdvanced(from: number, to: number): void;
   /** News about our own lease: a round, a grant, its loss (see membership/lease.ts). */
@@ -95,6 +100,11 @@ export class MembershipDriver {
   /** Whether `member` is live in this node's view. */
   isLive(member: number): boolean {
     return isLive(this.core.member(member).state);
+  }
+
+  /** Whether `member` left at the incarnation this node knows. */
+  hasLeft(member: number): boolean {
+    return this.core.member(member).state === 'left';
   }
 
   /** Our lease base at `now` (membership/lease.ts). */
@@ -158,6 +168,18 @@ export class MembershipDriver {
     this.#flush();
   }
 
+  /** Asks `to` whether we may take `items` (see handover/claims.ts). */
+  claim(to: number, id: number, items: readonly ReleasedItem[]): void {
+    this.core.claim(to, id, items);
+    this.#flush();
+  }
+
+  /** Tells `to` that we neither hold nor want these items of its claim `id`. */
+  claimReply(to: number, id: number, items: readonly ReleasedItem[]): void {
+    this.core.claimReply(to, id, items);
+    this.#flush();
+  }
+
   /**
    * An authentic packet from `to` carried a boot id below `known`, one it used before: it
    * restarted with its clock set back, and every peer drops what it sends as replays. Tell it
@@ -205,6 +227,8 @@ export class MembershipDriver {
     if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
     for (const notice of effects.released) this.#events.onReleased(notice);
     for (const ack of effects.released_acks) this.#events.onReleasedAck(ack);
+    for (const claim of effects.claims) this.#events.onClaim(claim);
+    for (const reply of effects.claim_replies) this.#events.onClaimReply(reply);
     if (effects.lease.length > 0) this.#events.onLease(effects.lease);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;

@@ -92,6 +92,13 @@ export class RunnerDriver {
     return queued;
   }
 
+  /** Claims of these items were agreed to (see ScriptRunner.cleared). Unknown systems are ignored. */
+  cleared(system: string, items: readonly string[]): void {
+    if (this.#stopped || !this.#runner.systems().includes(system)) return;
+    this.#runner.cleared(this.#now(), system, items);
+    this.#process();
+  }
+
   /** Drains the runner (see ScriptRunner.drain) and resolves once it reports 'drained'. */
   drain(runDown: boolean): Promise<void> {
     if (this.#drain_promise !== undefined) return this.#drain_promise;

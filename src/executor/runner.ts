@@ -113,7 +113,9 @@ export class ScriptRunner {
     stale_results: 0,
     announces_skipped: 0,
     alives_skipped: 0,
+    alives_refused: 0,
   };
+  readonly #permit: RunnerOptions['permit'];
 
   constructor(options: RunnerOptions) {
     this.#node = options.node;
@@ -125,6 +127,7 @@ export class ScriptRunner {
       failed_retry_ms: options.failed_retry_ms ?? RUNNER_DEFAULTS.failed_retry_ms,
     };
     this.#remove_on_start = options.remove_on_start ?? RUNNER_DEFAULTS.remove_on_start;
+    this.#permit = options.permit;
 
     assert(Number.isInteger(this.#parallel_max) && this.#parallel_max >= 1, 'parallel_max must be >= 1');
     assert(this.#policy.retry_base_ms > 0, 'retry_base_ms must be > 0');
@@ -265,6 +268,23 @@ export class ScriptRunner {
     return queued;
   }
 
+  /**
+   * The controller let these arriving items through (every member agreed to its claim, see
+   * handover/claims.ts): an `alive` waiting for that starts now. Nothing is announced.
+   */
+  cleared(now: number, system: string, items: readonly string[]): void {
+    const state = this.#system(system);
+    this.#advance(now);
+    for (const name of items) {
+      const item = state.items.get(name);
+      if (item === undefined) continue;
+      state.handback_gate.heard(name);
+      const waiting = this.#pending.get(item);
+      if (waiting?.kind === 'handback') waiting.at = Math.min(waiting.at, now);
+    }
+    this.#step(now);
+  }
+
   /** The system names, in the order of the options. */
   systems(): string[] {
     return [...this.#systems.keys()];
@@ -299,7 +319,7 @@ export class ScriptRunner {
       this.#counters.runs_failed += 1;
     }
 
-    this.#notePlanProgress(item, launch, kind, now);
+    this.#notePlanProgress(item, launch, kind, now, launch.event);
 
     const current = isCurrent({ event: launch.event, plan: launch.plan, kind }, this.#generation(item));
     // A failure of an older generation is not the newer target's, to show as the item's error.
@@ -530,10 +550,16 @@ export class ScriptRunner {
   }
 
   /** Moves the system's plan on when `launch` was one of its first attempts (see plan.ts). */
-  #notePlanProgress(item: ItemState, launch: Launch, kind: ActionKind, now: number): void {
+  #notePlanProgress(
+    item: ItemState,
+    launch: Pick<Launch, 'plan'>,
+    kind: ActionKind,
+    now: number,
+    event: ScriptEvent,
+  ): void {
     const system = item.system;
     if (kind !== 'plan' || system.plan === undefined) return;
-    const progress = firstAttemptEnded(system.plan, launch.plan, item, launch.event);
+    const progress = firstAttemptEnded(system.plan, launch.plan, item, event);
     if (progress.next === 'alive') this.#startAlivePhase(system, progress.plan, now);
     else if (progress.next === 'complete') system.plan = undefined;
   }
@@ -618,6 +644,21 @@ export class ScriptRunner {
         // it again; only dropping it would leave the item wanted, not held and never retried.
         if (kind === 'announce' && item.held) this.#counters.announces_skipped += 1;
         else this.#skipAlive(item, now);
+        continue;
+      }
+      if (
+        item.target === 'alive' &&
+        this.#permit !== undefined &&
+        !this.#permit(item.system.config.name, item.item, now)
+      ) {
+        // Dropped like a stale one: the next set that wants the item plans it again.
+        const action = this.#pending.take(item)!;
+        this.#counters.alives_refused += 1;
+        if (kind === 'announce' && item.held) continue;
+        this.#skipAlive(item, now);
+        this.#counters.alives_skipped -= 1;
+        // A plan's first `alive` that never starts ends its part of the plan all the same.
+        if (kind === 'plan') this.#notePlanProgress(item, action, 'plan', now, 'alive');
         continue;
       }
       this.#launch(item, now);

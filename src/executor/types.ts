@@ -34,6 +34,13 @@ export interface RunnerOptions {
    * desired here, to clean up after a crash. When false, items start as not held.
    */
   remove_on_start?: boolean;
+  /**
+   * Asked right before any `alive` starts (a plan's, a retry, an announcement): may this item be
+   * taken or announced here now? The controller says no without a fresh lease (a timer that fires
+   * after the process was frozen must not put an item back that the others moved meanwhile). An
+   * `alive` refused is dropped like one that a newer plan made stale (counted in alives_refused).
+   */
+  permit?: (system: string, item: string, now: number) => boolean;
 }
 
 /** Defaults, each with why. */
@@ -167,6 +174,8 @@ export interface RunnerCounters {
    * it would put the item beside the server it now belongs to, just before the next plan's `down`.
    */
   alives_skipped: number;
+  /** `alive`s not started because `permit` said no (no fresh lease when they came due). */
+  alives_refused: number;
 }
 
 /** Why a script was launched: its plan, a retry, a drain, an announcement, a hand-back. */

@@ -96,6 +96,16 @@ export type Message =
   /** The receiver of `released` notice `id` got it (sent for every copy). */
   | (Base & { type: 'released_ack'; id: number })
   /**
+   * The sender wants to take these items (it is about to run their `alive`): may it? `id`
+   * numbers the question per sender boot; every repeat gets a new id. See handover/claims.ts.
+   */
+  | (Base & { type: 'claim'; id: number; items: ReleasedItem[] })
+  /**
+   * Answer to claim `id`: the sender neither holds nor wants these items of it (the others it
+   * holds, may hold, or wants itself, and says nothing of them).
+   */
+  | (Base & { type: 'claim_reply'; id: number; items: ReleasedItem[] })
+  /**
    * The receiver's packets carry a boot id below `boot_id`, one the sender has already seen from
    * it, so the sender drops them as replays: it restarted with its clock set back. It should go
    * on above `boot_id`. Handled by the agent's driver, not by the protocol core.
@@ -128,6 +138,6 @@ export interface Packing {
   fixedSize(message: Message): number;
   /** Encoded size of one state record. */
   stateRecordSize: number;
-  /** Encoded size of one item of a `released` message. */
+  /** Encoded size of one item of a `released`, `claim` or `claim_reply` message. */
   releasedItemSize(item: ReleasedItem): number;
 }

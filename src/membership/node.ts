@@ -84,6 +84,16 @@ export interface ReleasedNotice {
   items: ReleasedItem[];
 }
 
+/**
+ * A peer's `claim` (it wants to take these items) or `claim_reply` (it neither holds nor wants
+ * these items of our claim `id`); see handover/claims.ts.
+ */
+export interface ClaimMessage {
+  from: number;
+  id: number;
+  items: ReleasedItem[];
+}
+
 /** What changed about this node's own lease (lease.ts), for the controller to renew or give up. */
 export type LeaseEvent =
   /** A lease round began: grants were asked for now. */
@@ -102,6 +112,8 @@ export interface Effects {
   refutations: Refutation[];
   released: ReleasedNotice[];
   released_acks: ReleasedAck[];
+  claims: ClaimMessage[];
+  claim_replies: ClaimMessage[];
   lease: LeaseEvent[];
 }
 
@@ -192,6 +204,8 @@ export class MembershipNode {
   #refutations: Refutation[] = [];
   #released: ReleasedNotice[] = [];
   #releasedAcks: ReleasedAck[] = [];
+  #claims: ClaimMessage[] = [];
+  #claimReplies: ClaimMessage[] = [];
 
   constructor(options: NodeOptions) {
     assert(options.self >= 0 && options.self < options.memberCount, 'self index out of range');
@@ -326,8 +340,12 @@ export class MembershipNode {
       refutations: this.#refutations,
       released: this.#released,
       released_acks: this.#releasedAcks,
+      claims: this.#claims,
+      claim_replies: this.#claimReplies,
       lease: this.#lease,
     };
+    this.#claims = [];
+    this.#claimReplies = [];
     this.#lease = [];
     this.#releasedAcks = [];
     this.#sends = [];
@@ -474,6 +492,12 @@ export class MembershipNode {
       case 'released_ack':
         this.#releasedAcks.push({ from, id: message.id });
         return;
+      case 'claim':
+        this.#claims.push({ from, id: message.id, items: message.items });
+        return;
+      case 'claim_reply':
+        if (message.items.length > 0) this.#claimReplies.push({ from, id: message.id, items: message.items });
+        return;
       case 'boot_hint':
         // The transport's business (see MembershipDriver); nothing for the protocol.
         return;
@@ -488,21 +512,42 @@ export class MembershipNode {
    * leave, while the leaving node runs its last `down` scripts.
    */
   release(to: number, id: number, items: readonly ReleasedItem[]): void {
-    assert(to !== this.self && to >= 0 && to < this.#members.size, 'release: bad member index');
+    this.#sendItems(to, 'released', id, items);
+  }
+
+  /** Asks `to` whether we may take `items` (a `claim`, see handover/claims.ts). */
+  claim(to: number, id: number, items: readonly ReleasedItem[]): void {
+    this.#sendItems(to, 'claim', id, items);
+  }
+
+  /** Tells `to` that we neither hold nor want these items of its claim `id`. */
+  claimReply(to: number, id: number, items: readonly ReleasedItem[]): void {
+    this.#sendItems(to, 'claim_reply', id, items);
+  }
+
+  /** Sends `items` to `to` in as few messages of `type` as fit, each with the same `id`. */
+  #sendItems(
+    to: number,
+    type: 'released' | 'claim' | 'claim_reply',
+    id: number,
+    items: readonly ReleasedItem[],
+  ): void {
+    assert(to !== this.self && to >= 0 && to < this.#members.size, `${type}: bad member index`);
     const packing = this.#options.packing;
-    const room = packing.bodyBytesMax - packing.baseSize('released');
+    const room = packing.bodyBytesMax - packing.baseSize(type);
     let batch: ReleasedItem[] = [];
     let used = 0;
     const flush = () => {
       if (batch.length === 0) return;
-      this.#send(to, { type: 'released', id, items: batch, incarnation: this.#incarnation, updates: [] });
+      this.#send(to, { type, id, items: batch, incarnation: this.#incarnation, updates: [] });
       batch = [];
       used = 0;
     };
     for (const item of items) {
       const size = packing.releasedItemSize(item);
-      // An item too big for any packet is left out: the receiver announces it anyway at its
-      // next plan; a notice is a hint, never the only way an item gets announced.
+      // An item too big for any packet is left out. For a release notice that is a hint lost (the
+      // receiver announces the item at its next plan anyway); a claim for it is never answered,
+      // so the claimer never takes it: config validation keeps names far below this size.
       if (size > room) continue;
       if (used + size > room) flush();
       batch.push(item);

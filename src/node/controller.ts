@@ -8,6 +8,7 @@
  *   membership changes, release notices, runner notes, ticks -> NodeController -> commands
  */
 import type { FlipConfig, SystemConfig } from '../config/index.js';
+import { Claims, type ClaimView, type Standing } from '../handover/claims.js';
 import {
   type FenceSystem,
   fencedAt,
@@ -15,12 +16,17 @@ import {
   LEASE_HOLD_MS,
   renewableUntil,
 } from '../handover/fence.js';
-import { handBacks } from '../handover/handback.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
 import type { ReleasedItem } from '../membership/messages.js';
-import { isLive, type LeaseEvent, type MemberChange, type ReleasedNotice } from '../membership/node.js';
+import {
+  type ClaimMessage,
+  isLive,
+  type LeaseEvent,
+  type MemberChange,
+  type ReleasedNotice,
+} from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
-import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
+import { heldBy, place, placeAll } from '../placement/index.js';
 
 /** What the controller needs to know of this node's membership view. */
 export interface MembershipView {
@@ -28,6 +34,8 @@ export interface MembershipView {
   liveMembers(): number[];
   /** Whether `member` is live in this node's view. */
   isLive(member: number): boolean;
+  /** Whether `member` left (said so itself) at the incarnation this node knows. */
+  hasLeft(member: number): boolean;
   /** Our lease base at `now` (membership/lease.ts). */
   leaseBase(now: number): number;
   /** The latest moment anybody we know of heard from `member` (our clock). */
@@ -41,6 +49,8 @@ export interface ControllerOptions {
   first_notice_id: number;
   /** How long a release notice is sent again while its receiver is silent (ms). */
   release_give_up_ms?: number;
+  /** The first claim message id; random per boot (default: first_notice_id). */
+  first_claim_id?: number;
 }
 
 /** What the controller tells its caller to do. */
@@ -52,9 +62,18 @@ export type ControllerCommand =
       items: string[];
       /** A leave was announced: plan at once instead of after the system's delay. */
       immediate: boolean;
-      /** Items handed back to us, with how long to wait for the previous holder's release. */
+      /**
+       * Arriving items whose `alive` waits until a `cleared` command lets them through (their
+       * claims, handover/claims.ts), each with Infinity: no wait here ends by a timeout.
+       */
       handback: ReadonlyMap<string, number> | undefined;
     }
+  /** Every member agreed to our claim of these items: their first `alive` may run now. */
+  | { kind: 'cleared'; system: string; items: readonly string[] }
+  /** Ask `to` whether we may take these items (the membership core's `claim`). */
+  | { kind: 'send_claim'; to: number; id: number; items: ReleasedItem[] }
+  /** Tell `to` that we neither hold nor want these items of its claim `id`. */
+  | { kind: 'send_claim_reply'; to: number; id: number; items: ReleasedItem[] }
   /**
    * Run `alive` again for what we hold in these systems (ScriptRunner.reassert): peers had
    * declared us down and may have told the network they hold our items (`why: 'refuted'`), or a
@@ -82,12 +101,10 @@ export type ControllerCommand =
   | { kind: 'quorum'; state: 'lost' | 'regained'; releasing: readonly string[] };
 
 /**
- * A handed-back item waits for the previous holder's release notice at most twice the system's
- * delay plus this: the holder plans after its own delay, runs `down`, then tells us.
+ * How long after our release a holder that our view gives the item to only later (views differ
+ * for a moment after a heal) is told too: twice the longest delay plus this (ms).
  */
-export const HANDBACK_MARGIN_MS = 1000;
-/** How long a heard release counts for a plan still to come (ms). */
-export const RELEASE_MEMORY_MS = 10_000;
+export const TELL_MARGIN_MS = 1000;
 /** How long a release notice is sent again while its receiver cannot be reached (a partition). */
 export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 
@@ -101,13 +118,6 @@ export class NodeController {
   /** Leaving: no more plans, announcements or notices accepted; our own notices still go out. */
   #leaving = false;
   #stopped = false;
-  /** The placement the last plan was made from (which server held what in our view). */
-  #lastPlacements: Map<string, Placement> | undefined;
-  /**
-   * Placements before the last, and when each was superseded, kept for a hand-back's wait: a
-   * server they gave an item to may not have run its `down` yet (see handBacks' `earlier`).
-   */
-  #earlier: { until: number; placements: Map<string, Placement> }[] = [];
   /**
    * Our releases of the last moments, and whom we told: when our view changes soon after (views
    * differ for a moment after a heal), the server that holds the item in the new view is told
@@ -115,28 +125,29 @@ export class NodeController {
    */
   #told: { at: number; system: string; item: string; to: Set<number> }[] = [];
   #commands: ControllerCommand[] = [];
-  /**
-   * Handed-back items whose wait is not over: system -> item -> the members whose release ends
-   * it, and when it ends anyway. A notice from anybody else (a restarted server cleaning up a
-   * leftover) must not start an `alive` while the previous holder may still hold the item.
-   */
-  readonly #awaiting = new Map<string, Map<string, { from: Set<number>; until: number }>>();
-  /**
-   * Releases heard lately: system -> item -> member -> when. A hand-back whose previous holder
-   * let go before our plan came (a return into a long delay) does not wait for it again.
-   */
-  readonly #heard = new Map<string, Map<string, Map<number, number>>>();
+  /** Our claims of arriving items (handover/claims.ts): every `alive` of an item not held waits for one. */
+  readonly #claims: Claims;
+  /** The other members of each system, by index (those a claim asks). */
+  readonly #membersOf = new Map<string, number[]>();
   /**
    * Items that may be configured here, by system: from the start of their `alive` until a
    * successful `down` (the runner's maybe_held, as its notes tell it).
    */
   readonly #mayHold = new Map<string, Set<string>>();
+  /**
+   * Items a previous life of this server may have left configured, by system, until a `down`
+   * of them succeeds (the runner's leftover_possible): with `remove_on_start` the first plan runs
+   * `down` for every item it does not want. Until then we answer no claim for them.
+   */
+  readonly #unsure = new Map<string, Set<string>>();
   /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
   #leaseUntil = Number.NEGATIVE_INFINITY;
   /** What the last plan wanted here, by system (renewals renew only what is still wanted). */
   readonly #lastDesired = new Map<string, string[]>();
   /** Whether the last plan was made with the lease (so its loss or return replans). */
   #plannedWithLease = false;
+  /** An `alive` was refused for want of a lease: replan once it is back. */
+  #refused = false;
   /** Whether we told the log that we have the quorum (for 'quorum' commands). */
   #quorumReported: 'lost' | 'regained' | undefined;
 
@@ -149,6 +160,21 @@ export class NodeController {
       give_up_ms: options.release_give_up_ms ?? RELEASE_NOTICE_GIVE_UP_MS,
       first_id: options.first_notice_id,
     });
+    this.#claims = new Claims({
+      repeat_ms: config.ping_timeout_ms,
+      first_id: options.first_claim_id ?? options.first_notice_id,
+    });
+    for (const system of config.systems) {
+      const members: number[] = [];
+      config.servers.forEach((server, index) => {
+        if (server.id !== this.#self && server.systems.includes(system.name)) members.push(index);
+      });
+      this.#membersOf.set(system.name, members);
+    }
+    for (const name of this.#ownSystems()) {
+      const system = config.systems.find((candidate) => candidate.name === name);
+      if (system !== undefined) this.#unsure.set(name, new Set(system.data));
+    }
   }
 
   get planning(): boolean {
@@ -158,6 +184,11 @@ export class NodeController {
   /** Release notice counters (sent, resent, given up, repeats ignored). */
   get notice_counters(): Readonly<ReleaseNotices['counters']> {
     return this.#releases.counters;
+  }
+
+  /** Claim counters (claims sent, replies heard and dropped, items let through). */
+  get claim_counters(): Readonly<Claims['counters']> {
+    return this.#claims.counters;
   }
 
   /** The protocol started at `now`: act on the config alone once the start-up grace is over. */
@@ -198,7 +229,7 @@ export class NodeController {
         case 'lost':
           // A peer refused us: it promised or declared this incarnation down (see #replan).
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#forgetHistory();
+          this.#claims.clear();
           break;
         case 'stalled':
           // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
@@ -208,7 +239,7 @@ export class NodeController {
           for (const system of this.#config.systems)
             if (system.lease !== undefined) this.#mayHold.get(system.name)?.clear();
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#forgetHistory();
+          this.#claims.clear();
           break;
       }
     }
@@ -228,11 +259,32 @@ export class NodeController {
     }
   }
 
-  /** Replans when the lease came or went since the last plan. */
+  /** Replans when the lease came or went since the last plan, or an `alive` was refused. */
   #checkQuorum(now: number, view: MembershipView): void {
     const has = this.hasQuorum(now, view);
-    if (has !== this.#plannedWithLease && this.#planning && !this.#leaving)
+    if ((has !== this.#plannedWithLease || (has && this.#refused)) && this.#planning && !this.#leaving)
       this.#replan(now, view, has === false);
+  }
+
+  /**
+   * The runner asks right before any `alive` starts (RunnerOptions.permit). Without a fresh lease
+   * nothing is taken or put back: the process may have been frozen since the plan, and the others
+   * may have declared us down and taken the item once our fence passed, so the claims' answers
+   * are void too. Only `keep` without a lease announces what it holds regardless.
+   */
+  mayStartAlive(now: number, view: MembershipView, system: string, item: string): boolean {
+    if (this.hasQuorum(now, view)) return true;
+    const config = this.#config.systems.find((candidate) => candidate.name === system);
+    if (
+      config?.no_quorum_policy === 'keep' &&
+      config.lease === undefined &&
+      this.#mayHold.get(system)?.has(item) === true
+    )
+      return true;
+    this.#claims.clear();
+    // The refused item is planned again once the lease is back.
+    this.#refused = true;
+    return false;
   }
 
   /** A peer told us the cluster's view: plan from it now. */
@@ -246,6 +298,7 @@ export class NodeController {
     this.#checkQuorum(now, view);
     this.#releases.tick(now, (member) => view.isLive(member));
     this.#takeSends();
+    this.#moveClaims(now, view);
   }
 
   /** Member states changed in our view: replan when placement may change (at once on a leave). */
@@ -269,20 +322,22 @@ export class NodeController {
     }
     if (placementChanged) this.#replan(now, view, leave);
     if (placementChanged) this.#tellNewHolders(now, view);
+    // A member that went down or left may be what a claim waits for (its fence, its release).
+    this.#moveClaims(now, view);
     const systems = this.#ownSystems().filter((system) => shared.has(system));
     if (systems.length > 0 && this.#planning && !this.#stopped && !this.#leaving)
       this.#commands.push({ kind: 'reassert', systems, why: 'peer_down' });
   }
 
   /**
-   * We refuted a down or leave: peers may have taken our items and told the network. Whatever
-   * we knew of who held what is void: the next plan waits, as after a restart, for every server
-   * that may hold an item coming to us.
+   * We refuted a down or leave: peers may have taken our items (once our fence passed) and told
+   * the network. We announce what we hold again and plan anew; an item we do not hold is claimed
+   * as ever, so it waits for whoever took it to let go.
    */
   refuted(now: number, view: MembershipView): void {
     if (this.#stopped || this.#leaving) return;
     this.#commands.push({ kind: 'reassert', systems: this.#ownSystems(), why: 'refuted' });
-    this.#forgetHistory();
+    this.#claims.clear();
     this.#replan(now, view, false);
   }
 
@@ -295,6 +350,7 @@ export class NodeController {
     const config = this.#config.systems.find((candidate) => candidate.name === system);
     if (!config) return;
     this.#mayHold.get(system)?.delete(item);
+    this.#unsure.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
     this.#releases.released(now, system, item, to);
     this.#told.push({ at: now, system, item, to: new Set(to) });
@@ -313,7 +369,7 @@ export class NodeController {
   #tellNewHolders(now: number, view: MembershipView): void {
     if (this.#stopped) return;
     const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
-    const since = now - 2 * delayMax - HANDBACK_MARGIN_MS;
+    const since = now - 2 * delayMax - TELL_MARGIN_MS;
     this.#told = this.#told.filter((entry) => entry.at >= since);
     for (const entry of this.#told) {
       const config = this.#config.systems.find((candidate) => candidate.name === entry.system)!;
@@ -327,31 +383,90 @@ export class NodeController {
   /** Our `alive` for `item` started: a release of it not yet delivered is no longer true. */
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
+    this.#claims.end(system, item);
     this.#releases.retaken(system, item);
     this.#told = this.#told.filter((entry) => entry.system !== system || entry.item !== item);
   }
 
   /**
-   * A peer's release notice arrived: announce its items, once per notice id. An item handed back
-   * to us that waits for another member's release is left to its wait: its `alive`, when the
-   * wait ends, announces it.
+   * A peer's release notice arrived: announce its items, once per notice id. An item we claim
+   * is left to its claim (the sender is asked again at once, and a member that left counts as
+   * agreeing): its `alive`, once let through, announces it.
    */
-  noticeReceived(now: number, notice: ReleasedNotice): boolean {
+  noticeReceived(now: number, notice: ReleasedNotice, view: MembershipView): boolean {
     if (this.#stopped || this.#leaving || !this.#releases.accept(notice.from, notice.id)) return false;
     const bySystem = new Map<string, string[]>();
     for (const { system, item } of notice.items) {
-      this.#hear(now, system, item, notice.from);
-      const waiting = this.#awaiting.get(system)?.get(item);
-      if (waiting !== undefined && waiting.until > now) {
-        // The wait ends when every server that may hold the item has let go.
-        waiting.from.delete(notice.from);
-        if (waiting.from.size > 0) continue;
+      if (this.#claims.waiting(system, item)) {
+        this.#claims.released(notice.from, system, item);
+        continue;
       }
-      this.#awaiting.get(system)?.delete(item);
       bySystem.set(system, [...(bySystem.get(system) ?? []), item]);
     }
     if (bySystem.size > 0) this.#commands.push({ kind: 'announce', from: notice.from, items: bySystem });
+    this.#moveClaims(now, view);
     return true;
+  }
+
+  /**
+   * A peer claims items (handover/claims.ts): agree to those we neither hold nor want. The others
+   * get no answer; the peer asks again.
+   */
+  claimReceived(claim: ClaimMessage): void {
+    if (this.#stopped) return;
+    const items = claim.items.filter(({ system, item }) => !this.mayWant(system, item));
+    if (items.length > 0)
+      this.#commands.push({ kind: 'send_claim_reply', to: claim.from, id: claim.id, items });
+  }
+
+  /** A peer agreed to our claim `id` for these items. */
+  claimReplied(now: number, reply: ClaimMessage, view: MembershipView): void {
+    if (this.#stopped) return;
+    this.#claims.replied(reply.from, reply.id, reply.items);
+    this.#moveClaims(now, view);
+  }
+
+  /**
+   * Whether this server may hold `item` of `system`, or wants it: then it agrees to nobody's
+   * claim of it. Before our first plan and until a `down` cleaned them up, a previous life's
+   * leftovers count as held; a leaving server wants nothing, and holds what its drain has not
+   * let go yet.
+   */
+  mayWant(system: string, item: string): boolean {
+    if (!this.#ownSystems().includes(system)) return false;
+    if (this.#unsure.get(system)?.has(item) || this.#mayHold.get(system)?.has(item)) return true;
+    if (this.#leaving) return false;
+    return this.#lastDesired.get(system)?.includes(item) === true;
+  }
+
+  /** Lets through the claimed items every member agreed to, and sends the claims that are due. */
+  #moveClaims(now: number, view: MembershipView): void {
+    if (this.#stopped || this.#leaving || !this.#planning) return;
+    const claimView = this.#claimView(view);
+    // Without the quorum nothing is taken: the replan that follows its loss ends the claims.
+    if (this.hasQuorum(now, view)) {
+      for (const [system, items] of this.#claims.open(now, claimView))
+        this.#commands.push({ kind: 'cleared', system, items });
+    } else this.#claims.hold();
+    for (const send of this.#claims.sends(now, claimView))
+      this.#commands.push({ kind: 'send_claim', ...send });
+  }
+
+  /** Who must agree to a claim, and where each stands in `view`. */
+  #claimView(view: MembershipView): ClaimView {
+    const live: Standing = { kind: 'live' };
+    return {
+      membersOf: (system) => this.#membersOf.get(system) ?? [],
+      standing: (system, member) => {
+        if (view.isLive(member)) return live;
+        const config = this.#config.systems.find((candidate) => candidate.name === system)!;
+        return {
+          kind: 'gone',
+          left: view.hasLeft(member),
+          fenced_at: fencedAt(view.heardByAnyone(member), fenceOf(config), view.grant_fresh_ms),
+        };
+      },
+    };
   }
 
   /** The receiver of our notice `id` got it. */
@@ -379,11 +494,16 @@ export class NodeController {
 
   nextWakeAt(): number {
     if (this.#stopped) return Number.POSITIVE_INFINITY;
-    const leaseEnds = this.#plannedWithLease ? this.#leaseUntil : Number.POSITIVE_INFINITY;
+    // Before the first grant there is no end to wait for (the lease's own events replan).
+    const leaseEnds =
+      this.#plannedWithLease && Number.isFinite(this.#leaseUntil)
+        ? this.#leaseUntil
+        : Number.POSITIVE_INFINITY;
     return Math.min(
       this.#planning ? Number.POSITIVE_INFINITY : this.#graceAt,
       this.#releases.nextWakeAt(),
       leaseEnds,
+      this.#planning && !this.#leaving ? this.#claims.nextWakeAt() : Number.POSITIVE_INFINITY,
     );
   }
 
@@ -402,6 +522,8 @@ export class NodeController {
   #beginPlanning(now: number, view: MembershipView, why: 'synced' | 'grace'): void {
     if (this.#planning || this.#stopped || this.#leaving) return;
     this.#planning = true;
+    // Without remove_on_start the runner trusts a fresh start to hold nothing it does not want.
+    if (!this.#config.remove_on_start) this.#unsure.clear();
     this.#commands.push({ kind: 'planning', why });
     this.#replan(now, view, false);
   }
@@ -409,13 +531,13 @@ export class NodeController {
   #replan(now: number, view: MembershipView, immediate: boolean): void {
     if (!this.#planning || this.#stopped || this.#leaving) return;
     const live = this.#live(view);
-    const placements = placeAll(this.#config.systems, live);
-    const desired = heldBy(placements, this.#self);
-    const handbacks = this.#handbacks(now, placements, live, view);
+    const desired = heldBy(placeAll(this.#config.systems, live), this.#self);
     const quorum = this.hasQuorum(now, view);
     this.#reportQuorum(quorum);
     this.#plannedWithLease = quorum;
+    if (quorum) this.#refused = false;
     if (!quorum) {
+      this.#claims.clear();
       // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
       for (const system of this.#config.systems) {
         const wanted = desired.get(system.name);
@@ -427,185 +549,33 @@ export class NodeController {
         );
       }
     }
-    this.#forgetRetaken(placements);
-    if (quorum) {
-      if (this.#lastPlacements !== undefined)
-        this.#earlier.push({ until: now, placements: this.#lastPlacements });
-      this.#lastPlacements = placements;
-    } else {
-      // Without the quorum, peers may declare us down and take our items: what we knew of who
-      // holds what is void, and the next plan with the quorum waits, as after a restart, for
-      // every server that may hold an item coming to us.
-      this.#forgetHistory();
+    // Every wanted item we may not hold yet is claimed; a claim of an item no longer wanted ends.
+    const own = this.#ownSystems();
+    for (const name of own) {
+      const items = desired.get(name) ?? [];
+      this.#lastDesired.set(name, items);
+      this.#claims.retain(name, new Set(items));
+      const held = this.#mayHold.get(name);
+      for (const item of items) if (!held?.has(item)) this.#claims.want(name, item);
     }
-    const self = this.#config.servers.find((server) => server.id === this.#self)!;
-    for (const system of this.#config.systems) {
-      if (!self.systems.includes(system.name)) continue;
-      this.#lastDesired.set(system.name, desired.get(system.name) ?? []);
-      this.#await(now, system.name, desired.get(system.name) ?? [], handbacks.get(system.name));
+    if (!quorum) this.#claims.hold();
+    const opened = quorum ? this.#claims.open(now, this.#claimView(view)) : new Map<string, string[]>();
+    for (const name of own) {
+      const items = desired.get(name) ?? [];
+      const gated = items.filter((item) => this.#claims.waiting(name, item));
       this.#commands.push({
         kind: 'desired',
-        system: system.name,
-        items: desired.get(system.name) ?? [],
+        system: name,
+        items,
         immediate,
-        handback: waits(handbacks.get(system.name)),
+        handback:
+          gated.length === 0 ? undefined : new Map(gated.map((item) => [item, Number.POSITIVE_INFINITY])),
       });
     }
-  }
-
-  #hear(now: number, system: string, item: string, from: number): void {
-    const items = entryOf(this.#heard, system);
-    for (const [name, senders] of items) {
-      for (const [member, at] of senders) if (now - at > RELEASE_MEMORY_MS) senders.delete(member);
-      if (senders.size === 0) items.delete(name);
-    }
-    entryOf(items, item).set(from, now);
-  }
-
-  /**
-   * A release heard from a server that this view gives the item to again is over: it may take
-   * the item up again, and a later hand-back from it must wait for its next release.
-   */
-  #forgetRetaken(placements: Map<string, Placement>): void {
-    for (const [system, items] of this.#heard) {
-      const holdings = placements.get(system)?.holdings;
-      if (holdings === undefined) continue;
-      for (const [item, senders] of items) {
-        for (const member of senders.keys()) {
-          if ((holdings.get(this.#ids[member]!) ?? []).includes(item)) senders.delete(member);
-        }
-      }
-    }
-  }
-
-  /** The members of `from` not heard letting go of `item` within RELEASE_MEMORY_MS. */
-  #notHeardFrom(now: number, system: string, item: string, from: ReadonlySet<number>): Set<number> {
-    const senders = this.#heard.get(system)?.get(item);
-    const out = new Set<number>();
-    for (const member of from) {
-      const at = senders?.get(member);
-      if (at === undefined || now - at > RELEASE_MEMORY_MS) out.add(member);
-    }
-    return out;
-  }
-
-  /** Keeps the waits of items still wanted (the runner keeps them too) and adds the new ones. */
-  #await(
-    now: number,
-    system: string,
-    wanted: readonly string[],
-    handbacks: Map<string, HandBack> | undefined,
-  ): void {
-    const awaiting = entryOf(this.#awaiting, system);
-    const keep = new Set(wanted);
-    for (const [item, waiting] of awaiting)
-      if (!keep.has(item) || waiting.until <= now) awaiting.delete(item);
-    const held = this.#mayHold.get(system);
-    for (const [item, handback] of handbacks ?? []) {
-      // An item we may hold already starts no `alive` of its own: a release announces it at once.
-      if (held?.has(item)) continue;
-      // A wait ends when every server that may hold the item let go: a later plan that finds
-      // more of them (or a later fence) adds to the wait, never shortens it.
-      const waiting = awaiting.get(item);
-      if (waiting === undefined)
-        awaiting.set(item, { from: new Set(handback.from), until: now + handback.wait_ms });
-      else {
-        for (const member of handback.from) waiting.from.add(member);
-        waiting.until = Math.max(waiting.until, now + handback.wait_ms);
-      }
-    }
-  }
-
-  /**
-   * Items handed back to this server (see handedBack), with how long to wait for the previous
-   * holder's release notice before running `alive` anyway. On the first plan there is no
-   * earlier view: the holders are those placement gives the items to without us. Any of them
-   * may have taken our items while we were away, even one that started just before us (it may
-   * have reached a quorum with others first), so we always wait for them. The wait is short at
-   * a cold start too: a peer's first `down` of an item is reported as a release (it may have
-   * removed a leftover), so its notice comes as soon as it has planned.
-   */
-  #handbacks(
-    now: number,
-    placements: Map<string, Placement>,
-    live: Set<string>,
-    view: MembershipView,
-  ): Map<string, Map<string, HandBack>> {
-    const self = this.#self;
-    // Gone members whose fence has not passed: they may still answer for what they held.
-    const fencing = this.#fencing(live, view);
-    // No earlier view (a start, a refutation, a plan without the quorum): whoever placement
-    // gives our items to without us may hold them, and so may a gone member still inside its
-    // fence, as placement with it would have it.
-    const before =
-      this.#lastPlacements ?? placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
-    const beforeGone =
-      this.#lastPlacements ??
-      placeAll(this.#config.systems, new Set([...live, ...fencing.keys()].filter((id) => id !== self)));
-    // A server an earlier placement gave an item to acts on its own view after its delay: one
-    // superseded less than twice the longest delay (plus the margin) ago may still hold it.
-    const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
-    const since = now - 2 * delayMax - HANDBACK_MARGIN_MS;
-    this.#earlier = this.#earlier.filter((entry) => entry.until >= since);
-    const earlier = this.#earlier.map((entry) => entry.placements);
-    const out = new Map<string, Map<string, HandBack>>();
-    for (const [name, items] of handBacks(self, before, placements, live, earlier)) {
-      const wait_ms =
-        2 * this.#config.systems.find((system) => system.name === name)!.delay_ms + HANDBACK_MARGIN_MS;
-      const entries = new Map<string, HandBack>();
-      for (const [item, ids] of items) {
-        const from = new Set(ids.map((id) => this.#ids.indexOf(id)));
-        const unheard = this.#notHeardFrom(now, name, item, from);
-        if (unheard.size > 0) entries.set(item, { wait_ms, from: unheard });
-      }
-      if (entries.size > 0) out.set(name, entries);
-    }
-    // Items coming from a gone holder wait for its fence (handover/fence.ts), or its release.
-    const withGone = new Set([...live, ...fencing.keys()]);
-    for (const [name, items] of handBacks(self, beforeGone, placements, withGone, earlier)) {
-      const system = this.#config.systems.find((candidate) => candidate.name === name)!;
-      for (const [item, ids] of items) {
-        for (const id of ids) {
-          const heardAt = fencing.get(id);
-          if (heardAt === undefined) continue;
-          const until = fencedAt(heardAt, fenceOf(system), view.grant_fresh_ms);
-          if (until <= now) continue;
-          const member = this.#ids.indexOf(id);
-          if (this.#notHeardFrom(now, name, item, new Set([member])).size === 0) continue;
-          const entries = entryOf(out, name);
-          const entry = entries.get(item);
-          const wait_ms = until - now;
-          if (entry === undefined) entries.set(item, { wait_ms, from: new Set([member]) });
-          else
-            entries.set(item, {
-              wait_ms: Math.max(entry.wait_ms, wait_ms),
-              from: new Set([...entry.from, member]),
-            });
-        }
-      }
-    }
-    return out;
-  }
-
-  /** Gone members (down or left) with the moment they were last heard of, by id. */
-  #fencing(live: ReadonlySet<string>, view: MembershipView): Map<string, number> {
-    const out = new Map<string, number>();
-    this.#ids.forEach((id, index) => {
-      if (id !== this.#self && !live.has(id)) out.set(id, view.heardByAnyone(index));
-    });
-    return out;
-  }
-
-  /**
-   * What we knew of who holds what is void (a refutation, a lost quorum, a long stall): peers
-   * may have declared us down and taken our items meanwhile, and a release heard before says
-   * nothing about who holds an item now. The next plan waits, as after a restart, for every
-   * server that may hold an item coming to us.
-   */
-  #forgetHistory(): void {
-    this.#lastPlacements = undefined;
-    this.#earlier = [];
-    this.#heard.clear();
+    // Let through at once what needs nobody's word; also ends a wait an earlier plan left in the runner.
+    for (const [system, items] of opened) this.#commands.push({ kind: 'cleared', system, items });
+    for (const send of this.#claims.sends(now, this.#claimView(view)))
+      this.#commands.push({ kind: 'send_claim', ...send });
   }
 
   /** Tells the log when the quorum is lost or regained (once each way). */
@@ -641,12 +611,6 @@ export class NodeController {
   }
 }
 
-/** An item handed back to us: how long to wait for a release, and whose release ends the wait. */
-interface HandBack {
-  wait_ms: number;
-  from: ReadonlySet<number>;
-}
-
 /** The fence inputs of a system. */
 function fenceOf(system: SystemConfig): FenceSystem {
   return {
@@ -664,21 +628,6 @@ function entrySet<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
     map.set(key, entry);
   }
   return entry;
-}
-
-/** The map under `key`, made empty when missing. */
-function entryOf<K, K2, V>(map: Map<K, Map<K2, V>>, key: K): Map<K2, V> {
-  let entry = map.get(key);
-  if (entry === undefined) {
-    entry = new Map();
-    map.set(key, entry);
-  }
-  return entry;
-}
-
-function waits(handbacks: Map<string, HandBack> | undefined): ReadonlyMap<string, number> | undefined {
-  if (handbacks === undefined) return undefined;
-  return new Map([...handbacks].map(([item, handback]) => [item, handback.wait_ms]));
 }
 
 export type { ReleasedItem };

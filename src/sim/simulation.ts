@@ -37,6 +37,7 @@ function viewOf(core: MembershipNode): MembershipView {
   return {
     liveMembers: () => core.liveMembers(),
     isLive: (member) => isLive(core.member(member).state),
+    hasLeft: (member) => core.member(member).state === 'left',
     leaseBase: (now) => core.leaseBase(now),
     heardByAnyone: (member) => core.heardByAnyone(member),
     grant_fresh_ms: core.grant_fresh_ms,
@@ -372,8 +373,10 @@ export class Simulation {
       for (let i = 0; i < effects.refutations.length; i++) controller.refuted(this.now, view);
       if (effects.lease.length > 0) controller.lease(this.now, effects.lease, view);
       if (effects.changes.length > 0) controller.changes(this.now, effects.changes, view);
-      for (const notice of effects.released) controller.noticeReceived(this.now, notice);
+      for (const notice of effects.released) controller.noticeReceived(this.now, notice, view);
       for (const ack of effects.released_acks) controller.noticeAcked(ack.from, ack.id);
+      for (const claim of effects.claims) controller.claimReceived(claim);
+      for (const reply of effects.claim_replies) controller.claimReplied(this.now, reply, view);
       if (!controller.planning && core.synced) controller.synced(this.now, view);
       let acted = false;
       for (const command of controller.takeCommands()) {
@@ -409,6 +412,15 @@ export class Simulation {
               items: command.items.map(({ system, item }) => `${system}/${item}`),
             });
             core.release(command.to, command.id, command.items);
+            break;
+          case 'cleared':
+            runner.cleared(this.now, command.system, command.items);
+            break;
+          case 'send_claim':
+            core.claim(command.to, command.id, command.items);
+            break;
+          case 'send_claim_reply':
+            core.claimReply(command.to, command.id, command.items);
             break;
           case 'planning':
           case 'quorum':
@@ -622,7 +634,13 @@ export class Simulation {
     node.drained = false;
     if (this.#options.scripts) {
       const id = config.servers[index]!.id;
-      node.runner = new ScriptRunner(runnerOptionsFor(config, id));
+      node.runner = new ScriptRunner({
+        ...runnerOptionsFor(config, id),
+        permit: (system, item, now) =>
+          node.controller !== undefined && node.core !== undefined
+            ? node.controller.mayStartAlive(now, viewOf(node.core), system, item)
+            : false,
+      });
       node.controller = new NodeController(
         { ...config, id },
         {

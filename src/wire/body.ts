@@ -8,6 +8,7 @@
  *           | nack: seq u32 | ping_req: seq u32, target u16 | gossip, state: none
  *           | released: id u32, u16 count, count x (system text, item text)
  *           | released_ack: id u32 | boot_hint: boot id u64
+ *           | claim, claim_reply: id u32, u16 count, count x (system text, item text)
  *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64, silent ms u32 (0 unless down or left)
  *   update  = kind u8, member u16, incarnation u64, [suspect: reporters | down, left: silent ms u32]
@@ -88,6 +89,8 @@ const TYPE_FIELDS_BYTES = {
   released: ID_BYTES + COUNT_BYTES,
   released_ack: ID_BYTES,
   boot_hint: INCARNATION_BYTES,
+  claim: ID_BYTES + COUNT_BYTES,
+  claim_reply: ID_BYTES + COUNT_BYTES,
 } as const satisfies Record<MessageType, number>;
 
 const MESSAGE_TYPES = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
@@ -133,7 +136,7 @@ export function updateSize(update: Update): number {
   return UPDATE_BYTES_MIN + FORMAT_BYTES + Math.min(listBytes(reporters), bitmapBytes(reporters));
 }
 
-/** The exact encoded size of one item of a `released` message. */
+/** The exact encoded size of one item of a `released`, `claim` or `claim_reply` message. */
 export function releasedItemSize(item: ReleasedItem): number {
   return 2 * TEXT_LENGTH_BYTES + utf8.encode(item.system).length + utf8.encode(item.item).length;
 }
@@ -150,7 +153,8 @@ export function bodyFixedSize(message: Message): number {
 export function bodySize(message: Message): number {
   let size = bodyFixedSize(message);
   if (message.type === 'state') size += message.records.length * STATE_RECORD_BYTES;
-  if (message.type === 'released') for (const item of message.items) size += releasedItemSize(item);
+  if (message.type === 'released' || message.type === 'claim' || message.type === 'claim_reply')
+    for (const item of message.items) size += releasedItemSize(item);
   for (const update of message.updates) size += updateSize(update);
   return size;
 }
@@ -203,6 +207,8 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
       }
       break;
     case 'released':
+    case 'claim':
+    case 'claim_reply':
       writer.u32(message.id);
       writer.u16(message.items.length);
       for (const { system, item } of message.items) {
@@ -297,13 +303,17 @@ function validateMessage(message: Message, memberCount: number): void {
       });
       break;
     case 'released':
-      check(isInteger(message.id, 0, U32_MAX), `released id ${message.id} is not a u32`);
-      check(message.items.length <= U16_MAX, `${message.items.length} released items exceed ${U16_MAX}`);
+    case 'claim':
+    case 'claim_reply': {
+      const type = message.type;
+      check(isInteger(message.id, 0, U32_MAX), `${type} id ${message.id} is not a u32`);
+      check(message.items.length <= U16_MAX, `${message.items.length} ${type} items exceed ${U16_MAX}`);
       message.items.forEach(({ system, item }, i) => {
-        check(utf8.encode(system).length <= U16_MAX, `released item ${i} system name is too long`);
-        check(utf8.encode(item).length <= U16_MAX, `released item ${i} is too long`);
+        check(utf8.encode(system).length <= U16_MAX, `${type} item ${i} system name is too long`);
+        check(utf8.encode(item).length <= U16_MAX, `${type} item ${i} is too long`);
       });
       break;
+    }
     case 'released_ack':
       check(isInteger(message.id, 0, U32_MAX), `released_ack id ${message.id} is not a u32`);
       break;
@@ -448,9 +458,11 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
     case 'state':
       message = { type, incarnation, records: readRecords(reader, memberCount), updates: [] };
       break;
-    case 'released': {
-      const id = reader.u32('released id');
-      message = { type, incarnation, id, items: readReleasedItems(reader), updates: [] };
+    case 'released':
+    case 'claim':
+    case 'claim_reply': {
+      const id = reader.u32(`${type} id`);
+      message = { type, incarnation, id, items: readReleasedItems(reader, type), updates: [] };
       break;
     }
     case 'released_ack':
@@ -505,12 +517,12 @@ function readRecords(reader: ByteReader, memberCount: number): StateRecord[] {
   return records;
 }
 
-function readReleasedItems(reader: ByteReader): ReleasedItem[] {
-  const count = readCount(reader, 'released item count', 2 * TEXT_LENGTH_BYTES);
+function readReleasedItems(reader: ByteReader, type: 'released' | 'claim' | 'claim_reply'): ReleasedItem[] {
+  const count = readCount(reader, `${type} item count`, 2 * TEXT_LENGTH_BYTES);
   const items: ReleasedItem[] = [];
   for (let i = 0; i < count && reader.failure === undefined; i++) {
-    const system = readText(reader, `released item ${i} system`);
-    const item = readText(reader, `released item ${i}`);
+    const system = readText(reader, `${type} item ${i} system`);
+    const item = readText(reader, `${type} item ${i}`);
     if (reader.failure === undefined) items.push({ system, item });
   }
   return items;

@@ -86,15 +86,14 @@ describe('agents on loopback: the README story for real', { timeout: 120_000 }, 
       cameHome > handedBack,
       `flip1's alive (record ${cameHome}) after flip's down (record ${handedBack})`,
     );
-    // flip told flip1 it released the item, and flip1's last `alive` for it ran after flip's
-    // `down` (a second one when flip1's own had run first): the announcement that makes
-    // neighbours forget flip.
+    // flip1 claimed the item and took it once flip (its `down` done) agreed; its `alive` after
+    // flip's `down` is the announcement that makes neighbours forget flip.
     await waitFor(
       () =>
-        /"from":"flip","items":\["ip\/192.168.0.1"\],"announcing":[01],"msg":"peer released items to this server"/.test(
+        /"items":\["ip\/192.168.0.1"\],"msg":"every member agreed to our claim: taking the items"/.test(
           readFileSync(join(cluster.dir, 'flip1.log'), 'utf8'),
         ),
-      { what: 'flip1 hears that flip released 192.168.0.1', timeoutMs: WAIT_MS },
+      { what: "flip1 takes 192.168.0.1 on flip's word", timeoutMs: WAIT_MS },
     );
     await waitFor(
       () => {

@@ -84,6 +84,47 @@ describe('executor: retryDelayMs and describeFailure', () => {
   });
 });
 
+describe('executor: ScriptRunner permit (no alive without a fresh lease)', () => {
+  it('an alive that comes due when permit says no is dropped, the plan ends, and the next set plans it again', () => {
+    let allowed = false;
+    const asked: string[] = [];
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC, { delay_ms: 100 })],
+      remove_on_start: false,
+      permit: (_system, item, now) => {
+        asked.push(`${item}@${now}`);
+        return allowed;
+      },
+    });
+    h.set('ip', ['a']);
+    // Frozen past the delay: the plan's alive comes due late, and the lease is gone.
+    h.at(5_000);
+    assert.deepEqual(h.fresh().launches, []);
+    assert.deepEqual(asked, ['a@5000']);
+    assert.equal(h.runner.counters().alives_refused, 1);
+    assert.equal(h.runner.status()[0]!.phase, 'idle', 'the plan is over');
+    allowed = true;
+    h.at(5_100).set('ip', ['a']);
+    h.at(5_200);
+    // The item was never started, but a previous life may have left it: a `down` comes first.
+    assert.deepEqual(h.fresh().launches, ['down a']);
+    h.finish('a', true).at(5_300);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+  });
+
+  it('downs are never asked about', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC)],
+      remove_on_start: true,
+      permit: () => false,
+    });
+    h.set('ip', []);
+    assert.deepEqual(h.fresh().launches, ['down a', 'down b', 'down c']);
+  });
+});
+
 describe('executor: ScriptRunner plans', () => {
   it('coalesces changes within delay_ms into one plan with the newest set', () => {
     const h = harness(ABC, { delay_ms: 500 });
@@ -744,6 +785,7 @@ describe('executor: ScriptRunner stale results and timers', () => {
       stale_results: 2,
       announces_skipped: 0,
       alives_skipped: 0,
+      alives_refused: 0,
     });
     assert.deepEqual(h.runner.held('ip'), []);
     const notes = h.runner.takeEffects().notes.map((note) => note.type);

@@ -9,6 +9,8 @@ export function driverEvents(overrides: Partial<MembershipDriverEvents> = {}): M
     onDrop: () => {},
     onReleased: () => {},
     onReleasedAck: () => {},
+    onClaim: () => {},
+    onClaimReply: () => {},
     onBootAdvanced: () => {},
     onLease: () => {},
     ...overrides,

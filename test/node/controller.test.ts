@@ -1,6 +1,7 @@
 /**
- * The controller's hand-over decisions, in virtual time: whose release ends a hand-back wait,
- * releases heard before the plan, and announcing again when a peer that shares a system goes down.
+ * The controller's hand-over decisions, in virtual time: claims of arriving items (who is asked,
+ * which answers count, which claims it answers), and announcing again when a peer that shares a
+ * system goes down.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -19,6 +20,7 @@ function view(live: Set<number>): MembershipView {
   return {
     liveMembers: () => [...live].sort(),
     isLive: (member) => live.has(member),
+    hasLeft: () => false,
     // A quorum answers at every moment; the lease's own rules are tested in lease tests.
     leaseBase: (now) => now,
     heardByAnyone: () => Number.NEGATIVE_INFINITY,
@@ -44,50 +46,115 @@ function change(member: number, from: MemberChange['from'], to: MemberChange['to
   return { member, from, to, incarnation: 1, at: 0, reason: 'quorum' };
 }
 
-describe('controller: hand-back waits', () => {
+describe('controller: claims (break-before-make without timeouts)', () => {
   const all = view(new Set([FLIP, FLIP1, FLIP2]));
 
-  it("a returning server's first plan waits for the holder without it, and only its release ends the wait", () => {
-    const controller = flip1();
+  /** flip1 planned with everybody live; returns its claim of 192.168.0.1 to flip. */
+  function claimed(controller = flip1()) {
     controller.synced(0, all);
-    const [desired] = of(controller.takeCommands(), 'desired');
-    assert.deepEqual(
-      [...(desired?.handback ?? [])].map(([item]) => item),
-      ['192.168.0.1'],
-    );
-    assert.ok(controller.noticeReceived(10, notice(FLIP2, 1, '192.168.0.1')));
-    assert.deepEqual(
-      of(controller.takeCommands(), 'announce'),
-      [],
-      'a release from anybody else is not the one',
-    );
-    assert.ok(controller.noticeReceived(20, notice(FLIP, 1, '192.168.0.1')));
-    const [announce] = of(controller.takeCommands(), 'announce');
-    assert.deepEqual([...(announce?.items ?? [])], [['ip', ['192.168.0.1']]]);
+    const commands = controller.takeCommands();
+    const [desired] = of(commands, 'desired');
+    const [claim] = of(commands, 'send_claim');
+    return { controller, desired, claim };
+  }
+
+  it('an arriving item waits for its claim; only the live members of its system are asked', () => {
+    const { desired, claim } = claimed();
+    assert.deepEqual([...(desired?.handback ?? [])], [['192.168.0.1', Number.POSITIVE_INFINITY]]);
+    assert.equal(claim?.to, FLIP, 'flip2 is an arbiter: it never holds an item');
+    assert.deepEqual(claim?.items, [{ system: 'ip', item: '192.168.0.1' }]);
   });
 
-  it('after the wait is over, a release from anybody is announced', () => {
-    const controller = flip1();
+  it("the member's reply to the claim lets the item through; another's, or a stale id, does not", () => {
+    const { controller, claim } = claimed();
+    controller.claimReplied(5, { from: FLIP2, id: claim!.id, items: claim!.items }, all);
+    controller.claimReplied(5, { from: FLIP, id: claim!.id + 1, items: claim!.items }, all);
+    assert.deepEqual(of(controller.takeCommands(), 'cleared'), []);
+    controller.claimReplied(6, { from: FLIP, id: claim!.id, items: claim!.items }, all);
+    assert.deepEqual(of(controller.takeCommands(), 'cleared'), [
+      { kind: 'cleared', system: 'ip', items: ['192.168.0.1'] },
+    ]);
+  });
+
+  it('a reply to a claim of an earlier episode counts for nothing', () => {
+    const { controller, claim } = claimed();
+    // The item stops being wanted (flip1 is cut off from the others), then is wanted again.
+    controller.changes(10, [change(FLIP, 'alive', 'down')], view(new Set([FLIP1, FLIP2])));
+    controller.changes(20, [change(FLIP, 'down', 'alive')], all);
+    controller.takeCommands();
+    controller.claimReplied(30, { from: FLIP, id: claim!.id, items: claim!.items }, all);
+    assert.deepEqual(of(controller.takeCommands(), 'cleared'), []);
+  });
+
+  it('a silent member is asked again every ping_timeout, and at once after its release notice', () => {
+    const { controller, claim } = claimed();
+    const repeat = config.ping_timeout_ms;
+    controller.tick(repeat - 1, all);
+    assert.equal(of(controller.takeCommands(), 'send_claim').length, 0);
+    assert.ok(controller.nextWakeAt() <= repeat);
+    controller.tick(repeat, all);
+    const [again] = of(controller.takeCommands(), 'send_claim');
+    assert.notEqual(again?.id, claim?.id, 'every repeat has an id of its own');
+    assert.ok(controller.noticeReceived(repeat + 5, notice(FLIP, 1, '192.168.0.1'), all));
+    const commands = controller.takeCommands();
+    assert.equal(of(commands, 'send_claim').length, 1, 'the release brings a new question at once');
+    assert.deepEqual(of(commands, 'announce'), [], 'a claimed item is announced by its own alive');
+    assert.deepEqual(of(commands, 'cleared'), [], 'a release notice alone lets nothing through');
+  });
+
+  it('a member that went down counts once its fence passed; one that left, once it released', () => {
+    const release = {
+      ...config,
+      id: 'flip1',
+      systems: config.systems.map((system) => ({ ...system, no_quorum_policy: 'release' as const })),
+    };
+    const heard = 1000;
+    const gone = (left: boolean): MembershipView => ({
+      ...view(new Set([FLIP1, FLIP2])),
+      hasLeft: (member) => left && member === FLIP,
+      heardByAnyone: () => heard,
+    });
+    const down = new NodeController(release, { first_notice_id: 1 });
+    down.start(0);
+    down.synced(1100, gone(false));
+    assert.deepEqual(of(down.takeCommands(), 'cleared'), []);
+    const until = down.nextWakeAt();
+    assert.ok(until > heard + release.systems[0]!.fence_ms, `fenced until ${until}`);
+    down.tick(until - 1, gone(false));
+    assert.deepEqual(of(down.takeCommands(), 'cleared'), []);
+    down.tick(until, gone(false));
+    assert.equal(of(down.takeCommands(), 'cleared').length, 1);
+
+    const left = new NodeController(release, { first_notice_id: 1 });
+    left.start(0);
+    left.synced(1100, gone(true));
+    left.takeCommands();
+    left.noticeReceived(1150, notice(FLIP, 9, '192.168.0.1'), gone(true));
+    assert.deepEqual(of(left.takeCommands(), 'cleared'), [
+      { kind: 'cleared', system: 'ip', items: ['192.168.0.1'] },
+    ]);
+  });
+
+  it('answers a claim only for items it neither holds, wants, nor may have left from a previous life', () => {
+    const controller = new NodeController({ ...config, id: 'flip' }, { first_notice_id: 3 });
+    controller.start(0);
+    const ask = (id: number, ...items: string[]) => {
+      controller.claimReceived({ from: FLIP1, id, items: items.map((item) => ({ system: 'ip', item })) });
+      return of(controller.takeCommands(), 'send_claim_reply').flatMap((reply) =>
+        reply.items.map((i) => i.item),
+      );
+    };
+    assert.deepEqual(ask(1, '192.168.0.1', '192.168.0.2'), [], 'before its first plan: leftovers possible');
     controller.synced(0, all);
     controller.takeCommands();
-    const wait = 2 * config.systems[0]!.delay_ms + 1000;
-    controller.noticeReceived(wait + 1, notice(FLIP2, 1, '192.168.0.1'));
-    assert.equal(of(controller.takeCommands(), 'announce').length, 1);
-  });
-
-  it("a release heard from the holder before the plan means no wait; another's does not", () => {
-    const early = flip1();
-    early.noticeReceived(0, notice(FLIP, 1, '192.168.0.1'));
-    early.synced(100, all);
-    assert.equal(of(early.takeCommands(), 'desired')[0]?.handback, undefined);
-    const other = flip1();
-    other.noticeReceived(0, notice(FLIP2, 1, '192.168.0.1'));
-    other.synced(100, all);
-    assert.equal(of(other.takeCommands(), 'desired')[0]?.handback?.size, 1);
-    const stale = flip1();
-    stale.noticeReceived(0, notice(FLIP, 1, '192.168.0.1'));
-    stale.synced(10_001, all);
-    assert.equal(of(stale.takeCommands(), 'desired')[0]?.handback?.size, 1, 'a release is remembered 10 s');
+    assert.deepEqual(ask(2, '192.168.0.1'), [], 'its first down has not cleaned 192.168.0.1 up yet');
+    controller.scriptReleased(50, 'ip', '192.168.0.1', all);
+    assert.deepEqual(ask(3, '192.168.0.1', '192.168.0.2'), ['192.168.0.1'], 'it wants 192.168.0.2');
+    controller.scriptStarted('ip', '192.168.0.2');
+    controller.changes(60, [change(FLIP, 'alive', 'down')], view(new Set([FLIP1, FLIP2])));
+    assert.deepEqual(ask(4, '192.168.0.2'), [], 'held until its down is done');
+    controller.scriptReleased(70, 'ip', '192.168.0.2', all);
+    assert.deepEqual(ask(5, '192.168.0.2'), ['192.168.0.2'], 'let go, and not wanted in its view');
   });
 });
 
@@ -169,14 +236,14 @@ describe('controller: leases and the quorum', () => {
     assert.deepEqual(after?.items, ['192.168.0.1']);
   });
 
-  it('a stall longer than a lease forgets a release heard before it: the hand-back waits again', () => {
+  it('after a stall longer than a lease, the item is claimed again', () => {
     let base = 0;
     const controller = flip1();
     const lease = leased(() => base);
     controller.synced(0, lease);
     controller.takeCommands();
     // flip let the item go for us before we froze.
-    controller.noticeReceived(10, notice(FLIP, 1, '192.168.0.1'));
+    controller.noticeReceived(10, notice(FLIP, 1, '192.168.0.1'), lease);
     controller.takeCommands();
     // Frozen for 5 s: our lease base is old, the item lapsed on our host.
     controller.lease(5_000, [{ kind: 'stalled', at: 5_000, late_ms: 5_000 }], lease);
@@ -189,7 +256,7 @@ describe('controller: leases and the quorum', () => {
     assert.deepEqual(
       [...(back?.handback ?? [])].map(([item]) => item),
       ['192.168.0.1'],
-      'flip may hold it again: its old release no longer counts',
+      'flip may hold it again: it is asked again',
     );
   });
 });

@@ -224,7 +224,7 @@ describe('body: sizes', () => {
       const bare = { ...message, updates: [] } as Message;
       const records = message.type === 'state' ? message.records.length * STATE_RECORD_BYTES : 0;
       const items =
-        message.type === 'released'
+        message.type === 'released' || message.type === 'claim' || message.type === 'claim_reply'
           ? message.items.reduce((sum, item) => sum + releasedItemSize(item), 0)
           : 0;
       // Optional fields: a ping's `about` (member and incarnation), an ack's heard_ago_ms.

@@ -108,6 +108,8 @@ export function randomMessage(
       'released',
       'released_ack',
       'boot_hint',
+      'claim',
+      'claim_reply',
     ] as const)
   ) {
     case 'ping':
@@ -141,11 +143,14 @@ export function randomMessage(
       message = { type: 'state', incarnation, records, updates: [] };
       break;
     }
-    case 'released': {
+    case 'released':
+    case 'claim':
+    case 'claim_reply': {
+      const type = rng.pick(['released', 'claim', 'claim_reply'] as const);
       const text = () =>
         rng.pick(['', 'web', '10.0.0.1', 'fd00::1', 'dätä ✓ 🙂', 'x'.repeat(rng.below(300))]);
       const items = Array.from({ length: rng.below(6) }, () => ({ system: text(), item: text() }));
-      message = { type: 'released', incarnation, id: seq, items, updates: [] };
+      message = { type, incarnation, id: seq, items, updates: [] };
       break;
     }
     case 'released_ack':
@@ -211,6 +216,14 @@ export function everyMessage(memberCount: number): Message[] {
     },
     { type: 'released_ack', incarnation: 8, id: 12, updates: [updates[3]!] },
     { type: 'boot_hint', incarnation: 9, boot_id: Number.MAX_SAFE_INTEGER, updates: [] },
+    { type: 'claim', incarnation: 10, id: 0, items: [{ system: 'web', item: '10.0.0.2' }], updates: [] },
+    {
+      type: 'claim_reply',
+      incarnation: 11,
+      id: 0xffff_ffff,
+      items: [{ system: 'db', item: 'fd00::2' }],
+      updates: [updates[2]!],
+    },
   ];
 }
 
