@@ -1,12 +1,11 @@
 /**
- * The hand-back gate: which arriving items of one system must wait for their previous holder's
- * release before their first `alive`, and until when.
+ * The hand-back gate: which arriving items of one system wait before their first `alive`, and
+ * until when.
  *
- * A handed-back item (see handback.ts) comes from a holder that is alive and gives it up; its
- * first `alive` waits for that holder's release notice (see release-notices.ts), or for the end
- * of the wait, so that two servers do not hold the item at once. Whose notice counts, and a
- * notice that came before the plan, are the controller's to judge (src/node/controller.ts): it
- * asks for no wait when the release was already heard, and passes on only releases that end one.
+ * An arriving item may still be held by another server: the controller claims it (see
+ * handover/claims.ts) and gives the runner a wait with no end (Infinity), which its `cleared`
+ * command ends once every other member agreed. Whose word counts is the controller's to judge
+ * (src/node/controller.ts); the gate only keeps the waits.
  *
  * Pure: no clock, timer or I/O. The time comes with every call that needs it (ms, monotonic);
  * the script runner asks the gate and queues the scripts.
