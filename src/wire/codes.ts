@@ -21,6 +21,7 @@ export const MESSAGE_TYPE_CODES = {
   released: 7,
   released_ack: 8,
   boot_hint: 9,
+  duplicate: 10,
 } as const satisfies Record<MessageType, number>;
 
 /** Update kind numbers (u8, the first byte of every update). */

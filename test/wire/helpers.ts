@@ -108,6 +108,7 @@ export function randomMessage(
       'released',
       'released_ack',
       'boot_hint',
+      'duplicate',
     ] as const)
   ) {
     case 'ping':
@@ -154,6 +155,21 @@ export function randomMessage(
     case 'boot_hint':
       message = { type: 'boot_hint', incarnation, boot_id: rng.incarnation(), updates: [] };
       break;
+    case 'duplicate': {
+      const kept = rng.incarnation();
+      const address = () => rng.pick(['', '10.0.0.1:2200', '[fd00::1]:65535', 'x'.repeat(64)]);
+      message = {
+        type: 'duplicate',
+        incarnation,
+        member: target,
+        kept,
+        newcomer: kept === 0 ? 1 : kept - 1,
+        kept_at: address(),
+        newcomer_at: address(),
+        updates: [],
+      };
+      break;
+    }
   }
   const updateCount = rng.below(12);
   for (let i = 0; i < updateCount; i++) {
@@ -211,6 +227,16 @@ export function everyMessage(memberCount: number): Message[] {
     },
     { type: 'released_ack', incarnation: 8, id: 12, updates: [updates[3]!] },
     { type: 'boot_hint', incarnation: 9, boot_id: Number.MAX_SAFE_INTEGER, updates: [] },
+    {
+      type: 'duplicate',
+      incarnation: 10,
+      member: 2,
+      kept: 1_800_000_000_000,
+      newcomer: Number.MAX_SAFE_INTEGER,
+      kept_at: '127.0.0.1:2200',
+      newcomer_at: '[fd00::1]:2200',
+      updates: [updates[2]!],
+    },
   ];
 }
 
