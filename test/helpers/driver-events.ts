@@ -11,6 +11,7 @@ export function driverEvents(overrides: Partial<MembershipDriverEvents> = {}): M
     onReleasedAck: () => {},
     onBootAdvanced: () => {},
     onLease: () => {},
+    onDuplicate: () => {},
     ...overrides,
   };
 }
