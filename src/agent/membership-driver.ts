@@ -259,7 +259,10 @@ export class MembershipDriver {
     for (const event of effects.duplicates) {
       const where =
         event.kind === 'seen'
-          ? { kept_at: this.#seenText(event.member, event.kept), newcomer_at: this.#seenText(event.member, event.newcomer) }
+          ? {
+              kept_at: this.#seenText(event.member, event.kept),
+              newcomer_at: this.#seenText(event.member, event.newcomer),
+            }
           : { kept_at: event.kept_at, newcomer_at: event.newcomer_at };
       this.#events.onDuplicate(event, where);
     }

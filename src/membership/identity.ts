@@ -174,7 +174,11 @@ export class BootIdentities {
    * us: 'newcomer' (we stay out of placement for forget_ms), 'kept' (another agent claims our
    * id; we keep it) or undefined (about another run of ours: ignored).
    */
-  toldOfConflict(now: number, own: number, notice: { kept: number; newcomer: number }): 'newcomer' | 'kept' | undefined {
+  toldOfConflict(
+    now: number,
+    own: number,
+    notice: { kept: number; newcomer: number },
+  ): 'newcomer' | 'kept' | undefined {
     if (notice.newcomer === own && notice.kept < own) {
       this.#outUntil = Math.max(this.#outUntil, now + this.#forgetMs);
       this.counters.stood_down++;
@@ -216,7 +220,8 @@ export function conflictKeeper(sightings: readonly Sighting[]): number | undefin
     for (const b of sightings) {
       if (a.boot >= b.boot) continue;
       const overlapFrom = Math.max(a.first, b.first) + DUPLICATE_OVERLAP_MS;
-      if (a.last >= overlapFrom && b.last >= overlapFrom) kept = kept === undefined ? a.boot : Math.min(kept, a.boot);
+      if (a.last >= overlapFrom && b.last >= overlapFrom)
+        kept = kept === undefined ? a.boot : Math.min(kept, a.boot);
     }
   }
   return kept;

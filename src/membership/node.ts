@@ -49,10 +49,10 @@ import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from
 import { reportTtlMs, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
+export type { DuplicateSeen } from './identity.js';
 export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
 export { isLive } from './member-view.js';
 export type { Outgoing, Packing } from './messages.js';
-export type { DuplicateSeen } from './identity.js';
 export type { Refutation } from './refutation.js';
 
 export interface NodeOptions {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  BootIdentities,
   BOOTS_PER_MEMBER_MAX,
+  BootIdentities,
   conflictKeeper,
   DUPLICATE_NOTICE_EVERY_MS,
   DUPLICATE_OVERLAP_MS,
@@ -34,7 +34,11 @@ describe('identity: two runs with one id, or a restart', () => {
     assert.equal(ids.heard(1_050, 1, NEW), 'accept', 'first taken for a restart');
     assert.equal(ids.heard(1_060, 1, OLD), 'stale', 'within the overlap: still a possible restart');
     assert.equal(ids.heard(1_050 + DUPLICATE_OVERLAP_MS, 1, NEW), 'accept');
-    assert.equal(ids.heard(1_050 + DUPLICATE_OVERLAP_MS, 1, OLD), 'accept', 'the older run is heard again: conflict');
+    assert.equal(
+      ids.heard(1_050 + DUPLICATE_OVERLAP_MS, 1, OLD),
+      'accept',
+      'the older run is heard again: conflict',
+    );
     assert.equal(ids.keptBoot(1), OLD);
     assert.equal(ids.heard(1_400, 1, NEW), 'newcomer');
     assert.equal(ids.heard(1_400, 1, OLD), 'accept');
