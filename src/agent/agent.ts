@@ -19,7 +19,8 @@ import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js'
 import { ScriptRunner } from '../executor/runner.js';
 import { ScriptLedger } from '../executor/script-ledger.js';
 import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
-import type { MemberChange } from '../membership/node.js';
+import type { DuplicateCounters } from '../membership/identity.js';
+import type { DuplicateEvent, MemberChange } from '../membership/node.js';
 import { NodeController } from '../node/controller.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
@@ -42,6 +43,8 @@ export interface AgentOptions {
 const SHUTDOWN_MARGIN_MS = 5_000;
 /** Lets the leave announcements leave the socket before it closes. */
 const LEAVE_FLUSH_MS = 20;
+/** The shortest gap between two log lines about one duplicate id (ms): loud, not a flood. */
+const DUPLICATE_LOG_EVERY_MS = 10_000;
 /** The script ledger's file in this server's state directory. */
 const SCRIPT_LEDGER_FILE = 'script-ledger.json';
 
@@ -72,6 +75,8 @@ export class Agent {
   readonly #stateDir: string;
   /** The process groups of the scripts running, for the next start to kill after a SIGKILL. */
   readonly #ledger: ScriptLedger;
+  /** When each kind of duplicate-id line was last logged, and how many were left out since. */
+  readonly #duplicateLogged = new Map<string, { at: number; suppressed: number }>();
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
@@ -123,6 +128,7 @@ export class Agent {
             'a peer had seen a later start of this server (the clock went back); going on with a higher boot id',
           ),
         onDrop: (reason, from) => this.#onDrop(reason, from),
+        onDuplicate: (event, where) => this.#onDuplicate(event, where),
       },
     );
     this.#controller = new NodeController(config, {
@@ -269,6 +275,53 @@ export class Agent {
     this.#controller.start(performance.now());
     this.membership.start(this.#transport);
     this.#drive();
+  }
+
+  /** Counters about two live agents with one id (membership/identity.ts), for status. */
+  get duplicates(): Readonly<DuplicateCounters> {
+    return this.membership.core.duplicateCounters;
+  }
+
+  /**
+   * Two live agents claim one id: an error line naming the id and where the other run was seen,
+   * at most every DUPLICATE_LOG_EVERY_MS per (kind, member), with the count of those left out.
+   */
+  #onDuplicate(event: DuplicateEvent, where: { kept_at: string; newcomer_at: string }): void {
+    const member = event.kind === 'seen' ? event.member : this.membership.core.self;
+    const key = `${event.kind}/${event.kind === 'told' ? event.we : ''}/${member}`;
+    const now = performance.now();
+    const last = this.#duplicateLogged.get(key);
+    if (last !== undefined && now - last.at < DUPLICATE_LOG_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    const suppressed = last?.suppressed ?? 0;
+    this.#duplicateLogged.set(key, { at: now, suppressed: 0 });
+    const id = this.#serverIds[member];
+    const fields = {
+      id,
+      kept_at: where.kept_at || 'unknown',
+      newcomer_at: where.newcomer_at || 'unknown',
+      kept_boot: event.kept,
+      newcomer_boot: event.newcomer,
+      ...(suppressed > 0 ? { suppressed } : {}),
+    };
+    if (event.kind === 'seen') {
+      this.log.error(
+        fields,
+        `two live agents claim server id ${id}: the one that started first keeps it, the other (at ${fields.newcomer_at}) is ignored; stop one of them (a copied config?)`,
+      );
+    } else if (event.we === 'newcomer') {
+      this.log.error(
+        { ...fields, told_by: this.#serverIds[event.by] },
+        `another agent with this server's id ${id} is running (at ${fields.kept_at}) and started first: this one holds and takes nothing until it is gone; check this host's config (id)`,
+      );
+    } else {
+      this.log.error(
+        { ...fields, told_by: this.#serverIds[event.by] },
+        `a second agent claims this server's id ${id} (at ${fields.newcomer_at}); it is kept out and this one keeps its items; stop it (a copied config?)`,
+      );
+    }
   }
 
   /** Which items this node should hold now, per system it is a member of. */

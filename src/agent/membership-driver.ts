@@ -9,6 +9,7 @@ import { bootIncarnation } from '../membership/incarnation.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
 import type {
   ClaimMessage,
+  DuplicateEvent,
   LeaseEvent,
   MemberChange,
   Refutation,
@@ -48,6 +49,11 @@ export interface MembershipDriverEvents {
   onBootAdvanced(from: number, to: number): void;
   /** News about our own lease: a round, a grant, its loss (see membership/lease.ts). */
   onLease(events: LeaseEvent[]): void;
+  /**
+   * Two live agents claim one id (membership/identity.ts). `kept_at` and `newcomer_at`: where
+   * each run was seen ("ip:port"; for `seen`, by this agent; for `told`, by the peer that told).
+   */
+  onDuplicate(event: DuplicateEvent, where: { kept_at: string; newcomer_at: string }): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -67,6 +73,8 @@ export class MembershipDriver {
   #syncedReported = false;
   /** When each member was last sent a boot hint (ms), so a stream of stale packets gets a few. */
   readonly #hintedAt = new Map<number, number>();
+  /** Where each run of each member was last heard from: "member/boot" -> endpoint. */
+  readonly #seenAt = new Map<string, Endpoint>();
   packets_sent = 0;
   packets_received = 0;
 
@@ -86,6 +94,7 @@ export class MembershipDriver {
       nodeOptionsFor(config, self.index, {
         random: components.random,
         incarnation: boot,
+        boot,
         packing: WIRE_PACKING,
       }),
     );
@@ -146,12 +155,37 @@ export class MembershipDriver {
     }
     this.packets_received++;
     if (opened.message.type === 'boot_hint') {
-      if (this.codec.advanceBootId(opened.message.boot_id))
+      if (this.codec.advanceBootId(opened.message.boot_id)) {
+        this.core.setBoot(this.codec.bootId);
         this.#events.onBootAdvanced(opened.from, this.codec.bootId);
+      }
       return;
     }
-    this.core.receive(this.#components.now(), opened.from, opened.message);
+    this.#noteSeen(opened.from, opened.bootId, from);
+    this.core.receive(this.#components.now(), opened.from, opened.message, opened.bootId);
     this.#flush();
+  }
+
+  /**
+   * A notice of two runs with one id goes to the member's configured address and to wherever
+   * each run was heard from (a second agent with a copied config may sit elsewhere), naming both.
+   */
+  #sendDuplicate(to: number, message: Extract<Message, { type: 'duplicate' }>, configured: Endpoint): void {
+    const named = {
+      ...message,
+      kept_at: this.#seenText(to, message.kept),
+      newcomer_at: this.#seenText(to, message.newcomer),
+    };
+    const targets = new Map<string, Endpoint>([[endpointText(configured), configured]]);
+    for (const boot of [message.kept, message.newcomer]) {
+      const seen = this.#seenAt.get(`${to}/${boot}`);
+      if (seen !== undefined) targets.set(endpointText(seen), seen);
+    }
+    for (const endpoint of targets.values()) {
+      // Sealed once per copy: each packet needs its own sequence number.
+      this.#transport!.send(endpoint, this.codec.seal(named, to));
+      this.packets_sent++;
+    }
   }
 
   /** Announces a graceful leave to every peer and stops the protocol. */
@@ -201,6 +235,23 @@ export class MembershipDriver {
     this.packets_sent++;
   }
 
+  /** Remembers where a run of a member was heard from; bounded by members x runs seen lately. */
+  #noteSeen(member: number, boot: number, from: Endpoint): void {
+    const key = `${member}/${boot}`;
+    if (this.#seenAt.has(key)) return;
+    // A handful of runs per member in a life: drop the oldest entries past a generous bound.
+    if (this.#seenAt.size >= 8 * this.#config.servers.length) {
+      const oldest = this.#seenAt.keys().next().value;
+      if (oldest !== undefined) this.#seenAt.delete(oldest);
+    }
+    this.#seenAt.set(key, from);
+  }
+
+  #seenText(member: number, boot: number): string {
+    const endpoint = this.#seenAt.get(`${member}/${boot}`);
+    return endpoint === undefined ? '' : endpointText(endpoint);
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
@@ -220,8 +271,22 @@ export class MembershipDriver {
     for (const { to, message } of effects.sends) {
       const server = this.#config.servers[to];
       if (!server || !this.#transport) continue;
+      if (message.type === 'duplicate') {
+        this.#sendDuplicate(to, message, { ip: server.ip, port: server.port });
+        continue;
+      }
       this.#transport.send({ ip: server.ip, port: server.port }, this.codec.seal(message, to));
       this.packets_sent++;
+    }
+    for (const event of effects.duplicates) {
+      const where =
+        event.kind === 'seen'
+          ? {
+              kept_at: this.#seenText(event.member, event.kept),
+              newcomer_at: this.#seenText(event.member, event.newcomer),
+            }
+          : { kept_at: event.kept_at, newcomer_at: event.newcomer_at };
+      this.#events.onDuplicate(event, where);
     }
     for (const refutation of effects.refutations) this.#events.onRefuted(refutation);
     if (effects.changes.length > 0) this.#events.onChanges(effects.changes);
@@ -241,4 +306,9 @@ export class MembershipDriver {
     this.#timerAt = wake;
     this.#timer = Number.isFinite(wake) ? setTimer(this.#tick, wake - this.#components.now()) : undefined;
   }
+}
+
+/** An endpoint as logs and notices show it: "ip:port", "[v6]:port". */
+function endpointText(endpoint: Endpoint): string {
+  return endpoint.ip.includes(':') ? `[${endpoint.ip}]:${endpoint.port}` : `${endpoint.ip}:${endpoint.port}`;
 }

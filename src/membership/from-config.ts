@@ -5,7 +5,7 @@ import type { NodeOptions, Packing } from './node.js';
 export function nodeOptionsFor(
   config: FlipConfig,
   self: number,
-  inject: { random: () => number; incarnation: number; packing: Packing },
+  inject: { random: () => number; incarnation: number; packing: Packing; boot?: number },
 ): NodeOptions {
   return {
     self,

@@ -36,6 +36,8 @@ export type MemberChangeReason =
   | 'direct'
   /** The reports against it expired. */
   | 'expired'
+  /** Ourselves: another run with our id keeps it, so we are out of placement (identity.ts), or back. */
+  | 'duplicate'
   /** Its own graceful leave (for this node: our own). */
   | 'leave'
   /** This node learnt that it was declared gone and refuted it (see Refutation). */

@@ -110,7 +110,21 @@ export type Message =
    * it, so the sender drops them as replays: it restarted with its clock set back. It should go
    * on above `boot_id`. Handled by the agent's driver, not by the protocol core.
    */
-  | (Base & { type: 'boot_hint'; boot_id: number });
+  | (Base & { type: 'boot_hint'; boot_id: number })
+  /**
+   * The sender hears two live agents claim server `member`'s id (identity.ts): the run with boot
+   * `kept` keeps it, the run with boot `newcomer` must stay out. Sent to both, at the addresses
+   * the sender saw them at (`kept_at`, `newcomer_at`: "ip:port", empty when unknown), so each
+   * can say where the other is.
+   */
+  | (Base & {
+      type: 'duplicate';
+      member: number;
+      kept: number;
+      newcomer: number;
+      kept_at: string;
+      newcomer_at: string;
+    });
 
 /** An item of a system's data, named as the config names them. */
 export interface ReleasedItem {

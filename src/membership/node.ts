@@ -16,6 +16,7 @@
  */
 import { Awareness } from './awareness.js';
 import { Dissemination } from './dissemination.js';
+import { BootIdentities, type DuplicateSeen } from './identity.js';
 import { grantFreshMs, LEASE_ROUND_MS, LeaseGrants } from './lease.js';
 import {
   type AliveUpdate,
@@ -48,6 +49,7 @@ import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from
 import { reportTtlMs, stallThresholdMs } from './timing.js';
 import { Witnesses } from './witnesses.js';
 
+export type { DuplicateSeen } from './identity.js';
 export type { MemberChange, MemberChangeReason, MemberView } from './member-view.js';
 export { isLive } from './member-view.js';
 export type { Outgoing, Packing } from './messages.js';
@@ -69,7 +71,28 @@ export interface NodeOptions {
   packing: Packing;
   /** Overrides the report lifetime (ms); default reportTtlMs(). */
   report_ttl_ms?: number;
+  /**
+   * This run's boot (the packet header's boot id; identity.ts): what peers' notices of a second
+   * agent with our id name us by. Default: `incarnation`.
+   */
+  boot?: number;
 }
+
+/** What this node learnt about two live agents with one id (identity.ts), for the agent's log. */
+export type DuplicateEvent =
+  /** We hear two agents claim `member`'s id; we told both. */
+  | ({ kind: 'seen'; at: number } & DuplicateSeen)
+  /** A peer told us another agent claims our id; `we`: whether we keep it or stay out. */
+  | {
+      kind: 'told';
+      at: number;
+      by: number;
+      we: 'kept' | 'newcomer';
+      kept: number;
+      newcomer: number;
+      kept_at: string;
+      newcomer_at: string;
+    };
 
 /** A peer acknowledged our `released` notice `id`. */
 export interface ReleasedAck {
@@ -115,6 +138,7 @@ export interface Effects {
   claims: ClaimMessage[];
   claim_replies: ClaimMessage[];
   lease: LeaseEvent[];
+  duplicates: DuplicateEvent[];
 }
 
 /** Counters for the daemon's metrics and the simulator's figures. */
@@ -193,6 +217,12 @@ export class MembershipNode {
   readonly #witnesses: Witnesses;
   readonly #reportTtlMs: number;
   readonly #stateSync: StateSync;
+  /** Which run of each member we listen to, and whether we are a newcomer (identity.ts). */
+  readonly #identities: BootIdentities;
+  #boot: number;
+  /** Whether we were out of placement as a newcomer at the last look (to report the change). */
+  #out = false;
+  #duplicates: DuplicateEvent[] = [];
   #incarnation: number;
   #rounds = 0;
   #nextRoundAt = 0;
@@ -249,6 +279,33 @@ export class MembershipNode {
       reportTtlMs(options.ping_timeout_ms, options.gossip_interval_ms, options.memberCount);
     this.#witnesses = new Witnesses(options);
     this.#stateSync = new StateSync(this.#peers.length);
+    this.#boot = options.boot ?? options.incarnation;
+    // A live agent is heard within a report lifetime (else it is reported); three of them
+    // without a word and a run counts as gone.
+    this.#identities = new BootIdentities({
+      memberCount: options.memberCount,
+      forget_ms: 3 * this.#reportTtlMs,
+    });
+  }
+
+  /** Counters about two agents with one id (identity.ts). */
+  get duplicateCounters(): Readonly<BootIdentities['counters']> {
+    return this.#identities.counters;
+  }
+
+  /** Whether this agent stays out of placement: peers told it another run has its id. */
+  get standingDown(): boolean {
+    return this.#identities.standingDown(this.#clock);
+  }
+
+  /** The boot that keeps `member`'s id while two runs claim it; undefined: no conflict. */
+  keptBoot(member: number): number | undefined {
+    return this.#identities.keptBoot(member);
+  }
+
+  /** Our boot changed (the driver went on above a boot id a peer had seen). */
+  setBoot(boot: number): void {
+    this.#boot = boot;
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -281,7 +338,9 @@ export class MembershipNode {
 
   /** Indexes of the members that placement should treat as live (not down, not left). */
   liveMembers(): number[] {
-    return this.#members.live();
+    const live = this.#members.live();
+    // A newcomer holds nothing and takes nothing: it is out of its own placement.
+    return this.standingDown ? live.filter((member) => member !== this.self) : live;
   }
 
   /**
@@ -289,6 +348,7 @@ export class MembershipNode {
    * quorum - 1 granted pings; `now` for a quorum of one; -Infinity without enough grants.
    */
   leaseBase(now: number): number {
+    if (this.#identities.standingDown(now)) return Number.NEGATIVE_INFINITY;
     return this.#grants.base(now);
   }
 
@@ -326,6 +386,7 @@ export class MembershipNode {
   nextWakeAt(): number {
     if (!this.#started || this.#left) return Number.POSITIVE_INFINITY;
     let wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt(), this.#nextLeaseAt);
+    if (this.#out) wake = Math.min(wake, this.#identities.outUntil);
     for (const confirmation of this.#confirmations.values())
       wake = Math.min(wake, confirmation.askedAt + this.#options.ping_timeout_ms / 2);
     // Reports expire at the next tick after their time (at most one interval late): quorum
@@ -343,9 +404,11 @@ export class MembershipNode {
       claims: this.#claims,
       claim_replies: this.#claimReplies,
       lease: this.#lease,
+      duplicates: this.#duplicates,
     };
     this.#claims = [];
     this.#claimReplies = [];
+    this.#duplicates = [];
     this.#lease = [];
     this.#releasedAcks = [];
     this.#sends = [];
@@ -378,6 +441,7 @@ export class MembershipNode {
     if (!this.#started || this.#left) return;
     this.#clock = Math.max(this.#clock, now);
     this.#noticeStall(now);
+    this.#checkStandingDown(now);
     this.#expireReports(now);
     this.#withdrawIfIsolated(now);
     this.#probes.advance(now);
@@ -398,10 +462,16 @@ export class MembershipNode {
     this.#lastTickAt = now;
   }
 
-  receive(now: number, from: number, message: Message): void {
+  /**
+   * A message from `from`. `boot`: the sender's run (identity.ts); without it, every message of
+   * `from` counts as one run's.
+   */
+  receive(now: number, from: number, message: Message, boot?: number): void {
     if (!this.#started || this.#left) return;
     if (from === this.self || from < 0 || from >= this.#members.size) return;
     this.#clock = Math.max(this.#clock, now);
+    if (boot !== undefined && !this.#admit(now, from, boot)) return;
+    if (message.type === 'duplicate') this.#toldOfDuplicate(now, from, message);
     this.#handle(now, from, message);
     // After the message's own news (a refutation in it voids the quorum it would confirm).
     if (message.type === 'ack') this.#confirmWith(now, from, message);
@@ -500,6 +570,9 @@ export class MembershipNode {
         return;
       case 'boot_hint':
         // The transport's business (see MembershipDriver); nothing for the protocol.
+        return;
+      case 'duplicate':
+        // Handled before (see #toldOfDuplicate).
         return;
       case 'gossip':
         return;
@@ -941,6 +1014,66 @@ export class MembershipNode {
       this.#sends.push({ to, message });
       this.counters.messages_sent++;
     }
+  }
+
+  // ---- two agents with one id (identity.ts decides) ----------------------------------------
+
+  /**
+   * Whether a message of `boot` from `member` goes to the protocol: a newcomer's does not (we
+   * tell both runs, at most every DUPLICATE_NOTICE_EVERY_MS), nor a late one of an older run.
+   */
+  #admit(now: number, member: number, boot: number): boolean {
+    const verdict = this.#identities.heard(now, member, boot, isGone(this.#members.get(member)!.state));
+    if (verdict === 'accept') return true;
+    if (verdict === 'stale') return false;
+    const seen = this.#identities.noticeDue(now, member, boot);
+    if (seen === undefined) return false;
+    this.#duplicates.push({ kind: 'seen', at: now, ...seen });
+    // To the member's configured address; the daemon also sends it where it saw each run.
+    this.#sends.push({
+      to: member,
+      message: {
+        type: 'duplicate',
+        member,
+        kept: seen.kept,
+        newcomer: seen.newcomer,
+        kept_at: '',
+        newcomer_at: '',
+        incarnation: this.#incarnation,
+        updates: [],
+      },
+    });
+    this.counters.messages_sent++;
+    return false;
+  }
+
+  #toldOfDuplicate(now: number, from: number, message: Extract<Message, { type: 'duplicate' }>): void {
+    if (message.member !== this.self) return;
+    const we = this.#identities.toldOfConflict(now, this.#boot, message);
+    if (we === undefined) return;
+    const { kept, newcomer, kept_at, newcomer_at } = message;
+    this.#duplicates.push({ kind: 'told', at: now, by: from, we, kept, newcomer, kept_at, newcomer_at });
+    this.#checkStandingDown(now);
+  }
+
+  /** Says when we go out of placement as a newcomer, or come back, as a change of our own state. */
+  #checkStandingDown(now: number): void {
+    const out = this.#identities.standingDown(now);
+    if (out === this.#out) return;
+    this.#out = out;
+    if (out) {
+      // Grants were for a run that must not hold anything: drop the lease.
+      this.#grants.renewed();
+      this.#lease.push({ kind: 'lost', at: now });
+    }
+    this.#changes.push({
+      member: this.self,
+      from: out ? 'alive' : 'down',
+      to: out ? 'down' : 'alive',
+      incarnation: this.#incarnation,
+      at: now,
+      reason: 'duplicate',
+    });
   }
 
   // ---- output --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  *           | released: id u32, u16 count, count x (system text, item text)
  *           | released_ack: id u32 | boot_hint: boot id u64
  *           | claim, claim_reply: id u32, u16 count, count x (system text, item text)
+ *           | duplicate: member u16, kept boot u64, newcomer boot u64, kept_at text, newcomer_at text
  *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64, silent ms u32 (0 unless down or left)
  *   update  = kind u8, member u16, incarnation u64, [suspect: reporters | down, left: silent ms u32]
@@ -70,6 +71,8 @@ const ACK_FLAGS_KNOWN = ACK_FLAG_GRANT | ACK_FLAG_HEARD | ACK_FLAG_GONE;
 /** The ping flags this codec knows; others are malformed. */
 const PING_FLAGS_KNOWN = 1 | PING_FLAG_ABOUT;
 const utf8 = new TextEncoder();
+/** An address as a `duplicate` notice carries it ("ip:port", "[v6]:port"): well under this. */
+export const ADDRESS_TEXT_BYTES_MAX = 64;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** The encoded size of one record of a `state` message. */
@@ -91,6 +94,7 @@ const TYPE_FIELDS_BYTES = {
   boot_hint: INCARNATION_BYTES,
   claim: ID_BYTES + COUNT_BYTES,
   claim_reply: ID_BYTES + COUNT_BYTES,
+  duplicate: MEMBER_BYTES + 2 * INCARNATION_BYTES + 2 * TEXT_LENGTH_BYTES,
 } as const satisfies Record<MessageType, number>;
 
 const MESSAGE_TYPES = Object.keys(MESSAGE_TYPE_CODES) as MessageType[];
@@ -146,6 +150,8 @@ export function bodyFixedSize(message: Message): number {
   let size = bodyBaseSize(message.type);
   if (message.type === 'ping' && message.about !== undefined) size += MEMBER_BYTES + INCARNATION_BYTES;
   if (message.type === 'ack' && message.heard_ago_ms !== undefined) size += MS_BYTES;
+  if (message.type === 'duplicate')
+    size += utf8.encode(message.kept_at).length + utf8.encode(message.newcomer_at).length;
   return size;
 }
 
@@ -221,6 +227,13 @@ export function encodeBody(message: Message, memberCount: number = MEMBER_COUNT_
       break;
     case 'boot_hint':
       writer.u64(message.boot_id);
+      break;
+    case 'duplicate':
+      writer.u16(message.member);
+      writer.u64(message.kept);
+      writer.u64(message.newcomer);
+      writeText(writer, message.kept_at);
+      writeText(writer, message.newcomer_at);
       break;
   }
   writer.u16(message.updates.length);
@@ -319,6 +332,17 @@ function validateMessage(message: Message, memberCount: number): void {
       break;
     case 'boot_hint':
       checkIncarnation(message.boot_id, 'boot_hint boot id');
+      break;
+    case 'duplicate':
+      checkMember(message.member, memberCount, 'duplicate member');
+      checkIncarnation(message.kept, 'duplicate kept boot');
+      checkIncarnation(message.newcomer, 'duplicate newcomer boot');
+      check(message.kept !== message.newcomer, 'duplicate kept and newcomer boots are equal');
+      check(utf8.encode(message.kept_at).length <= ADDRESS_TEXT_BYTES_MAX, 'duplicate kept_at is too long');
+      check(
+        utf8.encode(message.newcomer_at).length <= ADDRESS_TEXT_BYTES_MAX,
+        'duplicate newcomer_at is too long',
+      );
       break;
   }
   check(message.updates.length <= U16_MAX, `${message.updates.length} updates exceed ${U16_MAX}`);
@@ -471,6 +495,17 @@ export function decodeBody(bytes: Uint8Array, memberCount: number): DecodeBodyRe
     case 'boot_hint':
       message = { type, incarnation, boot_id: reader.u64Safe('boot_hint boot id'), updates: [] };
       break;
+    case 'duplicate': {
+      const member = readMember(reader, memberCount, 'duplicate member');
+      const kept = reader.u64Safe('duplicate kept boot');
+      const newcomer = reader.u64Safe('duplicate newcomer boot');
+      const kept_at = readText(reader, 'duplicate kept_at', ADDRESS_TEXT_BYTES_MAX);
+      const newcomer_at = readText(reader, 'duplicate newcomer_at', ADDRESS_TEXT_BYTES_MAX);
+      if (reader.failure === undefined && kept === newcomer)
+        reader.fail('duplicate kept and newcomer boots are equal');
+      message = { type, incarnation, member, kept, newcomer, kept_at, newcomer_at, updates: [] };
+      break;
+    }
   }
   message.updates = readUpdates(reader, memberCount);
   reader.expectEnd('the message');
@@ -528,8 +563,12 @@ function readReleasedItems(reader: ByteReader, type: 'released' | 'claim' | 'cla
   return items;
 }
 
-function readText(reader: ByteReader, field: string): string {
+function readText(reader: ByteReader, field: string, bytesMax = U16_MAX): string {
   const length = reader.u16(`${field} length`);
+  if (length > bytesMax) {
+    reader.fail(`${field} of ${length} bytes is longer than ${bytesMax}`);
+    return '';
+  }
   const bytes = reader.bytes(length, field);
   if (reader.failure !== undefined) return '';
   try {

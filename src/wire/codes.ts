@@ -23,6 +23,7 @@ export const MESSAGE_TYPE_CODES = {
   boot_hint: 9,
   claim: 11,
   claim_reply: 12,
+  duplicate: 10,
 } as const satisfies Record<MessageType, number>;
 
 /** Update kind numbers (u8, the first byte of every update). */

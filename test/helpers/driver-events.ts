@@ -13,6 +13,7 @@ export function driverEvents(overrides: Partial<MembershipDriverEvents> = {}): M
     onClaimReply: () => {},
     onBootAdvanced: () => {},
     onLease: () => {},
+    onDuplicate: () => {},
     ...overrides,
   };
 }

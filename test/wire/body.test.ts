@@ -230,12 +230,15 @@ describe('body: sizes', () => {
       // Optional fields: a ping's `about` (member and incarnation), an ack's heard_ago_ms.
       const optional =
         (message.type === 'ping' && message.about !== undefined ? 10 : 0) +
-        (message.type === 'ack' && message.heard_ago_ms !== undefined ? 4 : 0);
+        (message.type === 'ack' && message.heard_ago_ms !== undefined ? 4 : 0) +
+        (message.type === 'duplicate'
+          ? new TextEncoder().encode(message.kept_at + message.newcomer_at).length
+          : 0);
       assert.equal(encodeBody(bare).length, bodyBaseSize(message.type) + optional + records + items);
       assert.equal(bodyFixedSize(bare), bodyBaseSize(message.type) + optional);
     }
-    assert.equal(BODY_OVERHEAD_BYTES_MAX, bodyBaseSize('boot_hint'));
-    assert.equal(BODY_OVERHEAD_BYTES_MAX, 19);
+    assert.equal(BODY_OVERHEAD_BYTES_MAX, bodyBaseSize('duplicate'));
+    assert.equal(BODY_OVERHEAD_BYTES_MAX, 33);
     assert.equal(bodyBaseSize('ping'), 18);
     assert.equal(BODY_BYTES_MIN, bodyBaseSize('gossip'));
     assert.equal(BODY_BYTES_MIN, 11);
@@ -425,7 +428,7 @@ describe('body: decodeBody rejects malformed bodies without throwing', () => {
   });
 
   it('rejects unknown message types', () => {
-    for (const type of [0, 10, 255]) {
+    for (const type of [0, 13, 255]) {
       rejects(patched(ping, 0, type), new RegExp(`unknown message type ${type}`), LARGE);
     }
   });

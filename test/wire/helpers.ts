@@ -110,6 +110,7 @@ export function randomMessage(
       'boot_hint',
       'claim',
       'claim_reply',
+      'duplicate',
     ] as const)
   ) {
     case 'ping':
@@ -151,6 +152,7 @@ export function randomMessage(
         rng.pick(['', 'web', '10.0.0.1', 'fd00::1', 'dätä ✓ 🙂', 'x'.repeat(rng.below(300))]);
       const items = Array.from({ length: rng.below(6) }, () => ({ system: text(), item: text() }));
       message = { type, incarnation, id: seq, items, updates: [] };
+      while (bodySize(message) > bodyBytesMax) items.pop();
       break;
     }
     case 'released_ack':
@@ -159,6 +161,21 @@ export function randomMessage(
     case 'boot_hint':
       message = { type: 'boot_hint', incarnation, boot_id: rng.incarnation(), updates: [] };
       break;
+    case 'duplicate': {
+      const kept = rng.incarnation();
+      const address = () => rng.pick(['', '10.0.0.1:2200', '[fd00::1]:65535', 'x'.repeat(64)]);
+      message = {
+        type: 'duplicate',
+        incarnation,
+        member: target,
+        kept,
+        newcomer: kept === 0 ? 1 : kept - 1,
+        kept_at: address(),
+        newcomer_at: address(),
+        updates: [],
+      };
+      break;
+    }
   }
   const updateCount = rng.below(12);
   for (let i = 0; i < updateCount; i++) {
@@ -222,6 +239,16 @@ export function everyMessage(memberCount: number): Message[] {
       incarnation: 11,
       id: 0xffff_ffff,
       items: [{ system: 'db', item: 'fd00::2' }],
+      updates: [updates[2]!],
+    },
+    {
+      type: 'duplicate',
+      incarnation: 10,
+      member: 2,
+      kept: 1_800_000_000_000,
+      newcomer: Number.MAX_SAFE_INTEGER,
+      kept_at: '127.0.0.1:2200',
+      newcomer_at: '[fd00::1]:2200',
       updates: [updates[2]!],
     },
   ];

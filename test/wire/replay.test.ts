@@ -102,28 +102,34 @@ describe('replay guard', () => {
     const seed = 2024;
     const rng = new Rng(seed);
     const guard = new ReplayGuard();
-    // The model remembers every accepted (boot, seq), not just a window.
-    const model = new Map<number, { bootId: number; highestSeq: number; seen: Set<number> }>();
+    // The model remembers every accepted (boot, seq), not just a window, for the latest boot
+    // and the one before it.
+    type Boot = { bootId: number; highestSeq: number; seen: Set<number> };
+    const model = new Map<number, Boot>();
+    const previous = new Map<number, Boot>();
     for (let i = 0; i < 20_000; i++) {
       const sender = rng.below(3);
-      const known = model.get(sender);
-      // Mostly the current boot; now and then a restart or a packet from the previous boot.
-      let bootId = known === undefined ? rng.below(3) : known.bootId;
-      if (known !== undefined && rng.chance(0.05)) bootId += rng.pick([-1, 1]);
+      const latest = model.get(sender);
+      // Mostly the current boot; now and then a restart or a packet from an earlier boot.
+      let bootId = latest === undefined ? rng.below(3) : latest.bootId;
+      if (latest !== undefined && rng.chance(0.05)) bootId += rng.pick([-2, -1, 1]);
+      const known = bootId === previous.get(sender)?.bootId ? previous.get(sender) : latest;
       const base = known?.highestSeq ?? 0;
       const seq = Math.max(0, base + rng.between(-REPLAY_WINDOW_SEQS - 8, 8));
       let expected: ReplayVerdict;
-      if (known === undefined || bootId > known.bootId) expected = 'fresh';
-      else if (bootId < known.bootId) expected = 'stale_boot';
-      else if (known.seen.has(seq) || seq <= known.highestSeq - REPLAY_WINDOW_SEQS) expected = 'replay';
+      if (latest === undefined || bootId > latest.bootId) expected = 'fresh';
+      else if (bootId !== known!.bootId) expected = 'stale_boot';
+      else if (known!.seen.has(seq) || seq <= known!.highestSeq - REPLAY_WINDOW_SEQS) expected = 'replay';
       else expected = 'fresh';
       assert.equal(offer(guard, sender, bootId, seq), expected, `seed ${seed}, step ${i}`);
       if (expected !== 'fresh') continue;
-      if (known === undefined || bootId > known.bootId) {
+      if (latest === undefined || bootId > latest.bootId) {
+        if (latest !== undefined) previous.set(sender, latest);
+        else previous.delete(sender);
         model.set(sender, { bootId, highestSeq: seq, seen: new Set([seq]) });
       } else {
-        known.seen.add(seq);
-        known.highestSeq = Math.max(known.highestSeq, seq);
+        known!.seen.add(seq);
+        known!.highestSeq = Math.max(known!.highestSeq, seq);
       }
     }
   });
