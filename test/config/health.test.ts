@@ -61,7 +61,10 @@ describe('config: health checks and hold-down', () => {
 
   it('names the field and its line for bad values', () => {
     const issues = issuesOf(
-      yaml('      check: ./check\n      check_interval: 50\n      rise: 0\n      fall: 1.5\n', 'hold_down: -1\n'),
+      yaml(
+        '      check: ./check\n      check_interval: 50\n      rise: 0\n      fall: 1.5\n',
+        'hold_down: -1\n',
+      ),
     );
     const at = (path: string) => issues.find((issue) => issue.path === path);
     assert.match(at('cluster.system.ip.check_interval')?.message ?? '', /out of range \(100 to/);
