@@ -64,9 +64,9 @@ export class HealthMonitor {
     this.#holdDown.refuted(now);
   }
 
-  /** What to announce at `now` (see HoldDown.sets for `peerReady`). */
-  sets(now: number, peerReady?: (system: string) => boolean): OwnReadinessSets {
-    return this.#holdDown.sets(now, peerReady);
+  /** What to announce at `now` (see HoldDown.sets for `peerSettled`). */
+  sets(now: number, peerSettled?: (system: string) => boolean): OwnReadinessSets {
+    return this.#holdDown.sets(now, peerSettled);
   }
 
   nextWakeAt(now: number): number {

@@ -8,9 +8,11 @@
  *
  * One exception, so that a hold-down never leaves items without an owner for nothing: once the
  * view is known (the controller plans), a server holding down in a system where no other live
- * member is ready ends its hold-down at once. Nobody serves those items, so there is no owner
- * to flap away from; this is what a whole cluster starting together does, and a server coming
- * back to a system whose other members all fail their checks.
+ * member is settled (ready, and not itself fresh; a member whose readiness is not known yet
+ * counts as settled) ends its hold-down at once, and says it is `fresh` there for the hold-down's
+ * length. Nobody settled serves those items, so there is no owner to flap away from: this is a
+ * whole cluster starting together (every server skips, whoever plans first), and a server
+ * coming back to a system whose other members all fail their checks.
  */
 import type { CheckVerdict } from './check-schedule.js';
 
@@ -29,6 +31,8 @@ export interface OwnReadinessSets {
   failing: string[];
   /** Systems this server holds down in. */
   holding: string[];
+  /** Systems where it skipped its hold-down, for the hold-down's length (ready all the same). */
+  fresh: string[];
 }
 
 interface SystemState {
@@ -36,6 +40,8 @@ interface SystemState {
   verdict: CheckVerdict;
   /** Not ready before this time (ms), while healthy. */
   holdUntil: number;
+  /** Fresh (it skipped its hold-down) until this time (ms). */
+  freshUntil: number;
 }
 
 export class HoldDown {
@@ -47,6 +53,7 @@ export class HoldDown {
       config,
       verdict: config.checked ? 'unknown' : 'passing',
       holdUntil: config.checked ? Number.POSITIVE_INFINITY : now + config.hold_down_ms,
+      freshUntil: Number.NEGATIVE_INFINITY,
     }));
   }
 
@@ -66,32 +73,36 @@ export class HoldDown {
   }
 
   /**
-   * What this server announces at `now`. `peerReady` (given once the view is known) tells
-   * whether another live member of a system is ready there; when none is, the hold-down ends.
+   * What this server announces at `now`. `peerSettled` (given once the view is known) tells
+   * whether another live member of a system is settled there; when none is, the hold-down ends.
    */
-  sets(now: number, peerReady?: (system: string) => boolean): OwnReadinessSets {
+  sets(now: number, peerSettled?: (system: string) => boolean): OwnReadinessSets {
     const failing: string[] = [];
     const holding: string[] = [];
+    const fresh: string[] = [];
     for (const state of this.#systems) {
       if (state.verdict !== 'passing') {
         failing.push(state.config.name);
         continue;
       }
-      if (now >= state.holdUntil) continue;
-      if (peerReady !== undefined && !peerReady(state.config.name)) {
+      if (now < state.holdUntil && peerSettled !== undefined && !peerSettled(state.config.name)) {
         state.holdUntil = now;
-        continue;
+        state.freshUntil = now + state.config.hold_down_ms;
       }
-      holding.push(state.config.name);
+      if (now < state.holdUntil) holding.push(state.config.name);
+      else if (now < state.freshUntil) fresh.push(state.config.name);
     }
-    return { failing, holding };
+    return { failing, holding, fresh };
   }
 
   /** When a hold-down ends next (ms), for the caller's timer. */
   nextWakeAt(now: number): number {
     let wake = Number.POSITIVE_INFINITY;
-    for (const state of this.#systems)
-      if (state.verdict === 'passing' && state.holdUntil > now) wake = Math.min(wake, state.holdUntil);
+    for (const state of this.#systems) {
+      if (state.verdict !== 'passing') continue;
+      if (state.holdUntil > now) wake = Math.min(wake, state.holdUntil);
+      else if (state.freshUntil > now) wake = Math.min(wake, state.freshUntil);
+    }
     return wake;
   }
 }

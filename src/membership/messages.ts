@@ -28,8 +28,8 @@ export type Update =
 /**
  * `member`'s readiness for the systems it is a member of, as it alone announces it (see
  * readiness.ts): at its `incarnation`, numbered `version` within it, the systems (indexes into
- * the config's systems sorted by name, increasing) whose check is failing, and those in which
- * it is holding down after a return. Every other system of the member is ready. Not news about
+ * the config's systems sorted by name, increasing) whose check is failing, those in which it is
+ * holding down after a return, and those in which it is fresh (below). Every other system of the member is ready. Not news about
  * the member's liveness: it never changes whether the member is up, only which items it gets.
  */
 export interface ReadinessUpdate {
@@ -39,6 +39,12 @@ export interface ReadinessUpdate {
   version: number;
   failing: number[];
   holding: number[];
+  /**
+   * Systems where it is ready only because no other member was when it came (it skipped its
+   * hold-down, see health/hold-down.ts), for the hold-down's length: a server starting beside it
+   * skips its own hold-down too, instead of waiting for one that is no more settled than itself.
+   */
+  fresh: number[];
 }
 
 export type UpdateKind = Update['kind'];

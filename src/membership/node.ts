@@ -44,7 +44,13 @@ import {
 import { ProbeOrder, sample } from './probe-order.js';
 import { ProbeCycle } from './probing.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
-import { OwnReadiness, type ReadinessState, ReadinessTable } from './readiness.js';
+import {
+  OwnReadiness,
+  type ReadinessSets,
+  type ReadinessState,
+  ReadinessTable,
+  stateIn,
+} from './readiness.js';
 import { type Refutation, refutationFor, refutingIncarnation } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
 import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
@@ -255,9 +261,9 @@ export class MembershipNode {
    * here, and those we hold down in. A change is a new version, pushed at once and piggybacked;
    * from the first call on, every message we send carries our record beside our incarnation.
    */
-  setReadiness(now: number, failing: readonly number[], holding: readonly number[]): void {
+  setReadiness(now: number, sets: ReadinessSets): void {
     this.#clock = Math.max(this.#clock, now);
-    this.#announceReadiness(this.#ownReadiness.set(this.#incarnation, failing, holding));
+    this.#announceReadiness(this.#ownReadiness.set(this.#incarnation, sets));
   }
 
   /** `member`'s readiness for system index `system` in our view ('unknown': nothing said yet). */
@@ -265,7 +271,7 @@ export class MembershipNode {
     if (member === this.self) {
       const own = this.#ownReadiness.record;
       if (own === undefined) return 'unknown';
-      return own.failing.includes(system) ? 'failing' : own.holding.includes(system) ? 'holding' : 'ready';
+      return stateIn(own, system);
     }
     return this.#readiness.state(member, system, this.#members.get(member)!.incarnation);
   }

@@ -22,15 +22,31 @@ export function compareReadiness(a: ReadinessUpdate, b: ReadinessUpdate): number
 
 /** Whether two records say the same about the same systems (versions aside). */
 export function sameReadiness(a: ReadinessUpdate, b: ReadinessUpdate): boolean {
-  return sameList(a.failing, b.failing) && sameList(a.holding, b.holding);
+  return sameList(a.failing, b.failing) && sameList(a.holding, b.holding) && sameList(a.fresh, b.fresh);
 }
 
 function sameList(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
-/** Why a member is not ready for a system, or 'ready'. */
-export type ReadinessState = 'ready' | 'failing' | 'holding' | 'unknown';
+/**
+ * A member's readiness for a system: 'ready' or 'fresh' (ready, see ReadinessUpdate.fresh) get
+ * items; 'failing', 'holding' and 'unknown' (nothing said at its incarnation) get none.
+ */
+export type ReadinessState = 'ready' | 'fresh' | 'failing' | 'holding' | 'unknown';
+
+/** Whether a member in `state` gets items. */
+export function placeable(state: ReadinessState): boolean {
+  return state === 'ready' || state === 'fresh';
+}
+
+/** The state a record gives `system`. */
+export function stateIn(record: ReadinessUpdate, system: number): ReadinessState {
+  if (record.failing.includes(system)) return 'failing';
+  if (record.holding.includes(system)) return 'holding';
+  if (record.fresh.includes(system)) return 'fresh';
+  return 'ready';
+}
 
 export class ReadinessTable {
   readonly #records: (ReadinessUpdate | undefined)[];
@@ -72,10 +88,15 @@ export class ReadinessTable {
   state(member: number, system: number, incarnation: number): ReadinessState {
     const record = this.#records[member];
     if (record === undefined || record.incarnation !== incarnation) return 'unknown';
-    if (record.failing.includes(system)) return 'failing';
-    if (record.holding.includes(system)) return 'holding';
-    return 'ready';
+    return stateIn(record, system);
   }
+}
+
+/** What a member says of its systems (indexes), as a readiness update carries it. */
+export interface ReadinessSets {
+  failing: readonly number[];
+  holding: readonly number[];
+  fresh: readonly number[];
 }
 
 /**
@@ -96,18 +117,20 @@ export class OwnReadiness {
   }
 
   /** Sets what we say at `incarnation`; returns the new record, or undefined when nothing changed. */
-  set(
-    incarnation: number,
-    failing: readonly number[],
-    holding: readonly number[],
-  ): ReadinessUpdate | undefined {
+  set(incarnation: number, sets: ReadinessSets): ReadinessUpdate | undefined {
+    const failing = sortedUnique(sets.failing);
+    const holding = sortedUnique(sets.holding).filter((system) => !failing.includes(system));
+    const fresh = sortedUnique(sets.fresh).filter(
+      (system) => !failing.includes(system) && !holding.includes(system),
+    );
     const next: ReadinessUpdate = {
       kind: 'readiness',
       member: this.#member,
       incarnation,
       version: this.#version + 1,
-      failing: sortedUnique(failing),
-      holding: sortedUnique(holding).filter((system) => !failing.includes(system)),
+      failing,
+      holding,
+      fresh,
     };
     const now = this.#record;
     if (now !== undefined && now.incarnation === incarnation && sameReadiness(now, next)) return undefined;
@@ -120,7 +143,7 @@ export class OwnReadiness {
   renew(incarnation: number): ReadinessUpdate | undefined {
     const now = this.#record;
     if (now === undefined) return undefined;
-    return this.set(incarnation, now.failing, now.holding);
+    return this.set(incarnation, now);
   }
 }
 

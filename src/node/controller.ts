@@ -20,7 +20,8 @@ import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices
 import type { ReleasedItem } from '../membership/messages.js';
 import { isLive, type LeaseEvent, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
-import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
+import { placeReady, readyIn } from '../placement/eligible.js';
+import { heldBy, type Placement, place } from '../placement/index.js';
 
 /** What the controller needs to know of this node's membership view. */
 export interface MembershipView {
@@ -34,6 +35,11 @@ export interface MembershipView {
   heardByAnyone(member: number): number;
   /** How fresh every grant of a renewal must be (ms). */
   readonly grant_fresh_ms: number;
+  /**
+   * Whether live `member` is ready for `system` (membership/readiness.ts): placement gives a
+   * system's items only to its ready members. Absent: every live member is ready.
+   */
+  readyFor?(member: number, system: string): boolean;
 }
 
 export interface ControllerOptions {
@@ -248,6 +254,16 @@ export class NodeController {
     this.#takeSends();
   }
 
+  /**
+   * A member's readiness changed in our view (membership/readiness.ts): its items move, as after
+   * any other change of placement (after the system's delay; break-before-make by hand-backs).
+   */
+  readinessChanged(now: number, view: MembershipView): void {
+    if (this.#stopped || this.#leaving || !this.#planning) return;
+    this.#replan(now, view, false);
+    this.#tellNewHolders(now, view);
+  }
+
   /** Member states changed in our view: replan when placement may change (at once on a leave). */
   changes(now: number, changes: readonly MemberChange[], view: MembershipView): void {
     let placementChanged = false;
@@ -303,7 +319,8 @@ export class NodeController {
   /** The other servers that hold `item` of `system` in our view. */
   #holdersOf(system: FlipConfig['systems'][number], item: string, view: MembershipView): number[] {
     const to: number[] = [];
-    for (const [id, items] of place(system, this.#live(view)).holdings) {
+    const live = this.#live(view);
+    for (const [id, items] of place(system, readyIn(system, live, this.#ready(view))).holdings) {
       if (id !== this.#self && items.includes(item)) to.push(this.#ids.indexOf(id));
     }
     return to;
@@ -396,7 +413,7 @@ export class NodeController {
 
   /** Which items this node should hold now, per system it is a member of. */
   desired(view: MembershipView): Map<string, string[]> {
-    return heldBy(placeAll(this.#config.systems, this.#live(view)), this.#self);
+    return heldBy(this.#placeAll(this.#live(view), view), this.#self);
   }
 
   #beginPlanning(now: number, view: MembershipView, why: 'synced' | 'grace'): void {
@@ -409,7 +426,7 @@ export class NodeController {
   #replan(now: number, view: MembershipView, immediate: boolean): void {
     if (!this.#planning || this.#stopped || this.#leaving) return;
     const live = this.#live(view);
-    const placements = placeAll(this.#config.systems, live);
+    const placements = this.#placeAll(live, view);
     const desired = heldBy(placements, this.#self);
     const handbacks = this.#handbacks(now, placements, live, view);
     const quorum = this.hasQuorum(now, view);
@@ -538,10 +555,10 @@ export class NodeController {
     // gives our items to without us may hold them, and so may a gone member still inside its
     // fence, as placement with it would have it.
     const before =
-      this.#lastPlacements ?? placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
+      this.#lastPlacements ?? this.#placeAll(new Set([...live].filter((id) => id !== self)), view);
     const beforeGone =
       this.#lastPlacements ??
-      placeAll(this.#config.systems, new Set([...live, ...fencing.keys()].filter((id) => id !== self)));
+      this.#placeAll(new Set([...live, ...fencing.keys()].filter((id) => id !== self)), view);
     // A server an earlier placement gave an item to acts on its own view after its delay: one
     // superseded less than twice the longest delay (plus the margin) ago may still hold it.
     const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
@@ -630,6 +647,25 @@ export class NodeController {
   /** The systems this server is a member of. */
   #ownSystems(): string[] {
     return this.#config.servers.find((server) => server.id === this.#self)?.systems ?? [];
+  }
+
+  /**
+   * Placement of every system among the members of `candidates` that are ready for it. A member
+   * not live in our view (a gone one, in a set only for its fence) has no readiness to go by:
+   * it is placed as it last was.
+   */
+  #placeAll(candidates: ReadonlySet<string>, view: MembershipView): Map<string, Placement> {
+    return placeReady(this.#config.systems, candidates, this.#ready(view));
+  }
+
+  /** Whether server `id` may be given items of `system` in our view. */
+  #ready(view: MembershipView): (id: string, system: string) => boolean {
+    const readyFor = view.readyFor;
+    if (readyFor === undefined) return () => true;
+    return (id, system) => {
+      const member = this.#ids.indexOf(id);
+      return !view.isLive(member) || readyFor.call(view, member, system);
+    };
   }
 
   #live(view: MembershipView): Set<string> {

@@ -11,9 +11,9 @@
  *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64, silent ms u32 (0 unless down or left)
  *   update  = kind u8, member u16, incarnation u64, [suspect: reporters | down, left: silent ms u32
- *             | readiness: version u32, failing systems, holding systems]
+ *             | readiness: version u32, failing, holding, fresh systems]
  *   systems = u16 byte length, bytes; bit i (LSB first in each byte) = system index i; the last
- *             byte is not 0; at most READINESS_SYSTEMS_MAX bits; no system in both
+ *             byte is not 0; at most READINESS_SYSTEMS_MAX bits; no system in two sets
  *   reporters = format u8 (list 0 | bitmap 1), then
  *             list: u16 count, count x u16 index (increasing)
  *             bitmap: u16 byte length, bytes; bit i (LSB first in each byte) = index i
@@ -139,7 +139,13 @@ function systemsBytes(systems: readonly number[]): number {
 export function updateSize(update: Gossip): number {
   if (update.kind === 'down' || update.kind === 'left') return UPDATE_BYTES_MIN + MS_BYTES;
   if (update.kind === 'readiness')
-    return UPDATE_BYTES_MIN + ID_BYTES + systemsBytes(update.failing) + systemsBytes(update.holding);
+    return (
+      UPDATE_BYTES_MIN +
+      ID_BYTES +
+      systemsBytes(update.failing) +
+      systemsBytes(update.holding) +
+      systemsBytes(update.fresh)
+    );
   if (update.kind !== 'suspect') return UPDATE_BYTES_MIN;
   const reporters = update.reporters;
   return UPDATE_BYTES_MIN + FORMAT_BYTES + Math.min(listBytes(reporters), bitmapBytes(reporters));
@@ -252,6 +258,7 @@ function writeUpdate(writer: ByteWriter, update: Gossip): void {
     writer.u32(update.version);
     writeSystems(writer, update.failing);
     writeSystems(writer, update.holding);
+    writeSystems(writer, update.fresh);
     return;
   }
   if (update.kind !== 'suspect') return;
@@ -361,10 +368,11 @@ function validateUpdate(update: Gossip, memberCount: number, where: string): voi
   checkIncarnation(update.incarnation, `${where} incarnation`);
   if (update.kind === 'readiness') {
     check(isInteger(update.version, 0, U32_MAX), `${where} version ${update.version} is not a u32`);
-    const failing = new Set(update.failing);
+    const seen = new Set<number>();
     for (const [name, systems] of [
       ['failing', update.failing],
       ['holding', update.holding],
+      ['fresh', update.fresh],
     ] as const) {
       systems.forEach((system, i) => {
         check(
@@ -372,9 +380,9 @@ function validateUpdate(update: Gossip, memberCount: number, where: string): voi
           `${where} ${name} system ${system} is not below ${READINESS_SYSTEMS_MAX}`,
         );
         if (i > 0) check(system > systems[i - 1]!, `${where} ${name} systems are not sorted and unique`);
-        if (name === 'holding')
-          check(!failing.has(system), `${where} system ${system} is failing and holding`);
+        check(!seen.has(system), `${where} system ${system} is in two sets`);
       });
+      for (const system of systems) seen.add(system);
     }
     return;
   }
@@ -610,9 +618,11 @@ function readReadiness(
   const version = reader.u32(`${where} version`);
   const failing = readSystems(reader, `${where} failing systems`);
   const holding = readSystems(reader, `${where} holding systems`);
-  const both = holding.find((system) => failing.includes(system));
-  if (both !== undefined) reader.fail(`${where} system ${both} is failing and holding`);
-  return { kind: 'readiness', member, incarnation, version, failing, holding };
+  const fresh = readSystems(reader, `${where} fresh systems`);
+  const all = [...failing, ...holding, ...fresh];
+  const twice = all.find((system, i) => all.indexOf(system) !== i);
+  if (twice !== undefined) reader.fail(`${where} system ${twice} is in two sets`);
+  return { kind: 'readiness', member, incarnation, version, failing, holding, fresh };
 }
 
 /** A bitmap of system indexes; only the smallest encoding is valid, so it round-trips exactly. */

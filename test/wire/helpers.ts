@@ -93,7 +93,9 @@ export function randomUpdate(rng: Rng, memberCount: number): Gossip {
   const kind = rng.pick(['alive', 'suspect', 'down', 'left', 'readiness'] as const);
   if (kind === 'readiness') {
     const failing = randomSystems(rng);
-    return { kind, member, incarnation, version: rng.u32(), failing, holding: randomSystems(rng, failing) };
+    const holding = randomSystems(rng, failing);
+    const fresh = randomSystems(rng, [...failing, ...holding]);
+    return { kind, member, incarnation, version: rng.u32(), failing, holding, fresh };
   }
   if (kind === 'suspect') return { kind, member, incarnation, reporters: randomReporters(rng, memberCount) };
   if (kind === 'down' || kind === 'left') return { kind, member, incarnation, silent_ms: rng.u32() };
@@ -185,8 +187,16 @@ export function everyMessage(memberCount: number): Message[] {
     { kind: 'left', member: 2, incarnation: 0, silent_ms: 0 },
   ];
   const readiness: Gossip[] = [
-    { kind: 'readiness', member: 0, incarnation: 9, version: 1, failing: [], holding: [] },
-    { kind: 'readiness', member: 1, incarnation: 9, version: 0xffff_ffff, failing: [0, 9], holding: [1023] },
+    { kind: 'readiness', member: 0, incarnation: 9, version: 1, failing: [], holding: [], fresh: [] },
+    {
+      kind: 'readiness',
+      member: 1,
+      incarnation: 9,
+      version: 0xffff_ffff,
+      failing: [0, 9],
+      holding: [1023],
+      fresh: [10],
+    },
   ];
   return [
     { type: 'ping', incarnation: 1, seq: 0xffff_ffff, target: 2, flags: 1, updates },

@@ -9,8 +9,8 @@ import { Rng, randomSystems } from './helpers.js';
 
 const MEMBERS = 5;
 
-function readiness(failing: number[], holding: number[], version = 3): ReadinessUpdate {
-  return { kind: 'readiness', member: 2, incarnation: 1_700_000_000_123, version, failing, holding };
+function readiness(failing: number[], holding: number[], version = 3, fresh: number[] = []): ReadinessUpdate {
+  return { kind: 'readiness', member: 2, incarnation: 1_700_000_000_123, version, failing, holding, fresh };
 }
 
 function gossip(...updates: ReadinessUpdate[]): Message {
@@ -32,6 +32,7 @@ describe('wire: readiness updates', () => {
       readiness([], []),
       readiness([0], [7]),
       readiness([3, 8, 9], [0, 1023]),
+      readiness([3], [0], 7, [1, 2, 1000]),
       readiness(
         Array.from({ length: 512 }, (_, i) => 2 * i),
         Array.from({ length: 512 }, (_, i) => 2 * i + 1),
@@ -49,19 +50,15 @@ describe('wire: readiness updates', () => {
 
   it('the largest update fits a packet with room for others', () => {
     const all = Array.from({ length: READINESS_SYSTEMS_MAX }, (_, i) => i);
-    const size = updateSize(
-      readiness(
-        all.filter((i) => i % 2 === 0),
-        all.filter((i) => i % 2 === 1),
-      ),
-    );
-    assert.equal(size, 1 + 2 + 8 + 4 + 2 * (2 + 128));
-    assert.ok(size * 4 < BODY_BYTES_MAX);
+    const third = (r: number) => all.filter((i) => i % 3 === r);
+    const size = updateSize(readiness(third(0), third(1), 1, third(2)));
+    assert.equal(size, 1 + 2 + 8 + 4 + 3 * (2 + 128));
+    assert.ok(size * 3 < BODY_BYTES_MAX);
   });
 
   it('refuses to encode what a receiver would drop', () => {
     assert.throws(() => encodeBody(gossip(readiness([2, 1], [])), MEMBERS), /not sorted and unique/);
-    assert.throws(() => encodeBody(gossip(readiness([1], [1])), MEMBERS), /failing and holding/);
+    assert.throws(() => encodeBody(gossip(readiness([1], [1])), MEMBERS), /in two sets/);
     assert.throws(
       () => encodeBody(gossip(readiness([READINESS_SYSTEMS_MAX], [])), MEMBERS),
       /not below 1024/,
@@ -83,7 +80,7 @@ describe('wire: readiness updates', () => {
     const long = base.slice();
     long[failingByte - 1] = 129;
     for (const [bytes, pattern] of [
-      [both, /system 0 is failing and holding/],
+      [both, /system 0 is in two sets/],
       [zero, /ends in a zero byte/],
       [long, /longer than 128/],
       [base.slice(0, base.length - 1), /./],
@@ -98,7 +95,8 @@ describe('wire: readiness updates', () => {
     const rng = new Rng(10);
     for (let run = 0; run < 300; run++) {
       const failing = randomSystems(rng);
-      const update = readiness(failing, randomSystems(rng, failing), rng.u32());
+      const holding = randomSystems(rng, failing);
+      const update = readiness(failing, holding, rng.u32(), randomSystems(rng, [...failing, ...holding]));
       const message = gossip(update);
       const bytes = encodeBody(message, MEMBERS);
       const decoded = decodeBody(bytes, MEMBERS);
