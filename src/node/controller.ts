@@ -21,7 +21,7 @@ import type { ReleasedItem } from '../membership/messages.js';
 import { isLive, type LeaseEvent, type MemberChange, type ReleasedNotice } from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
 import { placeReady, readyIn } from '../placement/eligible.js';
-import { heldBy, type Placement, place } from '../placement/index.js';
+import { heldBy, type Placement, place, placeAll } from '../placement/index.js';
 
 /** What the controller needs to know of this node's membership view. */
 export interface MembershipView {
@@ -554,19 +554,25 @@ export class NodeController {
     // No earlier view (a start, a refutation, a plan without the quorum): whoever placement
     // gives our items to without us may hold them, and so may a gone member still inside its
     // fence, as placement with it would have it.
+    // Readiness is left out here: a member not ready (or not known to be) may still hold what it
+    // held before it said so, so every live member counts as a possible holder.
     const before =
-      this.#lastPlacements ?? this.#placeAll(new Set([...live].filter((id) => id !== self)), view);
+      this.#lastPlacements ?? placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
     const beforeGone =
       this.#lastPlacements ??
-      this.#placeAll(new Set([...live, ...fencing.keys()].filter((id) => id !== self)), view);
+      placeAll(this.#config.systems, new Set([...live, ...fencing.keys()].filter((id) => id !== self)));
     // A server an earlier placement gave an item to acts on its own view after its delay: one
     // superseded less than twice the longest delay (plus the margin) ago may still hold it.
     const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
     const since = now - 2 * delayMax - HANDBACK_MARGIN_MS;
     this.#earlier = this.#earlier.filter((entry) => entry.until >= since);
     const earlier = this.#earlier.map((entry) => entry.placements);
+    // A member not ready, or whose readiness we do not know yet, may still hold what placement
+    // without us would give it (it held our items while we were away, then said it was not
+    // ready, or we have not heard it yet): placement left us out but ready or not is a view too.
+    const anyReadiness = placeAll(this.#config.systems, new Set([...live].filter((id) => id !== self)));
     const out = new Map<string, Map<string, HandBack>>();
-    for (const [name, items] of handBacks(self, before, placements, live, earlier)) {
+    for (const [name, items] of handBacks(self, before, placements, live, [...earlier, anyReadiness])) {
       const wait_ms =
         2 * this.#config.systems.find((system) => system.name === name)!.delay_ms + HANDBACK_MARGIN_MS;
       const entries = new Map<string, HandBack>();
