@@ -43,6 +43,8 @@ export interface MembershipDriverEvents {
   onBootAdvanced(from: number, to: number): void;
   /** News about our own lease: a round, a grant, its loss (see membership/lease.ts). */
   onLease(events: LeaseEvent[]): void;
+  /** Members' readiness changed in our view (membership/readiness.ts). */
+  onReadiness?(members: number[]): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -109,6 +111,14 @@ export class MembershipDriver {
 
   get grant_fresh_ms(): number {
     return this.core.grant_fresh_ms;
+  }
+
+  /** Whether live `member` may be given items of `system` (set by the agent, see readiness-link.ts). */
+  readyFor?: (member: number, system: string) => boolean;
+
+  /** Sends what the core queued (after the agent changed our readiness). */
+  flush(): void {
+    if (!this.#stopped) this.#flush();
   }
 
   /** Asks the core for lease rounds, or stops them. */
@@ -206,6 +216,7 @@ export class MembershipDriver {
     for (const notice of effects.released) this.#events.onReleased(notice);
     for (const ack of effects.released_acks) this.#events.onReleasedAck(ack);
     if (effects.lease.length > 0) this.#events.onLease(effects.lease);
+    if (effects.readiness.length > 0) this.#events.onReadiness?.(effects.readiness);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;
       this.#events.onSynced();
