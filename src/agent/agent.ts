@@ -19,6 +19,8 @@ import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js'
 import { ScriptRunner } from '../executor/runner.js';
 import { ScriptLedger } from '../executor/script-ledger.js';
 import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
+import { HealthMonitor } from '../health/health-monitor.js';
+import { ReadinessLink } from '../health/readiness-link.js';
 import type { DuplicateCounters } from '../membership/identity.js';
 import type { DuplicateEvent, MemberChange } from '../membership/node.js';
 import { NodeController } from '../node/controller.js';
@@ -77,6 +79,13 @@ export class Agent {
   readonly #ledger: ScriptLedger;
   /** When each kind of duplicate-id line was last logged, and how many were left out since. */
   readonly #duplicateLogged = new Map<string, { at: number; suppressed: number }>();
+  /** Health checks and hold-downs (src/health/), and what we announce of them. */
+  #health: HealthMonitor | undefined;
+  #readiness: ReadinessLink;
+  /** The one timer for the health monitor's next wake-up, and when it fires (ms, monotonic). */
+  #healthTimer: NodeJS.Timeout | undefined;
+  #healthTimerAt = Number.POSITIVE_INFINITY;
+  readonly #configDir: string;
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
@@ -98,6 +107,13 @@ export class Agent {
         onRefuted: () => {
           this.log.warn('peers had declared this server down; announcing what it holds again');
           this.#controller.refuted(performance.now(), this.membership);
+          this.#health?.refuted(performance.now());
+          this.#checkHealth();
+          this.#drive();
+        },
+        onReadiness: () => {
+          this.#controller.readinessChanged(performance.now(), this.membership);
+          this.#checkHealth();
           this.#drive();
         },
         onLease: (events) => {
@@ -131,6 +147,13 @@ export class Agent {
         onDuplicate: (event, where) => this.#onDuplicate(event, where),
       },
     );
+    this.#configDir = configDir;
+    this.#readiness = new ReadinessLink(
+      config,
+      config.servers.find((server) => server.id === config.id)!.index,
+    );
+    this.membership.readyFor = (member, system) =>
+      this.#readiness.readyFor(this.membership.core, member, system);
     this.#controller = new NodeController(config, {
       // Wall-clock start, to tell peers that were running before us (they may hold our items).
       first_notice_id: Math.floor(Math.random() * 2 ** 32),
@@ -273,6 +296,12 @@ export class Agent {
       'flip agent started',
     );
     this.#controller.start(performance.now());
+    this.#health = new HealthMonitor(
+      this.config.systems.filter((system) => self.systems.includes(system.name)),
+      performance.now(),
+    );
+    // Before the first packet: our readiness rides on every message, the introductions too.
+    this.#checkHealth();
     this.membership.start(this.#transport);
     this.#drive();
   }
@@ -322,6 +351,81 @@ export class Agent {
         `a second agent claims this server's id ${id} (at ${fields.newcomer_at}); it is kept out and this one keeps its items; stop it (a copied config?)`,
       );
     }
+  }
+
+  /**
+   * Runs the health checks that are due, announces our readiness (logged when it changes), and
+   * keeps one timer set for the monitor's next wake-up.
+   */
+  #checkHealth(): void {
+    const health = this.#health;
+    if (health === undefined || this.#shuttingDown !== undefined) return;
+    const now = performance.now();
+    for (const run of health.due(now)) this.#runCheck(run.system, run.run, run.script, run.timeout_ms);
+    const changed = this.#readiness.announce(now, health, this.membership.core, this.#controller.planning);
+    if (changed)
+      this.log.info(
+        { failing: changed.failing, holding_down: changed.holding, fresh: changed.fresh },
+        'readiness',
+      );
+    this.membership.flush();
+    const at = health.nextWakeAt(now);
+    if (at === this.#healthTimerAt) return;
+    if (this.#healthTimer) clearTimeout(this.#healthTimer);
+    this.#healthTimer = undefined;
+    this.#healthTimerAt = at;
+    if (!Number.isFinite(at)) return;
+    this.#healthTimer = setTimer(() => {
+      this.#healthTimer = undefined;
+      this.#healthTimerAt = Number.POSITIVE_INFINITY;
+      this.#checkHealth();
+      this.#drive();
+    }, at - now);
+  }
+
+  /** Runs a system's check through the launcher: no shell, its process group killed on timeout. */
+  #runCheck(system: string, run: number, script: string, timeout_ms: number): void {
+    const config = this.config.systems.find((candidate) => candidate.name === system)!;
+    const configJson = JSON.stringify(config.config);
+    const launch: Launch = {
+      run,
+      system,
+      item: system,
+      event: 'check',
+      script: resolveScript(script, this.#configDir),
+      args: [system, configJson],
+      env: {
+        FLIP_EVENT: 'check',
+        FLIP_SYSTEM: system,
+        FLIP_NODE: this.config.id,
+        FLIP_CONFIG: configJson,
+      },
+      timeout_ms,
+      attempt: 1,
+      plan: 0,
+      reason: 'check',
+    };
+    void launchScript(launch, { cwd: this.#configDir, recorder: this.#ledger }).then((result) => {
+      const health = this.#health;
+      if (health === undefined || this.#shuttingDown !== undefined) return;
+      const verdict = health.result(performance.now(), system, run, result.ok);
+      const logged = (text: string): string => shortenText(text.trim(), 2000, 2000);
+      const fields = {
+        system,
+        exit_code: result.exit_code,
+        signal: result.signal,
+        timed_out: result.timed_out,
+        duration_ms: Math.round(result.duration_ms),
+        ...(logged(result.stdout) === '' ? {} : { stdout: logged(result.stdout) }),
+        ...(logged(result.stderr) === '' ? {} : { stderr: logged(result.stderr) }),
+      };
+      if (verdict !== undefined)
+        this.log[verdict === 'passing' ? 'info' : 'warn']({ ...fields, verdict }, `health check ${verdict}`);
+      else if (!result.ok) this.log.warn(fields, 'health check failed');
+      else this.log.debug(fields, 'health check passed');
+      this.#checkHealth();
+      this.#drive();
+    });
   }
 
   /** Which items this node should hold now, per system it is a member of. */
@@ -560,6 +664,8 @@ export class Agent {
       this.log.info({ signal, run_down: this.config.remove_on_failure }, 'leaving the cluster');
       this.#controller.leave();
       this.membership.leave();
+      if (this.#healthTimer) clearTimeout(this.#healthTimer);
+      this.#healthTimer = undefined;
       const slowest = Math.max(0, ...this.config.systems.map((system) => system.script_timeout_ms));
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {

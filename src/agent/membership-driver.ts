@@ -54,6 +54,8 @@ export interface MembershipDriverEvents {
    * each run was seen ("ip:port"; for `seen`, by this agent; for `told`, by the peer that told).
    */
   onDuplicate(event: DuplicateEvent, where: { kept_at: string; newcomer_at: string }): void;
+  /** Members' readiness changed in our view (membership/readiness.ts). */
+  onReadiness?(members: number[]): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -128,6 +130,14 @@ export class MembershipDriver {
 
   get grant_fresh_ms(): number {
     return this.core.grant_fresh_ms;
+  }
+
+  /** Whether live `member` may be given items of `system` (set by the agent, see readiness-link.ts). */
+  readyFor?: (member: number, system: string) => boolean;
+
+  /** Sends what the core queued (after the agent changed our readiness). */
+  flush(): void {
+    if (!this.#stopped) this.#flush();
   }
 
   /** Asks the core for lease rounds, or stops them. */
@@ -295,6 +305,7 @@ export class MembershipDriver {
     for (const claim of effects.claims) this.#events.onClaim(claim);
     for (const reply of effects.claim_replies) this.#events.onClaimReply(reply);
     if (effects.lease.length > 0) this.#events.onLease(effects.lease);
+    if (effects.readiness.length > 0) this.#events.onReadiness?.(effects.readiness);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;
       this.#events.onSynced();

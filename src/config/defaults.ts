@@ -57,6 +57,34 @@ export const DEFAULTS = {
    * kill after a SIGKILL), in a directory per server id: the FHS place for a daemon's state.
    */
   state_dir: '/var/lib/flip',
+  /**
+   * A system's health check runs every this many ms: HAProxy's default check interval (`inter`),
+   * a process spawn every two seconds per system, cheap beside the agent's own packets.
+   */
+  check_interval_ms: 2000,
+  /**
+   * A check still running after this long has failed, and its process group is killed (ms). The
+   * interval too, as HAProxy bounds a check by `inter`: a check that needs longer than the gap
+   * between two checks cannot tell a live service from a stuck one in time anyway.
+   */
+  check_timeout_ms: 2000,
+  /**
+   * Passes in a row that make a failing server healthy again, and failures in a row that make a
+   * healthy one failing: HAProxy's defaults. One timed-out check on a loaded host moves nothing;
+   * a dead service is noticed in about three intervals (6 s).
+   */
+  rise: 2,
+  fall: 3,
+  /**
+   * A returning server (restarted, back after it was declared down, or healthy again after its
+   * check failed) gets its items back only after it has stayed healthy this long (ms). 10 s is
+   * systemd's default start-limit interval (five starts in 10 s), so an agent in a restart loop,
+   * a link that flaps every few seconds or a check that passes and fails in turn keeps its
+   * items away instead of pulling them back each time; it is longer than a check's fall (6 s)
+   * and than a failure's detection (about 1 s), and a returning server's items are served by
+   * another member meanwhile, so waiting costs clients nothing.
+   */
+  hold_down_ms: 10_000,
 } as const;
 
 /** What a server that cannot reach a quorum does with what it holds (see docs/SAFETY.md). */

@@ -71,7 +71,22 @@ export const TIME_MS_MAX = {
   script_timeout: 3_600_000,
   /** Every failover waits the fence: a minute of it is already no failover. */
   fence: 60_000,
+  /** A health check every hour is no health check. */
+  check_interval: 3_600_000,
+  /** A check still running after an hour is stuck. */
+  check_timeout: 3_600_000,
+  /** A server kept from its items for an hour after it is healthy again is kept out by hand. */
+  hold_down: 3_600_000,
 } as const;
+
+/**
+ * The shortest gap between two runs of a health check (ms): each run is a process, and ten a
+ * second per system is already more than a health check needs.
+ */
+export const CHECK_INTERVAL_MS_MIN = 100;
+
+/** Checks in a row for `rise` and `fall`: a hundred at the shortest interval is ten seconds. */
+export const CHECK_COUNT_MAX = 100;
 
 /** Members probed per round: more than this is a flood, not a probe. */
 export const PING_PER_INTERVAL_MAX = 100;

@@ -10,6 +10,8 @@
 import { z } from 'zod';
 import { LOG_LEVELS, NO_QUORUM_POLICIES, SYSTEM_TYPES } from './defaults.js';
 import {
+  CHECK_COUNT_MAX,
+  CHECK_INTERVAL_MS_MIN,
   INDIRECT_PROBES_MAX,
   ITEM_BYTES_MAX,
   KEY_COUNT_MAX,
@@ -51,6 +53,10 @@ function whole(min: number, max: number, unit = '') {
 function millis(min: number, key: keyof typeof TIME_MS_MAX) {
   return whole(min, TIME_MS_MAX[key], ' ms');
 }
+
+const holdDown = millis(0, 'hold_down').describe(
+  `ms a returning server must stay healthy before items return to it; default 10000, 0 for none, at most ${TIME_MS_MAX.hold_down}`,
+);
 
 export const serverSchema = z.strictObject({
   ip: z.string().min(1, 'must not be empty').describe('IPv4 or IPv6 address this server listens on'),
@@ -94,6 +100,24 @@ export const systemSchema = z.strictObject({
     .describe(
       `ms after its last renewal within which a held item stops being answered for, agent or not; default 1500, at most ${TIME_MS_MAX.fence}`,
     ),
+  check: script
+    .optional()
+    .describe(
+      'health check run every check_interval: a server whose check fails `fall` times in a row holds none of the items until it passes `rise` times again',
+    ),
+  check_interval: millis(CHECK_INTERVAL_MS_MIN, 'check_interval')
+    .optional()
+    .describe(`ms between health checks; default 2000, at least ${CHECK_INTERVAL_MS_MIN}`),
+  check_timeout: millis(1, 'check_timeout')
+    .optional()
+    .describe('ms after which a running check has failed and is killed; default 2000'),
+  rise: whole(1, CHECK_COUNT_MAX)
+    .optional()
+    .describe('passes in a row that make a failing server healthy; default 2'),
+  fall: whole(1, CHECK_COUNT_MAX)
+    .optional()
+    .describe('failures in a row that make a healthy server failing; default 3'),
+  hold_down: holdDown.optional(),
 });
 
 export const keySchema = z.union([
@@ -120,6 +144,7 @@ export const configSchema = z.strictObject({
   remove_on_start: z.boolean().optional(),
   remove_on_failure: z.boolean().optional(),
   no_quorum_policy: noQuorumPolicy.optional(),
+  hold_down: holdDown.optional(),
   state_dir: directory
     .optional()
     .describe(

@@ -56,6 +56,16 @@ export interface SystemConfig {
   lease: string | undefined;
   /** How long after its last renewal a held item is no longer answered for (ms). */
   fence_ms: number;
+  /** The health check, as written (resolved like the scripts); none: always healthy. */
+  check: string | undefined;
+  /** How often the check runs (ms), and how long one run may take. */
+  check_interval_ms: number;
+  check_timeout_ms: number;
+  /** Passes in a row that make a failing server healthy; failures in a row that make it failing. */
+  rise: number;
+  fall: number;
+  /** How long a returning server stays healthy before items of this system return to it (ms). */
+  hold_down_ms: number;
 }
 
 export interface FlipConfig {
@@ -81,6 +91,8 @@ export interface FlipConfig {
    * directory by the agent); each server uses a subdirectory named after its id.
    */
   state_dir: string;
+  /** The default of every system's hold_down_ms. */
+  hold_down_ms: number;
   cluster_config: Record<string, unknown>;
   systems: SystemConfig[];
 }
@@ -251,6 +263,9 @@ function checkReservedKeys(raw: Record<string, unknown>, add: Add): void {
 }
 
 /** Rules that involve more than one key. Works on the raw value so it can run beside zod. */
+/** The keys that only mean something beside a system's `check`. */
+const CHECK_SETTINGS = ['check_interval', 'check_timeout', 'rise', 'fall'] as const;
+
 /** Characters an item of a system with a lease program may not hold: whitespace and controls. */
 const LEASE_ITEM_UNSAFE = /[\s\p{Cc}]/u;
 
@@ -356,6 +371,14 @@ function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
         });
       }
     }
+    // A check's settings without a check would be defaults the operator believes in but never get.
+    if (own(system, 'check') === undefined) {
+      for (const key of CHECK_SETTINGS)
+        if (own(system, key) !== undefined)
+          add(['cluster', 'system', name, key], 'has no effect without a check script (set check too)', {
+            key: true,
+          });
+    }
     checkScriptConfig(name, clusterConfig, own(system, 'config'), add);
   }
 }
@@ -437,6 +460,12 @@ function normalise(raw: RawConfig): FlipConfig {
     no_quorum_policy: system.no_quorum_policy ?? raw.no_quorum_policy ?? DEFAULTS.no_quorum_policy,
     lease: system.lease,
     fence_ms: system.fence ?? DEFAULTS.fence_ms,
+    check: system.check,
+    check_interval_ms: system.check_interval ?? DEFAULTS.check_interval_ms,
+    check_timeout_ms: system.check_timeout ?? DEFAULTS.check_timeout_ms,
+    rise: system.rise ?? DEFAULTS.rise,
+    fall: system.fall ?? DEFAULTS.fall,
+    hold_down_ms: system.hold_down ?? raw.hold_down ?? DEFAULTS.hold_down_ms,
   }));
 
   const logLevel = raw.log_level ?? DEFAULTS.log_level;
@@ -455,6 +484,7 @@ function normalise(raw: RawConfig): FlipConfig {
     remove_on_failure: raw.remove_on_failure ?? DEFAULTS.remove_on_failure,
     no_quorum_policy: raw.no_quorum_policy ?? DEFAULTS.no_quorum_policy,
     state_dir: raw.state_dir ?? DEFAULTS.state_dir,
+    hold_down_ms: raw.hold_down ?? DEFAULTS.hold_down_ms,
     cluster_config: clusterConfig,
     systems,
   };

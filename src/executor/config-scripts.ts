@@ -36,7 +36,7 @@ export function checkConfigScripts(config: FlipConfig, options: ScriptCheckOptio
   const self = config.servers.find((server) => server.id === options.self);
   for (const system of config.systems) {
     const mine = self?.systems.includes(system.name) === true;
-    for (const event of ['alive', 'down', 'lease'] as const) {
+    for (const event of ['alive', 'down', 'lease', 'check'] as const) {
       const script = system[event];
       if (script === undefined) continue;
       const found = scriptProblem(script, options.config_dir, options.path_env);

@@ -59,7 +59,8 @@ export const RUNNER_DEFAULTS = {
   remove_on_start: true,
 } as const;
 
-export type ScriptEvent = 'alive' | 'down';
+/** A script's event; 'check' is a system's health check, run by the agent, never by the runner. */
+export type ScriptEvent = 'alive' | 'down' | 'check';
 
 export interface Launch {
   /** Unique per runner, increasing; `finished` names it to report the end. */
@@ -179,4 +180,4 @@ export interface RunnerCounters {
 }
 
 /** Why a script was launched: its plan, a retry, a drain, an announcement, a hand-back. */
-export type ActionKind = 'plan' | 'retry' | 'drain' | 'announce' | 'handback';
+export type ActionKind = 'plan' | 'retry' | 'drain' | 'announce' | 'handback' | 'check';

@@ -4,8 +4,8 @@
  * members, and a peer that tells us something older than our record is sent the record back
  * (see docs/PROTOCOL.md, "Dissemination and repair").
  */
-import { BroadcastQueue } from './broadcasts.js';
-import type { Message, Outgoing, Packing, Update } from './messages.js';
+import { BroadcastQueue, gossipKey } from './broadcasts.js';
+import type { Gossip, Message, Outgoing, Packing } from './messages.js';
 import { sample } from './probe-order.js';
 import { PUSH_FANOUT, retransmitLimit } from './timing.js';
 
@@ -18,9 +18,9 @@ export function piggybackBudget(packing: Packing, message: Message): number {
 }
 
 /** The first of `updates` that fit in one gossip message; the rest wait for another exchange. */
-export function fittingGossip(packing: Packing, updates: readonly Update[]): Update[] {
+export function fittingGossip(packing: Packing, updates: readonly Gossip[]): Gossip[] {
   let budget = packing.bodyBytesMax - packing.baseSize('gossip');
-  const fitting: Update[] = [];
+  const fitting: Gossip[] = [];
   for (const update of updates) {
     const bytes = packing.updateSize(update);
     if (bytes > budget) break;
@@ -42,7 +42,7 @@ export class Dissemination {
   }
 
   /** Queues `update` for piggybacking, replacing what was queued about the same member. */
-  enqueue(update: Update): void {
+  enqueue(update: Gossip): void {
     this.#queue.enqueue(update);
   }
 
@@ -56,14 +56,14 @@ export class Dissemination {
    * carries, counting a transmit for each; returns `message`.
    */
   piggyback(message: Message): Message {
-    const exclude = new Set(message.updates.map((update) => update.member));
+    const exclude = new Set(message.updates.map(gossipKey));
     const piggyback = this.#queue.take(piggybackBudget(this.#packing, message), exclude);
     if (piggyback.length > 0) message.updates = [...message.updates, ...piggyback];
     return message;
   }
 
   /** Gossip that pushes a fresh `update` at once to PUSH_FANOUT of `candidates`, chosen at random. */
-  push(update: Update, candidates: readonly number[], incarnation: number): Outgoing[] {
+  push(update: Gossip, candidates: readonly number[], incarnation: number): Outgoing[] {
     return sample(candidates, PUSH_FANOUT, this.#random).map((to) => ({
       to,
       message: { type: 'gossip', incarnation, updates: [update] },
@@ -71,7 +71,7 @@ export class Dissemination {
   }
 
   /** Gossip that answers `to`'s stale news with our newer records, as many as fit in a packet. */
-  correction(to: number, corrections: readonly Update[], incarnation: number): Outgoing {
+  correction(to: number, corrections: readonly Gossip[], incarnation: number): Outgoing {
     return {
       to,
       message: { type: 'gossip', incarnation, updates: fittingGossip(this.#packing, corrections) },

@@ -25,7 +25,33 @@ export type Update =
   /** `member` announced that it is shutting down (graceful leave) at `incarnation`; `silent_ms` as for down. */
   | { kind: 'left'; member: number; incarnation: number; silent_ms?: number };
 
+/**
+ * `member`'s readiness for the systems it is a member of, as it alone announces it (see
+ * readiness.ts): at its `incarnation`, numbered `version` within it, the systems (indexes into
+ * the config's systems sorted by name, increasing) whose check is failing, those in which it is
+ * holding down after a return, and those in which it is fresh (below). Every other system of the member is ready. Not news about
+ * the member's liveness: it never changes whether the member is up, only which items it gets.
+ */
+export interface ReadinessUpdate {
+  kind: 'readiness';
+  member: number;
+  incarnation: number;
+  version: number;
+  failing: number[];
+  holding: number[];
+  /**
+   * Systems where it is ready only because no other member was when it came (it skipped its
+   * hold-down, see health/hold-down.ts), for the hold-down's length: a server starting beside it
+   * skips its own hold-down too, instead of waiting for one that is no more settled than itself.
+   */
+  fresh: number[];
+}
+
 export type UpdateKind = Update['kind'];
+
+/** What a message carries piggybacked: news about members' liveness, and their readiness. */
+export type Gossip = Update | ReadinessUpdate;
+export type GossipKind = Gossip['kind'];
 
 /** A member's state in one node's view, as carried in a `state` message. */
 export type MemberStateName = 'alive' | 'probably_down' | 'down' | 'left';
@@ -60,7 +86,7 @@ interface Base {
   /** The sender's own incarnation. */
   incarnation: number;
   /** Piggybacked gossip. */
-  updates: Update[];
+  updates: Gossip[];
 }
 
 export type Message =
@@ -145,7 +171,7 @@ export interface Packing {
   /** Bytes available for a message body. */
   bodyBytesMax: number;
   /** Encoded size of one update. */
-  updateSize(update: Update): number;
+  updateSize(update: Gossip): number;
   /** Encoded size of a message of this type without its updates, optional fields or records. */
   baseSize(type: Message['type']): number;
   /** Encoded size of `message` without its updates (and for `state`, without records). */

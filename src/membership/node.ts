@@ -15,7 +15,7 @@
  * reports.ts and quorum.ts (reports and the decision), witnesses.ts, awareness.ts, timing.ts.
  */
 import { Awareness } from './awareness.js';
-import { Dissemination } from './dissemination.js';
+import { Dissemination, fittingGossip } from './dissemination.js';
 import { BootIdentities, type DuplicateSeen } from './identity.js';
 import { grantFreshMs, LEASE_ROUND_MS, LeaseGrants } from './lease.js';
 import {
@@ -32,17 +32,26 @@ import {
   type SuspectUpdate,
 } from './member-view.js';
 import {
+  type Gossip,
   type MemberStateName,
   type Message,
   type Outgoing,
   type Packing,
   PING_FLAG_WANT_STATE,
+  type ReadinessUpdate,
   type ReleasedItem,
   type Update,
 } from './messages.js';
 import { ProbeOrder, sample } from './probe-order.js';
 import { ProbeCycle } from './probing.js';
 import { confirmationAsks, confirmationsNeeded, liveReports, quorumVerdict } from './quorum.js';
+import {
+  OwnReadiness,
+  type ReadinessSets,
+  type ReadinessState,
+  ReadinessTable,
+  stateIn,
+} from './readiness.js';
 import { type Refutation, refutationFor, refutingIncarnation } from './refutation.js';
 import { Reports, suspectUpdate } from './reports.js';
 import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
@@ -139,6 +148,8 @@ export interface Effects {
   claim_replies: ClaimMessage[];
   lease: LeaseEvent[];
   duplicates: DuplicateEvent[];
+  /** Members whose readiness (readiness.ts) changed in our view, ourselves included. */
+  readiness: number[];
 }
 
 /** Counters for the daemon's metrics and the simulator's figures. */
@@ -236,6 +247,10 @@ export class MembershipNode {
   #releasedAcks: ReleasedAck[] = [];
   #claims: ClaimMessage[] = [];
   #claimReplies: ClaimMessage[] = [];
+  /** What every member says of its readiness, and what we say of ours (readiness.ts). */
+  readonly #readiness: ReadinessTable;
+  readonly #ownReadiness: OwnReadiness;
+  #readinessChanged = new Set<number>();
 
   constructor(options: NodeOptions) {
     assert(options.self >= 0 && options.self < options.memberCount, 'self index out of range');
@@ -286,6 +301,8 @@ export class MembershipNode {
       memberCount: options.memberCount,
       forget_ms: 3 * this.#reportTtlMs,
     });
+    this.#readiness = new ReadinessTable(options.memberCount);
+    this.#ownReadiness = new OwnReadiness(this.self);
   }
 
   /** Counters about two agents with one id (identity.ts). */
@@ -306,6 +323,46 @@ export class MembershipNode {
   /** Our boot changed (the driver went on above a boot id a peer had seen). */
   setBoot(boot: number): void {
     this.#boot = boot;
+  }
+
+  // ---- readiness (readiness.ts decides) -------------------------------------------------------
+
+  /**
+   * What we say of our readiness: the systems (indexes, see ReadinessUpdate) whose check fails
+   * here, and those we hold down in. A change is a new version, pushed at once and piggybacked;
+   * from the first call on, every message we send carries our record beside our incarnation.
+   */
+  setReadiness(now: number, sets: ReadinessSets): void {
+    this.#clock = Math.max(this.#clock, now);
+    this.#announceReadiness(this.#ownReadiness.set(this.#incarnation, sets));
+  }
+
+  /** `member`'s readiness for system index `system` in our view ('unknown': nothing said yet). */
+  readiness(member: number, system: number): ReadinessState {
+    if (member === this.self) {
+      const own = this.#ownReadiness.record;
+      if (own === undefined) return 'unknown';
+      return stateIn(own, system);
+    }
+    return this.#readiness.state(member, system, this.#members.get(member)!.incarnation);
+  }
+
+  #announceReadiness(record: ReadinessUpdate | undefined): void {
+    if (record === undefined) return;
+    this.#readinessChanged.add(this.self);
+    this.#dissemination.enqueue(record);
+    if (this.#started && !this.#left) this.#push(record, -1);
+  }
+
+  /** A peer's readiness record: adopted when newer; true when the sender should get ours. */
+  #applyReadiness(update: ReadinessUpdate): boolean {
+    if (update.member === this.self || update.member >= this.#members.size) return false;
+    const merged = this.#readiness.merge(update);
+    if (merged === 'newer') {
+      this.#readinessChanged.add(update.member);
+      this.#dissemination.enqueue(update);
+    }
+    return merged === 'older';
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -405,10 +462,12 @@ export class MembershipNode {
       claim_replies: this.#claimReplies,
       lease: this.#lease,
       duplicates: this.#duplicates,
+      readiness: [...this.#readinessChanged],
     };
     this.#claims = [];
     this.#claimReplies = [];
     this.#duplicates = [];
+    this.#readinessChanged = new Set();
     this.#lease = [];
     this.#releasedAcks = [];
     this.#sends = [];
@@ -481,8 +540,13 @@ export class MembershipNode {
     this.#lastHeard[from] = now;
     this.#witnesses.heard(now, from);
     this.#hearFrom(now, from, message.incarnation);
-    const corrections: Update[] = [];
+    const corrections: Gossip[] = [];
     for (const update of message.updates) {
+      if (update.kind === 'readiness') {
+        const ours = this.#applyReadiness(update) ? this.#readiness.get(update.member) : undefined;
+        if (ours !== undefined) corrections.push(ours);
+        continue;
+      }
       this.#apply(now, update, from);
       const correction = this.#correctionFor(update);
       if (correction) corrections.push(correction);
@@ -880,7 +944,7 @@ export class MembershipNode {
     return record && correctionFor(record, update);
   }
 
-  #sendCorrections(to: number, corrections: Update[]): void {
+  #sendCorrections(to: number, corrections: Gossip[]): void {
     const correction = this.#dissemination.correction(to, corrections, this.#incarnation);
     this.#send(correction.to, correction.message);
   }
@@ -925,6 +989,8 @@ export class MembershipNode {
     this.#suspicions.forget(update.member);
     // Learning a first incarnation (0 = never heard of) is not news worth gossiping.
     if (record.incarnation > 0 || record.state !== 'alive') this.#dissemination.enqueue(update);
+    // What it said of its readiness at the old incarnation counts no more.
+    if (this.#readiness.get(update.member) !== undefined) this.#readinessChanged.add(update.member);
     this.#members.adopt(update.member, update.incarnation);
     if (record.state !== 'alive') {
       this.#setState(
@@ -1003,10 +1069,23 @@ export class MembershipNode {
     const update: Update = { kind: 'alive', member: this.self, incarnation: this.#incarnation };
     this.#dissemination.enqueue(update);
     this.#push(update, -1);
+    // Our readiness, said again at the new incarnation (peers count it only there).
+    this.#announceReadiness(this.#ownReadiness.renew(this.#incarnation));
   }
 
   /** A peer asked for our view (a joining node, or a pull): send it, unpiggybacked. */
   #sendState(to: number): void {
+    // Readiness first, so that the view is complete when the state (which syncs) arrives.
+    let readiness: Gossip[] = this.#readiness.all();
+    const own = this.#ownReadiness.record;
+    if (own !== undefined) readiness.push(own);
+    while (readiness.length > 0) {
+      const fitting = fittingGossip(this.#options.packing, readiness);
+      if (fitting.length === 0) break;
+      this.#sends.push({ to, message: { type: 'gossip', incarnation: this.#incarnation, updates: fitting } });
+      this.counters.messages_sent++;
+      readiness = readiness.slice(fitting.length);
+    }
     const records = stateRecords(this.#members, this.self).map((record) =>
       isGone(record.state) ? { ...record, silent_ms: this.#silence(record.member) } : record,
     );
@@ -1087,10 +1166,12 @@ export class MembershipNode {
   ): void {
     const change = this.#members.set(now, index, to, incarnation, reason);
     if (change) this.#changes.push(change);
+    // A gone member's readiness is void: it announces again when it returns.
+    if (isGone(to) && index !== this.self && this.#readiness.forget(index)) this.#readinessChanged.add(index);
   }
 
   /** Pushes a fresh update at once to a few members, besides piggybacking it later. */
-  #push(update: Update, about: number): void {
+  #push(update: Gossip, about: number): void {
     const candidates = this.#peers.filter((peer) => peer !== about && this.#probeable(peer));
     for (const push of this.#dissemination.push(update, candidates, this.#incarnation)) {
       this.#send(push.to, push.message);
@@ -1102,6 +1183,13 @@ export class MembershipNode {
    * the silence as of now (a retransmit days later must not make the member look just heard).
    */
   #send(to: number, message: Message): void {
+    // Our readiness rides with our incarnation, so a peer never sees one without the other.
+    const own = this.#ownReadiness.record;
+    if (
+      own !== undefined &&
+      !message.updates.some((update) => update.kind === 'readiness' && update.member === this.self)
+    )
+      message.updates = [...message.updates, own];
     const sent = this.#dissemination.piggyback(message);
     if (sent.updates.some((update) => update.kind === 'down' || update.kind === 'left'))
       sent.updates = sent.updates.map((update) =>

@@ -26,7 +26,8 @@ import {
   type ReleasedNotice,
 } from '../membership/node.js';
 import { startupGraceMs } from '../membership/timing.js';
-import { heldBy, place, placeAll } from '../placement/index.js';
+import { placeReady, readyIn } from '../placement/eligible.js';
+import { heldBy, type Placement, place } from '../placement/index.js';
 
 /** What the controller needs to know of this node's membership view. */
 export interface MembershipView {
@@ -42,6 +43,11 @@ export interface MembershipView {
   heardByAnyone(member: number): number;
   /** How fresh every grant of a renewal must be (ms). */
   readonly grant_fresh_ms: number;
+  /**
+   * Whether live `member` is ready for `system` (membership/readiness.ts): placement gives a
+   * system's items only to its ready members. Absent: every live member is ready.
+   */
+  readyFor?(member: number, system: string): boolean;
 }
 
 export interface ControllerOptions {
@@ -301,6 +307,16 @@ export class NodeController {
     this.#moveClaims(now, view);
   }
 
+  /**
+   * A member's readiness changed in our view (membership/readiness.ts): its items move, as after
+   * any other change of placement (after the system's delay; break-before-make by hand-backs).
+   */
+  readinessChanged(now: number, view: MembershipView): void {
+    if (this.#stopped || this.#leaving || !this.#planning) return;
+    this.#replan(now, view, false);
+    this.#tellNewHolders(now, view);
+  }
+
   /** Member states changed in our view: replan when placement may change (at once on a leave). */
   changes(now: number, changes: readonly MemberChange[], view: MembershipView): void {
     let placementChanged = false;
@@ -359,7 +375,8 @@ export class NodeController {
   /** The other servers that hold `item` of `system` in our view. */
   #holdersOf(system: FlipConfig['systems'][number], item: string, view: MembershipView): number[] {
     const to: number[] = [];
-    for (const [id, items] of place(system, this.#live(view)).holdings) {
+    const live = this.#live(view);
+    for (const [id, items] of place(system, readyIn(system, live, this.#ready(view))).holdings) {
       if (id !== this.#self && items.includes(item)) to.push(this.#ids.indexOf(id));
     }
     return to;
@@ -516,7 +533,7 @@ export class NodeController {
 
   /** Which items this node should hold now, per system it is a member of. */
   desired(view: MembershipView): Map<string, string[]> {
-    return heldBy(placeAll(this.#config.systems, this.#live(view)), this.#self);
+    return heldBy(this.#placeAll(this.#live(view), view), this.#self);
   }
 
   #beginPlanning(now: number, view: MembershipView, why: 'synced' | 'grace'): void {
@@ -531,7 +548,7 @@ export class NodeController {
   #replan(now: number, view: MembershipView, immediate: boolean): void {
     if (!this.#planning || this.#stopped || this.#leaving) return;
     const live = this.#live(view);
-    const desired = heldBy(placeAll(this.#config.systems, live), this.#self);
+    const desired = heldBy(this.#placeAll(live, view), this.#self);
     const quorum = this.hasQuorum(now, view);
     this.#reportQuorum(quorum);
     this.#plannedWithLease = quorum;
@@ -600,6 +617,25 @@ export class NodeController {
   /** The systems this server is a member of. */
   #ownSystems(): string[] {
     return this.#config.servers.find((server) => server.id === this.#self)?.systems ?? [];
+  }
+
+  /**
+   * Placement of every system among the members of `candidates` that are ready for it. A member
+   * not live in our view (a gone one, in a set only for its fence) has no readiness to go by:
+   * it is placed as it last was.
+   */
+  #placeAll(candidates: ReadonlySet<string>, view: MembershipView): Map<string, Placement> {
+    return placeReady(this.#config.systems, candidates, this.#ready(view));
+  }
+
+  /** Whether server `id` may be given items of `system` in our view. */
+  #ready(view: MembershipView): (id: string, system: string) => boolean {
+    const readyFor = view.readyFor;
+    if (readyFor === undefined) return () => true;
+    return (id, system) => {
+      const member = this.#ids.indexOf(id);
+      return !view.isLive(member) || readyFor.call(view, member, system);
+    };
   }
 
   #live(view: MembershipView): Set<string> {

@@ -9,6 +9,8 @@ import type { FlipConfig } from '../config/index.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
 import { ScriptRunner } from '../executor/runner.js';
 import type { Launch, RunResult } from '../executor/types.js';
+import { HealthMonitor } from '../health/health-monitor.js';
+import { ReadinessLink } from '../health/readiness-link.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
@@ -31,10 +33,15 @@ export const LAN: NetworkOptions = { delay_ms: 0.2, jitter_ms: 0.3, loss: 0 };
 export const PAUSED_INBOX_MAX = 512;
 /** Rounds of effects one event may cause before the simulator calls it a bug (a loop). */
 const FLUSH_ROUNDS_MAX = 1000;
+/** How long a simulated health check runs (ms). */
+const CHECK_RUN_MS = 20;
 
 /** The controller's view of a node's membership, read from its core. */
-function viewOf(core: MembershipNode): MembershipView {
+function viewOf(core: MembershipNode, readiness?: ReadinessLink): MembershipView {
   return {
+    ...(readiness === undefined
+      ? {}
+      : { readyFor: (member: number, system: string) => readiness.readyFor(core, member, system) }),
     liveMembers: () => core.liveMembers(),
     isLive: (member) => isLive(core.member(member).state),
     hasLeft: (member) => core.member(member).state === 'left',
@@ -141,6 +148,9 @@ interface SimNode {
   drained: boolean;
   /** The node's decisions above the core and the runner: the daemon's own controller. */
   controller: NodeController | undefined;
+  /** Its health checks and hold-downs, and what it announces of them (src/health/). */
+  health: HealthMonitor | undefined;
+  readiness: ReadinessLink | undefined;
   sent_messages: number;
   sent_bytes: number;
 }
@@ -149,7 +159,8 @@ type SimEvent =
   | { kind: 'wake'; node: number; at: number }
   | { kind: 'deliver'; from: number; to: number; message: Message }
   | { kind: 'script'; node: number; boot: number; result: RunResult; launch: Launch }
-  | { kind: 'action'; run: () => void };
+  | { kind: 'action'; run: () => void }
+  | { kind: 'check'; node: number; boot: number; system: string; run: number; ok: boolean };
 
 export class Simulation {
   readonly config: FlipConfig;
@@ -190,6 +201,8 @@ export class Simulation {
   readonly #leased: ReadonlySet<string>;
   /** Systems whose items belong to one server at a time (shard, single). */
   readonly #exclusive: ReadonlySet<string>;
+  /** Servers whose health check of a system fails, by index (see failChecks). */
+  readonly #failingChecks = new Map<number, Set<string>>();
   readonly #queue = new EventQueue<SimEvent>();
   readonly #linkFactor: Float64Array;
   /** blocked[from * n + to]: packets from -> to are dropped. */
@@ -227,6 +240,8 @@ export class Simulation {
       leaving: false,
       drained: false,
       controller: undefined,
+      health: undefined,
+      readiness: undefined,
       holding: new Set(),
       host: new Map(),
       sent_messages: 0,
@@ -302,7 +317,17 @@ export class Simulation {
         if (node.core.nextWakeAt() <= this.now) node.core.tick(this.now);
         node.runner?.tick(this.now);
         if (node.controller && node.controller.nextWakeAt() <= this.now)
-          node.controller.tick(this.now, viewOf(node.core));
+          node.controller.tick(this.now, viewOf(node.core, node.readiness));
+        this.#flush(node);
+        return;
+      }
+      case 'check': {
+        const node = this.#nodes[event.node]!;
+        if (node.boots !== event.boot || !node.health) return;
+        // A paused process reads the check's end when it runs again.
+        if (node.status === 'paused') this.#queue.push(this.now + CHECK_RUN_MS, event);
+        if (node.status !== 'up') return;
+        node.health.result(this.now, event.system, event.run, event.ok);
         this.#flush(node);
         return;
       }
@@ -349,6 +374,7 @@ export class Simulation {
     const packing = this.#options.packing;
     for (let round = 0; ; round++) {
       assert(round < FLUSH_ROUNDS_MAX, "a node's effects did not settle");
+      this.#checkHealth(node, core);
       const effects = core.takeEffects();
       for (const { to, message } of effects.sends) {
         node.sent_messages++;
@@ -369,8 +395,13 @@ export class Simulation {
         if (effects.sends.length === 0) break;
         continue;
       }
-      const view = viewOf(core);
+      const view = viewOf(core, node.readiness);
       for (let i = 0; i < effects.refutations.length; i++) controller.refuted(this.now, view);
+      if (effects.refutations.length > 0 && node.health) {
+        node.health.refuted(this.now);
+        this.#checkHealth(node, core);
+      }
+      if (effects.readiness.length > 0) controller.readinessChanged(this.now, view);
       if (effects.lease.length > 0) controller.lease(this.now, effects.lease, view);
       if (effects.changes.length > 0) controller.changes(this.now, effects.changes, view);
       for (const notice of effects.released) controller.noticeReceived(this.now, notice, view);
@@ -459,10 +490,46 @@ export class Simulation {
     let wake = core.nextWakeAt();
     if (node.runner) wake = Math.min(wake, node.runner.nextWakeAt());
     if (node.controller) wake = Math.min(wake, node.controller.nextWakeAt());
+    if (node.health) wake = Math.min(wake, node.health.nextWakeAt(this.now));
     if (wake !== node.wakeAt && Number.isFinite(wake)) {
       node.wakeAt = Math.max(wake, this.now);
       this.#queue.push(node.wakeAt, { kind: 'wake', node: node.index, at: node.wakeAt });
     }
+  }
+
+  /**
+   * Starts the health checks due, as simulated runs that end CHECK_RUN_MS later and fail while
+   * `failChecks` says so, and announces the node's readiness (a change reaches the controller
+   * through the core's effects).
+   */
+  #checkHealth(node: SimNode, core: MembershipNode): void {
+    if (!node.health || !node.readiness) return;
+    for (const run of node.health.due(this.now)) {
+      const ok = !(this.#failingChecks.get(node.index)?.has(run.system) ?? false);
+      this.#queue.push(this.now + CHECK_RUN_MS, {
+        kind: 'check',
+        node: node.index,
+        boot: node.boots,
+        system: run.system,
+        run: run.run,
+        ok,
+      });
+    }
+    node.readiness.announce(this.now, node.health, core, node.controller?.planning ?? false);
+  }
+
+  /**
+   * A fault: the health check of `system` fails on server `index` (its service is broken) from
+   * now until `failChecks(index, system, false)`; it outlives restarts, as a host's fault does.
+   */
+  failChecks(index: number, system: string, failing = true): void {
+    let systems = this.#failingChecks.get(index);
+    if (systems === undefined) {
+      systems = new Set();
+      this.#failingChecks.set(index, systems);
+    }
+    if (failing) systems.add(system);
+    else systems.delete(system);
   }
 
   /** Starts the runner's launches as simulated scripts and hands its notes to the controller. */
@@ -630,6 +697,8 @@ export class Simulation {
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
     node.controller = undefined;
+    node.health = undefined;
+    node.readiness = undefined;
     node.leaving = false;
     node.drained = false;
     if (this.#options.scripts) {
@@ -648,6 +717,11 @@ export class Simulation {
         },
       );
       node.controller.start(this.now);
+      const own = config.systems.filter((system) => config.servers[index]!.systems.includes(system.name));
+      node.health = new HealthMonitor(own, this.now);
+      node.readiness = new ReadinessLink(config, index);
+      // Before the first packet: our readiness rides on every message, the introductions too.
+      node.readiness.announce(this.now, node.health, node.core, false);
     }
     node.core.start(this.now);
     this.#flush(node);
@@ -671,6 +745,8 @@ export class Simulation {
     node.core = undefined;
     node.runner = undefined;
     node.controller = undefined;
+    node.health = undefined;
+    node.readiness = undefined;
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
@@ -703,6 +779,8 @@ export class Simulation {
     node.holding.clear();
     node.runner = undefined;
     node.controller = undefined;
+    node.health = undefined;
+    node.readiness = undefined;
     node.wakeAt = Number.POSITIVE_INFINITY;
   }
 

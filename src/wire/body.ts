@@ -12,7 +12,10 @@
  *           | duplicate: member u16, kept boot u64, newcomer boot u64, kept_at text, newcomer_at text
  *   text    = u16 byte length, UTF-8 bytes
  *   record  = member u16, state u8, incarnation u64, silent ms u32 (0 unless down or left)
- *   update  = kind u8, member u16, incarnation u64, [suspect: reporters | down, left: silent ms u32]
+ *   update  = kind u8, member u16, incarnation u64, [suspect: reporters | down, left: silent ms u32
+ *             | readiness: version u32, failing, holding, fresh systems]
+ *   systems = u16 byte length, bytes; bit i (LSB first in each byte) = system index i; the last
+ *             byte is not 0; at most READINESS_SYSTEMS_MAX bits; no system in two sets
  *   reporters = format u8 (list 0 | bitmap 1), then
  *             list: u16 count, count x u16 index (increasing)
  *             bitmap: u16 byte length, bytes; bit i (LSB first in each byte) = index i
@@ -25,12 +28,13 @@
  * `decodeBody` never throws, because its input comes from the network.
  */
 import {
+  type Gossip,
   type Message,
   type MessageType,
   PING_FLAG_ABOUT,
+  type ReadinessUpdate,
   type ReleasedItem,
   type StateRecord,
-  type Update,
 } from '../membership/messages.js';
 import {
   MEMBER_STATE_BY_CODE,
@@ -43,7 +47,7 @@ import {
   UPDATE_KIND_BY_CODE,
   UPDATE_KIND_CODES,
 } from './codes.js';
-import { MEMBER_COUNT_MAX, U8_MAX, U16_MAX, U32_MAX } from './limits.js';
+import { MEMBER_COUNT_MAX, READINESS_SYSTEMS_MAX, U8_MAX, U16_MAX, U32_MAX } from './limits.js';
 import { ByteReader } from './reader.js';
 import { ByteWriter } from './writer.js';
 
@@ -132,9 +136,23 @@ export function reportersFormat(reporters: readonly number[]): ReportersFormat {
   return bitmapBytes(reporters) < listBytes(reporters) ? 'bitmap' : 'list';
 }
 
+/** The encoded size of a set of system indexes (sorted) as a readiness bitmap. */
+function systemsBytes(systems: readonly number[]): number {
+  const last = systems[systems.length - 1];
+  return COUNT_BYTES + (last === undefined ? 0 : Math.floor(last / BITS_PER_BYTE) + 1);
+}
+
 /** The exact encoded size of one update (reporters must be sorted, as the type requires). */
-export function updateSize(update: Update): number {
+export function updateSize(update: Gossip): number {
   if (update.kind === 'down' || update.kind === 'left') return UPDATE_BYTES_MIN + MS_BYTES;
+  if (update.kind === 'readiness')
+    return (
+      UPDATE_BYTES_MIN +
+      ID_BYTES +
+      systemsBytes(update.failing) +
+      systemsBytes(update.holding) +
+      systemsBytes(update.fresh)
+    );
   if (update.kind !== 'suspect') return UPDATE_BYTES_MIN;
   const reporters = update.reporters;
   return UPDATE_BYTES_MIN + FORMAT_BYTES + Math.min(listBytes(reporters), bitmapBytes(reporters));
@@ -247,12 +265,19 @@ function writeText(writer: ByteWriter, text: string): void {
   writer.raw(bytes);
 }
 
-function writeUpdate(writer: ByteWriter, update: Update): void {
+function writeUpdate(writer: ByteWriter, update: Gossip): void {
   writer.u8(UPDATE_KIND_CODES[update.kind]);
   writer.u16(update.member);
   writer.u64(update.incarnation);
   if (update.kind === 'down' || update.kind === 'left') {
     writer.u32(update.silent_ms ?? 0);
+    return;
+  }
+  if (update.kind === 'readiness') {
+    writer.u32(update.version);
+    writeSystems(writer, update.failing);
+    writeSystems(writer, update.holding);
+    writeSystems(writer, update.fresh);
     return;
   }
   if (update.kind !== 'suspect') return;
@@ -268,6 +293,16 @@ function writeUpdate(writer: ByteWriter, update: Update): void {
   for (const reporter of reporters) {
     const byteIndex = Math.floor(reporter / BITS_PER_BYTE);
     bitmap[byteIndex] = bitmap[byteIndex]! | (1 << (reporter % BITS_PER_BYTE));
+  }
+  writer.u16(bitmap.length);
+  writer.raw(bitmap);
+}
+
+function writeSystems(writer: ByteWriter, systems: readonly number[]): void {
+  const bitmap = new Uint8Array(systemsBytes(systems) - COUNT_BYTES);
+  for (const system of systems) {
+    const byteIndex = Math.floor(system / BITS_PER_BYTE);
+    bitmap[byteIndex] = bitmap[byteIndex]! | (1 << (system % BITS_PER_BYTE));
   }
   writer.u16(bitmap.length);
   writer.raw(bitmap);
@@ -361,10 +396,30 @@ function validateRecord(record: StateRecord, memberCount: number, where: string)
   if (record.silent_ms !== undefined) checkMs(record.silent_ms, `${where} silent_ms`);
 }
 
-function validateUpdate(update: Update, memberCount: number, where: string): void {
+function validateUpdate(update: Gossip, memberCount: number, where: string): void {
   check(Object.hasOwn(UPDATE_KIND_CODES, update.kind), `${where} has unknown kind ${String(update.kind)}`);
   checkMember(update.member, memberCount, `${where} member`);
   checkIncarnation(update.incarnation, `${where} incarnation`);
+  if (update.kind === 'readiness') {
+    check(isInteger(update.version, 0, U32_MAX), `${where} version ${update.version} is not a u32`);
+    const seen = new Set<number>();
+    for (const [name, systems] of [
+      ['failing', update.failing],
+      ['holding', update.holding],
+      ['fresh', update.fresh],
+    ] as const) {
+      systems.forEach((system, i) => {
+        check(
+          isInteger(system, 0, READINESS_SYSTEMS_MAX - 1),
+          `${where} ${name} system ${system} is not below ${READINESS_SYSTEMS_MAX}`,
+        );
+        if (i > 0) check(system > systems[i - 1]!, `${where} ${name} systems are not sorted and unique`);
+        check(!seen.has(system), `${where} system ${system} is in two sets`);
+      });
+      for (const system of systems) seen.add(system);
+    }
+    return;
+  }
   if ((update.kind === 'down' || update.kind === 'left') && update.silent_ms !== undefined)
     checkMs(update.silent_ms, `${where} silent_ms`);
   if (update.kind !== 'suspect') return;
@@ -579,9 +634,9 @@ function readText(reader: ByteReader, field: string, bytesMax = U16_MAX): string
   }
 }
 
-function readUpdates(reader: ByteReader, memberCount: number): Update[] {
+function readUpdates(reader: ByteReader, memberCount: number): Gossip[] {
   const count = readCount(reader, 'update count', UPDATE_BYTES_MIN);
-  const updates: Update[] = [];
+  const updates: Gossip[] = [];
   for (let i = 0; i < count && reader.failure === undefined; i++) {
     const kindCode = reader.u8(`update ${i} kind`);
     const kind = UPDATE_KIND_BY_CODE.get(kindCode);
@@ -596,11 +651,48 @@ function readUpdates(reader: ByteReader, memberCount: number): Update[] {
       updates.push({ kind, member, incarnation, reporters });
     } else if (kind === 'down' || kind === 'left') {
       updates.push({ kind, member, incarnation, silent_ms: reader.u32(`update ${i} silent_ms`) });
+    } else if (kind === 'readiness') {
+      updates.push(readReadiness(reader, member, incarnation, `update ${i}`));
     } else {
       updates.push({ kind, member, incarnation });
     }
   }
   return updates;
+}
+
+function readReadiness(
+  reader: ByteReader,
+  member: number,
+  incarnation: number,
+  where: string,
+): ReadinessUpdate {
+  const version = reader.u32(`${where} version`);
+  const failing = readSystems(reader, `${where} failing systems`);
+  const holding = readSystems(reader, `${where} holding systems`);
+  const fresh = readSystems(reader, `${where} fresh systems`);
+  const all = [...failing, ...holding, ...fresh];
+  const twice = all.find((system, i) => all.indexOf(system) !== i);
+  if (twice !== undefined) reader.fail(`${where} system ${twice} is in two sets`);
+  return { kind: 'readiness', member, incarnation, version, failing, holding, fresh };
+}
+
+/** A bitmap of system indexes; only the smallest encoding is valid, so it round-trips exactly. */
+function readSystems(reader: ByteReader, field: string): number[] {
+  const length = reader.u16(`${field} length`);
+  const lengthMax = READINESS_SYSTEMS_MAX / BITS_PER_BYTE;
+  if (length > lengthMax) {
+    reader.fail(`${field} bitmap of ${length} bytes is longer than ${lengthMax}`);
+    return [];
+  }
+  const bitmap = reader.bytes(length, `${field} bitmap`);
+  if (reader.failure !== undefined) return [];
+  if (length > 0 && bitmap[length - 1] === 0) reader.fail(`${field} bitmap ends in a zero byte`);
+  const systems: number[] = [];
+  bitmap.forEach((byte, byteIndex) => {
+    for (let bit = 0; bit < BITS_PER_BYTE; bit++)
+      if ((byte & (1 << bit)) !== 0) systems.push(byteIndex * BITS_PER_BYTE + bit);
+  });
+  return systems;
 }
 
 function readReporters(reader: ByteReader, memberCount: number, field: string): number[] {

@@ -8,7 +8,7 @@
  * A new type, kind or state gets a new, unused number. Changing an existing number is a wire
  * format change that needs a new WIRE_VERSION.
  */
-import type { MemberStateName, MessageType, UpdateKind } from '../membership/messages.js';
+import type { GossipKind, MemberStateName, MessageType } from '../membership/messages.js';
 
 /** Message type numbers (u8, the first byte of every body). */
 export const MESSAGE_TYPE_CODES = {
@@ -32,7 +32,8 @@ export const UPDATE_KIND_CODES = {
   suspect: 2,
   down: 3,
   left: 4,
-} as const satisfies Record<UpdateKind, number>;
+  readiness: 5,
+} as const satisfies Record<GossipKind, number>;
 
 /** Member state numbers (u8) in the records of a `state` message. */
 export const MEMBER_STATE_CODES = {
@@ -52,12 +53,18 @@ export const REPORTERS_FORMAT_CODES = {
 
 export type ReportersFormat = keyof typeof REPORTERS_FORMAT_CODES;
 
+/**
+ * Why a member is not ready for a system (readiness updates carry a bitmap of systems for each
+ * of these, in this order): its health check is failing, or it is holding down after a return.
+ */
+export const READINESS_REASONS = ['failing', 'holding'] as const;
+
 /** Reverses a code table, so a decoder can look a number up without trusting it. */
 function reverse<Name extends string>(table: Record<Name, number>): ReadonlyMap<number, Name> {
   return new Map(Object.entries<number>(table).map(([name, code]) => [code, name as Name]));
 }
 
 export const MESSAGE_TYPE_BY_CODE = reverse<MessageType>(MESSAGE_TYPE_CODES);
-export const UPDATE_KIND_BY_CODE = reverse<UpdateKind>(UPDATE_KIND_CODES);
+export const UPDATE_KIND_BY_CODE = reverse<GossipKind>(UPDATE_KIND_CODES);
 export const MEMBER_STATE_BY_CODE = reverse<MemberStateName>(MEMBER_STATE_CODES);
 export const REPORTERS_FORMAT_BY_CODE = reverse<ReportersFormat>(REPORTERS_FORMAT_CODES);

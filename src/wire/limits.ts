@@ -15,3 +15,10 @@ export const U64_SAFE_HIGH_MAX = 0x1f_ffff;
 
 /** Server indexes are u16, so a cluster has at most this many members. */
 export const MEMBER_COUNT_MAX = U16_MAX + 1;
+
+/**
+ * Systems a readiness update can name: a bitmap each of failing and holding systems, at most
+ * this many bits (128 bytes) each, so an update always fits a packet beside others. The config
+ * allows 1000 systems (config/limits.ts).
+ */
+export const READINESS_SYSTEMS_MAX = 1024;

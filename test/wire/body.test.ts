@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Message, Update } from '../../src/membership/messages.js';
+import type { Gossip, Message, Update } from '../../src/membership/messages.js';
 import {
   BODY_BYTES_MAX,
   BODY_BYTES_MIN,
@@ -47,7 +47,7 @@ function patched(bytes: Uint8Array, offset: number, value: number, width: 1 | 2 
   return copy;
 }
 
-function gossip(updates: Update[]): Message {
+function gossip(updates: Gossip[]): Message {
   return { type: 'gossip', incarnation: 1, updates };
 }
 
@@ -450,7 +450,7 @@ describe('body: decodeBody rejects malformed bodies without throwing', () => {
   });
 
   it('rejects unknown update kinds, states and reporter formats', () => {
-    for (const kind of [0, 5, 255])
+    for (const kind of [0, 6, 255])
       rejects(patched(ping, 18, kind), new RegExp(`unknown kind ${kind}`), LARGE);
     for (const code of [4, 255]) rejects(patched(state, 13, code), new RegExp(`unknown state ${code}`));
     for (const format of [2, 255]) {

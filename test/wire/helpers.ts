@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { createCipheriv } from 'node:crypto';
-import type { Message, StateRecord, Update } from '../../src/membership/messages.js';
+import type { Gossip, Message, StateRecord, Update } from '../../src/membership/messages.js';
 import { Random } from '../../src/testing/seeded.js';
 import { bodySize } from '../../src/wire/body.js';
 import { deriveWireKey, type WireKey } from '../../src/wire/keys.js';
@@ -78,10 +78,25 @@ export function randomReporters(rng: Rng, memberCount: number): number[] {
   return reporters;
 }
 
-export function randomUpdate(rng: Rng, memberCount: number): Update {
+/** Sorted unique system indexes below READINESS_SYSTEMS_MAX, none of `except`. */
+export function randomSystems(rng: Rng, except: readonly number[] = []): number[] {
+  const systems: number[] = [];
+  const span = rng.pick([0, 1, 8, 64, 1024]);
+  const density = rng.pick([0.05, 0.5, 1]);
+  for (let i = 0; i < span; i++) if (rng.chance(density) && !except.includes(i)) systems.push(i);
+  return systems;
+}
+
+export function randomUpdate(rng: Rng, memberCount: number): Gossip {
   const member = rng.below(memberCount);
   const incarnation = rng.incarnation();
-  const kind = rng.pick(['alive', 'suspect', 'down', 'left'] as const);
+  const kind = rng.pick(['alive', 'suspect', 'down', 'left', 'readiness'] as const);
+  if (kind === 'readiness') {
+    const failing = randomSystems(rng);
+    const holding = randomSystems(rng, failing);
+    const fresh = randomSystems(rng, [...failing, ...holding]);
+    return { kind, member, incarnation, version: rng.u32(), failing, holding, fresh };
+  }
   if (kind === 'suspect') return { kind, member, incarnation, reporters: randomReporters(rng, memberCount) };
   if (kind === 'down' || kind === 'left') return { kind, member, incarnation, silent_ms: rng.u32() };
   return { kind, member, incarnation };
@@ -193,6 +208,18 @@ export function everyMessage(memberCount: number): Message[] {
     { kind: 'down', member: memberCount - 1, incarnation: Number.MAX_SAFE_INTEGER, silent_ms: 0xffff_ffff },
     { kind: 'left', member: 2, incarnation: 0, silent_ms: 0 },
   ];
+  const readiness: Gossip[] = [
+    { kind: 'readiness', member: 0, incarnation: 9, version: 1, failing: [], holding: [], fresh: [] },
+    {
+      kind: 'readiness',
+      member: 1,
+      incarnation: 9,
+      version: 0xffff_ffff,
+      failing: [0, 9],
+      holding: [1023],
+      fresh: [10],
+    },
+  ];
   return [
     { type: 'ping', incarnation: 1, seq: 0xffff_ffff, target: 2, flags: 1, updates },
     {
@@ -209,6 +236,7 @@ export function everyMessage(memberCount: number): Message[] {
     { type: 'ping_req', incarnation: 3, seq: 17, target: memberCount - 1, updates: updates.slice(1) },
     { type: 'nack', incarnation: 4, seq: 18, updates: updates.slice(2) },
     { type: 'gossip', incarnation: 5, updates },
+    { type: 'gossip', incarnation: 5, updates: [...updates, ...readiness] },
     {
       type: 'state',
       incarnation: 6,
