@@ -89,7 +89,7 @@ export class Claims {
   #fenceWakeAt = Number.POSITIVE_INFINITY;
   /** When a member that has not answered is to be asked again (from `sends`). */
   #askWakeAt = Number.POSITIVE_INFINITY;
-  readonly counters = { claims_sent: 0, replies_heard: 0, replies_dropped: 0, opened: 0 };
+  readonly counters = { claims_sent: 0, replies_heard: 0, replies_dropped: 0, opened: 0, reclosed: 0 };
 
   constructor(options: ClaimsOptions) {
     this.#options = options;
@@ -119,6 +119,11 @@ export class Claims {
   retain(system: string, wanted: ReadonlySet<string>): void {
     for (const [key, episode] of this.#episodes)
       if (episode.system === system && !wanted.has(episode.item)) this.#episodes.delete(key);
+  }
+
+  /** Whether `item` was let through (as of the last `open`) and its `alive` may start. */
+  letThrough(system: string, item: string): boolean {
+    return this.#episodes.get(keyOf(system, item))?.opened === true;
   }
 
   /** Whether `item` is claimed and not yet let through. */
@@ -204,7 +209,6 @@ export class Claims {
     const out = new Map<string, string[]>();
     let wake = Number.POSITIVE_INFINITY;
     for (const episode of this.#episodes.values()) {
-      if (episode.opened) continue;
       let ready = true;
       for (const member of view.membersOf(episode.system)) {
         if (episode.cleared.has(member)) continue;
@@ -219,7 +223,16 @@ export class Claims {
         ready = false;
         wake = Math.min(wake, standing.fenced_at);
       }
-      if (!ready) continue;
+      if (!ready) {
+        // Let through, but its `alive` has not started, and a member that counted as gone and
+        // fenced is live again (a heal): it may hold the item now, so it must answer first.
+        if (episode.opened) {
+          episode.opened = false;
+          this.counters.reclosed++;
+        }
+        continue;
+      }
+      if (episode.opened) continue;
       episode.opened = true;
       this.counters.opened++;
       const items = out.get(episode.system);

@@ -279,7 +279,15 @@ export class NodeController {
    * are void too. Only `keep` without a lease announces what it holds regardless.
    */
   mayStartAlive(now: number, view: MembershipView, system: string, item: string): boolean {
-    if (this.hasQuorum(now, view)) return true;
+    if (this.hasQuorum(now, view)) {
+      if (this.#mayHold.get(system)?.has(item) === true) return true;
+      // An item not held starts only on a claim that still stands in the view of now: a member
+      // that counted as gone when it was let through may be back (see Claims.open).
+      this.#moveClaims(now, view);
+      if (this.#claims.letThrough(system, item)) return true;
+      this.#refused = true;
+      return false;
+    }
     const config = this.#config.systems.find((candidate) => candidate.name === system);
     if (
       config?.no_quorum_policy === 'keep' &&
