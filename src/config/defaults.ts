@@ -46,12 +46,13 @@ export const DEFAULTS = {
   /**
    * How long after the agent last renewed an item's lease the host may still answer for it
    * (ms). The shipped Linux VIP handling adds addresses with a lifetime of 1 s that the lease
-   * program renews; the kernel deletes a lapsed address between 0.98 and 1.27 s after its last
-   * renewal by the kernel's rules (whole-second lifetimes, checked at most a quarter second
-   * late), and measured here up to 1413 ms under lock contention (1346 ms on a quiet VM), so 1500
-   * holds with room (see executor/lease-fence.ts).
+   * program renews; the lease program (vip-lease) is also a watchdog that deletes them itself
+   * once that second has run out with no renewal, and at once when the agent dies: measured well
+   * under 1.1 s after the last renewal, so 1200 holds with room (executor/lease-fence.ts,
+   * VIP_LEASE_WATCHDOG_FENCE_MS). Should vip-lease die together with the agent, the kernel
+   * deletes the addresses by itself within 1.5 s (LINUX_LIFETIME_FENCE_MS): docs/SAFETY.md.
    */
-  fence_ms: 1500,
+  fence_ms: 1200,
   /**
    * Where the agent keeps what must outlive it (the process groups of the scripts it runs, to
    * kill after a SIGKILL), in a directory per server id: the FHS place for a daemon's state.

@@ -92,7 +92,7 @@ export const systemSchema = z.strictObject({
   fence: millis(1, 'fence')
     .optional()
     .describe(
-      `ms after its last renewal within which a held item stops being answered for, agent or not; default 1500, at most ${TIME_MS_MAX.fence}`,
+      `ms after its last renewal within which a held item stops being answered for, agent or not; default 1200, at most ${TIME_MS_MAX.fence}`,
     ),
 });
 

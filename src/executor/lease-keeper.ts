@@ -320,8 +320,8 @@ export class LeaseKeeper {
   }
 
   /**
-   * Stops for good: closes the program's stdin (vip-lease then exits, and its addresses expire by
-   * themselves), kills its group if it has not exited within stop_wait_ms, and resolves once the
+   * Stops for good: closes the program's stdin (vip-lease then deletes the addresses it renewed and
+   * exits), kills its group if it has not exited within stop_wait_ms, and resolves once the
    * group is gone. Requests after this are `unavailable`. Idempotent; never rejects.
    */
   stop(): Promise<void> {
