@@ -418,6 +418,9 @@ export class Simulation {
           case 'lease_wanted':
             core.setLeaseWanted(this.now, command.wanted);
             break;
+          case 'lease_round':
+            core.leaseRoundSoon(this.now);
+            break;
           case 'renew':
             this.#renewOnHost(node, command.system, command.items, command.deadline);
             break;

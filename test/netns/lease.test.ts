@@ -233,6 +233,37 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     await keeper.proc.waitForOutput(/end of input: deleted .* from eth0/, 2000);
   });
 
+  it('the watchdog also watches an item named before it was added (an alive running as the agent dies)', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's4');
+    const [late, eof] = [lab!.vip(33), lab!.vip(34)];
+    let keeper = await startLease('s4', CONFIG);
+    try {
+      // Named while it is not there yet (the agent names an item from its alive's start on),
+      // then added as vip-up would, and never renewed: the watchdog deletes it within its bound.
+      assert.match(await keeper.renew([late], 1000), /^ok \d+ 0$/);
+      let from = monitor.events.length;
+      await addLeased('s4', late);
+      const added = await changed(monitor, late, from);
+      const gone = await monitor.deleted(late, 3000, from);
+      assert.ok(
+        gone.at_ms - added.at_ms < VIP_LEASE_WATCHDOG_FENCE_MS,
+        `deleted ${(gone.at_ms - added.at_ms).toFixed(0)} ms after it was added`,
+      );
+      await keeper.end();
+      // The same, and then end of input: deleted at once, though vip-lease never renewed it.
+      keeper = await startLease('s4', CONFIG);
+      assert.match(await keeper.renew([eof], 1000), /^ok \d+ 0$/);
+      from = monitor.events.length;
+      await addLeased('s4', eof);
+      const added_eof = await changed(monitor, eof, from);
+      await keeper.end();
+      const gone_eof = await monitor.deleted(eof, 3000, from);
+      assert.ok(gone_eof.at_ms - added_eof.at_ms < 900, 'vip-lease deleted it, before its lifetime was up');
+    } finally {
+      await keeper.end();
+    }
+  });
+
   it('renewals keep an address for 5 s; after they stop it goes within the fence', async () => {
     const monitor = await AddressMonitor.start(lab!, 's1');
     const keeper = await startLease('s1', CONFIG);
