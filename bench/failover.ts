@@ -58,7 +58,7 @@ function argValue(name: string): string | undefined {
 }
 
 const quick = process.argv.includes('--quick');
-const trialsArg = Number(argValue('--trials') ?? (quick ? 3 : 20));
+const trialsArg = Number(argValue('--trials') ?? (quick ? 3 : 12));
 const slowTrialsArg = Number(argValue('--slow-trials') ?? (quick ? 3 : 10));
 const writeDocs = !process.argv.includes('--no-docs');
 
@@ -656,7 +656,7 @@ function report(rows: Row[], totalSeconds: number): string {
     '',
     phaseTable(rows),
     '',
-    `Trials per fault: ${rows.map((row) => `${row.setup.id} ${row.trials}`).join(', ')} (setups whose detection takes seconds run --slow-trials, default 10, to keep the run under ~10 minutes).`,
+    `Trials per fault: ${rows.map((row) => `${row.setup.id} ${row.trials}`).join(', ')} (default 12; setups whose detection takes seconds run --slow-trials, default 10; five setups take about 15 minutes).`,
     `bench:failover took ${Math.round(totalSeconds)} s (${rows.map((row) => `${row.setup.id} ${Math.round(row.seconds)} s`).join(', ')}).`,
   ];
   return lines.join('\n');

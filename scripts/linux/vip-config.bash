@@ -316,6 +316,23 @@ cfg_int() {
 # Whether $1 is a Linux interface name: 1-15 printable characters, no "/" or ":", not "." or "..".
 iface_ok() { [[ $1 =~ ^[!-~]{1,15}$ && $1 != */* && $1 != *:* && $1 != . && $1 != .. ]]; }
 
+# Whether interface $1 exists in this network namespace. /proc/net/dev lists this namespace's
+# interfaces, one "NAME: counters" line each, and bash reads it without starting a process; `ip`
+# answers where it cannot be read.
+iface_exists() {
+  local line name
+  if [[ -r /proc/net/dev ]]; then
+    while IFS= read -r line; do
+      [[ $line == *:* ]] || continue
+      name=${line%%:*}
+      name=${name##*[[:space:]]}
+      if [[ $name == "$1" ]]; then return 0; fi
+    done </proc/net/dev
+    return 1
+  fi
+  ip link show dev "$1" >/dev/null 2>&1
+}
+
 # Reads and checks CONFIG_JSON $1 as vip-up does, for an item of family $2 (4 or 6; "" when there
 # is none: vip-lease). Sets IFACE, PREFIX (the default for $2; "" without a family, see
 # CFG_PREFIX), ARP_COUNT, ARP_INTERVAL_MS, LABEL (IPv4 only), IPV6_NA. Dies with exit 2 and the
