@@ -675,7 +675,10 @@ time, 200 ms timeout). The outage of one trial is the time from the last answer 
 the first answer by the new one.
 
 Setups: flip with a \`single\` system of two members (priorities 1 and 2) and an arbiter, running
-the shipped \`vip-up\`/\`vip-down\` scripts (3 gratuitous ARPs 100 ms apart); keepalived with three
+the shipped \`vip-up\`/\`vip-down\` scripts (3 gratuitous ARPs 100 ms apart), at its defaults three
+ways: \`no_quorum_policy: keep\` without a lease program (nothing fences a gone holder, so nothing is
+waited for), and \`keep\` and \`release\` with the shipped \`vip-lease\` (a takeover waits the gone
+holder's fence, counted from when it was last heard; see docs/SAFETY.md); keepalived with three
 VRRP instances (unicast peers, priorities 150/100/50, preemption on, the VIP on eth0/24). Faults on
 the owner: **crash** drops all its traffic (IP and ARP, nftables in its namespace) and SIGKILLs the
 daemon's process group at the same moment, like a power loss (before the restart the VIP is removed
