@@ -58,7 +58,7 @@ function argValue(name: string): string | undefined {
 }
 
 const quick = process.argv.includes('--quick');
-const trialsArg = Number(argValue('--trials') ?? (quick ? 3 : 20));
+const trialsArg = Number(argValue('--trials') ?? (quick ? 3 : 12));
 const slowTrialsArg = Number(argValue('--slow-trials') ?? (quick ? 3 : 10));
 const writeDocs = !process.argv.includes('--no-docs');
 
@@ -71,6 +71,12 @@ interface Setup {
   timing?: FlipTiming;
   advertInt?: number;
   vrrpVersion?: 2 | 3;
+  /** flip: the VIP system's no_quorum_policy (flip's default, keep, when absent). */
+  policy?: 'keep' | 'release';
+  /** flip: renew the VIP through scripts/linux/vip-lease, so that a gone holder is fenced. */
+  lease?: boolean;
+  /** flip: the VIP system's `fence` (ms); the default (the kernel's bound) when absent. */
+  fence?: number;
   /** Slow setups (seconds-long detection) run --slow-trials trials. */
   slow: boolean;
 }
@@ -87,9 +93,37 @@ function timingLabel(timing: FlipTiming): string {
 const ALL_SETUPS: Setup[] = [
   {
     id: 'flip-default',
-    label: `flip, defaults (${timingLabel(DEFAULT_TIMING)})`,
+    label: `flip, defaults, keep, no lease (${timingLabel(DEFAULT_TIMING)})`,
     kind: 'flip',
     timing: DEFAULT_TIMING,
+    slow: false,
+  },
+  {
+    id: 'flip-keep-lease',
+    label: 'flip, defaults, keep + vip-lease (fenced)',
+    kind: 'flip',
+    timing: DEFAULT_TIMING,
+    policy: 'keep',
+    lease: true,
+    slow: false,
+  },
+  {
+    id: 'flip-release-lease',
+    label: 'flip, defaults, release + vip-lease (fenced)',
+    kind: 'flip',
+    timing: DEFAULT_TIMING,
+    policy: 'release',
+    lease: true,
+    slow: false,
+  },
+  {
+    id: 'flip-release-lease-1200',
+    label: 'flip, defaults, release + vip-lease, fence 1200 (the watchdog bound)',
+    kind: 'flip',
+    timing: DEFAULT_TIMING,
+    policy: 'release',
+    lease: true,
+    fence: 1200,
     slow: false,
   },
   {
@@ -123,7 +157,14 @@ const ALL_SETUPS: Setup[] = [
     slow: false,
   },
 ];
-const DEFAULT_SETUPS = ['flip-default', 'flip-readme', 'keepalived-default', 'keepalived-fast'];
+const DEFAULT_SETUPS = [
+  'flip-default',
+  'flip-keep-lease',
+  'flip-release-lease',
+  'flip-release-lease-1200',
+  'keepalived-default',
+  'keepalived-fast',
+];
 const setupIds = (argValue('--setups') ?? DEFAULT_SETUPS.join(',')).split(',').map((id) => id.trim());
 
 // ---------------------------------------------------------------------------------------------------
@@ -158,7 +199,9 @@ interface Phases {
   detect?: number;
   /** knows -> plan at s2 (flip's delay; 0 for a leave). */
   plan?: number;
-  /** plan -> address on s2 (script start-up and `ip addr add`). */
+  /** plan -> `alive` started at s2 (the gone holder's fence; 0 without a lease). */
+  fence?: number;
+  /** `alive` started -> address on s2 (script start-up and `ip addr add`). */
   script?: number;
   /** fault -> address on s2. */
   address?: number;
@@ -187,12 +230,21 @@ class FlipDaemon implements Daemon {
 
   constructor(
     readonly lab: Lab,
-    timing: FlipTiming,
+    setup: Setup,
     dir: string,
   ) {
+    const timing = setup.timing ?? {};
     this.cluster = new FlipCluster(lab, {
       servers: { s1: { priority: 1, systems: ['vip'] }, s2: { priority: 2, systems: ['vip'] }, s3: {} },
-      systems: { vip: { type: 'single', data: [lab.vip(0)] } },
+      systems: {
+        vip: {
+          type: 'single',
+          data: [lab.vip(0)],
+          ...(setup.lease ? { lease: true } : {}),
+          ...(setup.policy ? { no_quorum_policy: setup.policy } : {}),
+          ...(setup.fence !== undefined ? { fence: setup.fence } : {}),
+        },
+      },
       timing,
       dir,
     });
@@ -242,11 +294,16 @@ class FlipDaemon implements Daemon {
         Array.isArray(entry.fields.arriving) &&
         (entry.fields.arriving as unknown[]).length > 0,
     );
+    const started = entries.find(
+      (entry) =>
+        entry.msg === 'script started' && entry.fields.event === 'alive' && (!plan || entry.at >= plan.at),
+    );
     const added = monitor.events.find((event) => event.at >= fault && event.server === BACKUP && event.added);
     return {
       ...(knows ? { detect: knows.at - fault } : {}),
       ...(knows && plan ? { plan: plan.at - knows.at } : {}),
-      ...(plan && added ? { script: added.at - plan.at } : {}),
+      ...(plan && started ? { fence: started.at - plan.at } : {}),
+      ...(started && added ? { script: added.at - started.at } : {}),
       ...(added ? { address: added.at - fault, client: firstAnswer - added.at } : {}),
     };
   }
@@ -419,7 +476,7 @@ async function runSetup(lab: Lab, monitor: HolderMonitor, setup: Setup, trials: 
   const dir = mkdtempSync(join(tmpdir(), `flip-bench-${setup.id}-`));
   const daemon: Daemon =
     setup.kind === 'flip'
-      ? new FlipDaemon(lab, setup.timing ?? {}, dir)
+      ? new FlipDaemon(lab, setup, dir)
       : new KeepalivedDaemon(lab, setup.advertInt ?? 1, setup.vrrpVersion ?? 2, dir);
   const results: Trial[] = [];
   try {
@@ -547,8 +604,8 @@ function mainTable(rows: Row[]): string {
 
 function phaseTable(rows: Row[]): string {
   const lines = [
-    '| setup | fault | detect p50 | plan delay p50 | script to address p50 | fault to address p50 | address to client p50 |',
-    '|---|---|---|---|---|---|---|',
+    '| setup | fault | detect p50 | plan delay p50 | fence wait p50 | script to address p50 | fault to address p50 | address to client p50 |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   const p = (list: Phases[], key: keyof Phases) =>
     fmt(median(list.map((phase) => phase[key]).filter((v): v is number => v !== undefined)));
@@ -557,7 +614,7 @@ function phaseTable(rows: Row[]): string {
       const list = row.phases[mode];
       const flip = row.setup.kind === 'flip';
       lines.push(
-        `| ${row.setup.label} | ${mode} | ${flip ? p(list, 'detect') : '–'} | ${flip ? p(list, 'plan') : '–'} | ${flip ? p(list, 'script') : '–'} | ${p(list, 'address')} | ${p(list, 'client')} |`,
+        `| ${row.setup.label} | ${mode} | ${flip ? p(list, 'detect') : '–'} | ${flip ? p(list, 'plan') : '–'} | ${flip ? p(list, 'fence') : '–'} | ${flip ? p(list, 'script') : '–'} | ${p(list, 'address')} | ${p(list, 'client')} |`,
       );
     }
   }
@@ -587,6 +644,14 @@ function report(rows: Row[], totalSeconds: number): string {
   const kaDefault = byId('keepalived-default');
   const kaFast = byId('keepalived-fast');
   const flipFast = byId('flip-fast') ?? flipDefault;
+  const perPolicy = ALL_SETUPS.filter((setup) => setup.lease).flatMap((setup) => {
+    const row = byId(setup.id);
+    if (!row) return [];
+    return [
+      `- crash, ${setup.label} vs keepalived defaults: ${ratio(row, kaDefault, 'crash')} — target: at most 0.5`,
+      `- graceful, ${setup.label} vs keepalived defaults: ${ratio(row, kaDefault, 'graceful')} — target: at most 1`,
+    ];
+  });
   const lines = [
     `Run of bench:failover — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${machine()}.`,
     `Outage as the client sees it (last answer by the old owner to the first by the new), ms.`,
@@ -595,8 +660,9 @@ function report(rows: Row[], totalSeconds: number): string {
     '',
     'Ratios flip / keepalived (p50):',
     '',
-    `- crash, defaults (flip ${timingLabel(DEFAULT_TIMING)} vs advert_int 1): ${ratio(flipDefault, kaDefault, 'crash')} — target: at most 0.5`,
-    `- graceful, defaults: ${ratio(flipDefault, kaDefault, 'graceful')} — target: at most 1`,
+    `- crash, defaults without a lease (flip ${timingLabel(DEFAULT_TIMING)} vs advert_int 1): ${ratio(flipDefault, kaDefault, 'crash')} — target: at most 0.5`,
+    `- graceful, defaults without a lease: ${ratio(flipDefault, kaDefault, 'graceful')} — target: at most 1`,
+    ...perPolicy,
     `- crash, fast (flip ${flipFast === flipDefault ? 'defaults' : timingLabel(FAST_TIMING)} vs advert_int 0.25): ${ratio(flipFast, kaFast, 'crash')}`,
     `- graceful, fast: ${ratio(flipFast, kaFast, 'graceful')}`,
     '',
@@ -604,7 +670,7 @@ function report(rows: Row[], totalSeconds: number): string {
     '',
     phaseTable(rows),
     '',
-    `Trials per fault: ${rows.map((row) => `${row.setup.id} ${row.trials}`).join(', ')} (setups whose detection takes seconds run --slow-trials, default 10, to keep the run under ~10 minutes).`,
+    `Trials per fault: ${rows.map((row) => `${row.setup.id} ${row.trials}`).join(', ')} (default 12; setups whose detection takes seconds run --slow-trials, default 10; five setups take about 15 minutes).`,
     `bench:failover took ${Math.round(totalSeconds)} s (${rows.map((row) => `${row.setup.id} ${Math.round(row.seconds)} s`).join(', ')}).`,
   ];
   return lines.join('\n');
@@ -623,7 +689,10 @@ time, 200 ms timeout). The outage of one trial is the time from the last answer 
 the first answer by the new one.
 
 Setups: flip with a \`single\` system of two members (priorities 1 and 2) and an arbiter, running
-the shipped \`vip-up\`/\`vip-down\` scripts (3 gratuitous ARPs 100 ms apart); keepalived with three
+the shipped \`vip-up\`/\`vip-down\` scripts (3 gratuitous ARPs 100 ms apart), at its defaults three
+ways: \`no_quorum_policy: keep\` without a lease program (nothing fences a gone holder, so nothing is
+waited for), and \`keep\` and \`release\` with the shipped \`vip-lease\` (a takeover waits the gone
+holder's fence, counted from when it was last heard; see docs/SAFETY.md); keepalived with three
 VRRP instances (unicast peers, priorities 150/100/50, preemption on, the VIP on eth0/24). Faults on
 the owner: **crash** drops all its traffic (IP and ARP, nftables in its namespace) and SIGKILLs the
 daemon's process group at the same moment, like a power loss (before the restart the VIP is removed

@@ -209,6 +209,8 @@ export class Agent {
     const keeper = this.#keepers.get(launch.system);
     if (keeper === undefined) return launchScript(launch, options);
     if (launch.event === 'down') await keeper.sync();
+    // Restarted now if it stopped (the next renewal would start it, later).
+    else keeper.start();
     return launchScript(
       { ...launch, env: { ...launch.env, FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S) } },
       options,
@@ -295,6 +297,9 @@ export class Agent {
       },
       'flip agent started',
     );
+    // The lease programs start now rather than on their first renewal: a program still starting
+    // would answer the first renewals of a new item too late (stale), leaving it unwatched.
+    for (const keeper of this.#keepers.values()) keeper.start();
     this.#controller.start(performance.now());
     this.#health = new HealthMonitor(
       this.config.systems.filter((system) => self.systems.includes(system.name)),
@@ -550,6 +555,9 @@ export class Agent {
           break;
         case 'lease_wanted':
           this.membership.setLeaseWanted(command.wanted);
+          break;
+        case 'lease_round':
+          this.membership.leaseRoundSoon();
           break;
         case 'renew':
           this.#renew(command.system, command.items, command.deadline);

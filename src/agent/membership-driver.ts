@@ -147,6 +147,13 @@ export class MembershipDriver {
     this.#flush();
   }
 
+  /** Asks the core for a lease round now (or as soon as rounds may follow each other). */
+  leaseRoundSoon(): void {
+    if (this.#stopped) return;
+    this.core.leaseRoundSoon(this.#components.now());
+    this.#flush();
+  }
+
   start(transport: PacketTransport): void {
     this.#transport = transport;
     this.core.start(this.#components.now());

@@ -46,10 +46,12 @@ export const DEFAULTS = {
   /**
    * How long after the agent last renewed an item's lease the host may still answer for it
    * (ms). The shipped Linux VIP handling adds addresses with a lifetime of 1 s that the lease
-   * program renews; the kernel deletes a lapsed address between 0.98 and 1.27 s after its last
-   * renewal by the kernel's rules (whole-second lifetimes, checked at most a quarter second
-   * late), and measured here up to 1413 ms under lock contention (1346 ms on a quiet VM), so 1500
-   * holds with room (see executor/lease-fence.ts).
+   * program renews. The lease program (vip-lease) is also a watchdog that deletes them itself
+   * once that second has run out with no renewal (measured under 1.1 s, VIP_LEASE_WATCHDOG_FENCE_MS
+   * 1200), but should it die together with the agent (a whole cgroup killed, the OOM killer), only
+   * the kernel deletes them: within 1.5 s (LINUX_LIFETIME_FENCE_MS, executor/lease-fence.ts). The
+   * default holds even then, so no two hosts ever answer; `fence: 1200` trades that case for a
+   * takeover 0.3 s sooner (docs/SAFETY.md).
    */
   fence_ms: 1500,
   /**

@@ -47,3 +47,21 @@ export const LINUX_LEASE_LIFETIME_S = 1;
  *   runs of 36 trials otherwise stayed at or under 1263 ms (p50 about 1025 ms).
  */
 export const LINUX_LIFETIME_FENCE_MS = 1500;
+
+/**
+ * Within how many ms of its last renewal an address is gone while scripts/linux/vip-lease runs
+ * (the agent killed, frozen, or renewing no more): vip-lease is also a watchdog. It deletes each
+ * address it renewed once the kernel counts its lifetime as run out (1 s after the renewal; the
+ * kernel itself may take up to LINUX_LIFETIME_FENCE_MS to get round to it), looking every 10 ms
+ * from its own deadline on, and deletes them all at once on end of input (the agent died).
+ *
+ * Why 1200: the kernel counts the lifetime as run out 1000 ms after the renewal's jiffy; vip-lease
+ * looks at its deadline (1000 ms after a /proc/uptime reading taken just before the renewal, so
+ * up to 10 ms early) and then every 10 ms, and each look starts one `ip address show`. Measured by
+ * test/netns/lease.test.ts ("the watchdog ..."): see docs/SAFETY.md for the distribution. The
+ * rest is room for a loaded host, whose processes start late.
+ *
+ * This bound holds only while vip-lease runs: if it dies or freezes together with the agent (the
+ * whole process tree killed, the host frozen), LINUX_LIFETIME_FENCE_MS is the bound.
+ */
+export const VIP_LEASE_WATCHDOG_FENCE_MS = 1200;

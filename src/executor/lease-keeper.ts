@@ -88,7 +88,7 @@ export type LeaseKeeperEvent =
 export interface LeaseKeeperOptions {
   /** A reply later than this (since the request was sent, or since the previous reply) kills the program. */
   stall_ms?: number;
-  /** A program's first reply may take this much longer: it may still be starting (vip-lease runs node once). */
+  /** A program's first reply may take this much longer: it may still be starting (a loaded host, a slow program). */
   start_grace_ms?: number;
   /** After stop() closes stdin, how long the program gets to exit before its group is killed. */
   stop_wait_ms?: number;
@@ -119,8 +119,8 @@ export const LEASE_KEEPER_DEFAULTS = {
    */
   stall_ms: 1000,
   /**
-   * vip-lease starts in about 0.4 s on a slow host (node parses the config once); the deadline in
-   * each request, checked by the program, keeps a slow start from renewing late.
+   * vip-lease starts in tens of ms (bash and one awk check its config), more on a loaded host;
+   * the deadline in each request, checked by the program, keeps a slow start from renewing late.
    */
   start_grace_ms: 5000,
   /** vip-lease exits at once on end of input; two seconds covers a loaded host. */
@@ -320,8 +320,8 @@ export class LeaseKeeper {
   }
 
   /**
-   * Stops for good: closes the program's stdin (vip-lease then exits, and its addresses expire by
-   * themselves), kills its group if it has not exited within stop_wait_ms, and resolves once the
+   * Stops for good: closes the program's stdin (vip-lease then deletes the addresses it renewed and
+   * exits), kills its group if it has not exited within stop_wait_ms, and resolves once the
    * group is gone. Requests after this are `unavailable`. Idempotent; never rejects.
    */
   stop(): Promise<void> {

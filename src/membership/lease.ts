@@ -21,6 +21,11 @@
 
 /** A holder asks for grants this often (ms): several chances within a 1 s address lifetime. */
 export const LEASE_ROUND_MS = 250;
+/**
+ * A round brought forward (an `alive` of a leased item started) comes at least this long after
+ * the one before (ms): a burst of starts costs a round per 20 ms, not one per item.
+ */
+export const LEASE_ROUND_GAP_MS = 20;
 
 /** Pings remembered for their grants at most this long (ms); later acks grant nothing. */
 export const GRANT_PING_MEMORY_MS = 10_000;

@@ -17,7 +17,7 @@
 import { Awareness } from './awareness.js';
 import { Dissemination, fittingGossip } from './dissemination.js';
 import { BootIdentities, type DuplicateSeen } from './identity.js';
-import { grantFreshMs, LEASE_ROUND_MS, LeaseGrants } from './lease.js';
+import { grantFreshMs, LEASE_ROUND_GAP_MS, LEASE_ROUND_MS, LeaseGrants } from './lease.js';
 import {
   type AliveUpdate,
   correctionFor,
@@ -220,6 +220,7 @@ export class MembershipNode {
   /** Whether the controller wants a lease (it holds or wants items), and the next round. */
   #leaseWanted = false;
   #nextLeaseAt = Number.POSITIVE_INFINITY;
+  #lastLeaseRoundAt = Number.NEGATIVE_INFINITY;
   /** The latest time given to any call: outgoing decisions are stamped with silence from it. */
   #clock = Number.NEGATIVE_INFINITY;
   #startedAt = Number.NEGATIVE_INFINITY;
@@ -714,6 +715,19 @@ export class MembershipNode {
     this.#nextLeaseAt = Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * Brings the next lease round forward to now, or to LEASE_ROUND_GAP_MS after the last one: an
+   * item whose `alive` just started is renewed (named to its lease program) at once, with the
+   * round's pings, instead of up to LEASE_ROUND_MS later. Nothing when no rounds are wanted.
+   */
+  leaseRoundSoon(now: number): void {
+    this.#clock = Math.max(this.#clock, now);
+    if (!this.#leaseWanted || !this.#started || this.#left) return;
+    const at = Math.max(now, this.#lastLeaseRoundAt + LEASE_ROUND_GAP_MS);
+    if (at <= now) this.#leaseRound(now);
+    else this.#nextLeaseAt = Math.min(this.#nextLeaseAt, at);
+  }
+
   // ---- leases (lease.ts decides) ------------------------------------------------------------
 
   /**
@@ -731,6 +745,7 @@ export class MembershipNode {
    */
   #leaseRound(now: number): void {
     this.#nextLeaseAt = now + LEASE_ROUND_MS;
+    this.#lastLeaseRoundAt = now;
     const needed = confirmationsNeeded(this.#options.quorum);
     this.#lease.push({ kind: 'round', at: now });
     if (needed === 0) {

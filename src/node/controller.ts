@@ -96,6 +96,12 @@ export type ControllerCommand =
   /** Ask the membership core for lease rounds (we are a member of a system), or stop them. */
   | { kind: 'lease_wanted'; wanted: boolean }
   /**
+   * Ask the membership core for a lease round now (an `alive` of a leased system started): its
+   * renewal names the new item to the lease program before the script can have added it, so the
+   * program's watchdog (vip-lease) knows it if this agent dies or freezes right after.
+   */
+  | { kind: 'lease_round' }
+  /**
    * Renew the lease of these held items of a system with a lease program, unless it is later
    * than `deadline` (ms, our clock) by the time the renewal is carried out.
    */
@@ -405,10 +411,15 @@ export class NodeController {
     }
   }
 
-  /** Our `alive` for `item` started: a release of it not yet delivered is no longer true. */
+  /**
+   * Our `alive` for `item` started: a release of it not yet delivered is no longer true, and the
+   * item of a leased system is renewed at the next lease round, brought forward to now.
+   */
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
     this.#claims.end(system, item);
+    if (this.#config.systems.find((candidate) => candidate.name === system)?.lease !== undefined)
+      this.#commands.push({ kind: 'lease_round' });
     this.#releases.retaken(system, item);
     this.#told = this.#told.filter((entry) => entry.system !== system || entry.item !== item);
   }

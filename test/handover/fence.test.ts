@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULTS } from '../../src/config/index.js';
 import {
   FENCE_DRIFT,
   FENCE_SLACK_MS,
@@ -49,9 +50,16 @@ describe('fence: how long a taker waits after a gone holder was last heard from'
     });
   }
 
-  it('the shipped defaults: 1657 ms under keep, 1708 ms under release', () => {
-    assert.equal(fenceWaitMs({ no_quorum_policy: 'keep', leased: true, fence_ms: 1500 }, FRESH), 1657);
-    assert.equal(fenceWaitMs({ no_quorum_policy: 'release', leased: true, fence_ms: 1500 }, FRESH), 1708);
+  it('the shipped defaults (the kernel bound, 1500 ms): 1657 ms under keep, 1708 ms under release', () => {
+    const fence_ms = DEFAULTS.fence_ms;
+    assert.equal(fence_ms, 1500);
+    assert.equal(fenceWaitMs({ no_quorum_policy: 'keep', leased: true, fence_ms }, FRESH), 1657);
+    assert.equal(fenceWaitMs({ no_quorum_policy: 'release', leased: true, fence_ms }, FRESH), 1708);
+  });
+
+  it('with fence 1200 (the vip-lease watchdog bound): 1351 ms under keep, 1402 ms under release', () => {
+    assert.equal(fenceWaitMs({ no_quorum_policy: 'keep', leased: true, fence_ms: 1200 }, FRESH), 1351);
+    assert.equal(fenceWaitMs({ no_quorum_policy: 'release', leased: true, fence_ms: 1200 }, FRESH), 1402);
   });
 });
 

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { LINUX_LIFETIME_FENCE_MS } from '../../src/executor/lease-fence.js';
+import { LINUX_LIFETIME_FENCE_MS, VIP_LEASE_WATCHDOG_FENCE_MS } from '../../src/executor/lease-fence.js';
 import { LeaseKeeper, type LeaseKeeperEvent } from '../../src/executor/lease-keeper.js';
 import { percentile } from '../../src/stats/percentile.js';
 import {
@@ -79,11 +79,16 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     return links.flatMap((link) => link.addr_info).filter((info) => canonicalIp(info.local) === wanted);
   }
 
-  async function addLeased(host: string, address: string, extra: string[] = []): Promise<void> {
+  async function addLeased(
+    host: string,
+    address: string,
+    extra: string[] = [],
+    lifetime = '1',
+  ): Promise<void> {
     const six = address.includes(':');
     const length = six ? '128' : '32';
-    const args = ['ip', 'address', 'add', `${address}/${length}`, 'dev', 'eth0', 'valid_lft', '1'];
-    await lab!.exec(host, [...args, 'preferred_lft', '1', ...(six ? ['nodad'] : []), ...extra], {
+    const args = ['ip', 'address', 'add', `${address}/${length}`, 'dev', 'eth0', 'valid_lft', lifetime];
+    await lab!.exec(host, [...args, 'preferred_lft', lifetime, ...(six ? ['nodad'] : []), ...extra], {
       check: true,
     });
   }
@@ -101,9 +106,15 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     return monitor.waitFor((event) => event.kind === 'new' && event.address === wanted, 2000, from);
   }
 
-  it('the kernel deletes an address within LINUX_LIFETIME_FENCE_MS of its last renewal', async (t) => {
-    const random = new Random(SEED);
-    t.diagnostic(`seed ${SEED} (FLIP_LEASE_SEED replays it)`);
+  /**
+   * Expiry trials: lanes in parallel, one per namespace (the first four IPv4, then IPv6); in each
+   * trial an address is added, renewed 1 to 4 times, and then left alone. With `freeze`,
+   * vip-lease is frozen (SIGSTOP) right after the last renewal, so only the kernel can delete the
+   * address; otherwise vip-lease's watchdog runs. Returns ms from the last renewal to the delete.
+   */
+  async function expiryTrials(t: TestContext, freeze: boolean, seed: number): Promise<number[]> {
+    const random = new Random(seed);
+    t.diagnostic(`seed ${seed} (FLIP_LEASE_SEED replays it)`);
     const delays: Array<{ family: 4 | 6; ms: number; renewals: number }> = [];
     const lane = async (index: number, lane_random: Random): Promise<void> => {
       const host = SERVERS[index]!;
@@ -122,11 +133,24 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
             await sleep(50 + lane_random.int(650));
             const from = monitor.events.length;
             const reply = await keeper.renew([address], 2000);
-            assert.match(reply, /^ok \d+ 1$/, `renewal ${i + 1} of ${address} on ${host}`);
+            assert.match(
+              reply,
+              /^ok \d+ 1$/,
+              `renewal ${i + 1} of ${address} on ${host}; vip-lease said: ${keeper.proc.output().slice(-600)}; ` +
+                `events: ${monitor.events
+                  .slice(-6)
+                  .map((e) => e.line)
+                  .join('\n')}`,
+            );
             last = await changed(monitor, address, from);
           }
-          const gone = await monitor.deleted(address, 5000, monitor.events.indexOf(last!));
-          delays.push({ family, ms: gone.at_ms - last!.at_ms, renewals });
+          if (freeze) process.kill(-keeper.pid, 'SIGSTOP');
+          try {
+            const gone = await monitor.deleted(address, 5000, monitor.events.indexOf(last!));
+            delays.push({ family, ms: gone.at_ms - last!.at_ms, renewals });
+          } finally {
+            if (freeze) process.kill(-keeper.pid, 'SIGCONT');
+          }
         }
       } finally {
         await keeper.end();
@@ -147,13 +171,96 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     t.diagnostic(`expiry after the last renewal, IPv4: ${summary(4)}`);
     t.diagnostic(`expiry after the last renewal, IPv6: ${summary(6)}`);
     t.diagnostic(`delays (ms): ${delays.map((d) => d.ms.toFixed(0)).join(' ')}`);
-    for (const delay of delays) {
-      assert.ok(
-        delay.ms < LINUX_LIFETIME_FENCE_MS,
-        `an address lived ${delay.ms.toFixed(1)} ms after its renewal`,
-      );
+    return delays.map((d) => d.ms);
+  }
+
+  it('the kernel deletes an address within LINUX_LIFETIME_FENCE_MS of its last renewal (vip-lease frozen)', async (t) => {
+    for (const ms of await expiryTrials(t, true, SEED)) {
+      assert.ok(ms < LINUX_LIFETIME_FENCE_MS, `an address lived ${ms.toFixed(1)} ms after its renewal`);
       // The kernel may count an address expired up to HZ/50 (20 ms) early, never more.
-      assert.ok(delay.ms > 900, `an address went ${delay.ms.toFixed(1)} ms after its renewal`);
+      assert.ok(ms > 900, `an address went ${ms.toFixed(1)} ms after its renewal`);
+    }
+  });
+
+  it('the watchdog: with vip-lease running, an address goes within VIP_LEASE_WATCHDOG_FENCE_MS of its last renewal, not before its lifetime', async (t) => {
+    for (const ms of await expiryTrials(t, false, SEED + 1)) {
+      assert.ok(ms < VIP_LEASE_WATCHDOG_FENCE_MS, `an address lived ${ms.toFixed(1)} ms after its renewal`);
+      assert.ok(ms > 900, `an address went ${ms.toFixed(1)} ms after its renewal`);
+    }
+  });
+
+  it('the watchdog leaves alone an address added again since its last renewal (it has time left)', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's2');
+    const keeper = await startLease('s2', CONFIG);
+    const address = lab!.vip(27);
+    try {
+      await addLeased('s2', address);
+      assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
+      // Released and taken again (vip-down, vip-up) 0.8 s after the renewal, with a 3 s lifetime:
+      // due for the watchdog 0.2 s later, but the kernel counts time left on it.
+      await sleep(800);
+      await lab!.exec('s2', ['ip', 'address', 'del', `${address}/32`, 'dev', 'eth0'], { check: true });
+      const from = monitor.events.length;
+      await addLeased('s2', address, [], '3');
+      const readded = await changed(monitor, address, from);
+      const gone = await monitor.deleted(address, 6000, from);
+      assert.ok(
+        gone.at_ms - readded.at_ms > 2900,
+        `deleted ${(gone.at_ms - readded.at_ms).toFixed(0)} ms after it was added again`,
+      );
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('the watchdog: end of input (the agent died) deletes the renewed addresses at once', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's3');
+    const keeper = await startLease('s3', CONFIG);
+    const [a, b] = [lab!.vip(28), lab!.vip(29)];
+    await addLeased('s3', a);
+    await addLeased('s3', b);
+    const from = monitor.events.length;
+    assert.match(await keeper.renew([a, b], 1000), /^ok \d+ 2$/);
+    const renewed = await changed(monitor, b, from);
+    const ended = await keeper.end();
+    assert.deepEqual(ended, { code: 0, signal: null });
+    const [gone_a, gone_b] = await Promise.all([
+      monitor.deleted(a, 3000, from),
+      monitor.deleted(b, 3000, from),
+    ]);
+    // Well before the 1 s lifetime ran out: vip-lease deleted them, not the kernel.
+    assert.ok(Math.max(gone_a.at_ms, gone_b.at_ms) - renewed.at_ms < 900);
+    await keeper.proc.waitForOutput(/end of input: deleted .* from eth0/, 2000);
+  });
+
+  it('the watchdog also watches an item named before it was added (an alive running as the agent dies)', async () => {
+    const monitor = await AddressMonitor.start(lab!, 's4');
+    const [late, eof] = [lab!.vip(33), lab!.vip(34)];
+    let keeper = await startLease('s4', CONFIG);
+    try {
+      // Named while it is not there yet (the agent names an item from its alive's start on),
+      // then added as vip-up would, and never renewed: the watchdog deletes it within its bound.
+      assert.match(await keeper.renew([late], 1000), /^ok \d+ 0$/);
+      let from = monitor.events.length;
+      await addLeased('s4', late);
+      const added = await changed(monitor, late, from);
+      const gone = await monitor.deleted(late, 3000, from);
+      assert.ok(
+        gone.at_ms - added.at_ms < VIP_LEASE_WATCHDOG_FENCE_MS,
+        `deleted ${(gone.at_ms - added.at_ms).toFixed(0)} ms after it was added`,
+      );
+      await keeper.end();
+      // The same, and then end of input: deleted at once, though vip-lease never renewed it.
+      keeper = await startLease('s4', CONFIG);
+      assert.match(await keeper.renew([eof], 1000), /^ok \d+ 0$/);
+      from = monitor.events.length;
+      await addLeased('s4', eof);
+      const added_eof = await changed(monitor, eof, from);
+      await keeper.end();
+      const gone_eof = await monitor.deleted(eof, 3000, from);
+      assert.ok(gone_eof.at_ms - added_eof.at_ms < 900, 'vip-lease deleted it, before its lifetime was up');
+    } finally {
+      await keeper.end();
     }
   });
 
@@ -271,7 +378,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     const address = lab!.vip(30);
     await addLeased('s2', address);
     const from = monitor.events.length;
-    // The first request also starts vip-lease (it reads its config with node): a long deadline.
+    // The first request also starts vip-lease (it may be slow on a loaded host): a long deadline.
     assert.deepEqual(await keeper.renew([address], performance.now() + 5000), { status: 'ok', renewed: 1 });
     const renewed = await changed(monitor, address, from);
     await keeper.stop();
@@ -320,7 +427,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     try {
       await addLeased('s4', address);
       const from = monitor.events.length;
-      // The first request also starts vip-lease (it reads its config with node): a long deadline.
+      // The first request also starts vip-lease (it may be slow on a loaded host): a long deadline.
       assert.deepEqual(await keeper.renew([address], performance.now() + 5000), { status: 'ok', renewed: 1 });
       const renewed = await changed(monitor, address, from);
       const pid = keeper.pid!;
@@ -463,11 +570,15 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
         const from = monitor.events.length;
         assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
         const renewed = await changed(monitor, address, from);
+        // Only the kernel: vip-lease's watchdog would delete the address 1 s after its renewal.
+        process.kill(-keeper.pid, 'SIGSTOP');
         await sleep(850);
         const before_change = monitor.events.length;
         await lab!.exec('s3', test_case.change, { check: true });
         const other = await monitor.waitFor((event) => event.kind === 'new', 2000, before_change);
-        const gone = await monitor.deleted(address, 4000, from);
+        const gone = await monitor
+          .deleted(address, 4000, from)
+          .finally(() => process.kill(-keeper.pid, 'SIGCONT'));
         const after_renewal = gone.at_ms - renewed.at_ms;
         t.diagnostic(
           `${test_case.name} ${(other.at_ms - renewed.at_ms).toFixed(0)} ms after the renewal: ` +

@@ -260,3 +260,21 @@ describe('controller: leases and the quorum', () => {
     );
   });
 });
+
+describe('controller: an alive of a leased item brings the lease round forward', () => {
+  for (const [leased, expected] of [
+    [true, 1],
+    [false, 0],
+  ] as const) {
+    it(`${leased ? 'a leased' : 'an unleased'} system: ${expected} lease_round command`, () => {
+      const systems = config.systems.map((system) =>
+        leased ? { ...system, lease: '/usr/lib/flip/vip-lease' } : system,
+      );
+      const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+      controller.start(0);
+      controller.takeCommands();
+      controller.scriptStarted('ip', '192.168.0.1');
+      assert.equal(of(controller.takeCommands(), 'lease_round').length, expected);
+    });
+  }
+});

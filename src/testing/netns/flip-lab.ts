@@ -53,6 +53,8 @@ export interface SystemSpec {
   /** Renew held addresses through scripts/linux/vip-lease, so they lapse when nobody renews them. */
   lease?: boolean;
   no_quorum_policy?: 'keep' | 'release';
+  /** The system's `fence` (ms); the default when absent. */
+  fence?: number;
 }
 
 export interface FlipClusterOptions {
@@ -134,6 +136,7 @@ export class FlipCluster {
                 ...(system.script_timeout === undefined ? {} : { script_timeout: system.script_timeout }),
                 ...(system.lease ? { lease: VIP_LEASE } : {}),
                 ...(system.no_quorum_policy ? { no_quorum_policy: system.no_quorum_policy } : {}),
+                ...(system.fence !== undefined ? { fence: system.fence } : {}),
               },
             ]),
           ),
