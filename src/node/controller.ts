@@ -113,10 +113,13 @@ export type ControllerCommand =
   | { kind: 'quorum'; state: 'lost' | 'regained'; releasing: readonly string[] };
 
 /**
- * How long after our release a holder that our view gives the item to only later (views differ
- * for a moment after a heal) is told too: twice the longest delay plus this (ms).
+ * How long after our release a holder that our view gives the item to only later is told too
+ * (ms). Views differ after a heal, and a server cut off from the rest plans from a stale view: it
+ * may release an item "to" a server that does not hold it and learn the true holder only when the
+ * cut heals. Telling it then costs one announcement; not telling it leaves neighbours pointing at
+ * us. As long as a release notice is sent again to an unreachable receiver, at most.
  */
-export const TELL_MARGIN_MS = 1000;
+export const TELL_MEMORY_MS = 30_000;
 /** How long a release notice is sent again while its receiver cannot be reached (a partition). */
 export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 
@@ -399,8 +402,7 @@ export class NodeController {
   /** Tells the holders in our new view of what we let go lately, those not told yet. */
   #tellNewHolders(now: number, view: MembershipView): void {
     if (this.#stopped) return;
-    const delayMax = Math.max(0, ...this.#config.systems.map((system) => system.delay_ms));
-    const since = now - 2 * delayMax - TELL_MARGIN_MS;
+    const since = now - TELL_MEMORY_MS;
     this.#told = this.#told.filter((entry) => entry.at >= since);
     for (const entry of this.#told) {
       const config = this.#config.systems.find((candidate) => candidate.name === entry.system)!;
