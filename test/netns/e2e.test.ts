@@ -337,7 +337,8 @@ describe('the README cluster on a real network (gossip 200 ms, timeout 500 ms, d
     await sleep(1000);
     const healedAt = nowMs();
     await lab!.healAll();
-    await cluster.waitForPlacement({ timeoutMs: 10_000 });
+    // flip1 was declared down and refutes: it holds down (hold_down) before its VIP returns.
+    await cluster.waitForPlacement({ timeoutMs: DEFAULTS.hold_down_ms + 10_000 });
     t.diagnostic(
       `client at flip ${round(moved)} ms after the partition; back on flip1 alone ${round(nowMs() - healedAt)} ms after the heal`,
     );
@@ -600,8 +601,9 @@ for (const variant of CHAOS_VARIANTS)
       const random = seeded(seed);
       const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
       const cluster = fiveServerCluster(lab!, FAST_TIMING, variant.safety);
-      // Under a fence, a takeover also waits for the gone holder's fence (about 1.7 s).
-      const bound = reachBoundMs(FAST_TIMING) + (variant.safety.lease ? 2000 : 0);
+      // A server back after being declared down holds down (hold_down) before its VIPs return to
+      // it; under a fence, a takeover also waits for the gone holder's fence (about 1.7 s).
+      const bound = reachBoundMs(FAST_TIMING) + DEFAULTS.hold_down_ms + (variant.safety.lease ? 2000 : 0);
       await cluster.startHttpServers();
       const monitor = await HolderMonitor.start(lab!, cluster.vips);
       await cluster.startAll();
