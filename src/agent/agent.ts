@@ -154,6 +154,8 @@ export class Agent {
     );
     this.membership.readyFor = (member, system) =>
       this.#readiness.readyFor(this.membership.core, member, system);
+    this.membership.holdingFor = (member, system) =>
+      this.#readiness.holdingFor(this.membership.core, member, system);
     this.#controller = new NodeController(config, {
       // Wall-clock start, to tell peers that were running before us (they may hold our items).
       first_notice_id: Math.floor(Math.random() * 2 ** 32),

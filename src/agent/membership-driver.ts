@@ -134,6 +134,8 @@ export class MembershipDriver {
 
   /** Whether live `member` may be given items of `system` (set by the agent, see readiness-link.ts). */
   readyFor?: (member: number, system: string) => boolean;
+  /** Set by the agent: whether live `member` only holds down in `system`. */
+  holdingFor?: (member: number, system: string) => boolean;
 
   /** Sends what the core queued (after the agent changed our readiness). */
   flush(): void {

@@ -69,6 +69,14 @@ export class ReadinessLink {
     return index !== undefined && placeable(core.readiness(member, index));
   }
 
+  /** Whether live `member` only holds down in `system` (healthy, back lately). */
+  holdingFor(core: ReadinessCore, member: number, system: string): boolean {
+    const index = this.#indexes.get(system);
+    return (
+      index !== undefined && isLive(core.member(member).state) && core.readiness(member, index) === 'holding'
+    );
+  }
+
   /**
    * Whether another live member of `system` is settled there: ready and not fresh, or heard from
    * but its readiness not known yet (it may be settled; one never heard of is not counted).

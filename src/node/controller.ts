@@ -48,6 +48,11 @@ export interface MembershipView {
    * system's items only to its ready members. Absent: every live member is ready.
    */
   readyFor?(member: number, system: string): boolean;
+  /**
+   * Whether live `member` only holds down in `system` (healthy, back lately): such members get
+   * a system's items when no member is ready for it. Absent: never.
+   */
+  holdingFor?(member: number, system: string): boolean;
 }
 
 export interface ControllerOptions {
@@ -393,7 +398,8 @@ export class NodeController {
   #holdersOf(system: FlipConfig['systems'][number], item: string, view: MembershipView): number[] {
     const to: number[] = [];
     const live = this.#live(view);
-    for (const [id, items] of place(system, readyIn(system, live, this.#ready(view))).holdings) {
+    for (const [id, items] of place(system, readyIn(system, live, this.#ready(view), this.#holding(view)))
+      .holdings) {
       if (id !== this.#self && items.includes(item)) to.push(this.#ids.indexOf(id));
     }
     return to;
@@ -646,7 +652,14 @@ export class NodeController {
    * it is placed as it last was.
    */
   #placeAll(candidates: ReadonlySet<string>, view: MembershipView): Map<string, Placement> {
-    return placeReady(this.#config.systems, candidates, this.#ready(view));
+    return placeReady(this.#config.systems, candidates, this.#ready(view), this.#holding(view));
+  }
+
+  /** Whether server `id` only holds down in `system` (healthy, back lately) in our view. */
+  #holding(view: MembershipView): ((id: string, system: string) => boolean) | undefined {
+    const holdingFor = view.holdingFor;
+    if (holdingFor === undefined) return undefined;
+    return (id, system) => holdingFor.call(view, this.#ids.indexOf(id), system);
   }
 
   /** Whether server `id` may be given items of `system` in our view. */

@@ -41,7 +41,10 @@ function viewOf(core: MembershipNode, readiness?: ReadinessLink): MembershipView
   return {
     ...(readiness === undefined
       ? {}
-      : { readyFor: (member: number, system: string) => readiness.readyFor(core, member, system) }),
+      : {
+          readyFor: (member: number, system: string) => readiness.readyFor(core, member, system),
+          holdingFor: (member: number, system: string) => readiness.holdingFor(core, member, system),
+        }),
     liveMembers: () => core.liveMembers(),
     isLive: (member) => isLive(core.member(member).state),
     hasLeft: (member) => core.member(member).state === 'left',

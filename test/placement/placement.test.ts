@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { SystemType } from '../../src/config/index.js';
+import { placeReady, readyIn } from '../../src/placement/eligible.js';
 import { type Placement, type PlacementInput, place } from '../../src/placement/index.js';
 
 const readmeIp: PlacementInput = {
@@ -191,6 +192,31 @@ describe('placement: properties over random clusters and failures', () => {
       fc.property(systemArb, liveArb, (system, live) => {
         assert.deepEqual(table(place(system, live)), table(place(system, new Set([...live].reverse()))));
       }),
+    );
+  });
+});
+
+describe('placement among ready members (health checks, hold-down)', () => {
+  const system = { ...readmeIp, name: 'ip' };
+  const failing = new Set(['flip1']);
+  const holding = new Set(['flip']);
+  const ready = (id: string) => !failing.has(id) && !holding.has(id);
+  const holds = (id: string) => holding.has(id);
+
+  it('a failing or holding member gets no items while another member is ready', () => {
+    assert.deepEqual([...readyIn(system, all, (id) => id === 'flip1')], ['flip1']);
+    const placed = placeReady([system], all, (id) => id === 'flip1', holds).get('ip')!;
+    assert.deepEqual(table(placed).flip1, ['192.168.0.1', '192.168.0.2']);
+  });
+
+  it('when no member is ready, those holding down serve the items; failing ones never do', () => {
+    const placed = placeReady([system], all, ready, holds).get('ip')!;
+    assert.deepEqual(table(placed).flip, ['192.168.0.1', '192.168.0.2']);
+    assert.deepEqual(table(placed).flip1 ?? [], []);
+    assert.deepEqual(
+      [...readyIn(system, all, ready, holds)],
+      ['flip'],
+      'flip2, an arbiter, counts for nothing',
     );
   });
 });
