@@ -78,12 +78,33 @@ describe('controller: claims (break-before-make without timeouts)', () => {
 
   it('a reply to a claim of an earlier episode counts for nothing', () => {
     const { controller, claim } = claimed();
-    // The item stops being wanted (flip1 is cut off from the others), then is wanted again.
-    controller.changes(10, [change(FLIP, 'alive', 'down')], view(new Set([FLIP1, FLIP2])));
-    controller.changes(20, [change(FLIP, 'down', 'alive')], all);
-    controller.takeCommands();
+    // The item stops being wanted (flip1 loses the quorum: it takes nothing), then is wanted again.
+    const noQuorum: MembershipView = { ...all, leaseBase: () => Number.NEGATIVE_INFINITY };
+    controller.tick(10, noQuorum);
+    assert.deepEqual(of(controller.takeCommands(), 'desired')[0]?.items, []);
+    controller.tick(20, all);
+    assert.deepEqual(of(controller.takeCommands(), 'desired')[0]?.items, ['192.168.0.1']);
     controller.claimReplied(30, { from: FLIP, id: claim!.id, items: claim!.items }, all);
     assert.deepEqual(of(controller.takeCommands(), 'cleared'), []);
+  });
+
+  it('an item let through while a member was gone is held back when that member returns before the alive', () => {
+    const controller = flip1();
+    const withoutFlip = view(new Set([FLIP1, FLIP2]));
+    controller.synced(0, withoutFlip);
+    const [cleared] = of(controller.takeCommands(), 'cleared');
+    assert.deepEqual(
+      cleared?.items,
+      ['192.168.0.1', '192.168.0.2'],
+      'flip is down and fenced (keep, no lease)',
+    );
+    assert.equal(controller.mayStartAlive(5, withoutFlip, 'ip', '192.168.0.2'), true);
+    // flip is back before the alive started: it may hold the item now, so it must answer first.
+    assert.equal(controller.mayStartAlive(10, all, 'ip', '192.168.0.2'), false);
+    const [claim] = of(controller.takeCommands(), 'send_claim');
+    assert.equal(claim?.to, FLIP);
+    controller.claimReplied(20, { from: FLIP, id: claim!.id, items: claim!.items }, all);
+    assert.equal(controller.mayStartAlive(30, all, 'ip', '192.168.0.2'), true);
   });
 
   it('a silent member is asked again every ping_timeout, and at once after its release notice', () => {
