@@ -263,13 +263,6 @@ export class Claims {
   nextWakeAt(): number {
     return Math.min(this.#fenceWakeAt, this.#askWakeAt);
   }
-
-  /** How many claims are under way and not let through (for status). */
-  get pending(): number {
-    let count = 0;
-    for (const episode of this.#episodes.values()) if (!episode.opened) count++;
-    return count;
-  }
 }
 
 function keyOf(system: string, item: string): string {

@@ -149,6 +149,9 @@ export class NodeController {
   readonly #claims: Claims;
   /** The other members of each system, by index (those a claim asks). */
   readonly #membersOf = new Map<string, number[]>();
+  /** The systems by name, and those this server is a member of (looked up on every claim). */
+  readonly #systemsByName: ReadonlyMap<string, SystemConfig>;
+  readonly #own: readonly string[];
   /**
    * Items that may be configured here, by system: from the start of their `alive` until a
    * successful `down` (the runner's maybe_held, as its notes tell it).
@@ -180,6 +183,8 @@ export class NodeController {
       give_up_ms: options.release_give_up_ms ?? RELEASE_NOTICE_GIVE_UP_MS,
       first_id: options.first_notice_id,
     });
+    this.#systemsByName = new Map(config.systems.map((system) => [system.name, system]));
+    this.#own = config.servers.find((server) => server.id === this.#self)?.systems ?? [];
     this.#claims = new Claims({
       repeat_ms: config.ping_timeout_ms,
       first_id: options.first_claim_id ?? options.first_notice_id,
@@ -302,7 +307,7 @@ export class NodeController {
       this.#refused = true;
       return false;
     }
-    const config = this.#config.systems.find((candidate) => candidate.name === system);
+    const config = this.#systemsByName.get(system);
     if (
       config?.no_quorum_policy === 'keep' &&
       config.lease === undefined &&
@@ -385,7 +390,7 @@ export class NodeController {
    */
   scriptReleased(now: number, system: string, item: string, view: MembershipView): void {
     if (this.#stopped) return;
-    const config = this.#config.systems.find((candidate) => candidate.name === system);
+    const config = this.#systemsByName.get(system);
     if (!config) return;
     this.#mayHold.get(system)?.delete(item);
     this.#unsure.get(system)?.delete(item);
@@ -411,7 +416,7 @@ export class NodeController {
     const since = now - TELL_MEMORY_MS;
     this.#told = this.#told.filter((entry) => entry.at >= since);
     for (const entry of this.#told) {
-      const config = this.#config.systems.find((candidate) => candidate.name === entry.system)!;
+      const config = this.#systemsByName.get(entry.system)!;
       const fresh = this.#holdersOf(config, entry.item, view).filter((member) => !entry.to.has(member));
       if (fresh.length === 0) continue;
       for (const member of fresh) entry.to.add(member);
@@ -426,8 +431,7 @@ export class NodeController {
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
     this.#claims.end(system, item);
-    if (this.#config.systems.find((candidate) => candidate.name === system)?.lease !== undefined)
-      this.#commands.push({ kind: 'lease_round' });
+    if (this.#systemsByName.get(system)?.lease !== undefined) this.#commands.push({ kind: 'lease_round' });
     this.#releases.retaken(system, item);
     this.#told = this.#told.filter((entry) => entry.system !== system || entry.item !== item);
   }
@@ -503,7 +507,7 @@ export class NodeController {
       membersOf: (system) => this.#membersOf.get(system) ?? [],
       standing: (system, member) => {
         if (view.isLive(member)) return live;
-        const config = this.#config.systems.find((candidate) => candidate.name === system)!;
+        const config = this.#systemsByName.get(system)!;
         return {
           kind: 'gone',
           left: view.hasLeft(member),
@@ -603,7 +607,8 @@ export class NodeController {
       for (const item of items) if (!held?.has(item)) this.#claims.want(name, item);
     }
     if (!quorum) this.#claims.hold();
-    const opened = quorum ? this.#claims.open(now, this.#claimView(view)) : new Map<string, string[]>();
+    const claimView = this.#claimView(view);
+    const opened = quorum ? this.#claims.open(now, claimView) : new Map<string, string[]>();
     for (const name of own) {
       const items = desired.get(name) ?? [];
       const gated = items.filter((item) => this.#claims.waiting(name, item));
@@ -618,7 +623,7 @@ export class NodeController {
     }
     // Let through at once what needs nobody's word; also ends a wait an earlier plan left in the runner.
     for (const [system, items] of opened) this.#commands.push({ kind: 'cleared', system, items });
-    for (const send of this.#claims.sends(now, this.#claimView(view)))
+    for (const send of this.#claims.sends(now, claimView))
       this.#commands.push({ kind: 'send_claim', ...send });
   }
 
@@ -642,8 +647,8 @@ export class NodeController {
   }
 
   /** The systems this server is a member of. */
-  #ownSystems(): string[] {
-    return this.#config.servers.find((server) => server.id === this.#self)?.systems ?? [];
+  #ownSystems(): readonly string[] {
+    return this.#own;
   }
 
   /**
