@@ -90,6 +90,7 @@ export function buildProgram(): Command {
     .option('--quorum <q>', 'quorum override, at most --nodes', once)
     .option('--policy <p>', "every system's no_quorum_policy: keep or release (default: keep)", once)
     .option('--lease', 'every system has a lease program: items lapse on a host nobody renews them on')
+    .option('--no-preempt', 'every system has preempt false: items stay with their holder until it fails')
     .option('--json', 'print every outcome and figure as JSON')
     .action(async (options: SimCommandOptions) => {
       process.exitCode = (await import('./commands/sim.js')).sim(options, out);

@@ -31,6 +31,11 @@ export function renderSummary(config: FlipConfig): string {
     );
     out.push(`    no_quorum_policy ${system.no_quorum_policy}: ${policyMeaning(system)}`);
     out.push(`    ${fenceMeaning(system, config)}`);
+    out.push(
+      system.preempt
+        ? `    preempt: items return to the member placement prefers once it is ready again (after hold_down ${system.hold_down_ms} ms)`
+        : '    preempt false: an item stays with its holder while it is live, ready and has the quorum; it moves only when the holder fails',
+    );
   }
   return out.join('\n');
 }

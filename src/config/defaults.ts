@@ -87,6 +87,11 @@ export const DEFAULTS = {
    * another member meanwhile, so waiting costs clients nothing.
    */
   hold_down_ms: 10_000,
+  /**
+   * Items return to the server placement prefers (the original flip's behaviour: "when a server
+   * comes back its data returns"). `false` is keepalived's `nopreempt`.
+   */
+  preempt: true,
 } as const;
 
 /** What a server that cannot reach a quorum does with what it holds (see docs/SAFETY.md). */

@@ -54,6 +54,12 @@ function millis(min: number, key: keyof typeof TIME_MS_MAX) {
   return whole(min, TIME_MS_MAX[key], ' ms');
 }
 
+const preempt = z
+  .boolean()
+  .describe(
+    'true (default): items return to the server placement prefers once it is back; false: they stay with their holder until it fails (keepalived nopreempt)',
+  );
+
 const holdDown = millis(0, 'hold_down').describe(
   `ms a returning server must stay healthy before items return to it; default 10000, 0 for none, at most ${TIME_MS_MAX.hold_down}`,
 );
@@ -118,6 +124,7 @@ export const systemSchema = z.strictObject({
     .optional()
     .describe('failures in a row that make a healthy server failing; default 3'),
   hold_down: holdDown.optional(),
+  preempt: preempt.optional(),
 });
 
 export const keySchema = z.union([
@@ -145,6 +152,7 @@ export const configSchema = z.strictObject({
   remove_on_failure: z.boolean().optional(),
   no_quorum_policy: noQuorumPolicy.optional(),
   hold_down: holdDown.optional(),
+  preempt: preempt.optional(),
   state_dir: directory
     .optional()
     .describe(

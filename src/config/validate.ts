@@ -66,6 +66,11 @@ export interface SystemConfig {
   fall: number;
   /** How long a returning server stays healthy before items of this system return to it (ms). */
   hold_down_ms: number;
+  /**
+   * Whether items go back to the member placement prefers once it is ready again (true), or stay
+   * with a holder that is live, ready and has the quorum until it fails (false: NodeController).
+   */
+  preempt: boolean;
 }
 
 export interface FlipConfig {
@@ -93,6 +98,8 @@ export interface FlipConfig {
   state_dir: string;
   /** The default of every system's hold_down_ms. */
   hold_down_ms: number;
+  /** The default of every system's preempt. */
+  preempt: boolean;
   cluster_config: Record<string, unknown>;
   systems: SystemConfig[];
 }
@@ -466,6 +473,7 @@ function normalise(raw: RawConfig): FlipConfig {
     rise: system.rise ?? DEFAULTS.rise,
     fall: system.fall ?? DEFAULTS.fall,
     hold_down_ms: system.hold_down ?? raw.hold_down ?? DEFAULTS.hold_down_ms,
+    preempt: system.preempt ?? raw.preempt ?? DEFAULTS.preempt,
   }));
 
   const logLevel = raw.log_level ?? DEFAULTS.log_level;
@@ -485,6 +493,7 @@ function normalise(raw: RawConfig): FlipConfig {
     no_quorum_policy: raw.no_quorum_policy ?? DEFAULTS.no_quorum_policy,
     state_dir: raw.state_dir ?? DEFAULTS.state_dir,
     hold_down_ms: raw.hold_down ?? DEFAULTS.hold_down_ms,
+    preempt: raw.preempt ?? DEFAULTS.preempt,
     cluster_config: clusterConfig,
     systems,
   };

@@ -163,6 +163,21 @@ export class NodeController {
    * `down` for every item it does not want. Until then we answer no claim for them.
    */
   readonly #unsure = new Map<string, Set<string>>();
+  /**
+   * Items of `preempt: false` systems held here in good standing, by system: taken with the
+   * quorum, and no lease lost or refutation since. They stay wanted here while we are ready for
+   * the system, whatever placement prefers: a member placement gives them to claims them, and we
+   * never answer while we hold them, so they move only when we fail (a check, a lost lease, a
+   * stop) and let go, or are declared down and fenced.
+   */
+  readonly #sticky = new Map<string, Set<string>>();
+  /**
+   * Items of `preempt: false` systems we hold but must let go of before we may want them again,
+   * by system: we lost our lease or were declared down, so another member may hold them now
+   * (it took them over after our fence, and keeps them as we would). We run `down` and claim
+   * them anew; whoever holds them then keeps them.
+   */
+  readonly #yielding = new Map<string, Set<string>>();
   /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
   #leaseUntil = Number.NEGATIVE_INFINITY;
   /** What the last plan wanted here, by system (renewals renew only what is still wanted). */
@@ -255,12 +270,15 @@ export class NodeController {
           // A peer refused us: it promised or declared this incarnation down (see #replan).
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
           this.#claims.clear();
+          this.#yieldStanding();
           break;
         case 'stalled':
           // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
           // dropped them, and a peer may hold them now. We hold none of them (the plan runs
           // `down`, which finds nothing) and take them again only as after a restart.
           if (event.late_ms < LEASE_HOLD_MS) break;
+          // Before the held items are forgotten: the runner still has them, and must let go.
+          this.#yieldStanding();
           for (const system of this.#config.systems)
             if (system.lease !== undefined) this.#mayHold.get(system.name)?.clear();
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
@@ -379,9 +397,26 @@ export class NodeController {
    */
   refuted(now: number, view: MembershipView): void {
     if (this.#stopped || this.#leaving) return;
-    this.#commands.push({ kind: 'reassert', systems: this.#ownSystems(), why: 'refuted' });
+    this.#yieldStanding();
+    // A `preempt: false` system's held items are let go and claimed anew, not announced.
+    const systems = this.#ownSystems().filter((name) => this.#systemsByName.get(name)?.preempt !== false);
+    if (systems.length > 0) this.#commands.push({ kind: 'reassert', systems, why: 'refuted' });
     this.#claims.clear();
     this.#replan(now, view, false);
+  }
+
+  /**
+   * We lost our standing (a lease lost, a refutation): what `preempt: false` systems hold here
+   * stops being ours to keep; we let it go and claim it again (see #yielding).
+   */
+  #yieldStanding(): void {
+    for (const name of this.#ownSystems()) {
+      if (this.#systemsByName.get(name)?.preempt !== false) continue;
+      this.#sticky.delete(name);
+      const held = this.#mayHold.get(name);
+      if (held !== undefined && held.size > 0)
+        for (const item of held) entrySet(this.#yielding, name).add(item);
+    }
   }
 
   /**
@@ -394,13 +429,20 @@ export class NodeController {
     if (!config) return;
     this.#mayHold.get(system)?.delete(item);
     this.#unsure.get(system)?.delete(item);
+    this.#sticky.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
     this.#releases.released(now, system, item, to);
     this.#told.push({ at: now, system, item, to: new Set(to) });
+    // Let go after a lost standing: the item may be wanted again, through a claim.
+    if (this.#yielding.get(system)?.delete(item) === true) this.#replan(now, view, false);
   }
 
   /** The other servers that hold `item` of `system` in our view. */
   #holdersOf(system: FlipConfig['systems'][number], item: string, view: MembershipView): number[] {
+    // Without preemption the holder need not be where placement puts the item: tell every live
+    // member; those that hold it announce it, the others ignore the notice.
+    if (!system.preempt)
+      return (this.#membersOf.get(system.name) ?? []).filter((member) => view.isLive(member));
     const to: number[] = [];
     const live = this.#live(view);
     for (const [id, items] of place(system, readyIn(system, live, this.#ready(view), this.#holding(view)))
@@ -430,6 +472,10 @@ export class NodeController {
    */
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
+    // Only a fresh lease lets an `alive` start (mayStartAlive), except `keep` announcing what it
+    // holds without a lease program: that keeps the standing it had.
+    if (this.#systemsByName.get(system)?.preempt === false && !this.#yielding.get(system)?.has(item))
+      entrySet(this.#sticky, system).add(item);
     this.#claims.end(system, item);
     if (this.#systemsByName.get(system)?.lease !== undefined) this.#commands.push({ kind: 'lease_round' });
     this.#releases.retaken(system, item);
@@ -564,7 +610,34 @@ export class NodeController {
 
   /** Which items this node should hold now, per system it is a member of. */
   desired(view: MembershipView): Map<string, string[]> {
-    return heldBy(this.#placeAll(this.#live(view), view), this.#self);
+    return this.#wanted(view);
+  }
+
+  /**
+   * What we want per system: placement's share, plus what `preempt: false` keeps here (held in
+   * good standing while we are ready for the system), minus what we must let go of first.
+   */
+  #wanted(view: MembershipView): Map<string, string[]> {
+    const desired = heldBy(this.#placeAll(this.#live(view), view), this.#self);
+    const ready = this.#ready(view);
+    for (const system of this.#config.systems) {
+      const placed = desired.get(system.name);
+      if (placed === undefined) continue;
+      const yielding = this.#yielding.get(system.name);
+      const keep =
+        system.preempt || !ready(this.#self, system.name) ? undefined : this.#sticky.get(system.name);
+      if ((yielding === undefined || yielding.size === 0) && (keep === undefined || keep.size === 0))
+        continue;
+      const held = this.#mayHold.get(system.name);
+      const wanted = new Set(placed);
+      for (const item of keep ?? []) if (held?.has(item)) wanted.add(item);
+      for (const item of yielding ?? []) wanted.delete(item);
+      desired.set(
+        system.name,
+        system.data.filter((item) => wanted.has(item)),
+      );
+    }
+    return desired;
   }
 
   #beginPlanning(now: number, view: MembershipView, why: 'synced' | 'grace'): void {
@@ -578,8 +651,7 @@ export class NodeController {
 
   #replan(now: number, view: MembershipView, immediate: boolean): void {
     if (!this.#planning || this.#stopped || this.#leaving) return;
-    const live = this.#live(view);
-    const desired = heldBy(this.#placeAll(live, view), this.#self);
+    const desired = this.#wanted(view);
     const quorum = this.hasQuorum(now, view);
     this.#reportQuorum(quorum);
     this.#plannedWithLease = quorum;

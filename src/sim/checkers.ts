@@ -20,7 +20,7 @@ export function check(name: string, ok: boolean, detail: string): Check {
 }
 
 /** A check that passes with `fine` when there are no problems, else shows the first five. */
-function problemsCheck(label: string, problems: readonly string[], fine: string): Check {
+export function problemsCheck(label: string, problems: readonly string[], fine: string): Check {
   if (problems.length === 0) return check(label, true, fine);
   const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
   return check(label, false, problems.slice(0, 5).join('; ') + more);
@@ -135,6 +135,9 @@ export function placementCheck(sim: Simulation, label = 'placement'): Check {
   const up = upNodes(sim);
   const problems: string[] = [];
   for (const system of config.systems) {
+    // Without preemption an item stays with its holder, wherever placement would put it now:
+    // heldCheck judges that every item is held exactly once, and the scenarios where it moved.
+    if (!system.preempt) continue;
     const wanted = new Map<string, string[]>(system.data.map((item) => [item, []]));
     for (const observer of up) {
       const id = config.servers[observer]!.id;

@@ -22,6 +22,7 @@ import {
   heldCheck,
   ownerCheck,
   placementCheck,
+  problemsCheck,
   upNodes,
   viewsMatch,
 } from './checkers.js';
@@ -49,6 +50,8 @@ export interface ScenarioOptions {
   policy?: NoQuorumPolicy;
   /** Every system gets a lease program (its items lapse on a host nobody renews them on). */
   leased?: boolean;
+  /** false: every system has `preempt: false` (items stay with their holder until it fails). */
+  preempt?: boolean;
 }
 
 export interface ScenarioResult {
@@ -107,6 +110,13 @@ function clusterFor(options: ScenarioOptions): FlipConfig {
         no_quorum_policy: policy,
         lease: options.leased ? SIMULATED_LEASE_PROGRAM : system.lease,
       })),
+    };
+  }
+  if (options.preempt === false) {
+    config = {
+      ...config,
+      preempt: false,
+      systems: config.systems.map((system) => ({ ...system, preempt: false })),
     };
   }
   if (options.quorum === undefined) return config;
@@ -686,6 +696,8 @@ const returnScenario: Scenario = (options) =>
         .filter((server) => server.systems.length > 0)
         .map((server) => server.index);
       const faults: string[] = [];
+      /** Under `preempt: false`: items taken from a live holder by a server that came back. */
+      const stayed: string[] = [];
       sim.startAll();
       sim.runUntil(SETTLE_MS);
       for (let k = 0; k < RETURNS_PER_SERIES; k++) {
@@ -718,7 +730,11 @@ const returnScenario: Scenario = (options) =>
           if (how === 'kill') sim.kill(victim);
           else sim.crash(victim);
           sim.runUntil(sim.now + away_ms);
+          const before = heldByOthers(sim, victim);
           sim.start(victim);
+          sim.runUntil(sim.now + random.between(1000, 15_000));
+          stayed.push(...movedBack(sim, before).map((line) => `${line} (after: ${faults.at(-1)})`));
+          continue;
         }
         sim.runUntil(sim.now + random.between(1000, 15_000));
       }
@@ -730,9 +746,51 @@ const returnScenario: Scenario = (options) =>
         announcedCheck(sim),
         handoverCheck(sim),
       ];
+      if (config.systems.some((system) => !system.preempt))
+        checks.push(
+          problemsCheck(
+            'preempt false: a returning server takes nothing from a live holder',
+            stayed,
+            'every item stayed with its holder when its old server came back',
+          ),
+        );
       return { checks, faults, figures: { returns: RETURNS_PER_SERIES } };
     },
   );
+
+/**
+ * The `shard`/`single` items of `preempt: false` systems and the up server holding each, apart
+ * from `returning` (about to come back).
+ */
+function heldByOthers(sim: Simulation, returning: number): Map<string, number> {
+  const held = new Map<string, number>();
+  const up = new Set(upNodes(sim));
+  for (const system of sim.config.systems) {
+    if (system.preempt || system.type === 'replicated') continue;
+    for (const item of system.data) {
+      const hosts = sim.hostsOf(system.name, item).filter((index) => index !== returning && up.has(index));
+      if (hosts.length === 1) held.set(`${system.name}/${item}`, hosts[0]!);
+    }
+  }
+  return held;
+}
+
+/** The items of `before` no longer on their holder although it is still up. */
+function movedBack(sim: Simulation, before: ReadonlyMap<string, number>): string[] {
+  const ids = sim.config.servers.map((server) => server.id);
+  const up = new Set(upNodes(sim));
+  const moved: string[] = [];
+  for (const [key, holder] of before) {
+    if (!up.has(holder)) continue;
+    const cut = key.indexOf('/');
+    const system = key.slice(0, cut);
+    const item = key.slice(cut + 1);
+    const hosts = sim.hostsOf(system, item);
+    if (!hosts.includes(holder))
+      moved.push(`${key} left ${ids[holder]}, still up, for [${hosts.map((index) => ids[index])}]`);
+  }
+  return moved;
+}
 
 /** Partitions in one series of the `heal` scenario. */
 const HEALS_PER_SERIES = 3;

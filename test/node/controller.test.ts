@@ -299,3 +299,88 @@ describe('controller: an alive of a leased item brings the lease round forward',
     });
   }
 });
+
+describe('controller: preempt false (items stay with their holder until it fails)', () => {
+  const all = view(new Set([FLIP, FLIP1, FLIP2]));
+  const withoutFlip = view(new Set([FLIP1, FLIP2]));
+
+  /** flip1 took flip's item .2 while flip was down (keep, no lease: no fence to wait). */
+  function holdingBoth(preempt: boolean) {
+    const controller = new NodeController(
+      { ...config, id: 'flip1', systems: config.systems.map((system) => ({ ...system, preempt })) },
+      { first_notice_id: 3 },
+    );
+    controller.start(0);
+    controller.synced(0, withoutFlip);
+    const [cleared] = of(controller.takeCommands(), 'cleared');
+    assert.deepEqual(cleared?.items, ['192.168.0.1', '192.168.0.2']);
+    for (const item of cleared!.items) {
+      assert.equal(controller.mayStartAlive(10, withoutFlip, 'ip', item), true);
+      controller.scriptStarted('ip', item);
+    }
+    controller.takeCommands();
+    return controller;
+  }
+
+  const desiredAfter = (controller: NodeController, act: () => void) => {
+    act();
+    return of(controller.takeCommands(), 'desired').at(-1)?.items;
+  };
+
+  it("keeps the returning member's item, and answers none of its claims for it", () => {
+    const controller = holdingBoth(false);
+    const items = desiredAfter(controller, () =>
+      controller.changes(1000, [change(FLIP, 'down', 'alive')], all),
+    );
+    assert.deepEqual(items, ['192.168.0.1', '192.168.0.2']);
+    controller.claimReceived({ from: FLIP, id: 9, items: [{ system: 'ip', item: '192.168.0.2' }] });
+    assert.deepEqual(of(controller.takeCommands(), 'send_claim_reply'), []);
+  });
+
+  it('with preempt (the default) the same return gives the item back', () => {
+    const controller = holdingBoth(true);
+    const items = desiredAfter(controller, () =>
+      controller.changes(1000, [change(FLIP, 'down', 'alive')], all),
+    );
+    assert.deepEqual(items, ['192.168.0.1']);
+  });
+
+  it('a holder that fails its check lets the kept item go', () => {
+    const controller = holdingBoth(false);
+    controller.changes(1000, [change(FLIP, 'down', 'alive')], all);
+    controller.takeCommands();
+    const failing: MembershipView = { ...all, readyFor: (member) => member !== FLIP1 };
+    assert.deepEqual(
+      desiredAfter(controller, () => controller.readinessChanged(2000, failing)),
+      [],
+    );
+  });
+
+  it('after a refutation it lets go of what it held, announces nothing, and claims anew', () => {
+    const controller = holdingBoth(false);
+    controller.changes(1000, [change(FLIP, 'down', 'alive')], all);
+    controller.takeCommands();
+    controller.refuted(2000, all);
+    const commands = controller.takeCommands();
+    assert.deepEqual(of(commands, 'reassert'), [], 'no announcement of what it must let go');
+    assert.deepEqual(of(commands, 'desired').at(-1)?.items, [], 'both items are let go first');
+    // .2's down is done: it is not wanted again (placement gives it to flip, which is back).
+    assert.deepEqual(
+      desiredAfter(controller, () => controller.scriptReleased(2100, 'ip', '192.168.0.2', all)),
+      [],
+    );
+    // .1's down is done: placement gives it to flip1, which claims it like any arriving item.
+    const commands2 = (() => {
+      controller.scriptReleased(2200, 'ip', '192.168.0.1', all);
+      return controller.takeCommands();
+    })();
+    assert.deepEqual(of(commands2, 'desired').at(-1)?.items, ['192.168.0.1']);
+    assert.deepEqual(of(commands2, 'send_claim')[0]?.items, [{ system: 'ip', item: '192.168.0.1' }]);
+    controller.tick(2300, all);
+    const releases = of(controller.takeCommands(), 'send_release');
+    assert.ok(
+      releases.some((release) => release.to === FLIP && release.items.some((i) => i.item === '192.168.0.1')),
+      'the release is told to every live member: the holder need not be where placement says',
+    );
+  });
+});

@@ -57,6 +57,28 @@ describe('simulator: scenarios pass their checkers', () => {
     }
   });
 
+  it('preempt false: returns take nothing from a live holder; heals and random faults hold every item once', () => {
+    // `return` judges that no item left a live holder for a server that came back; under
+    // `release` with leases, random faults also judge never two owners.
+    for (const [scenario, nodes, runs, policy] of [
+      ['return', 3, 12, undefined],
+      ['return', 5, 6, 'release'],
+      ['heal', 5, 6, undefined],
+      ['random', 5, 10, 'release'],
+    ] as const) {
+      const outcome = SCENARIOS[scenario]!({
+        ...base,
+        nodes,
+        runs,
+        seed: 3000 + nodes,
+        preempt: false,
+        policy,
+        leased: policy === 'release',
+      });
+      assert.equal(outcome.figures.failed, 0, `${scenario} nodes=${nodes}: seeds ${outcome.failed_seeds}`);
+    }
+  });
+
   it('the checkers can fail: with a quorum of 3 of 3 a crash is never declared', () => {
     const outcome = SCENARIOS['one-down']!({ ...base, quorum: 3 });
     assert.equal(outcome.passed, false);

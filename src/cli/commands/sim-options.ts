@@ -17,6 +17,8 @@ export interface SimCommandOptions {
   quorum?: string;
   policy?: string;
   lease?: boolean;
+  /** commander's `--no-preempt`: false when given. */
+  preempt?: boolean;
   json?: boolean;
 }
 

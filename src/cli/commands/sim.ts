@@ -51,6 +51,7 @@ export function sim(options: SimCommandOptions, out: (text: string) => void): nu
   const common = {
     policy: policy as NoQuorumPolicy | undefined,
     leased: options.lease === true,
+    preempt: options.preempt !== false,
     seed: integer('seed', options.seed) ?? 1,
     nodes,
     runs: integer('runs', options.runs),

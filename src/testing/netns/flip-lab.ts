@@ -55,6 +55,13 @@ export interface SystemSpec {
   no_quorum_policy?: 'keep' | 'release';
   /** The system's `fence` (ms); the default when absent. */
   fence?: number;
+  /** A health check program (absolute path) and its keys; the defaults when absent. */
+  check?: string;
+  check_interval?: number;
+  rise?: number;
+  fall?: number;
+  hold_down?: number;
+  preempt?: boolean;
 }
 
 export interface FlipClusterOptions {
@@ -137,6 +144,7 @@ export class FlipCluster {
                 ...(system.lease ? { lease: VIP_LEASE } : {}),
                 ...(system.no_quorum_policy ? { no_quorum_policy: system.no_quorum_policy } : {}),
                 ...(system.fence !== undefined ? { fence: system.fence } : {}),
+                ...pick(system, ['check', 'check_interval', 'rise', 'fall', 'hold_down', 'preempt']),
               },
             ]),
           ),
@@ -394,4 +402,11 @@ export function readmeCluster(lab: Lab, timing: FlipTiming = FAST_TIMING, dir?: 
     key: 'secret',
     ...(dir ? { dir } : {}),
   });
+}
+
+/** The keys of `spec` among `keys` that are set. */
+function pick<T extends object, K extends keyof T>(spec: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (spec[key] !== undefined) out[key] = spec[key];
+  return out;
 }
