@@ -174,8 +174,11 @@ export interface NodeCounters {
  */
 interface Confirmation {
   incarnation: number;
-  /** Members other than the suspect that answered our ping `about` it (a promise each). */
-  heard: Set<number>;
+  /**
+   * Members other than the suspect that answered our ping `about` it (a promise each), and when.
+   * Only answers of the last ping_timeout count (see #freshAnswers).
+   */
+  heard: Map<number, number>;
   /** Our pings about the suspect: seq -> the member asked. */
   asked: Map<number, number>;
   /** When we last asked. */
@@ -869,12 +872,12 @@ export class MembershipNode {
       this.#grants.promise(member, suspicion.incarnation);
     }
     if (needed > 0 && confirmation?.incarnation !== suspicion.incarnation) {
-      confirmation = { incarnation: suspicion.incarnation, heard: new Set(), asked: new Map(), askedAt: now };
+      confirmation = { incarnation: suspicion.incarnation, heard: new Map(), asked: new Map(), askedAt: now };
       this.#confirmations.set(member, confirmation);
       this.counters.confirmations++;
       this.#ask(now, member, confirmation, confirmationAsks(needed));
     }
-    const heard_since = confirmation?.heard.size ?? Number.POSITIVE_INFINITY;
+    const heard_since = confirmation ? this.#freshAnswers(now, confirmation) : Number.POSITIVE_INFINITY;
     if (quorumVerdict({ reports, quorum, heard_since }) !== 'down') return;
     this.#confirmations.delete(member);
     this.counters.declared_down++;
@@ -887,6 +890,7 @@ export class MembershipNode {
    */
   #ask(now: number, member: number, confirmation: Confirmation, count: number): void {
     confirmation.askedAt = now;
+    this.#freshAnswers(now, confirmation);
     const askable = this.#peers.filter(
       (peer) =>
         peer !== member && !confirmation.heard.has(peer) && this.#members.get(peer)!.state === 'alive',
@@ -902,7 +906,7 @@ export class MembershipNode {
     for (const [member, confirmation] of this.#confirmations) {
       // The same sum as nextWakeAt's, so a tick at that time always asks (no float drift).
       if (now < confirmation.askedAt + this.#options.ping_timeout_ms / 2) continue;
-      const missing = confirmationsNeeded(this.#options.quorum) - confirmation.heard.size;
+      const missing = confirmationsNeeded(this.#options.quorum) - this.#freshAnswers(now, confirmation);
       if (missing > 0) this.#ask(now, member, confirmation, confirmationAsks(missing));
     }
   }
@@ -913,10 +917,23 @@ export class MembershipNode {
     for (const [member, confirmation] of [...this.#confirmations]) {
       if (member === from || confirmation.asked.get(ack.seq) !== from) continue;
       confirmation.asked.delete(ack.seq);
-      confirmation.heard.add(from);
+      confirmation.heard.set(from, now);
       if (ack.heard_ago_ms !== undefined) this.#heardOf(member, now - ack.heard_ago_ms);
       this.#checkQuorum(now, member);
     }
+  }
+
+  /**
+   * How many answers of the last ping_timeout `confirmation` has; older ones are dropped (their
+   * members are asked again). A decision thus rests on a quorum that answered within one
+   * ping_timeout, not on answers gathered bit by bit across a partition's changes of shape: an
+   * answer from one side of an old cut must not add up with answers from the other side of the
+   * next to a quorum that no majority agreed on at any moment.
+   */
+  #freshAnswers(now: number, confirmation: Confirmation): number {
+    const since = now - this.#options.ping_timeout_ms;
+    for (const [peer, at] of confirmation.heard) if (at < since) confirmation.heard.delete(peer);
+    return confirmation.heard.size;
   }
 
   /** Somebody heard from `member` at `at` (our clock). */

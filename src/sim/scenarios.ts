@@ -366,11 +366,31 @@ const minorityPartition: Scenario = (options) => {
  * report made on one side of an old cut must not add up, on the wrong side of the next, to a
  * quorum that no majority agreed on (that is how a minority takes over a VIP its live holder
  * keeps). Deciding down a member of the minority is what the majority does, so a minority node
- * that agrees with it (reports in flight at the cut) is not wrong. After the last heal
+ * that agrees with it (reports in flight at the cut) is not wrong, nor is a decision within a
+ * confirmation's life of a cut that was right before it (see byTheMajority). After the last heal
  * everything converges as usual.
  */
 /** The longest one-way flight of a packet on the simulated LAN, rounded up (ms). */
 const AT_THE_CUT_MS = 1;
+
+/**
+ * Whether a down decision about `member` at `at` is one the majority made: the member was cut off
+ * from the majority in the groups of the moment, or, within a confirmation's life (ping_timeout,
+ * see MembershipNode's #freshAnswers) and a flight of the cut, in the groups before it: a
+ * decision rests on answers of the last ping_timeout, gathered on the old side of the cut.
+ */
+function byTheMajority(
+  member: number,
+  at: number,
+  cut: { at: number; groups: number[][] | undefined; previous: number[][] | undefined },
+  quorum: number,
+  window_ms: number,
+): boolean {
+  const cutOff = (groups: number[][] | undefined) =>
+    groups !== undefined && groups.find((g) => g.includes(member))!.length < quorum;
+  if (at - cut.at <= AT_THE_CUT_MS) return cutOff(cut.previous);
+  return cutOff(cut.groups) || (at - cut.at <= window_ms + AT_THE_CUT_MS && cutOff(cut.previous));
+}
 
 const flappingPartition: Scenario = (options) => {
   const runs = options.runs ?? 40;
@@ -398,7 +418,8 @@ const flappingPartition: Scenario = (options) => {
       const group = judged.find((g) => g.includes(entry.observer))!;
       if (group.length < config.quorum) byMinority++;
       const memberGroup = judged.find((g) => g.includes(entry.member))!;
-      if (memberGroup.length < config.quorum) return;
+      const cut = { at: cutAt, groups, previous };
+      if (byTheMajority(entry.member, entry.at, cut, config.quorum, config.ping_timeout_ms)) return;
       wrongDecisions.push(
         `seed ${seed} at ${Math.round(entry.at)} ms: ${ids[entry.observer]} in [${group.map((i) => ids[i])}] ` +
           `declared ${ids[entry.member]} down, which is in the majority [${memberGroup.map((i) => ids[i])}] ` +
