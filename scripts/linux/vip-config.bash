@@ -448,14 +448,10 @@ nft_tables() {
   return 1
 }
 
-# Decides whether the nftables fence is used (NFT_FENCE 1 or 0) for a leased address, from the
-# fence the agent counts on (FLIP_LEASE_FENCE_MS, the system's `fence`; unset when run by hand).
-# Dies when that fence is shorter than this host can keep: with nft, below NFT_FENCE_MIN_MS; without
-# nft (not installed, or its tables cannot be made), below LIFETIME_FENCE_MIN_MS. $1: the exit code
-# for a missing tool (1). Never falls back silently to a longer bound than the agent counts on.
-nft_fence_init() {
+# Checks FLIP_LEASE_FENCE_MS (dies when it is invalid, or below NFT_FENCE_MIN_MS) and returns 0
+# when nft is installed (its tables may still be missing: see nft_fence_init).
+nft_fence_check() {
   local fence=${FLIP_LEASE_FENCE_MS-}
-  NFT_FENCE=0
   if [[ -n $fence ]]; then
     if [[ ! $fence =~ ^[1-9][0-9]{0,8}$ ]]; then
       die 2 "FLIP_LEASE_FENCE_MS must be a whole number of milliseconds, got '$fence'"
@@ -464,7 +460,18 @@ nft_fence_init() {
       die 2 "a fence of $fence ms is shorter than any host can keep (at least $NFT_FENCE_MIN_MS ms with nftables, $LIFETIME_FENCE_MIN_MS ms without)"
     fi
   fi
-  if ! command -v nft >/dev/null 2>&1; then
+  command -v nft >/dev/null 2>&1
+}
+
+# Decides whether the nftables fence is used (NFT_FENCE 1 or 0) for a leased address, from the
+# fence the agent counts on (FLIP_LEASE_FENCE_MS, the system's `fence`; unset when run by hand).
+# Dies when that fence is shorter than this host can keep: with nft, below NFT_FENCE_MIN_MS; without
+# nft (not installed, or its tables cannot be made), below LIFETIME_FENCE_MIN_MS. $1: the exit code
+# for a missing tool (1). Never falls back silently to a longer bound than the agent counts on.
+nft_fence_init() {
+  local fence=${FLIP_LEASE_FENCE_MS-}
+  NFT_FENCE=0
+  if ! nft_fence_check; then
     if [[ -n $fence ]] && ((fence < LIFETIME_FENCE_MIN_MS)); then
       die "$1" "a fence of $fence ms needs nftables ('nft' not found, Debian package nftables); install it, or set \"fence\": $LIFETIME_FENCE_MIN_MS"
     fi

@@ -8,15 +8,24 @@
  * delete the address at once; while the agent is frozen its watchdog deletes it once the
  * address's 1 s lifetime is up, within the default fence.
  *
+ * The monitor counts a host as holding the VIP while it answers for it: the address is there and,
+ * on a host with the nftables fence (scripts/linux/vip-config.bash), its lease element lasts. The
+ * last test freezes the holder's agent AND its vip-lease, so that only the kernel can fence, and
+ * probes the VIP from the client namespace with ARP requests and TCP connections.
+ *
  * Needs root (and ip, nft, arping); skipped elsewhere unless FLIP_NETNS_TESTS=1, which makes
  * that a failure.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/index.js';
+import { NFT_FENCE_MS, NFT_LEASE_TIMEOUT_MS } from '../../src/executor/lease-fence.js';
+import { percentile } from '../../src/stats/percentile.js';
+import { ClientProbe } from '../../src/testing/netns/client-probe.js';
 import { FlipCluster } from '../../src/testing/netns/flip-lab.js';
-import { createLab, type Lab, netnsTestSkip, requireNetns } from '../../src/testing/netns/harness.js';
+import { CLIENT, createLab, type Lab, netnsTestSkip, requireNetns } from '../../src/testing/netns/harness.js';
 import { HolderMonitor, nowMs, summaryTable } from '../../src/testing/netns/holder-monitor.js';
+import { childPids, processName } from '../../src/testing/netns/lease-lab.js';
 import { sleep } from '../../src/testing/wait.js';
 
 const TOOLS = ['ip', 'nft', 'arping'];
@@ -44,7 +53,7 @@ describe('fencing: a killed or frozen holder never leaves its VIP on two hosts (
       key: 'secret',
     });
     await cluster.startHttpServers();
-    monitor = await HolderMonitor.start(lab, [vip]);
+    monitor = await HolderMonitor.start(lab, [vip], { answering: true });
     await cluster.startAll();
     await cluster.waitForPlacement({ timeoutMs: 20_000 });
   });
@@ -96,6 +105,97 @@ describe('fencing: a killed or frozen holder never leaves its VIP on two hosts (
       assert.equal(monitor.summary(back, nowMs())[0]!.double.count, 0, 'the return was break-before-make');
     });
   }
+
+  it("SIGSTOP of the holder's agent and its vip-lease: the kernel alone stops the host answering within the fence; a client never sees two MACs", async (t) => {
+    const holder = monitor.holders(vip)[0];
+    assert.ok(holder === 's1' || holder === 's2', `one of the pair holds ${vip}: ${monitor.holders(vip)}`);
+    const heir = holder === 's1' ? 's2' : 's1';
+    const macs = new Map([
+      [(await lab!.mac(holder)).toLowerCase(), holder],
+      [(await lab!.mac(heir)).toLowerCase(), heir],
+    ]);
+    const agentPid = cluster.pid(holder);
+    const leasePid = childPids(agentPid).find((pid) => processName(pid) === 'vip-lease');
+    assert.ok(leasePid !== undefined, `vip-lease runs under ${holder}'s agent`);
+    // ARP: a new request every 20 ms from the client, each waiting up to 1 s (arping's least) for
+    // a reply; TCP: an HTTP request every 10 ms (the server answers with its name).
+    const arp = lab!.spawn(CLIENT, [
+      'bash',
+      '-c',
+      'for ((i = 0; i < 250; i++)); do { s=$EPOCHREALTIME; r=$(arping -c 1 -w 1 -I eth0 "$0" 2>/dev/null | grep -o "\\[[0-9A-Fa-f:]*\\]" | head -1); [[ -n $r ]] || r=none; echo "$s $r"; } & sleep 0.02; done; wait',
+      vip,
+    ]);
+    const http = new ClientProbe(lab!, vip, { everyMs: 10, timeoutMs: 100 }).start();
+    await sleep(1000);
+    // vip-lease first (its group: the ip and nft coprocesses too), then the agent: nothing renews.
+    process.kill(-leasePid, 'SIGSTOP');
+    const at = nowMs();
+    process.kill(agentPid, 'SIGSTOP');
+    try {
+      await sleep(3500);
+    } finally {
+      process.kill(-leasePid, 'SIGCONT');
+      process.kill(agentPid, 'SIGCONT');
+    }
+    await arp.exited;
+    const samples = await http.stop();
+    const probes = arp
+      .output()
+      .split('\n')
+      .map((line) => /^(\d+)[.,](\d+) (\S+)$/.exec(line.trim()))
+      .filter((match) => match !== null)
+      .map((match) => ({
+        at: Number(match[1]) * 1000 + Number(`0.${match[2]}`) * 1000,
+        by: match[3] === 'none' ? undefined : macs.get(match[3]!.slice(1, -1).toLowerCase()),
+      }))
+      .sort((a, b) => a.at - b.at);
+    // The last renewal: the start of the holder's last element interval (the sampler's view).
+    const elements = monitor.elementIntervals(holder, vip).filter(([from]) => from < at);
+    assert.ok(elements.length > 0, `${holder}'s lease element was seen`);
+    const renewed = elements.at(-1)![0];
+    const expired = elements.at(-1)![1];
+    const firstUnanswered = probes.find((probe) => probe.at > renewed && probe.by !== holder)?.at;
+    const lastByHolder = probes.filter((probe) => probe.by === holder).at(-1)?.at;
+    const firstByHeir = probes.find((probe) => probe.at > at && probe.by === heir)?.at;
+    const httpLast = samples.filter((x) => x.ok && x.body === holder).at(-1);
+    const httpFirstHeir = samples.find((x) => x.ok && x.body === heir && x.sentAt > at);
+    t.diagnostic(
+      `last renewal ${round(at - renewed)} ms before the freeze; element expired ${round(expired - renewed)} ms after it; ` +
+        `ARP: first unanswered request ${firstUnanswered === undefined ? '-' : round(firstUnanswered - renewed)} ms, ` +
+        `last answered by ${holder} ${lastByHolder === undefined ? '-' : round(lastByHolder - renewed)} ms, ` +
+        `first by ${heir} ${firstByHeir === undefined ? '-' : round(firstByHeir - renewed)} ms after the last renewal; ` +
+        `HTTP: last answer by ${holder} sent ${httpLast === undefined ? '-' : round(httpLast.sentAt - renewed)} ms, ` +
+        `first by ${heir} ${httpFirstHeir === undefined ? '-' : round(httpFirstHeir.sentAt - renewed)} ms after it; ` +
+        `${probes.length} ARP probes, ${samples.length} HTTP`,
+    );
+    const summary = monitor.summary(at - 1000, nowMs());
+    t.diagnostic(summaryTable(summary));
+    assert.ok(probes.length >= 100, `the ARP probes ran: ${arp.output().slice(-300)}`);
+    assert.ok(firstUnanswered !== undefined && lastByHolder !== undefined && firstByHeir !== undefined);
+    // The kernel stopped the host answering within the fence of its last renewal (the agent and
+    // vip-lease frozen all along), and no ARP request of the client got the holder's MAC after the
+    // heir's, nor any HTTP request its answer.
+    assert.ok(
+      firstUnanswered - renewed < NFT_FENCE_MS,
+      `first unanswered ${round(firstUnanswered - renewed)} ms`,
+    );
+    assert.ok(firstUnanswered - renewed >= NFT_LEASE_TIMEOUT_MS - 30, 'not before the element timeout');
+    assert.ok(
+      lastByHolder < firstByHeir,
+      `the holder answered ARP until ${round(lastByHolder - firstByHeir)} ms after the heir`,
+    );
+    assert.ok(
+      httpFirstHeir !== undefined && (httpLast === undefined || httpLast.sentAt < httpFirstHeir.sentAt),
+    );
+    assert.equal(summary[0]!.double.count, 0, 'no moment with two hosts answering');
+    const lapses = probes
+      .filter((p) => p.at > renewed && p.at < firstByHeir && p.by === undefined)
+      .map((p) => p.at - renewed);
+    t.diagnostic(
+      `unanswered ARP probes after the last renewal: first ${round(lapses[0] ?? 0)} ms, p50 ${round(percentile(lapses, 50))} ms`,
+    );
+    await cluster.waitForPlacement({ timeoutMs: 30_000 });
+  });
 });
 
 async function waitForEvent(
