@@ -46,14 +46,14 @@ export const DEFAULTS = {
   /**
    * How long after the agent last renewed an item's lease the host may still answer for it
    * (ms). The shipped Linux VIP handling keeps each leased address's element in an nftables set
-   * with a 1 s timeout that the lease program (vip-lease) renews, and drops whatever the host
+   * with a 900 ms timeout that the lease program (vip-lease) renews, and drops whatever the host
    * would send or take for the address without it: the kernel itself stops the host answering
-   * 1 s after the last renewal, agent and vip-lease killed or frozen or not (NFT_FENCE_MS,
-   * executor/lease-fence.ts: 1000 ms and room for the renewal's commit). A host without nftables
-   * has only the address's own lifetime, which the kernel enforces within 1.5 s
+   * 900 ms after the last renewal, agent and vip-lease killed or frozen or not (NFT_FENCE_MS,
+   * executor/lease-fence.ts: the timeout and 100 ms for the renewal's commit). A host without
+   * nftables has only the address's own lifetime, which the kernel enforces within 1.5 s
    * (LINUX_LIFETIME_FENCE_MS): the scripts refuse to run there unless `fence` is 1500.
    */
-  fence_ms: 1100,
+  fence_ms: 1000,
   /**
    * Where the agent keeps what must outlive it (the process groups of the scripts it runs, to
    * kill after a SIGKILL), in a directory per server id: the FHS place for a daemon's state.

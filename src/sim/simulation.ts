@@ -64,7 +64,7 @@ function viewOf(core: MembershipNode, readiness?: ReadinessLink): MembershipView
 export const LEASE_LAPSE_MS = { min: 980, max: 1450 } as const;
 /**
  * The same with the nftables fence (a system whose fence is below LINUX_LIFETIME_FENCE_MS, the
- * default's 1100 ms among them): the element's 1000 ms timeout, counted from the renewal's
+ * default's 1000 ms among them): the element's 900 ms timeout, counted from the renewal's
  * commit, up to a jiffy early and a few ms late (NFT_FENCE_MS; measured by
  * test/netns/lease.test.ts), and the simulator adds up to 50 ms of a slow commit.
  */
@@ -237,7 +237,10 @@ export class Simulation {
     );
     for (const system of options.config.systems)
       if (system.lease !== undefined)
-        this.#lapse.set(system.name, system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS);
+        this.#lapse.set(
+          system.name,
+          system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS,
+        );
     const n = options.config.servers.length;
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
@@ -633,7 +636,9 @@ export class Simulation {
     // A leased item is added with its lifetime (vip-up with FLIP_LEASE_LIFETIME_S), or renewed.
     node.host.set(
       key,
-      this.#leased.has(launch.system) ? this.now + this.#kernelLifetime(launch.system) : Number.POSITIVE_INFINITY,
+      this.#leased.has(launch.system)
+        ? this.now + this.#kernelLifetime(launch.system)
+        : Number.POSITIVE_INFINITY,
     );
   }
 
