@@ -117,13 +117,13 @@ const ALL_SETUPS: Setup[] = [
     slow: false,
   },
   {
-    id: 'flip-release-lease-1200',
-    label: 'flip, defaults, release + vip-lease, fence 1200 (the watchdog bound)',
+    id: 'flip-release-lease-1500',
+    label: 'flip, defaults, release + vip-lease, fence 1500 (a host without nftables)',
     kind: 'flip',
     timing: DEFAULT_TIMING,
     policy: 'release',
     lease: true,
-    fence: 1200,
+    fence: 1500,
     slow: false,
   },
   {
@@ -161,7 +161,6 @@ const DEFAULT_SETUPS = [
   'flip-default',
   'flip-keep-lease',
   'flip-release-lease',
-  'flip-release-lease-1200',
   'keepalived-default',
   'keepalived-fast',
 ];
@@ -499,6 +498,9 @@ async function runSetup(lab: Lab, monitor: HolderMonitor, setup: Setup, trials: 
     await lab.healAll();
     for (const server of SERVERS) {
       await lab.exec(server, ['ip', 'addr', 'del', `${vip}/24`, 'dev', 'eth0']);
+      // The nftables fence of the shipped scripts (a host rebooted between setups has none), which
+      // would drop the VIP for a daemon that does not lease it.
+      await lab.exec(server, ['nft', 'delete table inet flip; delete table arp flip']);
     }
   }
   return { setup, trials: results, seconds: (nowMs() - began) / 1000 };

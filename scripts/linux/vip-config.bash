@@ -378,3 +378,155 @@ check_config() {
     esac
   fi
 }
+
+# --- the nftables fence -------------------------------------------------------------------------
+#
+# A leased address is answered for only while its element in the `leased` sets lasts: the kernel
+# checks an element's timeout at every lookup, to the jiffy, so it stops the host from answering
+# NFT_TIMEOUT_MS (900 ms) after the last renewal whatever flip, vip-lease and the address's own (second-
+# granular) lifetime do. Two tables, made once per network namespace and then left in place:
+#   table inet flip: sets vips4, leased4 (ipv4_addr), vips6, leased6 (ipv6_addr); chain input
+#     drops packets to an address in vips that is not in leased, chain output packets from one
+#     (TCP replies, ICMP, and IPv6 neighbour advertisements, which Linux sends from the target);
+#   table arp flip: sets vips4, leased4; chain input drops ARP requests for such an address,
+#     chain output ARP packets from it (replies and gratuitous ARP).
+# vips holds every address vip-up added under a lease (no timeout); leased holds them with a
+# timeout that every renewal resets (`add element ... timeout T expires T` updates an element in
+# place, in one transaction, so the set never lacks it between).
+
+readonly NFT_TIMEOUT_MS=900
+# The fence a host with the nftables fence can keep: the element timeout, plus room for the jiffy
+# of the commit and for nft carrying a renewal out after its deadline was checked.
+readonly NFT_FENCE_MIN_MS=1000
+# The fence of the address lifetime alone (LINUX_LIFETIME_FENCE_MS, src/executor/lease-fence.ts).
+readonly LIFETIME_FENCE_MIN_MS=1500
+
+readonly NFT_TABLES='
+create table inet flip
+add set inet flip vips4 { type ipv4_addr; }
+add set inet flip leased4 { type ipv4_addr; flags timeout; }
+add set inet flip vips6 { type ipv6_addr; }
+add set inet flip leased6 { type ipv6_addr; flags timeout; }
+add chain inet flip input { type filter hook input priority -200; policy accept; }
+add rule inet flip input ip daddr @vips4 ip daddr != @leased4 drop
+add rule inet flip input ip6 daddr @vips6 ip6 daddr != @leased6 drop
+add chain inet flip output { type filter hook output priority -200; policy accept; }
+add rule inet flip output ip saddr @vips4 ip saddr != @leased4 drop
+add rule inet flip output ip6 saddr @vips6 ip6 saddr != @leased6 drop
+create table arp flip
+add set arp flip vips4 { type ipv4_addr; }
+add set arp flip leased4 { type ipv4_addr; flags timeout; }
+add chain arp flip input { type filter hook input priority 0; policy accept; }
+add rule arp flip input arp daddr ip @vips4 arp daddr ip != @leased4 drop
+add chain arp flip output { type filter hook output priority 0; policy accept; }
+add rule arp flip output arp saddr ip @vips4 arp saddr ip != @leased4 drop
+'
+
+# Makes the two tables unless both are there. Returns 1 with NFT_ERROR set when that fails (or
+# only one of them is there: not flip's, or half deleted by hand).
+nft_tables() {
+  local tables
+  NFT_ERROR=''
+  tables=$(nft list tables 2>&1) || {
+    NFT_ERROR=${tables%%$'\n'*}
+    return 1
+  }
+  local inet=0 arp=0
+  if [[ $'\n'$tables$'\n' == *$'\ntable inet flip\n'* ]]; then inet=1; fi
+  if [[ $'\n'$tables$'\n' == *$'\ntable arp flip\n'* ]]; then arp=1; fi
+  if ((inet == 1 && arp == 1)); then return 0; fi
+  if ((inet == 1 || arp == 1)); then
+    NFT_ERROR="only one of the tables 'inet flip' and 'arp flip' exists; delete it (nft delete table ...) so that both are made afresh"
+    return 1
+  fi
+  local out
+  if out=$(nft -f - 2>&1 <<<"$NFT_TABLES"); then return 0; fi
+  # Made meanwhile by another script (create fails on an existing table): fine if both are there.
+  tables=$(nft list tables 2>/dev/null) || tables=''
+  if [[ $'\n'$tables$'\n' == *$'\ntable inet flip\n'* && $'\n'$tables$'\n' == *$'\ntable arp flip\n'* ]]; then return 0; fi
+  NFT_ERROR=${out%%$'\n'*}
+  return 1
+}
+
+# Checks FLIP_LEASE_FENCE_MS (dies when it is invalid, or below NFT_FENCE_MIN_MS) and returns 0
+# when nft is installed (its tables may still be missing: see nft_fence_init).
+nft_fence_check() {
+  local fence=${FLIP_LEASE_FENCE_MS-}
+  if [[ -n $fence ]]; then
+    if [[ ! $fence =~ ^[1-9][0-9]{0,8}$ ]]; then
+      die 2 "FLIP_LEASE_FENCE_MS must be a whole number of milliseconds, got '$fence'"
+    fi
+    if ((fence < NFT_FENCE_MIN_MS)); then
+      die 2 "a fence of $fence ms is shorter than any host can keep (at least $NFT_FENCE_MIN_MS ms with nftables, $LIFETIME_FENCE_MIN_MS ms without)"
+    fi
+  fi
+  command -v nft >/dev/null 2>&1
+}
+
+# Decides whether the nftables fence is used (NFT_FENCE 1 or 0) for a leased address, from the
+# fence the agent counts on (FLIP_LEASE_FENCE_MS, the system's `fence`; unset when run by hand).
+# Dies when that fence is shorter than this host can keep: with nft, below NFT_FENCE_MIN_MS; without
+# nft (not installed, or its tables cannot be made), below LIFETIME_FENCE_MIN_MS. $1: the exit code
+# for a missing tool (1). Never falls back silently to a longer bound than the agent counts on.
+nft_fence_init() {
+  local fence=${FLIP_LEASE_FENCE_MS-}
+  NFT_FENCE=0
+  if ! nft_fence_check; then
+    if [[ -n $fence ]] && ((fence < LIFETIME_FENCE_MIN_MS)); then
+      die "$1" "a fence of $fence ms needs nftables ('nft' not found, Debian package nftables); install it, or set \"fence\": $LIFETIME_FENCE_MIN_MS"
+    fi
+    return 0
+  fi
+  if ! nft_tables; then
+    if [[ -n $fence ]] && ((fence < LIFETIME_FENCE_MIN_MS)); then
+      die "$1" "a fence of $fence ms needs the nftables tables 'inet flip' and 'arp flip': $NFT_ERROR"
+    fi
+    echo "$PROG: warning: no nftables fence ($NFT_ERROR); the address lifetime alone bounds the lease" >&2
+    return 0
+  fi
+  NFT_FENCE=1
+}
+
+# Sets NFT_RENEW to the nft commands (one line, one transaction) that (re)start the lease of the
+# addresses in $1 (IPv4, space-separated) and $2 (IPv6), and with $3 "vips" put them in vips too.
+nft_renew_commands() {
+  local v4=$1 v6=$2 vips=${3-} a list leases cmds=''
+  if [[ -n $v4 ]]; then
+    list='' leases=''
+    for a in $v4; do
+      list+="$a, "
+      leases+="$a timeout ${NFT_TIMEOUT_MS}ms expires ${NFT_TIMEOUT_MS}ms, "
+    done
+    list=${list%, } leases=${leases%, }
+    if [[ $vips == vips ]]; then cmds+="add element inet flip vips4 { $list }; add element arp flip vips4 { $list }; "; fi
+    cmds+="add element inet flip leased4 { $leases }; add element arp flip leased4 { $leases }; "
+  fi
+  if [[ -n $v6 ]]; then
+    list='' leases=''
+    for a in $v6; do
+      list+="$a, "
+      leases+="$a timeout ${NFT_TIMEOUT_MS}ms expires ${NFT_TIMEOUT_MS}ms, "
+    done
+    list=${list%, } leases=${leases%, }
+    if [[ $vips == vips ]]; then cmds+="add element inet flip vips6 { $list }; "; fi
+    cmds+="add element inet flip leased6 { $leases }; "
+  fi
+  NFT_RENEW=${cmds%; }
+}
+
+# Sets NFT_END to the nft commands (one transaction) that end the lease of address $1 of family $2
+# at once, and with $3 "vips" take it out of vips too; none fails when the address is in no set.
+nft_end_commands() {
+  local a=$1 sets=leased cmds='' set table
+  if [[ ${3-} == vips ]]; then sets='leased vips'; fi
+  for set in $sets; do
+    if [[ $2 == 4 ]]; then
+      for table in 'inet flip' 'arp flip'; do
+        cmds+="add element $table ${set}4 { $a }; delete element $table ${set}4 { $a }; "
+      done
+    else
+      cmds+="add element inet flip ${set}6 { $a }; delete element inet flip ${set}6 { $a }; "
+    fi
+  done
+  NFT_END=${cmds%; }
+}

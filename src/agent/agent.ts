@@ -64,6 +64,8 @@ export class Agent {
   #controllerTimerAt = Number.POSITIVE_INFINITY;
   /** Each leased system's lease program (see executor/lease-keeper.ts). */
   readonly #keepers = new Map<string, LeaseKeeper>();
+  /** The fence (ms) of each system with a lease program: FLIP_LEASE_FENCE_MS of its scripts. */
+  readonly #fences = new Map<string, number>();
   /** Counts dropped packets into rate-limited log lines (see DropLog). */
   readonly #drops: DropLog;
   /** A peer whose packets fail authentication (a wrong key) gets warnings of its own. */
@@ -178,6 +180,7 @@ export class Agent {
     const self = config.servers.find((server) => server.id === config.id)!;
     for (const system of config.systems) {
       if (system.lease === undefined || !self.systems.includes(system.name)) continue;
+      this.#fences.set(system.name, system.fence_ms);
       this.#keepers.set(
         system.name,
         new LeaseKeeper(
@@ -187,6 +190,7 @@ export class Agent {
             system: system.name,
             node: config.id,
             lifetime_s: LINUX_LEASE_LIFETIME_S,
+            fence_ms: system.fence_ms,
             cwd: configDir,
           },
           { onEvent: (event) => this.#onKeeperEvent(system.name, event) },
@@ -204,8 +208,9 @@ export class Agent {
 
   /**
    * Runs a script. For a system with a lease program, `alive` adds its item with a lifetime
-   * (FLIP_LEASE_LIFETIME_S), and `down` waits until no renewal of the item can come after it:
-   * the program has answered every request sent before.
+   * (FLIP_LEASE_LIFETIME_S) under the system's fence (FLIP_LEASE_FENCE_MS: vip-up refuses an
+   * item it cannot fence that soon), and `down` waits until no renewal of the item can come after
+   * it: the program has answered every request sent before.
    */
   async #launch(launch: Launch, options: LaunchOptions): Promise<RunResult> {
     const keeper = this.#keepers.get(launch.system);
@@ -213,8 +218,16 @@ export class Agent {
     if (launch.event === 'down') await keeper.sync();
     // Restarted now if it stopped (the next renewal would start it, later).
     else keeper.start();
+    const fence_ms = this.#fences.get(launch.system);
     return launchScript(
-      { ...launch, env: { ...launch.env, FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S) } },
+      {
+        ...launch,
+        env: {
+          ...launch.env,
+          FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S),
+          ...(fence_ms === undefined ? {} : { FLIP_LEASE_FENCE_MS: String(fence_ms) }),
+        },
+      },
       options,
     );
   }

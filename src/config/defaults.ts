@@ -45,15 +45,15 @@ export const DEFAULTS = {
   no_quorum_policy: 'keep',
   /**
    * How long after the agent last renewed an item's lease the host may still answer for it
-   * (ms). The shipped Linux VIP handling adds addresses with a lifetime of 1 s that the lease
-   * program renews. The lease program (vip-lease) is also a watchdog that deletes them itself
-   * once that second has run out with no renewal (measured under 1.1 s, VIP_LEASE_WATCHDOG_FENCE_MS
-   * 1200), but should it die together with the agent (a whole cgroup killed, the OOM killer), only
-   * the kernel deletes them: within 1.5 s (LINUX_LIFETIME_FENCE_MS, executor/lease-fence.ts). The
-   * default holds even then, so no two hosts ever answer; `fence: 1200` trades that case for a
-   * takeover 0.3 s sooner (docs/SAFETY.md).
+   * (ms). The shipped Linux VIP handling keeps each leased address's element in an nftables set
+   * with a 900 ms timeout that the lease program (vip-lease) renews, and drops whatever the host
+   * would send or take for the address without it: the kernel itself stops the host answering
+   * 900 ms after the last renewal, agent and vip-lease killed or frozen or not (NFT_FENCE_MS,
+   * executor/lease-fence.ts: the timeout and 100 ms for the renewal's commit). A host without
+   * nftables has only the address's own lifetime, which the kernel enforces within 1.5 s
+   * (LINUX_LIFETIME_FENCE_MS): the scripts refuse to run there unless `fence` is 1500.
    */
-  fence_ms: 1500,
+  fence_ms: 1000,
   /**
    * Where the agent keeps what must outlive it (the process groups of the scripts it runs, to
    * kill after a SIGKILL), in a directory per server id: the FHS place for a daemon's state.

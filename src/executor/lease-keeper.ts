@@ -5,7 +5,7 @@
  * to renew or when.
  *
  * The program runs as `PROGRAM CONFIG_JSON` in a process group of its own, with FLIP_EVENT=lease,
- * FLIP_SYSTEM, FLIP_NODE, FLIP_CONFIG and FLIP_LEASE_LIFETIME_S in its environment. Requests and
+ * FLIP_SYSTEM, FLIP_NODE, FLIP_CONFIG, FLIP_LEASE_LIFETIME_S and FLIP_LEASE_FENCE_MS in its environment. Requests and
  * replies are lines on its stdin and stdout (`renew SEQ DEADLINE_MS ITEM...` / `ok SEQ N`,
  * `stale SEQ`, `error SEQ MESSAGE`; `sync SEQ` / `ok SEQ 0`), one reply per request, in order.
  *
@@ -35,6 +35,12 @@ export interface LeaseProgram {
   node: string;
   /** FLIP_LEASE_LIFETIME_S, whole seconds; LINUX_LEASE_LIFETIME_S (1) by default. */
   lifetime_s?: number;
+  /**
+   * FLIP_LEASE_FENCE_MS: the system's fence, which the program must keep (the agent counts on it);
+   * the program refuses to run when this host cannot (see scripts/linux/README.md, "Leases").
+   * Not set when absent.
+   */
+  fence_ms?: number;
   /** Added to the agent's environment (and over the FLIP_ variables): PATH, tests. */
   env?: Record<string, string>;
   /** Working directory; the agent's when absent. */
@@ -365,6 +371,7 @@ export class LeaseKeeper {
       FLIP_NODE: program.node,
       FLIP_CONFIG: program.config_json,
       FLIP_LEASE_LIFETIME_S: String(program.lifetime_s ?? LINUX_LEASE_LIFETIME_S),
+      ...(program.fence_ms === undefined ? {} : { FLIP_LEASE_FENCE_MS: String(program.fence_ms) }),
       ...program.env,
     };
     let child: ChildProcess;

@@ -7,6 +7,7 @@
 
 import type { FlipConfig } from '../config/index.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
+import { LINUX_LIFETIME_FENCE_MS, NFT_LEASE_TIMEOUT_MS } from '../executor/lease-fence.js';
 import { ScriptRunner } from '../executor/runner.js';
 import type { Launch, RunResult } from '../executor/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
@@ -55,13 +56,19 @@ function viewOf(core: MembershipNode, readiness?: ReadinessLink): MembershipView
 }
 
 /**
- * How long a leased item stays on its host after its last renewal (ms), its agent killed or
- * frozen. The lease program vip-lease deletes an address within about 1.1 s while it runs
- * (VIP_LEASE_WATCHDOG_FENCE_MS); should it die with the agent, the kernel deletes it between
- * 0.98 s and about 1.41 s as measured (LINUX_LIFETIME_FENCE_MS, executor/lease-fence.ts). The
- * simulator draws from the worse of the two, 0.98 to 1.45 s, under the default fence of 1.5 s.
+ * How long a leased item stays answered on its host after its last renewal (ms), its agent and
+ * vip-lease killed or frozen, on a host without the nftables fence (a system whose fence is
+ * LINUX_LIFETIME_FENCE_MS or more): the kernel deletes the address between 0.98 s and about
+ * 1.41 s as measured (executor/lease-fence.ts).
  */
 export const LEASE_LAPSE_MS = { min: 980, max: 1450 } as const;
+/**
+ * The same with the nftables fence (a system whose fence is below LINUX_LIFETIME_FENCE_MS, the
+ * default's 1000 ms among them): the element's 900 ms timeout, counted from the renewal's
+ * commit, up to a jiffy early and a few ms late (NFT_FENCE_MS; measured by
+ * test/netns/lease.test.ts), and the simulator adds up to 50 ms of a slow commit.
+ */
+export const NFT_LEASE_LAPSE_MS = { min: NFT_LEASE_TIMEOUT_MS - 4, max: NFT_LEASE_TIMEOUT_MS + 50 } as const;
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`simulator: ${message}`);
@@ -203,6 +210,8 @@ export class Simulation {
   readonly #nodes: SimNode[];
   /** Systems with a lease program: their items lapse on a host nobody renews them on. */
   readonly #leased: ReadonlySet<string>;
+  /** Per leased system: how long after a renewal its items lapse (LEASE_LAPSE_MS, NFT_LEASE_LAPSE_MS). */
+  readonly #lapse = new Map<string, { min: number; max: number }>();
   /** Systems whose items belong to one server at a time (shard, single). */
   readonly #exclusive: ReadonlySet<string>;
   /** Servers whose health check of a system fails, by index (see failChecks). */
@@ -226,6 +235,12 @@ export class Simulation {
     this.#leased = new Set(
       options.config.systems.filter((system) => system.lease !== undefined).map((system) => system.name),
     );
+    for (const system of options.config.systems)
+      if (system.lease !== undefined)
+        this.#lapse.set(
+          system.name,
+          system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS,
+        );
     const n = options.config.servers.length;
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
@@ -621,7 +636,9 @@ export class Simulation {
     // A leased item is added with its lifetime (vip-up with FLIP_LEASE_LIFETIME_S), or renewed.
     node.host.set(
       key,
-      this.#leased.has(launch.system) ? this.now + this.#kernelLifetime() : Number.POSITIVE_INFINITY,
+      this.#leased.has(launch.system)
+        ? this.now + this.#kernelLifetime(launch.system)
+        : Number.POSITIVE_INFINITY,
     );
   }
 
@@ -630,8 +647,9 @@ export class Simulation {
     return (node.host.get(key) ?? Number.NEGATIVE_INFINITY) > this.now;
   }
 
-  #kernelLifetime(): number {
-    return this.#kernelRandom.between(LEASE_LAPSE_MS.min, LEASE_LAPSE_MS.max);
+  #kernelLifetime(system: string): number {
+    const lapse = this.#lapse.get(system) ?? LEASE_LAPSE_MS;
+    return this.#kernelRandom.between(lapse.min, lapse.max);
   }
 
   /**
@@ -642,7 +660,7 @@ export class Simulation {
     if (this.now > deadline || !this.#leased.has(system)) return;
     for (const item of items) {
       const key = `${system}\u0000${item}`;
-      if (this.#onHost(node, key)) node.host.set(key, this.now + this.#kernelLifetime());
+      if (this.#onHost(node, key)) node.host.set(key, this.now + this.#kernelLifetime(system));
     }
   }
 

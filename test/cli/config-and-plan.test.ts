@@ -126,10 +126,10 @@ describe('flip config check: policies and fences', () => {
       result.stdout,
       /vip: single[^\n]*\n\s+no_quorum_policy release: [^\n]*lets go of what it holds/,
     );
-    // release with a lease program: (fence 1500 + a fresh grant 150) x 1.02 + 25 ms slack.
+    // release with a lease program: (fence 1000 + a fresh grant 150) x 1.02 + 25 ms slack.
     assert.match(
       result.stdout,
-      /lease \/bin\/true: held items lapse 1500 ms after their last renewal[^\n]*waits 1708 ms/,
+      /lease \/bin\/true: held items lapse 1000 ms after their last renewal[^\n]*waits 1198 ms/,
     );
     assert.match(result.stdout, /web: single[^\n]*\n\s+no_quorum_policy keep: [^\n]*keeps what it holds/);
     assert.match(result.stdout, /no lease program: a killed or frozen agent's items stay on its host/);

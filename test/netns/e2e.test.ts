@@ -605,7 +605,11 @@ for (const variant of CHAOS_VARIANTS)
       // it; under a fence, a takeover also waits for the gone holder's fence (about 1.7 s).
       const bound = reachBoundMs(FAST_TIMING) + DEFAULTS.hold_down_ms + (variant.safety.lease ? 2000 : 0);
       await cluster.startHttpServers();
-      const monitor = await HolderMonitor.start(lab!, cluster.vips);
+      // With leases, a host holds a VIP while it answers for it: the address there and, with the
+      // nftables fence, its lease element lasting.
+      const monitor = await HolderMonitor.start(lab!, cluster.vips, {
+        answering: variant.safety.lease === true,
+      });
       await cluster.startAll();
       await cluster.waitForPlacement({ timeoutMs: 20_000 });
       await settle(cluster);

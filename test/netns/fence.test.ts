@@ -8,15 +8,29 @@
  * delete the address at once; while the agent is frozen its watchdog deletes it once the
  * address's 1 s lifetime is up, within the default fence.
  *
+ * The monitor counts a host as holding the VIP while it answers for it: the address is there and,
+ * on a host with the nftables fence (scripts/linux/vip-config.bash), its lease element lasts. The
+ * last test freezes the holder's agent AND its vip-lease, so that only the kernel can fence, and
+ * probes the VIP from the client namespace with ARP requests and TCP connections.
+ *
  * Needs root (and ip, nft, arping); skipped elsewhere unless FLIP_NETNS_TESTS=1, which makes
  * that a failure.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/index.js';
+import {
+  LINUX_LIFETIME_FENCE_MS,
+  NFT_FENCE_MS,
+  NFT_LEASE_TIMEOUT_MS,
+} from '../../src/executor/lease-fence.js';
+import { ClientProbe } from '../../src/testing/netns/client-probe.js';
 import { FlipCluster } from '../../src/testing/netns/flip-lab.js';
-import { createLab, type Lab, netnsTestSkip, requireNetns } from '../../src/testing/netns/harness.js';
+import { CLIENT, createLab, type Lab, netnsTestSkip, requireNetns } from '../../src/testing/netns/harness.js';
 import { HolderMonitor, nowMs, summaryTable } from '../../src/testing/netns/holder-monitor.js';
+import { groupAlive } from '../../src/testing/netns/lease-lab.js';
 import { sleep } from '../../src/testing/wait.js';
 
 const TOOLS = ['ip', 'nft', 'arping'];
@@ -44,7 +58,7 @@ describe('fencing: a killed or frozen holder never leaves its VIP on two hosts (
       key: 'secret',
     });
     await cluster.startHttpServers();
-    monitor = await HolderMonitor.start(lab, [vip]);
+    monitor = await HolderMonitor.start(lab, [vip], { answering: true });
     await cluster.startAll();
     await cluster.waitForPlacement({ timeoutMs: 20_000 });
   });
@@ -75,10 +89,21 @@ describe('fencing: a killed or frozen holder never leaves its VIP on two hosts (
       t.diagnostic(summaryTable(summary));
       assert.ok(lapsed.at <= added.at, 'the old host dropped the address before the new one added it');
       assert.equal(summary[0]!.double.count, 0, 'no moment with the VIP on two hosts');
-      // The last renewal came before the fault, so the fence bounds the lapse from the fault too.
+      // The last renewal came before the fault, so the fence bounds the end of answering from the
+      // fault too: the address gone, or before it, the lease element ended (the nftables fence).
+      const element = monitor
+        .elementIntervals(holder, vip)
+        .filter(([from]) => from < at)
+        .at(-1);
+      const stopped = Math.min(lapsed.at, element?.[1] ?? Number.POSITIVE_INFINITY);
+      t.diagnostic(`${fault}: ${holder} stopped answering ${round(stopped - at)} ms after the fault`);
       assert.ok(
-        lapsed.at - at < DEFAULTS.fence_ms,
-        `the address went ${round(lapsed.at - at)} ms after the fault (fence ${DEFAULTS.fence_ms} ms after the last renewal)`,
+        stopped - at < DEFAULTS.fence_ms,
+        `${holder} answered until ${round(stopped - at)} ms after the fault (fence ${DEFAULTS.fence_ms} ms after the last renewal)`,
+      );
+      assert.ok(
+        lapsed.at - at < LINUX_LIFETIME_FENCE_MS,
+        'the address itself went within the lifetime bound',
       );
       if (fault === 'SIGKILL') {
         // vip-lease, still running, read end of input and deleted the address before its lifetime was up.
@@ -96,7 +121,123 @@ describe('fencing: a killed or frozen holder never leaves its VIP on two hosts (
       assert.equal(monitor.summary(back, nowMs())[0]!.double.count, 0, 'the return was break-before-make');
     });
   }
+
+  it("SIGSTOP of the holder's agent and its vip-lease: the kernel alone stops the host answering within the fence; a client never sees two MACs", async (t) => {
+    const holder = monitor.holders(vip)[0];
+    assert.ok(holder === 's1' || holder === 's2', `one of the pair holds ${vip}: ${monitor.holders(vip)}`);
+    const heir = holder === 's1' ? 's2' : 's1';
+    const macs = new Map([
+      [(await lab!.mac(holder)).toLowerCase(), holder],
+      [(await lab!.mac(heir)).toLowerCase(), heir],
+    ]);
+    const agentPid = cluster.pid(holder);
+    // The agent's vip-lease: in the holder's namespace, in a process group of its own.
+    const inNamespace = spawnSync('ip', ['netns', 'pids', lab!.ns(holder)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map(Number)
+      .filter((pid) => pid > 0);
+    const cmdline = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      } catch {
+        return '';
+      }
+    };
+    // bash runs it (its comm is "bash"); it leads its own process group.
+    const leasePid = inNamespace.find(
+      (pid) => cmdline(pid).includes('vip-lease') && groupAlive(pid) && processGroup(pid) === pid,
+    );
+    assert.ok(leasePid !== undefined, `vip-lease runs on ${holder}`);
+    // ARP: a new request every 20 ms from the client, each waiting up to 1 s (arping's least) for
+    // a reply; TCP: an HTTP request every 10 ms (the server answers with its name).
+    const arp = lab!.spawn(CLIENT, [
+      'bash',
+      '-c',
+      'end=$((SECONDS + 6)); for ((i = 0; i < 300 && SECONDS < end; i++)); do { s=$EPOCHREALTIME; r=$(arping -c 1 -w 1 -I eth0 "$0" 2>/dev/null | grep -o "\\[[0-9A-Fa-f:]*\\]" | head -1); [[ -n $r ]] || r=none; echo "$s $r"; } & sleep 0.02; done; wait',
+      vip,
+    ]);
+    const http = new ClientProbe(lab!, vip, { everyMs: 10, timeoutMs: 100 }).start();
+    await sleep(1000);
+    // vip-lease first (its group: the ip and nft coprocesses too), then the agent: nothing renews.
+    process.kill(-leasePid, 'SIGSTOP');
+    const at = nowMs();
+    process.kill(agentPid, 'SIGSTOP');
+    try {
+      await sleep(3500);
+    } finally {
+      process.kill(-leasePid, 'SIGCONT');
+      process.kill(agentPid, 'SIGCONT');
+    }
+    await arp.exited;
+    const samples = await http.stop();
+    const probes = arp
+      .output()
+      .split('\n')
+      .map((line) => /^(\d+)[.,](\d+) (\S+)$/.exec(line.trim()))
+      .filter((match) => match !== null)
+      .map((match) => ({
+        at: Number(match[1]) * 1000 + Number(`0.${match[2]}`) * 1000,
+        by: match[3] === 'none' ? undefined : macs.get(match[3]!.slice(1, -1).toLowerCase()),
+      }))
+      .sort((a, b) => a.at - b.at);
+    // The last renewal: the end of the holder's last element interval (the sampler's view) less
+    // the element timeout.
+    const elements = monitor.elementIntervals(holder, vip).filter(([from]) => from < at);
+    assert.ok(elements.length > 0, `${holder}'s lease element was seen`);
+    const expired = elements.at(-1)![1];
+    const renewed = expired - NFT_LEASE_TIMEOUT_MS;
+    const thawed = at + 3500;
+    const firstByHeir = probes.find((probe) => probe.at > at && probe.by === heir)?.at;
+    const holderArp = probes.filter((probe) => probe.by === holder);
+    const lastByHolder = holderArp.filter((probe) => probe.at < (firstByHeir ?? thawed)).at(-1)?.at;
+    const httpHeir = samples.find((x) => x.ok && x.body === heir && x.sentAt > at);
+    const httpHolder = samples.filter((x) => x.ok && x.body === holder && x.sentAt < thawed);
+    const httpLast = httpHolder.at(-1);
+    const httpFirstMiss = samples.find((x) => !x.ok && x.sentAt > renewed);
+    const rel = (time: number | undefined) => (time === undefined ? '-' : `${round(time - renewed)} ms`);
+    t.diagnostic(
+      `after the last renewal (${round(at - renewed)} ms before the freeze): element expired ${rel(expired)}; ` +
+        `HTTP: last answer by ${holder} to a request sent ${rel(httpLast?.sentAt)}, first request unanswered ${rel(httpFirstMiss?.sentAt)}, ` +
+        `first answered by ${heir} ${rel(httpHeir?.sentAt)}; ARP (probe start times, arping starts late): ` +
+        `last answered by ${holder} ${rel(lastByHolder)}, first by ${heir} ${rel(firstByHeir)}; ` +
+        `${probes.length} ARP probes, ${samples.length} HTTP requests`,
+    );
+    const summary = monitor.summary(at - 1000, thawed);
+    t.diagnostic(summaryTable(summary));
+    assert.ok(probes.length >= 20, `the ARP probes ran: ${arp.output().slice(-300)}`);
+    assert.ok(httpLast !== undefined && httpHeir !== undefined && firstByHeir !== undefined);
+    // The kernel stopped the host answering within the fence of its last renewal (the agent and
+    // vip-lease frozen all along: the address itself stays up to 1.5 s): no request started after
+    // the element's end, ARP or HTTP, got the holder's answer; and the heir answered only after.
+    assert.ok(
+      httpLast.sentAt - renewed < NFT_FENCE_MS,
+      `answered ${round(httpLast.sentAt - renewed)} ms after`,
+    );
+    assert.equal(
+      httpHolder.filter((x) => x.sentAt > expired + 5).length,
+      0,
+      'HTTP: no answer after the element',
+    );
+    assert.equal(
+      holderArp.filter((probe) => probe.at > expired + 5 && probe.at < thawed).length,
+      0,
+      'ARP: no answer by the holder after its element ended',
+    );
+    assert.ok(httpLast.sentAt < httpHeir.sentAt, 'HTTP: the holder stopped before the heir began');
+    assert.equal(summary[0]!.double.count, 0, 'no moment with two hosts answering');
+    await cluster.waitForPlacement({ timeoutMs: 30_000 });
+  });
 });
+
+/** The process group of `pid` (0 when it is gone). */
+function processGroup(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return 0;
+  }
+}
 
 async function waitForEvent(
   monitor: HolderMonitor,

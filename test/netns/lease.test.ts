@@ -8,11 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { LINUX_LIFETIME_FENCE_MS, VIP_LEASE_WATCHDOG_FENCE_MS } from '../../src/executor/lease-fence.js';
+import {
+  LINUX_LIFETIME_FENCE_MS,
+  NFT_FENCE_MS,
+  NFT_LEASE_TIMEOUT_MS,
+  VIP_LEASE_WATCHDOG_FENCE_MS,
+} from '../../src/executor/lease-fence.js';
 import { LeaseKeeper, type LeaseKeeperEvent } from '../../src/executor/lease-keeper.js';
 import { percentile } from '../../src/stats/percentile.js';
 import {
@@ -21,8 +26,11 @@ import {
   type Lab,
   netnsTestSkip,
   requireNetns,
+  VIP_DOWN,
+  VIP_LEASE,
   VIP_UP,
 } from '../../src/testing/netns/harness.js';
+import { parseFence } from '../../src/testing/netns/lease-elements.js';
 import { AddressMonitor, groupAlive, LeaseLine, leaseWrapper } from '../../src/testing/netns/lease-lab.js';
 import { Random } from '../../src/testing/seeded.js';
 import { sleep } from '../../src/testing/wait.js';
@@ -467,6 +475,110 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     await run(fresh, {});
     assert.equal((await copies('s5', fresh))[0]?.dynamic, undefined);
     await lab!.exec('s5', ['ip', 'address', 'del', `${fresh}/32`, 'dev', 'eth0'], { check: true });
+  });
+
+  it('the nftables fence: vip-up leases before it adds; each renewal sets the element to expire NFT_LEASE_TIMEOUT_MS after it, within NFT_FENCE_MS of the request', async (t) => {
+    const host = 's6';
+    const env = { FLIP_LEASE_LIFETIME_S: '1', FLIP_LEASE_FENCE_MS: String(NFT_FENCE_MS) };
+    const keeper = await startLease(host, CONFIG);
+    const [v4, v6] = [lab!.vip(50), lab!.vip6(50)];
+    const elements = async () =>
+      parseFence((await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout).elements;
+    try {
+      for (const address of [v4, v6]) {
+        const config = address === v4 ? CONFIG : CONFIG6;
+        await lab!.exec(host, [VIP_UP, address, JSON.stringify(config)], { env, check: true });
+        assert.ok((await elements()).has(canonicalIp(address)), `vip-up leased ${address}`);
+      }
+      // From the request's sending to the element's end, as the kernel counts it: the listing's
+      // "expires" read at most at the listing's end (an upper bound) and at least at its start (a
+      // lower bound), beyond the element timeout: what the renewal took to commit, at most.
+      const late: number[] = [];
+      const early: number[] = [];
+      // The reply comes after the commit: request to reply bounds what comes after the deadline check.
+      const roundTrips: number[] = [];
+      for (let trial = 0; trial < 30; trial++) {
+        const sent = performance.now();
+        assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
+        const before = performance.now();
+        roundTrips.push(before - sent);
+        const seen = await elements();
+        const after = performance.now();
+        for (const address of [v4, v6]) {
+          const element = seen.get(canonicalIp(address));
+          assert.ok(element !== undefined, `${address} leased after renewal ${trial}`);
+          late.push(after + element.expires_ms - sent - NFT_LEASE_TIMEOUT_MS);
+          early.push(before + element.expires_ms - sent - NFT_LEASE_TIMEOUT_MS);
+        }
+        await sleep(50 + randomInt(200));
+      }
+      const f = (list: number[], p: number) => percentile(list, p).toFixed(1);
+      t.diagnostic(
+        `element end after the request, beyond ${NFT_LEASE_TIMEOUT_MS} ms (${late.length} elements), upper bound: min ${f(late, 0)} p50 ${f(late, 50)} p99 ${f(late, 99)} max ${f(late, 100)} ms; lower bound: max ${f(early, 100)} ms`,
+      );
+      t.diagnostic(
+        `renewal request to reply (after the commit): p50 ${f(roundTrips, 50)} p99 ${f(roundTrips, 99)} max ${f(roundTrips, 100)} ms`,
+      );
+      // "expires" is ms-granular and the kernel counts in jiffies (4 ms at HZ=250).
+      assert.ok(Math.min(...late) > -10, 'an element never ends before its timeout');
+      assert.ok(Math.max(...late) < NFT_FENCE_MS - NFT_LEASE_TIMEOUT_MS - 10, 'room left in NFT_FENCE_MS');
+      assert.ok(
+        Math.max(...roundTrips) < NFT_FENCE_MS - NFT_LEASE_TIMEOUT_MS - 10,
+        'room left in NFT_FENCE_MS',
+      );
+      // vip-down deletes the address and ends the lease.
+      for (const address of [v4, v6]) {
+        const config = address === v4 ? CONFIG : CONFIG6;
+        await lab!.exec(host, [VIP_DOWN, address, JSON.stringify(config)], { check: true });
+        assert.equal(
+          (await elements()).has(canonicalIp(address)),
+          false,
+          `vip-down ended the lease of ${address}`,
+        );
+      }
+    } finally {
+      await keeper.end();
+    }
+  });
+
+  it('without nft, vip-up and vip-lease refuse a fence under 1500 ms, and run with 1500', async () => {
+    // A PATH with every tool but nft.
+    const bin = join(dir, 'no-nft-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const from of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(from);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (name === 'nft') continue;
+        try {
+          symlinkSync(join(from, name), join(bin, name));
+        } catch {
+          // one of the same name came first
+        }
+      }
+    }
+    const address = lab!.vip(51);
+    const run = (argv: string[], fence: number) =>
+      lab!.exec('s6', argv, {
+        env: { PATH: bin, FLIP_LEASE_LIFETIME_S: '1', FLIP_LEASE_FENCE_MS: String(fence) },
+        input: '',
+      });
+    const refused = await run([VIP_UP, address, JSON.stringify(CONFIG)], NFT_FENCE_MS);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /needs nftables .*"fence": 1500/);
+    assert.deepEqual(await copies('s6', address), [], 'nothing added');
+    const lease = await run([VIP_LEASE, JSON.stringify(CONFIG)], NFT_FENCE_MS);
+    assert.equal(lease.code, 1, lease.stderr);
+    assert.match(lease.stderr, /needs nftables/);
+    const tooShort = await run([VIP_UP, address, JSON.stringify(CONFIG)], NFT_FENCE_MS - 1);
+    assert.equal(tooShort.code, 2, tooShort.stderr);
+    const ok = await run([VIP_UP, address, JSON.stringify(CONFIG)], LINUX_LIFETIME_FENCE_MS);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await copies('s6', address)).length, 1);
   });
 
   it('IPv6: renewals keep a nodad address in any spelling, never add a missing one', async () => {

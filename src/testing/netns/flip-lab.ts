@@ -240,6 +240,13 @@ export class FlipCluster {
     return this.ids.filter((id) => this.running(id));
   }
 
+  /** The pid of the agent that runs on `id` (its process group's too). */
+  pid(id: string): number {
+    const agent = this.agents.get(id);
+    if (!agent?.proc.running()) throw new Error(`${id}'s agent is not running`);
+    return agent.proc.pid;
+  }
+
   /** SIGSTOP (or SIGCONT) to the agent process only: it freezes, its host and scripts do not. */
   freeze(id: string, frozen: boolean): void {
     const agent = this.agents.get(id);

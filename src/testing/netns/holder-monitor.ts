@@ -8,10 +8,17 @@
  * kernel makes it; the state starts from one `ip addr` read per namespace. So the timeline is
  * exact to the event (not to a 50 ms sampling grid), and a periodic cross-check (every
  * `verifyEveryMs`, default 1 s) compares it with a real read and counts disagreements.
+ *
+ * With `answering`, a host with the nftables fence of the shipped scripts (table inet flip) holds
+ * a VIP only while it answers for it: the address is there AND its lease element lasts
+ * (lease-elements.ts samples them; an address just added counts as answered until the first
+ * sample after it, so a new holder is never missed). intervals() and summary() then count by
+ * answering; holders() and snapshot() stay by address.
  */
 import { sleep } from '../wait.js';
 import type { Lab, LabProcess } from './harness.js';
 import { canonicalIp } from './harness.js';
+import { LeaseElementSampler } from './lease-elements.js';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable with log timestamps. */
 export function nowMs(): number {
@@ -62,6 +69,8 @@ export class HolderMonitor {
   private readonly vipSet: Set<string>;
   /** Per VIP: [time, holders] after each change, the first entry being the initial state. */
   private readonly timelines = new Map<string, Array<{ at: number; holders: string[] }>>();
+  /** With `answering`: the lease elements of the fenced hosts. */
+  private sampler: LeaseElementSampler | undefined;
 
   private constructor(
     private readonly lab: Lab,
@@ -73,8 +82,13 @@ export class HolderMonitor {
   }
 
   /** Starts monitoring every server namespace of the lab; resolves once the initial state is read. */
-  static async start(lab: Lab, vips: string[], { verifyEveryMs = 1000 } = {}): Promise<HolderMonitor> {
+  static async start(
+    lab: Lab,
+    vips: string[],
+    { verifyEveryMs = 1000, answering = false } = {},
+  ): Promise<HolderMonitor> {
     const monitor = new HolderMonitor(lab, vips);
+    if (answering) monitor.sampler = LeaseElementSampler.start(lab, vips, nowMs);
     await monitor.begin(verifyEveryMs);
     return monitor;
   }
@@ -189,7 +203,7 @@ export class HolderMonitor {
     to = nowMs(),
   ): { double: HolderInterval[]; none: HolderInterval[] } {
     const key = canonicalIp(vip);
-    const timeline = this.timelines.get(key) ?? [];
+    const timeline = this.sampler === undefined ? (this.timelines.get(key) ?? []) : this.answered(key, to);
     const double: HolderInterval[] = [];
     const none: HolderInterval[] = [];
     let open: { kind: 'double' | 'none'; start: number; holders: Set<string> } | undefined;
@@ -222,6 +236,59 @@ export class HolderMonitor {
     return { double, none };
   }
 
+  /**
+   * The VIP's timeline by answering (see `answering`): each host's address intervals, on a fenced
+   * host cut to its element's intervals (plus, after each add, the time until its next sample).
+   */
+  private answered(vip: string, to: number): Array<{ at: number; holders: string[] }> {
+    const sampler = this.sampler!;
+    const timeline = this.timelines.get(vip) ?? [];
+    const points = new Set<number>();
+    const spans = new Map<string, Array<[number, number]>>();
+    for (const server of this.lab.servers) {
+      const address: Array<[number, number]> = [];
+      let since: number | undefined;
+      for (const { at, holders } of timeline) {
+        const has = holders.includes(server);
+        if (has && since === undefined) since = at;
+        if (!has && since !== undefined) {
+          address.push([since, at]);
+          since = undefined;
+        }
+      }
+      if (since !== undefined) address.push([since, Math.max(to, since)]);
+      let answered = address;
+      if (sampler.fenced.has(server)) {
+        const allowed: Array<[number, number]> = [...sampler.intervals(server, vip)];
+        for (const [start] of address) allowed.push([start, sampler.sampleAfter(server, start) ?? to]);
+        answered = [];
+        for (const [a, b] of address)
+          for (const [c, d] of allowed) {
+            const from = Math.max(a, c);
+            const until = Math.min(b, d);
+            if (until > from) answered.push([from, until]);
+          }
+      }
+      spans.set(server, answered);
+      for (const [a, b] of answered) points.add(a).add(b);
+    }
+    if (timeline.length > 0) points.add(timeline[0]!.at);
+    const out: Array<{ at: number; holders: string[] }> = [];
+    for (const at of [...points].sort((x, y) => x - y)) {
+      const holders = this.lab.servers.filter((server) =>
+        spans.get(server)!.some(([a, b]) => a <= at && at < b),
+      );
+      out.push({ at, holders });
+    }
+    return out;
+  }
+
+  /** With `answering`: the intervals during which `server`'s lease element for `vip` certainly lasted. */
+  elementIntervals(server: string, vip: string): Array<[number, number]> {
+    if (this.sampler === undefined) throw new Error('the monitor was started without `answering`');
+    return this.sampler.intervals(server, vip);
+  }
+
   /** Count, total and longest double and none interval per VIP within [from, to]. */
   summary(from = this.startedAt, to = nowMs()): VipSummary[] {
     const stats = (list: HolderInterval[]): IntervalStats => ({
@@ -239,7 +306,7 @@ export class HolderMonitor {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.verifyTimer) clearTimeout(this.verifyTimer);
-    await Promise.all(this.monitors.map((proc) => this.lab.stop(proc, 500)));
+    await Promise.all([...this.monitors.map((proc) => this.lab.stop(proc, 500)), this.sampler?.stop()]);
   }
 }
 
