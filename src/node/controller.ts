@@ -178,6 +178,13 @@ export class NodeController {
    * them anew; whoever holds them then keeps them.
    */
   readonly #yielding = new Map<string, Set<string>>();
+  /**
+   * Items of leased `release` systems held here when we lost the quorum, by system: nobody renewed
+   * them since, so the host may have dropped them and another member taken them over after our
+   * fence, even if our `down` failed and the runner still counts them held. Until an `alive` of
+   * them starts again they are claimed like items not held; we still answer no claim for them.
+   */
+  readonly #lapsing = new Map<string, Set<string>>();
   /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
   #leaseUntil = Number.NEGATIVE_INFINITY;
   /** What the last plan wanted here, by system (renewals renew only what is still wanted). */
@@ -317,7 +324,8 @@ export class NodeController {
    */
   mayStartAlive(now: number, view: MembershipView, system: string, item: string): boolean {
     if (this.hasQuorum(now, view)) {
-      if (this.#mayHold.get(system)?.has(item) === true) return true;
+      if (this.#mayHold.get(system)?.has(item) === true && !this.#lapsing.get(system)?.has(item))
+        return true;
       // An item not held starts only on a claim that still stands in the view of now: a member
       // that counted as gone when it was let through may be back (see Claims.open).
       this.#moveClaims(now, view);
@@ -430,6 +438,7 @@ export class NodeController {
     this.#mayHold.get(system)?.delete(item);
     this.#unsure.get(system)?.delete(item);
     this.#sticky.get(system)?.delete(item);
+    this.#lapsing.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
     this.#releases.released(now, system, item, to);
     this.#told.push({ at: now, system, item, to: new Set(to) });
@@ -472,6 +481,7 @@ export class NodeController {
    */
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
+    this.#lapsing.get(system)?.delete(item);
     // Only a fresh lease lets an `alive` start (mayStartAlive), except `keep` announcing what it
     // holds without a lease program: that keeps the standing it had.
     if (this.#systemsByName.get(system)?.preempt === false && !this.#yielding.get(system)?.has(item))
@@ -658,6 +668,10 @@ export class NodeController {
     if (quorum) this.#refused = false;
     if (!quorum) {
       this.#claims.clear();
+      for (const system of this.#config.systems) {
+        if (system.lease === undefined || system.no_quorum_policy !== 'release') continue;
+        for (const item of this.#mayHold.get(system.name) ?? []) entrySet(this.#lapsing, system.name).add(item);
+      }
       // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
       for (const system of this.#config.systems) {
         const wanted = desired.get(system.name);
@@ -676,7 +690,8 @@ export class NodeController {
       this.#lastDesired.set(name, items);
       this.#claims.retain(name, new Set(items));
       const held = this.#mayHold.get(name);
-      for (const item of items) if (!held?.has(item)) this.#claims.want(name, item);
+      const lapsing = this.#lapsing.get(name);
+      for (const item of items) if (!held?.has(item) || lapsing?.has(item)) this.#claims.want(name, item);
     }
     if (!quorum) this.#claims.hold();
     const claimView = this.#claimView(view);
