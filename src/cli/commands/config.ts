@@ -1,8 +1,10 @@
 /** `flip config check FILE [--id ID]` and `flip config schema`. */
 import { dirname, resolve } from 'node:path';
-import { ConfigError, formatIssues, loadConfig } from '../../config/index.js';
+import { ConfigError, formatIssues, loadClusterConfig } from '../../config/index.js';
 import { configJsonSchema } from '../../config/json-schema.js';
 import { checkConfigScripts } from '../../executor/config-scripts.js';
+import { hostAddresses } from '../host-addresses.js';
+import { envId } from '../options.js';
 import { renderSummary } from '../render.js';
 
 export interface ConfigCheckOptions {
@@ -11,8 +13,10 @@ export interface ConfigCheckOptions {
 }
 
 /**
- * Validates the file, then its scripts: those of the server checked (`--id`, else the file's
- * `id`) and, as warnings, those that may exist only on other hosts (see checkConfigScripts).
+ * Validates the file, then its scripts: those of the server checked (`--id`, FLIP_ID, the file's
+ * `id`, or the one server whose ip is on this host; see config/self-id.ts) and, as warnings,
+ * those that may exist only on other hosts (see checkConfigScripts). A file that names no server
+ * and whose servers are all elsewhere is checked as a whole, for every server.
  */
 export function configCheck(
   file: string,
@@ -20,10 +24,15 @@ export function configCheck(
   out: (text: string) => void,
   err: (text: string) => void,
 ): void {
-  const config = loadConfig(file, { id: options.id });
+  const config = loadClusterConfig(file, {
+    id: options.id,
+    env_id: envId(),
+    host_addresses: hostAddresses(),
+  });
   const scripts = checkConfigScripts(config, {
     self: config.id,
-    on_host: options.id !== undefined,
+    // Named for this host by the operator or by its address: its scripts must run here.
+    on_host: config.id_from !== undefined && config.id_from !== 'file',
     config_dir: dirname(resolve(file)),
   });
   if (scripts.errors.length > 0) throw new ConfigError(scripts.errors, file);
