@@ -29,6 +29,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { progressOnStderr } from '../src/cli/progress.js';
 import { DEFAULTS } from '../src/config/index.js';
 import { percentile } from '../src/stats/percentile.js';
 import { ClientProbe, handover } from '../src/testing/netns/client-probe.js';
@@ -170,9 +171,15 @@ const setupIds = (argValue('--setups') ?? DEFAULT_SETUPS.join(',')).split(',').m
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
 
+/** Trials done of all setups, on a terminal; quiet in CI and when stderr is a file. */
+const progress = progressOnStderr();
+
 function log(text: string): void {
-  process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${text}\n`);
+  progress.log(`${new Date().toISOString().slice(11, 23)} ${text}`);
 }
+
+/** Trials of all setups done so far, and how many failed. */
+const tally = { done: 0, failed: 0 };
 
 function fmt(ms: number): string {
   return Number.isFinite(ms) ? String(Math.round(ms)) : '–';
@@ -489,6 +496,9 @@ async function runSetup(lab: Lab, monitor: HolderMonitor, setup: Setup, trials: 
       for (let n = 1; n <= trials; n++) {
         const trial = await runTrial(lab, monitor, daemon, vip, mode, n);
         results.push(trial);
+        tally.done++;
+        if (trial.error) tally.failed++;
+        progress.update(tally.done, tally.failed);
         log(
           `${setup.id} ${mode} ${n}/${trials}: ${trial.error ? `FAILED: ${trial.error}` : `outage ${fmt(trial.outageMs ?? Number.NaN)} ms`}`,
         );
@@ -742,15 +752,18 @@ async function main(): Promise<number> {
   const began = nowMs();
   const lab = await createLab({ servers: [...SERVERS] });
   const rows: Row[] = [];
+  const trialsOf = (setup: Setup) => (setup.slow ? Math.min(slowTrialsArg, trialsArg) : trialsArg);
   try {
     for (const server of SERVERS) await lab.startHttpServer(server);
     const monitor = await HolderMonitor.start(lab, [lab.vip(0)]);
-    for (const setup of setups as Setup[]) {
-      const trials = setup.slow ? Math.min(slowTrialsArg, trialsArg) : trialsArg;
-      rows.push(toRow(await runSetup(lab, monitor, setup, trials)));
-    }
+    // Two faults per trial count.
+    const total = (setups as Setup[]).reduce((sum, setup) => sum + 2 * trialsOf(setup), 0);
+    progress.begin('bench:failover', total, 'trials');
+    for (const setup of setups as Setup[])
+      rows.push(toRow(await runSetup(lab, monitor, setup, trialsOf(setup))));
     await monitor.stop();
   } finally {
+    progress.end();
     await lab.destroy();
   }
   const text = report(rows, (nowMs() - began) / 1000);
