@@ -726,6 +726,9 @@ from it, as a reboot would); **graceful** sends SIGTERM to the daemon. After eac
 restarted and the benchmark waits until the VIP is back on the owner. Trials run one after another
 on a 2-core VM, so the numbers include its noise; p95 and max over 10-20 trials are rough.
 
+Each run also draws every trial's outage, \`docs/img/failover.svg\`, and saves its results beside it
+(\`docs/img/failover.json\`; \`npm run bench:failover:svg -- docs/img/failover.json\` redraws it).
+
 ## Latest run
 `;
 
