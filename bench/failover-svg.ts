@@ -4,6 +4,7 @@
  * and keepalived's in two colours, side by side on one scale per panel, so that the spread shows
  * as well as the median. Hand-written SVG: a pure function of the results, no dependency.
  */
+import { percentile } from '../src/stats/percentile.js';
 import { FAILOVER_MODES, type FailoverMode, type FailoverResults } from './failover-results.js';
 
 /** Layout, in SVG user units (px). */
@@ -49,14 +50,6 @@ export function niceTicks(max: number): number[] {
     if (value >= top) break;
   }
   return ticks;
-}
-
-/** The median of `values` (the mean of the middle two for an even count); NaN for none. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** A small vertical offset per trial, the same every time, so that equal outages do not hide each other. */
@@ -140,7 +133,8 @@ function panel(mode: FailoverMode, rows: Row[], top: number): { svg: string[]; h
       );
     }
     const failed = row.trials.length - ok.length;
-    const p50 = median(ok);
+    // Nearest rank, as the bench's tables compute it, so that picture and table agree.
+    const p50 = percentile(ok, 50);
     if (Number.isFinite(p50)) {
       const mx = x(p50).toFixed(1);
       out.push(
