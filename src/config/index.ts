@@ -38,9 +38,21 @@ export function loadConfig(file: string, overrides?: ConfigOverrides): FlipConfi
   return parseConfig(readConfigText(file), file, overrides);
 }
 
+/**
+ * As parseConfig, for a file that may be shared by every server, read by a command that needs no
+ * server of its own (plan, demo, config check): no server chosen is no error.
+ */
+export function parseClusterConfig(
+  text: string,
+  filename?: string,
+  overrides?: ConfigOverrides,
+): ClusterConfig {
+  return validateClusterConfig(parseSource(text, filename), filename, overrides);
+}
+
 /** As loadConfig, for a file that may be shared by every server: no server chosen is no error. */
 export function loadClusterConfig(file: string, overrides?: ConfigOverrides): ClusterConfig {
-  return validateClusterConfig(parseSource(readConfigText(file), file), file, overrides);
+  return parseClusterConfig(readConfigText(file), file, overrides);
 }
 
 /**

@@ -143,6 +143,21 @@ describe('flip config check: which server', () => {
   });
 });
 
+describe('flip plan: a shared file', () => {
+  it('plans without a server of its own', () => {
+    const file = write('plan.json', {
+      servers: {
+        a: { ip: '127.0.0.1', port: 2201, systems: ['ip'] },
+        b: { ip: '127.0.0.1', port: 2202, systems: ['ip'] },
+      },
+      cluster: { system: { ip: { alive: 'up', down: 'down', type: 'shard', data: ['x', 'y'] } } },
+    });
+    const result = runFlip(['plan', file, '--down', 'b'], { env: NO_FLIP_ID });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^a\s+b\nx\s+x\ny\s*$/m);
+  });
+});
+
 describe('flip agent: which server', () => {
   it('several servers on this host and none named: exit 2 naming the candidates and --id', () => {
     const result = runFlip(['agent', '--config', loopbackFile('several.json', [2201, 2202, 2203])], {
