@@ -23,7 +23,7 @@ import {
   SYSTEM_COUNT_MAX,
 } from './limits.js';
 import { configSchema, type RawConfig } from './schema.js';
-import { chooseServerId, type IdProblem, type IdSource, idProblemMessage } from './self-id.js';
+import { chooseServerId, type IdProblem, type IdSource, idProblemMessage, namedId } from './self-id.js';
 import type { ConfigSource } from './source.js';
 import { RESERVED_NAMES } from './text-rules.js';
 
@@ -157,11 +157,10 @@ export function validateClusterConfig(
   const issues: ConfigIssue[] = [];
   // An id from the command line or the environment stands in for the file's; a problem with it
   // is reported as the option's or variable's, with no line.
-  const idLabel =
-    overrides.id !== undefined ? '--id' : overrides.env_id !== undefined ? 'FLIP_ID' : undefined;
+  const given = namedId({ option: overrides.id, env: overrides.env_id });
   const add: Add = (path, message, options) => {
-    if (idLabel !== undefined && path.length === 1 && path[0] === 'id') {
-      issues.push({ path: idLabel, message });
+    if (given !== undefined && path.length === 1 && path[0] === 'id') {
+      issues.push({ path: given.from, message });
       return;
     }
     issues.push({ path: pathToString(path), message, ...source.locate(options?.at ?? path, options) });
@@ -173,8 +172,7 @@ export function validateClusterConfig(
   if (!isObject(source.value)) {
     throw new ConfigError([{ path: '', message: 'the config must be an object of keys and values' }], file);
   }
-  const givenId = overrides.id ?? overrides.env_id;
-  const value = givenId === undefined ? source.value : { ...source.value, id: givenId };
+  const value = given === undefined ? source.value : { ...source.value, id: given.id };
   // Sizes first: a file over the bounds is refused before the costly checks run on it.
   checkSizes(value, add);
   if (issues.length > 0) fail();
