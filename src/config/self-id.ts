@@ -5,9 +5,10 @@
  * then the file's `id`, then the one server whose `ip` is an address of this host. Something
  * named beats something inferred, and the file's `id` beats the address so that the original
  * per-server files, and clusters whose servers share one host (the README's, on 127.0.0.1),
- * keep working unchanged. A shared file that still carries an `id` cannot make a second host
- * run as that server unnoticed: the agent binds its server's address, which is not on the
- * other hosts, and refuses to start there.
+ * keep working unchanged. A shared file that still carries an `id` must not make a second host
+ * run as that server: when the file's server's `ip` is not on this host but another server's
+ * is, that is refused (the bind alone would not catch it where net.ipv4.ip_nonlocal_bind is
+ * set, as it often is beside keepalived or HAProxy).
  *
  * Pure: the caller reads the host's addresses (os.networkInterfaces()) and hands them in.
  */
@@ -39,7 +40,9 @@ export type IdProblem =
   /** Nothing names it, and no server's `ip` is an address of this host. */
   | { kind: 'no-match'; host_addresses: readonly string[]; servers: readonly ServerAddress[] }
   /** Nothing names it, and the host owns the `ip` of several servers. */
-  | { kind: 'several'; candidates: readonly ServerAddress[] };
+  | { kind: 'several'; candidates: readonly ServerAddress[] }
+  /** The file names a server whose `ip` is not on this host, and another server's is. */
+  | { kind: 'file-id-elsewhere'; named: ServerAddress; here: ServerAddress };
 
 export type IdChoice = { ok: true; id: string; from: IdSource } | { ok: false; problem: IdProblem };
 
@@ -63,10 +66,18 @@ export function chooseServerId(
   host_addresses: readonly string[] | undefined,
 ): IdChoice {
   const byName = namedId(named);
-  if (byName) return { ok: true, ...byName };
+  if (byName && (byName.from !== 'file' || host_addresses === undefined)) return { ok: true, ...byName };
   if (host_addresses === undefined) return { ok: false, problem: { kind: 'unnamed' } };
   const own = new Set(host_addresses.map(canonicalAddress));
   const candidates = servers.filter((server) => own.has(canonicalAddress(server.ip)));
+  if (byName) {
+    // The file's id, checked against the host: only a clear contradiction is refused.
+    const server = servers.find((s) => s.id === byName.id);
+    const here = candidates.length === 1 ? candidates[0]! : undefined;
+    if (server && here && !own.has(canonicalAddress(server.ip)))
+      return { ok: false, problem: { kind: 'file-id-elsewhere', named: server, here } };
+    return { ok: true, ...byName };
+  }
   if (candidates.length === 1) return { ok: true, id: candidates[0]!.id, from: 'address' };
   if (candidates.length === 0)
     return { ok: false, problem: { kind: 'no-match', host_addresses: [...host_addresses], servers } };
@@ -85,6 +96,8 @@ export function idProblemMessage(problem: IdProblem): string {
       return `no server named, and no server's ip is an address of this host (${listSome(problem.host_addresses, 8)}): ${HOW_TO_NAME}; servers: ${listSome(problem.servers.map(server))}`;
     case 'several':
       return `no server named, and this host owns the ip of several servers: ${listSome(problem.candidates.map(server))}; choose one with --id ID or FLIP_ID=ID`;
+    case 'file-id-elsewhere':
+      return `the file names ${server(problem.named)}, whose ip is not an address of this host, which owns the ip of ${server(problem.here)}: is this file shared by every server? Leave its id out, or pass --id ${problem.here.id} (or FLIP_ID=${problem.here.id})`;
   }
 }
 

@@ -77,7 +77,10 @@ export interface ClusterConfig extends Omit<FlipConfig, 'id' | 'id_from'> {
   /** This server, when something names it or the host's address picks it (self-id.ts). */
   id: string | undefined;
   id_from: IdSource | undefined;
-  /** Why no server was chosen, when `id` is undefined. */
+  /**
+   * Why no server was chosen, when `id` is undefined; or, beside the file's id, that this host
+   * looks like another server's (`file-id-elsewhere`): an agent refuses that, a check warns.
+   */
   id_problem?: IdProblem;
 }
 
@@ -138,9 +141,11 @@ export function validateConfig(
   overrides: ConfigOverrides = {},
 ): FlipConfig {
   const config = validateClusterConfig(source, file, overrides);
-  if (config.id === undefined || config.id_from === undefined) {
+  if (config.id === undefined || config.id_from === undefined || config.id_problem !== undefined) {
     const problem = config.id_problem ?? { kind: 'unnamed' };
-    throw new ConfigError([{ path: 'id', message: idProblemMessage(problem), ...source.locate([]) }], file);
+    // A contradiction with the file's id points at it; a missing id at the top of the file.
+    const at = problem.kind === 'file-id-elsewhere' ? ['id'] : [];
+    throw new ConfigError([{ path: 'id', message: idProblemMessage(problem), ...source.locate(at) }], file);
   }
   return { ...config, id: config.id, id_from: config.id_from };
 }
@@ -195,9 +200,11 @@ export function validateClusterConfig(
     config.servers,
     overrides.host_addresses,
   );
-  return choice.ok
-    ? { ...config, id: choice.id, id_from: choice.from }
-    : { ...config, id: undefined, id_from: undefined, id_problem: choice.problem };
+  if (choice.ok) return { ...config, id: choice.id, id_from: choice.from };
+  // The file's id on what looks like another server's host: kept, with the problem beside it.
+  if (choice.problem.kind === 'file-id-elsewhere')
+    return { ...config, id: choice.problem.named.id, id_from: 'file', id_problem: choice.problem };
+  return { ...config, id: undefined, id_from: undefined, id_problem: choice.problem };
 }
 
 /** Records an issue at `path`; `at` points the line and column elsewhere (a missing key's parent). */

@@ -180,6 +180,29 @@ describe('flip agent: which server', () => {
     assert.match(result.stderr, new RegExp(`servers: a \\(${a}\\), b \\(${b}\\)`));
   });
 
+  it("a shared file that kept another server's id: exit 2, saying to leave it out or pass --id", () => {
+    const elsewhereIp = elsewhere(1)[0]!;
+    const file = write('kept-id.json', {
+      id: 'a',
+      servers: { a: { ip: elsewhereIp, port: 2200 }, b: { ip: '127.0.0.1', port: 2201 } },
+    });
+    const check = runFlip(['config', 'check', file], { env: NO_FLIP_ID });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /^this server: a \(from the file's id\)$/m);
+    assert.match(
+      check.stderr,
+      /^warning: .*kept-id\.json: id: the file names a .*pass --id b.*\(flip agent would refuse to start here\)$/m,
+    );
+    const result = runFlip(['agent', '--config', file], { env: NO_FLIP_ID });
+    assert.equal(result.status, 2);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `kept-id\\.json:\\d+:\\d+: id: the file names a \\(${elsewhereIp.replace(/\./g, '\\.')}\\), whose ip is not an address of this host, which owns the ip of b \\(127\\.0\\.0\\.1\\).*pass --id b`,
+      ),
+    );
+  });
+
   it('an unknown --id: exit 2 with a did-you-mean and the known ids', () => {
     const result = runFlip(
       ['agent', '--config', loopbackFile('unknown.json', [2201, 2202, 2203]), '--id', 'cc'],

@@ -85,6 +85,27 @@ describe('self-id: choosing by the host address', () => {
     );
   });
 
+  it("refuses the file's id when its ip is not on this host and another server's is", () => {
+    const choice = chooseServerId({ file: 'a' }, SERVERS, ['127.0.0.1', '10.0.0.2']);
+    assert.deepEqual(choice, {
+      ok: false,
+      problem: {
+        kind: 'file-id-elsewhere',
+        named: { id: 'a', ip: '10.0.0.1' },
+        here: { id: 'b', ip: '10.0.0.2' },
+      },
+    });
+    assert.equal(
+      idProblemMessage(choice.ok ? { kind: 'unnamed' } : choice.problem),
+      'the file names a (10.0.0.1), whose ip is not an address of this host, which owns the ip of b (10.0.0.2): is this file shared by every server? Leave its id out, or pass --id b (or FLIP_ID=b)',
+    );
+    // No contradiction: its ip is here, or no other server's is (the bind decides), or it is named otherwise.
+    assert.equal(chooseServerId({ file: 'a' }, SERVERS, ['10.0.0.1', '10.0.0.2']).ok, true);
+    assert.equal(chooseServerId({ file: 'a' }, SERVERS, ['192.0.2.1']).ok, true);
+    assert.equal(chooseServerId({ env: 'a' }, SERVERS, ['10.0.0.2']).ok, true);
+    assert.equal(chooseServerId({ file: 'a' }, SERVERS, undefined).ok, true);
+  });
+
   it('without the host addresses nothing is inferred', () => {
     assert.deepEqual(chooseServerId({}, SERVERS, undefined), { ok: false, problem: { kind: 'unnamed' } });
     assert.match(
@@ -130,7 +151,7 @@ describe('config: which server the file is for', () => {
 
   it('--id and FLIP_ID override the file and the address', () => {
     const text = shared({ id: 'a' });
-    assert.equal(parseConfig(text, 'f.json', { host_addresses: ['10.0.0.2'] }).id_from, 'file');
+    assert.equal(parseConfig(text, 'f.json', { host_addresses: ['10.0.0.1', '10.0.0.2'] }).id_from, 'file');
     assert.equal(parseConfig(text, 'f.json', { env_id: 'b' }).id, 'b');
     const both = parseConfig(text, 'f.json', { id: 'a', env_id: 'b', host_addresses: ['10.0.0.2'] });
     assert.deepEqual([both.id, both.id_from], ['a', '--id']);
@@ -157,6 +178,20 @@ describe('config: which server the file is for', () => {
     });
     assert.match(issues(two, { host_addresses: ['::1'] })[0]!, /several servers: a \(::1\), b \(::1\)/);
     assert.match(issues(shared(), {})[0]!, /^id: no server named/);
+  });
+
+  it("the file's id on another server's host: an agent's load refuses it, a check keeps it with the problem", () => {
+    assert.match(
+      issues(shared({ id: 'a' }), { host_addresses: ['10.0.0.2'] })[0]!,
+      /^id: the file names a \(10\.0\.0\.1\), whose ip is not an address of this host, which owns the ip of b/,
+    );
+    const checked = validateClusterConfig(parseSource(shared({ id: 'a' }), 'f.json'), 'f.json', {
+      host_addresses: ['10.0.0.2'],
+    });
+    assert.deepEqual(
+      [checked.id, checked.id_from, checked.id_problem?.kind],
+      ['a', 'file', 'file-id-elsewhere'],
+    );
   });
 
   it('checked as a whole, a shared file needs no server and says why none was chosen', () => {

@@ -1,7 +1,8 @@
 /** `flip config check FILE [--id ID]` and `flip config schema`. */
 import { dirname, resolve } from 'node:path';
-import { ConfigError, formatIssues, loadClusterConfig } from '../../config/index.js';
+import { ConfigError, type ConfigIssue, formatIssues, loadClusterConfig } from '../../config/index.js';
 import { configJsonSchema } from '../../config/json-schema.js';
+import { idProblemMessage } from '../../config/self-id.js';
 import { checkConfigScripts } from '../../executor/config-scripts.js';
 import { hostAddresses } from '../host-addresses.js';
 import { envId } from '../options.js';
@@ -36,8 +37,20 @@ export function configCheck(
     config_dir: dirname(resolve(file)),
   });
   if (scripts.errors.length > 0) throw new ConfigError(scripts.errors, file);
-  const warnings = scripts.warnings.length;
-  if (warnings > 0) err(formatIssues(scripts.warnings, file).replace(/^/gm, 'warning: '));
+  // The file's id on a host that owns another server's ip: the agent would refuse to start here,
+  // but a file meant for one server may well be checked on another.
+  const idWarnings: ConfigIssue[] =
+    config.id !== undefined && config.id_problem !== undefined
+      ? [
+          {
+            path: 'id',
+            message: `${idProblemMessage(config.id_problem)} (flip agent would refuse to start here)`,
+          },
+        ]
+      : [];
+  const all = [...idWarnings, ...scripts.warnings];
+  const warnings = all.length;
+  if (warnings > 0) err(formatIssues(all, file).replace(/^/gm, 'warning: '));
   out(warnings === 0 ? `${file}: ok` : `${file}: ok, ${warnings} warning${warnings === 1 ? '' : 's'}`);
   out(renderSummary(config));
 }
