@@ -58,7 +58,9 @@ export function namedId(named: NamedIds): { id: string; from: IdSource } | undef
  * The server this host is: the named one (see namedId), else the only server whose `ip` is one
  * of `host_addresses` (compared in canonical form: `::ffff:10.0.0.1` is `10.0.0.1`). Without
  * `host_addresses` nothing is inferred. A named id is returned as given; whether it is a
- * server is the validator's question, which answers it with a "did you mean".
+ * server is the validator's question, which answers it with a "did you mean". The file's id is
+ * refused (`file-id-elsewhere`) when its server's ip is not on this host and exactly one other
+ * server's is: a file shared by every server that kept an id.
  */
 export function chooseServerId(
   named: NamedIds,
