@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { progressOnStderr } from '../src/cli/progress.js';
 import { LoopbackCluster } from '../src/demo/loopback-cluster.js';
 import { percentile } from '../src/stats/percentile.js';
 import { LOOPBACK_TIMING } from '../src/testing/timing.js';
@@ -28,6 +29,9 @@ const IDLE_SECONDS = arg('idle-seconds', 60);
 const VICTIM = 'flip1';
 const ITEM = '192.168.0.1';
 const HEIR = 'flip';
+/** Trials done on a terminal (stderr); the idle measurement counts as one. */
+const progress = progressOnStderr();
+let trialsDone = 0;
 
 interface Setting {
   name: string;
@@ -118,6 +122,7 @@ async function trials(setting: Setting, signal: 'SIGKILL' | 'SIGTERM'): Promise<
       const ms = await takeover(cluster, since, 30_000);
       if (ms === undefined) throw new Error(`trial ${trial}: no takeover`);
       times.push(ms);
+      progress.update(++trialsDone, 0);
       await cluster.waitExit(VICTIM, 20_000);
       const restartAt = nowNs();
       cluster.start(VICTIM);
@@ -169,6 +174,8 @@ async function idle(): Promise<{ cpu_percent: number; rss_mb: number; rss_max_mb
 }
 
 const fmt = (values: number[], p: number) => Math.round(percentile(values, p)).toString();
+/** Lines of the report go to stdout with the progress line out of the way. */
+const print = (text: string) => progress.above(() => console.log(text));
 
 console.log('building dist/ for the compiled agent...');
 execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -184,15 +191,18 @@ console.log('');
 console.log('| setting | SIGKILL p50 | p95 | max | SIGTERM p50 | p95 | max |');
 console.log('|---|---|---|---|---|---|---|');
 const crashAtDefaults: number[] = [];
+progress.begin('bench:agent', SETTINGS.length * 2 * TRIALS + 1, 'trials');
 for (const setting of SETTINGS) {
   const crash = await trials(setting, 'SIGKILL');
   const planned = await trials(setting, 'SIGTERM');
   if (setting === SETTINGS[0]) crashAtDefaults.push(...crash);
-  console.log(
+  print(
     `| ${setting.name} | ${fmt(crash, 50)} | ${fmt(crash, 95)} | ${fmt(crash, 100)} | ${fmt(planned, 50)} | ${fmt(planned, 95)} | ${fmt(planned, 100)} |`,
   );
 }
 const idleFigures = await idle();
+progress.update(++trialsDone, 0);
+progress.end();
 console.log('');
 console.log(
   `Idle agent at flip's defaults over ${IDLE_SECONDS} s: CPU ${idleFigures.cpu_percent.toFixed(2)}% of a core, RSS ${idleFigures.rss_mb.toFixed(1)} MB (max ${idleFigures.rss_max_mb.toFixed(1)} MB).`,

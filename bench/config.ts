@@ -10,11 +10,15 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { progressOnStderr } from '../src/cli/progress.js';
 import { CONFIG_FILE_BYTES_MAX, ITEM_COUNT_MAX } from '../src/config/limits.js';
 import { percentile } from '../src/stats/percentile.js';
 
 const BIN = fileURLToPath(new URL('../bin/flip.js', import.meta.url));
 const TRIALS = 5;
+/** Checks done of all cases, on a terminal (stderr). */
+const progress = progressOnStderr();
+let checksDone = 0;
 
 function cluster(servers: number, items: number, systems: number): string {
   const serverEntries: Record<string, unknown> = {};
@@ -65,6 +69,7 @@ function measure(name: string, file: string): Row {
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     ms.push(performance.now() - started);
+    progress.update(++checksDone, 0);
     status = result.status;
     rss_kb = Math.max(rss_kb, Number(/rss_kb=(\d+)/.exec(result.stderr)?.[1] ?? 0));
     says =
@@ -102,12 +107,16 @@ try {
   console.log('');
   console.log('| config | file | exit | p50 ms | max ms | peak RSS MB | says |');
   console.log('|---|---|---|---|---|---|---|');
+  progress.begin('bench:config', cases.length * TRIALS, 'checks');
   for (const [name, file] of cases) {
     const row = measure(name, file);
-    console.log(
-      `| ${row.name} | ${(row.bytes / 1024).toFixed(0)} KiB | ${row.status} | ${percentile(row.ms, 50).toFixed(0)} | ${percentile(row.ms, 100).toFixed(0)} | ${row.rss_mb.toFixed(0)} | ${row.says.slice(0, 90)} |`,
+    progress.above(() =>
+      console.log(
+        `| ${row.name} | ${(row.bytes / 1024).toFixed(0)} KiB | ${row.status} | ${percentile(row.ms, 50).toFixed(0)} | ${percentile(row.ms, 100).toFixed(0)} | ${row.rss_mb.toFixed(0)} | ${row.says.slice(0, 90)} |`,
+      ),
     );
   }
+  progress.end();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

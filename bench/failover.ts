@@ -22,13 +22,21 @@
  * restarted and the benchmark waits until the VIP is back on s1 before the next trial.
  *
  * Usage: npx tsx bench/failover.ts [--trials N] [--slow-trials N] [--quick] [--setups a,b] [--no-docs]
+ *        [--json PATH] [--svg PATH]
  * Needs root, ip, nft, arping, keepalived. Exits non-zero only when the benchmark cannot run.
+ *
+ * Besides the tables (stdout, and docs/FAILOVER.md unless --no-docs) it draws the outages as an
+ * SVG (bench/failover-svg.ts) and saves the results as JSON (bench/failover-results.ts), from
+ * which `npm run bench:failover:svg -- PATH` redraws the picture. With the docs: the picture
+ * to docs/img/failover.svg and the results to docs/img/failover.json; with --no-docs the
+ * picture to a temporary file and the results only with --json. Both paths are printed.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { progressOnStderr } from '../src/cli/progress.js';
 import { DEFAULTS } from '../src/config/index.js';
 import { percentile } from '../src/stats/percentile.js';
 import { ClientProbe, handover } from '../src/testing/netns/client-probe.js';
@@ -37,6 +45,9 @@ import { canRunNetns, createLab, type Lab, type LabProcess } from '../src/testin
 import { HolderMonitor, nowMs } from '../src/testing/netns/holder-monitor.js';
 import { README_TIMING } from '../src/testing/timing.js';
 import { sleep, waitFor } from '../src/testing/wait.js';
+import { DEFAULT_RESULTS, DEFAULT_SVG, writeSvg } from './failover-picture.js';
+import { FAILOVER_RESULTS_VERSION, type FailoverResults } from './failover-results.js';
+import { renderFailoverSvg } from './failover-svg.js';
 
 const KEEPALIVED = '/usr/sbin/keepalived';
 const TEMPLATE = fileURLToPath(new URL('./keepalived/keepalived.conf.tmpl', import.meta.url));
@@ -61,6 +72,12 @@ const quick = process.argv.includes('--quick');
 const trialsArg = Number(argValue('--trials') ?? (quick ? 3 : 12));
 const slowTrialsArg = Number(argValue('--slow-trials') ?? (quick ? 3 : 10));
 const writeDocs = !process.argv.includes('--no-docs');
+const jsonPath = argValue('--json') ?? (writeDocs ? DEFAULT_RESULTS : undefined);
+const svgPath =
+  argValue('--svg') ??
+  (writeDocs
+    ? DEFAULT_SVG
+    : join(tmpdir(), `flip-bench-failover-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`));
 
 type Mode = 'crash' | 'graceful';
 
@@ -169,9 +186,15 @@ const setupIds = (argValue('--setups') ?? DEFAULT_SETUPS.join(',')).split(',').m
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
 
+/** Trials done of all setups, on a terminal; quiet in CI and when stderr is a file. */
+const progress = progressOnStderr();
+
 function log(text: string): void {
-  process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${text}\n`);
+  progress.log(`${new Date().toISOString().slice(11, 23)} ${text}`);
 }
+
+/** Trials of all setups done so far, and how many failed. */
+const tally = { done: 0, failed: 0 };
 
 function fmt(ms: number): string {
   return Number.isFinite(ms) ? String(Math.round(ms)) : '–';
@@ -488,6 +511,9 @@ async function runSetup(lab: Lab, monitor: HolderMonitor, setup: Setup, trials: 
       for (let n = 1; n <= trials; n++) {
         const trial = await runTrial(lab, monitor, daemon, vip, mode, n);
         results.push(trial);
+        tally.done++;
+        if (trial.error) tally.failed++;
+        progress.update(tally.done, tally.failed);
         log(
           `${setup.id} ${mode} ${n}/${trials}: ${trial.error ? `FAILED: ${trial.error}` : `outage ${fmt(trial.outageMs ?? Number.NaN)} ms`}`,
         );
@@ -702,8 +728,33 @@ from it, as a reboot would); **graceful** sends SIGTERM to the daemon. After eac
 restarted and the benchmark waits until the VIP is back on the owner. Trials run one after another
 on a 2-core VM, so the numbers include its noise; p95 and max over 10-20 trials are rough.
 
+Each run also draws every trial's outage, \`docs/img/failover.svg\`, and saves its results beside it
+(\`docs/img/failover.json\`; \`npm run bench:failover:svg -- docs/img/failover.json\` redraws it).
+
 ## Latest run
 `;
+
+/** The results as saved (--json) and drawn (failover-svg.ts). */
+function resultsOf(results: Result[], machineText: string): FailoverResults {
+  return {
+    version: FAILOVER_RESULTS_VERSION,
+    run_at: new Date().toISOString(),
+    machine: machineText,
+    setups: results.map((result) => ({
+      id: result.setup.id,
+      label: result.setup.label,
+      kind: result.setup.kind,
+      seconds: result.seconds,
+      trials: result.trials.map((trial) => ({
+        mode: trial.mode,
+        n: trial.n,
+        ...(trial.outageMs === undefined ? {} : { outage_ms: trial.outageMs }),
+        ...(trial.error === undefined ? {} : { error: trial.error }),
+        phases: trial.phases,
+      })),
+    })),
+  };
+}
 
 function writeDoc(body: string): void {
   const section = `${DOC_BEGIN}\n${body}\n${DOC_END}`;
@@ -743,22 +794,38 @@ async function main(): Promise<number> {
   }
   const began = nowMs();
   const lab = await createLab({ servers: [...SERVERS] });
-  const rows: Row[] = [];
+  const measured: Result[] = [];
+  const trialsOf = (setup: Setup) => (setup.slow ? Math.min(slowTrialsArg, trialsArg) : trialsArg);
   try {
     for (const server of SERVERS) await lab.startHttpServer(server);
     const monitor = await HolderMonitor.start(lab, [lab.vip(0)]);
-    for (const setup of setups as Setup[]) {
-      const trials = setup.slow ? Math.min(slowTrialsArg, trialsArg) : trialsArg;
-      rows.push(toRow(await runSetup(lab, monitor, setup, trials)));
-    }
+    // Two faults per trial count.
+    const total = (setups as Setup[]).reduce((sum, setup) => sum + 2 * trialsOf(setup), 0);
+    progress.begin('bench:failover', total, 'trials');
+    for (const setup of setups as Setup[])
+      measured.push(await runSetup(lab, monitor, setup, trialsOf(setup)));
     await monitor.stop();
   } finally {
+    progress.end();
     await lab.destroy();
   }
+  const rows = measured.map(toRow);
   const text = report(rows, (nowMs() - began) / 1000);
   process.stdout.write(`${text}\n`);
+  const results = resultsOf(measured, machine());
+  const svg = writeSvg(svgPath, renderFailoverSvg(results));
+  log(`wrote the picture to ${svg}`);
+  if (jsonPath !== undefined) {
+    mkdirSync(dirname(resolve(jsonPath)), { recursive: true });
+    writeFileSync(jsonPath, `${JSON.stringify(results, null, 1)}\n`);
+    log(`wrote the results to ${jsonPath} (redraw: npm run bench:failover:svg -- ${jsonPath})`);
+  }
   if (writeDocs) {
-    writeDoc(text);
+    const picture =
+      svg === DEFAULT_SVG
+        ? '\n\n![Outage per trial, flip beside keepalived, crash and graceful](img/failover.svg)'
+        : '';
+    writeDoc(`${text}${picture}`);
     log(`wrote ${DOC}`);
   }
   return 0;

@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { progressOnStderr } from '../src/cli/progress.js';
 import { LeaseKeeper, type LeaseKeeperEvent, type RenewResult } from '../src/executor/lease-keeper.js';
 import { createLab, type Lab, requireNetns } from '../src/testing/netns/harness.js';
 import { childPids, cpuTicks, leaseWrapper, processName } from '../src/testing/netns/lease-lab.js';
@@ -123,7 +124,14 @@ async function main(): Promise<void> {
       await keeper.renew(items, performance.now() + DEADLINE_AHEAD_MS);
     }
     const windows: Window[] = [];
-    for (const rate of RATES) windows.push(await measure(keeper, items, rate));
+    // One redraw per rate: the line costs nothing next to the CPU this process measures.
+    const progress = progressOnStderr();
+    progress.begin('bench:lease', RATES.length, 'rates');
+    for (const rate of RATES) {
+      windows.push(await measure(keeper, items, rate));
+      progress.update(windows.length, 0);
+    }
+    progress.end();
 
     const cpu = cpus();
     console.log(

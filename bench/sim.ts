@@ -6,6 +6,7 @@
  * declarations per node-hour at 0%, 5% and 20% loss, and simulation speed. Figures, not a
  * test: nothing here fails a build. Usage: npm run bench:sim [-- --quick]
  */
+import { progressOnStderr } from '../src/cli/progress.js';
 import { DEFAULTS } from '../src/config/index.js';
 import { viewsMatch } from '../src/sim/checkers.js';
 import { readmeCluster, syntheticCluster, type Timing } from '../src/sim/clusters.js';
@@ -15,6 +16,12 @@ import { percentile } from '../src/stats/percentile.js';
 import { ORIGINAL_TIMING, README_TIMING } from '../src/testing/timing.js';
 
 const quick = process.argv.includes('--quick');
+/** Simulations done (a detection series or a steady run each), on a terminal (stderr). */
+const progress = progressOnStderr();
+let runsDone = 0;
+const ran = () => progress.update(++runsDone, 0);
+/** Report lines go to stdout with the progress line out of the way. */
+const print = (text: string) => progress.above(() => console.log(text));
 const FLIP_DEFAULTS: Timing = {
   gossip_interval: DEFAULTS.gossip_interval_ms,
   ping_per_interval: DEFAULTS.ping_per_interval,
@@ -58,6 +65,7 @@ function detection(nodes: number, timing: Timing, loss: number, trials: number, 
     sim.runUntilTrue(() => viewsMatch(sim, new Set()), sim.now + 60_000);
     sim.runUntil(sim.now + 5_000 + random.next() * 5_000);
   }
+  ran();
   return { first, all };
 }
 
@@ -79,6 +87,7 @@ function steady(nodes: number, timing: Timing, loss: number, virtualMs: number, 
   const wallStart = performance.now();
   sim.runUntil(20_000 + virtualMs);
   const wallMs = performance.now() - wallStart;
+  ran();
   const downs = sim.trace.filter((entry) => entry.to === 'down').length - downsBefore;
   let messages = 0;
   let bytes = 0;
@@ -114,6 +123,8 @@ console.log(
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 const sizes = quick ? [3, 5, 10, 100] : [3, 5, 10, 100, 1000];
+// Per size: detection, traffic, three losses, speed; then three settings and the hour.
+progress.begin('bench:sim', sizes.length * 6 + 3 + 1);
 for (const nodes of sizes) {
   const trials = nodes <= 10 ? (quick ? 10 : 40) : nodes <= 100 ? 10 : 3;
   const d = detection(nodes, ORIGINAL_TIMING, 0.01, trials, nodes);
@@ -122,7 +133,7 @@ for (const nodes of sizes) {
   const traffic = steady(nodes, ORIGINAL_TIMING, 0.01, virtualMs, nodes + 1);
   const falseDowns = [0, 0.05, 0.2].map((loss) => steady(nodes, ORIGINAL_TIMING, loss, virtualMs, nodes + 2));
   const speed = steady(nodes, ORIGINAL_TIMING, 0, virtualMs, nodes + 3);
-  console.log(
+  print(
     `| ${nodes} | ${trials} | ${ms(percentile(d.first, 50))} | ${ms(percentile(d.all, 50))} | ${ms(percentile(d.all, 99))} | ${fixed(traffic.messages)} | ${Math.round(traffic.bytes)} | ${falseDowns.map((f) => fixed(f.falseDownsPerNodeHour, 2)).join(' | ')} | ${Math.round(speed.virtualPerWall)} |`,
   );
 }
@@ -138,11 +149,12 @@ for (const [name, timing, target] of [
 ] as const) {
   const d = detection(3, timing, 0.01, quick ? 20 : 100, 3);
   const config = readmeCluster(timing);
-  console.log(
+  print(
     `| ${name} | ${config.gossip_interval_ms} / ${config.ping_per_interval} / ${config.ping_timeout_ms} | ${ms(percentile(d.all, 50))} | ${ms(percentile(d.all, 99))} | ${ms(percentile(d.all, 100))} | ${target} |`,
   );
 }
 const hourSim = steady(1000, ORIGINAL_TIMING, 0, quick ? 60_000 : 3_600_000, 99);
+progress.end();
 console.log('');
 console.log(
   `1000 servers x ${quick ? '1 virtual minute' : '1 virtual hour'} at the original defaults: ${fixed((quick ? 60 : 3600) / hourSim.virtualPerWall, 1)} s of wall time (${Math.round(hourSim.virtualPerWall)} virtual s per wall s).`,

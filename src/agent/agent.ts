@@ -7,7 +7,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { ConfigError } from '../config/errors.js';
-import type { FlipConfig } from '../config/index.js';
+import type { ConfigOverrides, FlipConfig } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
@@ -39,6 +39,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** For tests: the shortest gap between two dropped-packet summaries (ms); default 10 s. */
   drop_summary_interval_ms?: number;
+  /** Which server this is: --id, FLIP_ID and the host's addresses (config/self-id.ts). */
+  identity?: ConfigOverrides;
 }
 
 /** How long shutdown may take beyond the slowest script's timeout before we give up waiting. */
@@ -280,7 +282,7 @@ export class Agent {
 
   /** Loads and checks the config, binds the socket and starts the protocol. */
   static async start(configPath: string, options: AgentOptions = {}): Promise<Agent> {
-    const config = await loadConfigIsolated(configPath);
+    const config = await loadConfigIsolated(configPath, options.identity);
     const configDir = dirname(resolve(configPath));
     checkScripts(config, configDir, configPath);
     const agent = new Agent(config, configDir, options);
@@ -304,6 +306,7 @@ export class Agent {
     }
     this.log.info(
       {
+        id_from: this.config.id_from,
         listen: `${self.ip}:${self.port}`,
         state_dir: this.#stateDir,
         servers: this.#serverIds.length,

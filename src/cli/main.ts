@@ -24,7 +24,11 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate a config file and its scripts, and print a summary')
     .argument('<file>', 'config file (.json or .yaml)')
-    .option('--id <id>', "check as this server (its scripts must exist here); default: the file's id", once)
+    .option(
+      '--id <id>',
+      "check as this server (its scripts must exist here); default: $FLIP_ID, the file's id, or the server whose ip is on this host",
+      once,
+    )
     .action(async (file: string, options: { id?: string }) =>
       (await import('./commands/config.js')).configCheck(file, options, out, err),
     );
@@ -37,8 +41,13 @@ export function buildProgram(): Command {
     .command('agent')
     .description("run this server's agent: gossip, agree on failures, run the scripts")
     .option('--config <file>', 'config file (default: $FLIP_CONFIG)', once)
+    .option(
+      '--id <id>',
+      "this server's id; default: $FLIP_ID, the file's id, or the one server whose ip is on this host",
+      once,
+    )
     .option('--pretty', 'human-readable logs even when stdout is not a terminal')
-    .action(async (options: { config?: string; pretty?: boolean }) => {
+    .action(async (options: { config?: string; pretty?: boolean; id?: string }) => {
       // Each command loads only its own modules: an agent does not carry the simulator.
       process.exitCode = await (await import('./commands/agent.js')).agent(options);
     });

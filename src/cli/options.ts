@@ -20,3 +20,9 @@ export function collect(value: string, previous: string[] | undefined): string[]
     .filter((part) => part !== '');
   return [...(previous ?? []), ...values];
 }
+
+/** FLIP_ID, the environment's spelling of `--id`; set but empty counts as not set. */
+export function envId(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.FLIP_ID;
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,12 +1,13 @@
 /** Text renderings of the commands: config summaries (plan tables are placement/plan-table.ts). */
 import { formatEndpoint } from '../config/address.js';
-import type { FlipConfig, SystemConfig } from '../config/index.js';
+import type { ClusterConfig, SystemConfig } from '../config/index.js';
+import { idProblemMessage, idSourceText } from '../config/self-id.js';
 import { fenceWaitMs } from '../handover/fence.js';
 import { grantFreshMs } from '../membership/lease.js';
 
-export function renderSummary(config: FlipConfig): string {
+export function renderSummary(config: ClusterConfig): string {
   const out: string[] = [];
-  out.push(`this server: ${config.id}`);
+  out.push(`this server: ${thisServer(config)}`);
   out.push(`servers (in placement order):`);
   for (const server of config.servers) {
     const priority = Number.isFinite(server.priority) ? `priority ${server.priority}` : 'no priority';
@@ -48,7 +49,7 @@ function policyMeaning(system: SystemConfig): string {
 }
 
 /** What protects the system's items from a dead or frozen agent, in one line. */
-function fenceMeaning(system: SystemConfig, config: FlipConfig): string {
+function fenceMeaning(system: SystemConfig, config: ClusterConfig): string {
   const wait = fenceWaitMs(
     {
       no_quorum_policy: system.no_quorum_policy,
@@ -62,4 +63,12 @@ function fenceMeaning(system: SystemConfig, config: FlipConfig): string {
       ? "no lease program: a killed or frozen agent's items stay on its host; a takeover does not wait"
       : `no lease program: the agent lets go itself when it loses the quorum; a takeover waits ${wait} ms after the holder was last heard from (a frozen agent is not fenced)`;
   return `lease ${system.lease}: held items lapse ${system.fence_ms} ms after their last renewal, agent or not; a takeover waits ${wait} ms after the holder was last heard from`;
+}
+
+/** "flip1 (from FLIP_ID)", or none with the reason, for a file shared by every server. */
+function thisServer(config: ClusterConfig): string {
+  if (config.id === undefined || config.id_from === undefined)
+    return `none (${config.id_problem ? idProblemMessage(config.id_problem) : 'no server named'})`;
+  const ip = config.servers.find((server) => server.id === config.id)?.ip;
+  return `${config.id} (from ${idSourceText(config.id_from, ip)})`;
 }

@@ -3,7 +3,13 @@ import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSy
 import { ConfigError } from './errors.js';
 import { CONFIG_FILE_BYTES_MAX } from './limits.js';
 import { parseSource } from './source.js';
-import { type ConfigOverrides, type FlipConfig, validateConfig } from './validate.js';
+import {
+  type ClusterConfig,
+  type ConfigOverrides,
+  type FlipConfig,
+  validateClusterConfig,
+  validateConfig,
+} from './validate.js';
 
 export {
   DEFAULTS,
@@ -15,6 +21,7 @@ export {
 } from './defaults.js';
 export { ConfigError, type ConfigIssue, formatIssues } from './errors.js';
 export {
+  type ClusterConfig,
   type ConfigOverrides,
   compareStrings,
   type FlipConfig,
@@ -29,6 +36,23 @@ export function parseConfig(text: string, filename?: string, overrides?: ConfigO
 
 export function loadConfig(file: string, overrides?: ConfigOverrides): FlipConfig {
   return parseConfig(readConfigText(file), file, overrides);
+}
+
+/**
+ * As parseConfig, for a file that may be shared by every server, read by a command that needs no
+ * server of its own (plan, demo, config check): no server chosen is no error.
+ */
+export function parseClusterConfig(
+  text: string,
+  filename?: string,
+  overrides?: ConfigOverrides,
+): ClusterConfig {
+  return validateClusterConfig(parseSource(text, filename), filename, overrides);
+}
+
+/** As loadConfig, for a file that may be shared by every server: no server chosen is no error. */
+export function loadClusterConfig(file: string, overrides?: ConfigOverrides): ClusterConfig {
+  return parseClusterConfig(readConfigText(file), file, overrides);
 }
 
 /**

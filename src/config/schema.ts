@@ -136,7 +136,11 @@ export const keySchema = z.union([
 ]);
 
 export const configSchema = z.strictObject({
-  id: name.describe('the id of this server; must be a key of servers'),
+  id: name
+    .optional()
+    .describe(
+      'the id of this server; must be a key of servers. Leave it out of a file shared by every server: each agent is then named by --id, FLIP_ID or the one server whose ip is on its host',
+    ),
   quorum: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
   gossip_interval: millis(1, 'gossip_interval')
     .optional()

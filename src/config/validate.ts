@@ -23,6 +23,7 @@ import {
   SYSTEM_COUNT_MAX,
 } from './limits.js';
 import { configSchema, type RawConfig } from './schema.js';
+import { chooseServerId, type IdProblem, type IdSource, idProblemMessage, namedId } from './self-id.js';
 import type { ConfigSource } from './source.js';
 import { RESERVED_NAMES } from './text-rules.js';
 
@@ -73,8 +74,26 @@ export interface SystemConfig {
   preempt: boolean;
 }
 
+/**
+ * A validated config whose own server may be unknown: a file shared by the whole cluster,
+ * checked away from its servers (`flip config check`).
+ */
+export interface ClusterConfig extends Omit<FlipConfig, 'id' | 'id_from'> {
+  /** This server, when something names it or the host's address picks it (self-id.ts). */
+  id: string | undefined;
+  id_from: IdSource | undefined;
+  /**
+   * Why no server was chosen, when `id` is undefined; or, beside the file's id, that this host
+   * looks like another server's (`file-id-elsewhere`): an agent refuses that, a check warns.
+   */
+  id_problem?: IdProblem;
+}
+
 export interface FlipConfig {
+  /** This server's id: see self-id.ts for where it comes from. */
   id: string;
+  /** Where `id` came from: --id, FLIP_ID, the file, or this host's address. */
+  id_from: IdSource;
   /** Every server, ordered by priority (missing = last), then id. */
   servers: ServerConfig[];
   /** Server ids in the order the file lists them, for display. */
@@ -109,22 +128,51 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** What the command line says instead of the file. */
+/** What the command line and the host say about which server this is (see self-id.ts). */
 export interface ConfigOverrides {
-  /** This server's id (`--id`, FLIP_ID), instead of the file's `id`. */
+  /** This server's id from `--id`, instead of the file's `id`. */
   id?: string;
+  /** This server's id from FLIP_ID: after `--id`, before the file's `id`. */
+  env_id?: string;
+  /**
+   * This host's addresses: when nothing names this server, the one server whose `ip` is among
+   * them is this one. Without them nothing is inferred.
+   */
+  host_addresses?: readonly string[];
 }
 
+/** Validates a config for the server it names or its host picks; no such server is an error. */
 export function validateConfig(
   source: ConfigSource,
   file?: string,
   overrides: ConfigOverrides = {},
 ): FlipConfig {
+  const config = validateClusterConfig(source, file, overrides);
+  if (config.id === undefined || config.id_from === undefined || config.id_problem !== undefined) {
+    const problem = config.id_problem ?? { kind: 'unnamed' };
+    // A contradiction with the file's id points at it; a missing id at the top of the file.
+    const at = problem.kind === 'file-id-elsewhere' ? ['id'] : [];
+    throw new ConfigError([{ path: 'id', message: idProblemMessage(problem), ...source.locate(at) }], file);
+  }
+  return { ...config, id: config.id, id_from: config.id_from };
+}
+
+/**
+ * Validates a config that may be shared by every server: which server this is is found as in
+ * validateConfig, but none found is not an error (`id_problem` says why).
+ */
+export function validateClusterConfig(
+  source: ConfigSource,
+  file?: string,
+  overrides: ConfigOverrides = {},
+): ClusterConfig {
   const issues: ConfigIssue[] = [];
+  // An id from the command line or the environment stands in for the file's; a problem with it
+  // is reported as the option's or variable's, with no line.
+  const given = namedId({ option: overrides.id, env: overrides.env_id });
   const add: Add = (path, message, options) => {
-    // A problem with an id given on the command line is reported as the option's, with no line.
-    if (overrides.id !== undefined && path.length === 1 && path[0] === 'id') {
-      issues.push({ path: '--id', message });
+    if (given !== undefined && path.length === 1 && path[0] === 'id') {
+      issues.push({ path: given.from, message });
       return;
     }
     issues.push({ path: pathToString(path), message, ...source.locate(options?.at ?? path, options) });
@@ -136,7 +184,7 @@ export function validateConfig(
   if (!isObject(source.value)) {
     throw new ConfigError([{ path: '', message: 'the config must be an object of keys and values' }], file);
   }
-  const value = overrides.id === undefined ? source.value : { ...source.value, id: overrides.id };
+  const value = given === undefined ? source.value : { ...source.value, id: given.id };
   // Sizes first: a file over the bounds is refused before the costly checks run on it.
   checkSizes(value, add);
   if (issues.length > 0) fail();
@@ -151,7 +199,19 @@ export function validateConfig(
   checkCrossFields(value, add);
 
   if (issues.length > 0 || !parsed.success) fail();
-  return normalise(parsed.data as RawConfig);
+  const config = normalise(parsed.data as RawConfig);
+  const written = own(source.value, 'id');
+  const fileId = typeof written === 'string' ? written : undefined;
+  const choice = chooseServerId(
+    { option: overrides.id, env: overrides.env_id, file: fileId },
+    config.servers,
+    overrides.host_addresses,
+  );
+  if (choice.ok) return { ...config, id: choice.id, id_from: choice.from };
+  // The file's id on what looks like another server's host: kept, with the problem beside it.
+  if (choice.problem.kind === 'file-id-elsewhere')
+    return { ...config, id: choice.problem.named.id, id_from: 'file', id_problem: choice.problem };
+  return { ...config, id: undefined, id_from: undefined, id_problem: choice.problem };
 }
 
 /** Records an issue at `path`; `at` points the line and column elsewhere (a missing key's parent). */
@@ -432,7 +492,7 @@ function nestingDepth(value: unknown): number {
   return deepest;
 }
 
-function normalise(raw: RawConfig): FlipConfig {
+function normalise(raw: RawConfig): Omit<FlipConfig, 'id' | 'id_from'> {
   const written = Object.keys(raw.servers);
   const servers: ServerConfig[] = written
     .map((id) => {
@@ -478,7 +538,6 @@ function normalise(raw: RawConfig): FlipConfig {
 
   const logLevel = raw.log_level ?? DEFAULTS.log_level;
   return {
-    id: raw.id,
     servers,
     servers_as_written: written,
     quorum: raw.quorum ?? defaultQuorum(servers.length),

@@ -9,7 +9,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type FlipConfig, loadConfig, parseConfig, readConfigText } from '../config/index.js';
+import { type FlipConfig, loadConfig, parseClusterConfig, readConfigText } from '../config/index.js';
 import { parseSource } from '../config/source.js';
 
 export const RECORD_SCRIPT = fileURLToPath(new URL('../../scripts/demo/record', import.meta.url));
@@ -81,7 +81,7 @@ export class LoopbackCluster {
     // The operator's file is checked first, so its problems are reported against it (with its
     // lines) rather than against the copies made below; JSON and YAML are both read.
     const text = readConfigText(options.configFile);
-    parseConfig(text, options.configFile);
+    parseClusterConfig(text, options.configFile);
     const raw = { ...(parseSource(text, options.configFile).value as Record<string, unknown>) };
     for (const key of options.dropKeys ?? []) delete raw[key];
     const servers = raw.servers as Record<string, Record<string, unknown>>;

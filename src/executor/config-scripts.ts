@@ -3,7 +3,7 @@
  * at start (for its own systems: a problem refuses the start) and by `flip config check` (for
  * every system, since a config file is usually checked away from the servers that run it).
  */
-import type { ConfigIssue, FlipConfig } from '../config/index.js';
+import type { ClusterConfig, ConfigIssue } from '../config/index.js';
 import { listSome } from '../text/quote.js';
 import { scriptProblem } from './launcher.js';
 
@@ -15,10 +15,11 @@ export interface ScriptCheck {
 }
 
 export interface ScriptCheckOptions {
-  /** The server being checked; its systems' scripts must run on this host. */
-  self: string;
+  /** The server being checked; its systems' scripts must run on this host. None: a shared file. */
+  self: string | undefined;
   /**
-   * Whether this host is that server (`flip agent`, or `flip config check --id`): then every
+   * Whether this host is that server (`flip agent`, or `flip config check` with --id, FLIP_ID or
+   * the host's address naming it): then every
    * problem with its scripts is an error. Otherwise only the files of scripts given relative to
    * the config file are judged here; absolute paths, names on PATH and #! interpreters, which
    * may exist only on the target host, are warnings.
@@ -30,7 +31,7 @@ export interface ScriptCheckOptions {
   path_env?: string;
 }
 
-export function checkConfigScripts(config: FlipConfig, options: ScriptCheckOptions): ScriptCheck {
+export function checkConfigScripts(config: ClusterConfig, options: ScriptCheckOptions): ScriptCheck {
   const errors: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const self = config.servers.find((server) => server.id === options.self);

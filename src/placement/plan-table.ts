@@ -7,7 +7,11 @@ import type { Placement } from './placement.js';
  * holds, as in the original README. A down server shows `x` in its first row; arbiters and
  * servers holding nothing show an empty column.
  */
-export function renderPlanTable(config: FlipConfig, placement: Placement, down: ReadonlySet<string>): string {
+export function renderPlanTable(
+  config: Pick<FlipConfig, 'servers_as_written'>,
+  placement: Placement,
+  down: ReadonlySet<string>,
+): string {
   const columns = config.servers_as_written.map((id) => {
     const items = placement.holdings.get(id) ?? [];
     return { id, cells: down.has(id) ? ['x', ...items] : items };

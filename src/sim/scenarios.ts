@@ -52,6 +52,8 @@ export interface ScenarioOptions {
   leased?: boolean;
   /** false: every system has `preempt: false` (items stay with their holder until it fails). */
   preempt?: boolean;
+  /** Told before the first and after each run of a scenario of many runs: runs done, of how many, failed so far. */
+  progress?: (done: number, total: number, failed: number) => void;
 }
 
 export interface ScenarioResult {
@@ -402,6 +404,7 @@ const flappingPartition: Scenario = (options) => {
   const failures: Check[] = [];
   let decisions = 0;
   let byMinority = 0;
+  options.progress?.(0, runs, 0);
   for (let run = 0; run < runs; run++) {
     const seed = (options.seed + run * 0x9e3779b1) >>> 0;
     const sim = buildSimulation(config, seed, { loss: options.loss });
@@ -455,6 +458,7 @@ const flappingPartition: Scenario = (options) => {
     ];
     for (const c of after.filter((c) => !c.ok))
       failures.push(check(`seed ${seed}: ${c.name}`, false, c.detail));
+    options.progress?.(run + 1, runs, failures.length);
   }
   const checks = [
     check(
@@ -641,15 +645,20 @@ function series(
   const failures: Check[] = [];
   const sums: Record<string, number> = {};
   const wallStart = performance.now();
+  options.progress?.(0, runs, 0);
   for (let run = 0; run < runs; run++) {
     const seed = (options.seed + run * 0x9e3779b1) >>> 0;
     const { checks, faults, figures } = runOne(seed);
     for (const [key, value] of Object.entries(figures ?? {})) sums[key] = (sums[key] ?? 0) + value;
     const failed = checks.filter((c) => !c.ok);
-    if (failed.length === 0) continue;
-    failedSeeds.push(seed);
-    for (const c of failed)
-      failures.push(check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`));
+    if (failed.length > 0) {
+      failedSeeds.push(seed);
+      for (const c of failed)
+        failures.push(
+          check(`seed ${seed}: ${c.name}`, false, `${c.detail}\n    faults: ${faults.join('; ')}`),
+        );
+    }
+    options.progress?.(run + 1, runs, failedSeeds.length);
   }
   const checks = [
     check(label(runs), failedSeeds.length === 0, `${runs - failedSeeds.length}/${runs} passed`),

@@ -224,7 +224,7 @@ describe('config: JSON Schema export', () => {
     };
     for (const key of ['id', 'quorum', 'gossip_interval', 'servers', 'cluster', 'key', 'state_dir'])
       assert.ok(key in schema.properties, key);
-    assert.deepEqual([...schema.required].sort(), ['cluster', 'id', 'key', 'servers']);
+    assert.deepEqual([...schema.required].sort(), ['cluster', 'key', 'servers']);
     assert.equal(schema.additionalProperties, false);
   });
 });

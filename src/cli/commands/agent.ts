@@ -1,13 +1,17 @@
-/** `flip agent --config FILE`: runs this server's agent until a signal stops it. */
+/** `flip agent --config FILE [--id ID]`: runs this server's agent until a signal stops it. */
 import { Agent } from '../../agent/agent.js';
 import { StateDirError } from '../../agent/state-dir.js';
 import { TransportError } from '../../transport/udp.js';
 import { keepRunningWhenOutputCloses } from '../closed-output.js';
 import { CliError, EXIT_FAILURE } from '../exit-codes.js';
+import { hostAddresses } from '../host-addresses.js';
+import { envId } from '../options.js';
 
 export interface AgentCommandOptions {
   config?: string;
   pretty?: boolean;
+  /** This server's id, over FLIP_ID and the file's `id` (config/self-id.ts). */
+  id?: string;
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
@@ -18,7 +22,10 @@ export async function agent(options: AgentCommandOptions): Promise<number> {
   keepRunningWhenOutputCloses();
   let running: Agent;
   try {
-    running = await Agent.start(file, { pretty: options.pretty });
+    running = await Agent.start(file, {
+      pretty: options.pretty,
+      identity: { id: options.id, env_id: envId(), host_addresses: hostAddresses() },
+    });
   } catch (error) {
     if (error instanceof TransportError || error instanceof StateDirError)
       throw new CliError(error.message, EXIT_FAILURE);

@@ -1,5 +1,5 @@
 /** `flip plan FILE [--down ID,...] [--json]`: where every item lives when some servers are down. */
-import { loadConfig } from '../../config/index.js';
+import { loadClusterConfig } from '../../config/index.js';
 import { placeAll } from '../../placement/index.js';
 import { renderPlanTable } from '../../placement/plan-table.js';
 import { listSome, quote } from '../../text/quote.js';
@@ -12,7 +12,8 @@ export interface PlanOptions {
 }
 
 export function plan(file: string, options: PlanOptions, out: (text: string) => void): void {
-  const config = loadConfig(file);
+  // Placement needs no server of its own: a file shared by the whole cluster plans as well.
+  const config = loadClusterConfig(file);
   const ids = new Set(config.servers.map((server) => server.id));
   const down = new Set(options.down ?? []);
   const unknown = [...down].filter((id) => !ids.has(id));

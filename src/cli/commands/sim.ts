@@ -4,6 +4,7 @@ import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from '../../sim/sce
 import { DEFAULT_SCENARIOS, SCENARIOS, type ScenarioResult } from '../../sim/scenarios.js';
 import { listSome, quote } from '../../text/quote.js';
 import { CliError, EXIT_FAILURE } from '../exit-codes.js';
+import { type Progress, progressOnStderr } from '../progress.js';
 import { SIM_LOSS_MAX, SIM_RANGES, type SimCommandOptions } from './sim-options.js';
 
 export type { SimCommandOptions };
@@ -24,7 +25,11 @@ function integer(name: keyof typeof SIM_RANGES, value: string | undefined): numb
   return parsed;
 }
 
-export function sim(options: SimCommandOptions, out: (text: string) => void): number {
+export function sim(
+  options: SimCommandOptions,
+  out: (text: string) => void,
+  progress: Progress = progressOnStderr(),
+): number {
   const requested = options.scenario ?? 'all';
   const names: readonly ScenarioName[] =
     requested === 'all'
@@ -74,7 +79,17 @@ export function sim(options: SimCommandOptions, out: (text: string) => void): nu
 
   const results: ScenarioResult[] = [];
   for (const name of names) {
-    const outcome = SCENARIOS[name](common);
+    // Scenarios of many runs report each; the line begins with the first report.
+    let begun = false;
+    const outcome = SCENARIOS[name]({
+      ...common,
+      progress: (done, total, failed) => {
+        if (!begun) progress.begin(name, total);
+        begun = true;
+        progress.update(done, failed);
+      },
+    });
+    progress.end();
     results.push(outcome);
     if (!options.json) out(renderResult(outcome));
   }
