@@ -324,8 +324,7 @@ export class NodeController {
    */
   mayStartAlive(now: number, view: MembershipView, system: string, item: string): boolean {
     if (this.hasQuorum(now, view)) {
-      if (this.#mayHold.get(system)?.has(item) === true && !this.#lapsing.get(system)?.has(item))
-        return true;
+      if (this.#mayHold.get(system)?.has(item) === true && !this.#lapsing.get(system)?.has(item)) return true;
       // An item not held starts only on a claim that still stands in the view of now: a member
       // that counted as gone when it was let through may be back (see Claims.open).
       this.#moveClaims(now, view);
@@ -670,7 +669,8 @@ export class NodeController {
       this.#claims.clear();
       for (const system of this.#config.systems) {
         if (system.lease === undefined || system.no_quorum_policy !== 'release') continue;
-        for (const item of this.#mayHold.get(system.name) ?? []) entrySet(this.#lapsing, system.name).add(item);
+        for (const item of this.#mayHold.get(system.name) ?? [])
+          entrySet(this.#lapsing, system.name).add(item);
       }
       // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
       for (const system of this.#config.systems) {
