@@ -177,6 +177,9 @@ function unwrap(schema: any): any {
   let current = schema;
   while (current?.def?.type === 'optional' || current?.def?.type === 'default')
     current = current.def.innerType;
+  // A union (`api`: false or an object) is walked through its object.
+  if (current?.def?.type === 'union')
+    return unwrap(current.def.options.find((option: unknown) => unwrap(option)?.shape) ?? current);
   return current;
 }
 
