@@ -118,32 +118,53 @@ export class ApiServer {
       this.#options.counters.api_requests++;
       const length = Number(request.headers['content-length'] ?? 0);
       if (!(length <= API_LIMITS.body_bytes_max)) {
-        this.#error(response, 413, 'too_large', `request body over ${API_LIMITS.body_bytes_max} bytes`, true);
+        this.#tooLarge(request, response);
         return;
       }
-      // No route reads a body; one sent is counted against the bound and discarded.
+      // No route reads a body; one sent (a chunked one too) is counted against the bound and
+      // discarded, and the answer waits for its end.
       let received = 0;
+      let refused = false;
       request.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        if (received > API_LIMITS.body_bytes_max) request.destroy();
+        if (received > API_LIMITS.body_bytes_max && !refused) {
+          refused = true;
+          this.#tooLarge(request, response);
+        }
       });
       request.on('error', () => undefined);
-      const decision = decide(
-        {
-          method: request.method ?? '',
-          url: request.url ?? '',
-          authorization: request.headers.authorization,
-        },
-        this.#options.policy,
-        ROUTES,
-      );
-      this.#answer(request, response, decision);
+      request.on('end', () => {
+        if (refused) return;
+        try {
+          const decision = decide(
+            {
+              method: request.method ?? '',
+              url: request.url ?? '',
+              authorization: request.headers.authorization,
+            },
+            this.#options.policy,
+            ROUTES,
+          );
+          this.#answer(request, response, decision);
+        } catch (error) {
+          this.#internal(response, error);
+        }
+      });
     } catch (error) {
-      this.#fault(error);
-      if (!response.headersSent)
-        this.#error(response, 500, 'internal', 'internal error (counted and logged)');
-      else response.destroy();
+      this.#internal(response, error);
     }
+  }
+
+  #tooLarge(request: IncomingMessage, response: ServerResponse): void {
+    this.#error(response, 413, 'too_large', `request body over ${API_LIMITS.body_bytes_max} bytes`, true);
+    // Whatever else comes is not read: the connection ends with the answer.
+    response.on('finish', () => request.destroy());
+  }
+
+  #internal(response: ServerResponse, error: unknown): void {
+    this.#fault(error);
+    if (!response.headersSent) this.#error(response, 500, 'internal', 'internal error (counted and logged)');
+    else response.destroy();
   }
 
   #answer(request: IncomingMessage, response: ServerResponse, decision: Decision<RouteName>): void {
