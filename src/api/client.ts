@@ -54,10 +54,16 @@ export class ApiClient {
   /** GETs `path`; `accept` lists statuses whose JSON body is returned (others throw). */
   async getJson<T>(path: string, accept: readonly number[] = [200]): Promise<{ status: number; body: T }> {
     let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
+    const get = () =>
+      fetch(`${this.base}${path}`, {
         headers: this.#headers('application/json'),
         signal: AbortSignal.timeout(this.#timeout_ms),
+      });
+    try {
+      response = await get().catch((error) => {
+        // A kept-alive connection the server had closed meanwhile: a GET is safe to send again.
+        if (!staleConnection(error)) throw error;
+        return get();
       });
     } catch (error) {
       throw new ApiClientError(`cannot reach the flip API at ${this.base}: ${reason(error)}`);
@@ -82,10 +88,15 @@ export class ApiClient {
   /** Follows the event stream, calling `onEvent` for each, until `signal` aborts or the stream ends. */
   async follow(onEvent: (event: EventDoc) => void, signal?: AbortSignal, since?: number): Promise<void> {
     let response: Response;
-    try {
-      response = await fetch(`${this.base}/v1/events${since === undefined ? '' : `?since=${since}`}`, {
+    const get = () =>
+      fetch(`${this.base}/v1/events${since === undefined ? '' : `?since=${since}`}`, {
         headers: this.#headers('text/event-stream'),
         signal,
+      });
+    try {
+      response = await get().catch((error) => {
+        if (!staleConnection(error) || signal?.aborted) throw error;
+        return get();
       });
     } catch (error) {
       if (signal?.aborted) return;
@@ -122,6 +133,12 @@ export class ApiClient {
       throw new ApiClientError(`the event stream from ${this.base} broke: ${reason(error)}`);
     }
   }
+}
+
+/** The error of a request sent on a kept-alive connection that the server had closed. */
+function staleConnection(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } })?.cause?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';
 }
 
 function reason(error: unknown): string {
