@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SseParser } from '../../src/api/sse.js';
 import { assembleStatus, healthDoc } from '../../src/api/status.js';
-import { PLAIN, renderMembers, renderStatus } from '../../src/cli/status-render.js';
+import { COLOUR, PLAIN, paintFor, renderMembers, renderStatus } from '../../src/cli/status-render.js';
 import { member, snapshot, system } from '../helpers/snapshot.js';
 
 describe('status document from a snapshot', () => {
@@ -81,6 +81,14 @@ describe('status document from a snapshot', () => {
     assert.equal(item.disagrees, true);
     assert.ok(doc.problems.some((problem) => /held here but wanted elsewhere/.test(problem)));
     assert.match(renderStatus(doc, PLAIN), /192\.168\.0\.2!/);
+  });
+
+  it('colour only on a terminal, and never with NO_COLOR', () => {
+    assert.equal(paintFor({ isTTY: true }, {}), COLOUR);
+    assert.equal(paintFor({ isTTY: true }, { NO_COLOR: '1' }), PLAIN);
+    assert.equal(paintFor({ isTTY: false }, {}), PLAIN);
+    assert.equal(paintFor({}, {}), PLAIN);
+    assert.ok(renderStatus(assembleStatus(snapshot()), COLOUR).includes(String.fromCharCode(27)));
   });
 
   it('health: 200-worthy with a quorum, not without one or while leaving', () => {
