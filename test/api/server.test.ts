@@ -171,17 +171,23 @@ describe('api server over real HTTP (token required for reads)', () => {
     );
 
     const extra = Array.from({ length: API_LIMITS.streams_max }, () => new AbortController());
+    const refusals: Error[] = [];
     const others = extra.map((controller) =>
-      client.follow(() => undefined, controller.signal).catch((error) => error),
+      client
+        .follow(() => undefined, controller.signal)
+        .catch((error: Error) => {
+          refusals.push(error);
+        }),
     );
-    await waitFor(() => server.streams === API_LIMITS.streams_max, { what: 'streams at the bound' });
+    // One stream too many: it is refused while the others stay open.
+    await waitFor(() => refusals.length === 1 && server.streams === API_LIMITS.streams_max, {
+      what: 'streams at the bound, one refused',
+    });
+    assert.match(refusals[0]!.message, /at most 16 event streams/);
     stop.abort();
     for (const controller of extra) controller.abort();
-    const results = await Promise.all(others);
-    assert.equal(
-      results.filter((result) => result instanceof Error && /at most/.test(result.message)).length,
-      1,
-    );
+    await Promise.all(others);
+    assert.equal(refusals.length, 1);
     await following;
     await waitFor(() => server.streams === 0, { what: 'streams closed' });
   });
