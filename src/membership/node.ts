@@ -455,7 +455,7 @@ export class MembershipNode {
     return Number.isNaN(rtt) ? undefined : rtt;
   }
 
-  /** The round trips measured since the last call (ms), oldest first; at most RTT_SAMPLES_MAX. */
+  /** The round trips measured since the last call (ms), oldest first; the first RTT_SAMPLES_MAX. */
   takeRoundTrips(): number[] {
     const samples = this.#rttSamples;
     this.#rttSamples = [];
@@ -464,9 +464,8 @@ export class MembershipNode {
 
   #roundTrip(member: number, rtt_ms: number): void {
     this.#rtt[member] = rtt_ms;
-    // Nobody may be taking them (the simulator): keep only the newest.
-    if (this.#rttSamples.length >= RTT_SAMPLES_MAX) this.#rttSamples.shift();
-    this.#rttSamples.push(rtt_ms);
+    // Nobody may be taking them (the simulator): beyond the bound they are not kept, in O(1).
+    if (this.#rttSamples.length < RTT_SAMPLES_MAX) this.#rttSamples.push(rtt_ms);
   }
 
   /** Reporters currently counted against `member` (for status and tests). */

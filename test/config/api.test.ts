@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { renderSummary } from '../../src/cli/render.js';
 import { apiUrl, isLoopback, parseListen } from '../../src/config/api-listen.js';
 import { ConfigError, type ConfigIssue, parseConfig } from '../../src/config/index.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
@@ -125,6 +126,27 @@ describe('config: the per-server api key', () => {
     );
     assert.match(issues[0]!.message, /listen/);
     assert.ok(issuesOf(config({ a: { ip: '10.0.0.1', port: 2200, systems: ['ip'], api: true } })).length > 0);
+  });
+
+  it("flip config check names each server's API", () => {
+    const parsed = parseConfig(
+      config({
+        a: { ip: '10.0.0.1', port: 2200, systems: ['ip'] },
+        b: { ip: '10.0.0.2', port: 2200, api: false },
+        c: { ip: '10.0.0.3', port: 2200, api: { listen: '10.0.0.3:9100', token: 'x' } },
+      }),
+      'test.json',
+    );
+    const text = renderSummary(parsed);
+    assert.match(
+      text,
+      /a {2}10\.0\.0\.1:2200 .* api http:\/\/127\.0\.0\.1:2200 \(reads open on loopback, no token: no changes\)/,
+    );
+    assert.match(text, /b {2}10\.0\.0\.2:2200 .* api off/);
+    assert.match(
+      text,
+      /c {2}10\.0\.0\.3:2200 .* api http:\/\/10\.0\.0\.3:9100 \(reads need the token, token set\)/,
+    );
   });
 
   it('is in the JSON Schema', () => {
