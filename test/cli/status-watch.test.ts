@@ -8,10 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { ApiServer } from '../../src/api/server.js';
 import { assembleStatus, healthDoc } from '../../src/api/status.js';
 import type { EventDoc, StatusDoc } from '../../src/api/types.js';
-import { EXIT_UNHEALTHY } from '../../src/cli/exit-codes.js';
+import { EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_USAGE } from '../../src/cli/exit-codes.js';
 import { EventRing } from '../../src/observe/events.js';
 import { waitFor } from '../../src/testing/wait.js';
-import { CLI, ROOT } from '../helpers/flip-cli.js';
+import { CLI, ROOT, runFlip } from '../helpers/flip-cli.js';
 import { member, snapshot } from '../helpers/snapshot.js';
 
 describe('flip status --watch', { timeout: 60_000 }, () => {
@@ -84,5 +84,22 @@ describe('flip status --watch', { timeout: 60_000 }, () => {
     assert.equal(status.healthy, false);
     const event = JSON.parse(stdout.trim().split('\n').at(-1)!) as EventDoc;
     assert.deepEqual([event.type, event.type === 'member' && event.to], ['member', 'down']);
+  });
+});
+
+describe('flip status: bad input and an API nobody serves', { timeout: 60_000 }, () => {
+  it('a bad --api is a usage error; an API from the config that is not running is exit 4; one line each', () => {
+    const bad = runFlip(['status', '--api', 'ftp://x']);
+    assert.equal(bad.status, EXIT_USAGE);
+    assert.equal(bad.stderr, 'flip: --api must be an http:// URL, not ftp:\n');
+    const none = runFlip(['members'], { env: { FLIP_CONFIG: '', FLIP_ID: '' } });
+    assert.equal(none.status === EXIT_USAGE || none.status === EXIT_UNREACHABLE, true, none.stderr);
+    assert.equal(none.stderr.trim().split('\n').length, 1);
+    const fromConfig = runFlip(['status', '--config', 'examples/readme.json', '--id', 'flip2']);
+    assert.equal(fromConfig.status, EXIT_UNREACHABLE);
+    assert.match(
+      fromConfig.stderr,
+      /^flip: cannot reach the flip API at http:\/\/127\.0\.0\.1:2202: ECONNREFUSED\n$/,
+    );
   });
 });

@@ -25,10 +25,11 @@ export const DEFAULT_CONFIG = '/etc/flip/flip.json';
 /** The API URL: --api; else the server's `api` in --config / $FLIP_CONFIG / DEFAULT_CONFIG. */
 export function apiBase(options: StatusCommandOptions, env: NodeJS.ProcessEnv): string {
   if (options.api !== undefined) return options.api;
-  const file = options.config ?? env.FLIP_CONFIG ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  const file =
+    options.config ?? (env.FLIP_CONFIG || (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined));
   if (file === undefined)
     throw new CliError(`no API to ask: pass --api URL, or --config FILE (or set FLIP_CONFIG)`, EXIT_USAGE);
-  const id = options.id ?? env.FLIP_ID;
+  const id = options.id ?? (env.FLIP_ID || undefined);
   const config = loadConfig(file, id === undefined ? {} : { id });
   const server = config.servers.find((candidate) => candidate.id === config.id)!;
   if (server.api === undefined)
@@ -47,8 +48,15 @@ export async function status(
   stdout: { isTTY?: boolean } = process.stdout,
 ): Promise<number> {
   const paint = paintFor(stdout, env);
+  let client: ApiClient;
   try {
-    const client = new ApiClient({ base: apiBase(options, env), token: options.token ?? env.FLIP_TOKEN });
+    client = new ApiClient({ base: apiBase(options, env), token: options.token ?? env.FLIP_TOKEN });
+  } catch (error) {
+    // A URL that is no http:// URL is bad input, not an unreachable API.
+    if (error instanceof ApiClientError) throw new CliError(error.message, EXIT_USAGE);
+    throw error;
+  }
+  try {
     const { body } = await client.getJson<StatusDoc>('/v1/status');
     if (options.json)
       out(
