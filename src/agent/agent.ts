@@ -401,6 +401,7 @@ export class Agent {
     const now = performance.now();
     const core = this.membership.core;
     const placement = this.#controller.placement(this.membership);
+    const desired = this.#controller.desired(this.membership);
     const runner = new Map(this.runner.status().map((status) => [status.system, status]));
     const readinessIndex = readinessIndexes(this.config.systems);
     const readinessOf = (member: number, system: string) =>
@@ -443,6 +444,7 @@ export class Agent {
         member_here: memberHere,
         wanted: Object.fromEntries(placed?.holdings ?? []),
         unplaced: placed?.unplaced ?? [],
+        desired_here: memberHere ? (desired.get(system.name) ?? []) : [],
         runner: runner.get(system.name),
         readiness: memberHere ? readinessOf(self.index, system.name) : 'unknown',
         check:

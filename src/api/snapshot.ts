@@ -39,6 +39,11 @@ export interface SystemSnapshot {
   /** Placement in this view: each member's items, and those no live member can take. */
   wanted: Record<string, string[]>;
   unplaced: string[];
+  /**
+   * What this server's controller wants it to hold (its placement, and any rule above placement
+   * that keeps items where they are); the disagreement mark compares what is held with it.
+   */
+  desired_here: string[];
   /** The runner's status of the system (undefined: not a member here). */
   runner: SystemStatus | undefined;
   /** Our announced readiness for it. */

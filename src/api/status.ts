@@ -57,12 +57,12 @@ function systemDoc(snapshot: AgentSnapshot, system: SystemSnapshot): SystemDoc {
   const wantedOn = new Map<string, string>();
   for (const [id, items] of Object.entries(system.wanted)) for (const item of items) wantedOn.set(item, id);
   const held = new Set(system.runner?.held ?? []);
+  const desiredHere = new Set(system.desired_here);
   const running = new Map((system.runner?.running ?? []).map((run) => [run.item, run]));
   const failed = new Map((system.runner?.failed ?? []).map((fail) => [fail.item, fail]));
   const items: ItemDoc[] = system.data.map((item) => {
     const on = wantedOn.get(item) ?? null;
     const here = held.has(item);
-    const wantedHere = on === snapshot.id;
     const record = system.items.get(item);
     const run = running.get(item);
     const fail = failed.get(item);
@@ -71,12 +71,8 @@ function systemDoc(snapshot: AgentSnapshot, system: SystemSnapshot): SystemDoc {
       item,
       wanted_on: on,
       held_here: here,
-      // Only a member can hold; a replicated item is wanted on every live member.
-      disagrees:
-        system.member_here &&
-        (system.type === 'replicated'
-          ? here !== (system.wanted[snapshot.id] ?? []).includes(item)
-          : here !== wantedHere),
+      // Only a member can hold; what it should hold is what its controller wants here.
+      disagrees: system.member_here && here !== desiredHere.has(item),
       script: run !== undefined ? 'running' : fail !== undefined ? 'failing' : 'idle',
       script_event: run?.event ?? fail?.event ?? null,
       last_run:

@@ -78,7 +78,7 @@ export interface ItemDoc {
   wanted_on: string | null;
   /** Whether this server holds it (its last successful script was alive). */
   held_here: boolean;
-  /** This server holds it while placement wants it elsewhere, or wants it here and it is not held. */
+  /** This server holds it while its controller wants it elsewhere, or wants it here and it is not held. */
   disagrees: boolean;
   script: ItemScriptState;
   /** The script running now, or that keeps failing. */

@@ -43,6 +43,7 @@ describe('status document from a snapshot', () => {
       systems: [
         system({
           wanted: { flip1: [], flip: ['192.168.0.1', '192.168.0.2'] },
+          desired_here: ['192.168.0.1', '192.168.0.2'],
           runner: {
             system: 'ip',
             plan: 4,
@@ -74,8 +75,8 @@ describe('status document from a snapshot', () => {
     assert.match(renderMembers(doc, PLAIN), /flip1\s+127\.0\.0\.1:2200\s+down/);
   });
 
-  it('a held item placement wants elsewhere is marked once no plan is on its way', () => {
-    const busy = system({ wanted: { flip1: ['192.168.0.1', '192.168.0.2'], flip: [] } });
+  it('a held item this server is not to hold is marked once no plan is on its way', () => {
+    const busy = system({ wanted: { flip1: ['192.168.0.1', '192.168.0.2'], flip: [] }, desired_here: [] });
     const doc = assembleStatus(snapshot({ systems: [busy] }));
     const item = doc.systems[0]!.items[1]!;
     assert.equal(item.disagrees, true);

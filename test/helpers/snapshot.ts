@@ -30,6 +30,7 @@ export function system(extra: Partial<SystemSnapshot> = {}): SystemSnapshot {
     member_here: true,
     wanted: { flip1: ['192.168.0.1'], flip: ['192.168.0.2'] },
     unplaced: [],
+    desired_here: ['192.168.0.2'],
     runner: {
       system: 'ip',
       plan: 3,
