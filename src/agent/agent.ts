@@ -4,8 +4,15 @@
  *
  *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { hashToken } from '../api/auth.js';
+import { ApiServer } from '../api/server.js';
+import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
+import { assembleStatus, healthDoc } from '../api/status.js';
+import type { EventBody } from '../api/types.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
+import { apiUrl } from '../config/api-listen.js';
 import { ConfigError } from '../config/errors.js';
 import type { ConfigOverrides, FlipConfig } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
@@ -16,17 +23,23 @@ import { runnerOptionsFor } from '../executor/from-config.js';
 import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
 import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
 import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js';
+import { describeFailure } from '../executor/retry.js';
 import { ScriptRunner } from '../executor/runner.js';
 import { ScriptLedger } from '../executor/script-ledger.js';
 import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
-import { HealthMonitor } from '../health/health-monitor.js';
+import { HealthMonitor, readinessIndexes } from '../health/health-monitor.js';
 import { ReadinessLink } from '../health/readiness-link.js';
 import type { DuplicateCounters } from '../membership/identity.js';
+import { isGone } from '../membership/member-view.js';
 import type { DuplicateEvent, MemberChange } from '../membership/node.js';
+import { agentMetrics } from '../metrics/agent-metrics.js';
+import { renderMetrics } from '../metrics/prometheus.js';
 import { NodeController } from '../node/controller.js';
+import { AgentStats } from '../observe/agent-stats.js';
+import { EventRing } from '../observe/events.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
-import type { DropReason } from '../wire/drop-reasons.js';
+import { type DropCounters, type DropReason, newDropCounters } from '../wire/drop-reasons.js';
 import { DropLog, PeerAuthWarnings, peerAuthWarningText } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
 import { MembershipDriver } from './membership-driver.js';
@@ -90,6 +103,15 @@ export class Agent {
   #healthTimer: NodeJS.Timeout | undefined;
   #healthTimerAt = Number.POSITIVE_INFINITY;
   readonly #configDir: string;
+  /** Recent events for the API (observe/events.ts), and what the metrics count (agent-stats.ts). */
+  readonly events = new EventRing();
+  readonly stats = new AgentStats();
+  /** Every packet dropped since start, by reason. */
+  readonly #dropCounts: DropCounters = newDropCounters();
+  /** The HTTP API, when on and bound. */
+  #api: ApiServer | undefined;
+  #startedAt = performance.now();
+  #startedAtWall = Date.now();
 
   private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
     this.config = config;
@@ -109,6 +131,7 @@ export class Agent {
       { now: () => performance.now(), wallNow: () => Date.now(), random: Math.random },
       {
         onRefuted: () => {
+          this.#event({ type: 'agent', state: 'refuted' });
           this.log.warn('peers had declared this server down; announcing what it holds again');
           this.#controller.refuted(performance.now(), this.membership);
           this.#health?.refuted(performance.now());
@@ -148,6 +171,7 @@ export class Agent {
             'a peer had seen a later start of this server (the clock went back); going on with a higher boot id',
           ),
         onDrop: (reason, from) => this.#onDrop(reason, from),
+        onRoundTrips: (rtts) => this.stats.roundTrips(rtts),
         onDuplicate: (event, where) => this.#onDuplicate(event, where),
       },
     );
@@ -256,6 +280,7 @@ export class Agent {
             },
             'lease renewal failed: the items lapse within the fence unless a later renewal succeeds',
           );
+          this.#event({ type: 'lease_failed', system, items: items.length, status: result.status });
       }
     });
   }
@@ -326,7 +351,150 @@ export class Agent {
     // Before the first packet: our readiness rides on every message, the introductions too.
     this.#checkHealth();
     this.membership.start(this.#transport);
+    this.#event({ type: 'agent', state: 'started' });
     this.#drive();
+    await this.#startApi();
+  }
+
+  /**
+   * Starts the HTTP API (api/). A failure to bind is logged and the agent runs on without it:
+   * failing over must not depend on a status port.
+   */
+  async #startApi(): Promise<void> {
+    const self = this.config.servers.find((server) => server.id === this.config.id)!;
+    const api = self.api;
+    if (api === undefined) return;
+    let token = api.token;
+    if (api.token_file !== undefined) {
+      try {
+        token = readFileSync(resolve(this.#configDir, api.token_file), 'utf8').trim();
+        if (token === '') throw new Error('the file is empty');
+      } catch (error) {
+        this.log.error(
+          { token_file: api.token_file, err: (error as Error).message },
+          'cannot read api.token_file: the API stays off',
+        );
+        return;
+      }
+    }
+    try {
+      this.#api = await ApiServer.listen({
+        host: api.host,
+        port: api.port,
+        policy: { loopback: api.loopback, token: token === undefined ? undefined : hashToken(token) },
+        counters: this.stats,
+        handlers: {
+          health: () => healthDoc(this.snapshot()),
+          status: () => assembleStatus(this.snapshot()),
+          events: (since, limit) => this.events.since(since, limit),
+          metrics: () => renderMetrics(agentMetrics(this.snapshot(), this.stats)),
+          subscribe: (listener) => this.events.subscribe(listener),
+        },
+        onFault: (error) => this.log.error({ err: (error as Error)?.message ?? String(error) }, 'api fault'),
+      });
+      this.log.info({ api: apiUrl(api) }, 'api listening');
+    } catch (error) {
+      this.log.error(
+        { api: apiUrl(api), err: (error as Error).message },
+        'the API cannot listen (set servers.<id>.api.listen, or api: false); the agent runs on without it',
+      );
+    }
+  }
+
+  /** Records an event in the ring for the API; never throws. */
+  #event(body: EventBody): void {
+    this.events.add(Date.now(), body);
+  }
+
+  /** Where the API listens (host, port), when it does. */
+  get apiAddress(): { host: string; port: number } | undefined {
+    const address = this.#api?.address;
+    return address === undefined ? undefined : { host: address.address, port: address.port };
+  }
+
+  /** A copy of what the API shows: the view, the placement, the runner, the counters. */
+  snapshot(): AgentSnapshot {
+    const now = performance.now();
+    const core = this.membership.core;
+    const placement = this.#controller.placement(this.membership);
+    const desired = this.#controller.desired(this.membership);
+    const runner = new Map(this.runner.status().map((status) => [status.system, status]));
+    const readinessIndex = readinessIndexes(this.config.systems);
+    const readinessOf = (member: number, system: string) =>
+      core.readiness(member, readinessIndex.get(system) ?? 0);
+    const self = this.config.servers.find((server) => server.id === this.config.id)!;
+    const members = this.config.servers.map((server) => {
+      const view = core.member(server.index);
+      return {
+        id: server.id,
+        index: server.index,
+        address: formatEndpoint(server.ip, server.port),
+        state: view.state,
+        incarnation: view.incarnation,
+        since: view.since,
+        last_heard: core.lastHeard(server.index),
+        reporters: core.reportersOf(server.index).map((index) => this.#serverIds[index]!),
+        rtt_ms: core.roundTrip(server.index),
+        readiness: Object.fromEntries(
+          server.systems.map((system) => [system, readinessOf(server.index, system)]),
+        ),
+      };
+    });
+    const systems: SystemSnapshot[] = this.config.systems.map((system) => {
+      const placed = placement.get(system.name);
+      const memberHere = self.systems.includes(system.name);
+      const items = new Map(
+        system.data.flatMap((item) => {
+          const record = this.stats.item(system.name, item);
+          return record === undefined ? [] : [[item, record] as const];
+        }),
+      );
+      return {
+        name: system.name,
+        type: system.type,
+        members: system.members,
+        data: system.data,
+        no_quorum_policy: system.no_quorum_policy,
+        leased: system.lease !== undefined,
+        fence_ms: system.fence_ms,
+        member_here: memberHere,
+        wanted: Object.fromEntries(placed?.holdings ?? []),
+        unplaced: placed?.unplaced ?? [],
+        desired_here: memberHere ? (desired.get(system.name) ?? []) : [],
+        runner: runner.get(system.name),
+        readiness: memberHere ? readinessOf(self.index, system.name) : 'unknown',
+        check:
+          memberHere && system.check !== undefined
+            ? (this.#health?.verdict(system.name) ?? 'unknown')
+            : undefined,
+        items,
+      };
+    });
+    return {
+      now,
+      wall_now: Date.now(),
+      id: this.config.id,
+      address: formatEndpoint(self.ip, self.port),
+      incarnation: core.incarnation,
+      started_at: this.#startedAt,
+      started_at_wall: this.#startedAtWall,
+      planning: this.#controller.planning,
+      standing_down: core.standingDown,
+      leaving: this.#shuttingDown !== undefined,
+      quorum_size: this.config.quorum,
+      quorum_reachable: this.#controller.hasQuorum(now, this.membership),
+      members,
+      systems,
+      counters: {
+        packets_sent: this.membership.packets_sent,
+        packets_received: this.membership.packets_received,
+        drops: this.#dropCounts,
+        node: core.counters,
+        runner: this.runner.counters(),
+        releases_sent: this.#controller.notice_counters.sent,
+        claims_sent: this.#controller.claim_counters.claims_sent,
+      },
+    };
   }
 
   /** Counters about two live agents with one id (membership/identity.ts), for status. */
@@ -386,11 +554,18 @@ export class Agent {
     const now = performance.now();
     for (const run of health.due(now)) this.#runCheck(run.system, run.run, run.script, run.timeout_ms);
     const changed = this.#readiness.announce(now, health, this.membership.core, this.#controller.planning);
-    if (changed)
+    if (changed) {
       this.log.info(
         { failing: changed.failing, holding_down: changed.holding, fresh: changed.fresh },
         'readiness',
       );
+      this.#event({
+        type: 'readiness',
+        failing: [...changed.failing],
+        holding: [...changed.holding],
+        fresh: [...changed.fresh],
+      });
+    }
     this.membership.flush();
     const at = health.nextWakeAt(now);
     if (at === this.#healthTimerAt) return;
@@ -432,6 +607,8 @@ export class Agent {
       const health = this.#health;
       if (health === undefined || this.#shuttingDown !== undefined) return;
       const verdict = health.result(performance.now(), system, run, result.ok);
+      this.stats.scriptFinished(performance.now(), system, undefined, 'check', result, undefined);
+      if (verdict === 'passing' || verdict === 'failing') this.#event({ type: 'check', system, verdict });
       const logged = (text: string): string => shortenText(text.trim(), 2000, 2000);
       const fields = {
         system,
@@ -462,6 +639,7 @@ export class Agent {
    */
   #onDrop(reason: DropReason, from: Endpoint): void {
     const now = performance.now();
+    this.#dropCounts[reason]++;
     const sender = senderText(from);
     const warning = this.#authWarnings.record(now, reason, sender);
     if (warning) this.log.warn(warning, peerAuthWarningText(warning));
@@ -507,7 +685,16 @@ export class Agent {
         },
         'member state',
       );
+      this.#event({
+        type: 'member',
+        member: this.#serverIds[change.member]!,
+        from: change.from,
+        to: change.to,
+        incarnation: change.incarnation,
+        reason: change.reason,
+      });
     }
+    this.stats.memberChanges(changes);
     this.#controller.changes(performance.now(), changes, this.membership);
     this.#drive();
   }
@@ -526,6 +713,7 @@ export class Agent {
             },
             'view ready, planning',
           );
+          this.#event({ type: 'agent', state: 'planning' });
           break;
         case 'desired':
           this.#runnerDriver.setDesired(command.system, command.items, {
@@ -553,10 +741,20 @@ export class Agent {
             },
             'peer released items to this server',
           );
+          this.#event({
+            type: 'release_received',
+            from: this.#serverIds[command.from]!,
+            items: [...command.items].flatMap(([system, items]) => items.map((item) => `${system}/${item}`)),
+          });
           break;
         }
         case 'send_release':
           this.membership.release(command.to, command.id, command.items);
+          this.#event({
+            type: 'release_sent',
+            to: this.#serverIds[command.to]!,
+            items: command.items.map((item) => `${item.system}/${item.item}`),
+          });
           break;
         case 'cleared':
           this.log.info(
@@ -564,6 +762,7 @@ export class Agent {
             'every member agreed to our claim: taking the items',
           );
           this.#runnerDriver.cleared(command.system, command.items);
+          this.#event({ type: 'claim_cleared', system: command.system, items: [...command.items] });
           break;
         case 'send_claim':
           this.membership.claim(command.to, command.id, command.items);
@@ -589,6 +788,7 @@ export class Agent {
                 : 'no quorum: taking no items until a quorum answers again',
             );
           else this.log.info('quorum reachable again');
+          this.#event({ type: 'quorum', state: command.state, releasing: [...command.releasing] });
           break;
       }
     }
@@ -607,6 +807,16 @@ export class Agent {
     }, at - now);
   }
 
+  /** Whether a member of `system` other than us is down or left in our view (a plan then is a failover). */
+  #memberGone(system: string): boolean {
+    const config = this.config.systems.find((candidate) => candidate.name === system);
+    if (config === undefined) return false;
+    return config.members.some((id) => {
+      const index = this.#serverIds.indexOf(id);
+      return id !== this.config.id && isGone(this.membership.core.member(index).state);
+    });
+  }
+
   #onNote(note: RunnerNote): void {
     switch (note.type) {
       case 'plan':
@@ -620,6 +830,15 @@ export class Agent {
           },
           'plan',
         );
+        this.#event({
+          type: 'plan',
+          system: note.system,
+          plan: note.plan,
+          desired: note.desired,
+          leaving: note.leaving,
+          arriving: note.arriving,
+        });
+        this.stats.planned(note.system, note.arriving.length, this.#memberGone(note.system));
         return;
       case 'started':
         this.log.info(
@@ -655,6 +874,27 @@ export class Agent {
         };
         if (result.ok) this.log.info(fields, 'script finished');
         else this.log.warn(fields, 'script failed');
+        if (launch.event !== 'check') {
+          this.stats.scriptFinished(
+            performance.now(),
+            launch.system,
+            launch.item,
+            launch.event,
+            result,
+            result.ok ? undefined : describeFailure(result, launch.timeout_ms),
+          );
+          this.#event({
+            type: 'script',
+            system: launch.system,
+            item: launch.item,
+            event: launch.event,
+            ok: result.ok,
+            duration_ms: Math.round(result.duration_ms),
+            exit_code: result.exit_code,
+            signal: result.signal,
+            timed_out: result.timed_out,
+          });
+        }
         if (note.released) {
           this.#controller.scriptReleased(performance.now(), launch.system, launch.item, this.membership);
           this.#drive();
@@ -672,9 +912,19 @@ export class Agent {
           { system: note.system, item: note.item, event: note.event, attempts: note.attempts },
           'item failed: its script keeps failing; retrying periodically',
         );
+        if (note.event !== 'check')
+          this.#event({
+            type: 'item_failed',
+            system: note.system,
+            item: note.item,
+            event: note.event,
+            attempts: note.attempts,
+          });
         return;
       case 'recovered':
         this.log.info({ system: note.system, item: note.item, event: note.event }, 'item recovered');
+        if (note.event !== 'check')
+          this.#event({ type: 'item_recovered', system: note.system, item: note.item, event: note.event });
         return;
       case 'drained':
         return;
@@ -688,6 +938,7 @@ export class Agent {
   shutdown(signal = 'shutdown'): Promise<void> {
     this.#shuttingDown ??= (async () => {
       this.log.info({ signal, run_down: this.config.remove_on_failure }, 'leaving the cluster');
+      this.#event({ type: 'agent', state: 'leaving' });
       this.#controller.leave();
       this.membership.leave();
       if (this.#healthTimer) clearTimeout(this.#healthTimer);
@@ -714,6 +965,7 @@ export class Agent {
       this.#dropTimerAt = Number.POSITIVE_INFINITY;
       const drops = this.#drops.flush(performance.now());
       if (drops) this.log.warn(drops, 'packets dropped');
+      await this.#api?.close().catch(() => undefined);
       this.log.info('flip agent stopped');
     })();
     return this.#shuttingDown;

@@ -56,6 +56,8 @@ export interface MembershipDriverEvents {
   onDuplicate(event: DuplicateEvent, where: { kept_at: string; newcomer_at: string }): void;
   /** Members' readiness changed in our view (membership/readiness.ts). */
   onReadiness?(members: number[]): void;
+  /** Round trips of answered probes measured since the last flush (ms), for metrics. */
+  onRoundTrips?(rtts_ms: number[]): void;
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
@@ -315,6 +317,8 @@ export class MembershipDriver {
     for (const reply of effects.claim_replies) this.#events.onClaimReply(reply);
     if (effects.lease.length > 0) this.#events.onLease(effects.lease);
     if (effects.readiness.length > 0) this.#events.onReadiness?.(effects.readiness);
+    const rtts = this.core.takeRoundTrips();
+    if (rtts.length > 0) this.#events.onRoundTrips?.(rtts);
     if (!this.#syncedReported && this.core.synced) {
       this.#syncedReported = true;
       this.#events.onSynced();

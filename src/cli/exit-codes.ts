@@ -15,3 +15,7 @@ export class CliError extends Error {
     super(message);
   }
 }
+/** `flip status` / `flip members`: the API answered, and the cluster is not healthy from there. */
+export const EXIT_UNHEALTHY = 3;
+/** `flip status` / `flip members`: the API could not be reached or did not answer as expected. */
+export const EXIT_UNREACHABLE = 4;

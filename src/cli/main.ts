@@ -52,6 +52,29 @@ export function buildProgram(): Command {
       process.exitCode = await (await import('./commands/agent.js')).agent(options);
     });
 
+  for (const view of ['status', 'members'] as const) {
+    program
+      .command(view)
+      .description(
+        view === 'status'
+          ? "one agent's view through its API: members, who holds which items, failing scripts; exit 0 healthy, 3 not, 4 API unreachable"
+          : "one agent's view of the members: state, last heard, round trip; exit 0 healthy, 3 not, 4 API unreachable",
+      )
+      .option(
+        '--api <url>',
+        "the agent's API (default: from --config, $FLIP_CONFIG or /etc/flip/flip.json)",
+        once,
+      )
+      .option('--config <file>', "read the API address from this config's server", once)
+      .option('--id <id>', "with --config: that server (default: $FLIP_ID, else the file's id)", once)
+      .option('--token <token>', 'the API token (default: $FLIP_TOKEN)', once)
+      .option('--json', 'print the status document as JSON (with --watch: events as JSON lines)')
+      .option('--watch', 'then follow the event stream and print each event')
+      .action(async (options: import('./commands/status.js').StatusCommandOptions) => {
+        process.exitCode = await (await import('./commands/status.js')).status(view, options, out);
+      });
+  }
+
   program
     .command('demo')
     .description(

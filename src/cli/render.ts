@@ -1,5 +1,6 @@
 /** Text renderings of the commands: config summaries (plan tables are placement/plan-table.ts). */
 import { formatEndpoint } from '../config/address.js';
+import { type ApiConfig, apiUrl } from '../config/api-listen.js';
 import type { ClusterConfig, SystemConfig } from '../config/index.js';
 import { idProblemMessage, idSourceText } from '../config/self-id.js';
 import { fenceWaitMs } from '../handover/fence.js';
@@ -13,7 +14,7 @@ export function renderSummary(config: ClusterConfig): string {
     const priority = Number.isFinite(server.priority) ? `priority ${server.priority}` : 'no priority';
     const role = server.systems.length === 0 ? 'arbiter' : `systems: ${server.systems.join(', ')}`;
     out.push(
-      `  ${server.index + 1}. ${server.id}  ${formatEndpoint(server.ip, server.port)}  ${priority}  ${role}`,
+      `  ${server.index + 1}. ${server.id}  ${formatEndpoint(server.ip, server.port)}  ${priority}  ${role}  ${apiText(server.api)}`,
     );
   }
   const majority = config.quorum > config.servers.length / 2;
@@ -39,6 +40,14 @@ export function renderSummary(config: ClusterConfig): string {
     );
   }
   return out.join('\n');
+}
+
+/** Where a server's API listens and who may read it, in a few words. */
+function apiText(api: ApiConfig | undefined): string {
+  if (api === undefined) return 'api off';
+  const token = api.token !== undefined || api.token_file !== undefined;
+  const reads = api.loopback ? 'reads open on loopback' : 'reads need the token';
+  return `api ${apiUrl(api)} (${reads}${token ? ', token set' : ', no token: no changes'})`;
 }
 
 /** What a system's no_quorum_policy does, in one line. */

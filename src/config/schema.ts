@@ -64,6 +64,27 @@ const holdDown = millis(0, 'hold_down').describe(
   `ms a returning server must stay healthy before items return to it; default 10000, 0 for none, at most ${TIME_MS_MAX.hold_down}`,
 );
 
+/** A server's HTTP API (see api-listen.ts); `false` or `listen: "off"` turns it off. */
+export const apiSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    listen: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(64, 'is too long (at most 64 characters)')
+      .optional()
+      .describe(
+        'address:port the HTTP API listens on ([v6]:port for IPv6), or "off"; default: 127.0.0.1 (the server\'s own address when it is a loopback one) on the TCP port of the same number as the server\'s UDP port',
+      ),
+    token: secret
+      .optional()
+      .describe('bearer token for changes, and for reads when listening beyond loopback'),
+    token_file: directory
+      .optional()
+      .describe('a file holding the token (relative to the config file), instead of token'),
+  }),
+]);
+
 export const serverSchema = z.strictObject({
   ip: z.string().min(1, 'must not be empty').describe('IPv4 or IPv6 address this server listens on'),
   port: whole(1, 65535).describe('UDP port this server listens on'),
@@ -72,6 +93,9 @@ export const serverSchema = z.strictObject({
     .optional()
     .describe('lower is first: data is assigned to lower priorities first; default +infinity'),
   systems: z.array(name).optional().describe('systems this server is a member of; none: an arbiter'),
+  api: apiSchema
+    .optional()
+    .describe('the HTTP API (status, events, metrics): default on, loopback only; false turns it off'),
 });
 
 export const systemSchema = z.strictObject({

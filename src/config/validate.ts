@@ -4,6 +4,7 @@
  */
 import { listSome, quote } from '../text/quote.js';
 import { addressProblem, canonicalAddress, formatEndpoint } from './address.js';
+import { API_OFF, type ApiConfig, defaultApi, isLoopback, parseListen } from './api-listen.js';
 import {
   DEFAULTS,
   defaultQuorum,
@@ -36,6 +37,8 @@ export interface ServerConfig {
   /** Lower is first; servers without a priority get +Infinity and sort last. */
   priority: number;
   systems: string[];
+  /** Where its HTTP API listens, with its token; undefined when turned off. */
+  api: ApiConfig | undefined;
 }
 
 export interface SystemConfig {
@@ -241,6 +244,9 @@ function unwrap(schema: any): any {
   let current = schema;
   while (current?.def?.type === 'optional' || current?.def?.type === 'default')
     current = current.def.innerType;
+  // A union (`api`: false or an object) is walked through its object.
+  if (current?.def?.type === 'union')
+    return unwrap(current.def.options.find((option: unknown) => unwrap(option)?.shape) ?? current);
   return current;
 }
 
@@ -384,6 +390,7 @@ function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
         else endpoints.set(endpoint, serverId);
       }
     }
+    checkApi(serverId, own(server, 'api'), add);
     const memberOf = own(server, 'systems');
     if (Array.isArray(memberOf)) {
       const seen = new Set<unknown>();
@@ -451,6 +458,47 @@ function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
 }
 
 /**
+ * A server's `api`: a listen address that parses, one token source at most, and a token when
+ * it listens beyond loopback (there every read but health and metrics needs it).
+ */
+function checkApi(serverId: string, api: unknown, add: Add): void {
+  if (!isObject(api)) return;
+  const listen = own(api, 'listen');
+  const token = own(api, 'token');
+  const tokenFile = own(api, 'token_file');
+  const path = ['servers', serverId, 'api'];
+  if (token !== undefined && tokenFile !== undefined)
+    add([...path, 'token_file'], 'set either token or token_file, not both', { key: true });
+  if (typeof listen !== 'string' || listen === API_OFF || listen === '') return;
+  const parsed = parseListen(listen);
+  if ('problem' in parsed) {
+    add([...path, 'listen'], parsed.problem);
+    return;
+  }
+  if (!isLoopback(parsed.host) && token === undefined && tokenFile === undefined)
+    add(
+      [...path, 'listen'],
+      `${quote(listen)} is beyond loopback, so the API needs a token there: set api.token or api.token_file (or listen on 127.0.0.1)`,
+    );
+}
+
+/** A server's API as the agent uses it. */
+function normaliseApi(server: RawConfig['servers'][string]): ApiConfig | undefined {
+  const api = server.api;
+  if (api === false || api?.listen === API_OFF) return undefined;
+  const fallback = defaultApi(server);
+  const parsed = api?.listen === undefined ? undefined : parseListen(api.listen);
+  const where = parsed === undefined || 'problem' in parsed ? fallback : parsed;
+  return {
+    host: where.host,
+    port: where.port,
+    token: api?.token,
+    token_file: api?.token_file,
+    loopback: isLoopback(where.host),
+  };
+}
+
+/**
  * A system's merged config reaches its scripts as JSON, as an argument and in FLIP_CONFIG:
  * bound its size, and its nesting, which JSON.stringify would otherwise overflow at run time.
  */
@@ -504,6 +552,7 @@ function normalise(raw: RawConfig): Omit<FlipConfig, 'id' | 'id_from'> {
         port: server.port,
         priority: server.priority ?? Number.POSITIVE_INFINITY,
         systems: server.systems ?? [],
+        api: normaliseApi(server),
       };
     })
     .sort((a, b) =>

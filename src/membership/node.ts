@@ -185,6 +185,9 @@ interface Confirmation {
   askedAt: number;
 }
 
+/** Round trips kept for takeRoundTrips between two calls, at most. */
+const RTT_SAMPLES_MAX = 256;
+
 /** Peers pinged at start to announce ourselves and ask for the view. */
 const INTRODUCTIONS_MAX = 64;
 
@@ -219,6 +222,10 @@ export class MembershipNode {
    * carries. The fence of a gone member is counted from it (handover/fence.ts).
    */
   readonly #heardByAnyone: Float64Array;
+  /** The round trip of our last answered probe of each member (ms; NaN: none yet). */
+  readonly #rtt: Float64Array;
+  /** Round trips measured since the last takeRoundTrips (bounded), for metrics. */
+  #rttSamples: number[] = [];
   readonly #grants: LeaseGrants;
   /** Whether the controller wants a lease (it holds or wants items), and the next round. */
   #leaseWanted = false;
@@ -280,10 +287,12 @@ export class MembershipNode {
         send: (to, message) => this.#send(to, message),
         unreachable: (now, target) => this.#reportUnreachable(now, target),
         answered: (now, target) => this.#withdrawReport(now, target),
+        roundTrip: (target, rtt_ms) => this.#roundTrip(target, rtt_ms),
       },
     );
     this.#lastHeard = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
     this.#heardByAnyone = new Float64Array(options.memberCount).fill(Number.NEGATIVE_INFINITY);
+    this.#rtt = new Float64Array(options.memberCount).fill(Number.NaN);
     this.#grants = new LeaseGrants(options.memberCount, options.quorum);
     this.#members = new MemberTable(options.memberCount, this.self, this.#incarnation);
     this.#peers = Array.from({ length: options.memberCount }, (_, i) => i).filter((i) => i !== this.self);
@@ -436,6 +445,30 @@ export class MembershipNode {
     this.#leaseWanted = wanted;
     this.#nextLeaseAt = wanted ? now : Number.POSITIVE_INFINITY;
     if (wanted && this.#started && !this.#left) this.#leaseRound(now);
+  }
+
+  /** When we last received an authenticated message from `member` (ms; -Infinity: never). */
+  lastHeard(member: number): number {
+    return this.#lastHeard[member]!;
+  }
+
+  /** The round trip of our last answered probe of `member` (ms), or undefined. */
+  roundTrip(member: number): number | undefined {
+    const rtt = this.#rtt[member]!;
+    return Number.isNaN(rtt) ? undefined : rtt;
+  }
+
+  /** The round trips measured since the last call (ms), oldest first; the first RTT_SAMPLES_MAX. */
+  takeRoundTrips(): number[] {
+    const samples = this.#rttSamples;
+    this.#rttSamples = [];
+    return samples;
+  }
+
+  #roundTrip(member: number, rtt_ms: number): void {
+    this.#rtt[member] = rtt_ms;
+    // Nobody may be taking them (the simulator): beyond the bound they are not kept, in O(1).
+    if (this.#rttSamples.length < RTT_SAMPLES_MAX) this.#rttSamples.push(rtt_ms);
   }
 
   /** Reporters currently counted against `member` (for status and tests). */

@@ -102,6 +102,8 @@ export interface ProbeHost {
   unreachable(now: number, target: number): void;
   /** `target` answered our probe. */
   answered(now: number, target: number): void;
+  /** `target` itself answered our probe's ping `rtt_ms` after it was first sent. */
+  roundTrip?(target: number, rtt_ms: number): void;
 }
 
 /** The node's counters that the probe cycle keeps. */
@@ -219,6 +221,8 @@ export class ProbeCycle {
     const probe = this.#probes.get(seq);
     if (!probe || !answers(probe, from)) return;
     if (pending(probe)) this.#options.awareness.apply(-1);
+    // Measured from the first ping: a retry's answer counts its wait too (an upper bound).
+    if (from === probe.target && probe.phase !== 'acked') this.#host.roundTrip?.(from, now - probe.startedAt);
     probe.phase = 'acked';
     this.#host.answered(now, probe.target);
   }

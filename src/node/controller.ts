@@ -617,6 +617,11 @@ export class NodeController {
     return commands;
   }
 
+  /** Placement of every system in this node's view: what each member should hold (for status). */
+  placement(view: MembershipView): Map<string, Placement> {
+    return this.#placeAll(this.#live(view), view);
+  }
+
   /** Which items this node should hold now, per system it is a member of. */
   desired(view: MembershipView): Map<string, string[]> {
     return this.#wanted(view);
