@@ -14,6 +14,7 @@ import { setTimer } from '../time/timer.js';
 import { CapturedOutput } from './captured-output.js';
 import { errorCode, groupExists } from './process-groups.js';
 import type { ScriptGroupRecorder } from './script-ledger.js';
+import { scriptPath } from './script-path.js';
 import type { Launch, RunResult } from './types.js';
 
 // Still importable from here, beside signalGroup and startErrorMessage, for the lease keeper,
@@ -72,7 +73,12 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
         timed_out: false,
         duration_ms: elapsed(),
         stdout: '',
-        stderr: startErrorMessage(launch.script, options.cwd, launch.env.PATH ?? process.env.PATH, error),
+        stderr: startErrorMessage(
+          launch.script,
+          options.cwd,
+          scriptPath(launch.env.PATH ?? process.env.PATH),
+          error,
+        ),
       });
 
     let child: ChildProcess;
@@ -81,7 +87,7 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
         cwd: options.cwd,
         shell: false,
         detached: true,
-        env: { ...process.env, ...launch.env },
+        env: { ...process.env, ...launch.env, PATH: scriptPath(launch.env.PATH ?? process.env.PATH) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
@@ -273,7 +279,7 @@ export function resolveScript(script: string, configDir: string): string {
 export function checkScript(
   script: string,
   configDir: string,
-  pathEnv: string | undefined = process.env.PATH,
+  pathEnv: string | undefined = scriptPath(),
 ): string | undefined {
   return scriptProblem(script, configDir, pathEnv)?.message;
 }
@@ -291,7 +297,7 @@ export interface ScriptProblem {
 export function scriptProblem(
   script: string,
   configDir: string,
-  pathEnv: string | undefined = process.env.PATH,
+  pathEnv: string | undefined = scriptPath(),
 ): ScriptProblem | undefined {
   const bad = (message: string): ScriptProblem => ({ kind: 'script', message });
   if (script === '') return bad('the script name is empty');

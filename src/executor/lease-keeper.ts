@@ -17,11 +17,13 @@
  * up to a bound. Nothing here throws for a failing program: every start failure, exit, stall and
  * line it prints on stderr is reported through onEvent.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimer } from '../time/timer.js';
 import { groupExists, signalGroup, startErrorMessage } from './launcher.js';
 import { LINUX_LEASE_LIFETIME_S } from './lease-fence.js';
+import { scriptPath } from './script-path.js';
 
 /** The program the agent runs for a system, and what it passes to it. */
 export interface LeaseProgram {
@@ -364,7 +366,7 @@ export class LeaseKeeper {
 
   #spawn(): string | undefined {
     const program = this.#program;
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       FLIP_EVENT: 'lease',
       FLIP_SYSTEM: program.system,
@@ -380,7 +382,7 @@ export class LeaseKeeper {
         cwd: program.cwd,
         shell: false,
         detached: true,
-        env,
+        env: { ...env, PATH: scriptPath(env.PATH) },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
     } catch (error) {
