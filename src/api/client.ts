@@ -54,16 +54,10 @@ export class ApiClient {
   /** GETs `path`; `accept` lists statuses whose JSON body is returned (others throw). */
   async getJson<T>(path: string, accept: readonly number[] = [200]): Promise<{ status: number; body: T }> {
     let response: Response;
-    const get = () =>
-      fetch(`${this.base}${path}`, {
+    try {
+      response = await fetchAgain(`${this.base}${path}`, {
         headers: this.#headers('application/json'),
         signal: AbortSignal.timeout(this.#timeout_ms),
-      });
-    try {
-      response = await get().catch((error) => {
-        // A kept-alive connection the server had closed meanwhile: a GET is safe to send again.
-        if (!staleConnection(error)) throw error;
-        return get();
       });
     } catch (error) {
       throw new ApiClientError(`cannot reach the flip API at ${this.base}: ${reason(error)}`);
@@ -136,6 +130,18 @@ export class ApiClient {
 }
 
 /** The error of a request sent on a kept-alive connection that the server had closed. */
+/**
+ * fetch, sent once more when a GET or HEAD met a kept-alive connection that the server had closed
+ * meanwhile (its keep-alive timeout and the client's reuse race, more often on a loaded host).
+ */
+export function fetchAgain(url: string, init: RequestInit = {}): Promise<Response> {
+  const method = (init.method ?? 'GET').toUpperCase();
+  return fetch(url, init).catch((error) => {
+    if ((method !== 'GET' && method !== 'HEAD') || !staleConnection(error)) throw error;
+    return fetch(url, init);
+  });
+}
+
 function staleConnection(error: unknown): boolean {
   const code = (error as { cause?: { code?: string } })?.cause?.code;
   return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET';

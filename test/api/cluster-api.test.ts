@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ApiClient } from '../../src/api/client.js';
+import { ApiClient, fetchAgain } from '../../src/api/client.js';
 import type { EventDoc, EventsDoc, HealthDoc, StatusDoc } from '../../src/api/types.js';
 import { EXIT_OK, EXIT_UNHEALTHY, EXIT_UNREACHABLE } from '../../src/cli/exit-codes.js';
 import { freeUdpPorts, LoopbackCluster } from '../../src/demo/loopback-cluster.js';
@@ -84,7 +84,7 @@ describe('the API of a real 3-agent loopback cluster', { timeout: 120_000 }, () 
     const later = (await client.getJson<EventsDoc>(`/v1/events?since=${events.last_id}`)).body;
     assert.ok(later.events.every((event) => event.id > events.last_id));
 
-    const metrics = await fetch(`${base}/metrics`);
+    const metrics = await fetchAgain(`${base}/metrics`);
     assert.equal(metrics.status, 200);
     const families = parsePrometheus(await metrics.text());
     assert.equal(families.get('flip_members')!.samples.find((s) => s.labels.state === 'alive')!.value, 3);
@@ -99,7 +99,7 @@ describe('the API of a real 3-agent loopback cluster', { timeout: 120_000 }, () 
       ['/v1/status', 'PUT', 405],
       ['/v1/events?since=-3', 'GET', 400],
     ] as const) {
-      const answer = await fetch(`${base}${path}`, { method });
+      const answer = await fetchAgain(`${base}${path}`, { method });
       assert.equal(answer.status, code, path);
       assert.equal(((await answer.json()) as { error: { status: number } }).error.status, code);
     }
@@ -145,7 +145,7 @@ describe('the API of a real 3-agent loopback cluster', { timeout: 120_000 }, () 
     assert.equal(doc.healthy, false);
     assert.ok(doc.problems.includes('member flip1 is down'));
     assert.deepEqual(doc.systems[0]!.held_here, ['192.168.0.1', '192.168.0.2']);
-    const after = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
+    const after = parsePrometheus(await (await fetchAgain(`${base}/metrics`)).text());
     assert.equal(after.get('flip_members')!.samples.find((s) => s.labels.state === 'down')!.value, 1);
     assert.equal(
       after.get('flip_detection_seconds')!.samples.find((s) => s.name.endsWith('_count'))!.value,
@@ -153,7 +153,7 @@ describe('the API of a real 3-agent loopback cluster', { timeout: 120_000 }, () 
     );
     assert.equal(after.get('flip_failovers_total')!.samples[0]!.value, 1);
     // Two of three live: still a quorum, so health stays 200.
-    assert.equal((await fetch(`${base}/v1/health`)).status, 200);
+    assert.equal((await fetchAgain(`${base}/v1/health`)).status, 200);
 
     // An API nobody serves: one line, no stack, exit 4.
     const [closed] = await freeUdpPorts(1);
