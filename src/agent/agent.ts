@@ -268,8 +268,12 @@ export class Agent {
           return;
         case 'stale':
           this.log.debug({ system, items: items.length }, 'lease renewal came too late; not renewed');
+          this.#controller.renewalFailed(performance.now(), system);
+          this.#drive();
           return;
         default:
+          this.#controller.renewalFailed(performance.now(), system);
+          this.#drive();
           this.log.warn(
             {
               system,
@@ -726,6 +730,11 @@ export class Agent {
             this.log.info(
               { systems: command.systems },
               'a peer that may also have held our items went down; announcing ours again',
+            );
+          if (command.why === 'lapsed')
+            this.log.warn(
+              { systems: command.systems },
+              'a lease renewal was not carried out: putting what this server holds in place again',
             );
           this.#runnerDriver.reassert(command.systems);
           break;

@@ -91,7 +91,7 @@ export type ControllerCommand =
    * peer that may have held some of our items too went down (`why: 'peer_down'`: a host cut
    * off or paused while we took its items over answered for them last, and says nothing now).
    */
-  | { kind: 'reassert'; systems: readonly string[]; why: 'refuted' | 'peer_down' }
+  | { kind: 'reassert'; systems: readonly string[]; why: 'refuted' | 'peer_down' | 'lapsed' }
   /** A peer let go of these items for us: announce those we hold (ScriptRunner.released). */
   | { kind: 'announce'; from: number; items: ReadonlyMap<string, readonly string[]> }
   /** Tell `to` that we let go of these items (the membership core's `release`). */
@@ -185,6 +185,8 @@ export class NodeController {
    * them starts again they are claimed like items not held; we still answer no claim for them.
    */
   readonly #lapsing = new Map<string, Set<string>>();
+  /** When each system's held items were last put in place again after a failed renewal. */
+  readonly #lapseReassertAt = new Map<string, number>();
   /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
   #leaseUntil = Number.NEGATIVE_INFINITY;
   /** What the last plan wanted here, by system (renewals renew only what is still wanted). */
@@ -343,6 +345,20 @@ export class NodeController {
     // The refused item is planned again once the lease is back.
     this.#refused = true;
     return false;
+  }
+
+  /**
+   * A renewal of `system`'s items was not carried out (too late, or the lease program failed): if
+   * no later one succeeds in time the host drops them while we still count them held, and nobody
+   * would hold them. So what we hold there is put in place again (an `alive` of a held item, which
+   * the runner starts only with a fresh lease: nobody can have taken it over meanwhile), at most
+   * once per LEASE_HOLD_MS per system.
+   */
+  renewalFailed(now: number, system: string): void {
+    if (this.#stopped || this.#leaving || !this.#planning || !this.#own.includes(system)) return;
+    if (now < (this.#lapseReassertAt.get(system) ?? Number.NEGATIVE_INFINITY) + LEASE_HOLD_MS) return;
+    this.#lapseReassertAt.set(system, now);
+    this.#commands.push({ kind: 'reassert', systems: [system], why: 'lapsed' });
   }
 
   /** A peer told us the cluster's view: plan from it now. */

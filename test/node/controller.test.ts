@@ -384,3 +384,24 @@ describe('controller: preempt false (items stay with their holder until it fails
     );
   });
 });
+
+describe('controller: a renewal not carried out', () => {
+  it('puts what is held in place again, at most once per lease hold, only for its own systems', () => {
+    const controller = flip1();
+    const all = view(new Set([FLIP, FLIP1, FLIP2]));
+    controller.renewalFailed(0, 'ip');
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), [], 'nothing before the first plan');
+    controller.synced(10, all);
+    controller.takeCommands();
+    controller.renewalFailed(20, 'ip');
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), [
+      { kind: 'reassert', systems: ['ip'], why: 'lapsed' },
+    ]);
+    controller.renewalFailed(500, 'ip');
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), [], 'once per lease hold');
+    controller.renewalFailed(2000, 'ip');
+    assert.equal(of(controller.takeCommands(), 'reassert').length, 1);
+    controller.renewalFailed(5000, 'nope');
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), []);
+  });
+});
