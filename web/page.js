@@ -11,6 +11,8 @@ const TOKEN_KEY = 'flip-token';
 let events = [];
 let lastId = 0;
 let statusPending = false;
+let statusAgain = false;
+let tokenAsked = false;
 
 const fragmentToken = tokenFromFragment(location.hash);
 if (fragmentToken !== undefined) {
@@ -26,9 +28,13 @@ function headers(extra = {}) {
 async function get(path, extra) {
   const response = await fetch(path, { headers: headers(extra), cache: 'no-store' });
   if (response.status === 401) {
-    const token = prompt('This flip API needs its token for reads:');
-    if (token) sessionStorage.setItem(TOKEN_KEY, token.trim());
-    throw new Error('the API wants a token');
+    // Asked once per load; after that the notice says why nothing shows (reload to be asked again).
+    if (!tokenAsked) {
+      tokenAsked = true;
+      const token = prompt('This flip API needs its token for reads:');
+      if (token) sessionStorage.setItem(TOKEN_KEY, token.trim());
+    }
+    throw new Error('the API wants a token (open the page as /#token=…)');
   }
   return response;
 }
@@ -50,8 +56,13 @@ function notice(text) {
 }
 
 async function refreshStatus() {
-  if (statusPending) return;
+  // One read at a time; a request while one is out makes one more read after it.
+  if (statusPending) {
+    statusAgain = true;
+    return;
+  }
   statusPending = true;
+  statusAgain = false;
   try {
     const response = await get('/v1/status');
     if (!response.ok) throw new Error(`status answered ${response.status}`);
@@ -63,6 +74,7 @@ async function refreshStatus() {
     $('health').className = 'badge bad';
   } finally {
     statusPending = false;
+    if (statusAgain) refreshStatus();
   }
 }
 

@@ -2,7 +2,8 @@
  * The status page's files (web/ in the package: index.html, page.js, picture.js, page.css),
  * served by the API at `/` and beside it. Read once when the API starts, each bounded in size;
  * served with their content type and a Content-Security-Policy that allows only this origin's
- * scripts, styles and fetches (no inline code, no external resources, no framing).
+ * scripts, styles and fetches (no inline code, no external resources, no framing; images only
+ * from here or data: URLs, for the empty favicon that spares a 404).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ export const PAGE_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "connect-src 'self'",
-  "img-src 'self'",
+  "img-src 'self' data:",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
