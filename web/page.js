@@ -84,7 +84,7 @@ function draw(view) {
   $('health').textContent = view.healthy ? 'healthy' : 'not healthy';
   $('health').className = `badge ${view.healthy ? 'ok' : 'bad'}`;
   $('quorum').textContent =
-    `quorum ${view.quorum.live}/${view.quorum.size}${view.quorum.reachable ? '' : ' (not reachable)'}`;
+    `quorum ${view.quorum.size}: ${view.quorum.live} live${view.quorum.reachable ? '' : ', not reachable'}`;
   $('quorum').className = `badge ${view.quorum.reachable ? 'ok' : 'bad'}`;
   $('systems').textContent = view.systems
     .map((s) => `${s.name} (${s.type}, ${s.no_quorum_policy}${s.check ? `, check ${s.check}` : ''})`)

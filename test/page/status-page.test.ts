@@ -17,6 +17,7 @@ import { assembleStatus, healthDoc } from '../../src/api/status.js';
 import { LoopbackCluster } from '../../src/demo/loopback-cluster.js';
 import { EventRing } from '../../src/observe/events.js';
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
+import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT } from '../helpers/flip-cli.js';
 import { member, snapshot, system } from '../helpers/snapshot.js';
 
@@ -81,6 +82,18 @@ describe('the status page in chromium', { skip: missing, timeout: 90_000 }, () =
       if (message.type() === 'error') problems.push(message.text());
     });
     page.on('pageerror', (error) => problems.push(error.message));
+    // The agent's API listens a moment after its process starts.
+    await waitFor(
+      () =>
+        fetch(`http://127.0.0.1:${port}/v1/health`).then(
+          () => true,
+          () => false,
+        ),
+      {
+        what: "flip's API listening",
+        timeoutMs: WAIT_MS,
+      },
+    );
     await page.goto(`http://127.0.0.1:${port}/`);
 
     for (const id of ['flip1', 'flip', 'flip2']) await shows(page, server(id, 'alive'), `${id} alive`);
@@ -108,7 +121,7 @@ describe('the status page in chromium', { skip: missing, timeout: 90_000 }, () =
         .holdings(new Set(['flip1']))
         .get('ip')!
         .get('flip'),
-      ['192.168.0.2', '192.168.0.1'],
+      ['192.168.0.1', '192.168.0.2'],
     );
     await shot(page, '2-flip1-down');
 
