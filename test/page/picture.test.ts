@@ -85,9 +85,9 @@ describe('the status page picture', () => {
         from: 'probably_down',
         to: 'down',
         incarnation: 2,
-        reason: 'confirmed',
+        reason: 'quorum',
       } as EventDoc),
-      { text: 'flip1: suspect → down (confirmed)', bad: true },
+      { text: 'flip1: suspect → down (quorum)', bad: true },
     );
   });
 

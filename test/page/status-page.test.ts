@@ -166,7 +166,7 @@ describe('the status page in chromium', { skip: missing, timeout: 90_000 }, () =
           data: items,
           wanted,
           desired_here: wanted.flip!,
-          runner: { ...system().runner, desired: wanted.flip!, held: wanted.flip! },
+          runner: { ...system().runner!, desired: wanted.flip!, held: wanted.flip! },
         }),
       ],
     });
