@@ -3,7 +3,8 @@
  * 3-agent loopback cluster with recording scripts; the page of `flip` shows every server and
  * each item on its holder; flip1 is SIGKILLed and the page shows it down and its item on flip;
  * flip1 comes back and the item goes home. Then the page of a made-up 20-server, 100-item
- * status: every chip inside its server's box, no sideways scrolling. Screenshots go to
+ * status: every chip inside its server's box, no sideways scrolling; and an API that wants the
+ * token for reads, given to the page as #token=. Screenshots go to
  * test-artifacts/status-page/ (the path is printed). In CI (CI=true) a missing chromium fails;
  * elsewhere it skips. FLIP_CHROMIUM names another chromium binary.
  */
@@ -12,6 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { hashToken } from '../../src/api/auth.js';
 import { ApiServer } from '../../src/api/server.js';
 import { assembleStatus, healthDoc } from '../../src/api/status.js';
 import { LoopbackCluster } from '../../src/demo/loopback-cluster.js';
@@ -207,6 +209,44 @@ describe('the status page in chromium', { skip: missing, timeout: 90_000 }, () =
       )) as number[];
       assert.ok(widths[0]! <= widths[1]!, `page wider than the window: ${widths.join(' > ')}`);
       await shot(page, '4-twenty-servers');
+    } finally {
+      await api.close();
+    }
+  });
+  it('where reads need the token, takes it from #token=, drops it from the address and sends it on every read', async () => {
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+    const ring = new EventRing(10);
+    const counters = { api_requests: 0, api_faults: 0, api_unauthorized: 0 };
+    const api = await ApiServer.listen({
+      host: '127.0.0.1',
+      port: 0,
+      policy: { loopback: false, token: hashToken('s3cret') },
+      counters,
+      handlers: {
+        health: () => healthDoc(snapshot()),
+        status: () => assembleStatus(snapshot()),
+        events: (since, limit) => ring.since(since, limit),
+        metrics: () => '',
+        subscribe: (listener) => ring.subscribe(listener),
+      },
+    });
+    try {
+      const page = await browser.newPage();
+      page.on('dialog', (dialog) => void dialog.dismiss());
+      await page.goto(`http://127.0.0.1:${api.address.port}/#token=s3cret`);
+      await shows(page, chip('flip', '192.168.0.2', 'held'), 'the status read with the token');
+      await shows(page, '#link.ok', 'the event stream open with the token');
+      ring.add(Date.now(), { type: 'agent', state: 'leaving' });
+      await shows(page, '#events li[data-type="agent"]', 'an event from the stream');
+      assert.equal(new URL(page.url()).hash, '', 'the token is not left in the address bar');
+      assert.equal(counters.api_unauthorized, 0);
+      // A wrong token is refused, and the page says why.
+      const other = await browser.newPage();
+      other.on('dialog', (dialog) => void dialog.dismiss());
+      await other.goto(`http://127.0.0.1:${api.address.port}/#token=wrong`);
+      await shows(other, '#notice:not([hidden])', 'a notice');
+      assert.match((await other.locator('#notice').textContent()) ?? '', /wants a token/);
+      assert.ok(counters.api_unauthorized > 0);
     } finally {
       await api.close();
     }
