@@ -5,13 +5,15 @@
  * it out.
  *
  * Access: `open` routes (health, metrics: for load balancers and Prometheus) need no token;
- * `read` routes need it when the API listens beyond loopback; `change` routes always need it,
+ * `read` routes need it when the API listens beyond loopback (the status page's files are open:
+ * they hold no data, and the page sends the token on its own reads); `change` routes always need it,
  * and are refused when no token is configured.
  */
 import { type TokenHash, tokenMatches } from './auth.js';
+import { PAGE_FILES } from './page.js';
 import type { ApiErrorCode } from './types.js';
 
-export type RouteName = 'health' | 'status' | 'events' | 'metrics';
+export type RouteName = 'health' | 'status' | 'events' | 'metrics' | 'page';
 export type Access = 'open' | 'read' | 'change';
 
 export interface Route<Name extends string = RouteName> {
@@ -40,6 +42,9 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { name: 'metrics', method: 'GET', path: '/metrics', access: 'open', query: {} },
+  ...Object.keys(PAGE_FILES).map(
+    (path): Route => ({ name: 'page', method: 'GET', path, access: 'open', query: {} }),
+  ),
 ];
 
 export interface AccessPolicy {

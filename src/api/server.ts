@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus.js';
 import type { EventListener } from '../observe/events.js';
+import { loadPage, PAGE_CSP, type PageFile } from './page.js';
 import { type AccessPolicy, type Decision, decide, ROUTES, type RouteName } from './routes.js';
 import type { ErrorDoc, EventDoc, EventsDoc, HealthDoc, StatusDoc } from './types.js';
 
@@ -51,6 +52,8 @@ export interface ApiServerOptions {
   policy: AccessPolicy;
   handlers: ApiHandlers;
   counters: ApiCounters;
+  /** The status page's files by path, or why they are missing (default: read from web/). */
+  page?: Map<string, PageFile> | string;
   /** Told of a fault (for the log); must not throw. */
   onFault?: (error: unknown) => void;
 }
@@ -59,9 +62,11 @@ export class ApiServer {
   readonly #options: ApiServerOptions;
   readonly #server: Server;
   readonly #streams = new Set<ServerResponse>();
+  readonly #page: Map<string, PageFile> | string;
 
   private constructor(options: ApiServerOptions) {
     this.#options = options;
+    this.#page = options.page ?? loadPage();
     this.#server = createServer(
       {
         maxHeaderSize: API_LIMITS.header_bytes_max,
@@ -189,6 +194,9 @@ export class ApiServer {
       case 'metrics':
         this.#send(response, 200, PROMETHEUS_CONTENT_TYPE, handlers.metrics());
         return;
+      case 'page':
+        this.#pageFile(response, decision.route.path);
+        return;
       case 'events': {
         const since = decision.query.since;
         const limit = decision.query.limit;
@@ -245,6 +253,25 @@ export class ApiServer {
     };
     response.on('close', end);
     response.on('error', end);
+  }
+
+  #pageFile(response: ServerResponse, path: string): void {
+    const file = typeof this.#page === 'string' ? undefined : this.#page.get(path);
+    if (file === undefined) {
+      const why = typeof this.#page === 'string' ? this.#page : `no page file for ${path}`;
+      this.#error(response, 404, 'not_found', why);
+      return;
+    }
+    response.writeHead(200, {
+      'Content-Type': file.type,
+      'Content-Length': file.body.length,
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': PAGE_CSP,
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+    });
+    response.end(file.body);
   }
 
   #json(response: ServerResponse, status: number, body: unknown): void {
