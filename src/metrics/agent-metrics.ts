@@ -41,46 +41,31 @@ export function agentMetrics(snapshot: AgentSnapshot, stats: AgentStats): Metric
       name: 'flip_items_held',
       help: 'Items this server holds, per system (its last successful script was alive).',
       type: 'gauge',
-      samples: own.map((system) => ({
-        labels: { system: system.name },
-        value: system.runner?.held.length ?? 0,
-      })),
+      samples: perSystem(own, (system) => system.runner?.held.length ?? 0),
     },
     {
       name: 'flip_items_wanted',
       help: 'Items placement gives this server in its view, per system.',
       type: 'gauge',
-      samples: own.map((system) => ({
-        labels: { system: system.name },
-        value: system.wanted[snapshot.id]?.length ?? 0,
-      })),
+      samples: perSystem(own, (system) => system.wanted[snapshot.id]?.length ?? 0),
     },
     {
       name: 'flip_items_unplaced',
       help: 'Items no live member can hold, per system.',
       type: 'gauge',
-      samples: snapshot.systems.map((system) => ({
-        labels: { system: system.name },
-        value: system.unplaced.length,
-      })),
+      samples: perSystem(snapshot.systems, (system) => system.unplaced.length),
     },
     {
       name: 'flip_items_failing',
       help: 'Items whose script keeps failing here, per system.',
       type: 'gauge',
-      samples: own.map((system) => ({
-        labels: { system: system.name },
-        value: system.runner?.failed.length ?? 0,
-      })),
+      samples: perSystem(own, (system) => system.runner?.failed.length ?? 0),
     },
     {
       name: 'flip_failovers_total',
       help: 'Items this server took over while another member of the system was down or left in its view.',
       type: 'counter',
-      samples: own.map((system) => ({
-        labels: { system: system.name },
-        value: stats.failovers().get(system.name) ?? 0,
-      })),
+      samples: perSystem(own, (system) => stats.failovers().get(system.name) ?? 0),
     },
     {
       name: 'flip_members_declared_down_total',
@@ -225,4 +210,9 @@ export function agentMetrics(snapshot: AgentSnapshot, stats: AgentStats): Metric
       samples: [{ value: stats.api_faults }],
     },
   ];
+}
+
+/** One sample per system, labelled with its name. */
+function perSystem<S extends { name: string }>(systems: readonly S[], value: (system: S) => number) {
+  return systems.map((system) => ({ labels: { system: system.name }, value: value(system) }));
 }
