@@ -263,16 +263,28 @@ export class Agent {
     const keeper = this.#keepers.get(system);
     if (keeper === undefined) return;
     void keeper.renew(items, deadline).then((result) => {
+      const now = performance.now();
       switch (result.status) {
         case 'ok':
+          if (result.renewed < items.length)
+            this.log.debug(
+              { system, items: items.length, renewed: result.renewed },
+              'lease renewal found items gone from the host (they lapsed)',
+            );
+          this.#controller.renewalEnded(now, system, {
+            kind: 'renewed',
+            asked: items.length,
+            renewed: result.renewed,
+          });
+          this.#drive();
           return;
         case 'stale':
           this.log.debug({ system, items: items.length }, 'lease renewal came too late; not renewed');
-          this.#controller.renewalFailed(performance.now(), system);
+          this.#controller.renewalEnded(now, system, { kind: 'not_renewed' });
           this.#drive();
           return;
         default:
-          this.#controller.renewalFailed(performance.now(), system);
+          this.#controller.renewalEnded(now, system, { kind: 'not_renewed' });
           this.#drive();
           this.log.warn(
             {
@@ -734,7 +746,7 @@ export class Agent {
           if (command.why === 'lapsed')
             this.log.warn(
               { systems: command.systems },
-              'a lease renewal was not carried out: putting what this server holds in place again',
+              'a lease renewal was not carried out or found items lapsed: putting what this server holds in place again',
             );
           this.#runnerDriver.reassert(command.systems);
           break;

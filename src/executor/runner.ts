@@ -269,8 +269,10 @@ export class ScriptRunner {
   }
 
   /**
-   * The controller let these arriving items through (every member agreed to its claim, see
-   * handover/claims.ts): an `alive` waiting for that starts now. Nothing is announced.
+   * The controller let these items through (every member agreed to its claim, see
+   * handover/claims.ts): an `alive` waiting for that starts now. An item counted held here that
+   * was claimed all the same (its lease lapsed on the host, see the controller's lapsing items)
+   * gets its `alive` again, which puts it back in place and announces it.
    */
   cleared(now: number, system: string, items: readonly string[]): void {
     const state = this.#system(system);
@@ -281,6 +283,15 @@ export class ScriptRunner {
       state.handback_gate.heard(name);
       const waiting = this.#pending.get(item);
       if (waiting?.kind === 'handback') waiting.at = Math.min(waiting.at, now);
+      else if (
+        waiting === undefined &&
+        !this.#drain.draining &&
+        item.held &&
+        item.running === undefined &&
+        this.#announceable(item) &&
+        !this.#awaitsPlanAlive(item)
+      )
+        this.#queue(item, 'alive', 1, now, item.target_plan, 'announce');
     }
     this.#step(now);
   }

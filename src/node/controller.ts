@@ -124,6 +124,13 @@ export type ControllerCommand =
  * cut heals. Telling it then costs one announcement; not telling it leaves neighbours pointing at
  * us. As long as a release notice is sent again to an unreachable receiver, at most.
  */
+/**
+ * How a renewal of a system's held items ended, as the lease program answered: carried out, with
+ * how many of the items it was asked to renew it found on the host (an item that lapsed there is
+ * not renewed, nor added back), or not carried out at all (too late, failed, no program).
+ */
+export type RenewalOutcome = { kind: 'renewed'; asked: number; renewed: number } | { kind: 'not_renewed' };
+
 export const TELL_MEMORY_MS = 30_000;
 /** How long a release notice is sent again while its receiver cannot be reached (a partition). */
 export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
@@ -179,10 +186,12 @@ export class NodeController {
    */
   readonly #yielding = new Map<string, Set<string>>();
   /**
-   * Items of leased `release` systems held here when we lost the quorum, by system: nobody renewed
-   * them since, so the host may have dropped them and another member taken them over after our
-   * fence, even if our `down` failed and the runner still counts them held. Until an `alive` of
-   * them starts again they are claimed like items not held; we still answer no claim for them.
+   * Leased items held here that nobody renewed for longer than a lease, by system: those of
+   * `release` systems held when we lost the quorum, and those of any leased system held when this
+   * process stalled for longer than a lease. The host may have dropped them and another member
+   * taken them over after our fence, even if our `down` failed and the runner still counts them
+   * held. Until an `alive` of them starts again they are not renewed, and are claimed like items
+   * not held (the claim's clearance puts them in place again); we still answer no claim for them.
    */
   readonly #lapsing = new Map<string, Set<string>>();
   /** When each system's held items were last put in place again after a failed renewal. */
@@ -283,13 +292,17 @@ export class NodeController {
           break;
         case 'stalled':
           // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
-          // dropped them, and a peer may hold them now. We hold none of them (the plan runs
-          // `down`, which finds nothing) and take them again only as after a restart.
+          // dropped them, and a peer may hold them now. They lapse here: not renewed (a renewal
+          // would put back what is still on the host without anyone's word), and put in place
+          // again only through a claim, as items we do not hold (see #lapsing). We still answer
+          // no claim for them: the runner counts them held until its `down` or `alive` says else.
           if (event.late_ms < LEASE_HOLD_MS) break;
-          // Before the held items are forgotten: the runner still has them, and must let go.
           this.#yieldStanding();
-          for (const system of this.#config.systems)
-            if (system.lease !== undefined) this.#mayHold.get(system.name)?.clear();
+          for (const system of this.#config.systems) {
+            if (system.lease === undefined) continue;
+            for (const item of this.#mayHold.get(system.name) ?? [])
+              entrySet(this.#lapsing, system.name).add(item);
+          }
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
           this.#claims.clear();
           break;
@@ -306,7 +319,8 @@ export class NodeController {
       const held = this.#mayHold.get(system.name);
       if (held === undefined || held.size === 0) continue;
       const wanted = new Set(this.#lastDesired.get(system.name) ?? []);
-      const items = [...held].filter((item) => wanted.has(item));
+      const lapsing = this.#lapsing.get(system.name);
+      const items = [...held].filter((item) => wanted.has(item) && lapsing?.has(item) !== true);
       if (items.length > 0) this.#commands.push({ kind: 'renew', system: system.name, items, deadline });
     }
   }
@@ -348,13 +362,15 @@ export class NodeController {
   }
 
   /**
-   * A renewal of `system`'s items was not carried out (too late, or the lease program failed): if
-   * no later one succeeds in time the host drops them while we still count them held, and nobody
-   * would hold them. So what we hold there is put in place again (an `alive` of a held item, which
-   * the runner starts only with a fresh lease: nobody can have taken it over meanwhile), at most
-   * once per LEASE_HOLD_MS per system.
+   * A renewal of `system`'s held items ended. When it was not carried out (too late, or the lease
+   * program failed), or found fewer of them on the host than it was asked to renew (they lapsed
+   * there: a stall or a slow renewal outlasted the fence's element), the host drops or dropped
+   * them while we still count them held, and nobody would answer for them. So what we hold there
+   * is put in place again (an `alive` of a held item, which the runner starts only with a fresh
+   * lease: nobody can have taken it over meanwhile), at most once per LEASE_HOLD_MS per system.
    */
-  renewalFailed(now: number, system: string): void {
+  renewalEnded(now: number, system: string, outcome: RenewalOutcome): void {
+    if (outcome.kind === 'renewed' && outcome.renewed >= outcome.asked) return;
     if (this.#stopped || this.#leaving || !this.#planning || !this.#own.includes(system)) return;
     if (now < (this.#lapseReassertAt.get(system) ?? Number.NEGATIVE_INFINITY) + LEASE_HOLD_MS) return;
     this.#lapseReassertAt.set(system, now);
@@ -613,9 +629,10 @@ export class NodeController {
 
   nextWakeAt(): number {
     if (this.#stopped) return Number.POSITIVE_INFINITY;
-    // Before the first grant there is no end to wait for (the lease's own events replan).
+    // Before the first grant there is no end to wait for (the lease's own events replan); a
+    // leaving server plans no more, so the end of its lease is nothing to wake for.
     const leaseEnds =
-      this.#plannedWithLease && Number.isFinite(this.#leaseUntil)
+      this.#plannedWithLease && !this.#leaving && Number.isFinite(this.#leaseUntil)
         ? this.#leaseUntil
         : Number.POSITIVE_INFINITY;
     return Math.min(

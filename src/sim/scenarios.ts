@@ -534,6 +534,7 @@ export function randomRun(
   sim.runUntil(SETTLE_MS);
 
   const FAULTS = 10;
+  let healed = false;
   for (let f = 0; f < FAULTS; f++) {
     sim.runUntil(sim.now + random.between(1_000, 15_000));
     const node = random.int(n);
@@ -547,6 +548,7 @@ export function randomRun(
       'loss',
       'leave',
       'heal',
+      'slow-scripts',
     ] as const);
     faults.push(`${(sim.now / 1000).toFixed(1)}s ${kind} ${config.servers[node]!.id}`);
     switch (kind) {
@@ -583,12 +585,21 @@ export function randomRun(
       case 'heal':
         sim.heal();
         break;
+      case 'slow-scripts':
+        // A loaded host: `ip` and `arping` take seconds (CI saw vip-up take 3.5 s), longer than a
+        // lease, so renewals and hand-overs meet scripts still running.
+        sim.setScripts({ ...SCRIPTS, duration_ms_min: 200, duration_ms_max: 4_000, failure_rate: 0.1 });
+        sim.at(sim.now + random.between(2_000, 15_000), () => {
+          if (!healed) sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });
+        });
+        break;
     }
   }
 
   // End every fault. Leave some servers stopped (fewer than would break the quorum).
   sim.runUntil(sim.now + 5_000);
   const tail = sim.now;
+  healed = true;
   sim.heal();
   sim.setLoss(options.loss);
   sim.setScripts({ ...SCRIPTS });

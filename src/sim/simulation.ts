@@ -15,7 +15,7 @@ import { ReadinessLink } from '../health/readiness-link.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
-import { type MembershipView, NodeController } from '../node/controller.js';
+import { type MembershipView, NodeController, type RenewalOutcome } from '../node/controller.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
 
@@ -64,7 +64,7 @@ function viewOf(core: MembershipNode, readiness?: ReadinessLink): MembershipView
 export const LEASE_LAPSE_MS = { min: 980, max: 1450 } as const;
 /**
  * The same with the nftables fence (a system whose fence is below LINUX_LIFETIME_FENCE_MS, the
- * default's 1000 ms among them): the element's 900 ms timeout, counted from the renewal's
+ * default's 1000 ms among them): the element's 800 ms timeout, counted from the renewal's
  * commit, up to a jiffy early and a few ms late (NFT_FENCE_MS; measured by
  * test/netns/lease.test.ts), and the simulator adds up to 50 ms of a slow commit.
  */
@@ -654,14 +654,23 @@ export class Simulation {
 
   /**
    * The node's lease program renews these items now, as vip-lease does: only those still
-   * configured (a lapsed one is never added back), and nothing once the deadline has passed.
+   * configured (a lapsed one is never added back), and nothing once the deadline has passed. Its
+   * answer goes to the controller, as the agent passes vip-lease's on.
    */
   #renewOnHost(node: SimNode, system: string, items: readonly string[], deadline: number): void {
-    if (this.now > deadline || !this.#leased.has(system)) return;
-    for (const item of items) {
-      const key = `${system}\u0000${item}`;
-      if (this.#onHost(node, key)) node.host.set(key, this.now + this.#kernelLifetime(system));
+    if (!this.#leased.has(system)) return;
+    let outcome: RenewalOutcome = { kind: 'not_renewed' };
+    if (this.now <= deadline) {
+      let renewed = 0;
+      for (const item of items) {
+        const key = `${system}\u0000${item}`;
+        if (!this.#onHost(node, key)) continue;
+        node.host.set(key, this.now + this.#kernelLifetime(system));
+        renewed++;
+      }
+      outcome = { kind: 'renewed', asked: items.length, renewed };
     }
+    node.controller?.renewalEnded(this.now, system, outcome);
   }
 
   #noteFinished(node: SimNode, launch: Launch, result: RunResult): void {
@@ -900,6 +909,13 @@ export class Simulation {
   hostsOf(system: string, item: string): number[] {
     const key = `${system}\u0000${item}`;
     return this.#nodes.filter((node) => this.#onHost(node, key)).map((node) => node.index);
+  }
+
+  /** Whether server `index` holds the lease that lets it keep and take leased items (the quorum) now. */
+  hasQuorum(index: number): boolean {
+    const node = this.#nodes[index]!;
+    if (node.core === undefined || node.controller === undefined) return false;
+    return node.controller.hasQuorum(this.now, viewOf(node.core, node.readiness));
   }
 
   status(index: number): NodeStatus {

@@ -57,6 +57,11 @@ export class Harness {
     return this.#collect();
   }
 
+  cleared(system: string, items: string[]): this {
+    this.runner.cleared(this.now, system, items);
+    return this.#collect();
+  }
+
   drain(runDown: boolean): this {
     this.runner.drain(this.now, { runDown });
     return this.#collect();

@@ -635,6 +635,20 @@ describe('executor: ScriptRunner reassert', () => {
     assert.equal(h.runOf('b')!.reason, 'announce');
   });
 
+  it('a clearance of an item held here (its lease lapsed) runs its alive again, at once; not one leaving', () => {
+    const h = harness();
+    h.set('ip', ['a', 'b']).settle();
+    h.fresh();
+    h.cleared('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(h.runOf('a')!.reason, 'announce');
+    h.settle();
+    assert.deepEqual(h.runner.held('ip'), ['a', 'b']);
+    h.set('ip', ['a']);
+    h.cleared('ip', ['b']);
+    assert.ok(!h.fresh().launches.includes('alive b'), 'b is leaving: no alive for it');
+  });
+
   it('an announcement queued behind an alive that fails runs as its retry', () => {
     const h = harness();
     h.set('ip', ['a']);

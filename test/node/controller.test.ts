@@ -282,6 +282,73 @@ describe('controller: leases and the quorum', () => {
   });
 });
 
+describe('controller: leased items held through a stall (keep)', () => {
+  const ALL = new Set([FLIP, FLIP1, FLIP2]);
+  const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+
+  it('are renewed no more, and put back only through a claim, once the lease is back', () => {
+    let base = 0;
+    const lease: MembershipView = { ...view(ALL), leaseBase: () => base };
+    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    controller.lease(100, [{ kind: 'round', at: 100 }], lease);
+    assert.deepEqual(
+      of(controller.takeCommands(), 'renew').map((renew) => renew.items),
+      [['192.168.0.1']],
+      'held: renewed each round',
+    );
+    // Frozen for 3 s: the host dropped the item, and flip may have taken it over after our fence.
+    controller.lease(3_100, [{ kind: 'stalled', at: 3_100, late_ms: 3_000 }], lease);
+    const stalled = controller.takeCommands();
+    assert.deepEqual(of(stalled, 'desired').at(-1)?.items, ['192.168.0.1'], 'keep: still wanted');
+    controller.lease(3_150, [{ kind: 'round', at: 3_150 }], lease);
+    assert.deepEqual(of(controller.takeCommands(), 'renew'), [], 'a lapsed item is not renewed');
+    assert.equal(controller.mayWant('ip', '192.168.0.1'), true, 'it answers no claim of the item meanwhile');
+    base = 3_200;
+    controller.lease(3_210, [{ kind: 'granted', at: 3_210, base: 3_200 }], lease);
+    const back = controller.takeCommands();
+    // (The claim may go out as soon as the stall is noticed; it is let through only with the lease.)
+    const claims = [...of(stalled, 'send_claim'), ...of(back, 'send_claim')];
+    assert.ok(
+      claims.some((claim) => claim.items.some((item) => item.item === '192.168.0.1')),
+      'the item is claimed as one not held',
+    );
+    assert.deepEqual(
+      [...(of(back, 'desired').at(-1)?.handback ?? [])].map(([item]) => item),
+      ['192.168.0.1'],
+    );
+    assert.equal(controller.mayStartAlive(3_220, lease, 'ip', '192.168.0.1'), false, 'not before the claim');
+    for (const claim of claims)
+      controller.claimReplied(3_230, { from: claim.to, id: claim.id, items: claim.items }, lease);
+    assert.deepEqual(of(controller.takeCommands(), 'cleared'), [
+      { kind: 'cleared', system: 'ip', items: ['192.168.0.1'] },
+    ]);
+    assert.equal(controller.mayStartAlive(3_240, lease, 'ip', '192.168.0.1'), true);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    controller.lease(3_300, [{ kind: 'round', at: 3_300 }], lease);
+    assert.deepEqual(
+      of(controller.takeCommands(), 'renew').map((renew) => renew.items),
+      [['192.168.0.1']],
+      'put back: renewed again',
+    );
+  });
+
+  it('a leaving server does not wake for the end of its lease (it plans no more)', () => {
+    const lease: MembershipView = { ...view(ALL), leaseBase: () => 0 };
+    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.lease(10, [{ kind: 'granted', at: 10, base: 0 }], lease);
+    controller.leave();
+    controller.tick(5_000, lease);
+    assert.ok(controller.nextWakeAt() > 5_000, `wakes at ${controller.nextWakeAt()}, in the past`);
+  });
+});
+
 describe('controller: an alive of a leased item brings the lease round forward', () => {
   for (const [leased, expected] of [
     [true, 1],
@@ -385,23 +452,36 @@ describe('controller: preempt false (items stay with their holder until it fails
   });
 });
 
-describe('controller: a renewal not carried out', () => {
+describe('controller: a renewal not carried out, or that found items lapsed', () => {
   it('puts what is held in place again, at most once per lease hold, only for its own systems', () => {
+    const failed = { kind: 'not_renewed' } as const;
     const controller = flip1();
     const all = view(new Set([FLIP, FLIP1, FLIP2]));
-    controller.renewalFailed(0, 'ip');
+    controller.renewalEnded(0, 'ip', failed);
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), [], 'nothing before the first plan');
     controller.synced(10, all);
     controller.takeCommands();
-    controller.renewalFailed(20, 'ip');
+    controller.renewalEnded(20, 'ip', failed);
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), [
       { kind: 'reassert', systems: ['ip'], why: 'lapsed' },
     ]);
-    controller.renewalFailed(500, 'ip');
+    controller.renewalEnded(500, 'ip', failed);
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), [], 'once per lease hold');
-    controller.renewalFailed(2000, 'ip');
+    controller.renewalEnded(2000, 'ip', failed);
     assert.equal(of(controller.takeCommands(), 'reassert').length, 1);
-    controller.renewalFailed(5000, 'nope');
+    controller.renewalEnded(5000, 'nope', failed);
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), []);
+  });
+
+  it('puts them in place again when a renewal found fewer items on the host than it renewed', () => {
+    const controller = flip1();
+    controller.synced(10, view(new Set([FLIP, FLIP1, FLIP2])));
+    controller.takeCommands();
+    controller.renewalEnded(20, 'ip', { kind: 'renewed', asked: 2, renewed: 2 });
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), [], 'all of them renewed: nothing to do');
+    controller.renewalEnded(30, 'ip', { kind: 'renewed', asked: 2, renewed: 1 });
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), [
+      { kind: 'reassert', systems: ['ip'], why: 'lapsed' },
+    ]);
   });
 });

@@ -57,6 +57,20 @@ describe('simulator: scenarios pass their checkers', () => {
     }
   });
 
+  it('keep with leases: after random faults every item held is on its host (a lapse is put back)', () => {
+    // Under `keep` two owners is a figure, not judged; what is judged here is that no item stays
+    // counted held by a runner while its lease lapsed on the host (a stall, a slow renewal).
+    const outcome = SCENARIOS.random!({
+      ...base,
+      nodes: 3,
+      runs: 30,
+      seed: 4003,
+      policy: 'keep',
+      leased: true,
+    });
+    assert.equal(outcome.figures.failed, 0, `seeds ${outcome.failed_seeds}`);
+  });
+
   it('preempt false: returns take nothing from a live holder; heals and random faults hold every item once', () => {
     // `return` judges that no item left a live holder for a server that came back; under
     // `release` with leases, random faults also judge never two owners.
