@@ -383,7 +383,7 @@ check_config() {
 #
 # A leased address is answered for only while its element in the `leased` sets lasts: the kernel
 # checks an element's timeout at every lookup, to the jiffy, so it stops the host from answering
-# NFT_TIMEOUT_MS (900 ms) after the last renewal whatever flip, vip-lease and the address's own (second-
+# NFT_TIMEOUT_MS (800 ms) after the last renewal whatever flip, vip-lease and the address's own (second-
 # granular) lifetime do. Two tables, made once per network namespace and then left in place:
 #   table inet flip: sets vips4, leased4 (ipv4_addr), vips6, leased6 (ipv6_addr); chain input
 #     drops packets to an address in vips that is not in leased, chain output packets from one
@@ -394,7 +394,7 @@ check_config() {
 # timeout that every renewal resets (`add element ... timeout T expires T` updates an element in
 # place, in one transaction, so the set never lacks it between).
 
-readonly NFT_TIMEOUT_MS=900
+readonly NFT_TIMEOUT_MS=800
 # The fence a host with the nftables fence can keep: the element timeout, plus room for the jiffy
 # of the commit and for nft carrying a renewal out after its deadline was checked.
 readonly NFT_FENCE_MIN_MS=1000

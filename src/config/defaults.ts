@@ -46,10 +46,10 @@ export const DEFAULTS = {
   /**
    * How long after the agent last renewed an item's lease the host may still answer for it
    * (ms). The shipped Linux VIP handling keeps each leased address's element in an nftables set
-   * with a 900 ms timeout that the lease program (vip-lease) renews, and drops whatever the host
+   * with an 800 ms timeout that the lease program (vip-lease) renews, and drops whatever the host
    * would send or take for the address without it: the kernel itself stops the host answering
-   * 900 ms after the last renewal, agent and vip-lease killed or frozen or not (NFT_FENCE_MS,
-   * executor/lease-fence.ts: the timeout and 100 ms for the renewal's commit). A host without
+   * 800 ms after the last renewal, agent and vip-lease killed or frozen or not (NFT_FENCE_MS,
+   * executor/lease-fence.ts: the timeout and 200 ms for the renewal's commit). A host without
    * nftables has only the address's own lifetime, which the kernel enforces within 1.5 s
    * (LINUX_LIFETIME_FENCE_MS): the scripts refuse to run there unless `fence` is 1500.
    */
