@@ -200,22 +200,37 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
   it('the watchdog leaves alone an address added again since its last renewal (it has time left)', async () => {
     const monitor = await AddressMonitor.start(lab!, 's2');
     const keeper = await startLease('s2', CONFIG);
-    const address = lab!.vip(27);
     try {
-      await addLeased('s2', address);
-      assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
       // Released and taken again (vip-down, vip-up) 0.8 s after the renewal, with a 3 s lifetime:
-      // due for the watchdog 0.2 s later, but the kernel counts time left on it.
-      await sleep(800);
-      await lab!.exec('s2', ['ip', 'address', 'del', `${address}/32`, 'dev', 'eth0'], { check: true });
-      const from = monitor.events.length;
-      await addLeased('s2', address, [], '3');
-      const readded = await changed(monitor, address, from);
-      const gone = await monitor.deleted(address, 6000, from);
-      assert.ok(
-        gone.at_ms - readded.at_ms > 2900,
-        `deleted ${(gone.at_ms - readded.at_ms).toFixed(0)} ms after it was added again`,
-      );
+      // due for the watchdog 0.2 s later, but the kernel counts time left on it. On a loaded host
+      // the 0.8 s can outlast the second, and the watchdog deletes the address first (as it
+      // should): that trial proves nothing, and the next one takes another address.
+      let trials = 0;
+      for (; trials < 3; trials++) {
+        const address = lab!.vip([27, 35, 36][trials]!);
+        await addLeased('s2', address);
+        const renewedAt = performance.now();
+        assert.match(await keeper.renew([address], 1000), /^ok \d+ 1$/);
+        await sleep(800);
+        const deleted = await lab!.exec('s2', ['ip', 'address', 'del', `${address}/32`, 'dev', 'eth0']);
+        if (deleted.code !== 0) {
+          assert.ok(
+            performance.now() - renewedAt > 950,
+            `${address} went ${deleted.stderr} before its second`,
+          );
+          continue;
+        }
+        const from = monitor.events.length;
+        await addLeased('s2', address, [], '3');
+        const readded = await changed(monitor, address, from);
+        const gone = await monitor.deleted(address, 6000, from);
+        assert.ok(
+          gone.at_ms - readded.at_ms > 2900,
+          `deleted ${(gone.at_ms - readded.at_ms).toFixed(0)} ms after it was added again`,
+        );
+        break;
+      }
+      assert.ok(trials < 3, 'three trials in a row were too slow to take the address again in time');
     } finally {
       await keeper.end();
     }
