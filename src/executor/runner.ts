@@ -272,7 +272,8 @@ export class ScriptRunner {
    * The controller let these items through (every member agreed to its claim, see
    * handover/claims.ts): an `alive` waiting for that starts now. An item counted held here that
    * was claimed all the same (its lease lapsed on the host, see the controller's lapsing items)
-   * gets its `alive` again, which puts it back in place and announces it.
+   * gets its `alive` again, which puts it back in place and announces it: at once, or right after
+   * its running `alive`, which may have started before the lapse.
    */
   cleared(now: number, system: string, items: readonly string[]): void {
     const state = this.#system(system);
@@ -286,11 +287,11 @@ export class ScriptRunner {
       else if (
         waiting === undefined &&
         !this.#drain.draining &&
-        item.held &&
-        item.running === undefined &&
+        (item.running === undefined ? item.held : item.running.launch.event === 'alive') &&
         this.#announceable(item) &&
         !this.#awaitsPlanAlive(item)
       )
+        // Right after a running `alive`, which may have started before the lease lapsed.
         this.#queue(item, 'alive', 1, now, item.target_plan, 'announce');
     }
     this.#step(now);

@@ -649,6 +649,17 @@ describe('executor: ScriptRunner reassert', () => {
     assert.ok(!h.fresh().launches.includes('alive b'), 'b is leaving: no alive for it');
   });
 
+  it('a clearance during a running alive of the item runs it again right after', () => {
+    const h = harness();
+    h.set('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    h.cleared('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, [], 'nothing beside the running alive');
+    h.finish('a', true);
+    assert.deepEqual(h.fresh().launches, ['alive a']);
+    assert.equal(h.runOf('a')!.reason, 'announce');
+  });
+
   it('an announcement queued behind an alive that fails runs as its retry', () => {
     const h = harness();
     h.set('ip', ['a']);
