@@ -25,7 +25,7 @@ export const STATE_MAGIC = 'flip-state';
  */
 export const STATE_FORMAT_VERSION = 1;
 
-/** The header is far shorter (about 130 bytes with a 64-character kind); more is not a header. */
+/** The header is at most 177 bytes (a 64-character kind, a 15-digit length); more is not a header. */
 export const HEADER_BYTES_MAX = 256;
 
 /** What a kind may be: it is a word of the header, and part of the messages. */
