@@ -99,7 +99,7 @@ export interface ItemDoc {
 /** One system: placement, holdings and scripts. */
 export interface SystemDoc {
   name: string;
-  type: 'shard' | 'replicated' | 'single';
+  type: 'shard' | 'hash' | 'replicated' | 'single';
   members: string[];
   /** Whether this server is a member. */
   member_here: boolean;

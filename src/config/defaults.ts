@@ -109,6 +109,7 @@ export const SYSTEM_TYPES = {
   replicate: 'replicated',
   single: 'single',
   choose_one: 'single',
+  hash: 'hash',
 } as const;
 export type SystemType = (typeof SYSTEM_TYPES)[keyof typeof SYSTEM_TYPES];
 

@@ -103,7 +103,7 @@ export const systemSchema = z.strictObject({
   down: script.describe('script run when an item is taken away from this server'),
   type: z
     .enum(Object.keys(SYSTEM_TYPES) as [keyof typeof SYSTEM_TYPES, ...(keyof typeof SYSTEM_TYPES)[]])
-    .describe('how data is divided: shard (sharded), replicated (replicate), single (choose_one)'),
+    .describe('how data is divided: shard (sharded), hash, replicated (replicate), single (choose_one)'),
   config: z
     .record(z.string(), z.unknown())
     .optional()

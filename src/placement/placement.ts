@@ -5,12 +5,13 @@
  * coordination is needed beyond agreeing on who is alive.
  */
 import type { SystemType } from '../config/defaults.js';
+import { placeByHash } from './rendezvous.js';
 
 export interface PlacementInput {
   type: SystemType;
   /** Items, already sorted (the config loader sorts them). */
   data: readonly string[];
-  /** Member ids in server order (priority, then id). */
+  /** Member ids in server order (priority, then id); `hash` ignores the order. */
   members: readonly string[];
 }
 
@@ -36,6 +37,13 @@ export function place(system: PlacementInput, live: ReadonlySet<string>): Placem
     case 'shard':
       placeShards(system, live, holdings);
       break;
+    case 'hash':
+      placeByHash(system.data, liveMembers, holdings);
+      break;
+    default: {
+      const unknown: never = system.type;
+      throw new Error(`placement: no rule for system type ${String(unknown)}`);
+    }
   }
   return { holdings, unplaced: [] };
 }
@@ -46,6 +54,9 @@ export function place(system: PlacementInput, live: ReadonlySet<string>): Placem
  * live home never move, so a failure moves only the failed member's items and a return brings
  * them home. Home counts differ by at most one and the earlier members hold the extra ones,
  * so the greedy choice also keeps each live member's share of orphans within one of the others.
+ * A home is a position, not a name: an item added or removed shifts the home of every item
+ * after it in the sorted list, and a member added or removed changes n and so most homes (the
+ * `hash` type, rendezvous.ts, moves none of those; bench/placement.ts measures both).
  */
 function placeShards(
   system: PlacementInput,

@@ -47,6 +47,12 @@ describe('placement: each type', () => {
       { type: 'single', live: ['a', 'b', 'c'], expect: { a: data, b: [], c: [] } },
       { type: 'single', live: ['b', 'c'], expect: { a: [], b: data, c: [] } },
       { type: 'single', live: [], expect: { a: [], b: [], c: [] }, unplaced: data },
+      // Pinned: agents of different versions must agree, so a change to the hash shows here.
+      { type: 'hash', live: ['a', 'b', 'c'], expect: { a: ['1', '2', '6'], b: ['4'], c: ['3', '5', '7'] } },
+      // A down member's items go to the live member each scores next on; the others stay.
+      { type: 'hash', live: ['a', 'b'], expect: { a: ['1', '2', '6'], b: ['3', '4', '5', '7'], c: [] } },
+      { type: 'hash', live: ['b', 'c'], expect: { a: [], b: ['1', '2', '4', '6'], c: ['3', '5', '7'] } },
+      { type: 'hash', live: [], expect: { a: [], b: [], c: [] }, unplaced: data },
     ];
   for (const testCase of cases) {
     it(`${testCase.type} with live [${testCase.live.join(',')}]`, () => {
@@ -66,7 +72,7 @@ describe('placement: each type', () => {
 // Random systems: 1-8 members out of 10 servers, 0-30 distinct items, any type.
 const systemArb = fc
   .record({
-    type: fc.constantFrom<SystemType>('shard', 'replicated', 'single'),
+    type: fc.constantFrom<SystemType>('shard', 'hash', 'replicated', 'single'),
     members: fc.shuffledSubarray(['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9'], {
       minLength: 1,
       maxLength: 8,
@@ -83,7 +89,7 @@ function holdersOf(placement: Placement, item: string): string[] {
 }
 
 describe('placement: properties over random clusters and failures', () => {
-  it('every item is held by exactly one live member (shard, single) or all live members (replicated)', () => {
+  it('every item is held by exactly one live member (shard, hash, single) or all live members (replicated)', () => {
     fc.assert(
       fc.property(systemArb, liveArb, (system, live) => {
         const placement = place(system, live);
@@ -155,6 +161,14 @@ describe('placement: properties over random clusters and failures', () => {
                 'only an earlier member takes over',
               );
             }
+            continue;
+          }
+          if (system.type === 'hash') {
+            // An item changes hands only if its holder died or the new holder came alive.
+            const [was] = holdersBefore;
+            const [now] = holdersAfter;
+            if (was !== undefined && now !== undefined && now !== was)
+              assert.ok(!after.has(was) || !before.has(now), `${item}: ${was} -> ${now}`);
             continue;
           }
           const home = system.members[system.data.indexOf(item) % system.members.length]!;

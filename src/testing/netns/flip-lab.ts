@@ -44,7 +44,7 @@ export interface ServerSpec {
 }
 
 export interface SystemSpec {
-  type: 'shard' | 'single' | 'replicated';
+  type: 'shard' | 'hash' | 'single' | 'replicated';
   /** The items: VIP addresses. */
   data: string[];
   /** Per-system config keys merged over VIP_SCRIPT_CONFIG. */
