@@ -66,7 +66,14 @@ export function schemaProblems(
     }
     case 'invalid_value': {
       const got = typeof value === 'string' ? quote(value) : describeValue(value);
-      return [{ path, message: `${got} is not one of: ${issue.values.map(String).join(', ')}` }];
+      const allowed = issue.values.map(String);
+      const hint = typeof value === 'string' && value.length <= 64 ? didYouMean(value, allowed) : undefined;
+      return [
+        {
+          path,
+          message: `${got} is not one of: ${allowed.join(', ')}${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        },
+      ];
     }
     case 'invalid_key': {
       const key = String(path[path.length - 1] ?? '');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { SYSTEM_TYPES } from '../../src/config/defaults.js';
 import { ConfigError, type ConfigIssue, defaultQuorum, parseConfig } from '../../src/config/index.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 
@@ -92,6 +93,7 @@ describe('config: defaults and normalisation', () => {
       replicate: 'replicated',
       single: 'single',
       choose_one: 'single',
+      hash: 'hash',
     };
     for (const [spelling, meaning] of Object.entries(types)) {
       const config = parseConfig(
@@ -100,6 +102,19 @@ describe('config: defaults and normalisation', () => {
       );
       assert.equal(config.systems[0]!.type, meaning, spelling);
     }
+  });
+
+  it('names the closest type when the type is misspelt', () => {
+    const text = minimal({
+      cluster: { system: { ip: { alive: 'u', down: 'd', type: 'hsah', data: ['x'] } } },
+    });
+    const issue = issuesOf(text).find((found) => found.path === 'cluster.system.ip.type');
+    assert.ok(issue, 'an issue at the type');
+    assert.match(issue.message, /"hsah" is not one of: shard, sharded, .*hash.* \(did you mean "hash"\?\)$/);
+    const far = issuesOf(
+      minimal({ cluster: { system: { ip: { alive: 'u', down: 'd', type: 'consistent', data: ['x'] } } } }),
+    ).find((found) => found.path === 'cluster.system.ip.type');
+    assert.doesNotMatch(far?.message ?? '', /did you mean/, 'no hint for an unrelated word');
   });
 
   it('maps log_level warning to warn and takes a list of keys', () => {
@@ -226,5 +241,12 @@ describe('config: JSON Schema export', () => {
       assert.ok(key in schema.properties, key);
     assert.deepEqual([...schema.required].sort(), ['cluster', 'key', 'servers']);
     assert.equal(schema.additionalProperties, false);
+  });
+
+  it('lists every system type spelling, hash included', () => {
+    const text = JSON.stringify(configJsonSchema());
+    const types = /"enum":\[("shard"[^\]]*)\]/.exec(text)?.[1];
+    assert.deepEqual(JSON.parse(`[${types}]`), Object.keys(SYSTEM_TYPES));
+    assert.ok(Object.keys(SYSTEM_TYPES).includes('hash'));
   });
 });
