@@ -2,7 +2,8 @@
  * A 64-bit string hash that every node computes bit for bit the same: FNV-1a 64 over the
  * string's UTF-8 bytes, and murmur3's 64-bit finaliser (fmix64) to spread it. Pure integer
  * arithmetic on two unsigned 32-bit halves (no BigInt, no float rounding, no platform
- * dependence), so that rendezvous placement can score every (item, member) pair quickly.
+ * dependence). Rendezvous placement hashes each item and member id with it once, then scores
+ * the pairs with fmix32.
  *
  * FNV-1a alone spreads a change of the last byte only upwards (a multiplication carries bits
  * to the left, never to the right), and short names that differ in one character ("10.0.0.1",
@@ -71,7 +72,15 @@ export function hash64(text: string): U64 {
   return fmix64(fnv1a64(text));
 }
 
-/** a XOR b. */
-export function xor64(a: U64, b: U64): U64 {
-  return { hi: (a.hi ^ b.hi) >>> 0, lo: (a.lo ^ b.lo) >>> 0 };
+/**
+ * murmur3's fmix32: the 32-bit finaliser, a bijection with full avalanche in two multiplications.
+ * Rendezvous placement scores each (item, member) pair with two of them over the halves of
+ * their 64-bit keys: in JavaScript fmix64 costs about 25 times as much (10 million fmix32 take
+ * about 15 ms, 10 million fmix64 about 400).
+ */
+export function fmix32(value: number): number {
+  let h = value >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { fmix64, fnv1a64, hash64, mul64, type U64 } from '../../src/placement/hash64.js';
+import { fmix32, fmix64, fnv1a64, hash64, mul64, type U64 } from '../../src/placement/hash64.js';
 
 // Reference versions in BigInt, written from the definitions, to check the 32-bit-halves code.
 const MASK = (1n << 64n) - 1n;
@@ -66,6 +66,29 @@ describe('hash64: the arithmetic', () => {
       fc.property(u64Arb, (value) => assert.equal(big(fmix64(u64(value))), fmixReference(value))),
       { numRuns: 3000 },
     );
+  });
+
+  it('fmix32 matches its definition and is a bijection on a sample', () => {
+    const reference = (value: bigint) => {
+      const mask = 0xffffffffn;
+      let h = value;
+      h ^= h >> 16n;
+      h = (h * 0x85ebca6bn) & mask;
+      h ^= h >> 13n;
+      h = (h * 0xc2b2ae35n) & mask;
+      return h ^ (h >> 16n);
+    };
+    const seen = new Set<number>();
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (value) => {
+        assert.equal(BigInt(fmix32(value)), reference(BigInt(value)));
+      }),
+      { numRuns: 5000 },
+    );
+    for (let value = 0; value < 100_000; value++) seen.add(fmix32(value * 40503));
+    assert.equal(seen.size, 100_000, 'no two inputs of the sample share an output');
+    assert.equal(fmix32(0), 0);
+    assert.equal(fmix32(1), 0x514e28b7, 'murmur3 fmix32(1)');
   });
 
   it('every output bit flips about half the time when one input bit flips (avalanche)', () => {

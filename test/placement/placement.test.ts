@@ -48,10 +48,10 @@ describe('placement: each type', () => {
       { type: 'single', live: ['b', 'c'], expect: { a: [], b: data, c: [] } },
       { type: 'single', live: [], expect: { a: [], b: [], c: [] }, unplaced: data },
       // Pinned: agents of different versions must agree, so a change to the hash shows here.
-      { type: 'hash', live: ['a', 'b', 'c'], expect: { a: ['1', '2', '6'], b: ['4'], c: ['3', '5', '7'] } },
+      { type: 'hash', live: ['a', 'b', 'c'], expect: { a: ['1', '5', '7'], b: ['2'], c: ['3', '4', '6'] } },
       // A down member's items go to the live member each scores next on; the others stay.
-      { type: 'hash', live: ['a', 'b'], expect: { a: ['1', '2', '6'], b: ['3', '4', '5', '7'], c: [] } },
-      { type: 'hash', live: ['b', 'c'], expect: { a: [], b: ['1', '2', '4', '6'], c: ['3', '5', '7'] } },
+      { type: 'hash', live: ['a', 'b'], expect: { a: ['1', '3', '5', '7'], b: ['2', '4', '6'], c: [] } },
+      { type: 'hash', live: ['b', 'c'], expect: { a: [], b: ['1', '2', '7'], c: ['3', '4', '5', '6'] } },
       { type: 'hash', live: [], expect: { a: [], b: [], c: [] }, unplaced: data },
     ];
   for (const testCase of cases) {

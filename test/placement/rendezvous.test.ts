@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { hash64 } from '../../src/placement/hash64.js';
 import { movedItems, type Placement, place, rendezvousOwner } from '../../src/placement/index.js';
 import { hashMembers } from '../../src/placement/rendezvous.js';
 import { Random } from '../../src/testing/seeded.js';
@@ -112,6 +113,36 @@ describe('hash: every item placed exactly once, the same everywhere', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('hash: members whose keys share a half are still two members', () => {
+  // Two ids whose keys share their high 32 bits (found by a birthday search over srv-0..srv-58297).
+  // A score made from the high halves alone would be equal for every item: the two would act as
+  // one member, each taking half of one share.
+  const twins = ['srv-11423', 'srv-58297'];
+
+  it('each wins about half of the items against the other, whatever the order of the members', () => {
+    assert.equal(hash64(twins[0]!).hi, hash64(twins[1]!).hi, 'the twins share the high half');
+    assert.notEqual(hash64(twins[0]!).lo, hash64(twins[1]!).lo);
+    const items = addresses(4000);
+    const forward = hashMembers(twins);
+    const backward = hashMembers([...twins].reverse());
+    let first = 0;
+    for (const item of items) {
+      const owner = rendezvousOwner(item, forward);
+      assert.equal(rendezvousOwner(item, backward), owner, item);
+      if (owner === twins[0]) first++;
+    }
+    // Binomial(4000, 1/2): 2000 ± 158 at 5 sd.
+    assert.ok(Math.abs(first - 2000) <= fiveSigma(4000, 0.5), `${twins[0]} won ${first} of 4000`);
+  });
+
+  it('a third member wins a third against both, not a half', () => {
+    const members = hashMembers([...twins, 'srv-0']);
+    const items = addresses(6000);
+    const wins = items.filter((item) => rendezvousOwner(item, members) === 'srv-0').length;
+    assert.ok(Math.abs(wins - 2000) <= fiveSigma(6000, 1 / 3), `srv-0 won ${wins} of 6000`);
   });
 });
 
