@@ -23,9 +23,9 @@ export interface U64 {
 
 const TWO_32 = 0x1_0000_0000;
 
-/** FNV-1a 64's offset basis 0xcbf29ce484222325 and prime 0x100000001b3 (2^40 + 0x1b3). */
+/** FNV-1a 64's offset basis 0xcbf29ce484222325; its prime is 0x100000001b3, 2^40 + 0x1b3. */
 const FNV_OFFSET: U64 = { hi: 0xcbf29ce4, lo: 0x84222325 };
-const FNV_PRIME: U64 = { hi: 0x00000100, lo: 0x000001b3 };
+const FNV_PRIME_LOW = 0x1b3;
 /** fmix64's multipliers, 0xff51afd7ed558ccd and 0xc4ceb9fe1a85ec53. */
 const FMIX_1: U64 = { hi: 0xff51afd7, lo: 0xed558ccd };
 const FMIX_2: U64 = { hi: 0xc4ceb9fe, lo: 0x1a85ec53 };
@@ -52,9 +52,16 @@ export function mul64(a: U64, b: U64): U64 {
 
 /** FNV-1a 64 of the UTF-8 bytes of `text`. */
 export function fnv1a64(text: string): U64 {
-  let h = FNV_OFFSET;
-  for (const byte of utf8.encode(text)) h = mul64({ hi: h.hi, lo: (h.lo ^ byte) >>> 0 }, FNV_PRIME);
-  return h;
+  let hi = FNV_OFFSET.hi;
+  let lo = FNV_OFFSET.lo;
+  for (const byte of utf8.encode(text)) {
+    lo = (lo ^ byte) >>> 0;
+    // h * (2^40 + 0x1b3) = h * 0x1b3 + (h << 40): the product lo * 0x1b3 is below 2^41, exact.
+    const low = lo * FNV_PRIME_LOW;
+    hi = (Math.imul(hi, FNV_PRIME_LOW) + Math.floor(low / TWO_32) + (lo << 8)) >>> 0;
+    lo = low >>> 0;
+  }
+  return { hi, lo };
 }
 
 /** murmur3's fmix64: a bijection of 64-bit values in which every output bit depends on every input bit. */
