@@ -123,6 +123,7 @@ export function buildProgram(): Command {
     .option('--policy <p>', "every system's no_quorum_policy: keep or release (default: keep)", once)
     .option('--lease', 'every system has a lease program: items lapse on a host nobody renews them on')
     .option('--no-preempt', 'every system has preempt false: items stay with their holder until it fails')
+    .option('--hash', 'every shard system has type hash: items placed by rendezvous hashing')
     .option('--json', 'print every outcome and figure as JSON')
     .action(async (options: SimCommandOptions) => {
       process.exitCode = (await import('./commands/sim.js')).sim(options, out);

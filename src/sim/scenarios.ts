@@ -52,6 +52,8 @@ export interface ScenarioOptions {
   leased?: boolean;
   /** false: every system has `preempt: false` (items stay with their holder until it fails). */
   preempt?: boolean;
+  /** true: every `shard` system places by rendezvous hashing instead (type `hash`). */
+  hash?: boolean;
   /** Told before the first and after each run of a scenario of many runs: runs done, of how many, failed so far. */
   progress?: (done: number, total: number, failed: number) => void;
 }
@@ -99,7 +101,8 @@ export function buildSimulation(
   });
 }
 
-function clusterFor(options: ScenarioOptions): FlipConfig {
+/** The cluster a scenario runs on: the README example at 3 nodes, else a synthetic one, with the options applied. */
+export function clusterFor(options: ScenarioOptions): FlipConfig {
   let config =
     options.nodes === 3 ? readmeCluster(options.timing) : syntheticCluster(options.nodes, options.timing);
   if (options.policy !== undefined || options.leased) {
@@ -112,6 +115,14 @@ function clusterFor(options: ScenarioOptions): FlipConfig {
         no_quorum_policy: policy,
         lease: options.leased ? SIMULATED_LEASE_PROGRAM : system.lease,
       })),
+    };
+  }
+  if (options.hash === true) {
+    config = {
+      ...config,
+      systems: config.systems.map((system) =>
+        system.type === 'shard' ? { ...system, type: 'hash' as const } : system,
+      ),
     };
   }
   if (options.preempt === false) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventQueue } from '../../src/sim/event-queue.js';
 import { Random } from '../../src/sim/random.js';
-import { SCENARIOS } from '../../src/sim/scenarios.js';
+import { clusterFor, SCENARIOS } from '../../src/sim/scenarios.js';
 import { runFlip } from '../helpers/flip-cli.js';
 
 const base = { seed: 1, nodes: 3, timing: {}, loss: 0 };
@@ -90,6 +90,32 @@ describe('simulator: scenarios pass their checkers', () => {
         leased: policy === 'release',
       });
       assert.equal(outcome.figures.failed, 0, `${scenario} nodes=${nodes}: seeds ${outcome.failed_seeds}`);
+    }
+  });
+
+  it('hash placement: random faults pass, and never two owners under release with leases', () => {
+    // --hash turns every shard system into a hash one and leaves the others alone.
+    for (const nodes of [3, 5]) {
+      const types = clusterFor({ ...base, nodes, hash: true }).systems.map((system) => system.type);
+      assert.ok(types.includes('hash') && !types.includes('shard'), `nodes=${nodes}: ${types}`);
+    }
+    assert.ok(clusterFor({ ...base, nodes: 5 }).systems.some((system) => system.type === 'shard'));
+    for (const [nodes, runs, policy] of [
+      [3, 20, undefined],
+      [5, 10, undefined],
+      [5, 10, 'release'],
+    ] as const) {
+      const outcome = SCENARIOS.random!({
+        ...base,
+        nodes,
+        runs,
+        seed: 5000 + nodes,
+        hash: true,
+        policy,
+        leased: policy === 'release',
+      });
+      assert.equal(outcome.figures.failed, 0, `nodes=${nodes} ${policy}: seeds ${outcome.failed_seeds}`);
+      if (policy === 'release') assert.equal(outcome.figures.two_owners, 0, `nodes=${nodes}`);
     }
   });
 

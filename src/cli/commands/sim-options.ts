@@ -19,6 +19,7 @@ export interface SimCommandOptions {
   lease?: boolean;
   /** commander's `--no-preempt`: false when given. */
   preempt?: boolean;
+  hash?: boolean;
   json?: boolean;
 }
 

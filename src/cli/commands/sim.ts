@@ -57,6 +57,7 @@ export function sim(
     policy: policy as NoQuorumPolicy | undefined,
     leased: options.lease === true,
     preempt: options.preempt !== false,
+    hash: options.hash === true,
     seed: integer('seed', options.seed) ?? 1,
     nodes,
     runs: integer('runs', options.runs),
