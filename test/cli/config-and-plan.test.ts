@@ -35,6 +35,35 @@ describe('flip plan', () => {
     });
   });
 
+  it('places a hash system: a down server gives up only its own items, the others keep theirs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flip-plan-hash-'));
+    const file = join(dir, 'hash.json');
+    const servers = Object.fromEntries(
+      ['a', 'b', 'c', 'd'].map((id, i) => [id, { ip: '127.0.0.1', port: 2300 + i, systems: ['vip'] }]),
+    );
+    const data = Array.from({ length: 40 }, (_, i) => `10.0.0.${i + 1}`);
+    const system = { alive: '/bin/true', down: '/bin/true', type: 'hash', data };
+    writeFileSync(file, JSON.stringify({ id: 'a', key: 'k', servers, cluster: { system: { vip: system } } }));
+    const plan = (...down: string[]) => {
+      const result = runFlip(['plan', file, '--json', ...down.flatMap((id) => ['--down', id])]);
+      assert.equal(result.status, 0, result.stderr);
+      return (JSON.parse(result.stdout) as { systems: { vip: Record<string, string[]> } }).systems.vip;
+    };
+    const up = plan();
+    const bDown = plan('b');
+    assert.deepEqual(Object.values(up).flat().sort(), [...data].sort(), 'every item once');
+    assert.deepEqual(Object.values(bDown).flat().sort(), [...data].sort(), 'every item once, b down');
+    assert.ok(up.b!.length > 0, 'b holds some items when up');
+    assert.deepEqual(bDown.b, []);
+    for (const id of ['a', 'c', 'd']) {
+      const kept = up[id]!.filter((item) => bDown[id]!.includes(item));
+      assert.deepEqual(kept, up[id], `${id} keeps all it held`);
+    }
+    const check = runFlip(['config', 'check', file]);
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /vip: hash, members a, b, c, d, 40 items/);
+  });
+
   it('rejects unknown --down ids with exit 2', () => {
     const result = runFlip(['plan', README, '--down', 'flip1,nope']);
     assert.equal(result.status, 2);
