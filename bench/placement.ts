@@ -2,9 +2,10 @@
  * bench:placement — what one change moves under `shard` and under `hash` (rendezvous hashing):
  * one item added or removed, one server added to or removed from a system's members, one member
  * going down. Seeded, so the figures repeat; the moves are counted by src/placement/moves.ts on
- * the real placement. Then how long one placement takes, since `hash` scores every (item, member)
- * pair. Figures, not a test. Usage: npm run bench:placement [-- --items N --trials T --seed S]
+ * the real placement. Then how evenly each type spreads few or many items, and how long one
+ * placement takes, since `hash` scores every (item, member) pair. Figures, not a test. Usage: npm run bench:placement [-- --items N --trials T --seed S]
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { movedItems, type PlacementInput, place } from '../src/placement/index.js';
 import { percentile } from '../src/stats/percentile.js';
@@ -168,15 +169,46 @@ for (const n of SIZES) {
 }
 
 console.log('');
-console.log('Time of one placement, all members live (p50 of the repetitions, ms):');
+console.log(
+  'Balance: the most loaded member holds this many times its fair share (items / members); mean over the trials (max).',
+);
+console.log('');
+console.log('| members | items | shard | hash |');
+console.log('|---|---|---|---|');
+for (const n of SIZES) {
+  for (const perMember of [1, 10, 100]) {
+    const items = n * perMember;
+    const random = new Random(SEED * 7000 + items);
+    const sums = { shard: 0, hash: 0 };
+    const maxes = { shard: 0, hash: 0 };
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const members = names(random, n, 'srv-');
+      const data = names(random, items, 'vip-');
+      for (const type of ['shard', 'hash'] as const) {
+        const placement = place({ type, members, data }, new Set(members));
+        const most = Math.max(...[...placement.holdings.values()].map((held) => held.length));
+        const ratio = most / (items / n);
+        sums[type] += ratio;
+        maxes[type] = Math.max(maxes[type], ratio);
+      }
+    }
+    const cell = (type: Type) => `${(sums[type] / TRIALS).toFixed(2)} (${maxes[type].toFixed(2)})`;
+    console.log(`| ${n} | ${items} | ${cell('shard')} | ${cell('hash')} |`);
+  }
+}
+
+console.log('');
+console.log(
+  `Time of one placement, all members live (p50 of the repetitions, ms; load average ${loadavg()[0]!.toFixed(1)} at the start):`,
+);
 console.log('');
 console.log('| members | items | shard ms | hash ms | repetitions |');
 console.log('|---|---|---|---|---|');
 for (const [n, items, reps] of [
   [3, 1000, 50],
-  [100, 1000, 20],
-  [100, 10_000, 5],
-  [1000, 10_000, 3],
+  [100, 1000, 30],
+  [100, 10_000, 9],
+  [1000, 10_000, 5],
 ] as const) {
   const random = new Random(SEED);
   const members = names(random, n, 'srv-');
