@@ -127,7 +127,7 @@ export function convergence(
 }
 
 /**
- * After convergence: every `shard`/`single` item is wanted by exactly one up node, and every
+ * After convergence: every `shard`/`hash`/`single` item is wanted by exactly one up node, and every
  * `replicated` item by every up member, each node deciding from its own view.
  */
 export function placementCheck(sim: Simulation, label = 'placement'): Check {
@@ -171,7 +171,7 @@ export function downsSince(sim: Simulation, since: number): number {
 /**
  * What the nodes actually hold (their script runners' `held`, after the simulated scripts ran),
  * not just what they want: waits until every up node's runner is idle, then checks that every
- * `shard`/`single` item is held by exactly one up node and every `replicated` item by every up
+ * `shard`/`hash`/`single` item is held by exactly one up node and every `replicated` item by every up
  * member.
  */
 export function heldCheck(
@@ -298,7 +298,7 @@ export function announcedCheck(
 }
 
 /**
- * At no moment is a shard or single item configured on two hosts: an `alive` never starts while
+ * At no moment is a shard, hash or single item configured on two hosts: an `alive` never starts while
  * another host still has the item, whether its agent runs, froze or was killed (a leased item
  * counts until it lapses). What no_quorum_policy `release` promises (docs/SAFETY.md).
  */

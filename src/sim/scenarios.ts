@@ -811,7 +811,7 @@ const returnScenario: Scenario = (options) =>
   );
 
 /**
- * The `shard`/`single` items of `preempt: false` systems and the up server holding each, apart
+ * The `shard`/`hash`/`single` items of `preempt: false` systems and the up server holding each, apart
  * from `returning` (about to come back).
  */
 function heldByOthers(sim: Simulation, returning: number): Map<string, number> {
@@ -906,7 +906,7 @@ const healScenario: Scenario = (options) =>
     },
   );
 
-/** Whether some `shard`/`single` item is configured on hosts of both groups. */
+/** Whether some `shard`/`hash`/`single` item is configured on hosts of both groups. */
 function holdsOnBothSides(sim: Simulation, a: readonly number[], b: readonly number[]): boolean {
   for (const system of sim.config.systems) {
     if (system.type === 'replicated') continue;

@@ -141,13 +141,13 @@ interface SimNode {
   /** What a paused process has waiting: packets, and ends of its scripts. */
   inbox: ({ from: number; message: Message } | { script: RunResult; launch: Launch })[];
   /**
-   * Items of `shard`/`single` systems this node may hold: from the start of an `alive` until a
+   * Items of `shard`/`hash`/`single` systems this node may hold: from the start of an `alive` until a
    * successful `down` (as the runner's maybe_held). A crash clears it: the process is gone, and
    * what its host still answers for is the fencing question, not this checker's.
    */
   holding: Set<string>;
   /**
-   * Items of `shard`/`single` systems configured on this node's host: from the start of an
+   * Items of `shard`/`hash`/`single` systems configured on this node's host: from the start of an
    * `alive` until a successful `down`. A SIGKILL (kill) leaves them, as it leaves a killed
    * agent's addresses on its host; a crash of the machine takes them away.
    */
@@ -184,7 +184,7 @@ export class Simulation {
    */
   readonly handoverOverlaps: HandoverOverlap[] = [];
   /**
-   * Every `alive` that put a shard/single item on a host while another host still had it
+   * Every `alive` that put a shard/hash/single item on a host while another host still had it
    * configured: its agent running, frozen or killed, until its `down` or, for a leased item,
    * until its lease lapsed (LEASE_LAPSE_MS after its last renewal). The promise of
    * no_quorum_policy `release` (docs/SAFETY.md) is that there are none.
@@ -212,7 +212,7 @@ export class Simulation {
   readonly #leased: ReadonlySet<string>;
   /** Per leased system: how long after a renewal its items lapse (LEASE_LAPSE_MS, NFT_LEASE_LAPSE_MS). */
   readonly #lapse = new Map<string, { min: number; max: number }>();
-  /** Systems whose items belong to one server at a time (shard, single). */
+  /** Systems whose items belong to one server at a time (shard, hash, single). */
   readonly #exclusive: ReadonlySet<string>;
   /** Servers whose health check of a system fails, by index (see failChecks). */
   readonly #failingChecks = new Map<number, Set<string>>();
@@ -891,7 +891,7 @@ export class Simulation {
 
   /**
    * Where a neighbour may send an item's traffic to a server whose host no longer has the item
-   * (the `shard`/`single` items only): the server let the item go and nobody announced it since,
+   * (the `shard`/`hash`/`single` items only): the server let the item go and nobody announced it since,
    * though another host has it. (An item no host has is unreachable whatever the neighbour holds.)
    */
   staleNeighbours(): { system: string; item: string; server: number }[] {

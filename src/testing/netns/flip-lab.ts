@@ -313,7 +313,7 @@ export class FlipCluster {
 
   /**
    * Where every VIP belongs when `live` (default: the servers whose agent runs) are the live
-   * servers, by flip's own placement: VIP -> holders (one for shard/single; every live member for
+   * servers, by flip's own placement: VIP -> holders (one for shard/hash/single; every live member for
    * replicated; none when no member is live).
    */
   expected(live: Iterable<string> = this.runningIds()): Map<string, string[]> {
