@@ -179,7 +179,12 @@ export const configFileValidator: ChangeValidator = (config, change) => {
     validateClusterConfig(parseSource(JSON.stringify(applyChange(config, change)), 'change.json'));
     return { ok: true };
   } catch (error) {
-    if (error instanceof ConfigError) return { ok: false, message: formatIssues(error.issues) };
+    // Positions are in a JSON text made here, meaningless to the operator: the paths name the keys.
+    if (error instanceof ConfigError)
+      return {
+        ok: false,
+        message: formatIssues(error.issues.map(({ path, message }) => ({ path, message }))),
+      };
     throw error;
   }
 };

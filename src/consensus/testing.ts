@@ -8,7 +8,7 @@
  */
 import { Random } from '../sim/random.js';
 import type { ClusterState, ConfigDocument } from '../state/cluster-state.js';
-import { initialClusterState } from '../state/cluster-state.js';
+import { CLUSTER_STATE_CHECK, initialClusterState } from '../state/cluster-state.js';
 import { RaftChecker } from './checkers.js';
 import { type ChangeValidator, type ConfigChange, checkChange } from './config-change.js';
 import type { RaftMessage } from './messages.js';
@@ -42,13 +42,19 @@ export interface TestClusterOptions {
   network?: NetworkOptions;
   validate?: ChangeValidator;
   entries_kept?: number;
+  /** The servers the base config lists (default: all of `servers`); the others join by a change. */
+  members?: readonly string[];
+  /** Check every persisted state against the store's schema (state/cluster-state.ts); slower. */
+  check_stored?: boolean;
 }
 
 /** The base config of a test cluster: its servers, and one system `vip` with no data. */
 export function testConfig(servers: readonly string[]): ConfigDocument {
   return {
     key: 'secret',
-    servers: Object.fromEntries(servers.map((id, i) => [id, { ip: '127.0.0.1', port: 2200 + i }])),
+    servers: Object.fromEntries(
+      servers.map((id, i) => [id, { ip: '127.0.0.1', port: 2200 + i, systems: ['vip'] }]),
+    ),
     cluster: { system: { vip: { alive: 'up', down: 'down', type: 'single', data: [] } } },
   };
 }
@@ -78,6 +84,7 @@ export class TestCluster {
   readonly #timing: RaftTiming;
   readonly #validate: ChangeValidator;
   readonly #entries_kept: number | undefined;
+  readonly #check_stored: boolean;
   #inflight: InFlight[] = [];
   #seq = 0;
   #boots = 0;
@@ -86,14 +93,17 @@ export class TestCluster {
   /** How many messages were delivered, lost. */
   delivered = 0;
   lost = 0;
+  /** Messages delivered, by kind. */
+  readonly delivered_by_kind = new Map<RaftMessage['kind'], number>();
 
   constructor(options: TestClusterOptions) {
     this.#random = new Random(options.seed);
     this.#timing = options.timing ?? TEST_TIMING;
     this.#validate = options.validate ?? checkChange;
     this.#entries_kept = options.entries_kept;
+    this.#check_stored = options.check_stored ?? false;
     this.network = options.network ?? CALM_NETWORK;
-    this.base = testConfig(options.servers);
+    this.base = testConfig(options.members ?? options.servers);
     for (const [i, id] of options.servers.entries()) {
       const host: Host = {
         node: undefined,
@@ -216,9 +226,13 @@ export class TestCluster {
     }
     for (const effect of effects.slice(0, stop)) {
       switch (effect.kind) {
-        case 'persist':
+        case 'persist': {
           host.disk = JSON.parse(JSON.stringify(effect.state)) as ClusterState;
+          const check = this.#check_stored ? CLUSTER_STATE_CHECK(host.disk) : undefined;
+          if (check !== undefined && !check.ok)
+            throw new Error(`${id} persisted a state the store refuses: ${check.problem}`);
           break;
+        }
         case 'send':
           this.#transmit(id, effect.to, effect.message);
           break;
@@ -294,6 +308,8 @@ export class TestCluster {
       if (host.node === undefined || from === undefined || from.side !== host.side) this.lost++;
       else {
         this.delivered++;
+        const kind = first.message.kind;
+        this.delivered_by_kind.set(kind, (this.delivered_by_kind.get(kind) ?? 0) + 1);
         const message = first.message;
         this.#call(first.to, (node) => node.receive(this.now, message));
       }
