@@ -269,3 +269,234 @@ describe('RaftNode: commits', () => {
     assert.equal(s1.view().committed.version, 1);
   });
 });
+
+/** Runs `cluster` until one leader is elected (a bound of 5 s), and returns it. */
+function electedLeader(cluster: TestCluster): string {
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const leaders = cluster.leaders();
+    if (leaders.length === 1) return leaders[0]!;
+    cluster.runFor(50);
+  }
+  assert.fail('no leader within 5 s');
+}
+
+function outcomesOf(cluster: TestCluster, server: string, id: number) {
+  return cluster.checker.outcomes.get(`${server}/${id}`);
+}
+
+function proposedId(answer: { kind: string; id?: number }): number {
+  assert.equal(answer.kind, 'proposed');
+  return answer.id!;
+}
+
+function data(cluster: TestCluster, id: string): unknown {
+  return (cluster.node(id)!.view().committed.config.cluster as { system: { vip: { data: unknown } } }).system
+    .vip.data;
+}
+
+describe('RaftNode: proposals', () => {
+  it('a proposal through a follower is forwarded to the leader and reported committed with its version', () => {
+    const cluster = new TestCluster({ seed: 11, servers: ['s1', 's2', 's3'] });
+    const leader = electedLeader(cluster);
+    const follower = ['s1', 's2', 's3'].find((id) => id !== leader)!;
+    const { server, answer } = cluster.propose(follower, { kind: 'data_add', system: 'vip', items: ['a'] });
+    assert.equal(server, leader);
+    cluster.runFor(200);
+    assert.deepEqual(outcomesOf(cluster, leader, proposedId(answer)), {
+      status: 'committed',
+      version: 1,
+      index: 2,
+    });
+    for (const id of ['s1', 's2', 's3']) assert.deepEqual(data(cluster, id), ['a']);
+  });
+
+  it("refuses an invalid change with the validator's message, appending nothing", () => {
+    const cluster = new TestCluster({ seed: 12, servers: ['s1', 's2', 's3'], validate: configFileValidator });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const before = cluster.node(leader)!.view().log.length;
+    const { answer } = cluster.propose(leader, {
+      kind: 'system_set',
+      system: 'vip',
+      values: { type: 'bogus' },
+    });
+    const outcome = outcomesOf(cluster, leader, proposedId(answer));
+    assert.equal(outcome?.status === 'failed' && outcome.reason, 'invalid');
+    assert.match(outcome?.status === 'failed' ? outcome.message : '', /^cluster\.system\.vip\.type: /);
+    assert.equal(cluster.node(leader)!.view().log.length, before);
+    // And a valid one through the same validator commits.
+    const ok = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['10.0.0.9'] });
+    cluster.runFor(200);
+    assert.equal(outcomesOf(cluster, leader, proposedId(ok.answer))?.status, 'committed');
+  });
+
+  it('a minority commits nothing and reports no_quorum; the majority goes on; after healing the minority takes the majority log', () => {
+    const servers = ['s1', 's2', 's3', 's4', 's5'];
+    const cluster = new TestCluster({ seed: 13, servers });
+    const leader = electedLeader(cluster);
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['before'] });
+    cluster.runFor(300);
+    const minority = [leader, servers.find((id) => id !== leader)!];
+    const majority = servers.filter((id) => !minority.includes(id));
+    const version_before = cluster.node(leader)!.view().committed.version;
+    cluster.partition([minority, majority]);
+    const { answer } = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['lost'] });
+    const id = proposedId(answer);
+    cluster.runFor(TEST_TIMING.proposal_timeout_ms + 100);
+    const outcome = outcomesOf(cluster, leader, id);
+    assert.equal(outcome?.status === 'failed' && outcome.reason, 'no_quorum');
+    for (const m of minority) assert.equal(cluster.node(m)!.view().committed.version, version_before);
+    // Check-quorum made the old leader step down; the majority elected one of its own.
+    assert.notEqual(cluster.node(leader)!.role, 'leader');
+    const new_leader = electedLeader(cluster);
+    assert.ok(majority.includes(new_leader));
+    const { answer: kept } = cluster.propose(new_leader, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['kept'],
+    });
+    cluster.runFor(300);
+    assert.equal(outcomesOf(cluster, new_leader, proposedId(kept))?.status, 'committed');
+    cluster.heal();
+    cluster.runFor(1000);
+    for (const id of servers) assert.deepEqual(data(cluster, id), ['before', 'kept'], id);
+    assert.deepEqual(cluster.agreement(), { version: version_before + 1, agreed: true });
+  });
+
+  it('a proposal whose entry another leader replaces is reported superseded', () => {
+    const servers = ['s1', 's2', 's3'];
+    const cluster = new TestCluster({
+      seed: 14,
+      servers,
+      timing: { ...TEST_TIMING, proposal_timeout_ms: 60_000 },
+    });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    cluster.partition([[leader], servers.filter((id) => id !== leader)]);
+    const { answer } = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['doomed'] });
+    cluster.runFor(1000);
+    const other = electedLeader(cluster);
+    assert.notEqual(other, leader);
+    cluster.propose(other, { kind: 'data_add', system: 'vip', items: ['winner'] });
+    cluster.runFor(300);
+    cluster.heal();
+    cluster.runFor(1000);
+    const outcome = outcomesOf(cluster, leader, proposedId(answer));
+    assert.equal(outcome?.status === 'failed' && outcome.reason, 'superseded');
+    assert.deepEqual(data(cluster, leader), ['winner']);
+  });
+});
+
+describe('RaftNode: server changes, one at a time', () => {
+  it('a new leader refuses a server change until it has committed in its term', () => {
+    const n = node('s1', undefined, 1);
+    n.tick(1000);
+    n.receive(1001, { kind: 'pre_vote_reply', from: 's2', term: 0, granted: true });
+    n.receive(1002, { kind: 'vote_reply', from: 's2', term: 1, granted: true });
+    assert.equal(n.role, 'leader');
+    n.takeEffects();
+    assert.deepEqual(n.propose(1003, { kind: 'server_rm', id: 's3' }), { kind: 'proposed', id: 1 });
+    const [report] = n.takeEffects();
+    assert.equal(
+      report?.kind === 'proposal' && report.outcome.status === 'failed' && report.outcome.reason,
+      'conflict',
+    );
+  });
+
+  it('a second server change waits until the first commits; a data change does not', () => {
+    const cluster = new TestCluster({
+      seed: 15,
+      servers: ['s1', 's2', 's3', 's4'],
+      members: ['s1', 's2', 's3'],
+    });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const first = cluster.propose(leader, {
+      kind: 'server_add',
+      id: 's4',
+      server: { ip: '127.0.0.1', port: 2204 },
+    });
+    // The new server counts in majorities from the moment its entry is appended.
+    assert.deepEqual(cluster.node(leader)!.view().members, ['s1', 's2', 's3', 's4']);
+    const second = cluster.propose(leader, { kind: 'server_rm', id: 's3' });
+    const data_change = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'] });
+    const refused = outcomesOf(cluster, leader, proposedId(second.answer));
+    assert.equal(refused?.status === 'failed' && refused.reason, 'conflict');
+    cluster.runFor(500);
+    assert.equal(outcomesOf(cluster, leader, proposedId(first.answer))?.status, 'committed');
+    assert.equal(outcomesOf(cluster, leader, proposedId(data_change.answer))?.status, 'committed');
+    // s4 started from a config without itself, and caught up from the log.
+    assert.deepEqual(cluster.agreement(), { version: 2, agreed: true });
+    assert.deepEqual(cluster.node('s4')!.view().members, ['s1', 's2', 's3', 's4']);
+    // Now a majority is 3 of 4: with two servers down, nothing commits.
+    const down = ['s1', 's2', 's3', 's4'].filter((id) => id !== leader).slice(0, 2);
+    for (const id of down) cluster.crash(id);
+    const stuck = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['b'] });
+    cluster.runFor(TEST_TIMING.proposal_timeout_ms + 100);
+    const failed = outcomesOf(cluster, leader, proposedId(stuck.answer));
+    assert.equal(failed?.status === 'failed' && failed.reason, 'no_quorum');
+  });
+
+  it('a leader that removes itself steps down once the removal commits; the rest go on undisturbed', () => {
+    const cluster = new TestCluster({ seed: 16, servers: ['s1', 's2', 's3'] });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const { answer } = cluster.propose(leader, { kind: 'server_rm', id: leader });
+    cluster.runFor(300);
+    assert.equal(outcomesOf(cluster, leader, proposedId(answer))?.status, 'committed');
+    assert.equal(cluster.node(leader)!.role, 'follower');
+    const next = electedLeader(cluster);
+    assert.notEqual(next, leader);
+    const term = cluster.node(next)!.term;
+    cluster.runFor(3000);
+    // The removed server starts no election (it is not a member), so the term stays.
+    assert.equal(cluster.node(next)!.term, term);
+    assert.equal(cluster.node(leader)!.nextWakeAt(), Number.POSITIVE_INFINITY);
+    const rest = ['s1', 's2', 's3'].filter((id) => id !== leader);
+    assert.deepEqual(serversOf(cluster.node(next)!.view().committed.config), rest);
+    const after = cluster.propose(next, { kind: 'data_add', system: 'vip', items: ['a'] });
+    cluster.runFor(300);
+    assert.equal(outcomesOf(cluster, next, proposedId(after.answer))?.status, 'committed');
+  });
+});
+
+describe('RaftNode: snapshots and restarts', () => {
+  it('a follower too far behind gets the committed config in one snapshot message', () => {
+    const servers = ['s1', 's2', 's3'];
+    const cluster = new TestCluster({ seed: 17, servers, entries_kept: 2, check_stored: true });
+    const leader = electedLeader(cluster);
+    const behind = servers.find((id) => id !== leader)!;
+    cluster.crash(behind);
+    for (let i = 0; i < 10; i++) {
+      cluster.propose(leader, { kind: 'data_add', system: 'vip', items: [`i${i}`] });
+      cluster.runFor(50);
+    }
+    cluster.runFor(200);
+    assert.ok(cluster.node(leader)!.view().log.length <= 3, 'the leader folded its committed entries');
+    const snapshots = cluster.delivered_by_kind.get('snapshot') ?? 0;
+    cluster.restart(behind);
+    cluster.runFor(500);
+    assert.equal((cluster.delivered_by_kind.get('snapshot') ?? 0) - snapshots, 1);
+    assert.deepEqual(cluster.agreement(), { version: 10, agreed: true });
+    assert.equal(cluster.hosts.get(behind)!.disk.committed?.version, 10);
+  });
+
+  it('a restarted server keeps its term, vote, log and committed config', () => {
+    const cluster = new TestCluster({ seed: 18, servers: ['s1', 's2', 's3'], check_stored: true });
+    const leader = electedLeader(cluster);
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'] });
+    cluster.runFor(300);
+    for (const id of ['s1', 's2', 's3']) {
+      const before = cluster.node(id)!.view();
+      cluster.crash(id);
+      cluster.restart(id);
+      const after = cluster.node(id)!.view();
+      assert.deepEqual(
+        [after.term, after.voted_for, after.log, after.committed],
+        [before.term, before.voted_for, before.log, before.committed],
+        id,
+      );
+      assert.equal(after.role, 'follower');
+    }
+  });
+});
