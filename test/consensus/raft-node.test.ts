@@ -147,7 +147,8 @@ describe('RaftNode: elections', () => {
   });
 
   it('a vote survives a restart: the restarted server does not vote again in the same term', () => {
-    const voter = node('s2');
+    // Already in term 4: the vote is the only thing that changes, and it alone must be stored.
+    const voter = node('s2', { current_term: 4 });
     voter.receive(10, { kind: 'vote', from: 's1', term: 4, last_index: 0, last_term: 0 });
     const stored = voter.takeEffects().find((e) => e.kind === 'persist')!;
     assert.equal(stored.kind, 'persist');
