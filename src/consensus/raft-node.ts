@@ -96,6 +96,12 @@ export interface RaftNodeOptions {
   entries_per_append_max?: number;
   /** The first proposal id (random per boot, so ids of two lives differ). Default 1. */
   first_proposal_id?: number;
+  /**
+   * This server lost its stored state (moved aside as corrupt, docs/STATE.md) while the cluster
+   * may hold one: it forgot its vote, so it neither votes nor seeks election until a leader has
+   * brought it up to its commit point. Default false (a new server, or one with its state).
+   */
+  state_lost?: boolean;
 }
 
 /** A read-only view of a node, for checkers and status pages. */
@@ -129,6 +135,8 @@ interface Pending {
 
 const ENTRIES_KEPT = 16;
 const ENTRIES_PER_APPEND_MAX = 64;
+/** Proposals waiting for their commit on one leader: each holds an entry, so this bounds the log too. */
+export const PROPOSALS_PENDING_MAX = 1024;
 
 export class RaftNode {
   readonly #self: string;
@@ -156,6 +164,8 @@ export class RaftNode {
   #members: string[];
   #pending = new Map<number, Pending>();
   #next_id: number;
+  /** Neither voting nor seeking election until a leader brings us up to date (`state_lost`). */
+  #abstaining: boolean;
 
   #dirty = false;
   #sends: RaftEffect[] = [];
@@ -174,6 +184,7 @@ export class RaftNode {
     this.#entries_per_append_max = options.entries_per_append_max ?? ENTRIES_PER_APPEND_MAX;
     this.#file_base = stored.file_base;
     this.#next_id = options.first_proposal_id ?? 1;
+    this.#abstaining = options.state_lost ?? false;
     this.#term = stored.current_term;
     this.#voted_for = stored.voted_for;
     const committed = stored.committed;
@@ -251,7 +262,8 @@ export class RaftNode {
       if (now >= this.#check_quorum_at) this.#checkQuorum(now);
       if (this.#role === 'leader' && now >= this.#heartbeat_at) this.#broadcast(now);
     } else if (now >= this.#election_at) {
-      this.#startPreVote(now);
+      if (this.#abstaining) this.#resetElectionTimer(now);
+      else this.#startPreVote(now);
     }
     for (const [id, pending] of this.#pending) {
       if (now < pending.deadline) continue;
@@ -277,6 +289,8 @@ export class RaftNode {
       this.#report(id, { status: 'failed', reason, message });
     const check = this.#validate(this.#latest, change);
     if (!check.ok) refuse('invalid', check.message);
+    else if (this.#pending.size >= PROPOSALS_PENDING_MAX)
+      refuse('conflict', `${PROPOSALS_PENDING_MAX} changes are already waiting for a majority; retry later`);
     else if (isMembershipChange(change) && this.#uncommittedMembershipChange())
       refuse('conflict', 'another server change is not committed yet (servers change one at a time); retry');
     else if (isMembershipChange(change) && this.#log.termAt(this.#committed.index) !== this.#term)
@@ -289,7 +303,8 @@ export class RaftNode {
         term: entry.term,
         deadline: now + this.#timing.proposal_timeout_ms,
       });
-      this.#refreshLatest(now);
+      this.#latest = applyChange(this.#latest, change);
+      if (isMembershipChange(change)) this.#refreshLatest(now);
       this.#advanceCommit(now);
       this.#broadcast(now);
     }
@@ -312,7 +327,10 @@ export class RaftNode {
           from: this.#self,
           term: this.#term,
           granted:
-            m.term > this.#term && !this.#sticky(now) && this.#log.isUpToDate(m.last_index, m.last_term),
+            m.term > this.#term &&
+            !this.#abstaining &&
+            !this.#sticky(now) &&
+            this.#log.isUpToDate(m.last_index, m.last_term),
         });
         return;
       case 'pre_vote_reply':
@@ -374,7 +392,7 @@ export class RaftNode {
       return;
     }
     if (m.term > this.#term) this.#becomeFollower(now, m.term, null);
-    const free = this.#voted_for === null || this.#voted_for === m.from;
+    const free = !this.#abstaining && (this.#voted_for === null || this.#voted_for === m.from);
     if (!free || !this.#log.isUpToDate(m.last_index, m.last_term)) {
       refuse();
       return;
@@ -419,6 +437,7 @@ export class RaftNode {
     }
     const commit = Math.min(m.commit, result.match_index);
     if (commit > this.#committed.index) this.#commitTo(now, commit);
+    if (this.#committed.index >= m.commit) this.#abstaining = false;
     this.#send(m.from, {
       kind: 'append_reply',
       from: this.#self,
@@ -467,6 +486,7 @@ export class RaftNode {
         });
       this.#refreshLatest(now);
     }
+    this.#abstaining = false;
     this.#send(m.from, {
       kind: 'snapshot_reply',
       from: this.#self,
@@ -652,22 +672,20 @@ export class RaftNode {
     });
   }
 
-  /** The leader commits the latest entry of its own term that a majority of members stored (Figure 8). */
+  /**
+   * The leader commits the highest index a majority of members stored, if its entry is of the
+   * leader's own term (Figure 8): entries of earlier terms commit only with one of ours. Terms
+   * never go down along the log, so when that entry is of an earlier term, so are all below it.
+   */
   #advanceCommit(now: number): void {
     if (this.#role !== 'leader') return;
-    for (let n = this.#log.lastIndex; n > this.#committed.index; n--) {
-      const term = this.#log.termAt(n);
-      if (term !== this.#term) {
-        if (term !== undefined && term < this.#term) return;
-        continue;
-      }
-      const stored = new Set(this.#others().filter((id) => (this.#progress.get(id)?.match ?? 0) >= n));
-      stored.add(this.#self);
-      if (!this.#hasMajority(stored)) continue;
-      this.#commitTo(now, n);
-      if (this.#role === 'leader') this.#broadcast(now);
-      return;
-    }
+    const stored = this.#members
+      .map((id) => (id === this.#self ? this.#log.lastIndex : (this.#progress.get(id)?.match ?? 0)))
+      .sort((a, b) => b - a);
+    const n = stored[majority(this.#members.length) - 1] ?? 0;
+    if (n <= this.#committed.index || this.#log.termAt(n) !== this.#term) return;
+    this.#commitTo(now, n);
+    if (this.#role === 'leader') this.#broadcast(now);
   }
 
   /** Applies the entries up to `index` in order, reports them, and folds them into the committed config. */
@@ -705,7 +723,7 @@ export class RaftNode {
     this.#committed = { version, index, term, config };
     this.#dirty = true;
     if (version > 0) this.#log.compact({ index, term }, this.#entries_kept);
-    this.#refreshLatest(now);
+    // The latest config is unchanged: it already had these entries applied.
     // A leader that removed itself leads until the removal commits, then steps down (§4.2.2).
     if (removed_self && this.#role === 'leader') this.#becomeFollower(now, this.#term, null);
   }

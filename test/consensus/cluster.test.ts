@@ -87,13 +87,21 @@ function runSchedule(seed: number, n: number, server_changes: boolean): Schedule
     // One last change, so that whatever the chaos left uncommitted is settled by a leader.
     const healed_at = cluster.now;
     let last: string | undefined;
+    let last_key: string | undefined;
     let members: string[] = servers;
     for (let waited = 0; waited <= LIVENESS_BOUND_MS; waited += 100) {
       cluster.runFor(100);
       const leader = cluster.leaders().find((id) => cluster.node(id)!.view().members.includes(id));
-      if (last === undefined && leader !== undefined) {
+      // A last change that failed (its leader was stale and another replaced its entry) is made again.
+      const failed = last_key !== undefined && cluster.checker.outcomes.get(last_key)?.status === 'failed';
+      if ((last_key === undefined || failed) && leader !== undefined) {
         last = `i${item++}`;
-        cluster.propose(leader, { kind: 'data_add', system: 'vip', items: [last] });
+        const { server, answer } = cluster.propose(leader, {
+          kind: 'data_add',
+          system: 'vip',
+          items: [last],
+        });
+        last_key = answer.kind === 'proposed' ? `${server}/${answer.id}` : undefined;
       }
       if (leader === undefined || last === undefined) continue;
       members = serversOf(cluster.node(leader)!.view().committed.config);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkChange, configFileValidator, serversOf } from '../../src/consensus/config-change.js';
 import type { RaftMessage } from '../../src/consensus/messages.js';
-import { type RaftEffect, RaftNode } from '../../src/consensus/raft-node.js';
+import { PROPOSALS_PENDING_MAX, type RaftEffect, RaftNode } from '../../src/consensus/raft-node.js';
 import { TEST_TIMING, TestCluster, testConfig } from '../../src/consensus/testing.js';
 import { Random } from '../../src/sim/random.js';
 import { type ClusterState, initialClusterState } from '../../src/state/cluster-state.js';
@@ -15,8 +15,9 @@ import { type ClusterState, initialClusterState } from '../../src/state/cluster-
 const IDS = ['s1', 's2', 's3'];
 const BASE = testConfig(IDS);
 
-function node(self: string, stored?: Partial<ClusterState>, seed = 1): RaftNode {
+function node(self: string, stored?: Partial<ClusterState>, seed = 1, state_lost = false): RaftNode {
   return new RaftNode({
+    state_lost,
     self,
     base: BASE,
     stored: { ...initialClusterState(self, BASE), ...stored },
@@ -390,12 +391,7 @@ describe('RaftNode: proposals', () => {
 
 describe('RaftNode: server changes, one at a time', () => {
   it('a new leader refuses a server change until it has committed in its term', () => {
-    const n = node('s1', undefined, 1);
-    n.tick(1000);
-    n.receive(1001, { kind: 'pre_vote_reply', from: 's2', term: 0, granted: true });
-    n.receive(1002, { kind: 'vote_reply', from: 's2', term: 1, granted: true });
-    assert.equal(n.role, 'leader');
-    n.takeEffects();
+    const n = handMadeLeader();
     assert.deepEqual(n.propose(1003, { kind: 'server_rm', id: 's3' }), { kind: 'proposed', id: 1 });
     const [report] = n.takeEffects();
     assert.equal(
@@ -499,5 +495,71 @@ describe('RaftNode: snapshots and restarts', () => {
       );
       assert.equal(after.role, 'follower');
     }
+  });
+});
+
+/** s1 of three, made leader of term 1 by hand (s2 grants both votes); its effects taken. */
+function handMadeLeader(): RaftNode {
+  const n = node('s1', undefined, 1);
+  n.tick(1000);
+  n.receive(1001, { kind: 'pre_vote_reply', from: 's2', term: 0, granted: true });
+  n.receive(1002, { kind: 'vote_reply', from: 's2', term: 1, granted: true });
+  assert.equal(n.role, 'leader');
+  n.takeEffects();
+  return n;
+}
+
+describe('RaftNode: bounds and recovery', () => {
+  it(`a leader holds at most ${PROPOSALS_PENDING_MAX} proposals waiting for a majority`, () => {
+    const n = handMadeLeader();
+    for (let i = 0; i < PROPOSALS_PENDING_MAX; i++)
+      n.propose(1003, { kind: 'data_add', system: 'vip', items: [`i${i}`] });
+    assert.ok(!n.takeEffects().some((e) => e.kind === 'proposal'), 'all accepted');
+    const log_length = n.view().log.length;
+    n.propose(1004, { kind: 'data_add', system: 'vip', items: ['one too many'] });
+    const [report] = n.takeEffects().filter((e) => e.kind === 'proposal');
+    assert.equal(
+      report?.kind === 'proposal' && report.outcome.status === 'failed' && report.outcome.reason,
+      'conflict',
+    );
+    assert.equal(n.view().log.length, log_length);
+    // They fail together when no majority answers, and room is made again.
+    n.tick(1003 + TEST_TIMING.proposal_timeout_ms);
+    const failed = n.takeEffects().filter((e) => e.kind === 'proposal');
+    assert.equal(failed.length, PROPOSALS_PENDING_MAX);
+  });
+
+  it('a server that lost its state neither votes nor seeks election until a leader brings it up to date', () => {
+    const n = node('s2', undefined, 2, true);
+    n.receive(10, { kind: 'pre_vote', from: 's1', term: 1, last_index: 0, last_term: 0 });
+    n.receive(11, { kind: 'vote', from: 's1', term: 1, last_index: 0, last_term: 0 });
+    assert.deepEqual(
+      n
+        .takeEffects()
+        .flatMap((e) => (e.kind === 'send' && 'granted' in e.message ? [e.message.granted] : [])),
+      [false, false],
+    );
+    n.tick(10_000);
+    assert.ok(!n.takeEffects().some((e) => e.kind === 'send'), 'no pre-vote of its own');
+    assert.equal(n.role, 'follower');
+    // A leader's append brings it to the leader's commit point: it takes part again.
+    n.receive(10_001, {
+      kind: 'append',
+      from: 's1',
+      term: 1,
+      prev_index: 0,
+      prev_term: 0,
+      entries: [{ index: 1, term: 1, change: { kind: 'noop' } }],
+      commit: 1,
+    });
+    n.takeEffects();
+    n.receive(20_000, { kind: 'vote', from: 's3', term: 2, last_index: 1, last_term: 1 });
+    const reply = n.takeEffects().find((e) => e.kind === 'send');
+    assert.deepEqual(reply?.kind === 'send' && reply.message, {
+      kind: 'vote_reply',
+      from: 's2',
+      term: 2,
+      granted: true,
+    });
   });
 });
