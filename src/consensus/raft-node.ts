@@ -29,7 +29,7 @@ import {
 } from './config-change.js';
 import { RaftLog } from './log.js';
 import type { Entry, RaftMessage } from './messages.js';
-import { electionTimeoutMs, majority, type RaftTiming } from './timing.js';
+import { electionTimeoutMs, majority, type RaftTiming, timingProblem } from './timing.js';
 
 export type RaftRole = 'follower' | 'pre_candidate' | 'candidate' | 'leader';
 
@@ -176,6 +176,8 @@ export class RaftNode {
     const { stored } = options;
     if (stored.server !== options.self)
       throw new Error(`the stored state is server ${stored.server}'s, not ${options.self}'s`);
+    const problem = timingProblem(options.timing);
+    if (problem !== undefined) throw new Error(`consensus timing: ${problem}`);
     this.#self = options.self;
     this.#timing = options.timing;
     this.#random = options.random;

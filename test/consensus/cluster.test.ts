@@ -34,12 +34,23 @@ function dataOf(config: { [key: string]: unknown }): string[] {
   return cluster.system.vip.data;
 }
 
-function runSchedule(seed: number, n: number, server_changes: boolean): ScheduleResult {
+const NETWORKS = {
+  lan: { delay_ms_min: 1, delay_ms_max: 15, loss: 0.05, duplicate: 0.02 },
+  /** A fifth of messages lost, delays up to 40 ms (an eighth of the longest election timeout). */
+  lossy: { delay_ms_min: 1, delay_ms_max: 40, loss: 0.2, duplicate: 0.05 },
+} as const;
+
+function runSchedule(
+  seed: number,
+  n: number,
+  server_changes: boolean,
+  network: keyof typeof NETWORKS,
+): ScheduleResult {
   const servers = ids(n);
   const cluster = new TestCluster({
     seed,
     servers,
-    network: { delay_ms_min: 1, delay_ms_max: 15, loss: 0.05, duplicate: 0.02 },
+    network: NETWORKS[network],
     entries_kept: 2,
     // The store's schema check costs a few ms per save: a tenth of the schedules run it.
     check_stored: seed % 10 === 0,
@@ -140,18 +151,25 @@ function runSchedule(seed: number, n: number, server_changes: boolean): Schedule
 }
 
 describe('consensus under seeded random schedules', () => {
-  for (const [n, count, server_changes] of [
-    [3, 100, false],
-    [5, 100, true],
+  for (const [n, count, server_changes, network] of [
+    [3, 100, false, 'lan'],
+    [5, 100, true, 'lan'],
+    [3, 100, false, 'lossy'],
+    [5, 100, true, 'lossy'],
   ] as const) {
-    it(`${count} schedules of ${n} servers${server_changes ? ' with server changes' : ''} keep every invariant and converge after healing`, () => {
+    it(`${count} schedules of ${n} servers on a ${network} network${server_changes ? ' with server changes' : ''} keep every invariant and converge after healing`, () => {
       const started = performance.now();
       let acknowledged = 0;
       let messages = 0;
       let versions = 0;
       let converged_ms_max = 0;
       for (let seed = 1; seed <= count; seed++) {
-        const result = runSchedule(seed * 7919 + n, n, server_changes);
+        const result = runSchedule(
+          seed * 7919 + n + (network === 'lossy' ? 1_000_000 : 0),
+          n,
+          server_changes,
+          network,
+        );
         acknowledged += result.acknowledged;
         messages += result.messages;
         versions += result.version;
@@ -159,7 +177,7 @@ describe('consensus under seeded random schedules', () => {
       }
       // Not a timed test: the figures are printed for the docs.
       console.log(
-        `# ${count} schedules, ${n} servers: ${acknowledged} changes acknowledged, ${versions} versions, ${messages} messages, converged within ${converged_ms_max} ms of healing (simulated), ${Math.round(performance.now() - started)} ms`,
+        `# ${count} schedules, ${n} servers, ${network}: ${acknowledged} changes acknowledged, ${versions} versions, ${messages} messages, converged within ${converged_ms_max} ms of healing (simulated), ${Math.round(performance.now() - started)} ms`,
       );
       assert.ok(acknowledged > count, 'the schedules commit changes at all');
     });
