@@ -456,22 +456,21 @@ export class RaftNode {
     }
     this.#heardFromLeader(now, m.from);
     const snapshot = m.snapshot;
-    if (snapshot.index > this.#committed.index) {
-      // Proposals this server accepted up to the snapshot point: their entries are about to go.
-      const keeps_log = this.#log.entry(snapshot.index)?.term === snapshot.term;
+    if (snapshot.index > this.#committed.index && this.#log.entry(snapshot.index)?.term === snapshot.term) {
+      // Our log holds the snapshot point, so (Log Matching) every entry up to it is the leader's:
+      // apply them one by one, as a commit, rather than jump.
+      this.#commitTo(now, snapshot.index);
+    } else if (snapshot.index > this.#committed.index) {
+      // Our log lacks the point: it is replaced. Proposals this server accepted up to the point
+      // had entries that may or may not be the leader's: their outcome is not known here.
       for (const [id, pending] of this.#pending) {
         if (pending.index > snapshot.index) continue;
         this.#pending.delete(id);
-        const ours = this.#log.termAt(pending.index);
-        if (ours !== pending.term)
-          this.#report(id, { status: 'failed', reason: 'superseded', message: 'another leader replaced it' });
-        else if (keeps_log) this.#report(id, this.#committedOutcome(pending.index));
-        else
-          this.#report(id, {
-            status: 'failed',
-            reason: 'unknown',
-            message: `a snapshot at version ${snapshot.version} replaced this server's log; check whether the change is in it`,
-          });
+        this.#report(id, {
+          status: 'failed',
+          reason: 'unknown',
+          message: `a snapshot at version ${snapshot.version} replaced this server's log; check whether the change is in it`,
+        });
       }
       const version_before = this.#committed.version;
       this.#log.installSnapshot({ index: snapshot.index, term: snapshot.term });
@@ -495,16 +494,6 @@ export class RaftNode {
       term: this.#term,
       match_index: this.#committed.index,
     });
-  }
-
-  /** The outcome of a proposal whose entry at `index` (still in the log) is about to be folded. */
-  #committedOutcome(index: number): ProposalOutcome {
-    let version = this.#committed.version;
-    for (let i = this.#committed.index + 1; i <= index; i++) {
-      const entry = this.#log.entry(i);
-      if (entry !== undefined && isConfigChange(entry.change)) version++;
-    }
-    return { status: 'committed', version, index };
   }
 
   // ---- roles -----------------------------------------------------------------------------
