@@ -1,0 +1,565 @@
+/**
+ * One RaftNode and small clusters of them, scenario by scenario: elections with pre-vote and
+ * stickiness, check-quorum, the persist-before-send order, the Figure 8 commit rule, proposals
+ * and their outcomes, single-server membership changes and snapshots.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkChange, configFileValidator, serversOf } from '../../src/consensus/config-change.js';
+import type { RaftMessage } from '../../src/consensus/messages.js';
+import { PROPOSALS_PENDING_MAX, type RaftEffect, RaftNode } from '../../src/consensus/raft-node.js';
+import { TEST_TIMING, TestCluster, testConfig } from '../../src/consensus/testing.js';
+import { Random } from '../../src/sim/random.js';
+import { type ClusterState, initialClusterState } from '../../src/state/cluster-state.js';
+
+const IDS = ['s1', 's2', 's3'];
+const BASE = testConfig(IDS);
+
+function node(self: string, stored?: Partial<ClusterState>, seed = 1, state_lost = false): RaftNode {
+  return new RaftNode({
+    state_lost,
+    self,
+    base: BASE,
+    stored: { ...initialClusterState(self, BASE), ...stored },
+    timing: TEST_TIMING,
+    random: new Random(seed).next,
+    validate: checkChange,
+    now: 0,
+  });
+}
+
+/** Delivers messages between nodes at once, in order, until none is left; `cut` servers get and send nothing. */
+class Router {
+  readonly queue: { to: string; message: RaftMessage }[] = [];
+  readonly cut = new Set<string>();
+  constructor(readonly nodes: Map<string, RaftNode>) {}
+
+  /** Takes `id`'s effects, queues its sends, and returns the effects. */
+  take(id: string): RaftEffect[] {
+    const effects = this.nodes.get(id)!.takeEffects();
+    for (const effect of effects)
+      if (effect.kind === 'send' && !this.cut.has(id) && !this.cut.has(effect.to)) this.queue.push(effect);
+    return effects;
+  }
+
+  deliverAll(now: number): void {
+    for (let n = 0; this.queue.length > 0; n++) {
+      assert.ok(n < 10_000, 'messages never stop');
+      const { to, message } = this.queue.shift()!;
+      this.nodes.get(to)!.receive(now, message);
+      this.take(to);
+    }
+  }
+
+  /** Ticks every node at `now` and delivers what follows. */
+  tick(now: number): void {
+    for (const [id, n] of this.nodes) {
+      n.tick(now);
+      this.take(id);
+    }
+    this.deliverAll(now);
+  }
+
+  /** Runs ticks every `step` ms from `from` to `to`. */
+  run(from: number, to: number, step = 10): void {
+    for (let now = from; now <= to; now += step) this.tick(now);
+  }
+}
+
+function cluster(ids = IDS): Router {
+  return new Router(new Map(ids.map((id, i) => [id, node(id, undefined, i + 1)])));
+}
+
+function leaderOf(router: Router): string[] {
+  return [...router.nodes].filter(([, n]) => n.role === 'leader').map(([id]) => id);
+}
+
+describe('RaftNode: elections', () => {
+  it('a single server elects itself at its first timeout and commits a proposal at once, stored first', () => {
+    const base = testConfig(['s1']);
+    const solo = new RaftNode({
+      self: 's1',
+      base,
+      stored: initialClusterState('s1', base),
+      timing: TEST_TIMING,
+      random: () => 0,
+      validate: checkChange,
+      now: 0,
+    });
+    assert.equal(solo.nextWakeAt(), TEST_TIMING.election_timeout_ms_min);
+    solo.tick(solo.nextWakeAt());
+    assert.equal(solo.role, 'leader');
+    assert.equal(solo.term, 1);
+    solo.takeEffects();
+    const answer = solo.propose(200, { kind: 'data_add', system: 'vip', items: ['a'] });
+    assert.deepEqual(answer, { kind: 'proposed', id: 1 });
+    const effects = solo.takeEffects();
+    assert.deepEqual(
+      effects.map((e) => e.kind),
+      ['persist', 'applied', 'proposal'],
+    );
+    const persist = effects[0] as Extract<RaftEffect, { kind: 'persist' }>;
+    assert.equal(persist.state.committed?.version, 1);
+    assert.deepEqual(effects[2], {
+      kind: 'proposal',
+      id: 1,
+      outcome: { status: 'committed', version: 1, index: 2 },
+    });
+  });
+
+  it('three servers elect exactly one leader; followers answer not_leader with it', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const leaders = leaderOf(router);
+    assert.equal(leaders.length, 1);
+    for (const [id, n] of router.nodes) {
+      assert.equal(n.leader, leaders[0]);
+      if (id !== leaders[0])
+        assert.deepEqual(n.propose(1000, { kind: 'data_add', system: 'vip', items: ['a'] }), {
+          kind: 'not_leader',
+          leader: leaders[0],
+        });
+    }
+  });
+
+  it('a vote is stored before it is sent, and a new term before anything is', () => {
+    const voter = node('s2');
+    voter.receive(10, { kind: 'vote', from: 's1', term: 4, last_index: 0, last_term: 0 });
+    const effects = voter.takeEffects();
+    assert.deepEqual(
+      effects.map((e) => e.kind),
+      ['persist', 'send'],
+    );
+    assert.deepEqual(
+      [effects[0]].map((e) => e?.kind === 'persist' && [e.state.current_term, e.state.voted_for]),
+      [[4, 's1']],
+    );
+    assert.deepEqual(effects[1], {
+      kind: 'send',
+      to: 's1',
+      message: { kind: 'vote_reply', from: 's2', term: 4, granted: true },
+    });
+    // One vote per term: another candidate of term 4 is refused, and nothing changes to store.
+    voter.receive(11, { kind: 'vote', from: 's3', term: 4, last_index: 9, last_term: 3 });
+    assert.deepEqual(
+      voter.takeEffects().map((e) => e.kind === 'send' && e.message),
+      [{ kind: 'vote_reply', from: 's2', term: 4, granted: false }],
+    );
+  });
+
+  it('a vote survives a restart: the restarted server does not vote again in the same term', () => {
+    // Already in term 4: the vote is the only thing that changes, and it alone must be stored.
+    const voter = node('s2', { current_term: 4 });
+    voter.receive(10, { kind: 'vote', from: 's1', term: 4, last_index: 0, last_term: 0 });
+    const stored = voter.takeEffects().find((e) => e.kind === 'persist')!;
+    assert.equal(stored.kind, 'persist');
+    const again = node('s2', stored.kind === 'persist' ? stored.state : undefined);
+    again.receive(20, { kind: 'vote', from: 's3', term: 4, last_index: 0, last_term: 0 });
+    assert.deepEqual(
+      again.takeEffects().map((e) => e.kind === 'send' && e.message),
+      [{ kind: 'vote_reply', from: 's2', term: 4, granted: false }],
+    );
+  });
+
+  it('refuses a candidate whose log is behind (§5.4.1)', () => {
+    const voter = node('s2', {
+      current_term: 2,
+      log: [{ index: 1, term: 2, change: { kind: 'noop' } }],
+    });
+    voter.receive(10, { kind: 'vote', from: 's1', term: 3, last_index: 5, last_term: 1 });
+    const reply = voter.takeEffects().find((e) => e.kind === 'send');
+    assert.deepEqual(reply?.kind === 'send' && reply.message, {
+      kind: 'vote_reply',
+      from: 's2',
+      term: 3,
+      granted: false,
+    });
+  });
+
+  it('an append is stored before it is acknowledged', () => {
+    const follower = node('s2');
+    follower.receive(10, {
+      kind: 'append',
+      from: 's1',
+      term: 1,
+      prev_index: 0,
+      prev_term: 0,
+      entries: [{ index: 1, term: 1, change: { kind: 'noop' } }],
+      commit: 0,
+    });
+    const effects = follower.takeEffects();
+    assert.deepEqual(
+      effects.map((e) => e.kind),
+      ['persist', 'send'],
+    );
+    assert.equal(effects[0]?.kind === 'persist' && effects[0].state.log.length, 1);
+    assert.deepEqual(effects[1]?.kind === 'send' && effects[1].message, {
+      kind: 'append_reply',
+      from: 's2',
+      term: 1,
+      success: true,
+      match_index: 1,
+    });
+  });
+
+  it('pre-vote: a server cut off does not raise its term, and coming back does not unseat the leader', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    const term = router.nodes.get(leader!)!.term;
+    const outsider = IDS.find((id) => id !== leader)!;
+    router.cut.add(outsider);
+    router.run(1010, 4000);
+    assert.equal(router.nodes.get(outsider)!.term, term, 'no term raised while cut off');
+    router.cut.delete(outsider);
+    router.run(4010, 6000);
+    assert.deepEqual(leaderOf(router), [leader]);
+    for (const n of router.nodes.values()) assert.equal(n.term, term);
+  });
+
+  it('leader stickiness: a vote request of a later term is refused while the leader is heard', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    const follower = IDS.find((id) => id !== leader)!;
+    const n = router.nodes.get(follower)!;
+    const term = n.term;
+    n.receive(1001, { kind: 'vote', from: 'sX', term: term + 5, last_index: 99, last_term: term + 4 });
+    const effects = n.takeEffects();
+    assert.deepEqual(
+      effects.map((e) => e.kind === 'send' && e.message),
+      [{ kind: 'vote_reply', from: follower, term, granted: false }],
+    );
+    assert.equal(n.term, term);
+  });
+
+  it('check-quorum: a leader that hears from no majority steps down within two election timeouts', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    router.cut.add(leader!);
+    router.run(1010, 1000 + 2 * TEST_TIMING.election_timeout_ms_min);
+    assert.equal(router.nodes.get(leader!)!.role, 'follower');
+    assert.equal(router.nodes.get(leader!)!.leader, null);
+  });
+});
+
+describe('RaftNode: commits', () => {
+  it("commits an earlier term's entry only with one of its own term (Figure 8)", () => {
+    // s1 and s2 hold entry 2 of term 2, a majority; s1 becomes leader of term 3.
+    const log = [
+      { index: 1, term: 1, change: { kind: 'noop' } },
+      { index: 2, term: 2, change: { kind: 'data_add', system: 'vip', items: ['x'] } },
+    ];
+    const s1 = node('s1', { current_term: 2, log });
+    s1.tick(1000); // pre-vote
+    s1.receive(1001, { kind: 'pre_vote_reply', from: 's2', term: 2, granted: true });
+    assert.equal(s1.role, 'candidate');
+    s1.receive(1002, { kind: 'vote_reply', from: 's2', term: 3, granted: true });
+    assert.equal(s1.role, 'leader');
+    assert.deepEqual(s1.view().log.at(-1), { index: 3, term: 3, change: { kind: 'noop' } });
+    s1.takeEffects();
+    s1.receive(1003, { kind: 'append_reply', from: 's2', term: 3, success: true, match_index: 2 });
+    assert.equal(
+      s1.view().commit_index,
+      0,
+      'entry 2 of term 2 is on a majority, but not committed by counting',
+    );
+    assert.ok(!s1.takeEffects().some((e) => e.kind === 'applied'));
+    s1.receive(1004, { kind: 'append_reply', from: 's2', term: 3, success: true, match_index: 3 });
+    assert.equal(s1.view().commit_index, 3);
+    assert.equal(s1.view().committed.version, 1);
+  });
+});
+
+/** Runs `cluster` until one leader is elected (a bound of 5 s), and returns it. */
+function electedLeader(cluster: TestCluster): string {
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const leaders = cluster.leaders();
+    if (leaders.length === 1) return leaders[0]!;
+    cluster.runFor(50);
+  }
+  assert.fail('no leader within 5 s');
+}
+
+function outcomesOf(cluster: TestCluster, server: string, id: number) {
+  return cluster.checker.outcomes.get(`${server}/${id}`);
+}
+
+function proposedId(answer: { kind: string; id?: number }): number {
+  assert.equal(answer.kind, 'proposed');
+  return answer.id!;
+}
+
+function data(cluster: TestCluster, id: string): unknown {
+  return (cluster.node(id)!.view().committed.config.cluster as { system: { vip: { data: unknown } } }).system
+    .vip.data;
+}
+
+describe('RaftNode: proposals', () => {
+  it('a proposal through a follower is forwarded to the leader and reported committed with its version', () => {
+    const cluster = new TestCluster({ seed: 11, servers: ['s1', 's2', 's3'] });
+    const leader = electedLeader(cluster);
+    const follower = ['s1', 's2', 's3'].find((id) => id !== leader)!;
+    const { server, answer } = cluster.propose(follower, { kind: 'data_add', system: 'vip', items: ['a'] });
+    assert.equal(server, leader);
+    cluster.runFor(200);
+    assert.deepEqual(outcomesOf(cluster, leader, proposedId(answer)), {
+      status: 'committed',
+      version: 1,
+      index: 2,
+    });
+    for (const id of ['s1', 's2', 's3']) assert.deepEqual(data(cluster, id), ['a']);
+  });
+
+  it("refuses an invalid change with the validator's message, appending nothing", () => {
+    const cluster = new TestCluster({ seed: 12, servers: ['s1', 's2', 's3'], validate: configFileValidator });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const before = cluster.node(leader)!.view().log.length;
+    const { answer } = cluster.propose(leader, {
+      kind: 'system_set',
+      system: 'vip',
+      values: { type: 'bogus' },
+    });
+    const outcome = outcomesOf(cluster, leader, proposedId(answer));
+    assert.equal(outcome?.status === 'failed' && outcome.reason, 'invalid');
+    assert.match(outcome?.status === 'failed' ? outcome.message : '', /^cluster\.system\.vip\.type: /);
+    assert.equal(cluster.node(leader)!.view().log.length, before);
+    // And a valid one through the same validator commits.
+    const ok = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['10.0.0.9'] });
+    cluster.runFor(200);
+    assert.equal(outcomesOf(cluster, leader, proposedId(ok.answer))?.status, 'committed');
+  });
+
+  it('a minority commits nothing and reports no_quorum; the majority goes on; after healing the minority takes the majority log', () => {
+    const servers = ['s1', 's2', 's3', 's4', 's5'];
+    const cluster = new TestCluster({ seed: 13, servers });
+    const leader = electedLeader(cluster);
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['before'] });
+    cluster.runFor(300);
+    const minority = [leader, servers.find((id) => id !== leader)!];
+    const majority = servers.filter((id) => !minority.includes(id));
+    const version_before = cluster.node(leader)!.view().committed.version;
+    cluster.partition([minority, majority]);
+    const { answer } = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['lost'] });
+    const id = proposedId(answer);
+    cluster.runFor(TEST_TIMING.proposal_timeout_ms + 100);
+    const outcome = outcomesOf(cluster, leader, id);
+    assert.equal(outcome?.status === 'failed' && outcome.reason, 'no_quorum');
+    for (const m of minority) assert.equal(cluster.node(m)!.view().committed.version, version_before);
+    // Check-quorum made the old leader step down; the majority elected one of its own.
+    assert.notEqual(cluster.node(leader)!.role, 'leader');
+    const new_leader = electedLeader(cluster);
+    assert.ok(majority.includes(new_leader));
+    const { answer: kept } = cluster.propose(new_leader, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['kept'],
+    });
+    cluster.runFor(300);
+    assert.equal(outcomesOf(cluster, new_leader, proposedId(kept))?.status, 'committed');
+    cluster.heal();
+    cluster.runFor(1000);
+    for (const id of servers) assert.deepEqual(data(cluster, id), ['before', 'kept'], id);
+    assert.deepEqual(cluster.agreement(), { version: version_before + 1, agreed: true });
+  });
+
+  it('a proposal whose entry another leader replaces is reported superseded', () => {
+    const servers = ['s1', 's2', 's3'];
+    const cluster = new TestCluster({
+      seed: 14,
+      servers,
+      timing: { ...TEST_TIMING, proposal_timeout_ms: 60_000 },
+    });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    cluster.partition([[leader], servers.filter((id) => id !== leader)]);
+    const { answer } = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['doomed'] });
+    cluster.runFor(1000);
+    const other = electedLeader(cluster);
+    assert.notEqual(other, leader);
+    cluster.propose(other, { kind: 'data_add', system: 'vip', items: ['winner'] });
+    cluster.runFor(300);
+    cluster.heal();
+    cluster.runFor(1000);
+    const outcome = outcomesOf(cluster, leader, proposedId(answer));
+    assert.equal(outcome?.status === 'failed' && outcome.reason, 'superseded');
+    assert.deepEqual(data(cluster, leader), ['winner']);
+  });
+});
+
+describe('RaftNode: server changes, one at a time', () => {
+  it('a new leader refuses a server change until it has committed in its term', () => {
+    const n = handMadeLeader();
+    assert.deepEqual(n.propose(1003, { kind: 'server_rm', id: 's3' }), { kind: 'proposed', id: 1 });
+    const [report] = n.takeEffects();
+    assert.equal(
+      report?.kind === 'proposal' && report.outcome.status === 'failed' && report.outcome.reason,
+      'conflict',
+    );
+  });
+
+  it('a second server change waits until the first commits; a data change does not', () => {
+    const cluster = new TestCluster({
+      seed: 15,
+      servers: ['s1', 's2', 's3', 's4'],
+      members: ['s1', 's2', 's3'],
+    });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const first = cluster.propose(leader, {
+      kind: 'server_add',
+      id: 's4',
+      server: { ip: '127.0.0.1', port: 2204 },
+    });
+    // The new server counts in majorities from the moment its entry is appended.
+    assert.deepEqual(cluster.node(leader)!.view().members, ['s1', 's2', 's3', 's4']);
+    const second = cluster.propose(leader, { kind: 'server_rm', id: 's3' });
+    const data_change = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'] });
+    const refused = outcomesOf(cluster, leader, proposedId(second.answer));
+    assert.equal(refused?.status === 'failed' && refused.reason, 'conflict');
+    cluster.runFor(500);
+    assert.equal(outcomesOf(cluster, leader, proposedId(first.answer))?.status, 'committed');
+    assert.equal(outcomesOf(cluster, leader, proposedId(data_change.answer))?.status, 'committed');
+    // s4 started from a config without itself, and caught up from the log.
+    assert.deepEqual(cluster.agreement(), { version: 2, agreed: true });
+    assert.deepEqual(cluster.node('s4')!.view().members, ['s1', 's2', 's3', 's4']);
+    // Now a majority is 3 of 4: with two servers down, nothing commits.
+    const down = ['s1', 's2', 's3', 's4'].filter((id) => id !== leader).slice(0, 2);
+    for (const id of down) cluster.crash(id);
+    const stuck = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['b'] });
+    cluster.runFor(TEST_TIMING.proposal_timeout_ms + 100);
+    const failed = outcomesOf(cluster, leader, proposedId(stuck.answer));
+    assert.equal(failed?.status === 'failed' && failed.reason, 'no_quorum');
+  });
+
+  it('a leader that removes itself steps down once the removal commits; the rest go on undisturbed', () => {
+    const cluster = new TestCluster({ seed: 16, servers: ['s1', 's2', 's3'] });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const { answer } = cluster.propose(leader, { kind: 'server_rm', id: leader });
+    cluster.runFor(300);
+    assert.equal(outcomesOf(cluster, leader, proposedId(answer))?.status, 'committed');
+    assert.equal(cluster.node(leader)!.role, 'follower');
+    const next = electedLeader(cluster);
+    assert.notEqual(next, leader);
+    const term = cluster.node(next)!.term;
+    cluster.runFor(3000);
+    // The removed server starts no election (it is not a member), so the term stays.
+    assert.equal(cluster.node(next)!.term, term);
+    assert.equal(cluster.node(leader)!.nextWakeAt(), Number.POSITIVE_INFINITY);
+    const rest = ['s1', 's2', 's3'].filter((id) => id !== leader);
+    assert.deepEqual(serversOf(cluster.node(next)!.view().committed.config), rest);
+    const after = cluster.propose(next, { kind: 'data_add', system: 'vip', items: ['a'] });
+    cluster.runFor(300);
+    assert.equal(outcomesOf(cluster, next, proposedId(after.answer))?.status, 'committed');
+  });
+});
+
+describe('RaftNode: snapshots and restarts', () => {
+  it('a follower too far behind gets the committed config in one snapshot message', () => {
+    const servers = ['s1', 's2', 's3'];
+    const cluster = new TestCluster({ seed: 17, servers, entries_kept: 2, check_stored: true });
+    const leader = electedLeader(cluster);
+    const behind = servers.find((id) => id !== leader)!;
+    cluster.crash(behind);
+    for (let i = 0; i < 10; i++) {
+      cluster.propose(leader, { kind: 'data_add', system: 'vip', items: [`i${i}`] });
+      cluster.runFor(50);
+    }
+    cluster.runFor(200);
+    assert.ok(cluster.node(leader)!.view().log.length <= 3, 'the leader folded its committed entries');
+    const snapshots = cluster.delivered_by_kind.get('snapshot') ?? 0;
+    cluster.restart(behind);
+    cluster.runFor(500);
+    assert.equal((cluster.delivered_by_kind.get('snapshot') ?? 0) - snapshots, 1);
+    assert.deepEqual(cluster.agreement(), { version: 10, agreed: true });
+    assert.equal(cluster.hosts.get(behind)!.disk.committed?.version, 10);
+  });
+
+  it('a restarted server keeps its term, vote, log and committed config', () => {
+    const cluster = new TestCluster({ seed: 18, servers: ['s1', 's2', 's3'], check_stored: true });
+    const leader = electedLeader(cluster);
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'] });
+    cluster.runFor(300);
+    for (const id of ['s1', 's2', 's3']) {
+      const before = cluster.node(id)!.view();
+      cluster.crash(id);
+      cluster.restart(id);
+      const after = cluster.node(id)!.view();
+      assert.deepEqual(
+        [after.term, after.voted_for, after.log, after.committed],
+        [before.term, before.voted_for, before.log, before.committed],
+        id,
+      );
+      assert.equal(after.role, 'follower');
+    }
+  });
+});
+
+/** s1 of three, made leader of term 1 by hand (s2 grants both votes); its effects taken. */
+function handMadeLeader(): RaftNode {
+  const n = node('s1', undefined, 1);
+  n.tick(1000);
+  n.receive(1001, { kind: 'pre_vote_reply', from: 's2', term: 0, granted: true });
+  n.receive(1002, { kind: 'vote_reply', from: 's2', term: 1, granted: true });
+  assert.equal(n.role, 'leader');
+  n.takeEffects();
+  return n;
+}
+
+describe('RaftNode: bounds and recovery', () => {
+  it(`a leader holds at most ${PROPOSALS_PENDING_MAX} proposals waiting for a majority`, () => {
+    const n = handMadeLeader();
+    for (let i = 0; i < PROPOSALS_PENDING_MAX; i++)
+      n.propose(1003, { kind: 'data_add', system: 'vip', items: [`i${i}`] });
+    assert.ok(!n.takeEffects().some((e) => e.kind === 'proposal'), 'all accepted');
+    const log_length = n.view().log.length;
+    n.propose(1004, { kind: 'data_add', system: 'vip', items: ['one too many'] });
+    const [report] = n.takeEffects().filter((e) => e.kind === 'proposal');
+    assert.equal(
+      report?.kind === 'proposal' && report.outcome.status === 'failed' && report.outcome.reason,
+      'conflict',
+    );
+    assert.equal(n.view().log.length, log_length);
+    // They fail together when no majority answers, and room is made again.
+    n.tick(1003 + TEST_TIMING.proposal_timeout_ms);
+    const failed = n.takeEffects().filter((e) => e.kind === 'proposal');
+    assert.equal(failed.length, PROPOSALS_PENDING_MAX);
+  });
+
+  it('a server that lost its state neither votes nor seeks election until a leader brings it up to date', () => {
+    const n = node('s2', undefined, 2, true);
+    n.receive(10, { kind: 'pre_vote', from: 's1', term: 1, last_index: 0, last_term: 0 });
+    n.receive(11, { kind: 'vote', from: 's1', term: 1, last_index: 0, last_term: 0 });
+    assert.deepEqual(
+      n
+        .takeEffects()
+        .flatMap((e) => (e.kind === 'send' && 'granted' in e.message ? [e.message.granted] : [])),
+      [false, false],
+    );
+    n.tick(10_000);
+    assert.ok(!n.takeEffects().some((e) => e.kind === 'send'), 'no pre-vote of its own');
+    assert.equal(n.role, 'follower');
+    // A leader's append brings it to the leader's commit point: it takes part again.
+    n.receive(10_001, {
+      kind: 'append',
+      from: 's1',
+      term: 1,
+      prev_index: 0,
+      prev_term: 0,
+      entries: [{ index: 1, term: 1, change: { kind: 'noop' } }],
+      commit: 1,
+    });
+    n.takeEffects();
+    n.receive(20_000, { kind: 'vote', from: 's3', term: 2, last_index: 1, last_term: 1 });
+    const reply = n.takeEffects().find((e) => e.kind === 'send');
+    assert.deepEqual(reply?.kind === 'send' && reply.message, {
+      kind: 'vote_reply',
+      from: 's2',
+      term: 2,
+      granted: true,
+    });
+  });
+});
