@@ -226,6 +226,11 @@ export class ScriptRunner {
     this.#step(now);
   }
 
+  /** Held here, or its `alive` is running: an announcement of it may run (after that `alive`). */
+  #heldOrArriving(item: ItemState): boolean {
+    return item.running === undefined ? item.held : item.running.launch.event === 'alive';
+  }
+
   /**
    * Targeted `alive` and in the newest desired set (no plan is about to move it away). Checked
    * again at launch; an announcement that followed an `alive` which then failed runs as its retry.
@@ -256,10 +261,7 @@ export class ScriptRunner {
       if (waiting?.kind === 'handback') {
         waiting.at = Math.min(waiting.at, now);
         queued += 1;
-      } else if (
-        waiting === undefined &&
-        (item.running === undefined ? item.held : item.running.launch.event === 'alive')
-      ) {
+      } else if (waiting === undefined && this.#heldOrArriving(item)) {
         this.#queue(item, 'alive', 1, now, item.target_plan, 'announce');
         queued += 1;
       }
@@ -287,7 +289,7 @@ export class ScriptRunner {
       else if (
         waiting === undefined &&
         !this.#drain.draining &&
-        (item.running === undefined ? item.held : item.running.launch.event === 'alive') &&
+        this.#heldOrArriving(item) &&
         this.#announceable(item) &&
         !this.#awaitsPlanAlive(item)
       )

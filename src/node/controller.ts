@@ -298,17 +298,21 @@ export class NodeController {
           // no claim for them: the runner counts them held until its `down` or `alive` says else.
           if (event.late_ms < LEASE_HOLD_MS) break;
           this.#yieldStanding();
-          for (const system of this.#config.systems) {
-            if (system.lease === undefined) continue;
-            for (const item of this.#mayHold.get(system.name) ?? [])
-              entrySet(this.#lapsing, system.name).add(item);
-          }
+          this.#markLapsing(() => true);
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
           this.#claims.clear();
           break;
       }
     }
     this.#checkQuorum(now, view);
+  }
+
+  /** Marks what we may hold of the leased systems that `which` picks as lapsing (see #lapsing). */
+  #markLapsing(which: (system: SystemConfig) => boolean): void {
+    for (const system of this.#config.systems) {
+      if (system.lease === undefined || !which(system)) continue;
+      for (const item of this.#mayHold.get(system.name) ?? []) entrySet(this.#lapsing, system.name).add(item);
+    }
   }
 
   /** Renews the held, still wanted items of the leased systems under `policy`. */
@@ -705,11 +709,7 @@ export class NodeController {
     if (quorum) this.#refused = false;
     if (!quorum) {
       this.#claims.clear();
-      for (const system of this.#config.systems) {
-        if (system.lease === undefined || system.no_quorum_policy !== 'release') continue;
-        for (const item of this.#mayHold.get(system.name) ?? [])
-          entrySet(this.#lapsing, system.name).add(item);
-      }
+      this.#markLapsing((system) => system.no_quorum_policy === 'release');
       // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
       for (const system of this.#config.systems) {
         const wanted = desired.get(system.name);
