@@ -546,7 +546,8 @@ interface ReachRecord {
   vips: Record<string, number | null>;
 }
 
-const CHAOS_FAULTS = Number(process.env.FLIP_CHAOS_FAULTS ?? 30);
+/** Faults per chaos run in the suite; FLIP_CHAOS_FAULTS and FLIP_CHAOS_RELEASE_FAULTS raise them for a longer soak. */
+const CHAOS_FAULTS = Number(process.env.FLIP_CHAOS_FAULTS ?? 15);
 /** After a missed bound, how much longer to wait to see when the client gets through. */
 const LATE_LIMIT_MS = 5000;
 
@@ -574,7 +575,7 @@ const CHAOS_VARIANTS = [
   { name: 'keep', faults: CHAOS_FAULTS, safety: {}, freeze: false, noDouble: false },
   {
     name: 'release + vip-lease',
-    faults: Number(process.env.FLIP_CHAOS_RELEASE_FAULTS ?? 50),
+    faults: Number(process.env.FLIP_CHAOS_RELEASE_FAULTS ?? 25),
     safety: { lease: true, no_quorum_policy: 'release' as const },
     freeze: true,
     noDouble: true,

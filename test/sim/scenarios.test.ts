@@ -31,7 +31,7 @@ describe('simulator: scenarios pass their checkers', () => {
 
   it('random fault schedules pass at 3, 5 and 7 nodes', () => {
     for (const nodes of [3, 5, 7]) {
-      const outcome = SCENARIOS.random!({ ...base, nodes, runs: 40, seed: 1000 + nodes });
+      const outcome = SCENARIOS.random!({ ...base, nodes, runs: 15, seed: 1000 + nodes });
       assert.equal(outcome.figures.failed, 0, `nodes=${nodes}: seeds ${outcome.failed_seeds}`);
     }
   });

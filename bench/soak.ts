@@ -1,0 +1,146 @@
+/**
+ * soak — the simulator's checkers over many more seeded runs than the test suite can afford.
+ *
+ * The test suite runs every scenario at a handful of seeds so that CI, on a shared and loaded
+ * machine, finishes well inside its time (a CPU-bound simulation slows down with the load, and
+ * a run of a few hundred CPU seconds became a CI timeout). The volume lives here: hundreds of
+ * partition and crash series at 3, 5 and 9 servers, flapping cuts at 15, and thousands of random
+ * fault schedules under `release` with leases. Each entry is bounded by its count of runs.
+ *
+ * Not a benchmark: it prints, for each entry, the checks that failed and the seeds to replay
+ * (`flip sim --scenario S --nodes N --seed SEED ...`), and exits 1 when any entry failed.
+ *
+ * Usage: npm run soak [-- --scale 0.1] [-- --only heal]
+ *   --scale x   multiplies every entry's runs (at least 1 each); 0.1 is a quick look
+ *   --only s    runs only the entries whose name contains s
+ */
+import { progressOnStderr } from '../src/cli/progress.js';
+import type { NoQuorumPolicy } from '../src/config/index.js';
+import type { ScenarioName } from '../src/sim/scenario-names.js';
+import { SCENARIOS, type ScenarioResult } from '../src/sim/scenarios.js';
+
+interface SoakEntry {
+  scenario: ScenarioName;
+  nodes: number;
+  runs: number;
+  seed: number;
+  loss?: number;
+  policy?: NoQuorumPolicy;
+  leased?: boolean;
+  preempt?: boolean;
+  hash?: boolean;
+}
+
+/** The volume the tests once ran, and more where the simulator found holes before. */
+const ENTRIES: readonly SoakEntry[] = [
+  ...[3, 5, 9].map((nodes) => ({
+    scenario: 'heal' as const,
+    nodes,
+    runs: 100,
+    seed: 17 + nodes,
+    loss: 0.02,
+  })),
+  ...[3, 5, 9].map((nodes) => ({ scenario: 'return' as const, nodes, runs: 100, seed: 11 + nodes })),
+  ...[5, 9, 15].map((nodes) => ({ scenario: 'flapping-partition' as const, nodes, runs: 40, seed: nodes })),
+  ...[3, 5, 7].map((nodes) => ({ scenario: 'random' as const, nodes, runs: 200, seed: 1000 + nodes })),
+  { scenario: 'random', nodes: 3, runs: 300, seed: 4003, policy: 'keep', leased: true },
+  ...[3, 5, 9].map((nodes) => ({
+    scenario: 'random' as const,
+    nodes,
+    runs: nodes === 9 ? 100 : 1000,
+    seed: 2000 + nodes,
+    policy: 'release' as const,
+    leased: true,
+  })),
+  { scenario: 'random', nodes: 5, runs: 200, seed: 3005, preempt: false, policy: 'release', leased: true },
+  { scenario: 'heal', nodes: 5, runs: 50, seed: 3005, preempt: false },
+  { scenario: 'random', nodes: 5, runs: 200, seed: 5005, hash: true, policy: 'release', leased: true },
+];
+
+function entryName(entry: SoakEntry): string {
+  const options = [
+    entry.policy,
+    entry.leased ? 'lease' : undefined,
+    entry.preempt === false ? 'no-preempt' : undefined,
+    entry.hash ? 'hash' : undefined,
+  ].filter((part) => part !== undefined);
+  return `${entry.scenario} ${entry.nodes} servers${options.length > 0 ? ` (${options.join(', ')})` : ''}`;
+}
+
+/** The `flip sim` command line that replays one seed of an entry. */
+function replay(entry: SoakEntry, seed: number): string {
+  const flags = [
+    `--scenario ${entry.scenario}`,
+    `--nodes ${entry.nodes}`,
+    `--seed ${seed}`,
+    entry.scenario === 'random' ? '--runs 1' : `--runs ${entry.runs}`,
+    entry.loss ? `--loss ${entry.loss}` : undefined,
+    entry.policy ? `--policy ${entry.policy}` : undefined,
+    entry.leased ? '--lease' : undefined,
+    entry.preempt === false ? '--no-preempt' : undefined,
+    entry.hash ? '--hash' : undefined,
+  ].filter((flag) => flag !== undefined);
+  return `npx flip sim ${flags.join(' ')}`;
+}
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+const scale = Number(option('--scale') ?? 1);
+if (!Number.isFinite(scale) || scale <= 0 || scale > 100) {
+  console.error(`soak: --scale must be a number above 0 and at most 100, not ${option('--scale')}`);
+  process.exit(2);
+}
+const only = option('--only');
+const chosen = ENTRIES.filter((entry) => only === undefined || entryName(entry).includes(only));
+if (chosen.length === 0) {
+  console.error(`soak: no entry's name contains ${JSON.stringify(only)}`);
+  process.exit(2);
+}
+
+const progress = progressOnStderr();
+const print = (text: string) => progress.above(() => console.log(text));
+let failedEntries = 0;
+const started = Date.now();
+for (const entry of chosen) {
+  const runs = Math.max(1, Math.round(entry.runs * scale));
+  const name = entryName(entry);
+  const began = Date.now();
+  progress.begin(name, runs);
+  const outcome: ScenarioResult = SCENARIOS[entry.scenario]({
+    seed: entry.seed,
+    nodes: entry.nodes,
+    timing: {},
+    loss: entry.loss ?? 0,
+    runs,
+    policy: entry.policy,
+    leased: entry.leased,
+    preempt: entry.preempt,
+    hash: entry.hash,
+    progress: (done, _total, failed) => progress.update(done, failed),
+  });
+  progress.end();
+  const seconds = ((Date.now() - began) / 1000).toFixed(1);
+  const failed = outcome.checks.filter((check) => !check.ok);
+  const owners =
+    entry.policy === 'release' && outcome.figures.two_owners !== undefined
+      ? `, two owners ${outcome.figures.two_owners}`
+      : '';
+  print(
+    `${failed.length === 0 ? 'ok' : 'FAILED'}  ${name}: ${runs} runs, seed ${entry.seed}${owners}, ${seconds} s`,
+  );
+  if (failed.length > 0) {
+    failedEntries += 1;
+    for (const check of failed) print(`    ${check.name}: ${check.detail}`);
+    const seeds = outcome.failed_seeds ?? [entry.seed];
+    for (const seed of seeds.slice(0, 10)) print(`    replay: ${replay(entry, seed)}`);
+    if (seeds.length > 10) print(`    and ${seeds.length - 10} more seeds`);
+  }
+}
+const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+print(
+  `${chosen.length - failedEntries} of ${chosen.length} entries passed in ${minutes} min (scale ${scale})`,
+);
+process.exit(failedEntries === 0 ? 0 : 1);
