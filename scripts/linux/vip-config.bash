@@ -400,6 +400,20 @@ readonly NFT_TIMEOUT_MS=800
 readonly NFT_FENCE_MIN_MS=1000
 # The fence of the address lifetime alone (LINUX_LIFETIME_FENCE_MS, src/executor/lease-fence.ts).
 readonly LIFETIME_FENCE_MIN_MS=1500
+# A lease made after its deadline (vip-up's, see FLIP_LEASE_DEADLINE_MS there) gets an element that
+# ends when one made at the deadline would: NFT_TIMEOUT_MS less how late it is. Less than this left,
+# and it is not made at all (the script exits LEASE_LATE_EXIT, and flip starts it again in time).
+readonly NFT_LATE_TIMEOUT_MIN_MS=100
+# sysexits.h's EX_TEMPFAIL: the lease's deadline had passed, nothing was changed (LEASE_LATE_EXIT_CODE).
+readonly LEASE_LATE_EXIT=75
+
+# Sets UPTIME_MS to /proc/uptime in ms (CLOCK_BOOTTIME, in 10 ms steps): the clock of the deadlines
+# that flip passes (renew requests to vip-lease, FLIP_LEASE_DEADLINE_MS to vip-up).
+uptime_ms() {
+  local up rest
+  read -r up rest </proc/uptime
+  UPTIME_MS=$((10#${up%.*} * 1000 + 10#${up#*.} * 10))
+}
 
 readonly NFT_TABLES='
 create table inet flip
@@ -488,14 +502,15 @@ nft_fence_init() {
 }
 
 # Sets NFT_RENEW to the nft commands (one line, one transaction) that (re)start the lease of the
-# addresses in $1 (IPv4, space-separated) and $2 (IPv6), and with $3 "vips" put them in vips too.
+# addresses in $1 (IPv4, space-separated) and $2 (IPv6), and with $3 "vips" put them in vips too;
+# $4: the element timeout in ms, NFT_TIMEOUT_MS by default.
 nft_renew_commands() {
-  local v4=$1 v6=$2 vips=${3-} a list leases cmds=''
+  local v4=$1 v6=$2 vips=${3-} timeout=${4-$NFT_TIMEOUT_MS} a list leases cmds=''
   if [[ -n $v4 ]]; then
     list='' leases=''
     for a in $v4; do
       list+="$a, "
-      leases+="$a timeout ${NFT_TIMEOUT_MS}ms expires ${NFT_TIMEOUT_MS}ms, "
+      leases+="$a timeout ${timeout}ms expires ${timeout}ms, "
     done
     list=${list%, } leases=${leases%, }
     if [[ $vips == vips ]]; then cmds+="add element inet flip vips4 { $list }; add element arp flip vips4 { $list }; "; fi
@@ -505,7 +520,7 @@ nft_renew_commands() {
     list='' leases=''
     for a in $v6; do
       list+="$a, "
-      leases+="$a timeout ${NFT_TIMEOUT_MS}ms expires ${NFT_TIMEOUT_MS}ms, "
+      leases+="$a timeout ${timeout}ms expires ${timeout}ms, "
     done
     list=${list%, } leases=${leases%, }
     if [[ $vips == vips ]]; then cmds+="add element inet flip vips6 { $list }; "; fi

@@ -22,7 +22,12 @@ import { RunnerDriver } from '../executor/driver.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
 import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
 import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
-import { LeaseKeeper, type LeaseKeeperEvent } from '../executor/lease-keeper.js';
+import {
+  LeaseKeeper,
+  type LeaseKeeperEvent,
+  readUptimeMs,
+  uptimeDeadlineMs,
+} from '../executor/lease-keeper.js';
 import { describeFailure } from '../executor/retry.js';
 import { ScriptRunner } from '../executor/runner.js';
 import { ScriptLedger } from '../executor/script-ledger.js';
@@ -193,7 +198,7 @@ export class Agent {
         resolveScript: (script) => resolveScript(script, configDir),
       }),
       permit: (system: string, item: string, now: number) =>
-        this.#controller.mayStartAlive(now, this.membership, system, item),
+        this.#controller.permitAlive(now, this.membership, system, item),
     };
     this.runner = new ScriptRunner(runnerOptions);
     this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
@@ -245,6 +250,14 @@ export class Agent {
     // Restarted now if it stopped (the next renewal would start it, later).
     else keeper.start();
     const fence_ms = this.#fences.get(launch.system);
+    // The lease deadline on the clock the script can read (/proc/uptime), as LeaseKeeper's
+    // renewals have it: the uptime read first, so that it stands for a moment no later than now.
+    let deadline = {};
+    if (launch.lease_deadline !== undefined) {
+      const uptime = readUptimeMs();
+      const now = performance.now();
+      deadline = { FLIP_LEASE_DEADLINE_MS: String(uptimeDeadlineMs(launch.lease_deadline, now, uptime)) };
+    }
     return launchScript(
       {
         ...launch,
@@ -252,6 +265,7 @@ export class Agent {
           ...launch.env,
           FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S),
           ...(fence_ms === undefined ? {} : { FLIP_LEASE_FENCE_MS: String(fence_ms) }),
+          ...deadline,
         },
       },
       options,

@@ -78,6 +78,13 @@ export const VIP_LEASE_WATCHDOG_FENCE_MS = 1200;
 export const NFT_LEASE_TIMEOUT_MS = 800;
 
 /**
+ * vip-up's lease made past its deadline (FLIP_LEASE_DEADLINE_MS) gets an element that ends when one
+ * made at the deadline would, NFT_LEASE_TIMEOUT_MS less how late it is; with less than this left
+ * it leases nothing and exits LEASE_LATE_EXIT_CODE (NFT_LATE_TIMEOUT_MIN_MS in vip-config.bash).
+ */
+export const NFT_LATE_TIMEOUT_MIN_MS = 100;
+
+/**
  * Within how many ms of its last renewal a host with the nftables fence has stopped answering for
  * an address: NFT_LEASE_TIMEOUT_MS plus room for what comes between the renewal's deadline check and
  * the kernel's commit (vip-lease writes one line to its nft coprocess, which carries it out in a few

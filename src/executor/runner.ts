@@ -35,7 +35,10 @@ import { PlanCoalescing } from './plan-coalescing.js';
 import { describeFailure, type RetryPolicy, retryDelayMs } from './retry.js';
 import {
   type ActionKind,
+  type AlivePermit,
+  LATE_RUNS_MAX,
   type Launch,
+  LEASE_LATE_EXIT_CODE,
   RUNNER_DEFAULTS,
   type RunnerCounters,
   type RunnerEffects,
@@ -73,6 +76,8 @@ interface ItemState {
   running: Running | undefined;
   /** Consecutive failures of the script `target` calls for. */
   failures: number;
+  /** Consecutive `alive`s that came too late for their lease deadline (LEASE_LATE_EXIT_CODE). */
+  late_runs: number;
   failed_reported: boolean;
   last_error: string;
 }
@@ -114,6 +119,8 @@ export class ScriptRunner {
     announces_skipped: 0,
     alives_skipped: 0,
     alives_refused: 0,
+    alives_waited: 0,
+    alives_late: 0,
   };
   readonly #permit: RunnerOptions['permit'];
 
@@ -165,6 +172,7 @@ export class ScriptRunner {
           running: undefined,
           failures: 0,
           failed_reported: false,
+          late_runs: 0,
           last_error: '',
         };
         system.items.set(item, state);
@@ -323,12 +331,23 @@ export class ScriptRunner {
     const ok = result.ok && !result.timed_out;
     const released = ok && launch.event === 'down' && (item.maybe_held || item.leftover_possible);
     this.#notes.push({ type: 'finished', launch, result, released });
+    // Reached its lease after the deadline and changed nothing: started again in the next
+    // renewal window (permit), not a failure unless it keeps happening.
+    const late =
+      !ok &&
+      !result.timed_out &&
+      launch.lease_deadline !== undefined &&
+      result.exit_code === LEASE_LATE_EXIT_CODE &&
+      item.late_runs < LATE_RUNS_MAX;
+    item.late_runs = late ? item.late_runs + 1 : 0;
 
     // What the script did is a fact whichever generation it was made for.
     if (ok) {
       item.leftover_possible = false;
       item.held = launch.event === 'alive';
       item.maybe_held = item.held;
+    } else if (late) {
+      this.#counters.alives_late += 1;
     } else {
       this.#counters.runs_failed += 1;
     }
@@ -337,7 +356,7 @@ export class ScriptRunner {
 
     const current = isCurrent({ event: launch.event, plan: launch.plan, kind }, this.#generation(item));
     // A failure of an older generation is not the newer target's, to show as the item's error.
-    if (!ok && current) item.last_error = describeFailure(result, launch.timeout_ms);
+    if (!ok && !late && current) item.last_error = describeFailure(result, launch.timeout_ms);
     if (this.#drain.draining) {
       this.#queueDrainDown(item, now);
     } else if (!current) {
@@ -359,6 +378,16 @@ export class ScriptRunner {
       item.failures = 0;
       item.failed_reported = false;
       item.last_error = '';
+    } else if (late) {
+      // The same attempt again, at once: permit holds it until a renewal window.
+      this.#queue(
+        item,
+        'alive',
+        launch.attempt,
+        now,
+        launch.plan,
+        kind === 'announce' ? 'announce' : 'retry',
+      );
     } else {
       this.#scheduleRetry(item, launch, now);
     }
@@ -611,11 +640,11 @@ export class ScriptRunner {
     kind: ActionKind,
   ): void {
     this.#dropStaleAction(item);
-    this.#pending.add(
-      item,
-      { event, attempt, at, plan, kind },
-      () => `${item.system.config.name}/${item.item}`,
-    );
+    this.#pending.add(item, { event, attempt, at, plan, kind }, () => this.#label(item));
+  }
+
+  #label(item: ItemState): string {
+    return `${item.system.config.name}/${item.item}`;
   }
 
   /** The item's newest generation: its target and the plan that set it (see generation.ts). */
@@ -644,8 +673,9 @@ export class ScriptRunner {
       if (this.#runs.size >= this.#parallel_max) break;
       // A timer that fires for an older generation launches nothing.
       this.#dropStaleAction(item);
-      const kind = this.#pending.get(item)?.kind;
-      if (kind === undefined) continue;
+      const waiting = this.#pending.get(item);
+      if (waiting === undefined) continue;
+      const kind = waiting.kind;
       // An announcement for an item that the running plan brings waits for the end of the plan's
       // downs: the plan's own `alive` then takes its place (see #startAlivePhase), since no
       // `alive` of a plan may run before its downs have.
@@ -660,11 +690,19 @@ export class ScriptRunner {
         else this.#skipAlive(item, now);
         continue;
       }
-      if (
-        item.target === 'alive' &&
-        this.#permit !== undefined &&
-        !this.#permit(item.system.config.name, item.item, now)
-      ) {
+      // Asked for `alive`s only: a drain's `down` runs while the target is still `alive`.
+      const permit: AlivePermit =
+        waiting.event === 'alive' && this.#permit !== undefined
+          ? this.#permit(item.system.config.name, item.item, now)
+          : { kind: 'go' };
+      if (permit.kind === 'wait') {
+        // Asked again at retry_at; a newer plan replaces the action meanwhile as usual.
+        const action = this.#pending.take(item)!;
+        this.#pending.add(item, { ...action, at: Math.max(permit.retry_at, now) }, () => this.#label(item));
+        this.#counters.alives_waited += 1;
+        continue;
+      }
+      if (permit.kind === 'refuse') {
         // Dropped like a stale one: the next set that wants the item plans it again.
         const action = this.#pending.take(item)!;
         this.#counters.alives_refused += 1;
@@ -675,7 +713,7 @@ export class ScriptRunner {
         if (kind === 'plan') this.#notePlanProgress(item, action, 'plan', now, 'alive');
         continue;
       }
-      this.#launch(item, now);
+      this.#launch(item, now, permit.lease_deadline);
     }
   }
 
@@ -685,7 +723,7 @@ export class ScriptRunner {
     return plan?.phase === 'down' && plan.arriving.includes(item);
   }
 
-  #launch(item: ItemState, now: number): void {
+  #launch(item: ItemState, now: number, lease_deadline?: number): void {
     const action = this.#pending.take(item);
     assert(action !== undefined, `${item.system.config.name}/${item.item}: launched without an action`);
     const system = item.system;
@@ -708,6 +746,7 @@ export class ScriptRunner {
       attempt: action.attempt,
       plan: action.plan,
       reason: action.kind,
+      ...(lease_deadline === undefined || action.event !== 'alive' ? {} : { lease_deadline }),
     };
     item.running = { launch, kind: action.kind, since: now };
     if (action.event === 'alive') item.maybe_held = true;

@@ -36,12 +36,37 @@ export interface RunnerOptions {
   remove_on_start?: boolean;
   /**
    * Asked right before any `alive` starts (a plan's, a retry, an announcement): may this item be
-   * taken or announced here now? The controller says no without a fresh lease (a timer that fires
-   * after the process was frozen must not put an item back that the others moved meanwhile). An
-   * `alive` refused is dropped like one that a newer plan made stale (counted in alives_refused).
+   * taken or announced here now (see AlivePermit)? The controller refuses without a fresh lease
+   * (a timer that fires after the process was frozen must not put an item back that the others
+   * moved meanwhile), and has an item of a leased system wait for a renewal window. An `alive`
+   * refused is dropped like one that a newer plan made stale (counted in alives_refused).
    */
-  permit?: (system: string, item: string, now: number) => boolean;
+  permit?: (system: string, item: string, now: number) => AlivePermit;
 }
+
+/**
+ * The answer to RunnerOptions.permit for an `alive` about to start.
+ * - `go`: start it. With `lease_deadline` (ms, the runner's clock), for an item of a system with a
+ *   lease program: the script's first act leases the item, which is a renewal, and every renewal
+ *   must be made by the deadline that the fences of the other servers count on. The script gets it
+ *   as FLIP_LEASE_DEADLINE_MS and, past it, changes nothing and exits LEASE_LATE_EXIT_CODE.
+ * - `wait`: not now but soon (a lease is held and the next renewal window is near): the action
+ *   stays queued and is asked about again at `retry_at` (counted in alives_waited).
+ * - `refuse`: not on this lease or claim; dropped like a stale one and planned again later.
+ */
+export type AlivePermit =
+  | { kind: 'go'; lease_deadline?: number }
+  | { kind: 'wait'; retry_at: number }
+  | { kind: 'refuse' };
+
+/**
+ * The exit code of an `alive` that was started with a lease deadline and reached its lease after
+ * it, so changed nothing (EX_TEMPFAIL of sysexits.h): started again in the next renewal window,
+ * not counted as a failure, up to LATE_RUNS_MAX times in a row.
+ */
+export const LEASE_LATE_EXIT_CODE = 75;
+/** Late `alive`s of an item in a row after which one more counts as a failure (retried with backoff). */
+export const LATE_RUNS_MAX = 5;
 
 /** Defaults, each with why. */
 export const RUNNER_DEFAULTS = {
@@ -78,6 +103,11 @@ export interface Launch {
   attempt: number;
   /** The plan that decided this script should run. */
   plan: number;
+  /**
+   * For an `alive` of a leased item: the script must lease it by then (ms, the runner's clock; see
+   * AlivePermit). The adapter passes it on as FLIP_LEASE_DEADLINE_MS on the host's clock.
+   */
+  lease_deadline?: number;
   /**
    * Why it runs: 'plan' (a first attempt), 'retry' (after a failure), 'drain' (shutdown),
    * 'announce' (`alive` again for an item already held, see ScriptRunner.reassert), 'handback'
@@ -177,6 +207,10 @@ export interface RunnerCounters {
   alives_skipped: number;
   /** `alive`s not started because `permit` said no (no fresh lease when they came due). */
   alives_refused: number;
+  /** Times an `alive` due to start was held for a renewal window (`permit` said wait). */
+  alives_waited: number;
+  /** `alive`s that reached their lease after its deadline and changed nothing (LEASE_LATE_EXIT_CODE). */
+  alives_late: number;
 }
 
 /** Why a script was launched: its plan, a retry, a drain, an announcement, a hand-back. */

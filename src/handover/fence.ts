@@ -36,6 +36,13 @@ export const FENCE_DRIFT = 0.02;
  * enough for a loaded host, whose program may read it tens of ms after the agent wrote it.
  */
 export const KEEP_RENEWAL_MS = 100;
+/**
+ * An `alive` of a leased item is a renewal (its script leases the item first), so it starts only
+ * with at least this long left before the renewal deadline (ms): the time its script takes to
+ * reach the lease (a shell's start, the config read) on a busy host. Past the deadline the script
+ * leases nothing (FLIP_LEASE_DEADLINE_MS) and is started again in the next window.
+ */
+export const ALIVE_LEASE_LEAD_MS = 40;
 /** Added to every fence: a timer that fires late on the holder, a packet's transit (ms). */
 export const FENCE_SLACK_MS = 25;
 /**

@@ -80,6 +80,16 @@ export function agentMetrics(snapshot: AgentSnapshot, stats: AgentStats): Metric
       samples: stats.scriptRuns().map((run) => ({ labels: { ...run.key }, value: run.count })),
     },
     {
+      name: 'flip_alives_held_back_total',
+      help: "alive scripts not started when due, or that changed nothing: 'refused' (no lease or claim), 'waited' (a leased item held for a renewal window, per time asked), 'late' (its lease deadline passed before the script leased the item, exit 75).",
+      type: 'counter',
+      samples: [
+        { labels: { why: 'refused' }, value: counters.runner.alives_refused },
+        { labels: { why: 'waited' }, value: counters.runner.alives_waited },
+        { labels: { why: 'late' }, value: counters.runner.alives_late },
+      ],
+    },
+    {
       name: 'flip_script_duration_seconds',
       help: 'How long scripts ran, by system, event and result.',
       type: 'histogram',

@@ -8,8 +8,10 @@
  *   membership changes, release notices, runner notes, ticks -> NodeController -> commands
  */
 import type { FlipConfig, SystemConfig } from '../config/index.js';
+import type { AlivePermit } from '../executor/types.js';
 import { Claims, type ClaimView, type Standing } from '../handover/claims.js';
 import {
+  ALIVE_LEASE_LEAD_MS,
   type FenceSystem,
   fencedAt,
   KEEP_RENEWAL_MS,
@@ -17,6 +19,7 @@ import {
   renewableUntil,
 } from '../handover/fence.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
+import { LEASE_ROUND_GAP_MS } from '../membership/lease.js';
 import type { ReleasedItem } from '../membership/messages.js';
 import {
   type ClaimMessage,
@@ -118,19 +121,19 @@ export type ControllerCommand =
   | { kind: 'quorum'; state: 'lost' | 'regained'; releasing: readonly string[] };
 
 /**
- * How long after our release a holder that our view gives the item to only later is told too
- * (ms). Views differ after a heal, and a server cut off from the rest plans from a stale view: it
- * may release an item "to" a server that does not hold it and learn the true holder only when the
- * cut heals. Telling it then costs one announcement; not telling it leaves neighbours pointing at
- * us. As long as a release notice is sent again to an unreachable receiver, at most.
- */
-/**
  * How a renewal of a system's held items ended, as the lease program answered: carried out, with
  * how many of the items it was asked to renew it found on the host (an item that lapsed there is
  * not renewed, nor added back), or not carried out at all (too late, failed, no program).
  */
 export type RenewalOutcome = { kind: 'renewed'; asked: number; renewed: number } | { kind: 'not_renewed' };
 
+/**
+ * How long after our release a holder that our view gives the item to only later is told too
+ * (ms). Views differ after a heal, and a server cut off from the rest plans from a stale view: it
+ * may release an item "to" a server that does not hold it and learn the true holder only when the
+ * cut heals. Telling it then costs one announcement; not telling it leaves neighbours pointing at
+ * us. As long as a release notice is sent again to an unreachable receiver, at most.
+ */
 export const TELL_MEMORY_MS = 30_000;
 /** How long a release notice is sent again while its receiver cannot be reached (a partition). */
 export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
@@ -194,6 +197,13 @@ export class NodeController {
    * not held (the claim's clearance puts them in place again); we still answer no claim for them.
    */
   readonly #lapsing = new Map<string, Set<string>>();
+  /**
+   * Until when a renewal may be made under each policy (ms): KEEP_RENEWAL_MS after the last lease
+   * round under `keep`, `grant_fresh_ms` after the pings of the last quorum of fresh grants under
+   * `release` (handover/fence.ts). An `alive` of a leased item is a renewal too (its script leases
+   * the item first), so it starts only with time left before it, and is told the deadline.
+   */
+  readonly #renewableUntil = { keep: Number.NEGATIVE_INFINITY, release: Number.NEGATIVE_INFINITY };
   /** When each system's held items were last put in place again after a failed renewal. */
   readonly #lapseReassertAt = new Map<string, number>();
   /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
@@ -275,12 +285,14 @@ export class NodeController {
     for (const event of events) {
       switch (event.kind) {
         case 'round':
+          this.#renewableUntil.keep = now + KEEP_RENEWAL_MS;
           this.#renew('keep', now + KEEP_RENEWAL_MS);
           break;
         case 'granted': {
           this.#leaseUntil = Math.max(this.#leaseUntil, event.base + LEASE_HOLD_MS);
           const until = renewableUntil(event.base, now, fresh);
           if (until === undefined) break;
+          this.#renewableUntil.release = Math.max(this.#renewableUntil.release, until);
           this.#renew('release', until);
           break;
         }
@@ -340,29 +352,47 @@ export class NodeController {
    * The runner asks right before any `alive` starts (RunnerOptions.permit). Without a fresh lease
    * nothing is taken or put back: the process may have been frozen since the plan, and the others
    * may have declared us down and taken the item once our fence passed, so the claims' answers
-   * are void too. Only `keep` without a lease announces what it holds regardless.
+   * are void too. Only `keep` without a lease announces what it holds regardless. An item of a
+   * system with a lease program also waits for a renewal window (see #inRenewalWindow).
    */
-  mayStartAlive(now: number, view: MembershipView, system: string, item: string): boolean {
-    if (this.hasQuorum(now, view)) {
-      if (this.#mayHold.get(system)?.has(item) === true && !this.#lapsing.get(system)?.has(item)) return true;
-      // An item not held starts only on a claim that still stands in the view of now: a member
-      // that counted as gone when it was let through may be back (see Claims.open).
-      this.#moveClaims(now, view);
-      if (this.#claims.letThrough(system, item)) return true;
-      this.#refused = true;
-      return false;
-    }
+  permitAlive(now: number, view: MembershipView, system: string, item: string): AlivePermit {
     const config = this.#systemsByName.get(system);
+    if (this.hasQuorum(now, view)) {
+      if (this.#mayHold.get(system)?.has(item) !== true || this.#lapsing.get(system)?.has(item) === true) {
+        // An item not held starts only on a claim that still stands in the view of now: a member
+        // that counted as gone when it was let through may be back (see Claims.open).
+        this.#moveClaims(now, view);
+        if (!this.#claims.letThrough(system, item)) {
+          this.#refused = true;
+          return { kind: 'refuse' };
+        }
+      }
+      return this.#inRenewalWindow(now, config);
+    }
     if (
       config?.no_quorum_policy === 'keep' &&
       config.lease === undefined &&
       this.#mayHold.get(system)?.has(item) === true
     )
-      return true;
+      return { kind: 'go' };
     this.#claims.clear();
     // The refused item is planned again once the lease is back.
     this.#refused = true;
-    return false;
+    return { kind: 'refuse' };
+  }
+
+  /**
+   * An `alive` of a leased item leases it: a renewal, which the fences of the other servers count
+   * on being made by the renewal deadline of the last round (keep) or quorum of grants (release).
+   * It starts with at least ALIVE_LEASE_LEAD_MS left before that deadline, and its script is told
+   * the deadline; otherwise it waits for the next window, which a lease round brought forward opens.
+   */
+  #inRenewalWindow(now: number, config: SystemConfig | undefined): AlivePermit {
+    if (config?.lease === undefined) return { kind: 'go' };
+    const deadline = this.#renewableUntil[config.no_quorum_policy];
+    if (now + ALIVE_LEASE_LEAD_MS <= deadline) return { kind: 'go', lease_deadline: deadline };
+    this.#commands.push({ kind: 'lease_round' });
+    return { kind: 'wait', retry_at: now + LEASE_ROUND_GAP_MS };
   }
 
   /**
@@ -517,7 +547,7 @@ export class NodeController {
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
     this.#lapsing.get(system)?.delete(item);
-    // Only a fresh lease lets an `alive` start (mayStartAlive), except `keep` announcing what it
+    // Only a fresh lease lets an `alive` start (permitAlive), except `keep` announcing what it
     // holds without a lease program: that keeps the standing it had.
     if (this.#systemsByName.get(system)?.preempt === false && !this.#yielding.get(system)?.has(item))
       entrySet(this.#sticky, system).add(item);

@@ -7,9 +7,13 @@
 
 import type { FlipConfig } from '../config/index.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
-import { LINUX_LIFETIME_FENCE_MS, NFT_LEASE_TIMEOUT_MS } from '../executor/lease-fence.js';
+import {
+  LINUX_LIFETIME_FENCE_MS,
+  NFT_LATE_TIMEOUT_MIN_MS,
+  NFT_LEASE_TIMEOUT_MS,
+} from '../executor/lease-fence.js';
 import { ScriptRunner } from '../executor/runner.js';
-import type { Launch, RunResult } from '../executor/types.js';
+import { type Launch, LEASE_LATE_EXIT_CODE, type RunResult } from '../executor/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { ReadinessLink } from '../health/readiness-link.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
@@ -69,6 +73,12 @@ export const LEASE_LAPSE_MS = { min: 980, max: 1450 } as const;
  * test/netns/lease.test.ts), and the simulator adds up to 50 ms of a slow commit.
  */
 export const NFT_LEASE_LAPSE_MS = { min: NFT_LEASE_TIMEOUT_MS - 4, max: NFT_LEASE_TIMEOUT_MS + 50 } as const;
+/**
+ * How long at most an `alive` of a leased item takes to reach its lease (ms): a shell's start and
+ * the config read, up to a quarter of the script; long on a loaded host (the slow-scripts fault),
+ * where it may miss the renewal deadline (see Simulation's #leaseStep).
+ */
+export const LEASE_STEP_MS_MAX = 150;
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`simulator: ${message}`);
@@ -565,18 +575,19 @@ export class Simulation {
     const effects = runner.takeEffects();
     for (const launch of effects.launches) {
       const duration = this.#scriptRandom.between(model.duration_ms_min, model.duration_ms_max);
-      const ok = !this.#scriptRandom.chance(model.failure_rate);
+      const lease = this.#leaseStep(launch, duration);
+      const ok = lease !== 'late' && !this.#scriptRandom.chance(model.failure_rate);
       const result: RunResult = {
         run: launch.run,
         ok,
-        exit_code: ok ? 0 : 1,
+        exit_code: ok ? 0 : lease === 'late' ? LEASE_LATE_EXIT_CODE : 1,
         signal: null,
         timed_out: false,
         duration_ms: duration,
         stdout: '',
         stderr: '',
       };
-      this.#noteLaunch(node, launch);
+      if (lease !== 'late') this.#noteLaunch(node, launch, lease);
       this.#action({ kind: 'script_started', at: this.now, node: node.index, launch });
       this.#queue.push(this.now + duration, {
         kind: 'script',
@@ -598,8 +609,28 @@ export class Simulation {
     return released;
   }
 
-  /** An `alive` starting on `node`: record any other live holder, then count `node` as one. */
-  #noteLaunch(node: SimNode, launch: Launch): void {
+  /**
+   * When an `alive` of a leased item leases it, as vip-up does with FLIP_LEASE_DEADLINE_MS: some
+   * time into the script (its start and config read, up to a quarter of it and at most
+   * LEASE_STEP_MS_MAX), counted from the deadline when it comes later (a shorter element under the
+   * nftables fence); 'late', changing nothing, when too little would be left, or at all after the
+   * deadline with the address lifetime alone. `now` for any other launch.
+   */
+  #leaseStep(launch: Launch, duration: number): number | 'late' {
+    if (launch.event !== 'alive' || launch.lease_deadline === undefined || !this.#leased.has(launch.system))
+      return this.now;
+    const at = this.now + this.#scriptRandom.between(0, Math.min(duration / 4, LEASE_STEP_MS_MAX));
+    const late = at - launch.lease_deadline;
+    if (late <= 0) return at;
+    const nft = this.#lapse.get(launch.system) === NFT_LEASE_LAPSE_MS;
+    return nft && NFT_LEASE_TIMEOUT_MS - late >= NFT_LATE_TIMEOUT_MIN_MS ? launch.lease_deadline : 'late';
+  }
+
+  /**
+   * An `alive` starting on `node`: record any other live holder, then count `node` as one. A
+   * leased item lasts on the host from `leased_at` (the script's lease, see #leaseStep).
+   */
+  #noteLaunch(node: SimNode, launch: Launch, leased_at = this.now): void {
     if (launch.event !== 'alive' || !this.#exclusive.has(launch.system)) return;
     const key = `${launch.system}\u0000${launch.item}`;
     const core = node.core;
@@ -637,7 +668,7 @@ export class Simulation {
     node.host.set(
       key,
       this.#leased.has(launch.system)
-        ? this.now + this.#kernelLifetime(launch.system)
+        ? leased_at + this.#kernelLifetime(launch.system)
         : Number.POSITIVE_INFINITY,
     );
   }
@@ -741,8 +772,8 @@ export class Simulation {
         ...runnerOptionsFor(config, id),
         permit: (system, item, now) =>
           node.controller !== undefined && node.core !== undefined
-            ? node.controller.mayStartAlive(now, viewOf(node.core), system, item)
-            : false,
+            ? node.controller.permitAlive(now, viewOf(node.core), system, item)
+            : { kind: 'refuse' },
       });
       node.controller = new NodeController(
         { ...config, id },

@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { describeFailure, retryDelayMs } from '../../src/executor/retry.js';
 import { ScriptRunner } from '../../src/executor/runner.js';
-import type { RunnerNote } from '../../src/executor/types.js';
+import {
+  type AlivePermit,
+  LATE_RUNS_MAX,
+  LEASE_LATE_EXIT_CODE,
+  type RunnerNote,
+} from '../../src/executor/types.js';
 import { Harness, result, system } from './harness.js';
 
 const ABC = ['a', 'b', 'c'];
@@ -94,7 +99,7 @@ describe('executor: ScriptRunner permit (no alive without a fresh lease)', () =>
       remove_on_start: false,
       permit: (_system, item, now) => {
         asked.push(`${item}@${now}`);
-        return allowed;
+        return allowed ? { kind: 'go' } : { kind: 'refuse' };
       },
     });
     h.set('ip', ['a']);
@@ -118,10 +123,99 @@ describe('executor: ScriptRunner permit (no alive without a fresh lease)', () =>
       node: 'n1',
       systems: [system('ip', ABC)],
       remove_on_start: true,
-      permit: () => false,
+      permit: () => ({ kind: 'refuse' }),
     });
     h.set('ip', []);
     assert.deepEqual(h.fresh().launches, ['down a', 'down b', 'down c']);
+  });
+
+  it("a drain's downs are never asked about, though the items are still wanted", () => {
+    let asked = 0;
+    const h: Harness = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC)],
+      remove_on_start: false,
+      permit: (_system, _item, now): AlivePermit => {
+        asked += 1;
+        return asked === 1 ? { kind: 'go' } : { kind: 'wait', retry_at: now + 20 };
+      },
+    });
+    h.set('ip', ['a']).finish('a', true);
+    assert.equal(asked, 1);
+    // A permit that would hold an `alive` for ever (a leaving controller has no renewal window
+    // any more) must not hold the drain's `down`.
+    h.drain(true);
+    assert.deepEqual(h.fresh().launches, ['alive a', 'down a']);
+    assert.equal(asked, 1);
+  });
+});
+
+describe('executor: ScriptRunner permit with a lease deadline (leased items wait for a renewal window)', () => {
+  function leased(answers: (now: number) => AlivePermit) {
+    const asked: number[] = [];
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ABC)],
+      remove_on_start: false,
+      permit: (_system, _item, now) => {
+        asked.push(now);
+        return answers(now);
+      },
+    });
+    return { h, asked };
+  }
+
+  it('wait keeps the alive queued and asks again at retry_at; go passes the deadline to the launch', () => {
+    // Windows open every 250 ms for 100 ms, as a lease round's under `keep`.
+    const { h, asked } = leased((now) =>
+      now % 250 < 60
+        ? { kind: 'go', lease_deadline: now - (now % 250) + 100 }
+        : { kind: 'wait', retry_at: now + 20 },
+    );
+    h.at(70).set('ip', ['a']);
+    assert.deepEqual(h.fresh().launches, []);
+    assert.equal(h.runner.nextWakeAt(), 90, 'asked again at retry_at, not dropped');
+    for (let step = 0; step < 20 && h.running.size === 0; step++) h.at(h.runner.nextWakeAt());
+    assert.deepEqual(asked, [70, 90, 110, 130, 150, 170, 190, 210, 230, 250]);
+    const launch = h.runOf('a')!;
+    assert.equal(launch.lease_deadline, 350);
+    assert.equal(h.runner.counters().alives_waited, 9);
+    assert.equal(h.runner.counters().alives_refused, 0);
+  });
+
+  it('an alive that exits LEASE_LATE_EXIT_CODE is no failure: asked about again at once, up to LATE_RUNS_MAX in a row', () => {
+    const { h } = leased((now) => ({ kind: 'go', lease_deadline: now + 100 }));
+    h.set('ip', ['a']);
+    for (let late = 1; late <= LATE_RUNS_MAX; late++) {
+      const run = h.runOf('a')!.run;
+      h.advance(10);
+      h.runner.finished(h.now, { ...result(run, false), exit_code: LEASE_LATE_EXIT_CODE });
+      h.running.delete(run);
+      h.at(h.now);
+      assert.ok(h.runOf('a') !== undefined, `late run ${late} is started again at once`);
+      assert.equal(h.runner.counters().alives_late, late);
+      assert.equal(h.runner.counters().runs_failed, 0);
+      assert.deepEqual(h.notesOf('retry'), [], 'no retry with backoff');
+    }
+    // One more late in a row counts as a failure: a script that keeps exiting 75 is not spinning.
+    const run = h.runOf('a')!.run;
+    h.runner.finished(h.now, { ...result(run, false), exit_code: LEASE_LATE_EXIT_CODE });
+    h.running.delete(run);
+    h.at(h.now);
+    assert.equal(h.runner.counters().runs_failed, 1);
+    assert.equal(h.notesOf('retry').length, 1);
+    assert.equal(h.runOf('a'), undefined, 'retried after the backoff');
+  });
+
+  it('exit 75 without a lease deadline is an ordinary failure', () => {
+    const h = new Harness({ node: 'n1', systems: [system('ip', ABC)], remove_on_start: false });
+    h.set('ip', ['a']);
+    const run = h.runOf('a')!.run;
+    assert.equal(h.runOf('a')!.lease_deadline, undefined);
+    h.runner.finished(h.now, { ...result(run, false), exit_code: LEASE_LATE_EXIT_CODE });
+    h.running.delete(run);
+    assert.equal(h.runner.counters().runs_failed, 1);
+    assert.equal(h.runner.counters().alives_late, 0);
   });
 });
 
@@ -811,6 +905,8 @@ describe('executor: ScriptRunner stale results and timers', () => {
       announces_skipped: 0,
       alives_skipped: 0,
       alives_refused: 0,
+      alives_waited: 0,
+      alives_late: 0,
     });
     assert.deepEqual(h.runner.held('ip'), []);
     const notes = h.runner.takeEffects().notes.map((note) => note.type);

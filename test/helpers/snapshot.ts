@@ -95,6 +95,8 @@ export function snapshot(extra: Partial<AgentSnapshot> = {}): AgentSnapshot {
         announces_skipped: 0,
         alives_skipped: 0,
         alives_refused: 0,
+        alives_waited: 0,
+        alives_late: 0,
       },
       releases_sent: 0,
       claims_sent: 1,

@@ -86,8 +86,10 @@ describe('metrics: the Prometheus text format', () => {
     ]);
     stats.planned('ip', 1, true);
     stats.roundTrips([0.4, 2]);
+    const base = snapshot();
     const snap = snapshot({
       members: [member('flip1', 0, { state: 'down' }), member('flip', 1), member('flip2', 2)],
+      counters: { ...base.counters, runner: { ...base.counters.runner, alives_waited: 4, alives_late: 1 } },
     });
     const families = parsePrometheus(renderMetrics(agentMetrics(snap, stats)));
     for (const name of families.keys()) assert.match(name, /^flip_/);
@@ -112,6 +114,9 @@ describe('metrics: the Prometheus text format', () => {
     assert.equal(value('flip_detection_seconds_sum'), 1.5);
     assert.equal(value('flip_member_rtt_seconds', { member: 'flip1' }), 0.0005);
     assert.equal(value('flip_fence_may_hold'), 1);
+    assert.equal(value('flip_alives_held_back_total', { why: 'waited' }), 4);
+    assert.equal(value('flip_alives_held_back_total', { why: 'late' }), 1);
+    assert.equal(value('flip_alives_held_back_total', { why: 'refused' }), 0);
     for (const [name, family] of families) {
       if (family.type === 'counter') assert.match(name, /_total$/);
       if (name.includes('seconds')) assert.match(name, /_seconds$/);

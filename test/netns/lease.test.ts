@@ -8,17 +8,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import {
   LINUX_LIFETIME_FENCE_MS,
   NFT_FENCE_MS,
+  NFT_LATE_TIMEOUT_MIN_MS,
   NFT_LEASE_TIMEOUT_MS,
   VIP_LEASE_WATCHDOG_FENCE_MS,
 } from '../../src/executor/lease-fence.js';
-import { LeaseKeeper, type LeaseKeeperEvent } from '../../src/executor/lease-keeper.js';
+import { LeaseKeeper, type LeaseKeeperEvent, readUptimeMs } from '../../src/executor/lease-keeper.js';
+import { LEASE_LATE_EXIT_CODE } from '../../src/executor/types.js';
 import { percentile } from '../../src/stats/percentile.js';
 import {
   canonicalIp,
@@ -85,6 +87,30 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     const links = JSON.parse(result.stdout) as Array<{ addr_info: Addr[] }>;
     const wanted = canonicalIp(address);
     return links.flatMap((link) => link.addr_info).filter((info) => canonicalIp(info.local) === wanted);
+  }
+
+  /** A PATH with every tool but nft (made once), for a host without the nftables fence. */
+  function noNftPath(): string {
+    const bin = join(dir, 'no-nft-bin');
+    if (existsSync(bin)) return bin;
+    mkdirSync(bin, { recursive: true });
+    for (const from of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(from);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (name === 'nft') continue;
+        try {
+          symlinkSync(join(from, name), join(bin, name));
+        } catch {
+          // one of the same name came first
+        }
+      }
+    }
+    return bin;
   }
 
   /**
@@ -563,26 +589,68 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     }
   });
 
-  it('without nft, vip-up and vip-lease refuse a fence under 1500 ms, and run with 1500', async () => {
-    // A PATH with every tool but nft.
-    const bin = join(dir, 'no-nft-bin');
-    mkdirSync(bin, { recursive: true });
-    for (const from of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-      let names: string[] = [];
-      try {
-        names = readdirSync(from);
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        if (name === 'nft') continue;
-        try {
-          symlinkSync(join(from, name), join(bin, name));
-        } catch {
-          // one of the same name came first
-        }
-      }
+  it('vip-up with FLIP_LEASE_DEADLINE_MS: a late lease ends when one at the deadline would; later, or without nft, it exits 75 and changes nothing', async () => {
+    const host = 's6';
+    const elements = async () =>
+      parseFence((await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout).elements;
+    const up = (address: string, deadline: number | string, extra: Record<string, string> = {}) =>
+      lab!.exec(host, [VIP_UP, address, JSON.stringify(CONFIG)], {
+        env: {
+          FLIP_LEASE_LIFETIME_S: '1',
+          FLIP_LEASE_FENCE_MS: String(NFT_FENCE_MS),
+          FLIP_LEASE_DEADLINE_MS: String(deadline),
+          ...extra,
+        },
+        input: '',
+      });
+    const [inTime, late, tooLate, noNft] = [lab!.vip(52), lab!.vip(53), lab!.vip(54), lab!.vip(55)];
+    try {
+      const ok = await up(inTime, readUptimeMs() + 5000);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok(
+        (await elements()).get(inTime)!.expires_ms > NFT_LEASE_TIMEOUT_MS - 200,
+        'a lease in time: the whole timeout',
+      );
+      // 300 ms past the deadline: the element ends by deadline + NFT_LEASE_TIMEOUT_MS (a jiffy's room).
+      const deadline = readUptimeMs() - 300;
+      const shortened = await up(late, deadline);
+      assert.equal(shortened.code, 0, shortened.stderr);
+      const listed = readUptimeMs();
+      const element = (await elements()).get(late);
+      assert.ok(element !== undefined, 'leased');
+      assert.ok(
+        listed + element.expires_ms <= deadline + NFT_LEASE_TIMEOUT_MS + 20,
+        `ends ${listed + element.expires_ms - deadline} ms after the deadline`,
+      );
+      assert.equal((await copies(host, late)).length, 1, 'and added');
+      // Under NFT_LATE_TIMEOUT_MIN_MS of the timeout left: nothing at all.
+      const refused = await up(
+        tooLate,
+        readUptimeMs() - (NFT_LEASE_TIMEOUT_MS - NFT_LATE_TIMEOUT_MIN_MS + 50),
+      );
+      assert.equal(refused.code, LEASE_LATE_EXIT_CODE, refused.stderr);
+      assert.match(refused.stderr, /too late/);
+      assert.equal((await elements()).has(tooLate), false);
+      assert.deepEqual(await copies(host, tooLate), []);
+      // Without the nftables fence the address lifetime is the lease: nothing after the deadline.
+      const without = { PATH: noNftPath(), FLIP_LEASE_FENCE_MS: String(LINUX_LIFETIME_FENCE_MS) };
+      const noFence = await up(noNft, readUptimeMs() - 20, without);
+      assert.equal(noFence.code, LEASE_LATE_EXIT_CODE, noFence.stderr);
+      assert.deepEqual(await copies(host, noNft), []);
+      const noFenceInTime = await up(noNft, readUptimeMs() + 5000, without);
+      assert.equal(noFenceInTime.code, 0, noFenceInTime.stderr);
+      assert.equal((await copies(host, noNft)).length, 1);
+      const bad = await up(lab!.vip(56), 'soon');
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /FLIP_LEASE_DEADLINE_MS must be/);
+    } finally {
+      for (const address of [inTime, late, tooLate, noNft])
+        await lab!.exec(host, [VIP_DOWN, address, JSON.stringify(CONFIG)]);
     }
+  });
+
+  it('without nft, vip-up and vip-lease refuse a fence under 1500 ms, and run with 1500', async () => {
+    const bin = noNftPath();
     const address = lab!.vip(51);
     const run = (argv: string[], fence: number) =>
       lab!.exec('s6', argv, {

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ALIVE_LEASE_LEAD_MS, KEEP_RENEWAL_MS } from '../../src/handover/fence.js';
+import { LEASE_ROUND_GAP_MS } from '../../src/membership/lease.js';
 import type { MemberChange } from '../../src/membership/node.js';
 import { type ControllerCommand, type MembershipView, NodeController } from '../../src/node/controller.js';
 import { readmeCluster } from '../../src/sim/clusters.js';
@@ -98,13 +100,13 @@ describe('controller: claims (break-before-make without timeouts)', () => {
       ['192.168.0.1', '192.168.0.2'],
       'flip is down and fenced (keep, no lease)',
     );
-    assert.equal(controller.mayStartAlive(5, withoutFlip, 'ip', '192.168.0.2'), true);
+    assert.deepEqual(controller.permitAlive(5, withoutFlip, 'ip', '192.168.0.2'), { kind: 'go' });
     // flip is back before the alive started: it may hold the item now, so it must answer first.
-    assert.equal(controller.mayStartAlive(10, all, 'ip', '192.168.0.2'), false);
+    assert.deepEqual(controller.permitAlive(10, all, 'ip', '192.168.0.2'), { kind: 'refuse' });
     const [claim] = of(controller.takeCommands(), 'send_claim');
     assert.equal(claim?.to, FLIP);
     controller.claimReplied(20, { from: FLIP, id: claim!.id, items: claim!.items }, all);
-    assert.equal(controller.mayStartAlive(30, all, 'ip', '192.168.0.2'), true);
+    assert.deepEqual(controller.permitAlive(30, all, 'ip', '192.168.0.2'), { kind: 'go' });
   });
 
   it('a silent member is asked again every ping_timeout, and at once after its release notice', () => {
@@ -320,13 +322,29 @@ describe('controller: leased items held through a stall (keep)', () => {
       [...(of(back, 'desired').at(-1)?.handback ?? [])].map(([item]) => item),
       ['192.168.0.1'],
     );
-    assert.equal(controller.mayStartAlive(3_220, lease, 'ip', '192.168.0.1'), false, 'not before the claim');
+    assert.deepEqual(
+      controller.permitAlive(3_220, lease, 'ip', '192.168.0.1'),
+      { kind: 'refuse' },
+      'not before the claim',
+    );
     for (const claim of claims)
       controller.claimReplied(3_230, { from: claim.to, id: claim.id, items: claim.items }, lease);
     assert.deepEqual(of(controller.takeCommands(), 'cleared'), [
       { kind: 'cleared', system: 'ip', items: ['192.168.0.1'] },
     ]);
-    assert.equal(controller.mayStartAlive(3_240, lease, 'ip', '192.168.0.1'), true);
+    // Cleared, but 90 ms after the last round: past the renewal window (KEEP_RENEWAL_MS, less
+    // ALIVE_LEASE_LEAD_MS for the script to reach its lease). It waits for the next round.
+    assert.deepEqual(controller.permitAlive(3_240, lease, 'ip', '192.168.0.1'), {
+      kind: 'wait',
+      retry_at: 3_240 + LEASE_ROUND_GAP_MS,
+    });
+    assert.equal(of(controller.takeCommands(), 'lease_round').length, 1, 'a round brought forward');
+    controller.lease(3_260, [{ kind: 'round', at: 3_260 }], lease);
+    controller.takeCommands();
+    assert.deepEqual(controller.permitAlive(3_261, lease, 'ip', '192.168.0.1'), {
+      kind: 'go',
+      lease_deadline: 3_260 + KEEP_RENEWAL_MS,
+    });
     controller.scriptStarted('ip', '192.168.0.1');
     controller.takeCommands();
     controller.lease(3_300, [{ kind: 'round', at: 3_300 }], lease);
@@ -367,6 +385,71 @@ describe('controller: an alive of a leased item brings the lease round forward',
   }
 });
 
+describe('controller: an alive of a leased item starts only in a renewal window, and is told its deadline', () => {
+  const ALL = new Set([FLIP, FLIP1, FLIP2]);
+  function holder(policy: 'keep' | 'release', leased = true) {
+    const systems = config.systems.map((system) => ({
+      ...system,
+      no_quorum_policy: policy,
+      ...(leased ? { lease: '/usr/lib/flip/vip-lease' } : {}),
+    }));
+    let base = 0;
+    const lease: MembershipView = { ...view(ALL), leaseBase: () => base };
+    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    return { controller, lease, setBase: (at: number) => (base = at) };
+  }
+
+  it('release: from a quorum of fresh grants until grant_fresh_ms after their pings, less the lead', () => {
+    const { controller, lease, setBase } = holder('release');
+    const fresh = lease.grant_fresh_ms;
+    setBase(1_000);
+    controller.lease(1_005, [{ kind: 'granted', at: 1_005, base: 1_000 }], lease);
+    controller.takeCommands();
+    for (const at of [1_005, 1_000 + fresh - ALIVE_LEASE_LEAD_MS])
+      assert.deepEqual(controller.permitAlive(at, lease, 'ip', '192.168.0.1'), {
+        kind: 'go',
+        lease_deadline: 1_000 + fresh,
+      });
+    // Still a quorum (the lease holds for LEASE_HOLD_MS), but no renewal may be made now.
+    const late = 1_000 + fresh - ALIVE_LEASE_LEAD_MS + 1;
+    assert.deepEqual(controller.permitAlive(late, lease, 'ip', '192.168.0.1'), {
+      kind: 'wait',
+      retry_at: late + LEASE_ROUND_GAP_MS,
+    });
+    assert.equal(of(controller.takeCommands(), 'lease_round').length, 1);
+    // A keep round is no renewal window for a release system.
+    controller.lease(late + 10, [{ kind: 'round', at: late + 10 }], lease);
+    assert.equal(controller.permitAlive(late + 11, lease, 'ip', '192.168.0.1').kind, 'wait');
+  });
+
+  it('keep: for KEEP_RENEWAL_MS after each lease round, less the lead', () => {
+    const { controller, lease } = holder('keep');
+    assert.equal(controller.permitAlive(10, lease, 'ip', '192.168.0.1').kind, 'wait', 'no round yet');
+    controller.lease(100, [{ kind: 'round', at: 100 }], lease);
+    controller.takeCommands();
+    assert.deepEqual(
+      controller.permitAlive(100 + KEEP_RENEWAL_MS - ALIVE_LEASE_LEAD_MS, lease, 'ip', '192.168.0.1'),
+      {
+        kind: 'go',
+        lease_deadline: 100 + KEEP_RENEWAL_MS,
+      },
+    );
+    assert.equal(controller.permitAlive(100 + KEEP_RENEWAL_MS, lease, 'ip', '192.168.0.1').kind, 'wait');
+  });
+
+  it('a system without a lease program: go, with no deadline', () => {
+    for (const policy of ['keep', 'release'] as const) {
+      const { controller, lease, setBase } = holder(policy, false);
+      setBase(4_990);
+      assert.deepEqual(controller.permitAlive(5_000, lease, 'ip', '192.168.0.1'), { kind: 'go' });
+    }
+  });
+});
+
 describe('controller: preempt false (items stay with their holder until it fails)', () => {
   const all = view(new Set([FLIP, FLIP1, FLIP2]));
   const withoutFlip = view(new Set([FLIP1, FLIP2]));
@@ -382,7 +465,7 @@ describe('controller: preempt false (items stay with their holder until it fails
     const [cleared] = of(controller.takeCommands(), 'cleared');
     assert.deepEqual(cleared?.items, ['192.168.0.1', '192.168.0.2']);
     for (const item of cleared!.items) {
-      assert.equal(controller.mayStartAlive(10, withoutFlip, 'ip', item), true);
+      assert.deepEqual(controller.permitAlive(10, withoutFlip, 'ip', item), { kind: 'go' });
       controller.scriptStarted('ip', item);
     }
     controller.takeCommands();
