@@ -51,9 +51,7 @@ export class ReadinessLink {
     planning: boolean,
   ): OwnReadinessSets | undefined {
     const sets = monitor.sets(now, planning ? (system) => this.#peerSettled(core, system) : undefined);
-    const text = (of: OwnReadinessSets | undefined) =>
-      of === undefined ? '' : JSON.stringify([of.failing, of.holding, of.fresh]);
-    const changed = text(this.#last) !== text(sets);
+    const changed = !sameSets(this.#last, sets);
     this.#last = sets;
     core.setReadiness(now, {
       failing: this.#toIndexes(sets.failing),
@@ -93,4 +91,20 @@ export class ReadinessLink {
   #toIndexes(names: readonly string[]): number[] {
     return names.map((name) => this.#indexes.get(name)!).sort((a, b) => a - b);
   }
+}
+
+/** Whether two announcements name the same systems in each set, in the same order. */
+function sameSets(a: OwnReadinessSets | undefined, b: OwnReadinessSets): boolean {
+  return (
+    a !== undefined &&
+    sameNames(a.failing, b.failing) &&
+    sameNames(a.holding, b.holding) &&
+    sameNames(a.fresh, b.fresh)
+  );
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
