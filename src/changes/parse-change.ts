@@ -95,12 +95,11 @@ function settingsSchema(): z.ZodType<SystemSettings> {
     if ((SYSTEM_KEYS_NOT_SETTABLE as readonly string[]).includes(key)) continue;
     shape[key] = required.has(key) ? rule.optional() : rule.nullable();
   }
-  return z
-    .strictObject(shape)
-    .refine(
-      (values) => Object.keys(values).length > 0,
-      'must set at least one key',
-    ) as unknown as z.ZodType<SystemSettings>;
+  // Only when every key was known: a misspelt key is reported as such, not as nothing set.
+  return z.strictObject(shape).refine((values) => Object.keys(values).length > 0, {
+    message: 'must set at least one key',
+    when: (payload) => payload.issues.length === 0,
+  }) as unknown as z.ZodType<SystemSettings>;
 }
 
 /** The keys a system_set may set. */
