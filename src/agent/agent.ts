@@ -77,6 +77,8 @@ export class Agent {
   readonly runner: ScriptRunner;
   readonly #runnerDriver: RunnerDriver;
   readonly #serverIds: string[];
+  /** A #drive is queued (#driveSoon). */
+  #driveQueued = false;
   /** Every decision above the protocol core and the runner (see node/controller.ts). */
   readonly #controller: NodeController;
   /** The one timer for the controller's next wake-up, and when it fires (ms, monotonic). */
@@ -197,8 +199,13 @@ export class Agent {
       ...runnerOptionsFor(config, config.id, {
         resolveScript: (script) => resolveScript(script, configDir),
       }),
-      permit: (system: string, item: string, now: number) =>
-        this.#controller.permitAlive(now, this.membership, system, item),
+      permit: (system: string, item: string, now: number) => {
+        const permit = this.#controller.permitAlive(now, this.membership, system, item);
+        // A wait asked for a lease round brought forward: carried out now, not at the next
+        // membership event (up to a gossip interval later), as the simulator does at once.
+        if (permit.kind === 'wait') this.#driveSoon();
+        return permit;
+      },
     };
     this.runner = new ScriptRunner(runnerOptions);
     this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
@@ -727,6 +734,16 @@ export class Agent {
     this.stats.memberChanges(changes);
     this.#controller.changes(performance.now(), changes, this.membership);
     this.#drive();
+  }
+
+  /** #drive once the current work (the runner's, which asks for permits) is done; once however often asked. */
+  #driveSoon(): void {
+    if (this.#driveQueued) return;
+    this.#driveQueued = true;
+    setImmediate(() => {
+      this.#driveQueued = false;
+      this.#drive();
+    });
   }
 
   /** Carries out the controller's commands, then sets one timer for its next wake-up. */
