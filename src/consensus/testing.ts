@@ -6,11 +6,12 @@
  * a send placed before its persist would be caught by the checkers (checkers.ts), which run
  * after every step.
  */
+
+import type { ConfigChange } from '../changes/index.js';
 import { Random } from '../sim/random.js';
 import type { ClusterState, ConfigDocument } from '../state/cluster-state.js';
 import { CLUSTER_STATE_CHECK, initialClusterState } from '../state/cluster-state.js';
 import { RaftChecker } from './checkers.js';
-import { type ChangeValidator, type ConfigChange, checkChange } from './config-change.js';
 import type { RaftMessage } from './messages.js';
 import { type ProposeAnswer, RaftNode, type RaftView } from './raft-node.js';
 import type { RaftTiming } from './timing.js';
@@ -40,7 +41,6 @@ export interface TestClusterOptions {
   servers: readonly string[];
   timing?: RaftTiming;
   network?: NetworkOptions;
-  validate?: ChangeValidator;
   entries_kept?: number;
   /** The servers the base config lists (default: all of `servers`); the others join by a change. */
   members?: readonly string[];
@@ -82,7 +82,6 @@ export class TestCluster {
   network: NetworkOptions;
   readonly #random: Random;
   readonly #timing: RaftTiming;
-  readonly #validate: ChangeValidator;
   readonly #entries_kept: number | undefined;
   readonly #check_stored: boolean;
   #inflight: InFlight[] = [];
@@ -99,7 +98,6 @@ export class TestCluster {
   constructor(options: TestClusterOptions) {
     this.#random = new Random(options.seed);
     this.#timing = options.timing ?? TEST_TIMING;
-    this.#validate = options.validate ?? checkChange;
     this.#entries_kept = options.entries_kept;
     this.#check_stored = options.check_stored ?? false;
     this.network = options.network ?? CALM_NETWORK;
@@ -124,7 +122,6 @@ export class TestCluster {
       stored: JSON.parse(JSON.stringify(host.disk)) as ClusterState,
       timing: this.#timing,
       random: host.random.next,
-      validate: this.#validate,
       now: this.now,
       entries_kept: this.#entries_kept,
       first_proposal_id: this.#boots * 1_000_000,
