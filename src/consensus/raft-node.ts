@@ -238,6 +238,16 @@ export class RaftNode {
     return this.#leader;
   }
 
+  /** The committed config and its version (0: the base, nothing committed yet), without copying the log. */
+  get committed(): { version: number; index: number; term: number; config: ConfigDocument } {
+    return { ...this.#committed };
+  }
+
+  /** The servers of the latest config in the log, committed or not: those that make majorities. */
+  get members(): string[] {
+    return [...this.#members];
+  }
+
   view(): RaftView {
     return {
       self: this.#self,

@@ -640,6 +640,33 @@ function handMadeLeader(): RaftNode {
   return n;
 }
 
+describe('RaftNode: what the replica reads', () => {
+  it('uncommitted lists the config changes after the commit point, in log order, without the no-op', () => {
+    const n = handMadeLeader();
+    assert.deepEqual(n.uncommitted(), []);
+    const a = { kind: 'data_add' as const, system: 'vip', items: ['a'], base_version: 0 };
+    const b = { kind: 'system_set' as const, system: 'vip', values: { delay: 9 }, base_version: 0 };
+    n.propose(1003, a);
+    n.propose(1004, b);
+    assert.deepEqual(n.uncommitted(), [a, b]);
+    n.takeEffects();
+    n.receive(1005, { kind: 'append_reply', from: 's2', term: 1, success: true, match_index: 2 });
+    assert.deepEqual(n.uncommitted(), [b]);
+    assert.deepEqual([n.committed.version, n.committed.index], [1, 2]);
+  });
+
+  it('leadsWithQuorum: a leader heard by a majority within the minimum election timeout; never a follower', () => {
+    const n = handMadeLeader();
+    const min = TEST_TIMING.election_timeout_ms_min;
+    // Elected at 1002: the followers count as heard at the start of the term.
+    assert.equal(n.leadsWithQuorum(1002 + min - 1), true);
+    assert.equal(n.leadsWithQuorum(1002 + min), false);
+    n.receive(1100, { kind: 'append_reply', from: 's3', term: 1, success: true, match_index: 0 });
+    assert.equal(n.leadsWithQuorum(1100 + min - 1), true);
+    assert.equal(node('s2').leadsWithQuorum(0), false);
+  });
+});
+
 describe('RaftNode: bounds and recovery', () => {
   it(`a leader holds at most ${PROPOSALS_PENDING_MAX} proposals waiting for a majority`, () => {
     const n = handMadeLeader();
