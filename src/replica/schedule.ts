@@ -95,8 +95,10 @@ function run(options: ReplicaScheduleOptions): ReplicaScheduleResult {
       const at = chaos.pick(live);
       cluster.propose(at, clientChange(chaos, cluster.node(at)!.committed, items));
     }
-    if (options.server_changes && live.length > 0 && chaos.chance(0.05)) {
-      const at = chaos.pick(live);
+    // The request above may have crashed its server (a crash pending in the middle of effects).
+    const up = cluster.live();
+    if (options.server_changes && up.length > 0 && chaos.chance(0.05)) {
+      const at = chaos.pick(up);
       cluster.propose(at, serverChange(chaos, cluster.node(at)!.committed, servers));
     }
     if (live.length > 0 && chaos.chance(0.03)) {
