@@ -48,6 +48,8 @@ export interface ReplicaScheduleResult {
   /** From healing to every live server of the final config on the last version (simulated ms). */
   converged_ms: number;
   messages: number;
+  /** Snapshots delivered: followers that lagged behind the entries a leader keeps. */
+  snapshots: number;
   /** Changes answered committed checked in every later config, and those another request touched. */
   kept_checked: number;
   kept_excused: number;
@@ -163,6 +165,7 @@ function run(options: ReplicaScheduleOptions): ReplicaScheduleResult {
     version,
     converged_ms,
     messages: cluster.delivered,
+    snapshots: cluster.delivered_by_kind.get('snapshot') ?? 0,
     kept_checked: kept.checked,
     kept_excused: kept.excused,
     refused_checked,
