@@ -136,7 +136,7 @@ export class ConfigReplica {
     });
     this.#version = this.#raft.committed.version;
     this.#history = new ChangeHistory(this.#version);
-    // A node that starts has nothing to say yet; drained for form.
+    // RaftNode's constructor emits nothing today; whatever it might emit goes through the same path.
     this.#drainRaft();
   }
 
@@ -381,7 +381,7 @@ function answerOf(outcome: ProposalOutcome): ChangeAnswer {
     case 'no_op':
       return { kind: 'no_op', version: outcome.version, reason: outcome.reason };
   }
-  if (outcome.reason === 'invalid' && 'issues' in outcome) return { kind: 'invalid', issues: outcome.issues };
+  if (outcome.reason === 'invalid') return { kind: 'invalid', issues: outcome.issues };
   switch (outcome.reason) {
     case 'conflict':
       return { kind: 'conflict', message: outcome.message };
