@@ -53,14 +53,35 @@ interface Touch {
  * time in proportion to the items and keys of all the changes together.
  */
 export function conflicts(change: ConfigChange, later: readonly ConfigChange[]): string | undefined {
+  const found = firstConflict(change, later);
+  if (found === undefined) return undefined;
+  const version = change.base_version + 1 + found.position;
+  return `conflicts with version ${version} (${describeChange(found.other)}), committed after version ${change.base_version} that this change was made against: both change ${found.what}; look at the config again (flip config show) and retry`;
+}
+
+/**
+ * Why `change` conflicts with `pending`, changes a leader has appended but not committed yet
+ * (they commit before it): no client can have seen them, so any of them that touches what
+ * `change` touches was made at the same time, whatever `change.base_version`. Undefined when it
+ * conflicts with none. Same rule and cost as `conflicts`.
+ */
+export function conflictsPending(change: ConfigChange, pending: readonly ConfigChange[]): string | undefined {
+  const found = firstConflict(change, pending);
+  if (found === undefined) return undefined;
+  return `conflicts with a change not committed yet (${describeChange(found.other)}), made at the same time: both change ${found.what}; retry once it is committed (flip config show)`;
+}
+
+/** The first of `others` that conflicts with `change`: its position, and what both touch. */
+function firstConflict(
+  change: ConfigChange,
+  others: readonly ConfigChange[],
+): { position: number; other: ConfigChange; what: string } | undefined {
   const mine = new TouchIndex(touches(change));
-  for (const [i, other] of later.entries()) {
+  for (const [position, other] of others.entries()) {
     for (const theirs of touches(other)) {
       const touched = mine.overlapping(theirs);
       if (touched === undefined) continue;
-      const version = change.base_version + 1 + i;
-      const what = partName(touched.part.kind === 'whole' ? theirs : touched);
-      return `conflicts with version ${version} (${describeChange(other)}), committed after version ${change.base_version} that this change was made against: both change ${what}; look at the config again (flip config show) and retry`;
+      return { position, other, what: partName(touched.part.kind === 'whole' ? theirs : touched) };
     }
   }
   return undefined;

@@ -1,7 +1,7 @@
 /** Runtime config changes (issue 12): their kinds, shape, application, conflicts and description. */
 export { applyChange, type ChangeOutcome, configIssues } from './apply.js';
 export * from './change.js';
-export { conflicts } from './conflicts.js';
+export { conflicts, conflictsPending } from './conflicts.js';
 export { describeChange } from './describe-change.js';
 export { fitProblems } from './fit.js';
 export {

@@ -12,7 +12,7 @@
  * - Durability: a server's committed version never goes back, a restart included, and an
  *   acknowledged change (reported committed) stays in every later version.
  */
-import type { ConfigChange } from './config-change.js';
+import type { ConfigChange } from '../changes/index.js';
 import type { Entry } from './messages.js';
 import type { ProposalOutcome, RaftView } from './raft-node.js';
 

@@ -8,7 +8,7 @@
  * few may be kept after folding, for followers that lag by little (they get entries instead of
  * a snapshot). Of the folded ones only the snapshot point's term is known.
  */
-import type { LogChange } from './config-change.js';
+import type { LogChange } from './log-change.js';
 import type { Entry } from './messages.js';
 
 /** A log position and its term. */

@@ -4,7 +4,7 @@
  * protocol: append-only, never renamed.
  */
 import type { CommittedConfig } from '../state/cluster-state.js';
-import type { LogChange } from './config-change.js';
+import type { LogChange } from './log-change.js';
 
 /** A log entry as replicated: its position, the term of the leader that appended it, its change. */
 export interface Entry {

@@ -17,37 +17,48 @@
  * on disk before anybody can learn of it, and a change is reported committed only after this
  * server stored what it reports.
  */
+import type { ChangeOutcome, ConfigChange } from '../changes/index.js';
+import { type ConfigIssue, formatIssues } from '../config/errors.js';
 import type { ClusterState, CommittedConfig, ConfigDocument } from '../state/cluster-state.js';
+import { RaftLog } from './log.js';
 import {
-  applyChange,
-  type ChangeValidator,
-  type ConfigChange,
-  isConfigChange,
+  configAfter,
+  foldChange,
   isMembershipChange,
   type LogChange,
-  serversOf,
-} from './config-change.js';
-import { RaftLog } from './log.js';
+  parseLogChange,
+  serverIdsOf,
+} from './log-change.js';
 import type { Entry, RaftMessage } from './messages.js';
 import { electionTimeoutMs, majority, type RaftTiming, timingProblem } from './timing.js';
 
 export type RaftRole = 'follower' | 'pre_candidate' | 'candidate' | 'leader';
 
-/** Why a proposal did not commit. */
+/** Why a proposal did not commit, apart from `invalid` (which carries the config's issues). */
 export type FailureReason =
   /** Not committed within proposal_timeout_ms: no majority answered (it may still commit later). */
   | 'no_quorum'
   /** Its entry was replaced by another leader's: it will never commit. */
   | 'superseded'
-  /** The validator refused it, with its message; nothing was appended. */
-  | 'invalid'
   /** Another server change is not committed yet, or the leader is new: retry. Nothing was appended. */
   | 'conflict'
   /** A snapshot replaced the log that held it: whether it committed is not known here. */
   | 'unknown';
 
 export type ProposalOutcome =
+  /** Committed and applied: the config at `version` is the first to hold it. */
   | { status: 'committed'; version: number; index: number }
+  /**
+   * Committed, but the config already was as the change would make it (applyChange's `no_op`):
+   * no version was made; `version` is the committed version it holds at.
+   */
+  | { status: 'no_op'; version: number; index: number; reason: string }
+  /**
+   * applyChange refused it, with the config's issues. `index` null: refused before it was
+   * appended, against the config it would apply to. A number: it was appended and committed at
+   * that index, but no longer applied when folded (it commits, changes nothing, takes no version).
+   */
+  | { status: 'failed'; reason: 'invalid'; issues: ConfigIssue[]; message: string; index: number | null }
   | { status: 'failed'; reason: FailureReason; message: string };
 
 export type RaftEffect =
@@ -86,8 +97,6 @@ export interface RaftNodeOptions {
   timing: RaftTiming;
   /** Uniform in [0, 1): draws election timeouts. */
   random: () => number;
-  /** Decides whether a proposed change may be appended (config-change.ts). */
-  validate: ChangeValidator;
   /** The time of construction (ms). */
   now: number;
   /** Committed entries kept after folding, for followers that lag by little. Default 16. */
@@ -133,6 +142,15 @@ interface Pending {
   deadline: number;
 }
 
+/** An entry after the commit point, folded onto the one before it (the first onto the committed config). */
+interface Folded {
+  index: number;
+  term: number;
+  outcome: ChangeOutcome | null;
+  /** The config after it. */
+  config: ConfigDocument;
+}
+
 const ENTRIES_KEPT = 16;
 const ENTRIES_PER_APPEND_MAX = 64;
 /** Proposals waiting for their commit on one leader: each holds an entry, so this bounds the log too. */
@@ -142,7 +160,6 @@ export class RaftNode {
   readonly #self: string;
   readonly #timing: RaftTiming;
   readonly #random: () => number;
-  readonly #validate: ChangeValidator;
   readonly #entries_kept: number;
   readonly #entries_per_append_max: number;
   readonly #file_base: ConfigDocument;
@@ -161,6 +178,12 @@ export class RaftNode {
   #check_quorum_at = Number.POSITIVE_INFINITY;
   /** The config after every entry of the log, committed or not, and its servers. */
   #latest: ConfigDocument;
+  /**
+   * The entries after the commit point, folded in order: each entry is folded once per life of
+   * the node (applyChange runs the config's whole validation), and a commit takes the outcomes
+   * from here. Rebuilt from the first entry whose index and term changed.
+   */
+  #folded: Folded[] = [];
   #members: string[];
   #pending = new Map<number, Pending>();
   #next_id: number;
@@ -181,7 +204,6 @@ export class RaftNode {
     this.#self = options.self;
     this.#timing = options.timing;
     this.#random = options.random;
-    this.#validate = options.validate;
     this.#entries_kept = options.entries_kept ?? ENTRIES_KEPT;
     this.#entries_per_append_max = options.entries_per_append_max ?? ENTRIES_PER_APPEND_MAX;
     this.#file_base = stored.file_base;
@@ -194,7 +216,7 @@ export class RaftNode {
       committed === null ? { version: 0, index: 0, term: 0, config: options.base } : { ...committed };
     this.#log = new RaftLog(
       { index: this.#committed.index, term: this.#committed.term },
-      stored.log.map((entry) => ({ ...entry, change: entry.change as LogChange })),
+      stored.log.map((entry) => ({ ...entry, change: storedChange(entry.index, entry.change) })),
     );
     this.#latest = this.#committed.config;
     this.#members = [];
@@ -214,6 +236,16 @@ export class RaftNode {
 
   get leader(): string | null {
     return this.#leader;
+  }
+
+  /** The committed config and its version (0: the base, nothing committed yet), without copying the log. */
+  get committed(): { version: number; index: number; term: number; config: ConfigDocument } {
+    return { ...this.#committed };
+  }
+
+  /** The servers of the latest config in the log, committed or not: those that make majorities. */
+  get members(): string[] {
+    return [...this.#members];
   }
 
   view(): RaftView {
@@ -280,17 +312,26 @@ export class RaftNode {
   }
 
   /**
-   * A client's change. The leader validates it against the config it will apply to (the
-   * committed config with every entry of the log after it) and appends it; its outcome comes
-   * later as a `proposal` effect with the id answered here.
+   * A client's change. The leader checks it against the config it will apply to (the committed
+   * config with every entry of the log after it), with applyChange: an `invalid` change is refused
+   * with the config's issues and nothing is appended; any other is appended (a `no_op` too, so that
+   * its answer, after the commit, names a version a majority holds). Its outcome comes later as a
+   * `proposal` effect with the id answered here.
    */
   propose(now: number, change: ConfigChange): ProposeAnswer {
     if (this.#role !== 'leader') return { kind: 'not_leader', leader: this.#leader };
     const id = this.#next_id++;
     const refuse = (reason: FailureReason, message: string) =>
       this.#report(id, { status: 'failed', reason, message });
-    const check = this.#validate(this.#latest, change);
-    if (!check.ok) refuse('invalid', check.message);
+    const outcome = foldChange(this.#latest, change);
+    if (outcome?.kind === 'invalid')
+      this.#report(id, {
+        status: 'failed',
+        reason: 'invalid',
+        issues: outcome.issues,
+        message: formatIssues(outcome.issues),
+        index: null,
+      });
     else if (this.#pending.size >= PROPOSALS_PENDING_MAX)
       refuse('conflict', `${PROPOSALS_PENDING_MAX} changes are already waiting for a majority; retry later`);
     else if (isMembershipChange(change) && this.#uncommittedMembershipChange())
@@ -305,13 +346,36 @@ export class RaftNode {
         term: entry.term,
         deadline: now + this.#timing.proposal_timeout_ms,
       });
-      this.#latest = applyChange(this.#latest, change);
+      this.#latest = configAfter(this.#latest, outcome);
+      this.#folded.push({ index: entry.index, term: entry.term, outcome, config: this.#latest });
       if (isMembershipChange(change)) this.#refreshLatest(now);
       this.#advanceCommit(now);
       this.#broadcast(now);
     }
     this.#flush();
     return { kind: 'proposed', id };
+  }
+
+  /**
+   * The config changes after the commit point, in log order: on a leader, those that commit
+   * before anything it appends now (unless it loses its leadership first).
+   */
+  uncommitted(): ConfigChange[] {
+    const changes: ConfigChange[] = [];
+    for (const entry of this.#log.slice(this.#committed.index + 1, Number.MAX_SAFE_INTEGER))
+      if (entry.change.kind !== 'noop') changes.push(entry.change);
+    return changes;
+  }
+
+  /**
+   * Whether this server leads and heard from a majority of the members within the minimum
+   * election timeout (the check-quorum window): what it appends now can commit without a new
+   * election. A leader cut off from its majority answers false before check-quorum deposes it.
+   */
+  leadsWithQuorum(now: number): boolean {
+    if (this.#role !== 'leader') return false;
+    const since = now - this.#timing.election_timeout_ms_min;
+    return this.#hasMajority(this.#heardSince(since));
   }
 
   receive(now: number, message: RaftMessage): void {
@@ -475,6 +539,8 @@ export class RaftNode {
       const version_before = this.#committed.version;
       this.#log.installSnapshot({ index: snapshot.index, term: snapshot.term });
       this.#committed = { ...snapshot };
+      // The folds were made onto the config the snapshot replaces.
+      this.#folded = [];
       this.#dirty = true;
       if (snapshot.version > version_before)
         this.#reports.push({
@@ -592,13 +658,18 @@ export class RaftNode {
 
   /** Check-quorum: a leader that has not heard from a majority within the minimum election timeout steps down. */
   #checkQuorum(now: number): void {
-    const since = now - this.#timing.election_timeout_ms_min;
+    const heard = this.#heardSince(now - this.#timing.election_timeout_ms_min);
+    if (this.#hasMajority(heard)) this.#check_quorum_at = now + this.#timing.election_timeout_ms_min;
+    else this.#becomeFollower(now, this.#term, null);
+  }
+
+  /** This leader and the followers that answered it after `since`. */
+  #heardSince(since: number): Set<string> {
     const heard = new Set(
       this.#others().filter((id) => (this.#progress.get(id)?.heard_at ?? Number.NEGATIVE_INFINITY) > since),
     );
     heard.add(this.#self);
-    if (this.#hasMajority(heard)) this.#check_quorum_at = now + this.#timing.election_timeout_ms_min;
-    else this.#becomeFollower(now, this.#term, null);
+    return heard;
   }
 
   /** Whether `ids` hold a majority of the members (the latest config's servers). */
@@ -679,16 +750,27 @@ export class RaftNode {
     if (this.#role === 'leader') this.#broadcast(now);
   }
 
-  /** Applies the entries up to `index` in order, reports them, and folds them into the committed config. */
+  /**
+   * Applies the entries up to `index` in order, reports them, and folds them into the committed
+   * config. An entry whose fold is `no_op` or `invalid` commits but changes nothing and takes no
+   * version; its proposer learns so (CONSENSUS.md, "Folding").
+   */
   #commitTo(now: number, index: number): void {
     let { version, config } = this.#committed;
     let removed_self = false;
     for (let i = this.#committed.index + 1; i <= index; i++) {
       const entry = this.#log.entry(i);
       if (entry === undefined) throw new Error(`commit ${index}: entry ${i} is not in the log`);
-      if (isConfigChange(entry.change)) {
+      // The fold made when the entry came in, onto this same config (see #refreshLatest).
+      const folded = this.#folded[0];
+      let outcome: ChangeOutcome | null;
+      if (folded !== undefined && folded.index === i && folded.term === entry.term) {
+        this.#folded.shift();
+        outcome = folded.outcome;
+      } else outcome = foldChange(config, entry.change);
+      if (outcome?.kind === 'applied' && entry.change.kind !== 'noop') {
         version++;
-        config = applyChange(config, entry.change);
+        config = outcome.config;
         this.#reports.push({
           kind: 'applied',
           version,
@@ -702,12 +784,7 @@ export class RaftNode {
       for (const [id, pending] of this.#pending) {
         if (pending.index !== i) continue;
         this.#pending.delete(id);
-        this.#report(
-          id,
-          pending.term === entry.term
-            ? { status: 'committed', version, index: i }
-            : { status: 'failed', reason: 'superseded', message: 'another leader replaced it' },
-        );
+        this.#report(id, committedOutcome(pending.term === entry.term ? outcome : undefined, version, i));
       }
     }
     const term = this.#log.termAt(index)!;
@@ -734,16 +811,31 @@ export class RaftNode {
   }
 
   /**
-   * The latest config: the committed one with every later entry applied. Its servers make the
+   * The latest config: the committed one with every later entry folded. Its servers make the
    * majorities from the moment a server change is appended (dissertation §4.1), committed or not.
+   * Entries whose index and term are unchanged since the last fold keep their outcome: an entry
+   * at an index and term is always the same change, folded onto the same config.
    */
   #refreshLatest(now: number): void {
     let config = this.#committed.config;
-    for (const entry of this.#log.slice(this.#committed.index + 1, Number.MAX_SAFE_INTEGER))
-      config = applyChange(config, entry.change);
+    const folded: Folded[] = [];
+    let reusing = true;
+    for (const entry of this.#log.slice(this.#committed.index + 1, Number.MAX_SAFE_INTEGER)) {
+      const before = reusing ? this.#folded[folded.length] : undefined;
+      if (before !== undefined && before.index === entry.index && before.term === entry.term) {
+        folded.push(before);
+        config = before.config;
+        continue;
+      }
+      reusing = false;
+      const outcome = foldChange(config, entry.change);
+      config = configAfter(config, outcome);
+      folded.push({ index: entry.index, term: entry.term, outcome, config });
+    }
+    this.#folded = folded;
     this.#latest = config;
     const was_member = this.#members.includes(this.#self);
-    this.#members = serversOf(config);
+    this.#members = serverIdsOf(config);
     const member = this.#members.includes(this.#self);
     if (this.#role !== 'leader' && member !== was_member) this.#resetElectionTimer(now);
   }
@@ -768,4 +860,35 @@ export class RaftNode {
     this.#sends = [];
     this.#reports = [];
   }
+}
+
+/** What a proposal's committed entry tells its proposer; `outcome` undefined: another leader's entry took its index. */
+function committedOutcome(
+  outcome: ChangeOutcome | null | undefined,
+  version: number,
+  index: number,
+): ProposalOutcome {
+  if (outcome === undefined || outcome === null)
+    return { status: 'failed', reason: 'superseded', message: 'another leader replaced it' };
+  switch (outcome.kind) {
+    case 'applied':
+      return { status: 'committed', version, index };
+    case 'no_op':
+      return { status: 'no_op', version, index, reason: outcome.reason };
+    case 'invalid':
+      return {
+        status: 'failed',
+        reason: 'invalid',
+        issues: outcome.issues,
+        message: formatIssues(outcome.issues),
+        index,
+      };
+  }
+}
+
+/** A stored log entry's change, checked: a state file holds the change only as JSON. */
+function storedChange(index: number, value: unknown): LogChange {
+  const parsed = parseLogChange(value);
+  if (parsed.ok) return parsed.change;
+  throw new Error(`the stored log entry ${index} is not a change: ${formatIssues(parsed.issues)}`);
 }

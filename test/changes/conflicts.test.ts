@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigChange } from '../../src/changes/change.js';
-import { conflicts } from '../../src/changes/conflicts.js';
+import { conflicts, conflictsPending } from '../../src/changes/conflicts.js';
 
 const v = { base_version: 5 };
 const dataAdd = (system: string, ...items: string[]): ConfigChange => ({
@@ -110,6 +110,20 @@ describe('conflicts', () => {
       conflicts(dataAdd('vip', ...many), [dataRm('vip', ...others, many[4999]!)]) ?? '',
       /both change item "10\.19\.135\.1" of system "vip"/,
     );
+  });
+});
+
+describe('conflictsPending', () => {
+  it('applies the same rule to changes not committed yet, whatever the base, and says they are pending', () => {
+    for (const [change, later, touched] of TABLE) {
+      const found = conflictsPending({ ...change, base_version: 9 }, [later]);
+      assert.equal(found === undefined, touched === undefined, `${change.kind} then ${later.kind}`);
+    }
+    assert.equal(
+      conflictsPending(set('vip', { delay: 200 }), [dataAdd('vip', 'C'), set('vip', { delay: 300 })]),
+      'conflicts with a change not committed yet (system set vip delay=300), made at the same time: both change delay of system "vip"; retry once it is committed (flip config show)',
+    );
+    assert.equal(conflictsPending(dataAdd('vip', 'A'), []), undefined);
   });
 });
 

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ConfigChange } from '../../src/consensus/config-change.js';
-import { serversOf } from '../../src/consensus/config-change.js';
+import type { ConfigChange } from '../../src/changes/index.js';
+import { serverIdsOf } from '../../src/consensus/log-change.js';
 import { TestCluster } from '../../src/consensus/testing.js';
 import { Random } from '../../src/sim/random.js';
 
@@ -32,6 +32,12 @@ function ids(n: number): string[] {
 function dataOf(config: { [key: string]: unknown }): string[] {
   const cluster = config.cluster as { system: { vip: { data: string[] } } };
   return cluster.system.vip.data;
+}
+
+/** Adds `id` back with the address the base config gave it, a member of `vip` again. */
+function serverAdd(id: string): ConfigChange {
+  const port = 2200 + Number(id.slice(1)) - 1;
+  return { kind: 'server_add', id, ip: '127.0.0.1', port, systems: ['vip'], base_version: 0 };
 }
 
 const NETWORKS = {
@@ -64,19 +70,24 @@ function runSchedule(
       const live = cluster.live();
       const down = servers.filter((id) => !live.includes(id));
       if (live.length > 0 && chaos.chance(0.35)) {
-        const change: ConfigChange = { kind: 'data_add', system: 'vip', items: [`i${item++}`] };
+        const change: ConfigChange = {
+          kind: 'data_add',
+          system: 'vip',
+          items: [`i${item++}`],
+          base_version: 0,
+        };
         cluster.propose(chaos.pick(live), change);
       }
       if (server_changes && live.length > 0 && chaos.chance(0.04)) {
         const leader = cluster.leaders()[0];
         const config = leader === undefined ? undefined : cluster.node(leader)!.view().committed.config;
         if (config !== undefined) {
-          const members = serversOf(config);
+          const members = serverIdsOf(config);
           const out = servers.filter((id) => !members.includes(id));
           const change: ConfigChange =
             out.length > 0 && (members.length <= 3 || chaos.chance(0.5))
-              ? { kind: 'server_add', id: chaos.pick(out), server: { ip: '127.0.0.1', port: 2300 } }
-              : { kind: 'server_rm', id: chaos.pick(members) };
+              ? serverAdd(chaos.pick(out))
+              : { kind: 'server_rm', id: chaos.pick(members), base_version: 0 };
           cluster.propose(leader!, change);
         }
       }
@@ -111,11 +122,12 @@ function runSchedule(
           kind: 'data_add',
           system: 'vip',
           items: [last],
+          base_version: 0,
         });
         last_key = answer.kind === 'proposed' ? `${server}/${answer.id}` : undefined;
       }
       if (leader === undefined || last === undefined) continue;
-      members = serversOf(cluster.node(leader)!.view().committed.config);
+      members = serverIdsOf(cluster.node(leader)!.view().committed.config);
       const { version, agreed } = cluster.agreement(members);
       const config = cluster.node(leader)!.view().committed.config;
       if (agreed && version === cluster.checker.versions.size && dataOf(config).includes(last)) break;

@@ -1,12 +1,17 @@
 /** The log's matching rules: what an append from a leader keeps, truncates and refuses. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ConfigChange } from '../../src/consensus/config-change.js';
+import type { ConfigChange } from '../../src/changes/index.js';
 import { RaftLog } from '../../src/consensus/log.js';
 import type { Entry } from '../../src/consensus/messages.js';
 
 const noop = { kind: 'noop' } as const;
-const add = (item: string): ConfigChange => ({ kind: 'data_add', system: 'vip', items: [item] });
+const add = (item: string): ConfigChange => ({
+  kind: 'data_add',
+  system: 'vip',
+  items: [item],
+  base_version: 0,
+});
 
 /** Entries of the given terms from `first` on, each a data_add naming its index and term. */
 function entries(first: number, terms: number[]): Entry[] {

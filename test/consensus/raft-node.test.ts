@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkChange, configFileValidator, serversOf } from '../../src/consensus/config-change.js';
+import { serverIdsOf } from '../../src/consensus/log-change.js';
 import type { RaftMessage } from '../../src/consensus/messages.js';
 import { PROPOSALS_PENDING_MAX, type RaftEffect, RaftNode } from '../../src/consensus/raft-node.js';
 import { TEST_TIMING, TestCluster, testConfig } from '../../src/consensus/testing.js';
@@ -23,7 +23,6 @@ function node(self: string, stored?: Partial<ClusterState>, seed = 1, state_lost
     stored: { ...initialClusterState(self, BASE), ...stored },
     timing: TEST_TIMING,
     random: new Random(seed).next,
-    validate: checkChange,
     now: 0,
   });
 }
@@ -83,7 +82,6 @@ describe('RaftNode: elections', () => {
       stored: initialClusterState('s1', base),
       timing: TEST_TIMING,
       random: () => 0,
-      validate: checkChange,
       now: 0,
     });
     assert.equal(solo.nextWakeAt(), TEST_TIMING.election_timeout_ms_min);
@@ -91,7 +89,7 @@ describe('RaftNode: elections', () => {
     assert.equal(solo.role, 'leader');
     assert.equal(solo.term, 1);
     solo.takeEffects();
-    const answer = solo.propose(200, { kind: 'data_add', system: 'vip', items: ['a'] });
+    const answer = solo.propose(200, { kind: 'data_add', system: 'vip', items: ['a'], base_version: 0 });
     assert.deepEqual(answer, { kind: 'proposed', id: 1 });
     const effects = solo.takeEffects();
     assert.deepEqual(
@@ -115,10 +113,13 @@ describe('RaftNode: elections', () => {
     for (const [id, n] of router.nodes) {
       assert.equal(n.leader, leaders[0]);
       if (id !== leaders[0])
-        assert.deepEqual(n.propose(1000, { kind: 'data_add', system: 'vip', items: ['a'] }), {
-          kind: 'not_leader',
-          leader: leaders[0],
-        });
+        assert.deepEqual(
+          n.propose(1000, { kind: 'data_add', system: 'vip', items: ['a'], base_version: 0 }),
+          {
+            kind: 'not_leader',
+            leader: leaders[0],
+          },
+        );
     }
   });
 
@@ -249,7 +250,7 @@ describe('RaftNode: commits', () => {
     // s1 and s2 hold entry 2 of term 2, a majority; s1 becomes leader of term 3.
     const log = [
       { index: 1, term: 1, change: { kind: 'noop' } },
-      { index: 2, term: 2, change: { kind: 'data_add', system: 'vip', items: ['x'] } },
+      { index: 2, term: 2, change: { kind: 'data_add', system: 'vip', items: ['x'], base_version: 0 } },
     ];
     const s1 = node('s1', { current_term: 2, log });
     s1.tick(1000); // pre-vote
@@ -301,7 +302,12 @@ describe('RaftNode: proposals', () => {
     const cluster = new TestCluster({ seed: 11, servers: ['s1', 's2', 's3'] });
     const leader = electedLeader(cluster);
     const follower = ['s1', 's2', 's3'].find((id) => id !== leader)!;
-    const { server, answer } = cluster.propose(follower, { kind: 'data_add', system: 'vip', items: ['a'] });
+    const { server, answer } = cluster.propose(follower, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['a'],
+      base_version: 0,
+    });
     assert.equal(server, leader);
     cluster.runFor(200);
     assert.deepEqual(outcomesOf(cluster, leader, proposedId(answer)), {
@@ -312,37 +318,145 @@ describe('RaftNode: proposals', () => {
     for (const id of ['s1', 's2', 's3']) assert.deepEqual(data(cluster, id), ['a']);
   });
 
-  it("refuses an invalid change with the validator's message, appending nothing", () => {
-    const cluster = new TestCluster({ seed: 12, servers: ['s1', 's2', 's3'], validate: configFileValidator });
+  it("refuses an invalid change with the config's issues, appending nothing", () => {
+    const cluster = new TestCluster({ seed: 12, servers: ['s1', 's2', 's3'] });
     const leader = electedLeader(cluster);
     cluster.runFor(200);
     const before = cluster.node(leader)!.view().log.length;
     const { answer } = cluster.propose(leader, {
       kind: 'system_set',
       system: 'vip',
-      values: { type: 'bogus' },
+      values: { type: 'bogus' as 'single' },
+      base_version: 0,
     });
     const outcome = outcomesOf(cluster, leader, proposedId(answer));
     assert.equal(outcome?.status === 'failed' && outcome.reason, 'invalid');
     assert.match(outcome?.status === 'failed' ? outcome.message : '', /^cluster\.system\.vip\.type: /);
+    assert.deepEqual(
+      outcome?.status === 'failed' &&
+        outcome.reason === 'invalid' && [outcome.index, outcome.issues[0]?.path],
+      [null, 'cluster.system.vip.type'],
+    );
     assert.equal(cluster.node(leader)!.view().log.length, before);
-    // And a valid one through the same validator commits.
-    const ok = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['10.0.0.9'] });
+    // An item already there, against the config it would apply to (the earlier one is not committed yet).
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['x'], base_version: 0 });
+    const twice = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['x'], base_version: 0 });
+    const refused = outcomesOf(cluster, leader, proposedId(twice.answer));
+    assert.match(
+      refused?.status === 'failed' ? refused.message : '',
+      /^items\[0\]: "x" is already in system "vip"/,
+    );
+    // And a valid one commits.
+    const ok = cluster.propose(leader, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['10.0.0.9'],
+      base_version: 0,
+    });
     cluster.runFor(200);
     assert.equal(outcomesOf(cluster, leader, proposedId(ok.answer))?.status, 'committed');
+  });
+
+  it('a change that changes nothing commits without a version and is reported no_op at the version that holds it', () => {
+    const cluster = new TestCluster({ seed: 19, servers: ['s1', 's2', 's3'] });
+    const leader = electedLeader(cluster);
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'], base_version: 0 });
+    cluster.runFor(200);
+    const index_before = cluster.node(leader)!.view().commit_index;
+    const { answer } = cluster.propose(leader, {
+      kind: 'system_set',
+      system: 'vip',
+      values: { type: 'single' },
+      base_version: 1,
+    });
+    cluster.runFor(200);
+    assert.deepEqual(outcomesOf(cluster, leader, proposedId(answer)), {
+      status: 'no_op',
+      version: 1,
+      index: index_before + 1,
+      reason: 'the config already is as this change would make it',
+    });
+    assert.deepEqual(cluster.agreement(), { version: 1, agreed: true });
+    for (const id of ['s1', 's2', 's3'])
+      assert.equal(cluster.node(id)!.view().commit_index, index_before + 1);
+  });
+
+  it('an entry that no longer applies when folded commits on every server but changes nothing and takes no version', () => {
+    // A leader's log can hold such an entry only if it was checked against another config than
+    // the one it folds onto; the rule must still give every server the same versions.
+    const entries = [
+      { index: 1, term: 1, change: { kind: 'noop' as const } },
+      {
+        index: 2,
+        term: 1,
+        change: { kind: 'data_add' as const, system: 'vip', items: ['x'], base_version: 0 },
+      },
+      {
+        index: 3,
+        term: 1,
+        change: { kind: 'data_add' as const, system: 'vip', items: ['x'], base_version: 0 },
+      },
+      {
+        index: 4,
+        term: 1,
+        change: { kind: 'data_add' as const, system: 'vip', items: ['y'], base_version: 0 },
+      },
+    ];
+    const followers = ['s2', 's3'].map((id) => node(id));
+    const results = followers.map((follower) => {
+      follower.receive(10, {
+        kind: 'append',
+        from: 's1',
+        term: 1,
+        prev_index: 0,
+        prev_term: 0,
+        entries,
+        commit: 4,
+      });
+      return follower
+        .takeEffects()
+        .flatMap((e) =>
+          e.kind === 'applied'
+            ? [
+                [
+                  e.version,
+                  e.index,
+                  (e.config.cluster as { system: { vip: { data: string[] } } }).system.vip.data,
+                ],
+              ]
+            : [],
+        );
+    });
+    assert.deepEqual(results[0], [
+      [1, 2, ['x']],
+      [2, 4, ['x', 'y']],
+    ]);
+    assert.deepEqual(results[1], results[0]);
+    assert.deepEqual(
+      followers.map((f) => [f.view().commit_index, f.view().committed.version]),
+      [
+        [4, 2],
+        [4, 2],
+      ],
+    );
   });
 
   it('a minority commits nothing and reports no_quorum; the majority goes on; after healing the minority takes the majority log', () => {
     const servers = ['s1', 's2', 's3', 's4', 's5'];
     const cluster = new TestCluster({ seed: 13, servers });
     const leader = electedLeader(cluster);
-    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['before'] });
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['before'], base_version: 0 });
     cluster.runFor(300);
     const minority = [leader, servers.find((id) => id !== leader)!];
     const majority = servers.filter((id) => !minority.includes(id));
     const version_before = cluster.node(leader)!.view().committed.version;
     cluster.partition([minority, majority]);
-    const { answer } = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['lost'] });
+    const { answer } = cluster.propose(leader, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['lost'],
+      base_version: 0,
+    });
     const id = proposedId(answer);
     cluster.runFor(TEST_TIMING.proposal_timeout_ms + 100);
     const outcome = outcomesOf(cluster, leader, id);
@@ -356,6 +470,7 @@ describe('RaftNode: proposals', () => {
       kind: 'data_add',
       system: 'vip',
       items: ['kept'],
+      base_version: version_before,
     });
     cluster.runFor(300);
     assert.equal(outcomesOf(cluster, new_leader, proposedId(kept))?.status, 'committed');
@@ -375,11 +490,16 @@ describe('RaftNode: proposals', () => {
     const leader = electedLeader(cluster);
     cluster.runFor(200);
     cluster.partition([[leader], servers.filter((id) => id !== leader)]);
-    const { answer } = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['doomed'] });
+    const { answer } = cluster.propose(leader, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['doomed'],
+      base_version: 0,
+    });
     cluster.runFor(1000);
     const other = electedLeader(cluster);
     assert.notEqual(other, leader);
-    cluster.propose(other, { kind: 'data_add', system: 'vip', items: ['winner'] });
+    cluster.propose(other, { kind: 'data_add', system: 'vip', items: ['winner'], base_version: 0 });
     cluster.runFor(300);
     cluster.heal();
     cluster.runFor(1000);
@@ -392,7 +512,10 @@ describe('RaftNode: proposals', () => {
 describe('RaftNode: server changes, one at a time', () => {
   it('a new leader refuses a server change until it has committed in its term', () => {
     const n = handMadeLeader();
-    assert.deepEqual(n.propose(1003, { kind: 'server_rm', id: 's3' }), { kind: 'proposed', id: 1 });
+    assert.deepEqual(n.propose(1003, { kind: 'server_rm', id: 's3', base_version: 0 }), {
+      kind: 'proposed',
+      id: 1,
+    });
     const [report] = n.takeEffects();
     assert.equal(
       report?.kind === 'proposal' && report.outcome.status === 'failed' && report.outcome.reason,
@@ -411,12 +534,20 @@ describe('RaftNode: server changes, one at a time', () => {
     const first = cluster.propose(leader, {
       kind: 'server_add',
       id: 's4',
-      server: { ip: '127.0.0.1', port: 2204 },
+      ip: '127.0.0.1',
+      port: 2204,
+      systems: ['vip'],
+      base_version: 0,
     });
     // The new server counts in majorities from the moment its entry is appended.
     assert.deepEqual(cluster.node(leader)!.view().members, ['s1', 's2', 's3', 's4']);
-    const second = cluster.propose(leader, { kind: 'server_rm', id: 's3' });
-    const data_change = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'] });
+    const second = cluster.propose(leader, { kind: 'server_rm', id: 's3', base_version: 0 });
+    const data_change = cluster.propose(leader, {
+      kind: 'data_add',
+      system: 'vip',
+      items: ['a'],
+      base_version: 0,
+    });
     const refused = outcomesOf(cluster, leader, proposedId(second.answer));
     assert.equal(refused?.status === 'failed' && refused.reason, 'conflict');
     cluster.runFor(500);
@@ -428,7 +559,7 @@ describe('RaftNode: server changes, one at a time', () => {
     // Now a majority is 3 of 4: with two servers down, nothing commits.
     const down = ['s1', 's2', 's3', 's4'].filter((id) => id !== leader).slice(0, 2);
     for (const id of down) cluster.crash(id);
-    const stuck = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['b'] });
+    const stuck = cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['b'], base_version: 0 });
     cluster.runFor(TEST_TIMING.proposal_timeout_ms + 100);
     const failed = outcomesOf(cluster, leader, proposedId(stuck.answer));
     assert.equal(failed?.status === 'failed' && failed.reason, 'no_quorum');
@@ -438,7 +569,7 @@ describe('RaftNode: server changes, one at a time', () => {
     const cluster = new TestCluster({ seed: 16, servers: ['s1', 's2', 's3'] });
     const leader = electedLeader(cluster);
     cluster.runFor(200);
-    const { answer } = cluster.propose(leader, { kind: 'server_rm', id: leader });
+    const { answer } = cluster.propose(leader, { kind: 'server_rm', id: leader, base_version: 0 });
     cluster.runFor(300);
     assert.equal(outcomesOf(cluster, leader, proposedId(answer))?.status, 'committed');
     assert.equal(cluster.node(leader)!.role, 'follower');
@@ -450,8 +581,8 @@ describe('RaftNode: server changes, one at a time', () => {
     assert.equal(cluster.node(next)!.term, term);
     assert.equal(cluster.node(leader)!.nextWakeAt(), Number.POSITIVE_INFINITY);
     const rest = ['s1', 's2', 's3'].filter((id) => id !== leader);
-    assert.deepEqual(serversOf(cluster.node(next)!.view().committed.config), rest);
-    const after = cluster.propose(next, { kind: 'data_add', system: 'vip', items: ['a'] });
+    assert.deepEqual(serverIdsOf(cluster.node(next)!.view().committed.config), rest);
+    const after = cluster.propose(next, { kind: 'data_add', system: 'vip', items: ['a'], base_version: 0 });
     cluster.runFor(300);
     assert.equal(outcomesOf(cluster, next, proposedId(after.answer))?.status, 'committed');
   });
@@ -465,7 +596,7 @@ describe('RaftNode: snapshots and restarts', () => {
     const behind = servers.find((id) => id !== leader)!;
     cluster.crash(behind);
     for (let i = 0; i < 10; i++) {
-      cluster.propose(leader, { kind: 'data_add', system: 'vip', items: [`i${i}`] });
+      cluster.propose(leader, { kind: 'data_add', system: 'vip', items: [`i${i}`], base_version: 0 });
       cluster.runFor(50);
     }
     cluster.runFor(200);
@@ -481,7 +612,7 @@ describe('RaftNode: snapshots and restarts', () => {
   it('a restarted server keeps its term, vote, log and committed config', () => {
     const cluster = new TestCluster({ seed: 18, servers: ['s1', 's2', 's3'], check_stored: true });
     const leader = electedLeader(cluster);
-    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'] });
+    cluster.propose(leader, { kind: 'data_add', system: 'vip', items: ['a'], base_version: 0 });
     cluster.runFor(300);
     for (const id of ['s1', 's2', 's3']) {
       const before = cluster.node(id)!.view();
@@ -509,14 +640,41 @@ function handMadeLeader(): RaftNode {
   return n;
 }
 
+describe('RaftNode: what the replica reads', () => {
+  it('uncommitted lists the config changes after the commit point, in log order, without the no-op', () => {
+    const n = handMadeLeader();
+    assert.deepEqual(n.uncommitted(), []);
+    const a = { kind: 'data_add' as const, system: 'vip', items: ['a'], base_version: 0 };
+    const b = { kind: 'system_set' as const, system: 'vip', values: { delay: 9 }, base_version: 0 };
+    n.propose(1003, a);
+    n.propose(1004, b);
+    assert.deepEqual(n.uncommitted(), [a, b]);
+    n.takeEffects();
+    n.receive(1005, { kind: 'append_reply', from: 's2', term: 1, success: true, match_index: 2 });
+    assert.deepEqual(n.uncommitted(), [b]);
+    assert.deepEqual([n.committed.version, n.committed.index], [1, 2]);
+  });
+
+  it('leadsWithQuorum: a leader heard by a majority within the minimum election timeout; never a follower', () => {
+    const n = handMadeLeader();
+    const min = TEST_TIMING.election_timeout_ms_min;
+    // Elected at 1002: the followers count as heard at the start of the term.
+    assert.equal(n.leadsWithQuorum(1002 + min - 1), true);
+    assert.equal(n.leadsWithQuorum(1002 + min), false);
+    n.receive(1100, { kind: 'append_reply', from: 's3', term: 1, success: true, match_index: 0 });
+    assert.equal(n.leadsWithQuorum(1100 + min - 1), true);
+    assert.equal(node('s2').leadsWithQuorum(0), false);
+  });
+});
+
 describe('RaftNode: bounds and recovery', () => {
   it(`a leader holds at most ${PROPOSALS_PENDING_MAX} proposals waiting for a majority`, () => {
     const n = handMadeLeader();
     for (let i = 0; i < PROPOSALS_PENDING_MAX; i++)
-      n.propose(1003, { kind: 'data_add', system: 'vip', items: [`i${i}`] });
+      n.propose(1003, { kind: 'data_add', system: 'vip', items: [`i${i}`], base_version: 0 });
     assert.ok(!n.takeEffects().some((e) => e.kind === 'proposal'), 'all accepted');
     const log_length = n.view().log.length;
-    n.propose(1004, { kind: 'data_add', system: 'vip', items: ['one too many'] });
+    n.propose(1004, { kind: 'data_add', system: 'vip', items: ['one too many'], base_version: 0 });
     const [report] = n.takeEffects().filter((e) => e.kind === 'proposal');
     assert.equal(
       report?.kind === 'proposal' && report.outcome.status === 'failed' && report.outcome.reason,
