@@ -567,9 +567,12 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       t.diagnostic(
         `renewal request to reply (after the commit): p50 ${f(roundTrips, 50)} p99 ${f(roundTrips, 99)} max ${f(roundTrips, 100)} ms`,
       );
-      // "expires" is ms-granular and the kernel counts in jiffies (4 ms at HZ=250).
+      // "expires" is ms-granular and the kernel counts in jiffies (4 ms at HZ=250). Each bound
+      // fails only when the listing proves it wrong: the upper bound grows with a slow listing on
+      // a loaded host (CI: 214 ms while the replies, which come after the commit, took 55 at most),
+      // so the room in NFT_FENCE_MS is judged by the lower bound and by the replies.
       assert.ok(Math.min(...late) > -10, 'an element never ends before its timeout');
-      assert.ok(Math.max(...late) < NFT_FENCE_MS - NFT_LEASE_TIMEOUT_MS - 10, 'room left in NFT_FENCE_MS');
+      assert.ok(Math.max(...early) < NFT_FENCE_MS - NFT_LEASE_TIMEOUT_MS - 10, 'room left in NFT_FENCE_MS');
       assert.ok(
         Math.max(...roundTrips) < NFT_FENCE_MS - NFT_LEASE_TIMEOUT_MS - 10,
         'room left in NFT_FENCE_MS',
