@@ -582,6 +582,18 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
         Math.max(...roundTrips) < NFT_FENCE_MS - NFT_LEASE_TIMEOUT_MS - 10,
         'room left in NFT_FENCE_MS',
       );
+      // A firewall reload that flushed the ruleset took the tables: the next renewal makes them
+      // again, puts the renewed addresses back in them, says so, and succeeds.
+      await lab!.exec(host, ['nft', 'delete table inet flip; delete table arp flip'], { check: true });
+      assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
+      const ruleset = (await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout;
+      const remade = parseFence(ruleset);
+      for (const address of [v4, v6]) {
+        assert.ok(remade.elements.has(canonicalIp(address)), `${address} leased again in the new tables`);
+      }
+      const arpTable = ruleset.slice(ruleset.indexOf('table arp flip {'));
+      assert.ok(ruleset.includes('table arp flip {') && arpTable.includes(v4), `${v4} leased again for ARP`);
+      await keeper.proc.waitForOutput(/tables were missing; made them again/, 2000);
       // vip-down deletes the address and ends the lease.
       for (const address of [v4, v6]) {
         const config = address === v4 ? CONFIG : CONFIG6;
