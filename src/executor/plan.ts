@@ -32,6 +32,8 @@ export interface PlannedItem {
   readonly item: string;
   /** What the newest plan wants here; undefined before the first plan touched the item. */
   readonly target: ScriptEvent | undefined;
+  /** Not an item any more, but maybe left configured here by an earlier life: always taken down. */
+  readonly stray?: boolean;
 }
 
 /** The items of a new plan, in data order. */
@@ -58,7 +60,10 @@ export function planItems<Item extends PlannedItem>(
   for (const item of order) {
     if (desired.has(item.item)) {
       if (item.target !== 'alive') items.arriving.push(item);
-    } else if (item.target === 'alive' || (item.target === undefined && remove_on_start)) {
+    } else if (
+      item.target === 'alive' ||
+      (item.target === undefined && (remove_on_start || item.stray === true))
+    ) {
       items.leaving.push(item);
     } else if (item.target === undefined) {
       items.trusted_down.push(item);

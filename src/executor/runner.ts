@@ -73,6 +73,13 @@ interface ItemState {
    * have taken it away there, and is reported as a release.
    */
   leftover_possible: boolean;
+  /** Taken out of the system's data at runtime (setData): kept until nothing may leave it here. */
+  removed: boolean;
+  /**
+   * Not an item of this config, but an earlier life of this server may have left it configured
+   * (RunnerOptions.strays): it gets a `down` whatever remove_on_start says, then is forgotten.
+   */
+  stray: boolean;
   running: Running | undefined;
   /** Consecutive failures of the script `target` calls for. */
   failures: number;
@@ -161,20 +168,15 @@ export class ScriptRunner {
       };
       for (const item of config.data) {
         assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
-        const state: ItemState = {
-          system,
-          item,
-          target: undefined,
-          target_plan: 0,
-          held: false,
-          maybe_held: false,
-          leftover_possible: true,
-          running: undefined,
-          failures: 0,
-          failed_reported: false,
-          late_runs: 0,
-          last_error: '',
-        };
+        const state = newItem(system, item, true);
+        system.items.set(item, state);
+        system.order.push(state);
+      }
+      for (const item of options.strays?.get(config.name) ?? []) {
+        if (system.items.has(item)) continue;
+        const state = newItem(system, item, true);
+        state.removed = true;
+        state.stray = true;
         system.items.set(item, state);
         system.order.push(state);
       }
@@ -202,7 +204,7 @@ export class ScriptRunner {
     this.#advance(now);
     // A node shutting down takes on no new work; the plan it would make would be undone anyway.
     if (this.#drain.draining) return;
-    const wanted = new Set(items.filter((item) => state.items.has(item)));
+    const wanted = new Set(items.filter((item) => state.items.get(item)?.removed === false));
     // A wait ends for an item no longer wanted, unless the running plan still brings it: its
     // `alive` must go on waiting, or it would start at once beside the previous holder.
     const plan = state.plan;
@@ -212,6 +214,56 @@ export class ScriptRunner {
     }
     state.coalescing.offer(now, wanted, options.immediate === true);
     this.#step(now);
+  }
+
+  /**
+   * The system's items changed at runtime (a reload, a committed change). An added item starts
+   * as not held, with no leftover to fear (no earlier life of this server was given it). A removed
+   * item stays until nothing may leave it configured here: the plans that follow no longer want
+   * it, so a held one gets its `down`, and once that succeeded (or it was never held) it is
+   * forgotten. Items keep the new list's order; removed ones follow until forgotten.
+   */
+  setData(now: number, system: string, data: readonly string[]): void {
+    const state = this.#system(system);
+    this.#advance(now);
+    const listed = new Set(data);
+    assert(listed.size === data.length, `${system}: an item is listed twice`);
+    const order: ItemState[] = [];
+    for (const name of data) {
+      let item = state.items.get(name);
+      if (item === undefined) {
+        item = newItem(state, name, false);
+        state.items.set(name, item);
+      }
+      item.removed = false;
+      order.push(item);
+    }
+    for (const item of state.order) {
+      if (listed.has(item.item)) continue;
+      item.removed = true;
+      order.push(item);
+    }
+    state.order = order;
+    state.config = { ...state.config, data: [...data] };
+    this.#step(now);
+  }
+
+  /** Forgets the removed items of `system` that nothing may leave configured here any more. */
+  #forgetRemoved(system: SystemState): void {
+    if (system.order.length === system.config.data.length) return;
+    system.order = system.order.filter((item) => {
+      const keep =
+        !item.removed ||
+        item.held ||
+        item.maybe_held ||
+        item.stray ||
+        (item.leftover_possible && this.#remove_on_start) ||
+        item.running !== undefined ||
+        this.#pending.has(item) ||
+        (system.plan !== undefined && inPlan(system.plan, item));
+      if (!keep) system.items.delete(item.item);
+      return keep;
+    });
   }
 
   /**
@@ -307,6 +359,22 @@ export class ScriptRunner {
     this.#step(now);
   }
 
+  /**
+   * What may be configured here, by system: items held, with an `alive` started since their last
+   * successful `down`, or strays not yet taken down. What an agent keeps on disk, so that its next
+   * life takes down what a later config no longer lists (RunnerOptions.strays).
+   */
+  maybeHeld(): Map<string, string[]> {
+    const held = new Map<string, string[]>();
+    for (const system of this.#systems.values()) {
+      const items = system.order
+        .filter((item) => item.held || item.maybe_held || item.stray)
+        .map((item) => item.item);
+      if (items.length > 0) held.set(system.config.name, items);
+    }
+    return held;
+  }
+
   /** The system names, in the order of the options. */
   systems(): string[] {
     return [...this.#systems.keys()];
@@ -344,6 +412,7 @@ export class ScriptRunner {
     // What the script did is a fact whichever generation it was made for.
     if (ok) {
       item.leftover_possible = false;
+      item.stray = false;
       item.held = launch.event === 'alive';
       item.maybe_held = item.held;
     } else if (late) {
@@ -503,6 +572,7 @@ export class ScriptRunner {
   /** Applies what is due at `now`: expired delays, waiting plans, launches, the drained note. */
   #step(now: number): void {
     for (const system of this.#systems.values()) {
+      this.#forgetRemoved(system);
       const desired = system.coalescing.take(now, system.plan !== undefined);
       if (desired !== undefined) this.#applyPlan(system, desired, now);
     }
@@ -759,4 +829,30 @@ export class ScriptRunner {
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+function newItem(system: SystemState, item: string, leftover_possible: boolean): ItemState {
+  return {
+    system,
+    item,
+    target: undefined,
+    target_plan: 0,
+    held: false,
+    maybe_held: false,
+    leftover_possible,
+    removed: false,
+    stray: false,
+    running: undefined,
+    failures: 0,
+    failed_reported: false,
+    late_runs: 0,
+    last_error: '',
+  };
+}
+
+/** Whether `item` is one of the plan's outstanding downs or arrivals. */
+function inPlan(plan: Plan<ItemState>, item: ItemState): boolean {
+  return plan.phase === 'down'
+    ? plan.down_outstanding.has(item) || plan.arriving.includes(item)
+    : plan.alive_outstanding.has(item);
 }

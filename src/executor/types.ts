@@ -19,6 +19,11 @@ export interface RunnerOptions {
   /** This server's id (FLIP_NODE). */
   node: string;
   systems: RunnerSystem[];
+  /**
+   * Items, by system, that an earlier life of this server may have left configured (its
+   * maybeHeld, kept on disk) and that are not in `systems` any more: each gets a `down`.
+   */
+  strays?: ReadonlyMap<string, readonly string[]>;
   /** Scripts running at once, all systems together. */
   parallel_max?: number;
   /** Delay before the first retry; doubles per failed attempt... */

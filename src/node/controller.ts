@@ -65,6 +65,12 @@ export interface ControllerOptions {
   release_give_up_ms?: number;
   /** The first claim message id; random per boot (default: first_notice_id). */
   first_claim_id?: number;
+  /**
+   * Items an earlier life may have left configured that the config no longer lists (the
+   * runner's strays): counted as maybe held, so we agree to nobody's claim of them until their
+   * `down` succeeded.
+   */
+  strays?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** What the controller tells its caller to do. */
@@ -139,7 +145,7 @@ export const TELL_MEMORY_MS = 30_000;
 export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 
 export class NodeController {
-  readonly #config: FlipConfig;
+  #config: FlipConfig;
   readonly #self: string;
   readonly #ids: string[];
   readonly #releases: ReleaseNotices;
@@ -160,7 +166,7 @@ export class NodeController {
   /** The other members of each system, by index (those a claim asks). */
   readonly #membersOf = new Map<string, number[]>();
   /** The systems by name, and those this server is a member of (looked up on every claim). */
-  readonly #systemsByName: ReadonlyMap<string, SystemConfig>;
+  #systemsByName: ReadonlyMap<string, SystemConfig>;
   readonly #own: readonly string[];
   /**
    * Items that may be configured here, by system: from the start of their `alive` until a
@@ -242,7 +248,31 @@ export class NodeController {
     for (const name of this.#ownSystems()) {
       const system = config.systems.find((candidate) => candidate.name === name);
       if (system !== undefined) this.#unsure.set(name, new Set(system.data));
+      const strays = (options.strays?.get(name) ?? []).filter((item) => !system?.data.includes(item));
+      if (strays.length > 0) this.#mayHold.set(name, new Set(strays));
     }
+  }
+
+  /**
+   * The items of some systems changed at runtime (a reload, a committed change): `systems` gives
+   * the new list of each, by name; the next plan places them. Servers apply a change at different
+   * moments, and break-before-make holds whatever the order: an item that moves because of it is
+   * claimed, and a server that holds it (or still wants it, under the old lists) agrees to the
+   * claim only once it let go. A removed item is no longer wanted, renewed or claimed: its holder
+   * runs `down`.
+   */
+  setData(now: number, view: MembershipView, systems: ReadonlyMap<string, readonly string[]>): void {
+    if (this.#stopped) return;
+    this.#config = {
+      ...this.#config,
+      systems: this.#config.systems.map((system) => {
+        const data = systems.get(system.name);
+        return data === undefined ? system : { ...system, data: [...data] };
+      }),
+    };
+    this.#systemsByName = new Map(this.#config.systems.map((system) => [system.name, system]));
+    this.#replan(now, view, false);
+    this.#takeSends();
   }
 
   get planning(): boolean {

@@ -13,6 +13,7 @@ export const SCENARIO_NAMES = [
   'random',
   'return',
   'heal',
+  'changes',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];

@@ -27,6 +27,7 @@ import {
   viewsMatch,
 } from './checkers.js';
 import { readmeCluster, syntheticCluster, type Timing } from './clusters.js';
+import { dataChangesRun } from './data-changes.js';
 import { Random } from './random.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenario-names.js';
 import { type NetworkOptions, type ScriptModel, Simulation } from './simulation.js';
@@ -919,6 +920,23 @@ function holdsOnBothSides(sim: Simulation, a: readonly number[], b: readonly num
 }
 
 /** All scenarios by name. `lossy` is `all-alive` at 5% loss. */
+/**
+ * Items added and removed at runtime through faults (data-changes.ts): never two owners under
+ * `release`, and every item where the last version places it. `--runs R` runs.
+ */
+const changesScenario: Scenario = (options) =>
+  series(
+    'changes',
+    options,
+    (runs) => `${runs} runs of item changes through faults`,
+    (seed) => {
+      const sim = buildSimulation(clusterFor(options), seed, { loss: options.loss });
+      sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });
+      const { checks, faults, owners } = dataChangesRun(sim, seed, options, SETTLE_MS);
+      return { checks, faults, figures: { two_owners: owners, runs_with_two_owners: owners > 0 ? 1 : 0 } };
+    },
+  );
+
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'all-alive': allAlive,
   lossy: (options) => ({
@@ -932,6 +950,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   random: randomScenario,
   return: returnScenario,
   heal: healScenario,
+  changes: changesScenario,
 };
 
 /** What `--scenario all` runs: every scenario. */

@@ -205,7 +205,15 @@ type SimEvent =
   | { kind: 'check'; node: number; boot: number; system: string; run: number; ok: boolean };
 
 export class Simulation {
-  readonly config: FlipConfig;
+  /** The cluster's config, as the checkers judge by it (setClusterData changes its items). */
+  #config: FlipConfig;
+  /** The config each node runs with: the cluster's at first; setData changes a node's items. */
+  readonly #nodeConfigs: FlipConfig[];
+  /**
+   * What each node's runner last counted as maybe configured on its host (ScriptRunner.maybeHeld),
+   * as an agent keeps it on disk: its next start takes down those the config no longer lists.
+   */
+  readonly #maybeHeld: Map<string, string[]>[];
   readonly network: NetworkOptions;
   readonly trace: TraceEntry[] = [];
   /**
@@ -257,7 +265,7 @@ export class Simulation {
 
   constructor(options: SimulationOptions) {
     this.#options = options;
-    this.config = options.config;
+    this.#config = options.config;
     this.network = { ...LAN, ...options.network };
     this.#random = new Random(options.seed);
     this.#netRandom = this.#random.fork(0xface);
@@ -273,6 +281,8 @@ export class Simulation {
           system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS,
         );
     const n = options.config.servers.length;
+    this.#nodeConfigs = Array.from({ length: n }, () => options.config);
+    this.#maybeHeld = Array.from({ length: n }, () => new Map());
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
     this.#linkFactor = Float64Array.from({ length: n * n }, () => 0.5 + linkRandom.next());
@@ -301,6 +311,39 @@ export class Simulation {
 
   get size(): number {
     return this.#nodes.length;
+  }
+
+  get config(): FlipConfig {
+    return this.#config;
+  }
+
+  /** The config node `index` runs with (or starts with next). */
+  nodeConfig(index: number): FlipConfig {
+    return this.#nodeConfigs[index]!;
+  }
+
+  /**
+   * Node `index` applies new items for the systems in `systems` (a committed change reaching
+   * it): at once when it runs, else at its next start, as an agent starts from its stored state.
+   * A paused (frozen) node applies nothing: false, and the caller tries again later.
+   */
+  setData(index: number, systems: ReadonlyMap<string, readonly string[]>): boolean {
+    const node = this.#nodes[index]!;
+    if (node.status === 'paused') return false;
+    this.#nodeConfigs[index] = withData(this.#nodeConfigs[index]!, systems);
+    if (node.status !== 'up' || !node.core) return true;
+    if (node.runner && node.controller) {
+      const own = new Set(node.runner.systems());
+      for (const [name, data] of systems) if (own.has(name)) node.runner.setData(this.now, name, data);
+      node.controller.setData(this.now, viewOf(node.core, node.readiness), systems);
+    }
+    this.#flush(node);
+    return true;
+  }
+
+  /** The cluster's config as the checkers judge by it: the items of the latest change. */
+  setClusterData(systems: ReadonlyMap<string, readonly string[]>): void {
+    this.#config = withData(this.#config, systems);
   }
 
   /** Calls `listener` for every member state change any node makes. */
@@ -594,6 +637,8 @@ export class Simulation {
   ): boolean {
     const model = this.#options.scripts!;
     const effects = runner.takeEffects();
+    if (effects.launches.length > 0 || effects.notes.some((note) => note.type === 'finished'))
+      this.#maybeHeld[node.index] = runner.maybeHeld();
     for (const launch of effects.launches) {
       const duration = this.#scriptRandom.between(model.duration_ms_min, model.duration_ms_max);
       const lease = this.#leaseStep(launch, duration);
@@ -770,7 +815,7 @@ export class Simulation {
   start(index: number): void {
     const node = this.#nodes[index]!;
     if (node.status === 'up' || node.status === 'paused') return;
-    const config = this.config;
+    const config = this.#nodeConfigs[index]!;
     node.core = new MembershipNode(
       nodeOptionsFor(config, index, {
         random: this.#random.fork(index * 7919 + node.boots).next,
@@ -789,8 +834,10 @@ export class Simulation {
     node.drained = false;
     if (this.#options.scripts) {
       const id = config.servers[index]!.id;
+      const strays = this.#maybeHeld[index]!;
       node.runner = new ScriptRunner({
         ...runnerOptionsFor(config, id),
+        strays,
         permit: (system, item, now) =>
           node.controller !== undefined && node.core !== undefined
             ? node.controller.permitAlive(now, viewOf(node.core), system, item)
@@ -800,6 +847,7 @@ export class Simulation {
         { ...config, id },
         {
           first_notice_id: Math.floor(this.#random.fork(index * 104_729 + node.boots).next() * 2 ** 32),
+          strays,
         },
       );
       node.controller.start(this.now);
@@ -1023,4 +1071,15 @@ export class Simulation {
       node.sent_bytes = 0;
     }
   }
+}
+
+/** `config` with the items of the systems in `systems` replaced. */
+function withData(config: FlipConfig, systems: ReadonlyMap<string, readonly string[]>): FlipConfig {
+  return {
+    ...config,
+    systems: config.systems.map((system) => {
+      const data = systems.get(system.name);
+      return data === undefined ? system : { ...system, data: [...data] };
+    }),
+  };
 }
