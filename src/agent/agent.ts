@@ -16,6 +16,7 @@ import { apiUrl } from '../config/api-listen.js';
 import { ConfigError } from '../config/errors.js';
 import type { ConfigOverrides, FlipConfig } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
+import { runtimeChange } from '../config/runtime-change.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
@@ -30,6 +31,7 @@ import {
 } from '../executor/lease-keeper.js';
 import { describeFailure } from '../executor/retry.js';
 import { ScriptRunner } from '../executor/runner.js';
+import type { Recovery } from '../executor/script-ledger.js';
 import { ScriptLedger } from '../executor/script-ledger.js';
 import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
 import { HealthMonitor, readinessIndexes } from '../health/health-monitor.js';
@@ -47,6 +49,7 @@ import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.j
 import { type DropCounters, type DropReason, newDropCounters } from '../wire/drop-reasons.js';
 import { DropLog, PeerAuthWarnings, peerAuthWarningText } from './drop-log.js';
 import { createLogger, type Logger } from './log.js';
+import { MaybeHeldFile } from './maybe-held-file.js';
 import { MembershipDriver } from './membership-driver.js';
 import { endPreviousLife } from './previous-life.js';
 import { serverStateDir } from './state-dir.js';
@@ -70,8 +73,21 @@ const DUPLICATE_LOG_EVERY_MS = 10_000;
 /** The script ledger's file in this server's state directory. */
 const SCRIPT_LEDGER_FILE = 'script-ledger.json';
 
+/** What a reload did (Agent.reload): the outcome also goes to the log. */
+export type ReloadOutcome =
+  | { kind: 'unchanged' }
+  | { kind: 'applied'; systems: string[] }
+  /** The file has fields that only a restart applies: nothing was applied. */
+  | { kind: 'restart_needed'; fields: string[] }
+  /** The file is not a valid config (or names missing scripts): the running config stays. */
+  | { kind: 'invalid'; message: string };
+
 export class Agent {
-  readonly config: FlipConfig;
+  #config: FlipConfig;
+  readonly #configPath: string;
+  readonly #identity: ConfigOverrides | undefined;
+  /** What may be configured on this host, on disk for the next start (see maybe-held-file.ts). */
+  readonly #maybeHeld: MaybeHeldFile;
   readonly log: Logger;
   readonly membership: MembershipDriver;
   readonly runner: ScriptRunner;
@@ -118,10 +134,17 @@ export class Agent {
   /** The HTTP API, when on and bound. */
   #api: ApiServer | undefined;
   #startedAt = performance.now();
+
+  get config(): FlipConfig {
+    return this.#config;
+  }
   #startedAtWall = Date.now();
 
-  private constructor(config: FlipConfig, configDir: string, options: AgentOptions) {
-    this.config = config;
+  private constructor(config: FlipConfig, configPath: string, options: AgentOptions) {
+    const configDir = dirname(resolve(configPath));
+    this.#config = config;
+    this.#configPath = configPath;
+    this.#identity = options.identity;
     this.#serverIds = config.servers.map((server) => server.id);
     this.log =
       options.logger ?? createLogger({ level: config.log_level, node: config.id, pretty: options.pretty });
@@ -209,6 +232,7 @@ export class Agent {
     };
     this.runner = new ScriptRunner(runnerOptions);
     this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
+    this.#maybeHeld = new MaybeHeldFile(this.#stateDir);
     this.#ledger = new ScriptLedger({
       file: join(this.#stateDir, SCRIPT_LEDGER_FILE),
       node: config.id,
@@ -347,7 +371,7 @@ export class Agent {
     const config = await loadConfigIsolated(configPath, options.identity);
     const configDir = dirname(resolve(configPath));
     checkScripts(config, configDir, configPath);
-    const agent = new Agent(config, configDir, options);
+    const agent = new Agent(config, configPath, options);
     await agent.#start();
     return agent;
   }
@@ -359,13 +383,15 @@ export class Agent {
       (packet, from) => this.membership.receive(packet, from),
       (error) => this.log.debug({ err: error.message }, 'send failed'),
     );
+    let recovery: Recovery;
     try {
       // After the bind, whose port keeps a second agent of this server off this host.
-      await endPreviousLife(this.#stateDir, this.#ledger, this.log);
+      recovery = await endPreviousLife(this.#stateDir, this.#ledger, this.log);
     } catch (error) {
       await this.#transport.close();
       throw error;
     }
+    await this.#takeStrays(recovery);
     this.log.info(
       {
         id_from: this.config.id_from,
@@ -869,6 +895,109 @@ export class Agent {
     });
   }
 
+  /**
+   * Reads what an earlier run may have left configured (maybe-held-file.ts, and the `alive`
+   * scripts it left running, which the ledger names: an `alive` killed before its save reached
+   * the disk) and has the runner take down, at its first plan, what the config no longer lists.
+   * A damaged file is reported and ignored: the config's own items still get the start-up
+   * clean-up.
+   */
+  async #takeStrays(recovery: Recovery): Promise<void> {
+    const maybe = new Map<string, string[]>();
+    const add = (system: string, item: string) => {
+      const items = maybe.get(system) ?? [];
+      if (!items.includes(item)) items.push(item);
+      maybe.set(system, items);
+    };
+    for (const { system, item, event } of [
+      ...recovery.killed,
+      ...recovery.still_running,
+      ...recovery.left_alone.map(({ entry }) => entry),
+    ])
+      if (event === 'alive') add(system, item);
+    try {
+      const load = await this.#maybeHeld.load();
+      if (load.kind === 'corrupt')
+        this.log.warn(
+          { file: load.path, reason: load.reason },
+          'the record of what an earlier run held is damaged; items it no longer lists are not taken down',
+        );
+      if (load.kind === 'ok')
+        for (const [system, items] of load.items) for (const item of items) add(system, item);
+    } catch (error) {
+      this.log.error(
+        { err: (error as Error).message },
+        'cannot read what an earlier run held; going on without it',
+      );
+    }
+    const strays = new Map<string, string[]>();
+    for (const [system, items] of maybe) {
+      const listed = new Set(this.config.systems.find((entry) => entry.name === system)?.data ?? []);
+      const gone = items.filter((item) => !listed.has(item));
+      if (gone.length > 0 && this.runner.systems().includes(system)) strays.set(system, gone);
+    }
+    if (strays.size === 0) return;
+    this.log.warn(
+      { items: Object.fromEntries(strays) },
+      'an earlier run may have left items that the config no longer lists: taking them down',
+    );
+    this.runner.addStrays(strays);
+    this.#controller.addStrays(strays);
+  }
+
+  /** Keeps what may be configured here on disk, after a script start or end changed it. */
+  #saveMaybeHeld(): void {
+    this.#maybeHeld.save(this.runner.maybeHeld()).catch((error: unknown) => {
+      this.log.error({ err: (error as Error).message }, 'cannot save what this server may hold');
+    });
+  }
+
+  /**
+   * Reads the config file again (SIGHUP) and applies what a running agent can: the items of its
+   * systems, placed break-before-make like any change of placement (see NodeController.setData).
+   * A file that also changes anything else applies nothing, and says which fields need a restart;
+   * a bad file is refused with its errors. The running config stays in both cases.
+   */
+  async reload(): Promise<ReloadOutcome> {
+    let next: FlipConfig;
+    try {
+      next = await loadConfigIsolated(this.#configPath, this.#identity);
+      checkScripts(next, this.#configDir, this.#configPath);
+    } catch (error) {
+      const message = error instanceof ConfigError ? error.message : (error as Error).message;
+      this.log.error(
+        { file: this.#configPath, errors: message },
+        'reload refused: the config file is not valid; the running config stays',
+      );
+      return { kind: 'invalid', message };
+    }
+    const change = runtimeChange(this.config, next);
+    if (change.kind === 'unchanged') {
+      this.log.info({ file: this.#configPath }, 'reload: nothing to change');
+      return { kind: 'unchanged' };
+    }
+    if (change.kind === 'restart') {
+      this.log.warn(
+        { file: this.#configPath, fields: change.fields },
+        'reload: these fields take effect only at a restart; nothing was applied (items can change at runtime alone)',
+      );
+      return { kind: 'restart_needed', fields: change.fields };
+    }
+    const now = performance.now();
+    const own = new Set(this.runner.systems());
+    for (const [system, data] of change.systems) if (own.has(system)) this.runner.setData(now, system, data);
+    this.#config = next;
+    this.#controller.setData(now, this.membership, change.systems);
+    const systems = [...change.systems.keys()];
+    this.log.info(
+      { file: this.#configPath, systems: Object.fromEntries(change.systems) },
+      'reload: applied the new items',
+    );
+    this.#event({ type: 'agent', state: 'reloaded' });
+    this.#drive();
+    return { kind: 'applied', systems };
+  }
+
   #onNote(note: RunnerNote): void {
     switch (note.type) {
       case 'plan':
@@ -903,8 +1032,10 @@ export class Agent {
           },
           'script started',
         );
-        if (note.launch.event === 'alive')
+        if (note.launch.event === 'alive') {
           this.#controller.scriptStarted(note.launch.system, note.launch.item);
+          this.#saveMaybeHeld();
+        }
         return;
       case 'finished': {
         const { launch, result } = note;
@@ -951,6 +1082,7 @@ export class Agent {
           this.#controller.scriptReleased(performance.now(), launch.system, launch.item, this.membership);
           this.#drive();
         }
+        if (launch.event !== 'check') this.#saveMaybeHeld();
         return;
       }
       case 'retry':
@@ -1018,6 +1150,7 @@ export class Agent {
       const drops = this.#drops.flush(performance.now());
       if (drops) this.log.warn(drops, 'packets dropped');
       await this.#api?.close().catch(() => undefined);
+      await this.#maybeHeld.idle().catch(() => undefined);
       this.log.info('flip agent stopped');
     })();
     return this.#shuttingDown;

@@ -182,7 +182,7 @@ export type EventBody =
   | { type: 'check'; system: string; verdict: 'passing' | 'failing' }
   | { type: 'readiness'; failing: string[]; holding: string[]; fresh: string[] }
   | { type: 'lease_failed'; system: string; items: number; status: string }
-  | { type: 'agent'; state: 'started' | 'planning' | 'leaving' | 'refuted' };
+  | { type: 'agent'; state: 'started' | 'planning' | 'leaving' | 'refuted' | 'reloaded' };
 
 export type EventType = EventBody['type'];
 

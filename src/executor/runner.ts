@@ -172,7 +172,22 @@ export class ScriptRunner {
         system.items.set(item, state);
         system.order.push(state);
       }
-      for (const item of options.strays?.get(config.name) ?? []) {
+      this.#systems.set(config.name, system);
+    }
+    if (options.strays !== undefined) this.addStrays(options.strays);
+  }
+
+  /**
+   * Items, by system, that an earlier life of this server may have left configured and that are
+   * not items any more (RunnerOptions.strays; an agent adds them once it has read its state, before
+   * its first plan). Each gets a `down` at the next plan, then is forgotten. Listed items and
+   * systems of other servers are ignored.
+   */
+  addStrays(strays: ReadonlyMap<string, readonly string[]>): void {
+    for (const [name, items] of strays) {
+      const system = this.#systems.get(name);
+      if (system === undefined) continue;
+      for (const item of items) {
         if (system.items.has(item)) continue;
         const state = newItem(system, item, true);
         state.removed = true;
@@ -180,7 +195,6 @@ export class ScriptRunner {
         system.items.set(item, state);
         system.order.push(state);
       }
-      this.#systems.set(config.name, system);
     }
   }
 

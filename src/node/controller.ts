@@ -248,8 +248,19 @@ export class NodeController {
     for (const name of this.#ownSystems()) {
       const system = config.systems.find((candidate) => candidate.name === name);
       if (system !== undefined) this.#unsure.set(name, new Set(system.data));
-      const strays = (options.strays?.get(name) ?? []).filter((item) => !system?.data.includes(item));
-      if (strays.length > 0) this.#mayHold.set(name, new Set(strays));
+    }
+    if (options.strays !== undefined) this.addStrays(options.strays);
+  }
+
+  /**
+   * Items an earlier life may have left configured that the config no longer lists (the
+   * runner's strays), added before the first plan: counted as maybe held until their `down`.
+   */
+  addStrays(strays: ReadonlyMap<string, readonly string[]>): void {
+    for (const name of this.#ownSystems()) {
+      const data = this.#systemsByName.get(name)?.data ?? [];
+      for (const item of strays.get(name) ?? [])
+        if (!data.includes(item)) entrySet(this.#mayHold, name).add(item);
     }
   }
 

@@ -1,4 +1,7 @@
-/** `flip agent --config FILE [--id ID]`: runs this server's agent until a signal stops it. */
+/**
+ * `flip agent --config FILE [--id ID]`: runs this server's agent until a signal stops it; SIGHUP
+ * reloads the config file (Agent.reload).
+ */
 import { Agent } from '../../agent/agent.js';
 import { StateDirError } from '../../agent/state-dir.js';
 import { TransportError } from '../../transport/udp.js';
@@ -31,6 +34,16 @@ export async function agent(options: AgentCommandOptions): Promise<number> {
       throw new CliError(error.message, EXIT_FAILURE);
     throw error;
   }
+  // SIGHUP: read the config file again and apply what can change at runtime (the items); the
+  // outcome is logged. One reload at a time; a SIGHUP during one reloads again after it.
+  let reloading: Promise<unknown> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading
+      .then(() => running.reload())
+      .catch((error: unknown) => {
+        running.log.error({ err: (error as Error).message }, 'reload failed');
+      });
+  });
   return new Promise<number>((resolve) => {
     let stopping = false;
     for (const signal of STOP_SIGNALS) {

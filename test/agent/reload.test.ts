@@ -1,0 +1,169 @@
+/**
+ * Real agents on 127.0.0.1 with recording scripts: SIGHUP re-reads the config file and applies
+ * new and removed items without a restart, break-before-make; a file that changes anything else
+ * applies nothing and says which fields need a restart; a bad file is refused; and an item removed
+ * while its holder was killed is taken down when that agent starts again.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LoopbackCluster, type RecordLine } from '../../src/demo/loopback-cluster.js';
+import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
+import { waitFor } from '../../src/testing/wait.js';
+import { CLI, ROOT } from '../helpers/flip-cli.js';
+
+const README = join(ROOT, 'examples/readme.json');
+const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
+const WAIT_MS = 20_000;
+
+/** Who holds what by the records, for any items: alive adds, down removes. */
+function holders(records: readonly RecordLine[]): Map<string, Set<string>> {
+  const held = new Map<string, Set<string>>();
+  for (const record of records) {
+    const nodes = held.get(record.item) ?? new Set<string>();
+    held.set(record.item, nodes);
+    if (record.event === 'alive') nodes.add(record.node);
+    else nodes.delete(record.node);
+  }
+  return held;
+}
+
+/** The first moment, replaying the records, at which an item was held by two nodes. */
+function twoHolders(records: readonly RecordLine[]): string | undefined {
+  const held = new Map<string, Set<string>>();
+  for (const record of records) {
+    const nodes = held.get(record.item) ?? new Set<string>();
+    held.set(record.item, nodes);
+    if (record.event === 'alive') {
+      nodes.add(record.node);
+      if (nodes.size > 1) return `${record.item} on [${[...nodes]}]`;
+    } else nodes.delete(record.node);
+  }
+  return undefined;
+}
+
+/** Each listed item held by exactly one node, and nothing else held. */
+function placedOnce(cluster: LoopbackCluster, items: readonly string[]): boolean {
+  const held = holders(cluster.records());
+  for (const [item, nodes] of held) {
+    if (items.includes(item) ? nodes.size !== 1 : nodes.size !== 0) return false;
+  }
+  return items.every((item) => held.has(item));
+}
+
+/** The parts of a config file these tests change. */
+interface RawConfig {
+  ping_timeout?: number;
+  cluster: { system: { ip: { data: string[] } } };
+}
+
+/** Rewrites `id`'s config file with `change` applied to its parsed JSON. */
+function editConfig(cluster: LoopbackCluster, id: string, change: (raw: RawConfig) => void): void {
+  const file = cluster.configFile(id);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as RawConfig;
+  change(raw);
+  writeFileSync(file, `${JSON.stringify(raw, null, 2)}\n`);
+}
+
+function setItems(cluster: LoopbackCluster, ids: readonly string[], items: readonly string[]): void {
+  for (const id of ids)
+    editConfig(cluster, id, (raw) => {
+      raw.cluster.system.ip.data = [...items];
+    });
+}
+
+const log = (cluster: LoopbackCluster, id: string) => readFileSync(join(cluster.dir, `${id}.log`), 'utf8');
+
+describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_000 }, () => {
+  const clusters: LoopbackCluster[] = [];
+  after(async () => {
+    for (const cluster of clusters) await cluster.close(3_000);
+  });
+
+  async function started(): Promise<LoopbackCluster> {
+    const cluster = await LoopbackCluster.create({
+      configFile: README,
+      overrides: LOOPBACK_TIMING,
+      flipCommand: FLIP_COMMAND,
+    });
+    clusters.push(cluster);
+    for (const id of cluster.ids) cluster.start(id);
+    // The README's split, not a moment on the way to it (the first server up may take both).
+    await waitFor(
+      () =>
+        placedOnce(cluster, ['192.168.0.1', '192.168.0.2']) &&
+        holders(cluster.records()).get('192.168.0.2')?.has('flip') === true,
+      { what: 'the README split', timeoutMs: WAIT_MS },
+    );
+    return cluster;
+  }
+
+  it('adds and removes items without a restart, each held by one server, never two at once', async () => {
+    const cluster = await started();
+    const added = ['192.168.0.0', '192.168.0.2', '192.168.0.1', '192.168.0.3'];
+    setItems(cluster, cluster.ids, added);
+    for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
+    await waitFor(() => placedOnce(cluster, added), { what: 'the added items placed', timeoutMs: WAIT_MS });
+    for (const id of cluster.ids) assert.match(log(cluster, id), /reload: applied the new items/);
+    const kept = ['192.168.0.1', '192.168.0.3'];
+    setItems(cluster, cluster.ids, kept);
+    for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
+    await waitFor(() => placedOnce(cluster, kept), { what: 'the removed items let go', timeoutMs: WAIT_MS });
+    assert.equal(twoHolders(cluster.records()), undefined, 'no item on two servers at once');
+    for (const id of cluster.ids) assert.ok(cluster.running(id), `${id} still runs`);
+  });
+
+  it('a file that changes more than items applies nothing and names the fields; a bad file is refused', async () => {
+    const cluster = await started();
+    const before = cluster.records().length;
+    editConfig(cluster, 'flip', (raw) => {
+      raw.ping_timeout = 400;
+      raw.cluster.system.ip.data.push('192.168.0.9');
+    });
+    cluster.signal('flip', 'SIGHUP');
+    await waitFor(() => /take effect only at a restart/.test(log(cluster, 'flip')), {
+      what: 'the restart warning',
+      timeoutMs: WAIT_MS,
+    });
+    assert.match(log(cluster, 'flip'), /"fields":\["ping_timeout_ms"\]/);
+    writeFileSync(cluster.configFile('flip'), '{ "id": "flip", ');
+    cluster.signal('flip', 'SIGHUP');
+    await waitFor(() => /reload refused/.test(log(cluster, 'flip')), {
+      what: 'the refusal',
+      timeoutMs: WAIT_MS,
+    });
+    assert.ok(cluster.running('flip'));
+    assert.deepEqual(
+      cluster
+        .records()
+        .slice(before)
+        .filter((record) => record.item === '192.168.0.9'),
+      [],
+      'nothing applied',
+    );
+  });
+
+  it('an item removed while its holder was killed is taken down when that agent starts again', async () => {
+    const cluster = await started();
+    const holder = 'flip';
+    cluster.signal(holder, 'SIGKILL');
+    await cluster.waitExit(holder);
+    setItems(cluster, cluster.ids, ['192.168.0.1']);
+    for (const id of cluster.ids) if (id !== holder) cluster.signal(id, 'SIGHUP');
+    const mark = cluster.records().length;
+    cluster.start(holder);
+    await waitFor(
+      () =>
+        cluster
+          .records()
+          .slice(mark)
+          .some(
+            (record) => record.node === holder && record.event === 'down' && record.item === '192.168.0.2',
+          ),
+      { what: `${holder} takes down 192.168.0.2`, timeoutMs: WAIT_MS },
+    );
+    assert.match(log(cluster, holder), /no longer lists: taking them down/);
+    await waitFor(() => placedOnce(cluster, ['192.168.0.1']), { what: 'one item left', timeoutMs: WAIT_MS });
+  });
+});
