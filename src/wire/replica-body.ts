@@ -91,6 +91,12 @@ const CHUNK_HEADER_BYTES = TYPE_BYTES + REPLICA_DIGEST_BYTES + U32_BYTES + U16_B
 export const REPLICA_CHUNK_PIECE_BYTES = BODY_BYTES_MAX - CHUNK_HEADER_BYTES;
 /** The largest message encoding that goes in one body, whole (after the body type byte). */
 export const REPLICA_WHOLE_BYTES_MAX = BODY_BYTES_MAX - TYPE_BYTES;
+/**
+ * The largest config a snapshot can carry, as JSON bytes (16,776,923: 16 MiB less the snapshot's
+ * fields with the longest server id). Larger configs cannot be sent to a follower that lags.
+ */
+export const SNAPSHOT_CONFIG_BYTES_MAX =
+  REPLICA_MESSAGE_BYTES_MAX - (KIND_BYTES + NAME_LENGTH_BYTES + NAME_BYTES_MAX + 4 * U64_BYTES + JSON_LENGTH_BYTES);
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });

@@ -155,7 +155,7 @@ export const REPLICA_KINDS = [
 /** A term of at least `min`, often a boundary value. */
 function termAtLeast(rng: Rng, min: number): number {
   const term = count(rng);
-  return term < min ? min : term;
+  return Math.max(term, min);
 }
 
 /** A random valid replica message of `kind` (any kind when not given). */
