@@ -96,7 +96,8 @@ export const REPLICA_WHOLE_BYTES_MAX = BODY_BYTES_MAX - TYPE_BYTES;
  * fields with the longest server id). Larger configs cannot be sent to a follower that lags.
  */
 export const SNAPSHOT_CONFIG_BYTES_MAX =
-  REPLICA_MESSAGE_BYTES_MAX - (KIND_BYTES + NAME_LENGTH_BYTES + NAME_BYTES_MAX + 4 * U64_BYTES + JSON_LENGTH_BYTES);
+  REPLICA_MESSAGE_BYTES_MAX -
+  (KIND_BYTES + NAME_LENGTH_BYTES + NAME_BYTES_MAX + 4 * U64_BYTES + JSON_LENGTH_BYTES);
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
