@@ -9,6 +9,8 @@
  * format change that needs a new WIRE_VERSION.
  */
 import type { GossipKind, MemberStateName, MessageType } from '../membership/messages.js';
+import type { ChangeAnswerKind } from '../replica/answer.js';
+import type { ReplicaMessage } from '../replica/messages.js';
 
 /** Message type numbers (u8, the first byte of every body). */
 export const MESSAGE_TYPE_CODES = {
@@ -25,6 +27,45 @@ export const MESSAGE_TYPE_CODES = {
   claim_reply: 12,
   duplicate: 10,
 } as const satisfies Record<MessageType, number>;
+
+/**
+ * Body type numbers of the config replica's bodies (docs/CONSENSUS.md, "On the wire"). They share
+ * the first byte of a body with MESSAGE_TYPE_CODES, so a number is never in both tables (a test
+ * checks): an agent without replica bodies drops them as malformed_body (unknown message type).
+ */
+export const REPLICA_BODY_CODES = {
+  /** A whole replica message (replica-body.ts). */
+  replica: 13,
+  /** One piece of a replica message too large for one packet (replica-body.ts, ReplicaChunk). */
+  replica_chunk: 14,
+} as const;
+
+export type ReplicaBodyType = keyof typeof REPLICA_BODY_CODES;
+
+/** Replica message kind numbers (u8, the first byte of a replica message's encoding). */
+export const REPLICA_KIND_CODES = {
+  pre_vote: 1,
+  pre_vote_reply: 2,
+  vote: 3,
+  vote_reply: 4,
+  append: 5,
+  append_reply: 6,
+  snapshot: 7,
+  snapshot_reply: 8,
+  change_forward: 9,
+  change_reply: 10,
+} as const satisfies Record<ReplicaMessage['kind'], number>;
+
+/** Change answer kind numbers (u8) in a change_reply. */
+export const CHANGE_ANSWER_CODES = {
+  committed: 1,
+  no_op: 2,
+  invalid: 3,
+  conflict: 4,
+  no_quorum: 5,
+  unknown_server: 6,
+  timeout: 7,
+} as const satisfies Record<ChangeAnswerKind, number>;
 
 /** Update kind numbers (u8, the first byte of every update). */
 export const UPDATE_KIND_CODES = {
@@ -68,3 +109,6 @@ export const MESSAGE_TYPE_BY_CODE = reverse<MessageType>(MESSAGE_TYPE_CODES);
 export const UPDATE_KIND_BY_CODE = reverse<GossipKind>(UPDATE_KIND_CODES);
 export const MEMBER_STATE_BY_CODE = reverse<MemberStateName>(MEMBER_STATE_CODES);
 export const REPORTERS_FORMAT_BY_CODE = reverse<ReportersFormat>(REPORTERS_FORMAT_CODES);
+export const REPLICA_BODY_BY_CODE = reverse<ReplicaBodyType>(REPLICA_BODY_CODES);
+export const REPLICA_KIND_BY_CODE = reverse<ReplicaMessage['kind']>(REPLICA_KIND_CODES);
+export const CHANGE_ANSWER_BY_CODE = reverse<ChangeAnswerKind>(CHANGE_ANSWER_CODES);

@@ -37,6 +37,24 @@ export const DROP_REASONS = [
   'stale_boot',
   /** The body authenticated but does not decode to a valid message. */
   'malformed_body',
+  /**
+   * A config replica body (or a message reassembled from its chunks) that does not decode to a
+   * valid replica message: truncated, trailing bytes, an unknown kind, a number or text out of
+   * range, entries out of order.
+   */
+  'malformed_replica',
+  /**
+   * A replica message whose change or config is well formed on the wire but fails the config's
+   * own checks (parseChange, the config file's validation): most likely a peer of another release.
+   */
+  'invalid_replica_content',
+  /**
+   * A chunk of a replica message that cannot belong to a valid transfer: a size over
+   * REPLICA_MESSAGE_BYTES_MAX, a piece of the wrong length, or a size other than its transfer's.
+   */
+  'bad_chunk',
+  /** A transfer whose reassembled bytes do not match the digest its chunks carry. */
+  'chunk_digest',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

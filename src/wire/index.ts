@@ -14,8 +14,11 @@ export {
   updateSize,
 } from './body.js';
 export {
+  CHANGE_ANSWER_CODES,
   MEMBER_STATE_CODES,
   MESSAGE_TYPE_CODES,
+  REPLICA_BODY_CODES,
+  REPLICA_KIND_CODES,
   REPORTERS_FORMAT_CODES,
   type ReportersFormat,
   UPDATE_KIND_CODES,
@@ -29,6 +32,34 @@ export {
 } from './drop-reasons.js';
 export { deriveWireKey, KeyRing, type WireKey } from './keys.js';
 export { HEADER_BYTES, PACKET_OVERHEAD_BYTES, TAG_BYTES, WIRE_VERSION } from './layout.js';
-export { MEMBER_COUNT_MAX } from './limits.js';
-export { type OpenResult, PACKET_BYTES_MAX, PacketCodec, type PacketCodecOptions } from './packet.js';
+export { MEMBER_COUNT_MAX, REPLICA_MESSAGE_BYTES_MAX } from './limits.js';
+export {
+  type OpenBodyResult,
+  type OpenResult,
+  PACKET_BYTES_MAX,
+  type PacketBody,
+  PacketCodec,
+  type PacketCodecOptions,
+} from './packet.js';
 export { REPLAY_WINDOW_SEQS, ReplayGuard, type ReplayVerdict, type SenderWindow } from './replay.js';
+export {
+  type DecodeReplicaBodyResult,
+  type DecodeReplicaResult,
+  decodeReplicaBody,
+  decodeReplicaMessage,
+  encodeReplicaBody,
+  encodeReplicaMessage,
+  REPLICA_CHUNK_PIECE_BYTES,
+  REPLICA_WHOLE_BYTES_MAX,
+  type ReplicaBody,
+  type ReplicaChunk,
+  type ReplicaDrop,
+  type ReplicaDropReason,
+} from './replica-body.js';
+export {
+  type ReassemblerOptions,
+  type ReassemblyCounts,
+  type ReassemblyResult,
+  ReplicaReassembler,
+} from './replica-reassembly.js';
+export { type ReplicaSplit, splitReplicaMessage } from './replica-split.js';

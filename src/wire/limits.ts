@@ -22,3 +22,19 @@ export const MEMBER_COUNT_MAX = U16_MAX + 1;
  * allows 1000 systems (config/limits.ts).
  */
 export const READINESS_SYSTEMS_MAX = 1024;
+
+/**
+ * The largest encoded config replica message (bytes): what a chunked transfer can carry
+ * (replica-body.ts). Twice the config file's bound (8 MiB, config/limits.ts), so that a snapshot
+ * of any config a file can hold, written as JSON, fits with room; 12,653 chunks of a u16 index.
+ */
+export const REPLICA_MESSAGE_BYTES_MAX = 16 * 1024 * 1024;
+
+/**
+ * Entries one append may carry on the wire. The leader sends at most 64 (consensus/raft-node.ts);
+ * a packet holds about 50 of the smallest (no-ops), so more is a bug or an attack.
+ */
+export const REPLICA_ENTRIES_MAX = 1024;
+
+/** Issues one `invalid` answer may carry: the config's checks list at most 101 (config/errors.ts). */
+export const ANSWER_ISSUES_MAX = 1024;

@@ -35,6 +35,7 @@ import {
 } from './layout.js';
 import { MEMBER_COUNT_MAX, U32_MAX, U32_SPAN, U64_SAFE_HIGH_MAX } from './limits.js';
 import { ReplayGuard, type SenderWindow } from './replay.js';
+import { decodeReplicaBody, encodeReplicaBody, isReplicaBodyCode, type ReplicaBody } from './replica-body.js';
 
 export { PACKET_BYTES_MAX } from './layout.js';
 
@@ -67,6 +68,14 @@ export type OpenResult =
    * sender and the boot id seen, so the sender can be told (see the boot_hint message).
    */
   | { ok: false; reason: DropReason; detail?: string; from?: number; knownBootId?: number };
+
+/** What an authentic packet carries: a membership protocol message, or a config replica body. */
+export type PacketBody = { kind: 'membership'; message: Message } | { kind: 'replica'; body: ReplicaBody };
+
+/** What openBody gives: as OpenResult, with the body of either kind. */
+export type OpenBodyResult =
+  | { ok: true; from: number; bootId: number; body: PacketBody }
+  | Extract<OpenResult, { ok: false }>;
 
 export class PacketCodec {
   /** Every packet `open` rejected, by reason. */
@@ -115,23 +124,40 @@ export class PacketCodec {
    * fit (see bodyBaseSize and updateSize), as a UDP packet over PACKET_BYTES_MAX could fragment.
    */
   seal(message: Message, to: number): Uint8Array {
+    this.#checkDestination(to, 'seal');
+    return this.#sealBody(encodeBody(message, this.#memberCount), to, `a ${message.type} body`, 'seal');
+  }
+
+  /**
+   * As `seal`, for a config replica body (replica-body.ts): a whole replica message or one chunk
+   * of a larger one, as splitReplicaMessage cuts them so that each fits. Throws a RangeError as
+   * `seal` does, and for a body that does not fit BODY_BYTES_MAX (a message not split first).
+   */
+  sealReplica(body: ReplicaBody, to: number): Uint8Array {
+    this.#checkDestination(to, 'sealReplica');
+    const what = body.type === 'replica' ? `a replica ${body.message.kind} body` : 'a replica chunk body';
+    return this.#sealBody(encodeReplicaBody(body), to, what, 'sealReplica');
+  }
+
+  #checkDestination(to: number, method: string): void {
     if (!Number.isInteger(to) || to < 0 || to >= this.#memberCount || to === this.#selfIndex) {
       throw new RangeError(
-        `PacketCodec.seal: destination ${to} is not the index of another server (self ${this.#selfIndex}, ` +
+        `PacketCodec.${method}: destination ${to} is not the index of another server (self ${this.#selfIndex}, ` +
           `${this.#memberCount} servers)`,
       );
     }
-    const body = encodeBody(message, this.#memberCount);
+  }
+
+  #sealBody(body: Uint8Array, to: number, what: string, method: string): Uint8Array {
     if (body.length > BODY_BYTES_MAX) {
       throw new RangeError(
-        `PacketCodec.seal: a ${message.type} body of ${body.length} bytes exceeds ` +
-          `BODY_BYTES_MAX (${BODY_BYTES_MAX})`,
+        `PacketCodec.${method}: ${what} of ${body.length} bytes exceeds BODY_BYTES_MAX (${BODY_BYTES_MAX})`,
       );
     }
     const nonce = this.#randomBytes(NONCE_BYTES);
     if (nonce.length !== NONCE_BYTES) {
       throw new RangeError(
-        `PacketCodec.seal: randomBytes returned ${nonce.length} bytes, not ${NONCE_BYTES}`,
+        `PacketCodec.${method}: randomBytes returned ${nonce.length} bytes, not ${NONCE_BYTES}`,
       );
     }
     const key = this.#keys.sealing;
@@ -160,9 +186,28 @@ export class PacketCodec {
 
   /**
    * Authenticates, decrypts and decodes a received packet. Never throws; a rejected packet
-   * is counted in `drops` and leaves the replay state as it was.
+   * is counted in `drops` and leaves the replay state as it was. Membership messages only: a
+   * config replica body is dropped as `malformed_body`, as by an agent that predates it (see
+   * openBody).
    */
   open(packet: Uint8Array): OpenResult {
+    const opened = this.#open(packet, false);
+    if (!opened.ok) return opened;
+    if (opened.body.kind !== 'membership') throw new Error('PacketCodec.open: a replica body got through');
+    return { ok: true, from: opened.from, bootId: opened.bootId, message: opened.body.message };
+  }
+
+  /**
+   * As `open`, for a receiver that reads both kinds of body: a membership message, or a config
+   * replica body (a whole message, decoded and checked, or a chunk for a ReplicaReassembler). A
+   * replica body that does not decode is dropped with the reason its decoder gives
+   * (`malformed_replica`, `invalid_replica_content`, `bad_chunk`). Never throws.
+   */
+  openBody(packet: Uint8Array): OpenBodyResult {
+    return this.#open(packet, true);
+  }
+
+  #open(packet: Uint8Array, replica: boolean): OpenBodyResult {
     if (packet.length < PACKET_OVERHEAD_BYTES) return this.#drop('too_short');
     if (packet.length > PACKET_BYTES_MAX) return this.#drop('too_big');
     if (packet[MAGIC_OFFSET] !== MAGIC[0] || packet[MAGIC_OFFSET + 1] !== MAGIC[1]) {
@@ -201,10 +246,30 @@ export class PacketCodec {
     }
     if (verdict !== 'fresh') return this.#drop(verdict);
 
-    const decoded = decodeBody(body, this.#memberCount);
-    if (!decoded.ok) return this.#drop('malformed_body', decoded.detail);
+    const opened = this.#decode(body, replica);
+    if (!opened.ok) return this.#drop(opened.reason, opened.detail);
     this.#replay.accept(from, bootId, seq);
-    return { ok: true, from, bootId, message: decoded.message };
+    return { ok: true, from, bootId, body: opened.body };
+  }
+
+  /** The body by its first byte: a replica body (when read here), else a membership message. */
+  #decode(
+    body: Uint8Array,
+    replica: boolean,
+  ): { ok: true; body: PacketBody } | { ok: false; reason: DropReason; detail: string } {
+    const type = body[0];
+    if (type !== undefined && isReplicaBodyCode(type)) {
+      if (!replica)
+        return {
+          ok: false,
+          reason: 'malformed_body',
+          detail: `a replica body (type ${type}), not read here`,
+        };
+      const decoded = decodeReplicaBody(body);
+      return decoded.ok ? { ok: true, body: { kind: 'replica', body: decoded.body } } : decoded;
+    }
+    const decoded = decodeBody(body, this.#memberCount);
+    return decoded.ok ? { ok: true, body: { kind: 'membership', message: decoded.message } } : decoded;
   }
 
   /**
@@ -235,7 +300,7 @@ export class PacketCodec {
     return seq;
   }
 
-  #drop(reason: DropReason, detail?: string): OpenResult {
+  #drop(reason: DropReason, detail?: string): Extract<OpenResult, { ok: false }> {
     this.drops[reason] += 1;
     return detail === undefined ? { ok: false, reason } : { ok: false, reason, detail };
   }
