@@ -8,11 +8,13 @@
  * | invalid | 422 | well-formed, but it does not fit the committed config (the config's messages) |
  * | conflict | 409 | it touches what a change made at the same time touches: look again, retry |
  * | no_quorum | 503 | no leader with a majority: nothing changed, retry later |
- * | unknown_server | 421 | Misdirected Request: this server is not one of the cluster's; ask another |
+ * | unknown_server | 503 | this server is not one of the cluster's: ask another (code `unknown_server`) |
  * | timeout | 504 | no answer in time: the change may or may not commit; look at the config |
  *
- * 421 rather than a second 503 for unknown_server: the same request sent to another server
- * can succeed at once, while a 503 says to wait. The `code` tells them apart in any case.
+ * unknown_server shares 503 with no_quorum; the `code` tells them apart. 421 (Misdirected
+ * Request) would say "ask another server" better, but clients resend a request answered 421 on
+ * their own (Node's fetch does, measured: one POST reached the server twice), and a change must
+ * never be sent twice behind the caller's back.
  */
 import { type ConfigChange, describeChange } from '../changes/index.js';
 import type { ChangeAnswer } from '../replica/answer.js';
@@ -20,12 +22,12 @@ import type { ApiErrorCode, ChangeResultDoc, ErrorDoc } from './types.js';
 
 export type ChangeHttp =
   | { status: 200; body: ChangeResultDoc }
-  | { status: 409 | 421 | 422 | 503 | 504; body: ErrorDoc };
+  | { status: 409 | 422 | 503 | 504; body: ErrorDoc };
 
 export function changeHttp(change: ConfigChange, answer: ChangeAnswer): ChangeHttp {
   const described = describeChange(change);
   const error = (
-    status: 409 | 421 | 422 | 503 | 504,
+    status: 409 | 422 | 503 | 504,
     code: ApiErrorCode,
     message: string,
     issues?: ErrorDoc['error']['issues'],
@@ -64,7 +66,7 @@ export function changeHttp(change: ConfigChange, answer: ChangeAnswer): ChangeHt
     case 'no_quorum':
       return error(503, 'no_quorum', answer.message);
     case 'unknown_server':
-      return error(421, 'unknown_server', answer.message);
+      return error(503, 'unknown_server', answer.message);
     case 'timeout':
       return error(504, 'timeout', answer.message);
   }

@@ -13,24 +13,9 @@ import { ApiServer, type ApiServerOptions } from '../../src/api/server.js';
 import { assembleStatus, healthDoc } from '../../src/api/status.js';
 import type { ChangeResultDoc, ConfigDoc, ConfigHistoryDoc, ErrorDoc } from '../../src/api/types.js';
 import type { ChangeAnswer } from '../../src/replica/answer.js';
-import type { ConfigDocument } from '../../src/state/cluster-state.js';
 import { waitFor } from '../../src/testing/wait.js';
-import { FakeChangeService } from '../helpers/fake-change-service.js';
+import { FakeChangeService, README_CONFIG } from '../helpers/fake-change-service.js';
 import { snapshot } from '../helpers/snapshot.js';
-
-export const README_CONFIG: ConfigDocument = {
-  key: 'gossip-secret',
-  servers: {
-    flip: { ip: '127.0.0.1', port: 2200, systems: ['ip'], api: { token: 'api-secret' } },
-    flip1: { priority: 1, ip: '127.0.0.1', port: 2201, systems: ['ip'] },
-    flip2: { ip: '127.0.0.1', port: 2202 },
-  },
-  cluster: {
-    system: {
-      ip: { alive: 'ip_up', down: 'ip_down', type: 'shard', data: ['192.168.0.2', '192.168.0.1'] },
-    },
-  },
-};
 
 interface Answer {
   status: number;
@@ -173,7 +158,7 @@ describe('change routes with a change service', () => {
       [{ kind: 'invalid', issues: [issue] }, 422, 'invalid_change'],
       [{ kind: 'conflict', message: 'conflicts with version 7' }, 409, 'conflict'],
       [{ kind: 'no_quorum', message: 'no leader is known here' }, 503, 'no_quorum'],
-      [{ kind: 'unknown_server', server: 'flip', message: '"flip" is not a server' }, 421, 'unknown_server'],
+      [{ kind: 'unknown_server', server: 'flip', message: '"flip" is not a server' }, 503, 'unknown_server'],
       [{ kind: 'timeout', message: 'no answer within 4000 ms' }, 504, 'timeout'],
     ];
     for (const [forced, status, code] of table) {

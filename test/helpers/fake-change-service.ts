@@ -10,6 +10,21 @@ import type { ChangeAnswer } from '../../src/replica/answer.js';
 import { ChangeHistory } from '../../src/replica/change-history.js';
 import type { ConfigDocument } from '../../src/state/cluster-state.js';
 
+/** The README's cluster as a config document, with a gossip key and an API token to hide. */
+export const README_CONFIG: ConfigDocument = {
+  key: 'gossip-secret',
+  servers: {
+    flip: { ip: '127.0.0.1', port: 2200, systems: ['ip'], api: { token: 'api-secret' } },
+    flip1: { priority: 1, ip: '127.0.0.1', port: 2201, systems: ['ip'] },
+    flip2: { ip: '127.0.0.1', port: 2202 },
+  },
+  cluster: {
+    system: {
+      ip: { alive: 'ip_up', down: 'ip_down', type: 'shard', data: ['192.168.0.2', '192.168.0.1'] },
+    },
+  },
+};
+
 /** What the next submit does instead of applying: answer so, never answer, or reject. */
 export type Forced = ChangeAnswer | 'hang' | 'reject';
 
