@@ -3,10 +3,11 @@
  * config: a narrow, typed interface, so that the routes are tested against a fake and the agent
  * wires the real replica (src/replica/config-replica.ts) behind it as a thin adapter:
  *
- * - `submit`: `ConfigReplica.propose(now, change)` returns a request id; resolve with the `answer`
- *   effect that carries that id (the replica answers every request once, within its own bound,
- *   `timeout` included). The change was already checked with parseChange by the API, and is
- *   checked again by the replica, which is harmless.
+ * - `submit`: `const id = replica.propose(now, change)`, then `waiters.wait(id, signal)`
+ *   (AnswerWaiters, answer-waiters.ts) before that propose's effects are carried out, and each
+ *   `answer` effect goes to `waiters.settle(effect.request, effect.answer)`. The replica answers
+ *   every request once, within its own bound (`timeout` included). The change was already checked
+ *   with parseChange by the API; the replica checks it again, which is harmless.
  * - `committed`: `ConfigReplica.committed` (version and config), as it is.
  * - `history`: `recentChanges` (recent-changes.ts) over a ChangeHistory that records each
  *   `applied` effect (`history.record(version, change)`), as the replica keeps its own.
