@@ -12,6 +12,8 @@ export class ApiClientError extends Error {
     message: string,
     /** The HTTP status, when the API answered. */
     readonly status?: number,
+    /** The request was sent and no answer came in time: a change may or may not have been made. */
+    readonly timed_out = false,
   ) {
     super(message);
   }
@@ -75,6 +77,49 @@ export class ApiClient {
       const message = (body as Partial<ErrorDoc>)?.error?.message ?? `HTTP ${response.status}`;
       const hint = response.status === 401 ? ' (pass --token or set FLIP_TOKEN)' : '';
       throw new ApiClientError(`the API at ${this.base} refused ${path}: ${message}${hint}`, response.status);
+    }
+    return { status: response.status, body: body as T };
+  }
+
+  /**
+   * Sends a request with an optional JSON body and returns the status and the JSON body, whatever
+   * the status (a refusal's ErrorDoc included). Throws ApiClientError when the API cannot be
+   * reached, gives no answer within `timeout_ms` (`timed_out`), or answers without JSON. A POST is
+   * never sent twice: it may change state.
+   */
+  async request<T = unknown>(
+    path: string,
+    options: { method?: 'GET' | 'POST'; body?: unknown; timeout_ms?: number } = {},
+  ): Promise<{ status: number; body: T }> {
+    const method = options.method ?? 'GET';
+    const headers: Record<string, string> = this.#headers('application/json');
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    let response: Response;
+    let body: unknown;
+    try {
+      response = await fetchAgain(`${this.base}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(options.timeout_ms ?? this.#timeout_ms),
+      });
+    } catch (error) {
+      const timed_out = (error as Error)?.name === 'TimeoutError';
+      throw new ApiClientError(
+        timed_out
+          ? `the flip API at ${this.base} gave no answer to ${method} ${path} in time`
+          : `cannot reach the flip API at ${this.base}: ${reason(error)}`,
+        undefined,
+        timed_out && method !== 'GET',
+      );
+    }
+    try {
+      body = await response.json();
+    } catch {
+      throw new ApiClientError(
+        `the API at ${this.base} answered ${response.status} without JSON: is it flip?`,
+        response.status,
+      );
     }
     return { status: response.status, body: body as T };
   }

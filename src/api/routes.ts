@@ -7,13 +7,23 @@
  * Access: `open` routes (health, metrics: for load balancers and Prometheus) need no token;
  * `read` routes need it when the API listens beyond loopback (the status page's files are open:
  * they hold no data, and the page sends the token on its own reads); `change` routes always need it,
- * and are refused when no token is configured.
+ * and are refused (403) when no token is configured. A missing or wrong token is 401.
  */
+
+import { HISTORY_CHANGES_MAX } from '../replica/change-history.js';
 import { type TokenHash, tokenMatches } from './auth.js';
 import { PAGE_FILES } from './page.js';
 import type { ApiErrorCode } from './types.js';
 
-export type RouteName = 'health' | 'status' | 'events' | 'metrics' | 'page';
+export type RouteName =
+  | 'health'
+  | 'status'
+  | 'events'
+  | 'metrics'
+  | 'page'
+  | 'change'
+  | 'config'
+  | 'config_history';
 export type Access = 'open' | 'read' | 'change';
 
 export interface Route<Name extends string = RouteName> {
@@ -23,10 +33,23 @@ export interface Route<Name extends string = RouteName> {
   access: Access;
   /** The query parameters it takes, each a whole number within a range. */
   query: Readonly<Record<string, { min: number; max: number }>>;
+  /** The JSON body it reads, at most this many bytes; absent: it reads none (a body sent is discarded). */
+  body?: { bytes_max: number };
 }
 
 /** Events returned by one GET /v1/events, at most (the ring holds about this many). */
 export const EVENTS_LIMIT_MAX = 1000;
+
+/**
+ * The largest change request body. A change may be 8 MiB (CHANGE_BYTES_MAX, a whole config file),
+ * but the API holds one body per connection (64 at once), so it takes 1 MiB: about 50,000 items of
+ * a data_add, far more than one command line gives.
+ */
+export const CHANGE_REQUEST_BYTES_MAX = 1024 * 1024;
+
+/** GET /v1/config/history: changes returned by default, and at most (what a replica keeps). */
+export const HISTORY_LIMIT_DEFAULT = 20;
+export const HISTORY_LIMIT_MAX = HISTORY_CHANGES_MAX;
 
 export const ROUTES: readonly Route[] = [
   { name: 'health', method: 'GET', path: '/v1/health', access: 'open', query: {} },
@@ -42,6 +65,22 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { name: 'metrics', method: 'GET', path: '/metrics', access: 'open', query: {} },
+  {
+    name: 'change',
+    method: 'POST',
+    path: '/v1/changes',
+    access: 'change',
+    query: {},
+    body: { bytes_max: CHANGE_REQUEST_BYTES_MAX },
+  },
+  { name: 'config', method: 'GET', path: '/v1/config', access: 'read', query: {} },
+  {
+    name: 'config_history',
+    method: 'GET',
+    path: '/v1/config/history',
+    access: 'read',
+    query: { limit: { min: 1, max: HISTORY_LIMIT_MAX } },
+  },
   ...Object.keys(PAGE_FILES).map(
     (path): Route => ({ name: 'page', method: 'GET', path, access: 'open', query: {} }),
   ),
@@ -103,8 +142,8 @@ export function decide<Name extends string>(
       allow,
     };
   }
-  const denied = accessProblem(route.access, request.authorization, policy);
-  if (denied !== undefined) return { kind: 'error', status: 401, code: 'unauthorized', message: denied };
+  const denied = accessDenial(route.access, request.authorization, policy);
+  if (denied !== undefined) return { kind: 'error', ...denied };
   const query: Record<string, number> = {};
   for (const [key, value] of url.searchParams) {
     const range = Object.hasOwn(route.query, key) ? route.query[key] : undefined;
@@ -143,14 +182,37 @@ export function accessProblem(
   authorization: string | undefined,
   policy: AccessPolicy,
 ): string | undefined {
+  return accessDenial(access, authorization, policy)?.message;
+}
+
+/**
+ * The refusal of a request for a route of `access`, or undefined when it may pass: 401 when a
+ * (right) token would let it pass, 403 when no token can (changes on an agent without one).
+ */
+export function accessDenial(
+  access: Access,
+  authorization: string | undefined,
+  policy: AccessPolicy,
+): { status: 401 | 403; code: 'unauthorized' | 'forbidden'; message: string } | undefined {
   if (access === 'open') return undefined;
   if (access === 'read' && policy.loopback) return undefined;
+  const unauthorized = (message: string) => ({
+    status: 401 as const,
+    code: 'unauthorized' as const,
+    message,
+  });
   if (policy.token === undefined)
     return access === 'change'
-      ? 'this agent has no api.token: changes through the API are off'
-      : 'this agent has no api.token';
-  if (authorization === undefined) return 'this needs the API token: send "Authorization: Bearer <token>"';
-  return tokenMatches(authorization, policy.token) ? undefined : 'the token is wrong';
+      ? {
+          status: 403,
+          code: 'forbidden',
+          message:
+            'this agent has no api.token: changes through the API are off (set servers.<id>.api.token or token_file)',
+        }
+      : unauthorized('this agent has no api.token');
+  if (authorization === undefined)
+    return unauthorized('this needs the API token: send "Authorization: Bearer <token>"');
+  return tokenMatches(authorization, policy.token) ? undefined : unauthorized('the token is wrong');
 }
 
 function shorten(text: string): string {

@@ -6,11 +6,31 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ConfigChange, describeChange, parseChange } from '../changes/index.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus.js';
 import type { EventListener } from '../observe/events.js';
+import type { ChangeAnswer } from '../replica/answer.js';
+import { changeHttp } from './change-http.js';
+import type { ChangeService } from './change-service.js';
 import { loadPage, PAGE_CSP, type PageFile } from './page.js';
-import { type AccessPolicy, type Decision, decide, ROUTES, type RouteName } from './routes.js';
-import type { ErrorDoc, EventDoc, EventsDoc, HealthDoc, StatusDoc } from './types.js';
+import { redactConfig } from './redact-config.js';
+import {
+  type AccessPolicy,
+  type Decision,
+  decide,
+  HISTORY_LIMIT_DEFAULT,
+  ROUTES,
+  type RouteName,
+} from './routes.js';
+import type {
+  ConfigDoc,
+  ConfigHistoryDoc,
+  ErrorDoc,
+  EventDoc,
+  EventsDoc,
+  HealthDoc,
+  StatusDoc,
+} from './types.js';
 
 /** Limits of the API server; each bounds what one client can make the agent hold. */
 export const API_LIMITS = {
@@ -20,8 +40,18 @@ export const API_LIMITS = {
   streams_max: 16,
   /** Request header bytes (node's default is 16 KiB; ours are short). */
   header_bytes_max: 8 * 1024,
-  /** Request body bytes: no route takes a body yet. */
+  /**
+   * Request body bytes of a route that reads none (a body sent is counted and discarded), and of
+   * every request refused before its route (a wrong token): a route that reads one has its own
+   * bound (Route.body, routes.ts).
+   */
   body_bytes_max: 4 * 1024,
+  /**
+   * How long POST /v1/changes waits for the agent's answer before it answers 504 itself. The
+   * replica answers every request within its own bound (requestTimeoutMs: 4 s with the default
+   * timing), so this only catches an agent that never answers.
+   */
+  change_wait_ms: 20_000,
   /** Time to send a whole request; and its headers. */
   request_timeout_ms: 10_000,
   headers_timeout_ms: 5_000,
@@ -56,6 +86,13 @@ export interface ApiServerOptions {
   page?: Map<string, PageFile> | string;
   /** Told of a fault (for the log); must not throw. */
   onFault?: (error: unknown) => void;
+  /**
+   * Runtime changes and the committed config (issue 12); absent: POST /v1/changes, GET /v1/config
+   * and GET /v1/config/history answer 501.
+   */
+  changes?: ChangeService;
+  /** Overrides API_LIMITS.change_wait_ms (tests). */
+  change_wait_ms?: number;
 }
 
 export class ApiServer {
@@ -121,36 +158,43 @@ export class ApiServer {
   #handle(request: IncomingMessage, response: ServerResponse): void {
     try {
       this.#options.counters.api_requests++;
+      // Decided on the headers, so that only a request that may use a route reading a body can
+      // send one larger than the small bound.
+      const decision = decide(
+        {
+          method: request.method ?? '',
+          url: request.url ?? '',
+          authorization: request.headers.authorization,
+        },
+        this.#options.policy,
+        ROUTES,
+      );
+      const reads = decision.kind === 'route' ? decision.route.body : undefined;
+      const bytes_max = reads?.bytes_max ?? API_LIMITS.body_bytes_max;
       const length = Number(request.headers['content-length'] ?? 0);
-      if (!(length <= API_LIMITS.body_bytes_max)) {
-        this.#tooLarge(request, response);
+      if (!(length <= bytes_max)) {
+        this.#tooLarge(request, response, bytes_max);
         return;
       }
-      // No route reads a body; one sent (a chunked one too) is counted against the bound and
-      // discarded, and the answer waits for its end.
+      // A body (a chunked one too) is counted against the bound; kept only for a route that reads
+      // one, else discarded. The answer waits for its end.
+      const chunks: Buffer[] = [];
       let received = 0;
       let refused = false;
       request.on('data', (chunk: Buffer) => {
+        if (refused) return;
         received += chunk.length;
-        if (received > API_LIMITS.body_bytes_max && !refused) {
+        if (received > bytes_max) {
           refused = true;
-          this.#tooLarge(request, response);
-        }
+          chunks.length = 0;
+          this.#tooLarge(request, response, bytes_max);
+        } else if (reads !== undefined) chunks.push(chunk);
       });
       request.on('error', () => undefined);
       request.on('end', () => {
         if (refused) return;
         try {
-          const decision = decide(
-            {
-              method: request.method ?? '',
-              url: request.url ?? '',
-              authorization: request.headers.authorization,
-            },
-            this.#options.policy,
-            ROUTES,
-          );
-          this.#answer(request, response, decision);
+          this.#answer(request, response, decision, Buffer.concat(chunks));
         } catch (error) {
           this.#internal(response, error);
         }
@@ -160,8 +204,9 @@ export class ApiServer {
     }
   }
 
-  #tooLarge(request: IncomingMessage, response: ServerResponse): void {
-    this.#error(response, 413, 'too_large', `request body over ${API_LIMITS.body_bytes_max} bytes`, true);
+  #tooLarge(request: IncomingMessage, response: ServerResponse, bytes_max: number): void {
+    const bound = bytes_max >= 1024 * 1024 ? `${bytes_max / (1024 * 1024)} MiB` : `${bytes_max / 1024} KiB`;
+    this.#error(response, 413, 'too_large', `request body over ${bound} (${bytes_max} bytes)`, true);
     // Whatever else comes is not read: the connection ends with the answer.
     response.on('finish', () => request.destroy());
   }
@@ -172,7 +217,12 @@ export class ApiServer {
     else response.destroy();
   }
 
-  #answer(request: IncomingMessage, response: ServerResponse, decision: Decision<RouteName>): void {
+  #answer(
+    request: IncomingMessage,
+    response: ServerResponse,
+    decision: Decision<RouteName>,
+    body: Buffer,
+  ): void {
     if (decision.kind === 'error') {
       if (decision.code === 'unauthorized') this.#options.counters.api_unauthorized++;
       const headers: Record<string, string> = {};
@@ -204,7 +254,146 @@ export class ApiServer {
         else this.#json(response, 200, handlers.events(since ?? 0, limit));
         return;
       }
+      case 'change':
+        this.#change(request, response, body);
+        return;
+      case 'config': {
+        const changes = this.#changesOr501(response);
+        if (changes === undefined) return;
+        const { version, config } = changes.committed();
+        const shown = redactConfig(config);
+        const doc: ConfigDoc = { version, config: shown.config, redacted: shown.redacted };
+        this.#json(response, 200, doc);
+        return;
+      }
+      case 'config_history': {
+        const changes = this.#changesOr501(response);
+        if (changes === undefined) return;
+        const recent = changes.history(decision.query.limit ?? HISTORY_LIMIT_DEFAULT);
+        const doc: ConfigHistoryDoc = {
+          version: recent.version,
+          from: recent.from,
+          changes: recent.changes.map(({ version, change }) => ({
+            version,
+            kind: change.kind,
+            change: describeChange(change),
+            detail: change,
+          })),
+        };
+        this.#json(response, 200, doc);
+        return;
+      }
     }
+  }
+
+  /** The change service, or undefined after answering 501 (this agent takes no runtime changes). */
+  #changesOr501(response: ServerResponse): ChangeService | undefined {
+    const changes = this.#options.changes;
+    if (changes === undefined)
+      this.#error(
+        response,
+        501,
+        'not_implemented',
+        'this agent does not take runtime changes yet: its config replica is not wired to the API',
+      );
+    return changes;
+  }
+
+  /** POST /v1/changes: one change as JSON, checked, then submitted; its answer as HTTP (change-http.ts). */
+  #change(request: IncomingMessage, response: ServerResponse, body: Buffer): void {
+    const changes = this.#changesOr501(response);
+    if (changes === undefined) return;
+    const type = request.headers['content-type'];
+    const media = type?.split(';')[0]?.trim().toLowerCase();
+    if (type !== undefined && media !== 'application/json') {
+      this.#error(
+        response,
+        415,
+        'unsupported_media_type',
+        `send the change as JSON (Content-Type: application/json), not ${shorten(type)}`,
+      );
+      return;
+    }
+    let value: unknown;
+    try {
+      if (body.length === 0) throw new SyntaxError('the body is empty');
+      value = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      this.#error(
+        response,
+        400,
+        'bad_json',
+        `the body is not JSON (${shorten((error as Error).message)}): send one change, e.g. {"kind":"data_add","system":"vip","items":["10.0.0.9"],"base_version":0}`,
+      );
+      return;
+    }
+    const parsed = parseChange(value);
+    if (!parsed.ok) {
+      const count = parsed.issues.length;
+      const body: ErrorDoc = {
+        error: {
+          status: 400,
+          code: 'bad_change',
+          message: `the body is not a change (${count} problem${count === 1 ? '' : 's'}): ${shorten(parsed.issues.map(issueText).join('; '))}`,
+          issues: parsed.issues,
+        },
+      };
+      this.#json(response, 400, body);
+      return;
+    }
+    this.#submit(response, changes, parsed.change);
+  }
+
+  /** Waits for the service's answer, within change_wait_ms, and while the client is there. */
+  #submit(response: ServerResponse, changes: ChangeService, change: ConfigChange): void {
+    const wait_ms = this.#options.change_wait_ms ?? API_LIMITS.change_wait_ms;
+    const stop = new AbortController();
+    let done = false;
+    const finish = (answer: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      response.off('close', gone);
+      if (!response.destroyed && !response.writableEnded) answer();
+    };
+    const timer = setTimeout(() => {
+      finish(() =>
+        this.#error(
+          response,
+          504,
+          'timeout',
+          `the agent gave no answer within ${wait_ms} ms: the change may or may not commit; look at the config (flip config show) before retrying`,
+        ),
+      );
+      stop.abort();
+    }, wait_ms);
+    const gone = () => {
+      // The client left: nobody waits for the answer any more (the change may still commit).
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stop.abort();
+    };
+    response.on('close', gone);
+    let pending: Promise<ChangeAnswer>;
+    try {
+      pending = changes.submit(change, { signal: stop.signal });
+    } catch (error) {
+      finish(() => this.#internal(response, error));
+      return;
+    }
+    Promise.resolve(pending).then(
+      (answer) =>
+        finish(() => {
+          const http = changeHttp(change, answer);
+          this.#json(response, http.status, http.body);
+        }),
+      (error) => {
+        // A rejection is a fault even when nobody waits for the answer any more.
+        if (done) this.#fault(error);
+        else finish(() => this.#internal(response, error));
+      },
+    );
   }
 
   /** Server-sent events: the kept events after `since` (or Last-Event-ID), then each new one. */
@@ -310,6 +499,14 @@ export class ApiServer {
       // The log failing must not stop the API either.
     }
   }
+}
+
+function issueText(issue: { path: string; message: string }): string {
+  return issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`;
+}
+
+function shorten(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
 function wantsStream(request: IncomingMessage): boolean {

@@ -4,6 +4,8 @@
  * Durations are ms; `*_ago_ms` is how long before the document was made (null: never);
  * wall-clock instants are ISO 8601 strings.
  */
+import type { ChangeKind, ConfigChange } from '../changes/index.js';
+import type { ConfigIssue } from '../config/errors.js';
 import type { ScriptEvent } from '../executor/types.js';
 import type { MemberChangeReason } from '../membership/member-view.js';
 import type { MemberStateName } from '../membership/messages.js';
@@ -24,7 +26,13 @@ export interface HealthDoc {
 
 /** A 4xx/5xx answer's body. */
 export interface ErrorDoc {
-  error: { status: number; code: ApiErrorCode; message: string };
+  error: {
+    status: number;
+    code: ApiErrorCode;
+    message: string;
+    /** bad_change and invalid_change: every problem, each naming the change's field (or the config's key). */
+    issues?: ConfigIssue[];
+  };
 }
 
 export type ApiErrorCode =
@@ -34,7 +42,23 @@ export type ApiErrorCode =
   | 'unauthorized'
   | 'too_large'
   | 'too_many_streams'
-  | 'internal';
+  | 'internal'
+  /** 403: a change route on an agent with no api.token (changes through the API are off). */
+  | 'forbidden'
+  /** 415: a change body that is not sent as application/json. */
+  | 'unsupported_media_type'
+  /** 400: a change body that is not JSON. */
+  | 'bad_json'
+  /** 400: a change body that is JSON, but not a change (parseChange's issues). */
+  | 'bad_change'
+  /** 501: this agent takes no runtime changes (no replica wired to its API). */
+  | 'not_implemented'
+  /** The refusals of a change (replica/answer.ts), one code per ChangeAnswer kind that is not a success. */
+  | 'invalid_change'
+  | 'conflict'
+  | 'no_quorum'
+  | 'unknown_server'
+  | 'timeout';
 
 /** One member in this server's view. */
 export interface MemberDoc {
@@ -197,4 +221,36 @@ export interface EventsDoc {
   last_id: number;
   /** Some events after `since` were dropped from the ring (it keeps the newest). */
   truncated: boolean;
+}
+
+/** POST /v1/changes, 200: a majority stored the change. */
+export interface ChangeResultDoc {
+  /** committed: `version` is the first config that holds it; no_op: the config already was so, and `version` holds it. */
+  outcome: 'committed' | 'no_op';
+  version: number;
+  kind: ChangeKind;
+  /** The change as a command line (describeChange), for people and logs. */
+  change: string;
+  /** no_op: why nothing was made. */
+  reason?: string;
+}
+
+/** GET /v1/config: the committed config. */
+export interface ConfigDoc {
+  /** 0: the config this agent started from (its file), nothing committed yet. */
+  version: number;
+  /** In the config file's JSON shape, with each secret replaced by REDACTED. */
+  config: { [key: string]: unknown };
+  /** The paths of the secrets replaced (`key`, `servers.flip.api.token`). */
+  redacted: string[];
+}
+
+/** GET /v1/config/history. */
+export interface ConfigHistoryDoc {
+  /** The latest version this server applied. */
+  version: number;
+  /** Changes after this version are held; older ones (an earlier life of the agent, a snapshot) are not. */
+  from: number;
+  /** The newest changes, oldest first, at most `limit`. */
+  changes: { version: number; kind: ChangeKind; change: string; detail: ConfigChange }[];
 }

@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { SCENARIO_NAMES } from '../sim/scenario-names.js';
+import type { ChangeCommand } from './change-args.js';
+import type { ChangeCommandOptions } from './commands/change.js';
 import { SIM_RANGES, type SimCommandOptions } from './commands/sim-options.js';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 import { collect, once } from './options.js';
@@ -19,7 +21,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
 
-  const config = program.command('config').description('check a config file or print its JSON Schema');
+  const config = program
+    .command('config')
+    .description('check a config file or print its JSON Schema; show the committed config and its history');
   config
     .command('check')
     .description('validate a config file and its scripts, and print a summary')
@@ -36,6 +40,23 @@ export function buildProgram(): Command {
     .command('schema')
     .description('print the JSON Schema of the config, for editors')
     .action(async () => (await import('./commands/config.js')).configSchema(out));
+  withApi(
+    config
+      .command('show')
+      .description("the cluster's committed config and its version, through an agent's API (secrets hidden)"),
+  ).action(async (options: ChangeCommandOptions) => {
+    process.exitCode = await (await import('./commands/change.js')).configShow(options, { out, err });
+  });
+  withApi(
+    config
+      .command('history')
+      .description("the newest committed changes, a version and a line each, through an agent's API")
+      .option('--limit <n>', 'how many (1-1024, default 20)', once),
+  ).action(async (options: ChangeCommandOptions & { limit?: string }) => {
+    process.exitCode = await (await import('./commands/change.js')).configHistory(options, { out, err });
+  });
+
+  addChangeCommands(program);
 
   program
     .command('agent')
@@ -130,6 +151,121 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** The options of every command that talks to an agent's API about changes. */
+function withApi(command: Command): Command {
+  return command
+    .option(
+      '--api <url>',
+      "the agent's API (default: from --config, $FLIP_CONFIG or /etc/flip/flip.json)",
+      once,
+    )
+    .option('--config <file>', "read the API address from this config's server", once)
+    .option('--id <id>', "with --config: that server (default: $FLIP_ID, else the file's id)", once)
+    .option('--token <token>', 'the API token (default: $FLIP_TOKEN)', once)
+    .option('--json', "print the API's JSON answer");
+}
+
+/** Sends the change of a command; --base-version on each. */
+function changeCommand(command: Command, build: (...args: unknown[]) => ChangeCommand): Command {
+  return withApi(command)
+    .option(
+      '--base-version <n>',
+      'the committed version the change is made against (default: the one the agent has now)',
+      once,
+    )
+    .action(async (...args: unknown[]) => {
+      // commander passes the arguments, then the options, then the command.
+      const options = args.at(-2) as ChangeCommandOptions;
+      process.exitCode = await (await import('./commands/change.js')).change(build(...args), options, {
+        out,
+        err,
+      });
+    });
+}
+
+const EXIT_NOTE =
+  'exit 0 committed (or nothing to change), 2 bad input, 4 API unreachable, 5 invalid, 6 conflict, 7 no quorum, 8 unknown server, 9 no answer in time, 10 token refused, 11 not available';
+
+function addChangeCommands(program: Command): void {
+  const data = program
+    .command('data')
+    .description(`add or remove items of a system, through an agent's API; ${EXIT_NOTE}`);
+  for (const verb of ['add', 'rm'] as const)
+    changeCommand(
+      data
+        .command(verb)
+        .description(`${verb === 'add' ? 'add items to' : 'remove items from'} a system`)
+        .argument('<system>', 'the system')
+        .argument('<items...>', 'the items'),
+      (system, items) => ({ command: `data ${verb}`, system: system as string, items: items as string[] }),
+    );
+
+  const server = program
+    .command('server')
+    .description(`add or remove a server (one at a time), through an agent's API; ${EXIT_NOTE}`);
+  changeCommand(
+    server
+      .command('add')
+      .description('add a server')
+      .argument('<id>', 'its id')
+      .requiredOption('--ip <ip>', 'the address it gossips on', once)
+      .requiredOption('--port <port>', 'the UDP port it gossips on', once)
+      .option('--priority <n>', 'lower is first in placement order (default: last)', once)
+      .option(
+        '--systems <names>',
+        'systems it is a member of, comma-separated (default: none, an arbiter)',
+        collect,
+      ),
+    (id, options) => {
+      const { ip, port, priority, systems } = options as {
+        ip: string;
+        port: string;
+        priority?: string;
+        systems?: string[];
+      };
+      return { command: 'server add', id: id as string, ip, port, priority, systems };
+    },
+  );
+  changeCommand(server.command('rm').description('remove a server').argument('<id>', 'its id'), (id) => ({
+    command: 'server rm',
+    id: id as string,
+  }));
+
+  const system = program
+    .command('system')
+    .description(`set a system's keys, add or remove a system, through an agent's API; ${EXIT_NOTE}`);
+  changeCommand(
+    system
+      .command('set')
+      .description(
+        `set keys of a system: key=value, the value as JSON when it is JSON, else as text; key=null removes an optional key`,
+      )
+      .argument('<system>', 'the system')
+      .argument('<key=value...>', 'keys as in the config file: type, alive, down, config, delay, check, ...'),
+    (name, pairs) => ({ command: 'system set', system: name as string, pairs: pairs as string[] }),
+  );
+  changeCommand(
+    system
+      .command('add')
+      .description(
+        `add a system with its keys (alive, down, type and data at least; data=a,b or a JSON list)`,
+      )
+      .argument('<system>', 'the new system')
+      .argument('<key=value...>', 'its keys, as in the config file')
+      .requiredOption('--members <ids>', 'the servers that are its members, comma-separated', collect),
+    (name, pairs, options) => ({
+      command: 'system add',
+      system: name as string,
+      pairs: pairs as string[],
+      members: (options as { members: string[] }).members,
+    }),
+  );
+  changeCommand(
+    system.command('rm').description('remove a system').argument('<system>', 'the system'),
+    (name) => ({ command: 'system rm', system: name as string }),
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -80,7 +80,8 @@ describe('api routes: which route, which query, which access', () => {
   it('a route that changes state always needs the token, and is refused when none is configured', () => {
     const post = (authorization?: string) => get('/v1/drain', authorization, 'POST');
     const none = decide(post('Bearer anything'), LOOPBACK_OPEN, WITH_CHANGE);
-    assert.ok(none.kind === 'error' && none.status === 401);
+    // 403, not 401: no token can pass where none is configured.
+    assert.ok(none.kind === 'error' && none.status === 403 && none.code === 'forbidden');
     assert.match(none.message, /no api\.token/);
     const missing = decide(post(), LOOPBACK_TOKEN, WITH_CHANGE);
     assert.ok(missing.kind === 'error' && missing.status === 401);

@@ -1,5 +1,5 @@
 /** Runs the flip command from the TypeScript sources, as a separate process. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../../src/testing/paths.js';
 
 export const ROOT = PACKAGE_ROOT;
@@ -19,4 +19,32 @@ export function runFlip(args: string[], options: { cwd?: string; env?: NodeJS.Pr
     timeout: 60_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * runFlip without blocking this process, for a CLI that talks to a server this test runs (a
+ * spawnSync would stop the server from answering).
+ */
+export function runFlipAsync(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
