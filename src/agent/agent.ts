@@ -11,12 +11,15 @@ import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
 import type { EventBody } from '../api/types.js';
+import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { apiUrl } from '../config/api-listen.js';
 import { ConfigError } from '../config/errors.js';
 import type { ConfigOverrides, FlipConfig } from '../config/index.js';
+import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
 import { runtimeChange } from '../config/runtime-change.js';
+import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
@@ -44,6 +47,10 @@ import { renderMetrics } from '../metrics/prometheus.js';
 import { NodeController } from '../node/controller.js';
 import { AgentStats } from '../observe/agent-stats.js';
 import { EventRing } from '../observe/events.js';
+import type { ChangeAnswer } from '../replica/answer.js';
+import { type ClusterState, type ConfigDocument, clusterStateFile } from '../state/cluster-state.js';
+import { type StartPoint, startFrom } from '../state/start-from.js';
+import type { StateFile } from '../state/state-file.js';
 import { setTimer } from '../time/timer.js';
 import { bindUdp, type Endpoint, type PacketTransport } from '../transport/udp.js';
 import { type DropCounters, type DropReason, newDropCounters } from '../wire/drop-reasons.js';
@@ -52,7 +59,8 @@ import { createLogger, type Logger } from './log.js';
 import { MaybeHeldFile } from './maybe-held-file.js';
 import { MembershipDriver } from './membership-driver.js';
 import { endPreviousLife } from './previous-life.js';
-import { serverStateDir } from './state-dir.js';
+import { ReplicaDriver } from './replica-driver.js';
+import { StateDirError, serverStateDir } from './state-dir.js';
 
 export interface AgentOptions {
   /** Log as human-readable lines instead of JSON; default: when stdout is a terminal. */
@@ -72,11 +80,14 @@ const LEAVE_FLUSH_MS = 20;
 const DUPLICATE_LOG_EVERY_MS = 10_000;
 /** The script ledger's file in this server's state directory. */
 const SCRIPT_LEDGER_FILE = 'script-ledger.json';
+/** How long after a start the edit of a file made while the agent was stopped is proposed (ms). */
+const FILE_EDIT_PROPOSE_AFTER_MS = 3_000;
 
 /** What a reload did (Agent.reload): the outcome also goes to the log. */
 export type ReloadOutcome =
   | { kind: 'unchanged' }
-  | { kind: 'applied'; systems: string[] }
+  /** Item changes proposed to the cluster (they apply when committed), with their answers. */
+  | { kind: 'proposed'; answers: ChangeAnswer[] }
   /** The file has fields that only a restart applies: nothing was applied. */
   | { kind: 'restart_needed'; fields: string[] }
   /** The file is not a valid config (or names missing scripts): the running config stays. */
@@ -88,6 +99,14 @@ export class Agent {
   readonly #identity: ConfigOverrides | undefined;
   /** What may be configured on this host, on disk for the next start (see maybe-held-file.ts). */
   readonly #maybeHeld: MaybeHeldFile;
+  /** The cluster state on disk: the replica's (state/cluster-state.ts). */
+  readonly #clusterState: StateFile<ClusterState>;
+  /** The config replica (issue 12), once started. */
+  #replica: ReplicaDriver | undefined;
+  /** The config file as last taken in: a reload proposes the edit since. */
+  #fileConfig: FlipConfig | undefined;
+  /** The file was edited while the agent was stopped: propose the edit once the replica runs. */
+  #pendingFileEdit = false;
   readonly log: Logger;
   readonly membership: MembershipDriver;
   readonly runner: ScriptRunner;
@@ -233,6 +252,7 @@ export class Agent {
     this.runner = new ScriptRunner(runnerOptions);
     this.#stateDir = serverStateDir(resolve(configDir, config.state_dir), config.id);
     this.#maybeHeld = new MaybeHeldFile(this.#stateDir);
+    this.#clusterState = clusterStateFile(this.#stateDir);
     this.#ledger = new ScriptLedger({
       file: join(this.#stateDir, SCRIPT_LEDGER_FILE),
       node: config.id,
@@ -366,17 +386,31 @@ export class Agent {
     }
   }
 
-  /** Loads and checks the config, binds the socket and starts the protocol. */
+  /**
+   * Loads and checks the config, binds the socket and starts the protocol. When this server's
+   * stored cluster state holds a committed config that differs from the file in more than items
+   * (servers or systems changed at runtime), the agent is made again from that config before
+   * anything has started: the committed config is newer than the file (state/start-from.ts).
+   */
   static async start(configPath: string, options: AgentOptions = {}): Promise<Agent> {
     const config = await loadConfigIsolated(configPath, options.identity);
     const configDir = dirname(resolve(configPath));
     checkScripts(config, configDir, configPath);
     const agent = new Agent(config, configPath, options);
-    await agent.#start();
-    return agent;
+    const outcome = await agent.#start(config);
+    if (outcome === 'started') return agent;
+    const again = new Agent(outcome.config, configPath, options);
+    const second = await again.#start(config);
+    if (second !== 'started')
+      throw new StateDirError('the committed config changed while the agent started; start it again');
+    return again;
   }
 
-  async #start(): Promise<void> {
+  /**
+   * Starts the agent, made with `this.config`; `fileConfig` is the config file's. Returns the
+   * committed config to make the agent with instead when the stored one needs it (see start).
+   */
+  async #start(fileConfig: FlipConfig): Promise<'started' | { config: FlipConfig }> {
     const self = this.config.servers.find((server) => server.id === this.config.id)!;
     this.#transport = await bindUdp(
       { ip: self.ip, port: self.port },
@@ -392,6 +426,20 @@ export class Agent {
       throw error;
     }
     await this.#takeStrays(recovery);
+    let replica: { start: Extract<StartPoint, { kind: 'start' }>; config: FlipConfig };
+    try {
+      replica = await this.#clusterStart(fileConfig);
+    } catch (error) {
+      await this.#transport.close();
+      throw error;
+    }
+    const change = runtimeChange(this.config, replica.config);
+    if (change.kind === 'restart') {
+      await this.#transport.close();
+      return { config: replica.config };
+    }
+    if (change.kind === 'data') this.#applyData(performance.now(), change.systems, replica.config);
+    this.#startReplica(replica.start);
     this.log.info(
       {
         id_from: this.config.id_from,
@@ -417,6 +465,113 @@ export class Agent {
     this.#event({ type: 'agent', state: 'started' });
     this.#drive();
     await this.#startApi();
+    return 'started';
+  }
+
+  /**
+   * Where the cluster's config starts (state/start-from.ts): the stored cluster state when it
+   * holds a committed config, else the file. A state that cannot be trusted stops the start.
+   */
+  async #clusterStart(
+    fileConfig: FlipConfig,
+  ): Promise<{ start: Extract<StartPoint, { kind: 'start' }>; config: FlipConfig }> {
+    const file = parseSource(readConfigText(this.#configPath), this.#configPath).value as ConfigDocument;
+    const stored = await this.#clusterState.load();
+    const start = startFrom({ server: this.config.id, file, stored });
+    if (start.kind === 'refuse') throw new StateDirError(start.message);
+    this.#fileConfig = fileConfig;
+    if (start.from === 'file') return { start, config: fileConfig };
+    const config = this.#committedConfig(start.version, start.config);
+    if (config === undefined)
+      throw new StateDirError(
+        `the stored committed config (version ${start.version}) is not valid for this server; see docs/STATE.md`,
+      );
+    this.log.info(
+      { version: start.version, file: this.#clusterState.path },
+      'starting from the committed config of the stored cluster state',
+    );
+    if (start.file_edit !== undefined) {
+      // The file as this server last took it in: a reload proposes the edit since then.
+      const base = this.#committedConfig(0, start.file_edit.base);
+      if (base !== undefined) this.#fileConfig = base;
+      this.log.warn(
+        { file: this.#configPath },
+        'the config file was edited while the agent was stopped: its item changes are proposed to the cluster (as a reload would); other changes need flip commands',
+      );
+      this.#pendingFileEdit = true;
+    }
+    return { start, config };
+  }
+
+  /** A committed config document as this server's FlipConfig; undefined (logged) when invalid. */
+  #committedConfig(version: number, doc: ConfigDocument): FlipConfig | undefined {
+    try {
+      return parseConfig(
+        JSON.stringify({ ...doc, id: this.config.id }),
+        `committed config version ${version}`,
+      );
+    } catch (error) {
+      this.log.error(
+        { version, errors: error instanceof ConfigError ? error.message : (error as Error).message },
+        'a committed config is not valid for this server; not applied',
+      );
+      return undefined;
+    }
+  }
+
+  /** Runs the config replica (issue 12) from `start`, with its messages on the cluster's socket. */
+  #startReplica(start: Extract<StartPoint, { kind: 'start' }>): void {
+    this.#replica = new ReplicaDriver({
+      self: this.config.id,
+      start,
+      state: this.#clusterState,
+      send: (to, message) => this.membership.sendReplica(to, message),
+      onApplied: (version, config) => this.#onCommitted(version, config),
+      onProblem: (message, details) => this.log.error(details, message),
+      now: () => performance.now(),
+      random: Math.random,
+    });
+    this.membership.onReplica = (message) => this.#replica?.receive(message);
+    if (this.#pendingFileEdit) {
+      this.#pendingFileEdit = false;
+      // Once a leader is likely known: the edit is proposed like a reload's.
+      setTimer(() => void this.reload(), FILE_EDIT_PROPOSE_AFTER_MS).unref();
+    }
+  }
+
+  /** A version the cluster committed: its items apply at once; anything else at a restart. */
+  #onCommitted(version: number, doc: ConfigDocument): void {
+    const next = this.#committedConfig(version, doc);
+    if (next === undefined) return;
+    const change = runtimeChange(this.config, next);
+    switch (change.kind) {
+      case 'unchanged':
+        this.log.info({ version }, 'config version committed; nothing changes here');
+        return;
+      case 'restart':
+        this.log.warn(
+          { version, fields: change.fields },
+          'config version committed: these fields take effect when this agent restarts (it starts from the committed config)',
+        );
+        return;
+      case 'data':
+        this.#applyData(performance.now(), change.systems, next);
+        this.log.info(
+          { version, systems: Object.fromEntries(change.systems) },
+          'config version committed: applied the new items',
+        );
+        this.#event({ type: 'agent', state: 'reloaded' });
+        this.#drive();
+        return;
+    }
+  }
+
+  /** Applies new items (runtimeChange's `data`) to the runner and the controller; `next` becomes the config. */
+  #applyData(now: number, systems: ReadonlyMap<string, readonly string[]>, next: FlipConfig): void {
+    const own = new Set(this.runner.systems());
+    for (const [system, data] of systems) if (own.has(system)) this.runner.setData(now, system, data);
+    this.#config = next;
+    this.#controller.setData(now, this.membership, systems);
   }
 
   /**
@@ -454,6 +609,7 @@ export class Agent {
           subscribe: (listener) => this.events.subscribe(listener),
         },
         onFault: (error) => this.log.error({ err: (error as Error)?.message ?? String(error) }, 'api fault'),
+        changes: this.#replica,
       });
       this.log.info({ api: apiUrl(api) }, 'api listening');
     } catch (error) {
@@ -971,7 +1127,10 @@ export class Agent {
       );
       return { kind: 'invalid', message };
     }
-    const change = runtimeChange(this.config, next);
+    // The edit since the file was last taken in, not the difference from the committed config:
+    // items added or removed through the API stay as they are.
+    const base = this.#fileConfig ?? this.config;
+    const change = runtimeChange(base, next);
     if (change.kind === 'unchanged') {
       this.log.info({ file: this.#configPath }, 'reload: nothing to change');
       return { kind: 'unchanged' };
@@ -983,19 +1142,30 @@ export class Agent {
       );
       return { kind: 'restart_needed', fields: change.fields };
     }
-    const now = performance.now();
-    const own = new Set(this.runner.systems());
-    for (const [system, data] of change.systems) if (own.has(system)) this.runner.setData(now, system, data);
-    this.#config = next;
-    this.#controller.setData(now, this.membership, change.systems);
-    const systems = [...change.systems.keys()];
-    this.log.info(
-      { file: this.#configPath, systems: Object.fromEntries(change.systems) },
-      'reload: applied the new items',
-    );
-    this.#event({ type: 'agent', state: 'reloaded' });
-    this.#drive();
-    return { kind: 'applied', systems };
+    const replica = this.#replica;
+    if (replica === undefined) return { kind: 'invalid', message: 'the agent is not running' };
+    const answers: ChangeAnswer[] = [];
+    for (const [system, data] of change.systems) {
+      const before = base.systems.find((entry) => entry.name === system)?.data ?? [];
+      const removed = before.filter((item) => !data.includes(item));
+      const added = data.filter((item) => !before.includes(item));
+      for (const [kind, items] of [
+        ['data_rm', removed],
+        ['data_add', added],
+      ] as const) {
+        if (items.length === 0) continue;
+        const proposed = { kind, system, items: [...items], base_version: replica.committed().version };
+        const answer = await replica.submit(proposed, { signal: new AbortController().signal });
+        answers.push(answer);
+        const fields = { file: this.#configPath, change: describeChange(proposed), answer: answer.kind };
+        if (answer.kind === 'committed' || answer.kind === 'no_op')
+          this.log.info(fields, 'reload: change committed');
+        else this.log.warn({ ...fields, answer }, 'reload: change not committed');
+      }
+    }
+    if (answers.every((answer) => answer.kind === 'committed' || answer.kind === 'no_op'))
+      this.#fileConfig = next;
+    return { kind: 'proposed', answers };
   }
 
   #onNote(note: RunnerNote): void {
@@ -1138,6 +1308,7 @@ export class Agent {
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
       this.#runnerDriver.stop();
+      await this.#replica?.stop().catch(() => undefined);
       await Promise.all([...this.#keepers.values()].map((keeper) => keeper.stop()));
       this.#controller.stop(performance.now());
       this.#drive();

@@ -17,11 +17,15 @@ import type {
   ReleasedNotice,
 } from '../membership/node.js';
 import { isLive, MembershipNode } from '../membership/node.js';
+import type { ReplicaMessage } from '../replica/messages.js';
 import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
 import type { DropReason } from '../wire/drop-reasons.js';
-import { PacketCodec } from '../wire/packet.js';
+import { type PacketBody, PacketCodec } from '../wire/packet.js';
 import { WIRE_PACKING } from '../wire/packing.js';
+import type { ReplicaBody } from '../wire/replica-body.js';
+import { ReplicaReassembler } from '../wire/replica-reassembly.js';
+import { splitReplicaMessage } from '../wire/replica-split.js';
 
 export interface MembershipDriverComponents {
   /** Monotonic milliseconds. */
@@ -68,6 +72,10 @@ export class MembershipDriver {
   readonly core: MembershipNode;
   readonly codec: PacketCodec;
   readonly #config: FlipConfig;
+  /** The agent's config replica takes the replica messages that arrive (issue 12). */
+  onReplica: ((message: ReplicaMessage) => void) | undefined;
+  /** Large replica messages come in pieces: put together here, within bounds. */
+  readonly #reassembler = new ReplicaReassembler();
   readonly #components: MembershipDriverComponents;
   readonly #events: MembershipDriverEvents;
   #transport: PacketTransport | undefined;
@@ -167,7 +175,21 @@ export class MembershipDriver {
   /** A packet arrived on the socket. */
   receive(packet: Uint8Array, from: Endpoint): void {
     if (this.#stopped) return;
-    const opened = this.codec.open(packet);
+    const openedBody = this.codec.openBody(packet);
+    if (openedBody.ok && openedBody.body.kind === 'replica') {
+      this.packets_received++;
+      this.#noteSeen(openedBody.from, openedBody.bootId, from);
+      this.#receiveReplica(openedBody.from, openedBody.body.body, from);
+      return;
+    }
+    const opened = openedBody.ok
+      ? {
+          ok: true as const,
+          from: openedBody.from,
+          bootId: openedBody.bootId,
+          message: (openedBody.body as Extract<PacketBody, { kind: 'membership' }>).message,
+        }
+      : openedBody;
     if (!opened.ok) {
       this.#events.onDrop(opened.reason, from);
       if (opened.reason === 'stale_boot' && opened.from !== undefined && opened.knownBootId !== undefined)
@@ -185,6 +207,54 @@ export class MembershipDriver {
     this.#noteSeen(opened.from, opened.bootId, from);
     this.core.receive(this.#components.now(), opened.from, opened.message, opened.bootId);
     this.#flush();
+  }
+
+  /**
+   * A config replica message (a whole one, or the last piece of a large one) for the agent's
+   * replica. A message whose `from` is not the server at the packet's sender index is dropped:
+   * the key proves a cluster member sealed it, the index which one.
+   */
+  #receiveReplica(index: number, body: ReplicaBody, endpoint: Endpoint): void {
+    const now = this.#components.now();
+    let message: ReplicaMessage;
+    if (body.type === 'replica') message = body.message;
+    else {
+      this.#reassembler.expire(now);
+      const result = this.#reassembler.add(now, index, body.chunk);
+      if (result.kind === 'pending') return;
+      if (result.kind === 'dropped') {
+        this.#events.onDrop(result.reason, endpoint);
+        return;
+      }
+      message = result.message;
+    }
+    if (message.from !== this.#config.servers[index]?.id) {
+      this.#events.onDrop('invalid_replica_content', endpoint);
+      return;
+    }
+    this.onReplica?.(message);
+  }
+
+  /**
+   * Sends a config replica message to server `to`: in one packet, or a shorter append, or in
+   * pieces (wire/replica-split.ts). False when it is too large to send at all (nothing sent).
+   */
+  sendReplica(to: string, message: ReplicaMessage): boolean {
+    if (this.#stopped || this.#transport === undefined) return true;
+    const index = this.#config.servers.findIndex((server) => server.id === to);
+    const server = this.#config.servers[index];
+    if (server === undefined || index === this.#selfIndex()) return true;
+    const split = splitReplicaMessage(message);
+    if (!split.ok) return false;
+    for (const body of split.bodies) {
+      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.sealReplica(body, index));
+      this.packets_sent++;
+    }
+    return true;
+  }
+
+  #selfIndex(): number {
+    return this.#config.servers.findIndex((server) => server.id === this.#config.id);
   }
 
   /**

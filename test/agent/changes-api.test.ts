@@ -1,0 +1,118 @@
+/**
+ * Runtime changes through the API on real agents (127.0.0.1, recording scripts): `flip data add`
+ * at any agent commits a version that every agent applies (the item is placed on one server), the
+ * committed config survives a restart of every agent, and a server cut off from the majority
+ * commits nothing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LoopbackCluster, type RecordLine } from '../../src/demo/loopback-cluster.js';
+import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
+import { waitFor } from '../../src/testing/wait.js';
+import { CLI, ROOT, runFlipAsync } from '../helpers/flip-cli.js';
+
+const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
+const WAIT_MS = 30_000;
+const TOKEN = 'runtime-changes-test-token-0123456789';
+
+/** The README cluster, each server's API with a token (changes need one). */
+function configWithTokens(): string {
+  const raw = JSON.parse(readFileSync(join(ROOT, 'examples/readme.json'), 'utf8'));
+  for (const server of Object.values(raw.servers as Record<string, Record<string, unknown>>))
+    server.api = { token: TOKEN };
+  const file = join(mkdtempSync(join(tmpdir(), 'flip-changes-api-')), 'cluster.json');
+  writeFileSync(file, JSON.stringify(raw));
+  return file;
+}
+
+function holders(records: readonly RecordLine[]): Map<string, Set<string>> {
+  const held = new Map<string, Set<string>>();
+  for (const record of records) {
+    const nodes = held.get(record.item) ?? new Set<string>();
+    held.set(record.item, nodes);
+    if (record.event === 'alive') nodes.add(record.node);
+    else nodes.delete(record.node);
+  }
+  return held;
+}
+
+describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
+  let cluster: LoopbackCluster | undefined;
+  after(async () => {
+    await cluster?.close(3_000);
+  });
+
+  it('data add at one agent is applied everywhere, kept across restarts; a minority commits nothing', async () => {
+    cluster = await LoopbackCluster.create({
+      configFile: configWithTokens(),
+      overrides: LOOPBACK_TIMING,
+      flipCommand: FLIP_COMMAND,
+    });
+    const c = cluster;
+    const api = (id: string) =>
+      `http://127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
+    const flip = (id: string, ...args: string[]) =>
+      runFlipAsync([...args, '--api', api(id), '--token', TOKEN]);
+    for (const id of c.ids) c.start(id);
+    await waitFor(() => holders(c.records()).get('192.168.0.2')?.size === 1, {
+      what: 'the cluster up',
+      timeoutMs: WAIT_MS,
+    });
+
+    // Through flip2, the arbiter: it holds nothing, and forwards to whoever leads.
+    const added = await waitFor(
+      async () => {
+        const result = await flip('flip2', 'data', 'add', 'ip', '192.168.0.7');
+        // no_quorum until the first leader is elected: try again.
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed data add', timeoutMs: WAIT_MS },
+    );
+    assert.equal(added.status, 0, added.stderr + added.stdout);
+    assert.match(added.stdout, /version 1\b/);
+    await waitFor(() => holders(c.records()).get('192.168.0.7')?.size === 1, {
+      what: '192.168.0.7 placed on one server',
+      timeoutMs: WAIT_MS,
+    });
+    const shown = await flip('flip', 'config', 'show', '--json');
+    assert.equal(shown.status, 0, shown.stderr);
+    const doc = JSON.parse(shown.stdout) as {
+      version: number;
+      config: { cluster: { system: { ip: { data: string[] } } } };
+    };
+    assert.equal(doc.version, 1);
+    assert.ok(doc.config.cluster.system.ip.data.includes('192.168.0.7'));
+
+    // Every agent stopped and started again: the committed version is kept, the item placed again.
+    for (const id of c.ids) c.signal(id, 'SIGTERM');
+    for (const id of c.ids) await c.waitExit(id);
+    const mark = c.records().length;
+    for (const id of c.ids) c.start(id);
+    await waitFor(
+      () =>
+        c
+          .records()
+          .slice(mark)
+          .some((record) => record.event === 'alive' && record.item === '192.168.0.7'),
+      { what: '192.168.0.7 placed again after the restart', timeoutMs: WAIT_MS },
+    );
+    for (const id of c.ids)
+      assert.match(
+        readFileSync(join(c.dir, `${id}.log`), 'utf8'),
+        /starting from the committed config of the stored cluster state/,
+      );
+
+    // flip1 alone: flip and flip2 killed. Nothing commits there.
+    for (const id of ['flip', 'flip2']) c.signal(id, 'SIGKILL');
+    for (const id of ['flip', 'flip2']) await c.waitExit(id);
+    const refused = await flip('flip1', 'data', 'add', 'ip', '192.168.0.8');
+    assert.ok(
+      refused.status === 7 || refused.status === 9,
+      `exit ${refused.status}: ${refused.stdout}${refused.stderr}`,
+    );
+    assert.equal(holders(c.records()).get('192.168.0.8'), undefined, 'never placed');
+  });
+});
