@@ -80,6 +80,9 @@ const LEAVE_FLUSH_MS = 20;
 const DUPLICATE_LOG_EVERY_MS = 10_000;
 /** The script ledger's file in this server's state directory. */
 const SCRIPT_LEDGER_FILE = 'script-ledger.json';
+/** How long a reload asks again for a change answered no_quorum (ms), and how often. */
+const RELOAD_PROPOSE_MS = 30_000;
+const RELOAD_RETRY_MS = 500;
 /** How long after a start the edit of a file made while the agent was stopped is proposed (ms). */
 const FILE_EDIT_PROPOSE_AFTER_MS = 3_000;
 
@@ -1145,22 +1148,39 @@ export class Agent {
     const replica = this.#replica;
     if (replica === undefined) return { kind: 'invalid', message: 'the agent is not running' };
     const answers: ChangeAnswer[] = [];
+    const until = performance.now() + RELOAD_PROPOSE_MS;
     for (const [system, data] of change.systems) {
       const before = base.systems.find((entry) => entry.name === system)?.data ?? [];
-      const removed = before.filter((item) => !data.includes(item));
-      const added = data.filter((item) => !before.includes(item));
-      for (const [kind, items] of [
-        ['data_rm', removed],
-        ['data_add', added],
-      ] as const) {
-        if (items.length === 0) continue;
-        const proposed = { kind, system, items: [...items], base_version: replica.committed().version };
-        const answer = await replica.submit(proposed, { signal: new AbortController().signal });
-        answers.push(answer);
-        const fields = { file: this.#configPath, change: describeChange(proposed), answer: answer.kind };
-        if (answer.kind === 'committed' || answer.kind === 'no_op')
-          this.log.info(fields, 'reload: change committed');
-        else this.log.warn({ ...fields, answer }, 'reload: change not committed');
+      const edit = {
+        data_rm: before.filter((item) => !data.includes(item)),
+        data_add: data.filter((item) => !before.includes(item)),
+      };
+      for (const kind of ['data_rm', 'data_add'] as const) {
+        for (;;) {
+          // What the committed config still lacks of the edit: another agent given the same
+          // file, or the API, may have made it already. Asked again while no leader is known or
+          // a change made at the same time conflicts, within RELOAD_PROPOSE_MS.
+          const committed = replica.committed();
+          const present = new Set(committedItems(committed.config, system));
+          const items = edit[kind].filter((item) => (kind === 'data_rm') === present.has(item));
+          if (items.length === 0) break;
+          const proposed = { kind, system, items, base_version: committed.version };
+          const answer = await replica.submit(proposed, { signal: new AbortController().signal });
+          const again =
+            (answer.kind === 'no_quorum' || answer.kind === 'conflict') &&
+            performance.now() < until &&
+            this.#shuttingDown === undefined;
+          if (again) {
+            await new Promise((resolve) => setTimeout(resolve, RELOAD_RETRY_MS));
+            continue;
+          }
+          answers.push(answer);
+          const fields = { file: this.#configPath, change: describeChange(proposed), answer: answer.kind };
+          if (answer.kind === 'committed' || answer.kind === 'no_op')
+            this.log.info(fields, 'reload: change committed');
+          else this.log.warn({ ...fields, answer }, 'reload: change not committed');
+          break;
+        }
       }
     }
     if (answers.every((answer) => answer.kind === 'committed' || answer.kind === 'no_op'))
@@ -1334,6 +1354,13 @@ export class Agent {
  */
 function senderText(endpoint: Endpoint): string {
   return formatEndpoint(canonicalAddress(endpoint.ip), endpoint.port);
+}
+
+/** The items of `system` in a config document (the config file's JSON shape); none when absent. */
+function committedItems(doc: ConfigDocument, system: string): string[] {
+  const cluster = doc.cluster as { system?: Record<string, { data?: unknown }> } | undefined;
+  const data = cluster?.system?.[system]?.data;
+  return Array.isArray(data) ? data.filter((item): item is string => typeof item === 'string') : [];
 }
 
 /** A missing or non-executable script of this server's systems is a config error at start. */

@@ -12,7 +12,7 @@ import { AnswerWaiters } from '../api/answer-waiters.js';
 import type { ChangeService, CommittedView, RecentChanges, SubmitOptions } from '../api/change-service.js';
 import { recentChanges } from '../api/recent-changes.js';
 import type { ConfigChange } from '../changes/index.js';
-import { DEFAULT_RAFT_TIMING, type RaftTiming } from '../consensus/timing.js';
+import type { RaftTiming } from '../consensus/timing.js';
 import type { ChangeAnswer } from '../replica/answer.js';
 import { ChangeHistory } from '../replica/change-history.js';
 import { ConfigReplica, type ReplicaEffect } from '../replica/config-replica.js';
@@ -21,6 +21,20 @@ import type { ClusterState, ConfigDocument } from '../state/cluster-state.js';
 import type { StartPoint } from '../state/start-from.js';
 import type { StateFile } from '../state/state-file.js';
 import { setTimer } from '../time/timer.js';
+
+/**
+ * The agent's consensus timing: slower than DEFAULT_RAFT_TIMING's 100 ms heartbeat, because an
+ * idle agent pays for every heartbeat (a sealed packet and its answer to each follower) while a
+ * change does not wait for one: the leader sends an entry, and then the commit point, as soon as
+ * it has them. The heartbeat only finds a lost leader (config changes wait 2.5 to 5 s for a new
+ * one; failover does not wait at all, it needs no leader) and repairs a lost message.
+ */
+export const AGENT_RAFT_TIMING: RaftTiming = {
+  heartbeat_ms: 500,
+  election_timeout_ms_min: 2_500,
+  election_timeout_ms_max: 5_000,
+  proposal_timeout_ms: 6_000,
+};
 
 export interface ReplicaDriverOptions {
   self: string;
@@ -56,7 +70,7 @@ export class ReplicaDriver implements ChangeService {
     this.replica = new ConfigReplica({
       self: options.self,
       start: options.start,
-      timing: options.timing ?? DEFAULT_RAFT_TIMING,
+      timing: options.timing ?? AGENT_RAFT_TIMING,
       random: options.random,
       now: options.now(),
       first_request_id: 1 + Math.floor(options.random() * 2 ** 30),

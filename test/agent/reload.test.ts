@@ -89,12 +89,20 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     });
     clusters.push(cluster);
     for (const id of cluster.ids) cluster.start(id);
-    // The README's split, not a moment on the way to it (the first server up may take both).
+    // The README's split, settled: not a moment on the way to it (the first server up may take
+    // both), and no script record for a second (no hand-over under way).
+    let last = { count: -1, at: 0 };
     await waitFor(
-      () =>
-        placedOnce(cluster, ['192.168.0.1', '192.168.0.2']) &&
-        holders(cluster.records()).get('192.168.0.2')?.has('flip') === true,
-      { what: 'the README split', timeoutMs: WAIT_MS },
+      () => {
+        const records = cluster.records();
+        if (records.length !== last.count) last = { count: records.length, at: performance.now() };
+        return (
+          placedOnce(cluster, ['192.168.0.1', '192.168.0.2']) &&
+          holders(records).get('192.168.0.2')?.has('flip') === true &&
+          performance.now() - last.at > 1_000
+        );
+      },
+      { what: 'the README split, settled', timeoutMs: WAIT_MS },
     );
     return cluster;
   }
