@@ -15,8 +15,10 @@
  *    away, and `flip config show` reports the same version on every server.
  * 4. A server cut off from the other two (nftables, lab.cutOff) refuses a change (exit 7
  *    no_quorum, or 9 timeout) and nothing changes, neither during the cut nor after the heal.
- * 5. `flip server add s4`, s4's agent started with the committed config, the others restarted:
- *    what happens (see the test's comments and docs/CHANGES.md).
+ * 5. `flip server add s4`: the running agents keep their servers until they restart; s4's agent
+ *    started with the committed config as its file, the three restarted one by one (from the
+ *    stored committed config, four servers): the shard rebalances, an item moves to s4 and the
+ *    client reaches it there. s4 itself stays at version 0 (a todo test: see its comment).
  * Throughout the change steps a holder monitor sees every address event: no VIP on two servers.
  *
  * Needs root (and ip, nft, arping); skipped elsewhere unless FLIP_NETNS_TESTS=1, which makes
@@ -57,6 +59,8 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
   let vips: string[] = [];
   /** [from, to] of the change steps, for the never-two-holders check. */
   const windows: Array<[number, number]> = [];
+  /** The version that committed `server add s4` (step 5). */
+  let serverAdded = 0;
 
   const flip = (id: string, ...args: string[]) => cluster.flip(id, args);
 
@@ -323,7 +327,7 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     t.diagnostic(`healed and settled in ${round(nowMs() - healed)} ms; version ${before.version} everywhere`);
   });
 
-  it('flip server add s4, s4 started with the committed config, the others restarted: what happens', async (t) => {
+  it('flip server add s4, s4 started with the committed config, the others restarted: the data rebalances onto s4', async (t) => {
     const from = nowMs();
     const before = await shown('s1');
     const s4 = lab!.host('s4');
@@ -346,6 +350,7 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     );
     assert.match(result.stdout, new RegExp(`committed version ${before.version + 1}\\b`));
     const added = await shown('s2');
+    serverAdded = added.version;
     assert.equal(added.version, before.version + 1);
     // The running agents keep their servers until they restart (they log which fields wait).
     await waitFor(
@@ -374,10 +379,17 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     cluster.writeConfigFile('s4', file);
     await cluster.start('s4');
     // Rolling restart of the three: each starts from the stored committed config (four servers).
+    const restarted = nowMs();
     for (const id of SERVERS) {
       const exit = await cluster.terminate(id);
       assert.equal(exit.code, 0, `${id} stopped cleanly`);
       await cluster.start(id);
+      assert.ok(
+        cluster
+          .entries({ server: id, since: restarted, msg: 'flip agent started' })
+          .some((entry) => entry.fields.servers === 4),
+        `${id} started with the four servers of version ${added.version}`,
+      );
     }
     const all = [...SERVERS, 's4'];
     const config = parsed(added);
@@ -389,20 +401,40 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
       `placement of version ${added.version} over ${all}: ${JSON.stringify([...want])}; moved: ${JSON.stringify(moved)}`,
     );
     assert.ok(moved.length > 0, 'a fourth member moves some items (shard)');
-    const versions = await Promise.all(all.map(async (id) => [id, (await shown(id)).version] as const));
-    t.diagnostic(`versions after the restarts: ${JSON.stringify(versions)}`);
     const took = await waitHolders(
       want,
       `every VIP where version ${added.version} puts it over four servers`,
     );
     for (const [vip, [server]] of moved) await clientReaches(vip, server!);
     t.diagnostic(`rebalanced ${round(took)} ms after the last restart`);
+    const versions = await Promise.all(SERVERS.map(async (id) => (await shown(id)).version));
     assert.deepEqual(
-      versions.map(([, version]) => version),
-      all.map(() => added.version),
-      'every server, s4 too, reports the same version',
+      versions,
+      SERVERS.map(() => added.version),
+      'the three report the same version',
     );
     windows.push([from, nowMs()]);
     assertNeverTwo(t);
+  });
+
+  // Known gap, shown by this test (docs/CHANGES.md, "Proven on a real network"): a server that
+  // starts from a config file starts at version 0 and folds the leader's log entries onto its
+  // file. s4's file already holds what versions 1 to 3 did, so every fold is refused (the item is
+  // already there, the server already exists), nothing is applied, and s4 stays at version 0 with
+  // the right content. Needs `flip agent --join` or the leader's committed config sent whole to a
+  // server that starts from its file (CONSENSUS.md, "Not done yet").
+  it("s4, started from a file, reports the cluster's committed version", {
+    todo: 'a server started from a file folds the log onto its file and stays at version 0 (needs --join or a snapshot for it)',
+  }, async (t) => {
+    assert.ok(serverAdded > 0, 'the server add above committed');
+    const version = await poll(
+      async () => {
+        const seen = (await shown('s4')).version;
+        return seen === serverAdded ? seen : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 1000 },
+    );
+    t.diagnostic(`s4 reports version ${(await shown('s4')).version}; the cluster's is ${serverAdded}`);
+    assert.equal(version, serverAdded);
   });
 });
