@@ -14,7 +14,7 @@ import { type FlipConfig, parseConfig } from '../../config/index.js';
 import { placeAll } from '../../placement/index.js';
 import { FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../paths.js';
 import { waitFor } from '../wait.js';
-import { type Lab, type LabProcess, VIP_DOWN, VIP_UP } from './harness.js';
+import { type ExecResult, type Lab, type LabProcess, VIP_DOWN, VIP_UP } from './harness.js';
 import { nowMs } from './holder-monitor.js';
 
 /** The shipped lease program for VIPs (see scripts/linux/README.md). */
@@ -74,6 +74,8 @@ export interface FlipClusterOptions {
   logLevel?: 'debug' | 'info' | 'warning' | 'error';
   /** Where configs and logs go; a new directory under /tmp by default. */
   dir?: string;
+  /** Every server's `api.token` (runtime changes need one); none by default. */
+  apiToken?: string;
 }
 
 export interface LogEntry {
@@ -125,7 +127,12 @@ export class FlipCluster {
         servers: Object.fromEntries(
           this.ids.map((server) => [
             server,
-            { ip: lab.host(server).ipv4, port: FLIP_PORT, ...options.servers[server] },
+            {
+              ip: lab.host(server).ipv4,
+              port: FLIP_PORT,
+              ...options.servers[server],
+              ...(options.apiToken === undefined ? {} : { api: { token: options.apiToken } }),
+            },
           ]),
         ),
         cluster: {
@@ -172,7 +179,44 @@ export class FlipCluster {
   }
 
   configFile(id: string): string {
-    return this.files.get(id)!;
+    const file = this.files.get(id);
+    if (file === undefined) throw new Error(`${id} has no config file (not a server of this cluster)`);
+    return file;
+  }
+
+  /**
+   * Writes `document` (a config in its JSON shape) as the config file of lab server `id`, for a
+   * server that is not in `options.servers`, such as one added at runtime; start(id) uses it.
+   */
+  writeConfigFile(id: string, document: Record<string, unknown>): string {
+    this.lab.host(id);
+    const file = join(this.dir, `${id}.json`);
+    writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
+    this.files.set(id, file);
+    return file;
+  }
+
+  /**
+   * Runs `flip ARGS...` (from the sources) in server `id`'s namespace, against that agent's API
+   * (loopback, the default `api.listen`) with the cluster's API token. Never throws on an exit
+   * status; killed after timeoutMs.
+   */
+  flip(id: string, args: string[], timeoutMs = 60_000): Promise<ExecResult> {
+    const token = this.options.apiToken;
+    return this.lab.exec(
+      id,
+      [
+        process.execPath,
+        '--import',
+        'tsx',
+        FLIP_SOURCE_BIN,
+        ...args,
+        '--api',
+        `http://127.0.0.1:${FLIP_PORT}`,
+        ...(token === undefined ? [] : ['--token', token]),
+      ],
+      { cwd: PACKAGE_ROOT, timeoutMs },
+    );
   }
 
   /** Starts the lab's HTTP server (answering with the server's name) in every server namespace. */
