@@ -25,16 +25,28 @@ import type { ConfigDocument } from '../state/cluster-state.js';
  * its term (it commits the entries of earlier terms, Raft §5.4.2, and changes no version). The
  * kind `noop` is stored in logs: protocol, like the change kinds.
  */
-export type LogChange = ConfigChange | { kind: 'noop' };
+export type LogChange = ConfigChange | { kind: 'noop' } | BaseEntry;
+
+/**
+ * The config every version builds on: the first leader of a cluster appends its own starting
+ * config (its file, less `id`) as the log's first entry, before its no-op. Folding it replaces
+ * whatever config a server started from, and takes no version: so servers whose files differed
+ * still fold version 1 and after onto one config, and a server that starts later from any file
+ * (one added at runtime) gets the same versions. The kind `base` is stored in logs: protocol.
+ */
+export interface BaseEntry {
+  kind: 'base';
+  config: ConfigDocument;
+}
 
 /** Whether a change alters the set of servers (and so the majorities): one at a time. */
 export function isMembershipChange(change: LogChange): change is ServerAdd | ServerRm {
-  return change.kind !== 'noop' && isServerChange(change);
+  return isConfigChange(change) && isServerChange(change);
 }
 
 /** Whether a log change is a config change rather than a leader's no-op. */
 export function isConfigChange(change: LogChange): change is ConfigChange {
-  return change.kind !== 'noop';
+  return change.kind !== 'noop' && change.kind !== 'base';
 }
 
 /** The server ids of a config document, sorted: the servers that make its majorities. */
@@ -49,7 +61,9 @@ export function serverIdsOf(config: ConfigDocument): string[] {
  * folding the same entries in the same order onto the same config gets the same outcomes.
  */
 export function foldChange(config: ConfigDocument, change: LogChange): ChangeOutcome | null {
-  return change.kind === 'noop' ? null : applyChange(config, change);
+  if (change.kind === 'noop') return null;
+  if (change.kind === 'base') return { kind: 'applied', config: change.config };
+  return applyChange(config, change);
 }
 
 /** The config after an entry whose fold gave `outcome`. */
@@ -71,5 +85,19 @@ export function parseLogChange(
     Object.keys(value).length === 1
   )
     return { ok: true, change: { kind: 'noop' } };
+  if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'base') {
+    const { config, ...rest } = value as { kind: 'base'; config?: unknown };
+    if (
+      Object.keys(rest).length === 1 &&
+      typeof config === 'object' &&
+      config !== null &&
+      !Array.isArray(config)
+    )
+      return { ok: true, change: { kind: 'base', config: config as ConfigDocument } };
+    return {
+      ok: false,
+      issues: [{ path: 'config', message: 'a base entry holds one config object, and nothing else' }],
+    };
+  }
   return parseChange(value);
 }

@@ -24,6 +24,7 @@ import { RaftLog } from './log.js';
 import {
   configAfter,
   foldChange,
+  isConfigChange,
   isMembershipChange,
   type LogChange,
   parseLogChange,
@@ -363,7 +364,7 @@ export class RaftNode {
   uncommitted(): ConfigChange[] {
     const changes: ConfigChange[] = [];
     for (const entry of this.#log.slice(this.#committed.index + 1, Number.MAX_SAFE_INTEGER))
-      if (entry.change.kind !== 'noop') changes.push(entry.change);
+      if (isConfigChange(entry.change)) changes.push(entry.change);
     return changes;
   }
 
@@ -648,6 +649,9 @@ export class RaftNode {
     this.#election_at = Number.POSITIVE_INFINITY;
     this.#progress.clear();
     this.#check_quorum_at = now + this.#timing.election_timeout_ms_min;
+    // The cluster's first leader: every version builds on its starting config (BaseEntry).
+    if (this.#log.lastIndex === 0 && this.#committed.index === 0)
+      this.#log.append(this.#term, { kind: 'base', config: this.#committed.config });
     // A no-op of the new term: entries of earlier terms commit only with one of ours (§5.4.2).
     this.#log.append(this.#term, { kind: 'noop' });
     this.#dirty = true;
@@ -768,9 +772,9 @@ export class RaftNode {
         this.#folded.shift();
         outcome = folded.outcome;
       } else outcome = foldChange(config, entry.change);
-      if (outcome?.kind === 'applied' && entry.change.kind !== 'noop') {
+      if (outcome?.kind === 'applied') config = outcome.config;
+      if (outcome?.kind === 'applied' && isConfigChange(entry.change)) {
         version++;
-        config = outcome.config;
         this.#reports.push({
           kind: 'applied',
           version,

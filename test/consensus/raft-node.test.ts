@@ -101,7 +101,8 @@ describe('RaftNode: elections', () => {
     assert.deepEqual(effects[2], {
       kind: 'proposal',
       id: 1,
-      outcome: { status: 'committed', version: 1, index: 2 },
+      // Index 1 is the base entry (the cluster's first leader's config), 2 its no-op.
+      outcome: { status: 'committed', version: 1, index: 3 },
     });
   });
 
@@ -313,7 +314,7 @@ describe('RaftNode: proposals', () => {
     assert.deepEqual(outcomesOf(cluster, leader, proposedId(answer)), {
       status: 'committed',
       version: 1,
-      index: 2,
+      index: 3,
     });
     for (const id of ['s1', 's2', 's3']) assert.deepEqual(data(cluster, id), ['a']);
   });
@@ -640,6 +641,64 @@ function handMadeLeader(): RaftNode {
   return n;
 }
 
+describe('RaftNode: the base entry', () => {
+  it("servers whose files differ fold every version onto the first leader's config, and agree", () => {
+    // s2's file lists an item the others' do not: each starts from its own version 0.
+    const bases = new Map(IDS.map((id) => [id, structuredClone(BASE)]));
+    (bases.get('s2')!.cluster as { system: { vip: { data: string[] } } }).system.vip.data = ['only-s2'];
+    const router = new Router(
+      new Map(
+        IDS.map((id, i) => [
+          id,
+          new RaftNode({
+            self: id,
+            base: bases.get(id)!,
+            stored: initialClusterState(id, bases.get(id)!),
+            timing: TEST_TIMING,
+            random: new Random(i + 1).next,
+            now: 0,
+          }),
+        ]),
+      ),
+    );
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    assert.ok(leader !== undefined);
+    const leaderBase = bases.get(leader)!;
+    for (const n of router.nodes.values()) {
+      assert.equal(n.committed.version, 0, 'the base entry takes no version');
+      assert.deepEqual(n.committed.config, leaderBase, "every server's version 0 is now the leader's");
+    }
+    router.nodes
+      .get(leader)!
+      .propose(1010, { kind: 'data_add', system: 'vip', items: ['a'], base_version: 0 });
+    router.take(leader);
+    router.run(1010, 1500);
+    const configs = [...router.nodes.values()].map((n) => n.committed);
+    for (const committed of configs) {
+      assert.equal(committed.version, 1);
+      assert.deepEqual(committed.config, configs[0]!.config, 'version 1 is one config everywhere');
+    }
+  });
+
+  it('a restarted or later leader appends no second base entry', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const [first] = leaderOf(router);
+    router.cut.add(first!);
+    router.run(1000, 3000);
+    const [second] = leaderOf(router).filter((id) => id !== first);
+    assert.ok(second !== undefined, 'another leader after the cut');
+    const log = router.nodes.get(second)!.view().log;
+    assert.deepEqual(
+      log.filter((entry) => entry.change.kind === 'base').map((entry) => entry.index),
+      [1],
+      'one base entry, the first',
+    );
+    assert.equal(log.filter((entry) => entry.change.kind === 'noop').length, 2, "each leader's no-op");
+  });
+});
+
 describe('RaftNode: what the replica reads', () => {
   it('uncommitted lists the config changes after the commit point, in log order, without the no-op', () => {
     const n = handMadeLeader();
@@ -650,9 +709,10 @@ describe('RaftNode: what the replica reads', () => {
     n.propose(1004, b);
     assert.deepEqual(n.uncommitted(), [a, b]);
     n.takeEffects();
-    n.receive(1005, { kind: 'append_reply', from: 's2', term: 1, success: true, match_index: 2 });
+    // The log: the base entry, the no-op, a, b.
+    n.receive(1005, { kind: 'append_reply', from: 's2', term: 1, success: true, match_index: 3 });
     assert.deepEqual(n.uncommitted(), [b]);
-    assert.deepEqual([n.committed.version, n.committed.index], [1, 2]);
+    assert.deepEqual([n.committed.version, n.committed.index], [1, 3]);
   });
 
   it('leadsWithQuorum: a leader heard by a majority within the minimum election timeout; never a follower', () => {

@@ -59,6 +59,8 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
   let vips: string[] = [];
   /** [from, to] of the change steps, for the never-two-holders check. */
   const windows: Array<[number, number]> = [];
+  /** The version that committed `server add s4` (step 5). */
+  let serverAdded = 0;
 
   const flip = (id: string, ...args: string[]) => cluster.flip(id, args);
 
@@ -348,6 +350,7 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     );
     assert.match(result.stdout, new RegExp(`committed version ${before.version + 1}\\b`));
     const added = await shown('s2');
+    serverAdded = added.version;
     assert.equal(added.version, before.version + 1);
     // The running agents keep their servers until they restart (they log which fields wait).
     await waitFor(
@@ -412,5 +415,20 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     );
     windows.push([from, nowMs()]);
     assertNeverTwo(t);
+  });
+
+  // A server started from its own file folds the leader's log from its first entry, the base
+  // (the cluster's first leader's config): it reaches the cluster's version, whatever its file.
+  it("s4, started from a file, reports the cluster's committed version", async (t) => {
+    assert.ok(serverAdded > 0, 'the server add above committed');
+    const version = await poll(
+      async () => {
+        const seen = (await shown('s4')).version;
+        return seen === serverAdded ? seen : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 1000 },
+    );
+    t.diagnostic(`s4 reports version ${(await shown('s4')).version}; the cluster's is ${serverAdded}`);
+    assert.equal(version, serverAdded);
   });
 });
