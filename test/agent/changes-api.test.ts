@@ -9,10 +9,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LoopbackCluster, type RecordLine } from '../../src/demo/loopback-cluster.js';
+import { LoopbackCluster } from '../../src/demo/loopback-cluster.js';
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT, runFlipAsync } from '../helpers/flip-cli.js';
+import { holders } from '../helpers/records.js';
 
 const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
 const WAIT_MS = 30_000;
@@ -26,17 +27,6 @@ function configWithTokens(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'flip-changes-api-')), 'cluster.json');
   writeFileSync(file, JSON.stringify(raw));
   return file;
-}
-
-function holders(records: readonly RecordLine[]): Map<string, Set<string>> {
-  const held = new Map<string, Set<string>>();
-  for (const record of records) {
-    const nodes = held.get(record.item) ?? new Set<string>();
-    held.set(record.item, nodes);
-    if (record.event === 'alive') nodes.add(record.node);
-    else nodes.delete(record.node);
-  }
-  return held;
 }
 
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {

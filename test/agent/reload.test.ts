@@ -12,22 +12,11 @@ import { LoopbackCluster, type RecordLine } from '../../src/demo/loopback-cluste
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT } from '../helpers/flip-cli.js';
+import { holders } from '../helpers/records.js';
 
 const README = join(ROOT, 'examples/readme.json');
 const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
 const WAIT_MS = 20_000;
-
-/** Who holds what by the records, for any items: alive adds, down removes. */
-function holders(records: readonly RecordLine[]): Map<string, Set<string>> {
-  const held = new Map<string, Set<string>>();
-  for (const record of records) {
-    const nodes = held.get(record.item) ?? new Set<string>();
-    held.set(record.item, nodes);
-    if (record.event === 'alive') nodes.add(record.node);
-    else nodes.delete(record.node);
-  }
-  return held;
-}
 
 /** The first moment, replaying the records, at which an item was held by two nodes. */
 function twoHolders(records: readonly RecordLine[]): string | undefined {
