@@ -10,7 +10,7 @@ import { hashToken } from '../api/auth.js';
 import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
-import type { EventBody } from '../api/types.js';
+import type { EventBody, ReloadOutcome } from '../api/types.js';
 import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { apiUrl } from '../config/api-listen.js';
@@ -85,16 +85,6 @@ const RELOAD_PROPOSE_MS = 30_000;
 const RELOAD_RETRY_MS = 500;
 /** How long after a start the edit of a file made while the agent was stopped is proposed (ms). */
 const FILE_EDIT_PROPOSE_AFTER_MS = 3_000;
-
-/** What a reload did (Agent.reload): the outcome also goes to the log. */
-export type ReloadOutcome =
-  | { kind: 'unchanged' }
-  /** Item changes proposed to the cluster (they apply when committed), with their answers. */
-  | { kind: 'proposed'; answers: ChangeAnswer[] }
-  /** The file has fields that only a restart applies: nothing was applied. */
-  | { kind: 'restart_needed'; fields: string[] }
-  /** The file is not a valid config (or names missing scripts): the running config stays. */
-  | { kind: 'invalid'; message: string };
 
 export class Agent {
   #config: FlipConfig;
@@ -613,6 +603,7 @@ export class Agent {
         },
         onFault: (error) => this.log.error({ err: (error as Error)?.message ?? String(error) }, 'api fault'),
         changes: this.#replica,
+        reload: () => this.reload(),
       });
       this.log.info({ api: apiUrl(api) }, 'api listening');
     } catch (error) {
@@ -1147,7 +1138,7 @@ export class Agent {
     }
     const replica = this.#replica;
     if (replica === undefined) return { kind: 'invalid', message: 'the agent is not running' };
-    const answers: ChangeAnswer[] = [];
+    const answers: { change: string; answer: ChangeAnswer }[] = [];
     const until = performance.now() + RELOAD_PROPOSE_MS;
     for (const [system, data] of change.systems) {
       const before = base.systems.find((entry) => entry.name === system)?.data ?? [];
@@ -1174,7 +1165,7 @@ export class Agent {
             await new Promise((resolve) => setTimeout(resolve, RELOAD_RETRY_MS));
             continue;
           }
-          answers.push(answer);
+          answers.push({ change: describeChange(proposed), answer });
           const fields = { file: this.#configPath, change: describeChange(proposed), answer: answer.kind };
           if (answer.kind === 'committed' || answer.kind === 'no_op')
             this.log.info(fields, 'reload: change committed');
@@ -1183,7 +1174,7 @@ export class Agent {
         }
       }
     }
-    if (answers.every((answer) => answer.kind === 'committed' || answer.kind === 'no_op'))
+    if (answers.every(({ answer }) => answer.kind === 'committed' || answer.kind === 'no_op'))
       this.#fileConfig = next;
     return { kind: 'proposed', answers };
   }

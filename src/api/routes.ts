@@ -23,7 +23,8 @@ export type RouteName =
   | 'page'
   | 'change'
   | 'config'
-  | 'config_history';
+  | 'config_history'
+  | 'reload';
 export type Access = 'open' | 'read' | 'change';
 
 export interface Route<Name extends string = RouteName> {
@@ -74,6 +75,7 @@ export const ROUTES: readonly Route[] = [
     body: { bytes_max: CHANGE_REQUEST_BYTES_MAX },
   },
   { name: 'config', method: 'GET', path: '/v1/config', access: 'read', query: {} },
+  { name: 'reload', method: 'POST', path: '/v1/reload', access: 'change', query: {} },
   {
     name: 'config_history',
     method: 'GET',

@@ -29,6 +29,7 @@ import type {
   EventDoc,
   EventsDoc,
   HealthDoc,
+  ReloadOutcome,
   StatusDoc,
 } from './types.js';
 
@@ -86,6 +87,8 @@ export interface ApiServerOptions {
   page?: Map<string, PageFile> | string;
   /** Told of a fault (for the log); must not throw. */
   onFault?: (error: unknown) => void;
+  /** POST /v1/reload: the agent reads its config file again (as on SIGHUP); absent: 501. */
+  reload?: () => Promise<ReloadOutcome>;
   /**
    * Runtime changes and the committed config (issue 12); absent: POST /v1/changes, GET /v1/config
    * and GET /v1/config/history answer 501.
@@ -264,6 +267,18 @@ export class ApiServer {
         const shown = redactConfig(config);
         const doc: ConfigDoc = { version, config: shown.config, redacted: shown.redacted };
         this.#json(response, 200, doc);
+        return;
+      }
+      case 'reload': {
+        const reload = this.#options.reload;
+        if (reload === undefined) {
+          this.#error(response, 501, 'not_implemented', 'this API server has no agent to reload');
+          return;
+        }
+        reload().then(
+          (outcome) => this.#json(response, 200, outcome),
+          (error: unknown) => this.#internal(response, error),
+        );
         return;
       }
       case 'config_history': {

@@ -10,6 +10,7 @@ import type { ScriptEvent } from '../executor/types.js';
 import type { MemberChangeReason } from '../membership/member-view.js';
 import type { MemberStateName } from '../membership/messages.js';
 import type { ReadinessState } from '../membership/readiness.js';
+import type { ChangeAnswer } from '../replica/answer.js';
 
 export const API_VERSION = 1;
 
@@ -254,3 +255,16 @@ export interface ConfigHistoryDoc {
   /** The newest changes, oldest first, at most `limit`. */
   changes: { version: number; kind: ChangeKind; change: string; detail: ConfigChange }[];
 }
+
+/**
+ * What a reload did (POST /v1/reload, SIGHUP): the agent read its config file again. `proposed`:
+ * the file's item edits since it was last read went to the cluster as changes, each with its
+ * answer (they apply once committed); `restart_needed`: the file changes more than items, and
+ * nothing was done; `invalid`: the file is not a valid config. The running config stays unless a
+ * proposed change commits.
+ */
+export type ReloadOutcome =
+  | { kind: 'unchanged' }
+  | { kind: 'proposed'; answers: { change: string; answer: ChangeAnswer }[] }
+  | { kind: 'restart_needed'; fields: string[] }
+  | { kind: 'invalid'; message: string };

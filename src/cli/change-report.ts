@@ -4,6 +4,7 @@
  * invalid change follow it, one a line). Pure; the statuses are exit-codes.ts's.
  */
 import type { ChangeResultDoc, ErrorDoc } from '../api/types.js';
+import type { ChangeAnswer } from '../replica/answer.js';
 import {
   EXIT_CHANGE_CONFLICT,
   EXIT_CHANGE_INVALID,
@@ -108,4 +109,23 @@ export function changeReport(answer: HttpAnswer, base: string): Report {
 export function errorCode(answer: HttpAnswer): string | undefined {
   const code = (answer.body as Partial<ErrorDoc> | undefined)?.error?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** The exit status for a change's answer as the replica gave it (a reload's changes). */
+export function answerExit(kind: ChangeAnswer['kind']): number {
+  switch (kind) {
+    case 'committed':
+    case 'no_op':
+      return EXIT_OK;
+    case 'invalid':
+      return EXIT_CHANGE_INVALID;
+    case 'conflict':
+      return EXIT_CHANGE_CONFLICT;
+    case 'no_quorum':
+      return EXIT_NO_QUORUM;
+    case 'unknown_server':
+      return EXIT_UNKNOWN_SERVER;
+    case 'timeout':
+      return EXIT_CHANGE_TIMEOUT;
+  }
 }

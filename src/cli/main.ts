@@ -56,6 +56,16 @@ export function buildProgram(): Command {
     process.exitCode = await (await import('./commands/change.js')).configHistory(options, { out, err });
   });
 
+  withApi(
+    program
+      .command('reload')
+      .description(
+        'an agent reads its config file again, as on SIGHUP: its item edits go to the cluster as changes; exit 0 done, 5 the file is refused (errors, or more than items changed: restart), 6-9 a change not committed',
+      ),
+  ).action(async (options: ChangeCommandOptions) => {
+    process.exitCode = await (await import('./commands/change.js')).reload(options, { out, err });
+  });
+
   addChangeCommands(program);
 
   program

@@ -95,6 +95,32 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
         /starting from the committed config of the stored cluster state/,
       );
 
+    // An edit of the files, taken in by `flip reload` at one agent: it goes to the cluster.
+    for (const id of c.ids) {
+      const file = c.configFile(id);
+      const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+        cluster: { system: { ip: { data: string[] } } };
+      };
+      raw.cluster.system.ip.data.push('192.168.0.9');
+      writeFileSync(file, JSON.stringify(raw));
+    }
+    const reloaded = await waitFor(
+      async () => {
+        const result = await flip('flip1', 'reload');
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a reload that commits', timeoutMs: WAIT_MS },
+    );
+    assert.equal(reloaded.status, 0, reloaded.stderr + reloaded.stdout);
+    assert.match(reloaded.stdout, /committed version 2: data add ip 192\.168\.0\.9/);
+    await waitFor(() => holders(c.records()).get('192.168.0.9')?.size === 1, {
+      what: '192.168.0.9 placed on one server',
+      timeoutMs: WAIT_MS,
+    });
+    const again = await flip('flip', 'reload');
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /nothing to change/);
+
     // flip1 alone: flip and flip2 killed. Nothing commits there.
     for (const id of ['flip', 'flip2']) c.signal(id, 'SIGKILL');
     for (const id of ['flip', 'flip2']) await c.waitExit(id);

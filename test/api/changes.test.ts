@@ -11,7 +11,13 @@ import { REDACTED } from '../../src/api/redact-config.js';
 import { CHANGE_REQUEST_BYTES_MAX } from '../../src/api/routes.js';
 import { ApiServer, type ApiServerOptions } from '../../src/api/server.js';
 import { assembleStatus, healthDoc } from '../../src/api/status.js';
-import type { ChangeResultDoc, ConfigDoc, ConfigHistoryDoc, ErrorDoc } from '../../src/api/types.js';
+import type {
+  ChangeResultDoc,
+  ConfigDoc,
+  ConfigHistoryDoc,
+  ErrorDoc,
+  ReloadOutcome,
+} from '../../src/api/types.js';
 import type { ChangeAnswer } from '../../src/replica/answer.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { FakeChangeService, README_CONFIG } from '../helpers/fake-change-service.js';
@@ -355,6 +361,41 @@ describe('change routes without a change service, or without a token', () => {
       assert.equal((await call(port, '/v1/config', { headers: AUTH })).status, 200);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('POST /v1/reload', () => {
+  it('needs the token; answers the agent outcome as JSON; 501 without an agent to reload', async () => {
+    const outcomes: ReloadOutcome[] = [
+      { kind: 'unchanged' },
+      { kind: 'restart_needed', fields: ['ping_timeout_ms'] },
+      {
+        kind: 'proposed',
+        answers: [{ change: 'data add ip 192.168.0.9', answer: { kind: 'committed', version: 4 } }],
+      },
+    ];
+    let calls = 0;
+    const api = await listen({
+      reload: async () => outcomes[calls++ % outcomes.length]!,
+    });
+    const bare = await listen({});
+    try {
+      const denied = await call(api.address.port, '/v1/reload', { method: 'POST' });
+      assert.equal(denied.status, 401);
+      assert.equal(calls, 0, 'no reload without the token');
+      for (const outcome of outcomes) {
+        const answer = await call(api.address.port, '/v1/reload', { method: 'POST', headers: AUTH });
+        assert.equal(answer.status, 200);
+        assert.deepEqual(JSON.parse(answer.body), outcome);
+      }
+      assert.equal((await call(api.address.port, '/v1/reload', { headers: AUTH })).status, 405, 'POST only');
+      const none = await call(bare.address.port, '/v1/reload', { method: 'POST', headers: AUTH });
+      assert.equal(none.status, 501);
+      assert.equal(error(none).code, 'not_implemented');
+    } finally {
+      await api.close();
+      await bare.close();
     }
   });
 });

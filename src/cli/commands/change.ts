@@ -6,10 +6,24 @@
  * anything is sent. Exit statuses: exit-codes.ts (0, 2, 4, 5 to 11).
  */
 import { ApiClient, ApiClientError } from '../../api/client.js';
-import type { ConfigDoc, ConfigHistoryDoc } from '../../api/types.js';
+import type { ConfigDoc, ConfigHistoryDoc, ReloadOutcome } from '../../api/types.js';
 import { buildChange, type ChangeCommand } from '../change-args.js';
-import { changeReport, errorCode, failureExit, failureLines, type HttpAnswer } from '../change-report.js';
-import { CliError, EXIT_CHANGE_TIMEOUT, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE } from '../exit-codes.js';
+import {
+  answerExit,
+  changeReport,
+  errorCode,
+  failureExit,
+  failureLines,
+  type HttpAnswer,
+} from '../change-report.js';
+import {
+  CliError,
+  EXIT_CHANGE_INVALID,
+  EXIT_CHANGE_TIMEOUT,
+  EXIT_OK,
+  EXIT_UNREACHABLE,
+  EXIT_USAGE,
+} from '../exit-codes.js';
 import { apiBase, type StatusCommandOptions } from './status.js';
 
 export interface ChangeCommandOptions extends Pick<StatusCommandOptions, 'api' | 'config' | 'id' | 'token'> {
@@ -125,6 +139,72 @@ export async function configHistory(
     );
   else if (doc.from > 0) output.out(`(versions up to ${doc.from} are not held by this agent)`);
   return EXIT_OK;
+}
+
+/**
+ * How long a reload may take: the agent asks again for a change answered no_quorum or conflict
+ * for up to 30 s (RELOAD_PROPOSE_MS), and each change waits for its answer.
+ */
+export const RELOAD_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * `flip reload`: the agent reads its config file again, as on SIGHUP (POST /v1/reload): its item
+ * edits since it last read the file go to the cluster as changes. Exit 0 when there was nothing
+ * to do or every change committed; 5 when the file is refused (not valid, or it changes more than
+ * items: that takes a restart); else the exit of the first change that did not commit.
+ */
+export async function reload(
+  options: ChangeCommandOptions,
+  output: Output,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const client = clientFor(options, env);
+  const answer = await send<ReloadOutcome>(client, '/v1/reload', {
+    method: 'POST',
+    timeout_ms: RELOAD_REQUEST_TIMEOUT_MS,
+  });
+  if (answer.status !== 200) return refused(answer, client, options, output);
+  const outcome = answer.body;
+  if (options.json) output.out(JSON.stringify(outcome, null, 2));
+  switch (outcome.kind) {
+    case 'unchanged':
+      if (!options.json) output.out('nothing to change: no item edits since the agent last read its file');
+      return EXIT_OK;
+    case 'invalid':
+      if (!options.json)
+        printFailure([`the config file is refused; the running config stays:`, outcome.message], output);
+      return EXIT_CHANGE_INVALID;
+    case 'restart_needed':
+      if (!options.json)
+        printFailure(
+          [
+            `the file changes ${outcome.fields.join(', ')}: these take effect only when the agent restarts; nothing was done (items alone can change at runtime)`,
+          ],
+          output,
+        );
+      return EXIT_CHANGE_INVALID;
+    case 'proposed': {
+      let exit = EXIT_OK;
+      for (const { change, answer: given } of outcome.answers) {
+        const code = answerExit(given.kind);
+        if (exit === EXIT_OK) exit = code;
+        if (options.json) continue;
+        const version = 'version' in given ? ` version ${given.version}` : '';
+        const line = `${given.kind.replace('_', ' ')}${version}: ${change}`;
+        if (code === EXIT_OK) output.out(line);
+        else printFailure([line, 'message' in given ? given.message : problemsOf(given)], output);
+      }
+      if (!options.json && outcome.answers.length === 0)
+        output.out('nothing to change: the committed config already holds the edit');
+      return exit;
+    }
+  }
+}
+
+function problemsOf(
+  answer: { kind: string } & Partial<{ issues: { path: string; message: string }[] }>,
+): string {
+  return (answer.issues ?? []).map((issue) => `  ${issue.path}: ${issue.message}`).join('\n');
 }
 
 function clientFor(options: ChangeCommandOptions, env: NodeJS.ProcessEnv): ApiClient {
