@@ -294,7 +294,11 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
         return killed >= 0 && all.slice(killed).some((line) => line.msg === 'plan');
       },
       { what: 'the restarted agent to plan', timeoutMs: WAIT_MS },
-    );
+    ).catch((error: unknown) => {
+      // What the agent did instead, for the test's report (CI saw this wait time out once).
+      const tail = readIfThere(join(cluster.dir, 'solo.log')).split('\n').slice(-40).join('\n');
+      throw new Error(`${(error as Error).message}; the agent's log ends:\n${tail}`);
+    });
     const all = lines();
     const killed = killedAt(all);
     assert.deepEqual(
