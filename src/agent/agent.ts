@@ -11,6 +11,7 @@ import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
 import type { EventBody, ReloadOutcome } from '../api/types.js';
+import { itemsOf, own, systemsOf } from '../changes/document.js';
 import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { apiUrl } from '../config/api-listen.js';
@@ -1152,7 +1153,7 @@ export class Agent {
           // file, or the API, may have made it already. Asked again while no leader is known or
           // a change made at the same time conflicts, within RELOAD_PROPOSE_MS.
           const committed = replica.committed();
-          const present = new Set(committedItems(committed.config, system));
+          const present = new Set(itemsOf(own(systemsOf(committed.config), system)));
           const items = edit[kind].filter((item) => (kind === 'data_rm') === present.has(item));
           if (items.length === 0) break;
           const proposed = { kind, system, items, base_version: committed.version };
@@ -1345,13 +1346,6 @@ export class Agent {
  */
 function senderText(endpoint: Endpoint): string {
   return formatEndpoint(canonicalAddress(endpoint.ip), endpoint.port);
-}
-
-/** The items of `system` in a config document (the config file's JSON shape); none when absent. */
-function committedItems(doc: ConfigDocument, system: string): string[] {
-  const cluster = doc.cluster as { system?: Record<string, { data?: unknown }> } | undefined;
-  const data = cluster?.system?.[system]?.data;
-  return Array.isArray(data) ? data.filter((item): item is string => typeof item === 'string') : [];
 }
 
 /** A missing or non-executable script of this server's systems is a config error at start. */

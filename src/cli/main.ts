@@ -84,21 +84,15 @@ export function buildProgram(): Command {
     });
 
   for (const view of ['status', 'members'] as const) {
-    program
-      .command(view)
-      .description(
-        view === 'status'
-          ? "one agent's view through its API: members, who holds which items, failing scripts; exit 0 healthy, 3 not, 4 API unreachable"
-          : "one agent's view of the members: state, last heard, round trip; exit 0 healthy, 3 not, 4 API unreachable",
-      )
-      .option(
-        '--api <url>',
-        "the agent's API (default: from --config, $FLIP_CONFIG or /etc/flip/flip.json)",
-        once,
-      )
-      .option('--config <file>', "read the API address from this config's server", once)
-      .option('--id <id>', "with --config: that server (default: $FLIP_ID, else the file's id)", once)
-      .option('--token <token>', 'the API token (default: $FLIP_TOKEN)', once)
+    apiOptions(
+      program
+        .command(view)
+        .description(
+          view === 'status'
+            ? "one agent's view through its API: members, who holds which items, failing scripts; exit 0 healthy, 3 not, 4 API unreachable"
+            : "one agent's view of the members: state, last heard, round trip; exit 0 healthy, 3 not, 4 API unreachable",
+        ),
+    )
       .option('--json', 'print the status document as JSON (with --watch: events as JSON lines)')
       .option('--watch', 'then follow the event stream and print each event')
       .action(async (options: import('./commands/status.js').StatusCommandOptions) => {
@@ -163,8 +157,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The options of every command that talks to an agent's API about changes. */
-function withApi(command: Command): Command {
+/** Where an agent's API is and its token: the options of every command that talks to one. */
+function apiOptions(command: Command): Command {
   return command
     .option(
       '--api <url>',
@@ -173,8 +167,12 @@ function withApi(command: Command): Command {
     )
     .option('--config <file>', "read the API address from this config's server", once)
     .option('--id <id>', "with --config: that server (default: $FLIP_ID, else the file's id)", once)
-    .option('--token <token>', 'the API token (default: $FLIP_TOKEN)', once)
-    .option('--json', "print the API's JSON answer");
+    .option('--token <token>', 'the API token (default: $FLIP_TOKEN)', once);
+}
+
+/** The options of every command that talks to an agent's API about changes. */
+function withApi(command: Command): Command {
+  return apiOptions(command).option('--json', "print the API's JSON answer");
 }
 
 /** Sends the change of a command; --base-version on each. */
