@@ -76,25 +76,6 @@ export function fencedAt(heard_at: number, system: FenceSystem, grant_fresh_ms: 
 }
 
 /**
- * When a taker may run `alive` for an item of a holder that left (a graceful stop) and was last
- * heard from at `heard_at`, if its release notice has not come first. A leaving agent lets its
- * running scripts finish, runs `down` for what it may hold, then sends release notices: an
- * `alive` still running as it leaves puts the item on its host up to a script timeout later. A
- * fence bounds that when the system has one; under `keep` without a lease program nothing does,
- * so the taker waits for the release, at most two script timeouts (the `alive`, then its `down`)
- * and the slack: were it to take the item at once, both hosts would have it until that `down`.
- */
-export function leftFencedAt(
-  heard_at: number,
-  system: FenceSystem,
-  grant_fresh_ms: number,
-  script_timeout_ms: number,
-): number {
-  const wait = fenceWaitMs(system, grant_fresh_ms);
-  return heard_at + (wait === 0 ? 2 * script_timeout_ms + FENCE_SLACK_MS : wait);
-}
-
-/**
  * Whether a renewal may be made now, on a lease whose base is `base` (membership/lease.ts):
  * every grant of its quorum was sent within `grant_fresh_ms`. Its deadline is then
  * base + grant_fresh_ms: a renewal carried out later is stale and must not happen.

@@ -16,7 +16,6 @@ import {
   fencedAt,
   KEEP_RENEWAL_MS,
   LEASE_HOLD_MS,
-  leftFencedAt,
   renewableUntil,
 } from '../handover/fence.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
@@ -671,14 +670,10 @@ export class NodeController {
       standing: (system, member) => {
         if (view.isLive(member)) return live;
         const config = this.#systemsByName.get(system)!;
-        const left = view.hasLeft(member);
-        const heard = view.heardByAnyone(member);
         return {
           kind: 'gone',
-          left,
-          fenced_at: left
-            ? leftFencedAt(heard, fenceOf(config), view.grant_fresh_ms, config.script_timeout_ms)
-            : fencedAt(heard, fenceOf(config), view.grant_fresh_ms),
+          left: view.hasLeft(member),
+          fenced_at: fencedAt(view.heardByAnyone(member), fenceOf(config), view.grant_fresh_ms),
         };
       },
     };

@@ -7,7 +7,6 @@ import {
   fencedAt,
   fenceWaitMs,
   KEEP_RENEWAL_MS,
-  leftFencedAt,
   renewableUntil,
 } from '../../src/handover/fence.js';
 import { leaseBase } from '../../src/membership/lease.js';
@@ -61,20 +60,6 @@ describe('fence: how long a taker waits after a gone holder was last heard from'
   it('with fence 1500 (a host without nftables: the address lifetime): 1657 ms under keep, 1708 ms under release', () => {
     assert.equal(fenceWaitMs({ no_quorum_policy: 'keep', leased: true, fence_ms: 1500 }, FRESH), 1657);
     assert.equal(fenceWaitMs({ no_quorum_policy: 'release', leased: true, fence_ms: 1500 }, FRESH), 1708);
-  });
-});
-
-describe('fence: a holder that left (a graceful stop)', () => {
-  it('under keep without a lease program, its release is waited for up to two script timeouts; with a fence, the fence', () => {
-    const keep = { no_quorum_policy: 'keep' as const, leased: false, fence_ms: 1000 };
-    assert.equal(leftFencedAt(5_000, keep, 700, 30_000), 5_000 + 60_000 + FENCE_SLACK_MS);
-    assert.equal(fencedAt(5_000, keep, 700), Number.NEGATIVE_INFINITY, 'a holder declared down: no wait');
-    for (const system of [
-      { no_quorum_policy: 'keep' as const, leased: true, fence_ms: 1000 },
-      { no_quorum_policy: 'release' as const, leased: true, fence_ms: 1000 },
-      { no_quorum_policy: 'release' as const, leased: false, fence_ms: 1500 },
-    ])
-      assert.equal(leftFencedAt(5_000, system, 700, 30_000), fencedAt(5_000, system, 700));
   });
 });
 
