@@ -1000,7 +1000,7 @@ export class Agent {
           this.membership.claimReply(command.to, command.id, command.items);
           break;
         case 'lease_wanted':
-          this.membership.setLeaseWanted(command.wanted);
+          this.membership.setLeaseWanted(command.wanted, command.pings);
           break;
         case 'lease_round':
           this.membership.leaseRoundSoon();

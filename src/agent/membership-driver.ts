@@ -6,6 +6,7 @@
 import type { FlipConfig } from '../config/index.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
+import type { LeasePings } from '../membership/lease.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
 import type {
   ClaimMessage,
@@ -153,9 +154,9 @@ export class MembershipDriver {
   }
 
   /** Asks the core for lease rounds, or stops them. */
-  setLeaseWanted(wanted: boolean): void {
+  setLeaseWanted(wanted: boolean, pings: LeasePings): void {
     if (this.#stopped) return;
-    this.core.setLeaseWanted(this.#components.now(), wanted);
+    this.core.setLeaseWanted(this.#components.now(), wanted, pings);
     this.#flush();
   }
 

@@ -27,6 +27,25 @@ export const LEASE_ROUND_MS = 250;
  */
 export const LEASE_ROUND_GAP_MS = 20;
 
+/**
+ * What a node's lease rounds ping for (the controller says which, from its systems):
+ * - `every_round`: every round pings a quorum's worth of members. A `release` system renews only
+ *   on a quorum of fresh grants, and a leased `keep` system's fence counts on each renewal going
+ *   out with the round's pings (handover/fence.ts).
+ * - `before_lapse`: the rounds only keep the lease from lapsing (no item is renewed on grants, no
+ *   fence counts on the pings): a round pings only when the grants in hand would run out within
+ *   LEASE_LAPSE_AHEAD_MS. The probes' acks grant too, so a small cluster's probing alone mostly
+ *   keeps the lease, and its rounds send nothing.
+ */
+export type LeasePings = 'every_round' | 'before_lapse';
+
+/**
+ * Under `before_lapse`, a round pings when the lease would lapse within this (ms): a round and a
+ * ping timeout's worth more, so a lost ping is asked again (at the next round) before the lapse,
+ * while a probe's grant, every gossip interval, mostly comes first.
+ */
+export const LEASE_LAPSE_AHEAD_MS = LEASE_ROUND_MS + 50;
+
 /** Pings remembered for their grants at most this long (ms); later acks grant nothing. */
 export const GRANT_PING_MEMORY_MS = 10_000;
 

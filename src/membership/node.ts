@@ -14,10 +14,19 @@
  * dissemination.ts (pushes, piggybacking, corrections), state-sync.ts (full view exchange),
  * reports.ts and quorum.ts (reports and the decision), witnesses.ts, awareness.ts, timing.ts.
  */
+
+import { LEASE_HOLD_MS } from '../handover/fence.js';
 import { Awareness } from './awareness.js';
 import { Dissemination, fittingGossip } from './dissemination.js';
 import { BootIdentities, type DuplicateSeen } from './identity.js';
-import { grantFreshMs, LEASE_ROUND_GAP_MS, LEASE_ROUND_MS, LeaseGrants } from './lease.js';
+import {
+  grantFreshMs,
+  LEASE_LAPSE_AHEAD_MS,
+  LEASE_ROUND_GAP_MS,
+  LEASE_ROUND_MS,
+  LeaseGrants,
+  type LeasePings,
+} from './lease.js';
 import {
   type AliveUpdate,
   correctionFor,
@@ -166,6 +175,8 @@ export interface NodeCounters {
   confirmations: number;
   /** Grants refused to us (a peer promised or declared our incarnation down). */
   grants_refused: number;
+  /** Lease rounds that pinged nobody: the grants in hand kept the lease (LeasePings). */
+  lease_rounds_quiet: number;
 }
 
 /**
@@ -203,6 +214,7 @@ export class MembershipNode {
     reports_withheld: 0,
     confirmations: 0,
     grants_refused: 0,
+    lease_rounds_quiet: 0,
   };
 
   readonly #options: NodeOptions;
@@ -229,6 +241,8 @@ export class MembershipNode {
   readonly #grants: LeaseGrants;
   /** Whether the controller wants a lease (it holds or wants items), and the next round. */
   #leaseWanted = false;
+  /** What the rounds ping for (lease.ts). */
+  #leasePings: LeasePings = 'every_round';
   #nextLeaseAt = Number.POSITIVE_INFINITY;
   #lastLeaseRoundAt = Number.NEGATIVE_INFINITY;
   /** The latest time given to any call: outgoing decisions are stamped with silence from it. */
@@ -436,11 +450,13 @@ export class MembershipNode {
   }
 
   /**
-   * Asks for lease rounds (the controller holds or wants items) or stops them. A round pings
-   * enough members for a quorum of grants at once, every LEASE_ROUND_MS.
+   * Asks for lease rounds (the controller holds or wants items) or stops them. A round comes
+   * every LEASE_ROUND_MS and pings enough members for a quorum of grants at once: every round,
+   * or only when the lease is about to lapse (`pings`, see LeasePings).
    */
-  setLeaseWanted(now: number, wanted: boolean): void {
+  setLeaseWanted(now: number, wanted: boolean, pings: LeasePings = 'every_round'): void {
     this.#clock = Math.max(this.#clock, now);
+    this.#leasePings = pings;
     if (wanted === this.#leaseWanted) return;
     this.#leaseWanted = wanted;
     this.#nextLeaseAt = wanted ? now : Number.POSITIVE_INFINITY;
@@ -784,10 +800,18 @@ export class MembershipNode {
     this.#lastLeaseRoundAt = now;
     const needed = confirmationsNeeded(this.#options.quorum);
     this.#lease.push({ kind: 'round', at: now });
-    if (needed === 0) {
-      this.#lease.push({ kind: 'granted', at: now, base: now });
-      return;
+    if (needed === 0) this.#lease.push({ kind: 'granted', at: now, base: now });
+    if (this.#leasePings === 'before_lapse') {
+      // Only the lease is kept: the next round comes when it would lapse within
+      // LEASE_LAPSE_AHEAD_MS (a grant that comes meanwhile makes that round a quiet one).
+      const pingAt = this.leaseBase(now) + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
+      if (pingAt > now) {
+        this.#nextLeaseAt = Math.max(this.#nextLeaseAt, pingAt);
+        this.counters.lease_rounds_quiet++;
+        return;
+      }
     }
+    if (needed === 0) return;
     const live = this.#peers.filter((peer) => isLive(this.#members.get(peer)!.state));
     for (const peer of sample(live, confirmationAsks(needed), this.#options.random)) this.#probes.ping(peer);
   }

@@ -164,6 +164,12 @@ export function agentMetrics(snapshot: AgentSnapshot, stats: AgentStats): Metric
       samples: [{ value: counters.node.refutations }],
     },
     {
+      name: 'flip_lease_rounds_quiet_total',
+      help: 'Lease rounds that pinged nobody: the grants in hand kept the lease (no system renews on them).',
+      type: 'counter',
+      samples: [{ value: counters.node.lease_rounds_quiet }],
+    },
+    {
       name: 'flip_release_notices_sent_total',
       help: 'Release notices sent (an item let go, its new holder told).',
       type: 'counter',

@@ -19,7 +19,7 @@ import {
   renewableUntil,
 } from '../handover/fence.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
-import { LEASE_ROUND_GAP_MS } from '../membership/lease.js';
+import { LEASE_ROUND_GAP_MS, type LeasePings } from '../membership/lease.js';
 import type { ReleasedItem } from '../membership/messages.js';
 import {
   type ClaimMessage,
@@ -108,7 +108,7 @@ export type ControllerCommand =
   /** Planning started, and why (for the log). */
   | { kind: 'planning'; why: 'synced' | 'grace' }
   /** Ask the membership core for lease rounds (we are a member of a system), or stop them. */
-  | { kind: 'lease_wanted'; wanted: boolean }
+  | { kind: 'lease_wanted'; wanted: boolean; pings: LeasePings }
   /**
    * Ask the membership core for a lease round now (an `alive` of a leased system started): its
    * renewal names the new item to the lease program before the script can have added it, so the
@@ -304,7 +304,18 @@ export class NodeController {
   start(now: number): void {
     this.#graceAt = now + startupGraceMs(this.#config);
     // Only a member of a system holds or takes items; an arbiter only answers for others.
-    if (this.#ownSystems().length > 0) this.#commands.push({ kind: 'lease_wanted', wanted: true });
+    const own = this.#ownSystems().map((name) => this.#systemsByName.get(name));
+    if (own.length === 0) return;
+    // Renewals on grants (release) and fences counted from the rounds' pings (a leased keep
+    // system) need every round's pings; otherwise the lease only has to stay in hand.
+    const renewed = own.some(
+      (system) => system?.no_quorum_policy === 'release' || system?.lease !== undefined,
+    );
+    this.#commands.push({
+      kind: 'lease_wanted',
+      wanted: true,
+      pings: renewed ? 'every_round' : 'before_lapse',
+    });
   }
 
   /**

@@ -550,7 +550,7 @@ export class Simulation {
           case 'quorum':
             break;
           case 'lease_wanted':
-            core.setLeaseWanted(this.now, command.wanted);
+            core.setLeaseWanted(this.now, command.wanted, command.pings);
             break;
           case 'lease_round':
             core.leaseRoundSoon(this.now);

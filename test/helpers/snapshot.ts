@@ -87,6 +87,7 @@ export function snapshot(extra: Partial<AgentSnapshot> = {}): AgentSnapshot {
         reports_withheld: 0,
         confirmations: 0,
         grants_refused: 0,
+        lease_rounds_quiet: 0,
       },
       runner: {
         runs_started: 1,

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LEASE_ROUND_GAP_MS, LEASE_ROUND_MS } from '../../src/membership/lease.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { LEASE_HOLD_MS } from '../../src/handover/fence.js';
+import { LEASE_LAPSE_AHEAD_MS, LEASE_ROUND_GAP_MS, LEASE_ROUND_MS } from '../../src/membership/lease.js';
 import type { MembershipNode } from '../../src/membership/node.js';
 import { startedCore } from './core-node.js';
 
@@ -47,5 +49,104 @@ describe('lease rounds brought forward (leaseRoundSoon)', () => {
     assert.deepEqual(rounds(core), [10 + LEASE_ROUND_GAP_MS]);
     core.tick(10 + 2 * LEASE_ROUND_GAP_MS);
     assert.deepEqual(rounds(core), []);
+  });
+});
+
+/** The pings among the sends taken now, as [to, seq]. */
+function pings(core: MembershipNode): Array<[number, number]> {
+  return core
+    .takeEffects()
+    .sends.flatMap((send) =>
+      send.message.type === 'ping' ? [[send.to, send.message.seq] as [number, number]] : [],
+    );
+}
+
+describe('lease rounds that only keep the lease (before_lapse)', () => {
+  /** A core whose lease round at 10 was granted by member 1 at once; the round's effects taken. */
+  function granted(pingsMode: 'every_round' | 'before_lapse'): MembershipNode {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true, pingsMode);
+    const sent = pings(core);
+    assert.ok(sent.length > 0, 'the first round pings: no grant is in hand');
+    const [to, seq] = sent.find(([peer]) => peer === 1)!;
+    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1001, updates: [] });
+    core.takeEffects();
+    assert.equal(core.leaseBase(11), 10);
+    return core;
+  }
+
+  it('a round that finds the grants fresh pings nobody, still comes, and puts the next off', () => {
+    const core = granted('before_lapse');
+    core.tick(10 + LEASE_ROUND_MS);
+    const effects = core.takeEffects();
+    assert.deepEqual(
+      effects.sends.filter((send) => send.message.type === 'ping'),
+      [],
+    );
+    assert.deepEqual(
+      effects.lease.map((event) => event.kind),
+      ['round'],
+    );
+    assert.equal(core.counters.lease_rounds_quiet, 1);
+    // The next round is due when the grant of the ping sent at 10 would leave less than
+    // LEASE_LAPSE_AHEAD_MS; nothing of the lease's before then.
+    core.tick(10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS - 1);
+    assert.deepEqual(core.takeEffects().lease, []);
+  });
+
+  it("a probe's granted ping keeps the lease too: the round due then is quiet", () => {
+    const core = granted('before_lapse');
+    core.tick(10 + LEASE_ROUND_MS);
+    core.takeEffects();
+    const probeAt = DEFAULTS.gossip_interval_ms;
+    core.tick(probeAt);
+    const probe = pings(core);
+    assert.equal(probe.length, 1, 'the probe at the gossip interval');
+    const [to, seq] = probe[0]!;
+    core.receive(probeAt + 1, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
+    core.takeEffects();
+    assert.equal(core.leaseBase(probeAt + 1), probeAt);
+    // The round due for the first grant (rounds come LEASE_ROUND_MS apart at least).
+    const due = Math.max(10 + 2 * LEASE_ROUND_MS, 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS);
+    assert.ok(probeAt < due);
+    core.tick(due);
+    const effects = core.takeEffects();
+    assert.deepEqual(
+      effects.sends.filter((send) => send.message.type === 'ping'),
+      [],
+    );
+    assert.deepEqual(
+      effects.lease.map((event) => event.kind),
+      ['round'],
+    );
+    assert.equal(core.counters.lease_rounds_quiet, 2);
+  });
+
+  it('every_round pings at every round whatever the grants in hand', () => {
+    const core = granted('every_round');
+    core.tick(10 + LEASE_ROUND_MS);
+    assert.ok(pings(core).length > 0);
+    assert.equal(core.counters.lease_rounds_quiet, 0);
+  });
+
+  it('pings once the lease would lapse within LEASE_LAPSE_AHEAD_MS, so it never lapses while acks come', () => {
+    const core = granted('before_lapse');
+    let pinged = Number.NaN;
+    for (let wake = 0; wake < 10 && Number.isNaN(pinged); wake++) {
+      const now = core.nextWakeAt();
+      core.tick(now);
+      // The probes' pings at the gossip interval are answered by nobody here; a lease round's
+      // pings go to every live peer at once.
+      const sent = pings(core);
+      if (sent.length > 1) pinged = now;
+    }
+    assert.ok(
+      pinged + LEASE_LAPSE_AHEAD_MS >= 10 + LEASE_HOLD_MS,
+      `pinged at ${pinged}: earlier than needed`,
+    );
+    assert.ok(
+      pinged < 10 + LEASE_HOLD_MS - LEASE_ROUND_MS,
+      `pinged at ${pinged}: one lost ping would lapse the lease`,
+    );
   });
 });

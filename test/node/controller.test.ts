@@ -568,3 +568,26 @@ describe('controller: a renewal not carried out, or that found items lapsed', ()
     ]);
   });
 });
+
+describe('controller: what the lease rounds ping for', () => {
+  function pings(systems = config.systems, id = 'flip1') {
+    const controller = new NodeController({ ...config, id, systems }, { first_notice_id: 1 });
+    controller.start(0);
+    return of(controller.takeCommands(), 'lease_wanted').map((command) => command.pings);
+  }
+
+  it('keep without a lease program: only to keep the lease from lapsing', () => {
+    assert.deepEqual(pings(), ['before_lapse']);
+  });
+
+  it('release, or a lease program (its fence counts on every round): every round', () => {
+    const release = config.systems.map((system) => ({ ...system, no_quorum_policy: 'release' as const }));
+    assert.deepEqual(pings(release), ['every_round']);
+    const leased = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+    assert.deepEqual(pings(leased), ['every_round']);
+  });
+
+  it('an arbiter (no system) asks for no rounds', () => {
+    assert.deepEqual(pings(config.systems, 'flip2'), []);
+  });
+});
