@@ -1299,14 +1299,16 @@ export class Agent {
 
   /**
    * Graceful stop: announce the leave (peers take over at once), run `down` for everything
-   * held (unless remove_on_failure is off), close the socket. Bounded in time.
+   * held (unless remove_on_failure is off), close the socket; or run the `down` scripts first
+   * and announce the leave after them, when a system has no fence to cover them (the
+   * controller's LeaveOrder). Bounded in time.
    */
   shutdown(signal = 'shutdown'): Promise<void> {
     this.#shuttingDown ??= (async () => {
       this.log.info({ signal, run_down: this.config.remove_on_failure }, 'leaving the cluster');
       this.#event({ type: 'agent', state: 'leaving' });
-      this.#controller.leave();
-      this.membership.leave();
+      const order = this.#controller.leave();
+      if (order === 'announce_first') this.membership.leave();
       if (this.#healthTimer) clearTimeout(this.#healthTimer);
       this.#healthTimer = undefined;
       const slowest = Math.max(0, ...this.config.systems.map((system) => system.script_timeout_ms));
@@ -1319,6 +1321,7 @@ export class Agent {
       clearTimeout(timer);
       if (outcome === 'timeout')
         this.log.error('scripts still running at the shutdown deadline; exiting anyway');
+      if (order === 'drain_first') this.membership.leave();
       this.#runnerDriver.stop();
       await this.#replica?.stop().catch(() => undefined);
       await Promise.all([...this.#keepers.values()].map((keeper) => keeper.stop()));

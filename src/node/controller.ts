@@ -14,6 +14,7 @@ import {
   ALIVE_LEASE_LEAD_MS,
   type FenceSystem,
   fencedAt,
+  fenceWaitMs,
   KEEP_RENEWAL_MS,
   LEASE_HOLD_MS,
   renewableUntil,
@@ -131,6 +132,17 @@ export type ControllerCommand =
  * how many of the items it was asked to renew it found on the host (an item that lapsed there is
  * not renewed, nor added back), or not carried out at all (too late, failed, no program).
  */
+/**
+ * The order of a graceful stop's two steps: saying that we left (the membership's leave) and
+ * draining the runner (`down` for what we may hold).
+ * - `announce_first`: every item we hold is fenced by a lease that lapses on our host within the
+ *   fence the takers wait for, so they may start taking over at once.
+ * - `drain_first`: a system under `keep` without a lease program has no fence (its fence is 0),
+ *   so a taker runs `alive` as soon as it hears that we left; only our own `down` takes the item
+ *   off our host. We say we left once our `down` scripts are done: no moment on two hosts.
+ */
+export type LeaveOrder = 'announce_first' | 'drain_first';
+
 export type RenewalOutcome = { kind: 'renewed'; asked: number; renewed: number } | { kind: 'not_renewed' };
 
 /**
@@ -697,11 +709,17 @@ export class NodeController {
 
   /**
    * A graceful stop began: no more plans, announcements or notices acted on. The runner drains;
-   * release notices for its last `down` scripts are still sent, until `stop`.
+   * release notices for its last `down` scripts are still sent, until `stop`. Says whether the
+   * leave is announced before the drain or after it (LeaveOrder).
    */
-  leave(): void {
+  leave(): LeaveOrder {
     this.#leaving = true;
     this.#graceAt = Number.POSITIVE_INFINITY;
+    const unfenced = this.#ownSystems().some((name) => {
+      const system = this.#systemsByName.get(name);
+      return system !== undefined && fenceWaitMs(fenceOf(system), 0) === 0;
+    });
+    return unfenced && this.#config.remove_on_failure ? 'drain_first' : 'announce_first';
   }
 
   /** Shutdown: what is queued for release notices goes out now, and nothing after. */

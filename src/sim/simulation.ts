@@ -186,6 +186,8 @@ interface SimNode {
   runner: ScriptRunner | undefined;
   /** A graceful stop is under way: the runner drains, then the node is gone (see leave). */
   leaving: boolean;
+  /** The leaving node announces its leave only once drained (LeaveOrder `drain_first`). */
+  drainFirst: boolean;
   /** The leaving node's runner has drained. */
   drained: boolean;
   /** The node's decisions above the core and the runner: the daemon's own controller. */
@@ -298,6 +300,7 @@ export class Simulation {
       inbox: [],
       runner: undefined,
       leaving: false,
+      drainFirst: false,
       drained: false,
       controller: undefined,
       health: undefined,
@@ -579,6 +582,7 @@ export class Simulation {
       }
       node.controller = undefined;
       node.runner = undefined;
+      if (node.drainFirst) core.leave(this.now);
       this.#flush(node);
       this.#gone(node);
       return;
@@ -888,13 +892,15 @@ export class Simulation {
   /**
    * A graceful stop, as the agent's: the node announces its leave, its runner drains (`down` for
    * what it may hold, unless remove_on_failure is off), the release notices for those go out,
-   * then it is gone. Without scripts it is gone at once.
+   * then it is gone; or, when the controller says so (LeaveOrder `drain_first`), it drains first
+   * and announces its leave as it goes. Without scripts it is gone at once.
    */
   leave(index: number): void {
     const node = this.#nodes[index]!;
     if (node.status !== 'up' || !node.core || node.leaving) return;
-    node.controller?.leave();
-    node.core.leave(this.now);
+    const order = node.controller?.leave() ?? 'announce_first';
+    node.drainFirst = order === 'drain_first';
+    if (!node.drainFirst || !node.runner) node.core.leave(this.now);
     if (node.runner && node.controller) {
       node.leaving = true;
       node.drained = false;

@@ -291,6 +291,11 @@ describe('the README cluster on a real network (gossip 200 ms, timeout 500 ms, d
       'flip1 ran no down script on SIGTERM',
     );
     assert.deepEqual(monitor.holders(vip1), ['flip'], 'flip1 removed its address');
+    // keep without a lease program has no fence: flip1 says it left only once its `down` is done
+    // (LeaveOrder drain_first), so flip's `alive` never adds the address while flip1 has it.
+    const [moved] = monitor.summary(stoppedAt - 50, end).filter((row) => row.vip === vip1);
+    t.diagnostic(`${vip1} on two hosts during the hand-over: ${JSON.stringify(moved?.double)}`);
+    assert.equal(moved?.double.count, 0, `${vip1} was on two hosts during the graceful hand-over`);
     await cluster.start('flip1');
     await cluster.waitForPlacement({ timeoutMs: 15_000 });
   });

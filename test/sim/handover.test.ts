@@ -92,3 +92,35 @@ describe('simulator: the return scenario', () => {
     });
   }
 });
+
+describe('simulator: a graceful leave under keep without a lease program', () => {
+  // Nothing fences such a system (its fence is 0): the items of a member that left are taken at
+  // once, so the leaver must have run its `down` before it says it left.
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    it(`no item is on two hosts while the leaver runs its down (slow scripts, seed ${seed})`, () => {
+      const config = readmeCluster({});
+      assert.equal(config.systems[0]!.lease, undefined);
+      assert.equal(config.systems[0]!.no_quorum_policy, 'keep');
+      const ids = config.servers.map((server) => server.id);
+      const flip = ids.indexOf('flip');
+      const flip1 = ids.indexOf('flip1');
+      const sim = buildSimulation(
+        config,
+        seed,
+        {},
+        { duration_ms_min: 200, duration_ms_max: 900, failure_rate: 0 },
+      );
+      sim.startAll();
+      sim.runUntil(20_000);
+      assert.deepEqual(sim.hostsOf('ip', '192.168.0.1'), [flip1]);
+      sim.leave(flip1);
+      sim.runUntil(sim.now + 15_000);
+      assert.deepEqual(sim.hostsOf('ip', '192.168.0.1'), [flip], 'flip took it over');
+      assert.deepEqual(
+        sim.ownerOverlaps.map((overlap) => `${overlap.system}/${overlap.item} at ${overlap.at}`),
+        [],
+        'never on two hosts',
+      );
+    });
+  }
+});
