@@ -1111,7 +1111,11 @@ export class Agent {
    */
   async reload(): Promise<ReloadOutcome> {
     let next: FlipConfig;
+    let fileDoc: ConfigDocument;
     try {
+      // The file as a document (what start-from.ts compares), read first: should it change
+      // while it is checked, the next start sees that later edit and proposes it.
+      fileDoc = parseSource(readConfigText(this.#configPath), this.#configPath).value as ConfigDocument;
       next = await loadConfigIsolated(this.#configPath, this.#identity);
       checkScripts(next, this.#configDir, this.#configPath);
     } catch (error) {
@@ -1128,6 +1132,7 @@ export class Agent {
     const change = runtimeChange(base, next);
     if (change.kind === 'unchanged') {
       this.log.info({ file: this.#configPath }, 'reload: nothing to change');
+      this.#tookInFile(next, fileDoc);
       return { kind: 'unchanged' };
     }
     if (change.kind === 'restart') {
@@ -1176,8 +1181,18 @@ export class Agent {
       }
     }
     if (answers.every(({ answer }) => answer.kind === 'committed' || answer.kind === 'no_op'))
-      this.#fileConfig = next;
+      this.#tookInFile(next, fileDoc);
     return { kind: 'proposed', answers };
+  }
+
+  /**
+   * The file's edit is in the committed config: the file is taken in, here (the base of the next
+   * reload) and in the stored cluster state (the base at the next start, start-from.ts), so the
+   * edit is not proposed again.
+   */
+  #tookInFile(config: FlipConfig, doc: ConfigDocument): void {
+    this.#fileConfig = config;
+    this.#replica?.setFileBase(doc);
   }
 
   #onNote(note: RunnerNote): void {

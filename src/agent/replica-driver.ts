@@ -107,6 +107,13 @@ export class ReplicaDriver implements ChangeService {
     return this.replica.committed;
   }
 
+  /** The config file as the agent has now taken it in: saved with the cluster state. */
+  setFileBase(file: ConfigDocument): void {
+    if (this.#stopped) return;
+    this.replica.setFileBase(file);
+    this.#drain();
+  }
+
   history(limit: number): RecentChanges {
     return recentChanges(this.#history, limit);
   }

@@ -20,6 +20,7 @@
 import type { ChangeOutcome, ConfigChange } from '../changes/index.js';
 import { type ConfigIssue, formatIssues } from '../config/errors.js';
 import type { ClusterState, CommittedConfig, ConfigDocument } from '../state/cluster-state.js';
+import { sameJson } from '../state/json-equal.js';
 import { RaftLog } from './log.js';
 import {
   configAfter,
@@ -163,7 +164,7 @@ export class RaftNode {
   readonly #random: () => number;
   readonly #entries_kept: number;
   readonly #entries_per_append_max: number;
-  readonly #file_base: ConfigDocument;
+  #file_base: ConfigDocument;
 
   #term: number;
   #voted_for: string | null;
@@ -275,6 +276,17 @@ export class RaftNode {
       log: this.#log.entries(),
       file_base: this.#file_base,
     };
+  }
+
+  /**
+   * The config file as this server has now taken it in (its edit committed, or found committed):
+   * saved with the durable state, so that the next start sees no edit in it (start-from.ts).
+   */
+  setFileBase(file: ConfigDocument): void {
+    if (sameJson(file, this.#file_base)) return;
+    this.#file_base = file;
+    this.#dirty = true;
+    this.#flush();
   }
 
   nextWakeAt(): number {

@@ -208,6 +208,11 @@ export class ConfigReplica {
     }
   }
 
+  /** The config file as this server has now taken it in (RaftNode.setFileBase). */
+  setFileBase(file: ConfigDocument): void {
+    this.#raft.setFileBase(file);
+  }
+
   tick(now: number): void {
     this.#raft.tick(now);
     this.#drainRaft();

@@ -110,6 +110,18 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     await waitFor(() => placedOnce(cluster, kept), { what: 'the removed items let go', timeoutMs: WAIT_MS });
     assert.equal(twoHolders(cluster.records()), undefined, 'no item on two servers at once');
     for (const id of cluster.ids) assert.ok(cluster.running(id), `${id} still runs`);
+    // The file's edits are committed, so the file is taken in: a restart finds no edit to propose.
+    const restarted = 'flip2';
+    cluster.signal(restarted, 'SIGTERM');
+    await cluster.waitExit(restarted);
+    cluster.start(restarted);
+    await waitFor(() => /starting from the committed config/.test(log(cluster, restarted)), {
+      what: `${restarted} started from the committed config`,
+      timeoutMs: WAIT_MS,
+    });
+    // The edit, were there one, is logged just after; its proposal a few seconds later.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.doesNotMatch(log(cluster, restarted), /edited while the agent was stopped/);
   });
 
   it('a file that changes more than items applies nothing and names the fields; a bad file is refused', async () => {
