@@ -9,6 +9,7 @@
  * been written as a file, with the same messages when it could not.
  */
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { CONFIG_FILE_BYTES_MAX } from '../config/limits.js';
 import { validateClusterConfig } from '../config/validate.js';
 import type { ConfigDocument } from '../state/cluster-state.js';
 import { sameJson } from '../state/json-equal.js';
@@ -44,7 +45,23 @@ export function applyChange(config: ConfigDocument, change: ConfigChange): Chang
     return { kind: 'no_op', reason: 'the config already is as this change would make it' };
   const issues = configIssues(next);
   if (issues.length > 0) return { kind: 'invalid', source: 'config', issues };
+  const size = sizeIssue(next);
+  if (size !== undefined) return { kind: 'invalid', source: 'config', issues: [size] };
   return { kind: 'applied', config: next };
+}
+
+/**
+ * A config reached by changes is one that could have been written as a file: its JSON (compact)
+ * fits in CONFIG_FILE_BYTES_MAX. This also keeps every committed config well inside what one
+ * snapshot can carry to a server that lags (wire/replica-body.ts, SNAPSHOT_CONFIG_BYTES_MAX).
+ */
+function sizeIssue(config: ConfigDocument): ConfigIssue | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(config));
+  if (bytes <= CONFIG_FILE_BYTES_MAX) return undefined;
+  return {
+    path: '',
+    message: `the config would be ${bytes} bytes as JSON, more than the ${CONFIG_FILE_BYTES_MAX} a config file may have`,
+  };
 }
 
 /** The config file's validation of `config`: its issues, without positions; none when it is valid. */

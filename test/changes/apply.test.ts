@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { applyChange, type ChangeOutcome, configIssues } from '../../src/changes/apply.js';
 import type { ConfigChange } from '../../src/changes/change.js';
 import { ConfigError, type ConfigIssue, parseClusterConfig } from '../../src/config/index.js';
+import { CONFIG_FILE_BYTES_MAX } from '../../src/config/limits.js';
 import type { ConfigDocument } from '../../src/state/cluster-state.js';
 import { sameJson } from '../../src/state/json-equal.js';
 import { at, deepFreeze, readmeDocument } from './documents.js';
@@ -485,5 +486,32 @@ describe('applyChange: purity', () => {
         const outcome = applyChange(doc, change);
         assert.equal(outcome.kind, 'invalid', `${JSON.stringify(doc)} ${change.kind}`);
       }
+  });
+});
+
+describe('applyChange: the size of the result', () => {
+  it('refuses a change that makes the config larger than a config file may be, naming both sizes', () => {
+    const doc = readmeDocument();
+    // Items of 15 KiB each: what fits one change, not what fits the file.
+    const item = (i: number) => `${String(i).padStart(6, '0')}${'x'.repeat(15 * 1024)}`;
+    const data = at(doc, 'cluster.system.ip.data') as string[];
+    const base = Array.from({ length: 540 }, (_, i) => item(i));
+    data.push(...base);
+    assert.ok(Buffer.byteLength(JSON.stringify(doc)) < CONFIG_FILE_BYTES_MAX);
+    const small: ConfigChange = { kind: 'data_add', system: 'ip', items: [item(1000)] };
+    assert.equal(applyChange(doc, small).kind, 'applied', 'a change that still fits is applied');
+    const large: ConfigChange = {
+      kind: 'data_add',
+      system: 'ip',
+      items: Array.from({ length: 20 }, (_, i) => item(2000 + i)),
+    };
+    const outcome = applyChange(doc, large);
+    assert.equal(outcome.kind, 'invalid');
+    assert.ok(outcome.kind === 'invalid');
+    assert.equal(outcome.source, 'config');
+    assert.match(
+      outcome.issues[0]!.message,
+      new RegExp(`more than the ${CONFIG_FILE_BYTES_MAX} a config file may have`),
+    );
   });
 });
