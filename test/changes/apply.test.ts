@@ -498,12 +498,13 @@ describe('applyChange: the size of the result', () => {
     const base = Array.from({ length: 540 }, (_, i) => item(i));
     data.push(...base);
     assert.ok(Buffer.byteLength(JSON.stringify(doc)) < CONFIG_FILE_BYTES_MAX);
-    const small: ConfigChange = { kind: 'data_add', system: 'ip', items: [item(1000)] };
+    const small: ConfigChange = { kind: 'data_add', system: 'ip', items: [item(1000)], base_version: 0 };
     assert.equal(applyChange(doc, small).kind, 'applied', 'a change that still fits is applied');
     const large: ConfigChange = {
       kind: 'data_add',
       system: 'ip',
       items: Array.from({ length: 20 }, (_, i) => item(2000 + i)),
+      base_version: 0,
     };
     const outcome = applyChange(doc, large);
     assert.equal(outcome.kind, 'invalid');
