@@ -102,6 +102,8 @@ interface Waiting {
   deadline: number;
   /** The leader it was forwarded to, or null when this server leads and appended it. */
   to: string | null;
+  /** A forwarded change, sent again to the same leader every heartbeat until it answers. */
+  forward?: { change: ConfigChange; again_at: number };
 }
 
 export class ConfigReplica {
@@ -115,14 +117,20 @@ export class ConfigReplica {
   readonly #waiting = new Map<number, Waiting>();
   /** The proposals this server (as leader) appended, by RaftNode's id: whose answer each outcome is. */
   readonly #proposals = new Map<number, Origin>();
-  /** Forwards taken, as "server/request", oldest first. */
-  readonly #forwards = new Set<string>();
+  /**
+   * Forwards taken, as "server/request", oldest first, with the answer sent for each once there
+   * is one: a copy that comes again (its sender heard nothing) gets that answer again.
+   */
+  readonly #forwards = new Map<string, ChangeAnswer | undefined>();
+  /** How long a forwarder waits for its leader's answer before it sends the forward again (ms). */
+  readonly #forward_again_ms: number;
   #effects: ReplicaEffect[] = [];
 
   constructor(options: ConfigReplicaOptions) {
     const { start } = options;
     this.#self = options.self;
     this.#request_timeout_ms = options.request_timeout_ms ?? requestTimeoutMs(options.timing);
+    this.#forward_again_ms = options.timing.heartbeat_ms;
     this.#next_request = options.first_request_id ?? 1;
     this.#raft = new RaftNode({
       self: options.self,
@@ -165,7 +173,8 @@ export class ConfigReplica {
 
   nextWakeAt(): number {
     let at = this.#raft.nextWakeAt();
-    for (const waiting of this.#waiting.values()) at = Math.min(at, waiting.deadline);
+    for (const waiting of this.#waiting.values())
+      at = Math.min(at, waiting.deadline, waiting.forward?.again_at ?? Number.POSITIVE_INFINITY);
     return at;
   }
 
@@ -216,12 +225,20 @@ export class ConfigReplica {
   tick(now: number): void {
     this.#raft.tick(now);
     this.#drainRaft();
-    for (const [request, waiting] of this.#waiting)
+    for (const [request, waiting] of this.#waiting) {
       if (now >= waiting.deadline)
         this.#answer(request, {
           kind: 'timeout',
           message: `no answer within ${this.#request_timeout_ms} ms: the change may be committed or not; look at the config (flip config show) before retrying`,
         });
+      else if (waiting.to !== null && waiting.forward !== undefined && now >= waiting.forward.again_at) {
+        // The forward or its answer may be lost. Sent again to the same leader only, which takes
+        // one copy and answers every copy after its answer is known; another leader could not
+        // tell that the first had appended it.
+        waiting.forward.again_at = now + this.#forward_again_ms;
+        this.#send(waiting.to, { kind: 'change_forward', from: this.#self, request, change: waiting.forward.change });
+      }
+    }
   }
 
   // ---- a request, where it is asked ------------------------------------------------------
@@ -262,18 +279,25 @@ export class ConfigReplica {
       if (answer !== undefined) this.#waiting.delete(request);
       return answer;
     }
-    this.#waiting.set(request, { deadline: now + this.#request_timeout_ms, to: leader });
+    this.#waiting.set(request, {
+      deadline: now + this.#request_timeout_ms,
+      to: leader,
+      forward: { change, again_at: now + this.#forward_again_ms },
+    });
     this.#send(leader, { kind: 'change_forward', from: this.#self, request, change });
     return undefined;
   }
 
   #onForward(now: number, from: string, request: number, change: ConfigChange): void {
     // A duplicated forward must not be appended twice (its second copy would be answered too).
-    const key = JSON.stringify([from, request]);
-    if (this.#forwards.has(key)) return;
-    this.#forwards.add(key);
-    if (this.#forwards.size > FORWARDS_REMEMBERED_MAX)
-      this.#forwards.delete(this.#forwards.values().next().value!);
+    const key = forwardKey(from, request);
+    if (this.#forwards.has(key)) {
+      const known = this.#forwards.get(key);
+      if (known !== undefined) this.#send(from, { kind: 'change_reply', from: this.#self, request, answer: known });
+      return;
+    }
+    this.#forwards.set(key, undefined);
+    if (this.#forwards.size > FORWARDS_REMEMBERED_MAX) this.#forwards.delete(this.#forwards.keys().next().value!);
     const answer =
       this.#raft.role === 'leader'
         ? this.#lead(now, { server: from, request }, change)
@@ -281,7 +305,14 @@ export class ConfigReplica {
             kind: 'no_quorum',
             message: 'the leader changed while the request was on its way: nothing changed; retry',
           } satisfies ChangeAnswer);
-    if (answer !== undefined) this.#send(from, { kind: 'change_reply', from: this.#self, request, answer });
+    if (answer !== undefined) this.#reply(from, request, answer);
+  }
+
+  /** Answers a forwarded request, and keeps the answer for a copy that may come again. */
+  #reply(to: string, request: number, answer: ChangeAnswer): void {
+    const key = forwardKey(to, request);
+    if (this.#forwards.has(key)) this.#forwards.set(key, answer);
+    this.#send(to, { kind: 'change_reply', from: this.#self, request, answer });
   }
 
   // ---- a request, at the leader ----------------------------------------------------------
@@ -354,13 +385,7 @@ export class ConfigReplica {
           this.#proposals.delete(effect.id);
           const answer = answerOf(effect.outcome);
           if (origin.server === this.#self) this.#answer(origin.request, answer);
-          else
-            this.#send(origin.server, {
-              kind: 'change_reply',
-              from: this.#self,
-              request: origin.request,
-              answer,
-            });
+          else this.#reply(origin.server, origin.request, answer);
           break;
         }
       }
@@ -376,6 +401,11 @@ export class ConfigReplica {
   #send(to: string, message: ReplicaMessage): void {
     this.#effects.push({ kind: 'send', to, message });
   }
+}
+
+/** A forwarded request's name at the leader: its server and its number there. */
+function forwardKey(server: string, request: number): string {
+  return JSON.stringify([server, request]);
 }
 
 /** What a client is told of a proposal's outcome at the leader. */

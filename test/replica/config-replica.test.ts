@@ -282,6 +282,52 @@ describe('ConfigReplica: changes through any server', () => {
     assert.equal(cluster.checker.answers.get('timeout'), 1);
   });
 
+  it('a forward lost on the way is sent again to the same leader, and answered once the way is back', () => {
+    const cluster = new ReplicaCluster({ seed: 26, servers: IDS });
+    const leader = electedLeader(cluster);
+    cluster.runFor(100);
+    const follower = IDS.find((id) => id !== leader)!;
+    const forwardsBefore = cluster.delivered_by_kind.get('change_forward') ?? 0;
+    // Cut for less than the leader's check-quorum: the first forward (and maybe one copy) is lost.
+    cluster.partition([[follower], IDS.filter((id) => id !== follower)]);
+    const request = cluster.propose(follower, add('again'))!;
+    cluster.runFor(TEST_TIMING.heartbeat_ms + 10);
+    cluster.heal();
+    cluster.runFor(3 * TEST_TIMING.heartbeat_ms);
+    assert.equal(cluster.answerOf(follower, request)?.kind, 'committed', 'answered well before the timeout');
+    assert.equal(
+      (cluster.delivered_by_kind.get('change_forward') ?? 0) - forwardsBefore,
+      1,
+      'one copy reached the leader',
+    );
+    const entries = cluster
+      .node(leader)!
+      .raftView()
+      .log.filter((entry) => JSON.stringify(entry.change).includes('again'));
+    assert.equal(entries.length, 1, 'appended once');
+  });
+
+  it("a copy of a forward that comes after the leader's answer gets that answer again", () => {
+    const leader = handMadeLeader();
+    const forward = { kind: 'change_forward' as const, from: 's2', request: 8, change: add('b') as never };
+    leader.receive(1010, forward);
+    // Committed by a majority: s2 acknowledges the leader's append.
+    let replies = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
+    assert.deepEqual(replies, [], 'no answer before the commit');
+    const last = leader.raftView().log.at(-1)!.index;
+    leader.receive(1020, { kind: 'append_reply', from: 's2', term: 1, success: true, match_index: last });
+    replies = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
+    assert.equal(replies.length, 1);
+    leader.receive(1030, forward);
+    const again = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
+    assert.deepEqual(again, replies, 'the same answer, sent again');
+    assert.equal(
+      leader.raftView().log.filter((entry) => entry.change.kind === 'data_add').length,
+      1,
+      'appended once',
+    );
+  });
+
   it('a minority commits nothing: its requests end no_quorum or timeout; the majority commits; after healing no minority change is in force', () => {
     const servers = ['s1', 's2', 's3', 's4', 's5'];
     const cluster = new ReplicaCluster({ seed: 25, servers });
