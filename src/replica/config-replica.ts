@@ -33,7 +33,7 @@ import type { StartPoint } from '../state/start-from.js';
 import { quote } from '../text/quote.js';
 import type { ChangeAnswer } from './answer.js';
 import { ChangeHistory } from './change-history.js';
-import { isRaftMessage, type ReplicaMessage } from './messages.js';
+import { type ChangeForward, isRaftMessage, type ReplicaMessage } from './messages.js';
 
 export type ReplicaEffect =
   /** Save this state (StateFile.save) before carrying out any effect after this one. */
@@ -103,7 +103,7 @@ interface Waiting {
   /** The leader it was forwarded to, or null when this server leads and appended it. */
   to: string | null;
   /** A forwarded change, sent again to the same leader every heartbeat until it answers. */
-  forward?: { change: ConfigChange; again_at: number };
+  forward?: { change: ConfigChange; term: number; again_at: number };
 }
 
 export class ConfigReplica {
@@ -122,6 +122,8 @@ export class ConfigReplica {
    * is one: a copy that comes again (its sender heard nothing) gets that answer again.
    */
   readonly #forwards = new Map<string, ChangeAnswer | undefined>();
+  /** The term in which this server (as leader) forgot a forward (FORWARDS_REMEMBERED_MAX); -1: never. */
+  #forgot_term = -1;
   /** How long a forwarder waits for its leader's answer before it sends the forward again (ms). */
   readonly #forward_again_ms: number;
   #effects: ReplicaEffect[] = [];
@@ -206,7 +208,7 @@ export class ConfigReplica {
     }
     switch (message.kind) {
       case 'change_forward':
-        this.#onForward(now, message.from, message.request, message.change);
+        this.#onForward(now, message);
         return;
       case 'change_reply': {
         // Only from the leader it was forwarded to: a late reply of another life matches nothing.
@@ -236,7 +238,14 @@ export class ConfigReplica {
         // one copy and answers every copy after its answer is known; another leader could not
         // tell that the first had appended it.
         waiting.forward.again_at = now + this.#forward_again_ms;
-        this.#send(waiting.to, { kind: 'change_forward', from: this.#self, request, change: waiting.forward.change });
+        this.#send(waiting.to, {
+          kind: 'change_forward',
+          from: this.#self,
+          request,
+          change: waiting.forward.change,
+          term: waiting.forward.term,
+          again: true,
+        });
       }
     }
   }
@@ -282,22 +291,35 @@ export class ConfigReplica {
     this.#waiting.set(request, {
       deadline: now + this.#request_timeout_ms,
       to: leader,
-      forward: { change, again_at: now + this.#forward_again_ms },
+      forward: { change, term: this.#raft.term, again_at: now + this.#forward_again_ms },
     });
-    this.#send(leader, { kind: 'change_forward', from: this.#self, request, change });
+    const term = this.#raft.term;
+    this.#send(leader, { kind: 'change_forward', from: this.#self, term, request, change, again: false });
     return undefined;
   }
 
-  #onForward(now: number, from: string, request: number, change: ConfigChange): void {
+  #onForward(now: number, message: ChangeForward): void {
+    const { from, request, change } = message;
     // A duplicated forward must not be appended twice (its second copy would be answered too).
     const key = forwardKey(from, request);
     if (this.#forwards.has(key)) {
       const known = this.#forwards.get(key);
-      if (known !== undefined) this.#send(from, { kind: 'change_reply', from: this.#self, request, answer: known });
+      if (known !== undefined)
+        this.#send(from, { kind: 'change_reply', from: this.#self, request, answer: known });
       return;
     }
+    // A copy sent again that this server does not remember is a first copy (the first was lost)
+    // only if it leads the very term the forwarder meant, in the life it has had since (a leader
+    // never restarts into its own term), and forgot no forward of that term. Otherwise it may
+    // have taken the first copy in an earlier life, and can neither say that nothing changed nor
+    // append it again: the forwarder's request ends at its bound, as `timeout`.
+    const leadsThatTerm = this.#raft.role === 'leader' && this.#raft.term === message.term;
+    if (message.again && !(leadsThatTerm && this.#forgot_term !== message.term)) return;
     this.#forwards.set(key, undefined);
-    if (this.#forwards.size > FORWARDS_REMEMBERED_MAX) this.#forwards.delete(this.#forwards.keys().next().value!);
+    if (this.#forwards.size > FORWARDS_REMEMBERED_MAX) {
+      this.#forwards.delete(this.#forwards.keys().next().value!);
+      this.#forgot_term = this.#raft.term;
+    }
     const answer =
       this.#raft.role === 'leader'
         ? this.#lead(now, { server: from, request }, change)

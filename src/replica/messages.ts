@@ -14,6 +14,15 @@ export interface ChangeForward {
   /** The request's id at `from` (ids differ between lives of a server). */
   request: number;
   change: ConfigChange;
+  /** The term in which the forwarder took the receiver for the leader. */
+  term: number;
+  /**
+   * A copy sent again because no answer came. The receiver takes it as a first copy only while
+   * it leads that very term in the life it had then (a leader never restarts into its own term)
+   * and remembers every forward of the term: then it would know an earlier copy. Otherwise it
+   * may have taken one in an earlier life, and it neither appends nor answers the copy.
+   */
+  again: boolean;
 }
 
 /** The leader's answer to a forwarded change, for the server that forwarded it. */

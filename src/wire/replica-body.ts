@@ -13,7 +13,7 @@
  *           | append_reply: success u8 (0 or 1), match_index u64 (1) or next_hint u64 (0)
  *           | snapshot: version u64, index u64, term u64, config json
  *           | snapshot_reply: match_index u64
- *           | change_forward: request u64, change json
+ *           | change_forward: term u64, request u64, again u8 (0 or 1), change json
  *           | change_reply: request u64, answer
  *   answer  = kind u8, committed: version u64
  *           | no_op: version u64, reason text | invalid: u16 count, count x issue
@@ -236,7 +236,7 @@ function fixedSize(message: ReplicaMessage, parts: JsonParts): number {
     case 'snapshot_reply':
       return head + 2 * U64_BYTES;
     case 'change_forward':
-      return head + U64_BYTES + JSON_LENGTH_BYTES + parts.document!.length;
+      return head + 2 * U64_BYTES + FLAG_BYTES + JSON_LENGTH_BYTES + parts.document!.length;
     case 'change_reply':
       return head + U64_BYTES + answerSize(message.answer);
   }
@@ -315,7 +315,9 @@ export function encodeReplicaMessage(message: ReplicaMessage): Uint8Array {
       writer.u64(message.match_index);
       break;
     case 'change_forward':
+      writer.u64(message.term);
       writer.u64(message.request);
+      writer.u8(message.again ? 1 : 0);
       writeJson(writer, parts.document!);
       break;
     case 'change_reply':
@@ -406,7 +408,7 @@ function validateMessage(message: ReplicaMessage): void {
     `unknown replica message kind ${String(message.kind)}`,
   );
   checkName(message.from, `${message.kind} from`);
-  if (message.kind !== 'change_forward' && message.kind !== 'change_reply') checkCount(message.term, 'term');
+  if (message.kind !== 'change_reply') checkCount(message.term, 'term');
   switch (message.kind) {
     case 'pre_vote':
     case 'vote':
@@ -446,6 +448,7 @@ function validateMessage(message: ReplicaMessage): void {
       break;
     case 'change_forward':
       checkCount(message.request, 'change_forward request');
+      check(typeof message.again === 'boolean', 'change_forward again is not a boolean');
       break;
     case 'change_reply':
       checkCount(message.request, 'change_reply request');
@@ -678,12 +681,14 @@ export function decodeReplicaMessage(bytes: Uint8Array): DecodeReplicaResult {
       break;
     }
     case 'change_forward': {
+      const term = reader.u64Safe('change_forward term');
       const request = reader.u64Safe('change_forward request');
+      const again = readFlag(reader, 'change_forward again');
       pending.push({ field: 'change_forward change', bytes: readJsonBytes(reader, 'change_forward change') });
       build = ([change]) => {
         const parsed = parseChange(change);
         if (!parsed.ok) return invalidContent(`change_forward change: ${issueText(parsed.issues)}`);
-        return { kind, from, request, change: change as typeof parsed.change };
+        return { kind, from, term, request, again, change: change as typeof parsed.change };
       };
       break;
     }

@@ -148,7 +148,14 @@ describe('ConfigReplica: answers given at once', () => {
 
   it('a forwarded change that arrives twice is appended once', () => {
     const leader = handMadeLeader();
-    const forward = { kind: 'change_forward' as const, from: 's2', request: 7, change: add('a') as never };
+    const forward = {
+      kind: 'change_forward' as const,
+      from: 's2',
+      request: 7,
+      change: add('a') as never,
+      term: 1,
+      again: false,
+    };
     leader.receive(1010, forward);
     leader.receive(1011, forward);
     const entries = leader.raftView().log.filter((entry) => entry.change.kind === 'data_add');
@@ -309,7 +316,14 @@ describe('ConfigReplica: changes through any server', () => {
 
   it("a copy of a forward that comes after the leader's answer gets that answer again", () => {
     const leader = handMadeLeader();
-    const forward = { kind: 'change_forward' as const, from: 's2', request: 8, change: add('b') as never };
+    const forward = {
+      kind: 'change_forward' as const,
+      from: 's2',
+      request: 8,
+      change: add('b') as never,
+      term: 1,
+      again: false,
+    };
     leader.receive(1010, forward);
     // Committed by a majority: s2 acknowledges the leader's append.
     let replies = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
@@ -318,7 +332,7 @@ describe('ConfigReplica: changes through any server', () => {
     leader.receive(1020, { kind: 'append_reply', from: 's2', term: 1, success: true, match_index: last });
     replies = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
     assert.equal(replies.length, 1);
-    leader.receive(1030, forward);
+    leader.receive(1030, { ...forward, again: true });
     const again = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
     assert.deepEqual(again, replies, 'the same answer, sent again');
     assert.equal(
@@ -326,6 +340,19 @@ describe('ConfigReplica: changes through any server', () => {
       1,
       'appended once',
     );
+  });
+
+  it('a copy sent again that the server does not remember: taken in the term it leads, else neither appended nor answered', () => {
+    const leader = handMadeLeader();
+    const log = leader.raftView().log.length;
+    const copy = { kind: 'change_forward' as const, from: 's2', change: add('c') as never, again: true };
+    // Meant for a term it did not lead in this life (it may have taken a first copy then).
+    leader.receive(1010, { ...copy, request: 9, term: 0 });
+    assert.equal(leader.raftView().log.length, log, 'not appended');
+    assert.ok(!leader.takeEffects().some((e) => e.kind === 'send' && e.message.kind === 'change_reply'));
+    // Meant for the term it leads: it would remember a first copy, so this is the first to come.
+    leader.receive(1011, { ...copy, request: 10, term: 1 });
+    assert.equal(leader.raftView().log.length, log + 1, 'appended');
   });
 
   it('a minority commits nothing: its requests end no_quorum or timeout; the majority commits; after healing no minority change is in force', () => {

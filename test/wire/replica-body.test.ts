@@ -190,7 +190,7 @@ describe('replica message codec: round trip', () => {
   it('gives back the sender JSON value itself, not a rewrite of it', () => {
     // A key order the schema would not produce, and values zod could normalise.
     const change = { base_version: 0, items: ['b', 'a'], system: 'vip', kind: 'data_add' };
-    const bytes = head('change_forward').u64(1).json(change).bytes;
+    const bytes = head('change_forward').u64(1).u64(1).u8(0).json(change).bytes;
     const decoded = decodeReplicaMessage(bytes);
     assert.ok(decoded.ok && decoded.message.kind === 'change_forward');
     assert.equal(JSON.stringify(decoded.message.change), JSON.stringify(change));
@@ -406,8 +406,11 @@ describe('replica message codec: every malformed field is refused with its reaso
     ],
     [
       'a forwarded change without items',
-      head('change_forward').u64(1).json({ kind: 'data_add', system: 'vip', items: [], base_version: 0 })
-        .bytes,
+      head('change_forward')
+        .u64(1)
+        .u64(1)
+        .u8(0)
+        .json({ kind: 'data_add', system: 'vip', items: [], base_version: 0 }).bytes,
       C,
       /change_forward change: items: must list at least one item/,
     ],
@@ -415,13 +418,15 @@ describe('replica message codec: every malformed field is refused with its reaso
       'a forwarded change with a key reserved by JavaScript',
       head('change_forward')
         .u64(1)
+        .u64(1)
+        .u8(0)
         .json('{"kind":"server_rm","id":"a","base_version":0,"__proto__":{}}', true).bytes,
       C,
       /reserved/,
     ],
     [
       'a forwarded change that is a list',
-      head('change_forward').u64(1).json([1, 2]).bytes,
+      head('change_forward').u64(1).u64(1).u8(0).json([1, 2]).bytes,
       C,
       /must be an object/,
     ],

@@ -206,7 +206,14 @@ export function randomReplicaMessage(rng: Rng, kind = rng.pick(REPLICA_KINDS)): 
     case 'snapshot_reply':
       return { kind, from, term: count(rng), match_index: count(rng) };
     case 'change_forward':
-      return { kind, from, request: count(rng), change: randomChange(rng) };
+      return {
+        kind,
+        from,
+        term: count(rng),
+        request: count(rng),
+        change: randomChange(rng),
+        again: rng.chance(0.5),
+      };
     case 'change_reply':
       return { kind, from, request: count(rng), answer: randomAnswer(rng) };
   }

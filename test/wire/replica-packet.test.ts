@@ -144,6 +144,8 @@ describe('PacketCodec with replica bodies', () => {
         .u8(9)
         .name('flip2')
         .u64(1)
+        .u64(1)
+        .u8(0)
         .json({ kind: 'data_add', system: 'vip', items: [], base_version: 0 }).bytes,
       'invalid_replica_content',
     ],
