@@ -323,6 +323,8 @@ export class NodeController {
   lease(now: number, events: readonly LeaseEvent[], view: MembershipView): void {
     if (this.#stopped) return;
     const fresh = view.grant_fresh_ms;
+    /** Our standing came into doubt: the claims started over, and what we want may have changed. */
+    let doubted = false;
     for (const event of events) {
       switch (event.kind) {
         case 'round':
@@ -340,8 +342,9 @@ export class NodeController {
         case 'lost':
           // A peer refused us: it promised or declared this incarnation down (see #replan).
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#claims.clear();
+          this.#claims.restart(now);
           this.#yieldStanding();
+          doubted = true;
           break;
         case 'stalled':
           // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
@@ -353,11 +356,16 @@ export class NodeController {
           this.#yieldStanding();
           this.#markLapsing(() => true);
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#claims.clear();
+          this.#claims.restart(now);
+          doubted = true;
           break;
       }
     }
-    this.#checkQuorum(now, view);
+    // After a doubt, plan again even when a grant in the same batch kept the quorum (a refutation
+    // of a suspicion loses the lease and regains it at once): what we let go of (#yielding) and
+    // what lapsed (#lapsing) change the plan and its claims, which nothing else would replan.
+    if (doubted && this.#planning && !this.#leaving) this.#replan(now, view, !this.hasQuorum(now, view));
+    else this.#checkQuorum(now, view);
   }
 
   /** Marks what we may hold of the leased systems that `which` picks as lapsing (see #lapsing). */
@@ -416,7 +424,7 @@ export class NodeController {
       this.#mayHold.get(system)?.has(item) === true
     )
       return { kind: 'go' };
-    this.#claims.clear();
+    this.#claims.restart(now);
     // The refused item is planned again once the lease is back.
     this.#refused = true;
     return { kind: 'refuse' };
@@ -515,7 +523,7 @@ export class NodeController {
     // A `preempt: false` system's held items are let go and claimed anew, not announced.
     const systems = this.#ownSystems().filter((name) => this.#systemsByName.get(name)?.preempt !== false);
     if (systems.length > 0) this.#commands.push({ kind: 'reassert', systems, why: 'refuted' });
-    this.#claims.clear();
+    this.#claims.restart(now);
     this.#replan(now, view, false);
   }
 
@@ -779,7 +787,7 @@ export class NodeController {
     this.#plannedWithLease = quorum;
     if (quorum) this.#refused = false;
     if (!quorum) {
-      this.#claims.clear();
+      this.#claims.restart(now);
       this.#markLapsing((system) => system.no_quorum_policy === 'release');
       // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
       for (const system of this.#config.systems) {

@@ -282,6 +282,49 @@ describe('controller: leases and the quorum', () => {
       'flip may hold it again: it is asked again',
     );
   });
+  it('a lease lost and regained in one batch starts the claim over, and never drops it', () => {
+    // A refutation of a suspicion: the lease of the old incarnation is lost and the first grant
+    // of the new one comes with it, so the quorum never seemed to go. The claim under way (whose
+    // question was lost on the way) must be asked again: the runner's alive waits for it with no
+    // end of its own (found by sim --scenario random --policy release --lease, seed 57691856).
+    let base = 0;
+    const lease = leased(() => base);
+    const controller = flip1();
+    controller.synced(0, lease);
+    const first = controller.takeCommands();
+    assert.deepEqual(
+      [...(of(first, 'desired')[0]?.handback ?? [])],
+      [['192.168.0.1', Number.POSITIVE_INFINITY]],
+    );
+    const [lost] = of(first, 'send_claim');
+    base = 500;
+    controller.lease(
+      500,
+      [
+        { kind: 'lost', at: 500 },
+        { kind: 'granted', at: 500, base: 500 },
+      ],
+      lease,
+    );
+    controller.tick(500, lease);
+    const doubt = controller.takeCommands();
+    const [asked] = of(doubt, 'send_claim');
+    assert.equal(asked?.to, FLIP, 'asked again at once');
+    assert.notEqual(asked?.id, lost?.id);
+    const [replanned] = of(doubt, 'desired');
+    assert.deepEqual(
+      [...(replanned?.handback ?? [])],
+      [['192.168.0.1', Number.POSITIVE_INFINITY]],
+      'still waiting',
+    );
+    // The answer to the claim from before the doubt counts for nothing; the new one lets it through.
+    controller.claimReplied(510, { from: FLIP, id: lost!.id, items: lost!.items }, lease);
+    assert.deepEqual(of(controller.takeCommands(), 'cleared'), []);
+    controller.claimReplied(520, { from: FLIP, id: asked!.id, items: asked!.items }, lease);
+    assert.deepEqual(of(controller.takeCommands(), 'cleared'), [
+      { kind: 'cleared', system: 'ip', items: ['192.168.0.1'] },
+    ]);
+  });
 });
 
 describe('controller: leased items held through a stall (keep)', () => {
