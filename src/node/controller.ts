@@ -551,13 +551,17 @@ export class NodeController {
     if (!config) return;
     this.#mayHold.get(system)?.delete(item);
     this.#unsure.get(system)?.delete(item);
-    this.#sticky.get(system)?.delete(item);
+    const kept = this.#sticky.get(system)?.delete(item) === true;
     this.#lapsing.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
     this.#releases.released(now, system, item, to);
     this.#told.push({ at: now, system, item, to: new Set(to) });
-    // Let go after a lost standing: the item may be wanted again, through a claim.
-    if (this.#yielding.get(system)?.delete(item) === true) this.#replan(now, view, false);
+    // Let go after a lost standing: the item may be wanted again, through a claim. Or a kept item
+    // (preempt false) let go: the last plan may want it only because it was held here, and while
+    // that plan stands we claim it and answer nobody's claim of it, so a member that placement
+    // gives it to and we would wait for each other for ever.
+    const yielded = this.#yielding.get(system)?.delete(item) === true;
+    if (yielded || kept) this.#replan(now, view, false);
   }
 
   /** The other servers that hold `item` of `system` in our view. */

@@ -538,6 +538,25 @@ describe('controller: preempt false (items stay with their holder until it fails
     assert.deepEqual(items, ['192.168.0.1']);
   });
 
+  it('a kept item let go is wanted no more at once, and its claim by the member placement gives it to is answered', () => {
+    // The last plan wanted .2 only because it was held here; its `down` (one of a quorum loss,
+    // retried until it succeeded after the quorum was back) ended that. Without a plan at once,
+    // flip1 went on claiming .2 and flip, which placement gives it to, too: neither answered the
+    // other, for ever (sim --scenario random --policy release --lease --no-preempt --nodes 5,
+    // seed 1269738027).
+    const controller = holdingBoth(false);
+    controller.changes(1000, [change(FLIP, 'down', 'alive')], all);
+    assert.deepEqual(of(controller.takeCommands(), 'desired').at(-1)?.items, ['192.168.0.1', '192.168.0.2']);
+    assert.deepEqual(
+      desiredAfter(controller, () => controller.scriptReleased(2000, 'ip', '192.168.0.2', all)),
+      ['192.168.0.1'],
+    );
+    controller.claimReceived({ from: FLIP, id: 9, items: [{ system: 'ip', item: '192.168.0.2' }] });
+    assert.deepEqual(of(controller.takeCommands(), 'send_claim_reply')[0]?.items, [
+      { system: 'ip', item: '192.168.0.2' },
+    ]);
+  });
+
   it('a holder that fails its check lets the kept item go', () => {
     const controller = holdingBoth(false);
     controller.changes(1000, [change(FLIP, 'down', 'alive')], all);
