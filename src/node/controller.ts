@@ -368,11 +368,20 @@ export class NodeController {
     else this.#checkQuorum(now, view);
   }
 
-  /** Marks what we may hold of the leased systems that `which` picks as lapsing (see #lapsing). */
+  /**
+   * Marks what we may hold of the leased systems that `which` picks as lapsing (see #lapsing). A
+   * lapsing item is no longer kept in good standing (preempt false, #sticky): another member may
+   * hold it now, and placement's choice claims it. Kept, it would be wanted here while its
+   * `down` failed, and both would claim it from each other for ever; it is kept again only once
+   * its claim let its `alive` start here.
+   */
   #markLapsing(which: (system: SystemConfig) => boolean): void {
     for (const system of this.#config.systems) {
       if (system.lease === undefined || !which(system)) continue;
-      for (const item of this.#mayHold.get(system.name) ?? []) entrySet(this.#lapsing, system.name).add(item);
+      for (const item of this.#mayHold.get(system.name) ?? []) {
+        entrySet(this.#lapsing, system.name).add(item);
+        this.#sticky.get(system.name)?.delete(item);
+      }
     }
   }
 

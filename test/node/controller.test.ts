@@ -557,6 +557,46 @@ describe('controller: preempt false (items stay with their holder until it fails
     ]);
   });
 
+  it('a kept item that lapsed at a quorum loss (release) is kept no more, though its down failed', () => {
+    // flip1 held .2 for flip under `release` with a lease program and lost the quorum: its `down`
+    // of .2 failed, so it still counts .2 held, but the item lapsed on its host. Kept, .2 was
+    // wanted by flip1 and by flip (placement's choice), each claiming it from the other for ever
+    // (sim --scenario random --policy release --lease --no-preempt, seed 2012514270).
+    let quorum = true;
+    const leased = (live: Set<number>): MembershipView => ({
+      ...view(live),
+      leaseBase: (now) => (quorum ? now : Number.NEGATIVE_INFINITY),
+    });
+    const systems = config.systems.map((system) => ({
+      ...system,
+      preempt: false,
+      no_quorum_policy: 'release' as const,
+      lease: '/usr/lib/flip/vip-lease',
+    }));
+    const controller = new NodeController({ ...config, id: 'flip1', systems }, { first_notice_id: 3 });
+    controller.start(0);
+    controller.synced(0, leased(new Set([FLIP1, FLIP2])));
+    assert.deepEqual(of(controller.takeCommands(), 'cleared')[0]?.items, ['192.168.0.1', '192.168.0.2']);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.scriptStarted('ip', '192.168.0.2');
+    const everybody = leased(new Set([FLIP, FLIP1, FLIP2]));
+    controller.changes(1000, [change(FLIP, 'down', 'alive')], everybody);
+    assert.deepEqual(of(controller.takeCommands(), 'desired').at(-1)?.items, ['192.168.0.1', '192.168.0.2']);
+    quorum = false;
+    controller.tick(2000, everybody);
+    assert.deepEqual(of(controller.takeCommands(), 'desired').at(-1)?.items, [], 'no quorum: all let go');
+    // .1's down succeeded, .2's failed (it is retried, and still counted held).
+    controller.scriptReleased(2050, 'ip', '192.168.0.1', everybody);
+    controller.takeCommands();
+    quorum = true;
+    controller.lease(3000, [{ kind: 'granted', at: 3000, base: 3000 }], everybody);
+    assert.deepEqual(
+      of(controller.takeCommands(), 'desired').at(-1)?.items,
+      ['192.168.0.1'],
+      'placement gives .2 to flip, and .2 is kept here no more',
+    );
+  });
+
   it('a holder that fails its check lets the kept item go', () => {
     const controller = holdingBoth(false);
     controller.changes(1000, [change(FLIP, 'down', 'alive')], all);
