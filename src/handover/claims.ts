@@ -17,7 +17,10 @@
  * one that answered did so while it neither held nor wanted the item, so before its own episode
  * began; and its own episode needed the other's answer, which the other (wanting the item since
  * its claim) never gives while it wants or holds it. Answers are tied to the episode they were
- * asked in: an answer to an earlier episode's claim is dropped (message ids, below).
+ * asked in: an answer to an earlier episode's claim is dropped (message ids, below). When this
+ * server's own standing is in doubt (a lost lease, a refutation, a stall), its claims start new
+ * episodes (`restart`): the items are still wanted, so the argument holds for the new episodes,
+ * and their answers are asked for anew.
  *
  * When views differ (for a moment after a heal), two servers may both want an item: both wait,
  * and neither runs `alive` until the views agree and one stops wanting it. There is no timeout
@@ -100,14 +103,7 @@ export class Claims {
   want(system: string, item: string): void {
     const key = keyOf(system, item);
     if (this.#episodes.has(key)) return;
-    this.#episodes.set(key, {
-      system,
-      item,
-      cleared: new Set(),
-      released: new Set(),
-      asked: new Map(),
-      opened: false,
-    });
+    this.#episodes.set(key, newEpisode(system, item));
   }
 
   /** Ends the claim of `item` (its `alive` began, or it is no longer wanted). */
@@ -244,11 +240,17 @@ export class Claims {
   }
 
   /**
-   * Ends every claim: the answers they gathered are void. Others may have declared us down and,
-   * once our fence passed, taken items without asking us (a lost lease, a refutation, a stall).
+   * Every claim starts over at `now`: the answers gathered are void, since others may have
+   * declared us down and, once our fence passed, taken items without asking us (a lost lease, a
+   * refutation, a stall). The items stay claimed, in new episodes (an answer to an earlier
+   * claim is dropped), and every member is asked again at once: an item let through and not
+   * started is held back again. A claim is never dropped here, because the runner's `alive`
+   * waits for it (the controller's `cleared`) with no end of its own: only a plan that no
+   * longer wants the item (`retain`) or its `alive` starting (`end`) ends a claim.
    */
-  clear(): void {
-    this.#episodes.clear();
+  restart(now: number): void {
+    for (const [key, { system, item }] of this.#episodes) this.#episodes.set(key, newEpisode(system, item));
+    this.#askWakeAt = Math.min(this.#askWakeAt, now);
   }
 
   /** Nothing may be let through for now (no quorum): no fence's end is worth waking for. */
@@ -263,6 +265,11 @@ export class Claims {
   nextWakeAt(): number {
     return Math.min(this.#fenceWakeAt, this.#askWakeAt);
   }
+}
+
+/** A claim of `item` that nobody has been asked in yet. */
+function newEpisode(system: string, item: string): Episode {
+  return { system, item, cleared: new Set(), released: new Set(), asked: new Map(), opened: false };
 }
 
 function keyOf(system: string, item: string): string {

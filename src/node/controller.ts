@@ -346,6 +346,8 @@ export class NodeController {
   lease(now: number, events: readonly LeaseEvent[], view: MembershipView): void {
     if (this.#stopped) return;
     const fresh = view.grant_fresh_ms;
+    /** Our standing came into doubt: the claims started over, and what we want may have changed. */
+    let doubted = false;
     for (const event of events) {
       switch (event.kind) {
         case 'round':
@@ -363,8 +365,9 @@ export class NodeController {
         case 'lost':
           // A peer refused us: it promised or declared this incarnation down (see #replan).
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#claims.clear();
+          this.#claims.restart(now);
           this.#yieldStanding();
+          doubted = true;
           break;
         case 'stalled':
           // Frozen for longer than a lease lasts: nobody renewed our leased items, so the host
@@ -376,18 +379,32 @@ export class NodeController {
           this.#yieldStanding();
           this.#markLapsing(() => true);
           this.#leaseUntil = Number.NEGATIVE_INFINITY;
-          this.#claims.clear();
+          this.#claims.restart(now);
+          doubted = true;
           break;
       }
     }
-    this.#checkQuorum(now, view);
+    // After a doubt, plan again even when a grant in the same batch kept the quorum (a refutation
+    // of a suspicion loses the lease and regains it at once): what we let go of (#yielding) and
+    // what lapsed (#lapsing) change the plan and its claims, which nothing else would replan.
+    if (doubted && this.#planning && !this.#leaving) this.#replan(now, view, !this.hasQuorum(now, view));
+    else this.#checkQuorum(now, view);
   }
 
-  /** Marks what we may hold of the leased systems that `which` picks as lapsing (see #lapsing). */
+  /**
+   * Marks what we may hold of the leased systems that `which` picks as lapsing (see #lapsing). A
+   * lapsing item is no longer kept in good standing (preempt false, #sticky): another member may
+   * hold it now, and placement's choice claims it. Kept, it would be wanted here while its
+   * `down` failed, and both would claim it from each other for ever; it is kept again only once
+   * its claim let its `alive` start here.
+   */
   #markLapsing(which: (system: SystemConfig) => boolean): void {
     for (const system of this.#config.systems) {
       if (system.lease === undefined || !which(system)) continue;
-      for (const item of this.#mayHold.get(system.name) ?? []) entrySet(this.#lapsing, system.name).add(item);
+      for (const item of this.#mayHold.get(system.name) ?? []) {
+        entrySet(this.#lapsing, system.name).add(item);
+        this.#sticky.get(system.name)?.delete(item);
+      }
     }
   }
 
@@ -439,7 +456,7 @@ export class NodeController {
       this.#mayHold.get(system)?.has(item) === true
     )
       return { kind: 'go' };
-    this.#claims.clear();
+    this.#claims.restart(now);
     // The refused item is planned again once the lease is back.
     this.#refused = true;
     return { kind: 'refuse' };
@@ -538,7 +555,7 @@ export class NodeController {
     // A `preempt: false` system's held items are let go and claimed anew, not announced.
     const systems = this.#ownSystems().filter((name) => this.#systemsByName.get(name)?.preempt !== false);
     if (systems.length > 0) this.#commands.push({ kind: 'reassert', systems, why: 'refuted' });
-    this.#claims.clear();
+    this.#claims.restart(now);
     this.#replan(now, view, false);
   }
 
@@ -566,13 +583,17 @@ export class NodeController {
     if (!config) return;
     this.#mayHold.get(system)?.delete(item);
     this.#unsure.get(system)?.delete(item);
-    this.#sticky.get(system)?.delete(item);
+    const kept = this.#sticky.get(system)?.delete(item) === true;
     this.#lapsing.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
     this.#releases.released(now, system, item, to);
     this.#told.push({ at: now, system, item, to: new Set(to) });
-    // Let go after a lost standing: the item may be wanted again, through a claim.
-    if (this.#yielding.get(system)?.delete(item) === true) this.#replan(now, view, false);
+    // Let go after a lost standing: the item may be wanted again, through a claim. Or a kept item
+    // (preempt false) let go: the last plan may want it only because it was held here, and while
+    // that plan stands we claim it and answer nobody's claim of it, so a member that placement
+    // gives it to and we would wait for each other for ever.
+    const yielded = this.#yielding.get(system)?.delete(item) === true;
+    if (yielded || kept) this.#replan(now, view, false);
   }
 
   /** The other servers that hold `item` of `system` in our view. */
@@ -808,7 +829,7 @@ export class NodeController {
     this.#plannedWithLease = quorum;
     if (quorum) this.#refused = false;
     if (!quorum) {
-      this.#claims.clear();
+      this.#claims.restart(now);
       this.#markLapsing((system) => system.no_quorum_policy === 'release');
       // Without a quorum we take nothing: `keep` keeps what it may hold, `release` lets go.
       for (const system of this.#config.systems) {

@@ -121,16 +121,45 @@ describe('claims', () => {
     );
   });
 
-  it('clear() voids every answer gathered; a member that never answers holds the claim forever', () => {
+  it('restart() voids every answer gathered and asks again at once; the item stays claimed', () => {
+    const claims = new Claims({ repeat_ms: REPEAT, first_id: 0 });
+    const view = claimsView(live());
+    claims.want('ip', 'a');
+    const [to1, to2] = claims.sends(0, view);
+    claims.replied(1, to1!.id, [item('a')]);
+    claims.replied(2, to2!.id, [item('a')]);
+    assert.deepEqual([...claims.open(10, view)], [['ip', ['a']]]);
+    // Our standing came into doubt before the alive started: the claim starts over.
+    claims.restart(20);
+    assert.equal(claims.waiting('ip', 'a'), true, 'still claimed: the runner waits for it');
+    assert.equal(claims.letThrough('ip', 'a'), false, 'let through no more');
+    assert.equal(claims.nextWakeAt(), 20, 'the members are asked again at once, not after a repeat');
+    const again = claims.sends(20, view);
+    assert.deepEqual(
+      again.map((send) => send.to),
+      [1, 2],
+    );
+    // Answers to the claims before the restart count for nothing, even when they come late.
+    claims.replied(1, to1!.id, [item('a')]);
+    claims.replied(2, to2!.id, [item('a')]);
+    assert.deepEqual([...claims.open(30, view)], []);
+    for (const send of again) claims.replied(send.to, send.id, [item('a')]);
+    assert.deepEqual([...claims.open(40, view)], [['ip', ['a']]], 'let through again on the new answers');
+  });
+
+  it('a member that never answers holds the claim forever, restarts or not', () => {
     const claims = new Claims({ repeat_ms: REPEAT, first_id: 0 });
     const view = claimsView(live());
     claims.want('ip', 'a');
     const [to1] = claims.sends(0, view);
     claims.replied(1, to1!.id, [item('a')]);
-    claims.clear();
-    claims.want('ip', 'a');
     for (let now = 0; now < 600_000; now += REPEAT) {
-      claims.sends(now, view);
+      if (now % (100 * REPEAT) === 0) claims.restart(now);
+      const sends = claims.sends(now, view);
+      assert.ok(
+        sends.some((send) => send.to === 2),
+        `at ${now}: the silent member is asked again every repeat`,
+      );
       assert.deepEqual([...claims.open(now, view)], [], `at ${now}`);
     }
   });
