@@ -101,13 +101,15 @@ describe('protocol: incarnations, leave and restart', () => {
 
   it('a graceful leave is taken at once, without a quorum', () => {
     const sim = settled(7);
-    const leftAt = sim.now;
     sim.leave(FLIP1);
-    sim.runUntil(sim.now + 50);
+    // The leaver announces it once its `down` scripts are done (the README cluster is under
+    // `keep` without a lease program: LeaveOrder drain_first); the others take it at once.
+    sim.runUntil(sim.now + 2_000);
     assert.equal(sim.stateIn(FLIP, FLIP1), 'left');
     assert.equal(sim.stateIn(FLIP2, FLIP1), 'left');
+    const announced = sim.trace.find((e) => e.member === FLIP1 && e.to === 'left' && e.observer === FLIP1)!;
     const entry = sim.trace.find((e) => e.member === FLIP1 && e.to === 'left' && e.observer === FLIP)!;
-    assert.ok(entry.at - leftAt < 10, `left after ${entry.at - leftAt} ms`);
+    assert.ok(entry.at - announced.at < 10, `left after ${entry.at - announced.at} ms`);
     assert.equal(sim.trace.filter((e) => e.to === 'down').length, 0);
   });
 
