@@ -1193,6 +1193,7 @@ export class Agent {
   #tookInFile(config: FlipConfig, doc: ConfigDocument): void {
     this.#fileConfig = config;
     this.#replica?.setFileBase(doc);
+    this.log.info({ file: this.#configPath }, 'reload: the config file is taken in');
   }
 
   #onNote(note: RunnerNote): void {

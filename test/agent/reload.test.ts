@@ -112,6 +112,10 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     for (const id of cluster.ids) assert.ok(cluster.running(id), `${id} still runs`);
     // The file's edits are committed, so the file is taken in: a restart finds no edit to propose.
     const restarted = 'flip2';
+    await waitFor(() => (log(cluster, restarted).match(/the config file is taken in/g) ?? []).length >= 2, {
+      what: `${restarted} took in the file after both reloads`,
+      timeoutMs: WAIT_MS,
+    });
     cluster.signal(restarted, 'SIGTERM');
     await cluster.waitExit(restarted);
     cluster.start(restarted);
