@@ -11,7 +11,7 @@ import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
 import type { EventBody, ReloadOutcome } from '../api/types.js';
-import { itemsOf, own, systemsOf } from '../changes/document.js';
+import { itemsOf, own, serversOf, systemsOf } from '../changes/document.js';
 import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { apiUrl } from '../config/api-listen.js';
@@ -126,6 +126,14 @@ export class Agent {
   #dropTimerAt = Number.POSITIVE_INFINITY;
   #transport: PacketTransport | undefined;
   #shuttingDown: Promise<void> | undefined;
+  #resolveRemoved: ((version: number) => void) | undefined;
+  /**
+   * Resolves with the committed version that removed this server from the cluster: the caller
+   * then stops the agent (shutdown), as for a stop signal.
+   */
+  readonly removed: Promise<number> = new Promise((resolve) => {
+    this.#resolveRemoved = resolve;
+  });
   /** This server's own directory under state_dir. */
   readonly #stateDir: string;
   /** The process groups of the scripts running, for the next start to kill after a SIGKILL. */
@@ -475,6 +483,10 @@ export class Agent {
     if (start.kind === 'refuse') throw new StateDirError(start.message);
     this.#fileConfig = fileConfig;
     if (start.from === 'file') return { start, config: fileConfig };
+    if (!Object.hasOwn(serversOf(start.config), this.config.id))
+      throw new StateDirError(
+        `${this.config.id} is not a server of the cluster's committed config (version ${start.version}, ${this.#clusterState.path}): it was removed (flip server rm). To run it again, add it (flip server add) and move that file aside, so that it starts from its config file; see docs/STATE.md`,
+      );
     const config = this.#committedConfig(start.version, start.config);
     if (config === undefined)
       throw new StateDirError(
@@ -533,8 +545,20 @@ export class Agent {
     }
   }
 
-  /** A version the cluster committed: its items apply at once; anything else at a restart. */
+  /**
+   * A version the cluster committed: its items apply at once; anything else at a restart. A
+   * version that removes this server makes it leave (run `down` for what it holds, say it left)
+   * and stop: the others no longer count it a member, so nothing it kept would be asked for.
+   */
   #onCommitted(version: number, doc: ConfigDocument): void {
+    if (!Object.hasOwn(serversOf(doc), this.config.id)) {
+      this.log.warn(
+        { version },
+        'this server was removed from the cluster (flip server rm): leaving it and stopping',
+      );
+      this.#resolveRemoved?.(version);
+      return;
+    }
     const next = this.#committedConfig(version, doc);
     if (next === undefined) return;
     const change = runtimeChange(this.config, next);

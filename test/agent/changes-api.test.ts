@@ -31,8 +31,59 @@ function configWithTokens(): string {
 
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
   let cluster: LoopbackCluster | undefined;
+  let removal: LoopbackCluster | undefined;
   after(async () => {
     await cluster?.close(3_000);
+    await removal?.close(3_000);
+  });
+
+  it('server rm: the removed server leaves by itself (down, then stops), its item moves, never on two; it refuses to start again', async () => {
+    removal = await LoopbackCluster.create({
+      configFile: configWithTokens(),
+      overrides: LOOPBACK_TIMING,
+      flipCommand: FLIP_COMMAND,
+    });
+    const c = removal;
+    const api = (id: string) =>
+      `http://127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
+    const flip = (id: string, ...args: string[]) =>
+      runFlipAsync([...args, '--api', api(id), '--token', TOKEN]);
+    for (const id of c.ids) c.start(id);
+    await waitFor(
+      () =>
+        holders(c.records()).get('192.168.0.1')?.has('flip1') === true &&
+        holders(c.records()).get('192.168.0.2')?.size === 1,
+      { what: 'the README split', timeoutMs: WAIT_MS },
+    );
+    const removed = await waitFor(
+      async () => {
+        const result = await flip('flip', 'server', 'rm', 'flip1');
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed server rm', timeoutMs: WAIT_MS },
+    );
+    assert.equal(removed.status, 0, removed.stderr + removed.stdout);
+    assert.equal(await c.waitExit('flip1'), 0, 'flip1 stopped by itself, exit 0');
+    await waitFor(() => holders(c.records()).get('192.168.0.1')?.has('flip') === true, {
+      what: 'flip took 192.168.0.1 over',
+      timeoutMs: WAIT_MS,
+    });
+    assert.deepEqual([...(holders(c.records()).get('192.168.0.1') ?? [])], ['flip'], 'flip1 ran its down');
+    assert.match(readFileSync(join(c.dir, 'flip1.log'), 'utf8'), /this server was removed from the cluster/);
+    // Never two holders on the way: replayed from the records.
+    const held = new Set<string>();
+    for (const record of c.records().filter((r) => r.item === '192.168.0.1')) {
+      if (record.event === 'alive') held.add(record.node);
+      else held.delete(record.node);
+      assert.ok(held.size <= 1, `192.168.0.1 on [${[...held]}]`);
+    }
+    // Started again, it refuses: its stored state says it is no longer a server.
+    c.start('flip1');
+    assert.notEqual(await c.waitExit('flip1'), 0);
+    assert.match(
+      readFileSync(join(c.dir, 'flip1.log'), 'utf8'),
+      /flip1 is not a server of the cluster's committed config/,
+    );
   });
 
   it('data add at one agent is applied everywhere, kept across restarts; a minority commits nothing', async () => {

@@ -46,6 +46,11 @@ export async function agent(options: AgentCommandOptions): Promise<number> {
   });
   return new Promise<number>((resolve) => {
     let stopping = false;
+    // Removed from the cluster (flip server rm): leave it and stop, as on SIGTERM.
+    void running.removed.then(() => {
+      stopping = true;
+      return running.shutdown('removed').then(() => resolve(0));
+    });
     for (const signal of STOP_SIGNALS) {
       process.on(signal, () => {
         if (stopping) {
