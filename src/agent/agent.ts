@@ -532,7 +532,7 @@ export class Agent {
       start,
       state: this.#clusterState,
       send: (to, message) => this.membership.sendReplica(to, message),
-      onApplied: (version, config) => this.#onCommitted(version, config),
+      onApplied: (version, config, _change, removes_self) => this.#onCommitted(version, config, removes_self),
       onProblem: (message, details) => this.log.error(details, message),
       now: () => performance.now(),
       random: Math.random,
@@ -550,8 +550,14 @@ export class Agent {
    * version that removes this server makes it leave (run `down` for what it holds, say it left)
    * and stop: the others no longer count it a member, so nothing it kept would be asked for.
    */
-  #onCommitted(version: number, doc: ConfigDocument): void {
+  #onCommitted(version: number, doc: ConfigDocument, removes_self: boolean): void {
     if (!Object.hasOwn(serversOf(doc), this.config.id)) {
+      // A server that joined catches up through versions from before its `server add`; only the
+      // version that removed it (the consensus says which) makes it leave.
+      if (!removes_self) {
+        this.log.info({ version }, 'catching up: this config version does not list this server yet');
+        return;
+      }
       this.log.warn(
         { version },
         'this server was removed from the cluster (flip server rm): leaving it and stopping',

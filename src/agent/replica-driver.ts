@@ -44,7 +44,12 @@ export interface ReplicaDriverOptions {
   /** Sends a message to a server; false when it is too large to send (it is then dropped). */
   send: (to: string, message: ReplicaMessage) => boolean;
   /** A committed version, newer than any before, in order; `change` null for a snapshot. */
-  onApplied: (version: number, config: ConfigDocument, change: ConfigChange | null) => void;
+  onApplied: (
+    version: number,
+    config: ConfigDocument,
+    change: ConfigChange | null,
+    removes_self: boolean,
+  ) => void;
   /** Something went wrong that the log must show (a save that failed, a message too large). */
   onProblem: (message: string, details: Record<string, unknown>) => void;
   now: () => number;
@@ -158,7 +163,7 @@ export class ReplicaDriver implements ChangeService {
           break;
         case 'applied':
           this.#history.record(effect.version, effect.change);
-          this.#options.onApplied(effect.version, effect.config, effect.change);
+          this.#options.onApplied(effect.version, effect.config, effect.change, effect.removes_self);
           break;
         case 'answer':
           this.#waiters.settle(effect.request, effect.answer);

@@ -79,6 +79,12 @@ export type RaftEffect =
       term: number;
       change: ConfigChange | null;
       config: ConfigDocument;
+      /**
+       * This version removed this server: its entry is this server's `server_rm`, or, for a
+       * snapshot, the config lacks it while the cluster's committed config it held listed it (a
+       * server that joined and catches up from before its `server_add` is not removed).
+       */
+      removes_self: boolean;
     }
   /** The outcome of a proposal this server accepted. */
   | { kind: 'proposal'; id: number; outcome: ProposalOutcome };
@@ -155,6 +161,8 @@ interface Folded {
 
 const ENTRIES_KEPT = 16;
 const ENTRIES_PER_APPEND_MAX = 64;
+/** How many heartbeats a leader goes on telling a removed server of its removal (#farewells). */
+const FAREWELL_HEARTBEATS = 20;
 /** Proposals waiting for their commit on one leader: each holds an entry, so this bounds the log too. */
 export const PROPOSALS_PENDING_MAX = 1024;
 
@@ -176,6 +184,13 @@ export class RaftNode {
   #heard_leader_at = Number.NEGATIVE_INFINITY;
   #votes = new Set<string>();
   #progress = new Map<string, Progress>();
+  /**
+   * Servers whose removal this leader committed, with the removal's index and until when: they
+   * are no longer in the config, so nothing else would tell them. The leader goes on sending
+   * them appends, as to a member, until they store the removal and its commit (then they apply
+   * it and can stop), or FAREWELL_HEARTBEATS heartbeats passed.
+   */
+  readonly #farewells = new Map<string, { index: number; until: number }>();
   #heartbeat_at = Number.POSITIVE_INFINITY;
   #check_quorum_at = Number.POSITIVE_INFINITY;
   /** The config after every entry of the log, committed or not, and its servers. */
@@ -451,6 +466,15 @@ export class RaftNode {
           progress.match = Math.max(progress.match, m.match_index);
           progress.next = progress.match + 1;
           this.#advanceCommit(now);
+          const farewell = this.#farewells.get(m.from);
+          if (farewell !== undefined) {
+            // A removed server: appends only until it holds its removal (and the commit point
+            // that the next append, or this one, carries).
+            if (progress.match >= farewell.index && this.#committed.index >= farewell.index)
+              this.#farewells.delete(m.from);
+            else this.#sendAppend(m.from);
+            return;
+          }
           if (progress.next <= this.#log.lastIndex) this.#sendAppend(m.from);
         } else {
           progress.next = Math.max(progress.match + 1, Math.min(m.next_hint, progress.next - 1));
@@ -550,6 +574,12 @@ export class RaftNode {
         });
       }
       const version_before = this.#committed.version;
+      // Listed in the cluster's committed config (index > 0: folded from the leader's log, not
+      // this server's own file) and not in the snapshot's: the snapshot carries its removal.
+      const removes_self =
+        this.#committed.index > 0 &&
+        serverIdsOf(this.#committed.config).includes(this.#self) &&
+        !serverIdsOf(snapshot.config).includes(this.#self);
       this.#log.installSnapshot({ index: snapshot.index, term: snapshot.term });
       this.#committed = { ...snapshot };
       // The folds were made onto the config the snapshot replaces.
@@ -563,6 +593,7 @@ export class RaftNode {
           term: snapshot.term,
           change: null,
           config: snapshot.config,
+          removes_self,
         });
       this.#refreshLatest(now);
     }
@@ -602,6 +633,7 @@ export class RaftNode {
     this.#votes.clear();
     if (was === 'leader') {
       this.#progress.clear();
+      this.#farewells.clear();
       this.#heartbeat_at = Number.POSITIVE_INFINITY;
       this.#check_quorum_at = Number.POSITIVE_INFINITY;
     }
@@ -714,6 +746,10 @@ export class RaftNode {
 
   #broadcast(now: number): void {
     for (const to of this.#others()) this.#sendAppend(to);
+    for (const [to, farewell] of this.#farewells) {
+      if (now > farewell.until || this.#members.includes(to)) this.#farewells.delete(to);
+      else this.#sendAppend(to);
+    }
     this.#heartbeat_at = now + this.#timing.heartbeat_ms;
   }
 
@@ -794,8 +830,14 @@ export class RaftNode {
           term: entry.term,
           change: entry.change,
           config,
+          removes_self: entry.change.kind === 'server_rm' && entry.change.id === this.#self,
         });
         if (entry.change.kind === 'server_rm' && entry.change.id === this.#self) removed_self = true;
+        else if (entry.change.kind === 'server_rm' && this.#role === 'leader')
+          this.#farewells.set(entry.change.id, {
+            index: i,
+            until: now + FAREWELL_HEARTBEATS * this.#timing.heartbeat_ms,
+          });
       }
       for (const [id, pending] of this.#pending) {
         if (pending.index !== i) continue;

@@ -51,6 +51,8 @@ export type ReplicaEffect =
       change: ConfigChange | null;
       index: number;
       term: number;
+      /** This version removed this server (RaftNode's `applied`): it should leave and stop. */
+      removes_self: boolean;
     }
   /** The one answer to a request `propose` took. */
   | { kind: 'answer'; request: number; answer: ChangeAnswer };
@@ -399,6 +401,7 @@ export class ConfigReplica {
             change: effect.change,
             index: effect.index,
             term: effect.term,
+            removes_self: effect.removes_self,
           });
           break;
         case 'proposal': {

@@ -63,7 +63,12 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
       { what: 'a committed server rm', timeoutMs: WAIT_MS },
     );
     assert.equal(removed.status, 0, removed.stderr + removed.stdout);
-    assert.equal(await c.waitExit('flip1'), 0, 'flip1 stopped by itself, exit 0');
+    const stopped = await c.waitExit('flip1').catch((error: Error) => {
+      throw new Error(
+        `${error.message}; flip1's log:\n${readFileSync(join(c.dir, 'flip1.log'), 'utf8').slice(-6000)}`,
+      );
+    });
+    assert.equal(stopped, 0, 'flip1 stopped by itself, exit 0');
     await waitFor(() => holders(c.records()).get('192.168.0.1')?.has('flip') === true, {
       what: 'flip took 192.168.0.1 over',
       timeoutMs: WAIT_MS,

@@ -589,6 +589,27 @@ describe('RaftNode: server changes, one at a time', () => {
   });
 });
 
+describe('RaftNode: a removed follower learns of its removal', () => {
+  it('the leader goes on sending it appends until it holds the removal and its commit: it applies it, and disturbs nobody', () => {
+    const cluster = new TestCluster({ seed: 18, servers: ['s1', 's2', 's3'] });
+    const leader = electedLeader(cluster);
+    cluster.runFor(200);
+    const removed = ['s1', 's2', 's3'].find((id) => id !== leader)!;
+    const { answer } = cluster.propose(leader, { kind: 'server_rm', id: removed, base_version: 0 });
+    cluster.runFor(500);
+    assert.equal(outcomesOf(cluster, leader, proposedId(answer))?.status, 'committed');
+    assert.equal(cluster.checker.applied_version.get(removed), 1, 'the removed server applied version 1');
+    const view = cluster.node(removed)!.view();
+    assert.equal(view.committed.version, 1);
+    assert.ok(!serverIdsOf(view.committed.config).includes(removed), 'its committed config lacks it');
+    // It seeks no election (it is not in its config), and the rest go on in the same term.
+    const term = cluster.node(leader)!.term;
+    cluster.runFor(3000);
+    assert.equal(cluster.node(leader)!.term, term);
+    assert.equal(cluster.node(removed)!.nextWakeAt(), Number.POSITIVE_INFINITY);
+  });
+});
+
 describe('RaftNode: snapshots and restarts', () => {
   it('a follower too far behind gets the committed config in one snapshot message', () => {
     const servers = ['s1', 's2', 's3'];

@@ -431,4 +431,34 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     t.diagnostic(`s4 reports version ${(await shown('s4')).version}; the cluster's is ${serverAdded}`);
     assert.equal(version, serverAdded);
   });
+
+  it('flip server rm s4: s4 leaves by itself (its VIPs go back to the three, the client reaches them) and stops', async (t) => {
+    assert.ok(serverAdded > 0, 'the server add above committed');
+    const from = nowMs();
+    const before = await shown('s1');
+    const s4 = cluster.process('s4');
+    if (s4 === undefined) throw new Error('s4 was never started');
+    assert.ok(s4.running(), 's4 runs');
+    const { result } = await change(t, 's1', 'server', 'rm', 's4');
+    assert.match(result.stdout, new RegExp(`committed version ${before.version + 1}\\b`));
+    const exit = await Promise.race([
+      s4.exited,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), WAIT_MS)),
+    ]);
+    assert.notEqual(exit, 'timeout', `s4 did not stop within ${WAIT_MS} ms`);
+    assert.deepEqual(exit, { code: 0, signal: null }, 's4 stopped by itself, exit 0');
+    const removed = await shown('s1');
+    const want = expected(parsed(removed), SERVERS);
+    const took = await waitHolders(want, 'every VIP back on the three');
+    const moved = [...want].filter(
+      ([vip]) => expected(parsed(before), [...SERVERS, 's4']).get(vip)?.[0] === 's4',
+    );
+    assert.ok(moved.length > 0, 's4 held some VIPs');
+    for (const [vip, [server]] of moved) await clientReaches(vip, server!);
+    t.diagnostic(
+      `s4 stopped ${round(nowMs() - from)} ms after the change; its VIPs ${JSON.stringify(moved)} placed ${round(took)} ms after it stopped`,
+    );
+    windows.push([from, nowMs()]);
+    assertNeverTwo(t);
+  });
 });
