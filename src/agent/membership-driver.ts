@@ -27,6 +27,7 @@ import { WIRE_PACKING } from '../wire/packing.js';
 import type { ReplicaBody } from '../wire/replica-body.js';
 import { ReplicaReassembler } from '../wire/replica-reassembly.js';
 import { splitReplicaMessage } from '../wire/replica-split.js';
+import { TransferPacer } from '../wire/transfer-pacing.js';
 
 export interface MembershipDriverComponents {
   /** Monotonic milliseconds. */
@@ -89,6 +90,8 @@ export class MembershipDriver {
   /** Where each run of each member was last heard from: "member/boot" -> endpoint. */
   readonly #seenAt = new Map<string, Endpoint>();
   packets_sent = 0;
+  /** Large replica transfers held back by their pause (wire/transfer-pacing.ts). */
+  readonly transfers = new TransferPacer();
   packets_received = 0;
 
   constructor(config: FlipConfig, components: MembershipDriverComponents, events: MembershipDriverEvents) {
@@ -247,6 +250,12 @@ export class MembershipDriver {
     if (server === undefined || index === this.#selfIndex()) return true;
     const split = splitReplicaMessage(message);
     if (!split.ok) return false;
+    const first = split.bodies[0];
+    if (first?.type === 'replica_chunk') {
+      // A large transfer: not again to the same server before its pause (wire/transfer-pacing.ts).
+      const digest = Buffer.from(first.chunk.digest).toString('hex');
+      if (!this.transfers.send(this.#components.now(), to, digest, split.bodies.length)) return true;
+    }
     for (const body of split.bodies) {
       this.#transport.send({ ip: server.ip, port: server.port }, this.codec.sealReplica(body, index));
       this.packets_sent++;
