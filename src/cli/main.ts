@@ -78,10 +78,18 @@ export function buildProgram(): Command {
       once,
     )
     .option('--pretty', 'human-readable logs even when stdout is not a terminal')
-    .action(async (options: { config?: string; pretty?: boolean; id?: string }) => {
-      // Each command loads only its own modules: an agent does not carry the simulator.
-      process.exitCode = await (await import('./commands/agent.js')).agent(options);
-    });
+    .option(
+      '--join <host:port>',
+      "a running agent's API: complete a minimal config file (id, key, own settings) with the cluster's committed config first",
+      once,
+    )
+    .option('--token <token>', 'the API token for --join (default: $FLIP_TOKEN)', once)
+    .action(
+      async (options: { config?: string; pretty?: boolean; id?: string; join?: string; token?: string }) => {
+        // Each command loads only its own modules: an agent does not carry the simulator.
+        process.exitCode = await (await import('./commands/agent.js')).agent(options);
+      },
+    );
 
   for (const view of ['status', 'members'] as const) {
     apiOptions(

@@ -5,11 +5,12 @@
  * commits nothing.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LoopbackCluster } from '../../src/demo/loopback-cluster.js';
+import { freeUdpPorts, LoopbackCluster } from '../../src/demo/loopback-cluster.js';
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT, runFlipAsync } from '../helpers/flip-cli.js';
@@ -32,9 +33,112 @@ function configWithTokens(): string {
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
   let cluster: LoopbackCluster | undefined;
   let removal: LoopbackCluster | undefined;
+  let joining: LoopbackCluster | undefined;
   after(async () => {
     await cluster?.close(3_000);
     await removal?.close(3_000);
+    await joining?.close(3_000);
+  });
+
+  it('server add, then flip agent --join with a minimal file: the file gets the committed config, and the agent starts with it', async () => {
+    const joinCluster = await LoopbackCluster.create({
+      configFile: configWithTokens(),
+      overrides: LOOPBACK_TIMING,
+      flipCommand: FLIP_COMMAND,
+    });
+    joining = joinCluster;
+    const c = joinCluster;
+    const api = (id: string) =>
+      `http://127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
+    for (const id of c.ids) c.start(id);
+    await waitFor(() => holders(c.records()).get('192.168.0.2')?.size === 1, {
+      what: 'the cluster up',
+      timeoutMs: WAIT_MS,
+    });
+    const [port] = await freeUdpPorts(1);
+    const added = await waitFor(
+      async () => {
+        const result = await runFlipAsync([
+          'server',
+          'add',
+          'flip3',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--api',
+          api('flip'),
+          '--token',
+          TOKEN,
+        ]);
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed server add', timeoutMs: WAIT_MS },
+    );
+    assert.equal(added.status, 0, added.stderr + added.stdout);
+    const file = join(c.dir, 'flip3.json');
+    const minimal = { id: 'flip3', key: 'secret', state_dir: join(c.dir, 'state') };
+    writeFileSync(file, JSON.stringify(minimal));
+    // A server the cluster does not list is told to be added first; its file stays as it was.
+    const stranger = join(c.dir, 'flip9.json');
+    writeFileSync(stranger, JSON.stringify({ ...minimal, id: 'flip9' }));
+    const refused = await runFlipAsync([
+      'agent',
+      '--config',
+      stranger,
+      '--join',
+      api('flip').slice('http://'.length),
+    ]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /"flip9" is not a server of the cluster's config \(version 1 at .*\): add it first/,
+    );
+    assert.deepEqual(JSON.parse(readFileSync(stranger, 'utf8')), { ...minimal, id: 'flip9' }, 'untouched');
+    const child = spawn(
+      FLIP_COMMAND[0]!,
+      [
+        ...FLIP_COMMAND.slice(1),
+        'agent',
+        '--config',
+        file,
+        '--join',
+        api('flip1').slice('http://'.length),
+        '--token',
+        TOKEN,
+      ],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      await waitFor(() => /flip agent started/.test(output), { what: 'flip3 started', timeoutMs: WAIT_MS });
+      assert.match(output, /joined: .* now holds the cluster's config version 1 from 127\.0\.0\.1:\d+/);
+      assert.match(output, /"servers":4/);
+      const written = JSON.parse(readFileSync(file, 'utf8')) as {
+        id: string;
+        key: string;
+        servers: Record<string, unknown>;
+      };
+      assert.equal(written.id, 'flip3');
+      assert.equal(written.key, 'secret', 'its own key, not the hidden one');
+      assert.deepEqual(Object.keys(written.servers).sort(), ['flip', 'flip1', 'flip2', 'flip3']);
+      assert.deepEqual(JSON.parse(readFileSync(`${file}.join`, 'utf8')), minimal, 'the minimal file kept');
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
   });
 
   it('server rm: the removed server leaves by itself (down, then stops), its item moves, never on two; it refuses to start again', async () => {

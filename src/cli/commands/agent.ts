@@ -15,6 +15,10 @@ export interface AgentCommandOptions {
   pretty?: boolean;
   /** This server's id, over FLIP_ID and the file's `id` (config/self-id.ts). */
   id?: string;
+  /** HOST:PORT of a running agent's API: complete a minimal config file from the cluster (join.ts). */
+  join?: string;
+  /** The API token for --join (or FLIP_TOKEN). */
+  token?: string;
 }
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
@@ -23,6 +27,15 @@ export async function agent(options: AgentCommandOptions): Promise<number> {
   const file = options.config ?? process.env.FLIP_CONFIG;
   if (!file) throw new CliError('no config: pass --config FILE or set FLIP_CONFIG');
   keepRunningWhenOutputCloses();
+  if (options.join !== undefined) {
+    const { joinCluster } = await import('./join.js');
+    const joined = await joinCluster(file, { join: options.join, token: options.token, id: options.id });
+    process.stderr.write(
+      joined.kind === 'joined'
+        ? `flip: joined: ${file} now holds the cluster's config version ${joined.version} from ${options.join} (the minimal file is kept as ${joined.kept})\n`
+        : `flip: ${file} already lists the cluster's servers: --join ${options.join} has nothing to do\n`,
+    );
+  }
   let running: Agent;
   try {
     running = await Agent.start(file, {
