@@ -5,6 +5,7 @@
  *   packets -> MembershipDriver -> member changes -> placement -> RunnerDriver -> scripts
  */
 import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { hashToken } from '../api/auth.js';
 import { ApiServer } from '../api/server.js';
@@ -50,6 +51,7 @@ import { AgentStats } from '../observe/agent-stats.js';
 import { EventRing } from '../observe/events.js';
 import type { ChangeAnswer } from '../replica/answer.js';
 import { type ClusterState, type ConfigDocument, clusterStateFile } from '../state/cluster-state.js';
+import { stateLost } from '../state/lost-state.js';
 import { type StartPoint, startFrom } from '../state/start-from.js';
 import type { StateFile } from '../state/state-file.js';
 import { setTimer } from '../time/timer.js';
@@ -127,6 +129,8 @@ export class Agent {
   #transport: PacketTransport | undefined;
   #shuttingDown: Promise<void> | undefined;
   #resolveRemoved: ((version: number) => void) | undefined;
+  /** The cluster state was lost (state/lost-state.ts), found at start. */
+  #stateLost = false;
   /**
    * Resolves with the committed version that removed this server from the cluster: the caller
    * then stops the agent (shutdown), as for a stop signal.
@@ -479,6 +483,17 @@ export class Agent {
   ): Promise<{ start: Extract<StartPoint, { kind: 'start' }>; config: FlipConfig }> {
     const file = parseSource(readConfigText(this.#configPath), this.#configPath).value as ConfigDocument;
     const stored = await this.#clusterState.load();
+    const siblings = stored.kind === 'missing' ? await readdir(this.#stateDir).catch(() => []) : [];
+    this.#stateLost = stateLost(
+      stored.kind === 'missing' ? 'missing' : 'present',
+      siblings,
+      this.config.servers.length,
+    );
+    if (this.#stateLost)
+      this.log.warn(
+        { file: this.#clusterState.path, kept: siblings.filter((name) => name.startsWith('cluster-state.')) },
+        'no cluster state, but one was moved aside: this server lost its state, so it neither votes nor seeks election until a leader has brought it up to date (docs/STATE.md)',
+      );
     const start = startFrom({ server: this.config.id, file, stored });
     if (start.kind === 'refuse') throw new StateDirError(start.message);
     this.#fileConfig = fileConfig;
@@ -536,6 +551,7 @@ export class Agent {
       onProblem: (message, details) => this.log.error(details, message),
       now: () => performance.now(),
       random: Math.random,
+      state_lost: this.#stateLost,
     });
     this.membership.onReplica = (message) => this.#replica?.receive(message);
     if (this.#pendingFileEdit) {

@@ -55,6 +55,8 @@ export interface ReplicaDriverOptions {
   now: () => number;
   random: () => number;
   timing?: RaftTiming;
+  /** This server lost its stored state (state/lost-state.ts): it abstains until brought up to date. */
+  state_lost?: boolean;
 }
 
 export class ReplicaDriver implements ChangeService {
@@ -76,6 +78,7 @@ export class ReplicaDriver implements ChangeService {
       self: options.self,
       start: options.start,
       timing: options.timing ?? AGENT_RAFT_TIMING,
+      state_lost: options.state_lost,
       random: options.random,
       now: options.now(),
       first_request_id: 1 + Math.floor(options.random() * 2 ** 30),
