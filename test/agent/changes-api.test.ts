@@ -31,30 +31,35 @@ function configWithTokens(): string {
 }
 
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
-  let cluster: LoopbackCluster | undefined;
-  let removal: LoopbackCluster | undefined;
-  let joining: LoopbackCluster | undefined;
+  const clusters: LoopbackCluster[] = [];
   after(async () => {
-    await cluster?.close(3_000);
-    await removal?.close(3_000);
-    await joining?.close(3_000);
+    for (const cluster of clusters) await cluster.close(3_000);
   });
 
-  it('server add, then flip agent --join with a minimal file: the file gets the committed config, and the agent starts with it', async () => {
-    const joinCluster = await LoopbackCluster.create({
+  /** The README cluster with API tokens, every agent started and the item split settled. */
+  async function started() {
+    const c = await LoopbackCluster.create({
       configFile: configWithTokens(),
       overrides: LOOPBACK_TIMING,
       flipCommand: FLIP_COMMAND,
     });
-    joining = joinCluster;
-    const c = joinCluster;
+    clusters.push(c);
     const api = (id: string) =>
       `http://127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
+    const flip = (id: string, ...args: string[]) =>
+      runFlipAsync([...args, '--api', api(id), '--token', TOKEN]);
     for (const id of c.ids) c.start(id);
-    await waitFor(() => holders(c.records()).get('192.168.0.2')?.size === 1, {
-      what: 'the cluster up',
-      timeoutMs: WAIT_MS,
-    });
+    await waitFor(
+      () =>
+        [...(holders(c.records()).get('192.168.0.1') ?? [])].join() === 'flip1' &&
+        [...(holders(c.records()).get('192.168.0.2') ?? [])].join() === 'flip',
+      { what: "the cluster up, the README's split", timeoutMs: WAIT_MS },
+    );
+    return { c, api, flip };
+  }
+
+  it('server add, then flip agent --join with a minimal file: the file gets the committed config, and the agent starts with it', async () => {
+    const { c, api } = await started();
     const [port] = await freeUdpPorts(1);
     const added = await waitFor(
       async () => {
@@ -142,23 +147,7 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
   });
 
   it('server rm: the removed server leaves by itself (down, then stops), its item moves, never on two; it refuses to start again', async () => {
-    removal = await LoopbackCluster.create({
-      configFile: configWithTokens(),
-      overrides: LOOPBACK_TIMING,
-      flipCommand: FLIP_COMMAND,
-    });
-    const c = removal;
-    const api = (id: string) =>
-      `http://127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
-    const flip = (id: string, ...args: string[]) =>
-      runFlipAsync([...args, '--api', api(id), '--token', TOKEN]);
-    for (const id of c.ids) c.start(id);
-    await waitFor(
-      () =>
-        holders(c.records()).get('192.168.0.1')?.has('flip1') === true &&
-        holders(c.records()).get('192.168.0.2')?.size === 1,
-      { what: 'the README split', timeoutMs: WAIT_MS },
-    );
+    const { c, flip } = await started();
     const removed = await waitFor(
       async () => {
         const result = await flip('flip', 'server', 'rm', 'flip1');
@@ -196,21 +185,7 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
   });
 
   it('data add at one agent is applied everywhere, kept across restarts; a minority commits nothing', async () => {
-    cluster = await LoopbackCluster.create({
-      configFile: configWithTokens(),
-      overrides: LOOPBACK_TIMING,
-      flipCommand: FLIP_COMMAND,
-    });
-    const c = cluster;
-    const api = (id: string) =>
-      `http://127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
-    const flip = (id: string, ...args: string[]) =>
-      runFlipAsync([...args, '--api', api(id), '--token', TOKEN]);
-    for (const id of c.ids) c.start(id);
-    await waitFor(() => holders(c.records()).get('192.168.0.2')?.size === 1, {
-      what: 'the cluster up',
-      timeoutMs: WAIT_MS,
-    });
+    const { c, flip } = await started();
 
     // Through flip2, the arbiter: it holds nothing, and forwards to whoever leads.
     const added = await waitFor(
