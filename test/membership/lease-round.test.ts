@@ -61,6 +61,20 @@ function pings(core: MembershipNode): Array<[number, number]> {
     );
 }
 
+/** The effects taken now are one lease round that pinged nobody. */
+function assertQuietRound(core: MembershipNode): void {
+  const effects = core.takeEffects();
+  assert.deepEqual(
+    effects.sends.filter((send) => send.message.type === 'ping'),
+    [],
+    'no ping',
+  );
+  assert.deepEqual(
+    effects.lease.map((event) => event.kind),
+    ['round'],
+  );
+}
+
 describe('lease rounds that only keep the lease (before_lapse)', () => {
   /** A core whose lease round at 10 was granted by member 1 at once; the round's effects taken. */
   function granted(pingsMode: 'every_round' | 'before_lapse'): MembershipNode {
@@ -78,15 +92,7 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
   it('a round that finds the grants fresh pings nobody, still comes, and puts the next off', () => {
     const core = granted('before_lapse');
     core.tick(10 + LEASE_ROUND_MS);
-    const effects = core.takeEffects();
-    assert.deepEqual(
-      effects.sends.filter((send) => send.message.type === 'ping'),
-      [],
-    );
-    assert.deepEqual(
-      effects.lease.map((event) => event.kind),
-      ['round'],
-    );
+    assertQuietRound(core);
     assert.equal(core.counters.lease_rounds_quiet, 1);
     // The next round is due when the grant of the ping sent at 10 would leave less than
     // LEASE_LAPSE_AHEAD_MS; nothing of the lease's before then.
@@ -110,15 +116,7 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
     const due = Math.max(10 + 2 * LEASE_ROUND_MS, 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS);
     assert.ok(probeAt < due);
     core.tick(due);
-    const effects = core.takeEffects();
-    assert.deepEqual(
-      effects.sends.filter((send) => send.message.type === 'ping'),
-      [],
-    );
-    assert.deepEqual(
-      effects.lease.map((event) => event.kind),
-      ['round'],
-    );
+    assertQuietRound(core);
     assert.equal(core.counters.lease_rounds_quiet, 2);
   });
 
