@@ -523,6 +523,9 @@ function traceTo(sim: Simulation, trace: (line: string) => void): void {
   });
 }
 
+/** How long the end of a random run waits for a graceful stop under way (scripts time out by then). */
+const LEAVE_DRAIN_MS_MAX = 120_000;
+
 /** One random fault schedule; the checks judge the state after every fault has healed. */
 export function randomRun(
   options: ScenarioOptions,
@@ -616,6 +619,10 @@ export function randomRun(
   sim.setLoss(options.loss);
   sim.setScripts({ ...SCRIPTS });
   for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
+  // A graceful stop under way finishes first (its scripts drain, bounded by their timeout): the
+  // node is then left, and is started again or stays stopped like any other.
+  const leaving = () => Array.from({ length: n }, (_, i) => i).some((i) => sim.leaving(i));
+  sim.runUntilTrue(() => !leaving(), sim.now + LEAVE_DRAIN_MS_MAX);
   const stoppedMax = n - config.quorum;
   const stopped = new Set<number>();
   for (let i = 0; i < n; i++) {

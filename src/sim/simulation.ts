@@ -1028,6 +1028,11 @@ export class Simulation {
     return this.#nodes[index]!.status;
   }
 
+  /** Whether the node is leaving: its graceful stop is under way (its runner drains). */
+  leaving(index: number): boolean {
+    return this.#nodes[index]!.leaving;
+  }
+
   /** The nodes whose process runs (up or paused). */
   running(): number[] {
     return this.#nodes
