@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { TEST_TIMING, testConfig } from '../../src/consensus/testing.js';
 import type { ChangeAnswer } from '../../src/replica/answer.js';
 import { ConfigReplica, type ReplicaEffect, requestTimeoutMs } from '../../src/replica/config-replica.js';
+import type { ChangeForward } from '../../src/replica/messages.js';
 import { ReplicaCluster } from '../../src/replica/testing.js';
 import { startFrom } from '../../src/state/start-from.js';
 
@@ -41,6 +42,16 @@ function handMadeLeader(): ConfigReplica {
 function answers(effects: ReplicaEffect[]): ChangeAnswer[] {
   return effects.flatMap((effect) => (effect.kind === 'answer' ? [effect.answer] : []));
 }
+
+/** A first copy of a change forwarded by `from` as request `request`, meant for term 1's leader. */
+const forwardFrom = (from: string, request: number, change: unknown): ChangeForward => ({
+  kind: 'change_forward',
+  from,
+  request,
+  change: change as ChangeForward['change'],
+  term: 1,
+  again: false,
+});
 
 const add = (item: string, base_version = 0) => ({
   kind: 'data_add',
@@ -148,14 +159,7 @@ describe('ConfigReplica: answers given at once', () => {
 
   it('a forwarded change that arrives twice is appended once', () => {
     const leader = handMadeLeader();
-    const forward = {
-      kind: 'change_forward' as const,
-      from: 's2',
-      request: 7,
-      change: add('a') as never,
-      term: 1,
-      again: false,
-    };
+    const forward = forwardFrom('s2', 7, add('a'));
     leader.receive(1010, forward);
     leader.receive(1011, forward);
     const entries = leader.raftView().log.filter((entry) => entry.change.kind === 'data_add');
@@ -316,14 +320,7 @@ describe('ConfigReplica: changes through any server', () => {
 
   it("a copy of a forward that comes after the leader's answer gets that answer again", () => {
     const leader = handMadeLeader();
-    const forward = {
-      kind: 'change_forward' as const,
-      from: 's2',
-      request: 8,
-      change: add('b') as never,
-      term: 1,
-      again: false,
-    };
+    const forward = forwardFrom('s2', 8, add('b'));
     leader.receive(1010, forward);
     // Committed by a majority: s2 acknowledges the leader's append.
     let replies = leader.takeEffects().filter((e) => e.kind === 'send' && e.message.kind === 'change_reply');
