@@ -33,9 +33,15 @@ import {
   VIP_UP,
 } from '../../src/testing/netns/harness.js';
 import { parseFence } from '../../src/testing/netns/lease-elements.js';
-import { AddressMonitor, groupAlive, LeaseLine, leaseWrapper } from '../../src/testing/netns/lease-lab.js';
+import {
+  AddressMonitor,
+  ElementMonitor,
+  groupAlive,
+  LeaseLine,
+  leaseWrapper,
+} from '../../src/testing/netns/lease-lab.js';
 import { Random } from '../../src/testing/seeded.js';
-import { sleep } from '../../src/testing/wait.js';
+import { poll, sleep } from '../../src/testing/wait.js';
 
 const TOOLS = ['ip', 'nft', 'awk'];
 const skip = netnsTestSkip(TOOLS);
@@ -537,11 +543,16 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     const [v4, v6] = [lab!.vip(50), lab!.vip6(50)];
     const elements = async () =>
       parseFence((await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout).elements;
+    // The kernel's record of the elements as they are made: vip-up's lease may end before vip-up
+    // returns on a loaded host, so a listing after it could miss it.
+    const monitor = await ElementMonitor.start(lab!, host);
     try {
       for (const address of [v4, v6]) {
         const config = address === v4 ? CONFIG : CONFIG6;
         await lab!.exec(host, [VIP_UP, address, JSON.stringify(config)], { env, check: true });
-        assert.ok((await elements()).has(canonicalIp(address)), `vip-up leased ${address}`);
+        const set = address === v4 ? 'leased4' : 'leased6';
+        const made = await monitor.added('inet flip', set, address, 5000);
+        assert.ok(made[0]! >= NFT_LEASE_TIMEOUT_MS - 10, `vip-up leased ${address} for ${made[0]} ms`);
       }
       // From the request's sending to the element's end, as the kernel counts it: the listing's
       // "expires" read at most at the listing's end (an upper bound) and at least at its start (a
@@ -584,15 +595,30 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       );
       // A firewall reload that flushed the ruleset took the tables: the next renewal makes them
       // again, puts the renewed addresses back in them, says so, and succeeds.
+      const leases = () => ({
+        v4: monitor.timeouts('inet flip', 'leased4', v4).length,
+        v6: monitor.timeouts('inet flip', 'leased6', v6).length,
+        arp: monitor.timeouts('arp flip', 'leased4', v4).length,
+      });
+      const before = leases();
       await lab!.exec(host, ['nft', 'delete table inet flip; delete table arp flip'], { check: true });
       assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
       const ruleset = (await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout;
-      const remade = parseFence(ruleset);
-      for (const address of [v4, v6]) {
-        assert.ok(remade.elements.has(canonicalIp(address)), `${address} leased again in the new tables`);
-      }
-      const arpTable = ruleset.slice(ruleset.indexOf('table arp flip {'));
-      assert.ok(ruleset.includes('table arp flip {') && arpTable.includes(v4), `${v4} leased again for ARP`);
+      assert.ok(
+        ruleset.includes('table inet flip {') && ruleset.includes('table arp flip {'),
+        'tables made again',
+      );
+      const after = await poll(
+        () => {
+          const now = leases();
+          return now.v4 > before.v4 && now.v6 > before.v6 && now.arp > before.arp && now;
+        },
+        { timeoutMs: 5000, intervalMs: 10 },
+      );
+      assert.ok(
+        after,
+        `leased again in the new tables (inet v4, v6; arp v4): ${JSON.stringify([before, leases()])}`,
+      );
       await keeper.proc.waitForOutput(/tables were missing; made them again/, 2000);
       // vip-down deletes the address and ends the lease.
       for (const address of [v4, v6]) {
@@ -605,6 +631,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
         );
       }
     } finally {
+      await lab!.stop(monitor.proc);
       await keeper.end();
     }
   });
@@ -624,31 +651,55 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
         input: '',
       });
     const [inTime, late, tooLate, noNft] = [lab!.vip(52), lab!.vip(53), lab!.vip(54), lab!.vip(55)];
+    let monitor: ElementMonitor | undefined;
     try {
       // Times on /proc/uptime's clock (10 ms steps). An element ends between the listing's start
       // and its end, plus what the listing says is left of it: each check below fails only when
       // the listing proves it wrong, however slow a loaded host lists.
+      // The kernel's own record of each element (nft monitor) shows the timeout it was made with,
+      // also when the element has ended before vip-up returned and a listing was made (a loaded
+      // host); when the listing still has it, its end is checked as well.
+      monitor = await ElementMonitor.start(lab!, host);
+      const madeWith = async (address: string): Promise<number> => {
+        const made = await monitor!.added('inet flip', 'leased4', address, 5000);
+        assert.equal(made.length, 1, `${address} leased once: ${made}`);
+        return made[0]!;
+      };
       const started = readUptimeMs();
       const ok = await up(inTime, started + 5000);
       assert.equal(ok.code, 0, ok.stderr);
-      const whole = (await elements()).get(inTime)!;
+      const whole = (await elements()).get(inTime);
       const listedWhole = readUptimeMs();
+      const wholeTimeout = await madeWith(inTime);
       assert.ok(
-        listedWhole + whole.expires_ms >= started + NFT_LEASE_TIMEOUT_MS - 20,
-        `a lease in time lasts its whole timeout: ends by ${listedWhole + whole.expires_ms - started} ms after the start`,
+        wholeTimeout >= NFT_LEASE_TIMEOUT_MS - 10,
+        `a lease in time has its whole timeout: ${wholeTimeout} ms`,
       );
+      if (whole !== undefined) {
+        assert.ok(
+          listedWhole + whole.expires_ms >= started + NFT_LEASE_TIMEOUT_MS - 20,
+          `a lease in time lasts its whole timeout: ends by ${listedWhole + whole.expires_ms - started} ms after the start`,
+        );
+      }
       // 500 ms past the deadline: the element ends when one made at the deadline would, within the
-      // fence (a whole timeout from now would end 1300 ms or more after the deadline).
+      // fence (a whole timeout from now would end 1300 ms or more after the deadline): its timeout
+      // is at most what was left of one made at the deadline.
       const deadline = readUptimeMs() - 500;
       const shortened = await up(late, deadline);
       assert.equal(shortened.code, 0, shortened.stderr);
       const listing = readUptimeMs();
       const element = (await elements()).get(late);
-      assert.ok(element !== undefined, 'leased');
+      const lateTimeout = await madeWith(late);
       assert.ok(
-        listing + element.expires_ms <= deadline + NFT_FENCE_MS,
-        `ends ${listing + element.expires_ms - deadline} ms or more after the deadline`,
+        lateTimeout <= NFT_LEASE_TIMEOUT_MS - 500 && lateTimeout >= NFT_LATE_TIMEOUT_MIN_MS - 10,
+        `leased for what was left after the deadline: ${lateTimeout} ms`,
       );
+      if (element !== undefined) {
+        assert.ok(
+          listing + element.expires_ms <= deadline + NFT_FENCE_MS,
+          `ends ${listing + element.expires_ms - deadline} ms or more after the deadline`,
+        );
+      }
       assert.equal((await copies(host, late)).length, 1, 'and added');
       // Under NFT_LATE_TIMEOUT_MIN_MS of the timeout left: nothing at all.
       const refused = await up(
@@ -671,6 +722,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, /FLIP_LEASE_DEADLINE_MS must be/);
     } finally {
+      if (monitor !== undefined) await lab!.stop(monitor.proc);
       for (const address of [inTime, late, tooLate, noNft])
         await lab!.exec(host, [VIP_DOWN, address, JSON.stringify(CONFIG)]);
     }

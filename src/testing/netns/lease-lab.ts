@@ -5,7 +5,9 @@
  */
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { poll } from '../wait.js';
 import { canonicalIp, type Lab, type LabProcess, VIP_LEASE } from './harness.js';
+import { nftDurationMs } from './lease-elements.js';
 
 /** An address appearing or changing (`new`) or going away (`deleted`), as `ip monitor` saw it. */
 export interface AddressEvent {
@@ -101,6 +103,78 @@ export class AddressMonitor {
   lastNew(address: string): AddressEvent | undefined {
     const wanted = canonicalIp(address);
     return this.events.findLast((event) => event.kind === 'new' && event.address === wanted);
+  }
+}
+
+/**
+ * `nft monitor new elements` inside a lab host: the timeout the kernel took for each element as it
+ * was added. It shows what a lease was made with even when the element has ended before a listing.
+ */
+export class ElementMonitor {
+  readonly proc: LabProcess;
+
+  private constructor(proc: LabProcess) {
+    this.proc = proc;
+  }
+
+  /** Starts the monitor on `host` and waits until it listens (an element of its own it must see). */
+  static async start(lab: Lab, host: string): Promise<ElementMonitor> {
+    const monitor = new ElementMonitor(lab.spawn(host, ['nft', 'monitor', 'new', 'elements']));
+    const table = 'inet flip_monitor_probe';
+    await lab.exec(
+      host,
+      ['nft', `add table ${table}; add set ${table} s { type ipv4_addr; flags timeout; }`],
+      {
+        check: true,
+      },
+    );
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        await lab.exec(host, ['nft', `add element ${table} s { 192.0.2.${attempt + 1} timeout 1s }`], {});
+        const seen = await monitor.proc
+          .waitForOutput(/add element inet flip_monitor_probe s /, 200)
+          .catch(() => undefined);
+        if (seen !== undefined) return monitor;
+      }
+    } finally {
+      await lab.exec(host, ['nft', `delete table ${table}`], {});
+    }
+    throw new Error(`nft monitor did not start on ${host}`);
+  }
+
+  /**
+   * Waits up to timeout_ms until `address` (any spelling) has been added to `set` of `table` (as
+   * `inet flip`), and returns the timeouts it was added with so far.
+   */
+  async added(table: string, set: string, address: string, timeout_ms: number): Promise<number[]> {
+    const made = await poll(() => this.timeouts(table, set, address).length > 0, {
+      timeoutMs: timeout_ms,
+      intervalMs: 10,
+    });
+    if (made !== true) {
+      throw new Error(
+        `nft monitor saw no ${address} added to ${table} ${set}: ${this.proc.output().slice(-600)}`,
+      );
+    }
+    return this.timeouts(table, set, address);
+  }
+
+  /** The timeouts (ms, as the kernel rounded them) with which `address` was added to `set` so far. */
+  timeouts(table: string, set: string, address: string): number[] {
+    const wanted = canonicalIp(address);
+    const found: number[] = [];
+    for (const line of this.proc.output().split('\n')) {
+      const match = /^add element (\S+ \S+) (\S+) \{ (.*) \}$/.exec(line.trim());
+      if (match === null || match[1] !== table || match[2] !== set) continue;
+      for (const element of match[3]!.split(', ')) {
+        const parts = /^(\S+) timeout (\S+)/.exec(element);
+        if (parts === null || canonicalIp(parts[1]!) !== wanted) continue;
+        const timeout = nftDurationMs(parts[2]!);
+        if (timeout === undefined) throw new Error(`nft monitor: not a timeout in ${JSON.stringify(line)}`);
+        found.push(timeout);
+      }
+    }
+    return found;
   }
 }
 
