@@ -12,15 +12,16 @@ import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
 import type { EventBody, ReloadOutcome } from '../api/types.js';
-import { itemsOf, own, serversOf, systemsOf } from '../changes/document.js';
+import type { ConfigChange, SystemSettings } from '../changes/change.js';
+import { itemsOf, objectOr, own, serversOf, systemsOf } from '../changes/document.js';
 import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
 import { apiUrl } from '../config/api-listen.js';
 import { ConfigError } from '../config/errors.js';
-import type { ConfigOverrides, FlipConfig } from '../config/index.js';
+import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.js';
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
-import { runtimeChange } from '../config/runtime-change.js';
+import { runtimeChange, type SystemFieldAtRuntime } from '../config/runtime-change.js';
 import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
@@ -51,6 +52,7 @@ import { AgentStats } from '../observe/agent-stats.js';
 import { EventRing } from '../observe/events.js';
 import type { ChangeAnswer } from '../replica/answer.js';
 import { type ClusterState, type ConfigDocument, clusterStateFile } from '../state/cluster-state.js';
+import { sameJson } from '../state/json-equal.js';
 import { stateLost } from '../state/lost-state.js';
 import { type StartPoint, startFrom } from '../state/start-from.js';
 import type { StateFile } from '../state/state-file.js';
@@ -444,7 +446,7 @@ export class Agent {
       await this.#transport.close();
       return { config: replica.config };
     }
-    if (change.kind === 'data') this.#applyData(performance.now(), change.systems, replica.config);
+    if (change.kind === 'systems') this.#applySystems(performance.now(), change.systems, replica.config);
     this.#startReplica(replica.start);
     this.log.info(
       {
@@ -594,24 +596,45 @@ export class Agent {
           'config version committed: these fields take effect when this agent restarts (it starts from the committed config)',
         );
         return;
-      case 'data':
-        this.#applyData(performance.now(), change.systems, next);
-        this.log.info(
-          { version, systems: Object.fromEntries(change.systems) },
-          'config version committed: applied the new items',
-        );
+      case 'systems':
+        this.#applySystems(performance.now(), change.systems, next);
+        this.log.info({ version, fields: change.fields }, 'config version committed: applied at once');
         this.#event({ type: 'agent', state: 'reloaded' });
         this.#drive();
         return;
     }
   }
 
-  /** Applies new items (runtimeChange's `data`) to the runner and the controller; `next` becomes the config. */
-  #applyData(now: number, systems: ReadonlyMap<string, readonly string[]>, next: FlipConfig): void {
+  /**
+   * Applies changed systems (runtimeChange's `systems`: items, placement settings, scripts) to the
+   * runner and the controller; `next` becomes the config. A script this host lacks is reported;
+   * the change applies all the same (the cluster committed it), and its runs fail visibly.
+   */
+  #applySystems(now: number, systems: ReadonlyMap<string, SystemConfig>, next: FlipConfig): void {
     const own = new Set(this.runner.systems());
-    for (const [system, data] of systems) if (own.has(system)) this.runner.setData(now, system, data);
+    for (const [name, system] of systems) {
+      if (!own.has(name)) continue;
+      const resolve = (script: string) => resolveScript(script, this.#configDir);
+      this.runner.setScripts(now, name, {
+        alive: resolve(system.alive),
+        down: resolve(system.down),
+        delay_ms: system.delay_ms,
+        script_timeout_ms: system.script_timeout_ms,
+      });
+      this.runner.setData(now, name, system.data);
+    }
+    const { errors } = checkConfigScripts(next, {
+      self: next.id,
+      on_host: true,
+      config_dir: this.#configDir,
+    });
+    if (errors.length > 0)
+      this.log.error(
+        { errors: errors.map((error) => `${error.path}: ${error.message}`) },
+        'a script of the committed config cannot run on this host: its runs fail until it is there',
+      );
     this.#config = next;
-    this.#controller.setData(now, this.membership, systems);
+    this.#controller.setSystems(now, this.membership, systems);
   }
 
   /**
@@ -1192,38 +1215,62 @@ export class Agent {
     if (replica === undefined) return { kind: 'invalid', message: 'the agent is not running' };
     const answers: { change: string; answer: ChangeAnswer }[] = [];
     const until = performance.now() + RELOAD_PROPOSE_MS;
-    for (const [system, data] of change.systems) {
-      const before = base.systems.find((entry) => entry.name === system)?.data ?? [];
+    // Each change is asked again while no leader is known or a change made at the same time
+    // conflicts, within RELOAD_PROPOSE_MS; `lacking` gives what the committed config still lacks
+    // of it (another agent given the same file, or the API, may have made it already).
+    const propose = async (
+      lacking: (committed: ConfigDocument, version: number) => ConfigChange | undefined,
+    ) => {
+      for (;;) {
+        const committed = replica.committed();
+        const proposed = lacking(committed.config, committed.version);
+        if (proposed === undefined) return;
+        const answer = await replica.submit(proposed, { signal: new AbortController().signal });
+        const again =
+          (answer.kind === 'no_quorum' || answer.kind === 'conflict') &&
+          performance.now() < until &&
+          this.#shuttingDown === undefined;
+        if (again) {
+          await new Promise((resolve) => setTimeout(resolve, RELOAD_RETRY_MS));
+          continue;
+        }
+        answers.push({ change: describeChange(proposed), answer });
+        const fields = { file: this.#configPath, change: describeChange(proposed), answer: answer.kind };
+        if (answer.kind === 'committed' || answer.kind === 'no_op')
+          this.log.info(fields, 'reload: change committed');
+        else this.log.warn({ ...fields, answer }, 'reload: change not committed');
+        return;
+      }
+    };
+    const fileSystems = systemsOf(fileDoc);
+    for (const [system, definition] of change.systems) {
+      const was = base.systems.find((entry) => entry.name === system);
+      // The file's settings as written (a key left out is `null`: back to its default), those
+      // that differ from the committed config's.
+      const settings = settingsEdited(was, definition, objectOr(own(fileSystems, system)));
+      if (Object.keys(settings).length > 0) {
+        await propose((committed, version) => {
+          const present = objectOr(own(systemsOf(committed), system));
+          const values = Object.fromEntries(
+            Object.entries(settings).filter(([key, value]) => !sameJson(own(present, key) ?? null, value)),
+          );
+          return Object.keys(values).length === 0
+            ? undefined
+            : { kind: 'system_set', system, values, base_version: version };
+        });
+      }
+      const before = was?.data ?? [];
+      const data = definition.data;
       const edit = {
         data_rm: before.filter((item) => !data.includes(item)),
         data_add: data.filter((item) => !before.includes(item)),
       };
       for (const kind of ['data_rm', 'data_add'] as const) {
-        for (;;) {
-          // What the committed config still lacks of the edit: another agent given the same
-          // file, or the API, may have made it already. Asked again while no leader is known or
-          // a change made at the same time conflicts, within RELOAD_PROPOSE_MS.
-          const committed = replica.committed();
-          const present = new Set(itemsOf(own(systemsOf(committed.config), system)));
+        await propose((committed, version) => {
+          const present = new Set(itemsOf(own(systemsOf(committed), system)));
           const items = edit[kind].filter((item) => (kind === 'data_rm') === present.has(item));
-          if (items.length === 0) break;
-          const proposed = { kind, system, items, base_version: committed.version };
-          const answer = await replica.submit(proposed, { signal: new AbortController().signal });
-          const again =
-            (answer.kind === 'no_quorum' || answer.kind === 'conflict') &&
-            performance.now() < until &&
-            this.#shuttingDown === undefined;
-          if (again) {
-            await new Promise((resolve) => setTimeout(resolve, RELOAD_RETRY_MS));
-            continue;
-          }
-          answers.push({ change: describeChange(proposed), answer });
-          const fields = { file: this.#configPath, change: describeChange(proposed), answer: answer.kind };
-          if (answer.kind === 'committed' || answer.kind === 'no_op')
-            this.log.info(fields, 'reload: change committed');
-          else this.log.warn({ ...fields, answer }, 'reload: change not committed');
-          break;
-        }
+          return items.length === 0 ? undefined : { kind, system, items, base_version: version };
+        });
       }
     }
     if (answers.every(({ answer }) => answer.kind === 'committed' || answer.kind === 'no_op'))
@@ -1417,4 +1464,32 @@ function senderText(endpoint: Endpoint): string {
 function checkScripts(config: FlipConfig, configDir: string, file: string): void {
   const { errors } = checkConfigScripts(config, { self: config.id, on_host: true, config_dir: configDir });
   if (errors.length > 0) throw new ConfigError(errors, file);
+}
+
+/** The config file's keys of the system fields that a running agent takes (runtime-change.ts). */
+const SETTING_KEYS: Readonly<Record<Exclude<SystemFieldAtRuntime, 'data'>, keyof SystemSettings>> = {
+  type: 'type',
+  preempt: 'preempt',
+  alive: 'alive',
+  down: 'down',
+  delay_ms: 'delay',
+  script_timeout_ms: 'script_timeout',
+};
+
+/**
+ * The system_set values of a file's edit of a system: each setting that differs between `was`
+ * (the file as last taken in) and `now`, as the file writes it (`written`, the system's entry in
+ * the file), or `null` where the file leaves it out (the default again).
+ */
+function settingsEdited(
+  was: SystemConfig | undefined,
+  now: SystemConfig,
+  written: Record<string, unknown>,
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [field, key] of Object.entries(SETTING_KEYS) as [keyof typeof SETTING_KEYS, string][]) {
+    if (was !== undefined && sameJson(was[field], now[field])) continue;
+    values[key] = own(written, key) ?? null;
+  }
+  return values;
 }

@@ -1,19 +1,43 @@
 /**
- * What a running agent can take of a new config without a restart: today, the items (`data`) of
- * its systems. Everything else (servers, keys, timings, scripts, policies) is named as needing a
- * restart, field by field, so that a reload says exactly what it did not apply.
+ * What a running agent can take of a new config without a restart: the items (`data`) of its
+ * systems, and the system settings that only change where items go or how their scripts run
+ * (SYSTEM_FIELDS_AT_RUNTIME). Everything else (servers, keys, timings, a system's `config`,
+ * lease, checks and policy) is named as needing a restart, field by field, so that a reload says
+ * exactly what it did not apply.
  *
  * Pure: compares two validated configs of the same server.
  */
 import { sameJson } from '../state/json-equal.js';
 import type { FlipConfig, SystemConfig } from './validate.js';
 
+/**
+ * The fields of a system that a running agent takes at once. Placement: the items, `type` and
+ * `preempt` (items that move because of them hand over break-before-make, as for any change of
+ * placement). Scripts: `alive`, `down`, `delay_ms` and `script_timeout_ms` apply to the scripts
+ * that start after the change (a running one finishes as it was started). A system's `config`
+ * is not among them: a held item was set up with the old one, which its `down` must be given.
+ */
+export const SYSTEM_FIELDS_AT_RUNTIME = [
+  'data',
+  'type',
+  'preempt',
+  'alive',
+  'down',
+  'delay_ms',
+  'script_timeout_ms',
+] as const satisfies readonly (keyof SystemConfig)[];
+export type SystemFieldAtRuntime = (typeof SYSTEM_FIELDS_AT_RUNTIME)[number];
+const AT_RUNTIME: ReadonlySet<string> = new Set(SYSTEM_FIELDS_AT_RUNTIME);
+
 export type RuntimeChange =
   /** Nothing that the agent acts on differs. */
   | { kind: 'unchanged' }
-  /** Only the items of some systems differ: the new `data` of each, by system name. */
-  | { kind: 'data'; systems: ReadonlyMap<string, readonly string[]> }
-  /** Fields that a running agent cannot take (dotted paths, e.g. `systems.vip.alive`). */
+  /**
+   * Only fields of SYSTEM_FIELDS_AT_RUNTIME differ: the new definition of each system that
+   * changed, by name, and the fields that changed (dotted paths, e.g. `systems.vip.type`).
+   */
+  | { kind: 'systems'; systems: ReadonlyMap<string, SystemConfig>; fields: string[] }
+  /** Fields that a running agent cannot take (dotted paths, e.g. `systems.vip.config`). */
   | { kind: 'restart'; fields: string[] };
 
 /** Top-level fields that do not change what the agent does (display only). */
@@ -29,7 +53,8 @@ export function runtimeChange(current: FlipConfig, next: FlipConfig): RuntimeCha
     const b = (next as unknown as Record<string, unknown>)[key];
     if (!sameJson(a ?? null, b ?? null)) fields.push(key);
   }
-  const data = new Map<string, readonly string[]>();
+  const systems = new Map<string, SystemConfig>();
+  const atRuntime: string[] = [];
   const names = current.systems.map((system) => system.name);
   const nextNames = next.systems.map((system) => system.name);
   if (!sameJson(names, nextNames)) {
@@ -37,24 +62,37 @@ export function runtimeChange(current: FlipConfig, next: FlipConfig): RuntimeCha
   } else {
     current.systems.forEach((system, index) => {
       const other = next.systems[index]!;
-      fields.push(...systemFields(system, other).map((field) => `systems.${system.name}.${field}`));
-      if (!sameJson(system.data, other.data)) data.set(system.name, [...other.data]);
+      const changed = systemFields(system, other);
+      for (const field of changed)
+        (AT_RUNTIME.has(field) ? atRuntime : fields).push(`systems.${system.name}.${field}`);
+      if (changed.length > 0) systems.set(system.name, other);
     });
   }
   if (fields.length > 0) return { kind: 'restart', fields };
-  if (data.size > 0) return { kind: 'data', systems: data };
+  if (systems.size > 0) return { kind: 'systems', systems, fields: atRuntime };
   return { kind: 'unchanged' };
 }
 
-/** The fields of a system, other than its items, that differ. */
+/** The fields of a system that differ. */
 function systemFields(a: SystemConfig, b: SystemConfig): string[] {
   const fields: string[] = [];
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const key of keys) {
-    if (key === 'data') continue;
     const left = (a as unknown as Record<string, unknown>)[key];
     const right = (b as unknown as Record<string, unknown>)[key];
     if (!sameJson(left ?? null, right ?? null)) fields.push(key);
   }
   return fields;
+}
+
+/**
+ * `current` with the fields of SYSTEM_FIELDS_AT_RUNTIME taken from `next`: what a running agent
+ * makes of a changed system (the other fields wait for a restart).
+ */
+export function withRuntimeFields(current: SystemConfig, next: SystemConfig): SystemConfig {
+  const merged: SystemConfig = { ...current };
+  for (const field of SYSTEM_FIELDS_AT_RUNTIME)
+    (merged as unknown as Record<string, unknown>)[field] = next[field];
+  merged.data = [...next.data];
+  return merged;
 }

@@ -22,12 +22,13 @@ type Pending =
   | { readonly kind: 'due'; readonly newest: ReadonlySet<string> };
 
 export class PlanCoalescing {
-  readonly #delay_ms: number;
+  /** How long a new set waits; a change applies to the delays that start after it. */
+  delay_ms: number;
   #pending: Pending = { kind: 'none' };
   #applied: ReadonlySet<string> | undefined;
 
   constructor(delay_ms: number) {
-    this.#delay_ms = delay_ms;
+    this.delay_ms = delay_ms;
   }
 
   /** The newest set offered; undefined before the first. */
@@ -62,7 +63,7 @@ export class PlanCoalescing {
     if (immediate && (waiting || !sameSet(wanted, this.#applied))) {
       this.#pending = { kind: 'due', newest: wanted };
     } else if (!waiting && !sameSet(wanted, this.#applied)) {
-      this.#pending = { kind: 'delayed', newest: wanted, until: now + this.#delay_ms };
+      this.#pending = { kind: 'delayed', newest: wanted, until: now + this.delay_ms };
     } else if (pending.kind === 'delayed') {
       this.#pending = { kind: 'delayed', newest: wanted, until: pending.until };
     } else if (pending.kind === 'due') {

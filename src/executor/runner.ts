@@ -262,6 +262,26 @@ export class ScriptRunner {
     this.#step(now);
   }
 
+  /**
+   * How the system's scripts run changed at runtime (a reload, a committed change): its `alive`
+   * and `down`, their timeout and the plan delay. Scripts that start from now on use them; a
+   * running one finishes as it was started, and a delay already running keeps its end.
+   */
+  setScripts(
+    now: number,
+    system: string,
+    scripts: Pick<RunnerSystem, 'alive' | 'down' | 'delay_ms' | 'script_timeout_ms'>,
+  ): void {
+    const state = this.#system(system);
+    this.#advance(now);
+    assert(scripts.delay_ms >= 0 && Number.isFinite(scripts.delay_ms), `${system}: bad delay_ms`);
+    assert(scripts.script_timeout_ms > 0, `${system}: script_timeout_ms must be > 0`);
+    const { alive, down, delay_ms, script_timeout_ms } = scripts;
+    state.config = { ...state.config, alive, down, delay_ms, script_timeout_ms };
+    state.coalescing.delay_ms = delay_ms;
+    this.#step(now);
+  }
+
   /** Forgets the removed items of `system` that nothing may leave configured here any more. */
   #forgetRemoved(system: SystemState): void {
     if (system.order.length === system.config.data.length) return;

@@ -8,6 +8,7 @@
  *   membership changes, release notices, runner notes, ticks -> NodeController -> commands
  */
 import type { FlipConfig, SystemConfig } from '../config/index.js';
+import { withRuntimeFields } from '../config/runtime-change.js';
 import type { AlivePermit } from '../executor/types.js';
 import { Claims, type ClaimView, type Standing } from '../handover/claims.js';
 import {
@@ -277,20 +278,24 @@ export class NodeController {
   }
 
   /**
-   * The items of some systems changed at runtime (a reload, a committed change): `systems` gives
-   * the new list of each, by name; the next plan places them. Servers apply a change at different
-   * moments, and break-before-make holds whatever the order: an item that moves because of it is
-   * claimed, and a server that holds it (or still wants it, under the old lists) agrees to the
-   * claim only once it let go. A removed item is no longer wanted, renewed or claimed: its holder
-   * runs `down`.
+   * Systems changed at runtime (a reload, a committed change): `systems` gives the new definition
+   * of each, by name, of which the fields of SYSTEM_FIELDS_AT_RUNTIME are taken (items, `type`,
+   * `preempt`, scripts); the next plan places them. Servers apply a change at different moments,
+   * and break-before-make holds whatever the order: an item that moves because of it is claimed,
+   * and a server that holds it (or still wants it, under the old definition) agrees to the claim
+   * only once it let go. A removed item is no longer wanted, renewed or claimed: its holder runs
+   * `down`.
    */
-  setData(now: number, view: MembershipView, systems: ReadonlyMap<string, readonly string[]>): void {
+  setSystems(now: number, view: MembershipView, systems: ReadonlyMap<string, SystemConfig>): void {
     if (this.#stopped) return;
     this.#config = {
       ...this.#config,
       systems: this.#config.systems.map((system) => {
-        const data = systems.get(system.name);
-        return data === undefined ? system : { ...system, data: [...data] };
+        const next = systems.get(system.name);
+        if (next === undefined) return system;
+        // Items kept under `preempt: false` go back to placement's choice once it is true.
+        if (next.preempt) this.#sticky.delete(system.name);
+        return withRuntimeFields(system, next);
       }),
     };
     this.#systemsByName = new Map(this.#config.systems.map((system) => [system.name, system]));
@@ -439,9 +444,13 @@ export class NodeController {
   permitAlive(now: number, view: MembershipView, system: string, item: string): AlivePermit {
     const config = this.#systemsByName.get(system);
     if (this.hasQuorum(now, view)) {
-      if (this.#mayHold.get(system)?.has(item) !== true || this.#lapsing.get(system)?.has(item) === true) {
+      const claimed =
+        config?.type !== 'replicated' &&
+        (this.#mayHold.get(system)?.has(item) !== true || this.#lapsing.get(system)?.has(item) === true);
+      if (claimed) {
         // An item not held starts only on a claim that still stands in the view of now: a member
-        // that counted as gone when it was let through may be back (see Claims.open).
+        // that counted as gone when it was let through may be back (see Claims.open). A
+        // `replicated` system's items are on every member at once: they are not claimed.
         this.#moveClaims(now, view);
         if (!this.#claims.letThrough(system, item)) {
           this.#refused = true;
@@ -843,11 +852,15 @@ export class NodeController {
       }
     }
     // Every wanted item we may not hold yet is claimed; a claim of an item no longer wanted ends.
+    // A `replicated` system's items are meant to be on every member at once: nothing to claim
+    // (its members want them all, so a claim would wait for ever).
     const own = this.#ownSystems();
     for (const name of own) {
       const items = desired.get(name) ?? [];
       this.#lastDesired.set(name, items);
-      this.#claims.retain(name, new Set(items));
+      const exclusive = this.#systemsByName.get(name)?.type !== 'replicated';
+      this.#claims.retain(name, new Set(exclusive ? items : []));
+      if (!exclusive) continue;
       const held = this.#mayHold.get(name);
       const lapsing = this.#lapsing.get(name);
       for (const item of items) if (!held?.has(item) || lapsing?.has(item)) this.#claims.want(name, item);

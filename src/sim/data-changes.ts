@@ -1,12 +1,15 @@
 /**
- * Items added and removed while the cluster runs (issue 12), through crashes, kills, pauses,
- * partitions and loss. Each change makes a new version of one system's items; every server
+ * Items added and removed, and placement types and `preempt` changed, while the cluster runs
+ * (issue 12), through crashes, kills, pauses, partitions and loss. Each change makes a new
+ * version of one system (items, type or preempt, as a running agent takes them); every server
  * applies the versions in order, each at a moment of its own (a committed change reaches the
  * servers at different times; a crashed server takes the newest at its next start, as an agent
  * starts from its stored state; a frozen one applies nothing until it runs again). Judged: never
  * two owners (under `release`), and once every fault is over, every item of the last version held
  * exactly where placement says and every removed item held nowhere, on no host.
  */
+
+import type { SystemConfig } from '../config/index.js';
 import { type Check, convergence, heldCheck, ownerCheck, placementCheck, problemsCheck } from './checkers.js';
 import { Random } from './random.js';
 import type { ScenarioOptions } from './scenarios.js';
@@ -51,25 +54,25 @@ export function dataChangesRun(
       [...system.data, ...Array.from({ length: EXTRA_ITEMS }, (_, i) => `10.250.${s}.${i}`)],
     ]),
   );
-  const current = new Map(systems.map((system) => [system.name, [...system.data]]));
+  const current = new Map(systems.map((system) => [system.name, system]));
   // Per server, the versions it has yet to apply, each with when it is due: they apply in order,
   // and a frozen server's wait holds back the versions after it too.
   const appliedAt = new Array<number>(n).fill(0);
   const queues = Array.from(
     { length: n },
-    () => [] as { due: number; change: ReadonlyMap<string, readonly string[]> }[],
+    () => [] as { due: number; change: ReadonlyMap<string, SystemConfig> }[],
   );
   const drain = (index: number): void => {
     const queue = queues[index]!;
     while (queue.length > 0 && queue[0]!.due <= sim.now) {
-      if (!sim.setData(index, queue[0]!.change)) {
+      if (!sim.setSystems(index, queue[0]!.change)) {
         sim.at(sim.now + RETRY_PAUSED_MS, () => drain(index));
         return;
       }
       queue.shift();
     }
   };
-  const apply = (index: number, change: ReadonlyMap<string, readonly string[]>, at: number): void => {
+  const apply = (index: number, change: ReadonlyMap<string, SystemConfig>, at: number): void => {
     queues[index]!.push({ due: at, change });
     sim.at(at, () => drain(index));
   };
@@ -79,29 +82,12 @@ export function dataChangesRun(
   for (let c = 0; c < CHANGES; c++) {
     sim.runUntil(sim.now + random.between(300, 6_000));
     if (random.chance(0.5)) faults.push(fault(sim, random, options.loss));
-    const system = random.pick(systems);
-    const items = current.get(system.name)!;
-    const absent = pool.get(system.name)!.filter((item) => !items.includes(item));
-    const add = absent.length > 0 && (items.length === 0 || random.chance(0.55));
-    const count = 1 + random.int(2);
-    let next: string[];
-    if (add) {
-      const added = new Set<string>();
-      for (let k = 0; k < count && added.size < absent.length; k++) added.add(random.pick(absent));
-      // Inserted, not appended: a `shard` item in the middle moves the homes of those after it.
-      next = [...items];
-      for (const item of added) next.splice(random.int(next.length + 1), 0, item);
-    } else {
-      const removed = new Set<string>();
-      for (let k = 0; k < count; k++) removed.add(random.pick(items));
-      next = items.filter((item) => !removed.has(item));
-    }
-    current.set(system.name, next);
-    const change = new Map([[system.name, next]]);
-    faults.push(
-      `${(sim.now / 1000).toFixed(1)}s ${system.name} items [${next.join(' ')}] (version ${c + 1})`,
-    );
-    sim.setClusterData(change);
+    const system = current.get(random.pick(systems).name)!;
+    const next = changed(system, pool.get(system.name)!, random);
+    current.set(system.name, next.system);
+    const change = new Map([[system.name, next.system]]);
+    faults.push(`${(sim.now / 1000).toFixed(1)}s ${system.name} ${next.what} (version ${c + 1})`);
+    sim.setClusterSystems(change);
     for (let index = 0; index < n; index++) {
       const at = Math.max(appliedAt[index]! + 1, sim.now + random.between(0, APPLY_SPREAD_MS));
       appliedAt[index] = at;
@@ -131,6 +117,44 @@ export function dataChangesRun(
   checks.push(versionCheck(sim, stopped));
   if (config.systems.every((system) => system.no_quorum_policy === 'release')) checks.push(ownerCheck(sim));
   return { checks, faults, owners: sim.ownerOverlaps.length };
+}
+
+/** Types a system that has one holder per item may change to (a `replicated` one keeps its type). */
+const EXCLUSIVE_TYPES = ['shard', 'hash', 'single'] as const;
+
+/**
+ * One runtime change of `system`, described: most often items added (inserted, not appended: a
+ * `shard` item in the middle moves the homes of those after it) or removed; sometimes a new
+ * placement type, or `preempt` turned over, which move items as placement then says.
+ */
+function changed(
+  system: SystemConfig,
+  pool: readonly string[],
+  random: Random,
+): { system: SystemConfig; what: string } {
+  const roll = random.next();
+  if (roll < 0.15 && system.type !== 'replicated') {
+    const type = random.pick(EXCLUSIVE_TYPES.filter((candidate) => candidate !== system.type));
+    return { system: { ...system, type }, what: `type ${type}` };
+  }
+  if (roll < 0.3)
+    return { system: { ...system, preempt: !system.preempt }, what: `preempt ${!system.preempt}` };
+  const items = system.data;
+  const absent = pool.filter((item) => !items.includes(item));
+  const add = absent.length > 0 && (items.length === 0 || random.chance(0.55));
+  const count = 1 + random.int(2);
+  let data: string[];
+  if (add) {
+    const added = new Set<string>();
+    for (let k = 0; k < count && added.size < absent.length; k++) added.add(random.pick(absent));
+    data = [...items];
+    for (const item of added) data.splice(random.int(data.length + 1), 0, item);
+  } else {
+    const removed = new Set<string>();
+    for (let k = 0; k < count; k++) removed.add(random.pick(items));
+    data = items.filter((item) => !removed.has(item));
+  }
+  return { system: { ...system, data }, what: `items [${data.join(' ')}]` };
 }
 
 /** One fault on a random server, described. */
@@ -220,12 +244,19 @@ function removedProblems(
   return problems;
 }
 
-/** Every server runs with the last version's items (stopped ones start with them). */
+/** What a version changes of a system. */
+const versioned = (system: SystemConfig) => ({
+  type: system.type,
+  preempt: system.preempt,
+  data: system.data,
+});
+
+/** Every server runs with the last version's systems (stopped ones start with them). */
 function versionCheck(sim: Simulation, stopped: ReadonlySet<number>): Check {
   const problems: string[] = [];
-  const want = JSON.stringify(sim.config.systems.map((system) => system.data));
+  const want = JSON.stringify(sim.config.systems.map(versioned));
   for (let i = 0; i < sim.size; i++) {
-    const have = JSON.stringify(sim.nodeConfig(i).systems.map((system) => system.data));
+    const have = JSON.stringify(sim.nodeConfig(i).systems.map(versioned));
     if (have !== want)
       problems.push(`${sim.config.servers[i]!.id}${stopped.has(i) ? ' (stopped)' : ''} has ${have}`);
   }

@@ -935,7 +935,7 @@ const changesScenario: Scenario = (options) =>
   series(
     'changes',
     options,
-    (runs) => `${runs} runs of item changes through faults`,
+    (runs) => `${runs} runs of runtime changes (items, type, preempt) through faults`,
     (seed) => {
       const sim = buildSimulation(clusterFor(options), seed, { loss: options.loss });
       sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });

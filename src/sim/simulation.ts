@@ -5,7 +5,8 @@
  * restarts, graceful leaves and pauses (a stalled process whose packets queue up).
  */
 
-import type { FlipConfig } from '../config/index.js';
+import type { FlipConfig, SystemConfig } from '../config/index.js';
+import { withRuntimeFields } from '../config/runtime-change.js';
 import { runnerOptionsFor } from '../executor/from-config.js';
 import {
   LINUX_LIFETIME_FENCE_MS,
@@ -207,9 +208,9 @@ type SimEvent =
   | { kind: 'check'; node: number; boot: number; system: string; run: number; ok: boolean };
 
 export class Simulation {
-  /** The cluster's config, as the checkers judge by it (setClusterData changes its items). */
+  /** The cluster's config, as the checkers judge by it (setClusterSystems changes its systems). */
   #config: FlipConfig;
-  /** The config each node runs with: the cluster's at first; setData changes a node's items. */
+  /** The config each node runs with: the cluster's at first; setSystems changes a node's systems. */
   readonly #nodeConfigs: FlipConfig[];
   /**
    * What each node's runner last counted as maybe configured on its host (ScriptRunner.maybeHeld),
@@ -326,27 +327,33 @@ export class Simulation {
   }
 
   /**
-   * Node `index` applies new items for the systems in `systems` (a committed change reaching
-   * it): at once when it runs, else at its next start, as an agent starts from its stored state.
-   * A paused (frozen) node applies nothing: false, and the caller tries again later.
+   * Node `index` applies changed systems (a committed change reaching it): `systems` gives the new
+   * definition of each, by name, of which a running node takes the fields of
+   * SYSTEM_FIELDS_AT_RUNTIME, as an agent does. At once when it runs, else at its next start, as
+   * an agent starts from its stored state. A paused (frozen) node applies nothing: false, and the
+   * caller tries again later.
    */
-  setData(index: number, systems: ReadonlyMap<string, readonly string[]>): boolean {
+  setSystems(index: number, systems: ReadonlyMap<string, SystemConfig>): boolean {
     const node = this.#nodes[index]!;
     if (node.status === 'paused') return false;
-    this.#nodeConfigs[index] = withData(this.#nodeConfigs[index]!, systems);
+    this.#nodeConfigs[index] = withSystems(this.#nodeConfigs[index]!, systems);
     if (node.status !== 'up' || !node.core) return true;
     if (node.runner && node.controller) {
       const own = new Set(node.runner.systems());
-      for (const [name, data] of systems) if (own.has(name)) node.runner.setData(this.now, name, data);
-      node.controller.setData(this.now, viewOf(node.core, node.readiness), systems);
+      for (const [name, system] of systems) {
+        if (!own.has(name)) continue;
+        node.runner.setScripts(this.now, name, system);
+        node.runner.setData(this.now, name, system.data);
+      }
+      node.controller.setSystems(this.now, viewOf(node.core, node.readiness), systems);
     }
     this.#flush(node);
     return true;
   }
 
-  /** The cluster's config as the checkers judge by it: the items of the latest change. */
-  setClusterData(systems: ReadonlyMap<string, readonly string[]>): void {
-    this.#config = withData(this.#config, systems);
+  /** The cluster's config as the checkers judge by it: the systems of the latest change. */
+  setClusterSystems(systems: ReadonlyMap<string, SystemConfig>): void {
+    this.#config = withSystems(this.#config, systems);
   }
 
   /** Calls `listener` for every member state change any node makes. */
@@ -1085,12 +1092,12 @@ export class Simulation {
 }
 
 /** `config` with the items of the systems in `systems` replaced. */
-function withData(config: FlipConfig, systems: ReadonlyMap<string, readonly string[]>): FlipConfig {
+function withSystems(config: FlipConfig, systems: ReadonlyMap<string, SystemConfig>): FlipConfig {
   return {
     ...config,
     systems: config.systems.map((system) => {
-      const data = systems.get(system.name);
-      return data === undefined ? system : { ...system, data: [...data] };
+      const next = systems.get(system.name);
+      return next === undefined ? system : withRuntimeFields(system, next);
     }),
   };
 }

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freeUdpPorts, LoopbackCluster } from '../../src/demo/loopback-cluster.js';
+import { freeUdpPorts, LoopbackCluster, RECORD_SCRIPT } from '../../src/demo/loopback-cluster.js';
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT, runFlipAsync } from '../helpers/flip-cli.js';
@@ -28,6 +28,23 @@ function configWithTokens(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'flip-changes-api-')), 'cluster.json');
   writeFileSync(file, JSON.stringify(raw));
   return file;
+}
+
+/** Records as short lines, for messages. */
+function lines(records: ReturnType<LoopbackCluster['records']>): string {
+  return records.map((record) => `${record.node} ${record.event} ${record.item}`).join('; ');
+}
+
+/** Fails when the records ever show an item on two servers at once. */
+function assertNeverTwo(records: ReturnType<LoopbackCluster['records']>): void {
+  const held = new Map<string, Set<string>>();
+  for (const record of records) {
+    const nodes = held.get(record.item) ?? new Set<string>();
+    held.set(record.item, nodes);
+    if (record.event === 'alive') nodes.add(record.node);
+    else nodes.delete(record.node);
+    assert.ok(nodes.size <= 1, `${record.item} on ${[...nodes]} at once: ${lines(records)}`);
+  }
 }
 
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
@@ -181,6 +198,86 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
     assert.match(
       readFileSync(join(c.dir, 'flip1.log'), 'utf8'),
       /flip1 is not a server of the cluster's committed config/,
+    );
+  });
+
+  it('system set applies at once, without a restart: a new type moves items break-before-make, a new alive runs; a reload sets what the files say', async () => {
+    const { c, flip } = await started();
+    // A second `alive`: it notes each item it is run for, then records as the other one does.
+    const taggedLog = join(c.dir, 'tagged.log');
+    const tagged = join(c.dir, 'tagged-alive');
+    writeFileSync(
+      tagged,
+      `#!/bin/sh\necho "$FLIP_NODE $1" >> '${taggedLog}'\nexec '${RECORD_SCRIPT}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const mark = c.records().length;
+    const set = await waitFor(
+      async () => {
+        const result = await flip('flip2', 'system', 'set', 'ip', 'type=single', `alive=${tagged}`);
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed system set', timeoutMs: WAIT_MS },
+    );
+    assert.equal(set.status, 0, set.stderr + set.stdout);
+    assert.match(set.stdout, /version 1\b/);
+    // `single`: every item on the one server placement prefers.
+    const together = () => {
+      const held = holders(c.records());
+      const [a, b] = [held.get('192.168.0.1'), held.get('192.168.0.2')];
+      return a?.size === 1 && b?.size === 1 && [...a][0] === [...b][0] ? [...a][0] : undefined;
+    };
+    const holder = await waitFor(together, { what: 'both items on one server', timeoutMs: WAIT_MS });
+    // The item that moved came up through the new `alive`, after the old holder's `down`.
+    const moved = c.records().slice(mark);
+    const arrived = moved.find((record) => record.event === 'alive' && record.node === holder)!;
+    assert.ok(arrived !== undefined, lines(moved));
+    assert.match(
+      readFileSync(taggedLog, 'utf8'),
+      new RegExp(`^${holder} ${arrived.item.replaceAll('.', '\\.')}$`, 'm'),
+    );
+    const left = moved.findIndex((record) => record.event === 'down' && record.item === arrived.item);
+    assert.ok(left !== -1 && left < moved.indexOf(arrived), `down before alive: ${lines(moved)}`);
+    assertNeverTwo(c.records());
+    for (const id of c.ids) {
+      const log = readFileSync(join(c.dir, `${id}.log`), 'utf8');
+      assert.equal(log.match(/flip agent started/g)?.length, 1, `${id} started once`);
+      assert.match(log, /config version committed: applied at once/);
+    }
+
+    // The files are edited (type `replicated`, a delay): a reload at one agent sets the edit for
+    // the whole cluster, and each item goes to both members.
+    for (const id of c.ids) {
+      const file = c.configFile(id);
+      const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+        cluster: { system: { ip: Record<string, unknown> } };
+      };
+      Object.assign(raw.cluster.system.ip, { type: 'replicated', delay: 200 });
+      writeFileSync(file, JSON.stringify(raw));
+    }
+    const reloaded = await flip('flip', 'reload');
+    assert.equal(reloaded.status, 0, reloaded.stderr + reloaded.stdout);
+    assert.match(reloaded.stdout, /committed version 2: system set ip/);
+    await waitFor(
+      () =>
+        [...(holders(c.records()).get('192.168.0.1') ?? [])].sort().join() === 'flip,flip1' &&
+        [...(holders(c.records()).get('192.168.0.2') ?? [])].sort().join() === 'flip,flip1',
+      { what: 'each item on both members', timeoutMs: WAIT_MS },
+    );
+    const shown = await flip('flip1', 'config', 'show', '--json');
+    const doc = JSON.parse(shown.stdout) as {
+      version: number;
+      config: { cluster: { system: { ip: Record<string, unknown> } } };
+    };
+    assert.equal(doc.version, 2);
+    assert.equal(doc.config.cluster.system.ip.type, 'replicated');
+    assert.equal(doc.config.cluster.system.ip.delay, 200);
+    assert.equal(
+      doc.config.cluster.system.ip.alive,
+      tagged,
+      "the API's setting stays: the file did not edit it",
     );
   });
 
