@@ -1173,9 +1173,10 @@ export class Agent {
   }
 
   /**
-   * Reads the config file again (SIGHUP) and applies what a running agent can: the items of its
-   * systems, placed break-before-make like any change of placement (see NodeController.setData).
-   * A file that also changes anything else applies nothing, and says which fields need a restart;
+   * Reads the config file again (SIGHUP) and proposes what a running agent can take: the items
+   * of its systems and their placement and script settings (runtime-change.ts), as changes that
+   * every agent applies once committed (see NodeController.setSystems). A file that also changes
+   * anything else applies nothing, and says which fields need a restart;
    * a bad file is refused with its errors. The running config stays in both cases.
    */
   async reload(): Promise<ReloadOutcome> {
@@ -1207,7 +1208,7 @@ export class Agent {
     if (change.kind === 'restart') {
       this.log.warn(
         { file: this.#configPath, fields: change.fields },
-        'reload: these fields take effect only at a restart; nothing was applied (items can change at runtime alone)',
+        'reload: these fields take effect only at a restart; nothing was applied (items and a system's placement and scripts can change at runtime)',
       );
       return { kind: 'restart_needed', fields: change.fields };
     }
