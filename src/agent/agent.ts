@@ -1208,7 +1208,7 @@ export class Agent {
     if (change.kind === 'restart') {
       this.log.warn(
         { file: this.#configPath, fields: change.fields },
-        'reload: these fields take effect only at a restart; nothing was applied (items and a system's placement and scripts can change at runtime)',
+        'reload: these fields take effect only at a restart; nothing was applied (items, and the placement and scripts of a system, can change at runtime)',
       );
       return { kind: 'restart_needed', fields: change.fields };
     }

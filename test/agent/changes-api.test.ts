@@ -14,7 +14,7 @@ import { freeUdpPorts, LoopbackCluster, RECORD_SCRIPT } from '../../src/demo/loo
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT, runFlipAsync } from '../helpers/flip-cli.js';
-import { holders } from '../helpers/records.js';
+import { holders, twoHolders } from '../helpers/records.js';
 
 const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
 const WAIT_MS = 30_000;
@@ -37,14 +37,7 @@ function lines(records: ReturnType<LoopbackCluster['records']>): string {
 
 /** Fails when the records ever show an item on two servers at once. */
 function assertNeverTwo(records: ReturnType<LoopbackCluster['records']>): void {
-  const held = new Map<string, Set<string>>();
-  for (const record of records) {
-    const nodes = held.get(record.item) ?? new Set<string>();
-    held.set(record.item, nodes);
-    if (record.event === 'alive') nodes.add(record.node);
-    else nodes.delete(record.node);
-    assert.ok(nodes.size <= 1, `${record.item} on ${[...nodes]} at once: ${lines(records)}`);
-  }
+  assert.deepEqual(twoHolders(records), [], lines(records));
 }
 
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
