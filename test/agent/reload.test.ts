@@ -103,7 +103,7 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
     await waitFor(() => placedOnce(cluster, added), { what: 'the added items placed', timeoutMs: WAIT_MS });
     for (const id of cluster.ids)
-      assert.match(log(cluster, id), /config version committed: applied the new items/);
+      assert.match(log(cluster, id), /config version committed: applied at once/);
     const kept = ['192.168.0.1', '192.168.0.3'];
     setItems(cluster, cluster.ids, kept);
     for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
@@ -128,7 +128,7 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     assert.doesNotMatch(log(cluster, restarted), /edited while the agent was stopped/);
   });
 
-  it('a file that changes more than items applies nothing and names the fields; a bad file is refused', async () => {
+  it('a file that changes more than what applies at runtime applies nothing and names the fields; a bad file is refused', async () => {
     const cluster = await started();
     const before = cluster.records().length;
     editConfig(cluster, 'flip', (raw) => {

@@ -45,10 +45,10 @@ const round = (ms: number) => Math.round(ms);
 /** What `flip config show --json` prints. */
 interface Shown {
   version: number;
-  config: Record<string, unknown> & { cluster: { system: { ip: { data: string[] } } } };
+  config: Record<string, unknown> & { cluster: { system: { ip: { data: string[]; type: string } } } };
 }
 
-describe('runtime changes on a real network: flip data add|rm, restarts, a cut-off minority', {
+describe('runtime changes on a real network: flip data add|rm, system set, restarts, a cut-off minority', {
   skip,
   timeout: 420_000,
 }, () => {
@@ -246,6 +246,39 @@ describe('runtime changes on a real network: flip data add|rm, restarts, a cut-o
     for (const [vip, [server]] of want) await cluster.waitClientReaches(vip, server!, WAIT_MS);
     windows.push([from, nowMs()]);
     assertNeverTwo(t);
+  });
+
+  it('flip system set ip type=single, then type=shard: the VIPs move where the new type says, break-before-make, with no agent restarted', async (t) => {
+    const pids = SERVERS.map((id) => cluster.pid(id));
+    for (const type of ['single', 'shard']) {
+      const from = nowMs();
+      const before = await shown('s1');
+      const { result, started } = await change(t, 's2', 'system', 'set', 'ip', `type=${type}`);
+      assert.match(result.stdout, new RegExp(`committed version ${before.version + 1}\\b`));
+      const after = await shown('s3');
+      assert.equal(after.config.cluster.system.ip.type, type);
+      const want = expected(parsed(after), SERVERS);
+      if (type === 'single') {
+        const holders = new Set([...want.values()].flat());
+        assert.deepEqual(
+          [...holders],
+          ['s1'],
+          `single: every VIP on s1, the first by priority: ${[...want]}`,
+        );
+      }
+      const took = await waitHolders(want, `every VIP where type ${type} (version ${after.version}) says`);
+      for (const [vip, [server]] of want) await clientReaches(vip, server!);
+      t.diagnostic(
+        `type ${type}: every VIP placed ${round(nowMs() - started)} ms after the command started (${round(took)} ms after it exited)`,
+      );
+      windows.push([from, nowMs()]);
+      assertNeverTwo(t);
+    }
+    assert.deepEqual(
+      SERVERS.map((id) => cluster.pid(id)),
+      pids,
+      'the same agent processes: the change applied without a restart',
+    );
   });
 
   it('every agent restarted: started from the stored committed config, the runtime changes kept, the same version everywhere', async (t) => {
