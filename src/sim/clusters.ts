@@ -14,9 +14,14 @@ export interface Timing {
 
 /** The README's three-server example (flip, flip1 with priority 1, arbiter flip2). */
 export function readmeCluster(timing: Timing = {}): FlipConfig {
+  return parseConfig(JSON.stringify(readmeDocument(timing)), 'readme.json');
+}
+
+/** The README's example cluster as its config file says it, with `timing` over its own. */
+export function readmeDocument(timing: Timing = {}): Record<string, unknown> {
   const file = fileURLToPath(new URL('../../examples/readme.json', import.meta.url));
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  return parseConfig(JSON.stringify({ ...raw, ...timing }), 'readme.json');
+  return { ...raw, ...timing };
 }
 
 /**
@@ -25,6 +30,11 @@ export function readmeCluster(timing: Timing = {}): FlipConfig {
  * first two also form a `single` active/passive pair.
  */
 export function syntheticCluster(count: number, timing: Timing = {}): FlipConfig {
+  return parseConfig(JSON.stringify(syntheticDocument(count, timing)), `synthetic-${count}.json`);
+}
+
+/** syntheticCluster's config file. */
+export function syntheticDocument(count: number, timing: Timing = {}): Record<string, unknown> {
   const width = String(count - 1).length;
   const id = (i: number) => `n${String(i).padStart(width, '0')}`;
   const arbiter = count >= 3 ? count - 1 : -1;
@@ -50,5 +60,5 @@ export function syntheticCluster(count: number, timing: Timing = {}): FlipConfig
       },
     },
   };
-  return parseConfig(JSON.stringify(raw), `synthetic-${count}.json`);
+  return raw;
 }

@@ -158,7 +158,7 @@ function changed(
 }
 
 /** One fault on a random server, described. */
-function fault(sim: Simulation, random: Random, loss: number): string {
+export function fault(sim: Simulation, random: Random, loss: number): string {
   const n = sim.size;
   const node = random.int(n);
   const id = sim.config.servers[node]!.id;
@@ -201,7 +201,7 @@ function fault(sim: Simulation, random: Random, loss: number): string {
  * An item no longer in its system is held by no runner and configured on the host of no running
  * agent (a killed agent left stopped keeps what it configured: nobody runs its `down`).
  */
-function removedCheck(
+export function removedCheck(
   sim: Simulation,
   pool: ReadonlyMap<string, readonly string[]>,
   stopped: ReadonlySet<number>,

@@ -14,6 +14,7 @@ export const SCENARIO_NAMES = [
   'return',
   'heal',
   'changes',
+  'committed-changes',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];

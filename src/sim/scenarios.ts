@@ -4,7 +4,7 @@
  * the same seed gives the same run.
  */
 
-import type { FlipConfig, NoQuorumPolicy } from '../config/index.js';
+import { type FlipConfig, type NoQuorumPolicy, parseConfig } from '../config/index.js';
 import { place } from '../placement/index.js';
 import { renderPlanTable } from '../placement/plan-table.js';
 import { percentile } from '../stats/percentile.js';
@@ -29,6 +29,7 @@ import {
 import { readmeCluster, syntheticCluster, type Timing } from './clusters.js';
 import { dataChangesRun } from './data-changes.js';
 import { Random } from './random.js';
+import { clusterDocument, replicaChangesRun } from './replica-changes.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenario-names.js';
 import { type NetworkOptions, type ScriptModel, Simulation } from './simulation.js';
 
@@ -944,6 +945,36 @@ const changesScenario: Scenario = (options) =>
     },
   );
 
+/**
+ * Runtime changes asked at random servers and committed by the config replicas through faults,
+ * each server applying a version when its replica reports it (replica-changes.ts): the replicas'
+ * safety, one last version everywhere, never two owners under `release`, and every item where
+ * that version places it. `--runs R` runs.
+ */
+const committedChangesScenario: Scenario = (options) =>
+  series(
+    'committed-changes',
+    options,
+    (runs) => `${runs} runs of changes committed by the replicas through faults`,
+    (seed) => {
+      const file = clusterDocument(options);
+      const config = parseConfig(JSON.stringify(file), 'committed-changes');
+      const sim = buildSimulation(config, seed, { loss: options.loss });
+      sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });
+      const run = replicaChangesRun(sim, file, seed, options, SETTLE_MS);
+      return {
+        checks: run.checks,
+        faults: run.faults,
+        figures: {
+          two_owners: run.owners,
+          runs_with_two_owners: run.owners > 0 ? 1 : 0,
+          requests: run.requests,
+          committed: run.answers.committed ?? 0,
+        },
+      };
+    },
+  );
+
 export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   'all-alive': allAlive,
   lossy: (options) => ({
@@ -958,6 +989,7 @@ export const SCENARIOS: Readonly<Record<ScenarioName, Scenario>> = {
   return: returnScenario,
   heal: healScenario,
   changes: changesScenario,
+  'committed-changes': committedChangesScenario,
 };
 
 /** What `--scenario all` runs: every scenario. */

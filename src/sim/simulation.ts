@@ -171,7 +171,11 @@ interface SimNode {
   /** The wake-up time currently scheduled; a popped wake for another time is stale. */
   wakeAt: number;
   /** What a paused process has waiting: packets, and ends of its scripts. */
-  inbox: ({ from: number; message: Message } | { script: RunResult; launch: Launch })[];
+  inbox: (
+    | { from: number; message: Message }
+    | { script: RunResult; launch: Launch }
+    | { call: () => void }
+  )[];
   /**
    * Items of `shard`/`hash`/`single` systems this node may hold: from the start of an `alive` until a
    * successful `down` (as the runner's maybe_held). A crash clears it: the process is gone, and
@@ -206,6 +210,9 @@ type SimEvent =
   | { kind: 'script'; node: number; boot: number; result: RunResult; launch: Launch }
   | { kind: 'action'; run: () => void }
   | { kind: 'check'; node: number; boot: number; system: string; run: number; ok: boolean };
+
+/** A node's process started, stopped (crashed, killed or gone after a leave), or ran again after a pause. */
+export type LifeEvent = 'start' | 'stop' | 'resume';
 
 export class Simulation {
   /** The cluster's config, as the checkers judge by it (setClusterSystems changes its systems). */
@@ -264,6 +271,7 @@ export class Simulation {
   #blocked: Uint8Array;
   #anyBlocked = false;
   #listeners: ((entry: TraceEntry) => void)[] = [];
+  readonly #lifeListeners: ((index: number, event: LifeEvent) => void)[] = [];
   #actionListeners: ((entry: ActionEntry) => void)[] = [];
 
   constructor(options: SimulationOptions) {
@@ -383,6 +391,43 @@ export class Simulation {
   /** Runs `run` at virtual time `at` (ms). */
   at(at: number, run: () => void): void {
     this.#queue.push(Math.max(at, this.now), { kind: 'action', run });
+  }
+
+  /** Calls `listener` whenever a node's process starts, stops or runs again after a pause. */
+  onLife(listener: (index: number, event: LifeEvent) => void): void {
+    this.#lifeListeners.push(listener);
+  }
+
+  #life(index: number, event: LifeEvent): void {
+    for (const listener of this.#lifeListeners) listener(index, event);
+  }
+
+  /**
+   * Sends a message of another layer (the config replicas) from node `from` to node `to` through
+   * the same network as the protocol's: partitions, loss and delay. `deliver` runs when it arrives
+   * at a running node; a paused one runs it when it runs again; a stopped one drops it.
+   */
+  carry(from: number, to: number, deliver: () => void): void {
+    const n = this.#nodes.length;
+    if (this.#anyBlocked && this.#blocked[from * n + to] === 1) {
+      this.dropped.partition++;
+      return;
+    }
+    if (this.network.loss > 0 && this.#netRandom.chance(this.network.loss)) {
+      this.dropped.loss++;
+      return;
+    }
+    const delay =
+      this.network.delay_ms * this.#linkFactor[from * n + to]! +
+      this.#netRandom.next() * this.network.jitter_ms;
+    this.at(this.now + delay, () => {
+      const node = this.#nodes[to]!;
+      if (node.status === 'paused') {
+        if (node.inbox.length < PAUSED_INBOX_MAX) node.inbox.push({ call: deliver });
+        else this.dropped.inbox_full++;
+      } else if (node.status === 'up') deliver();
+      else this.dropped.dead++;
+    });
   }
 
   /** Processes events up to and including time `until`, then sets the clock to it. */
@@ -870,6 +915,7 @@ export class Simulation {
     }
     node.core.start(this.now);
     this.#flush(node);
+    this.#life(index, 'start');
   }
 
   /** The machine dies at once: no leave, nothing more sent or received, its addresses gone. */
@@ -894,6 +940,7 @@ export class Simulation {
     node.readiness = undefined;
     node.inbox = [];
     node.wakeAt = Number.POSITIVE_INFINITY;
+    this.#life(index, 'stop');
   }
 
   /**
@@ -929,6 +976,7 @@ export class Simulation {
     node.health = undefined;
     node.readiness = undefined;
     node.wakeAt = Number.POSITIVE_INFINITY;
+    this.#life(node.index, 'stop');
   }
 
   /** SIGKILL and an immediate restart, as by a supervisor: the host keeps what it had. */
@@ -954,8 +1002,13 @@ export class Simulation {
     node.core.tick(this.now);
     node.runner?.tick(this.now);
     this.#flush(node);
+    this.#life(index, 'resume');
     for (const entry of inbox) {
       if (node.status !== 'up' || !node.core) break;
+      if ('call' in entry) {
+        entry.call();
+        continue;
+      }
       if ('script' in entry) {
         this.#noteFinished(node, entry.launch, entry.script);
         node.runner?.finished(this.now, entry.script);

@@ -1,0 +1,239 @@
+/**
+ * Runtime changes through the consensus, with ownership (issue 12): every simulated server runs
+ * the config replica (sim-replicas.ts) beside the protocol, clients ask random servers for
+ * changes (items added and removed, a system's `type` or `preempt` set), the replicas commit them
+ * through crashes, kills, restarts, pauses, partitions and loss, and each server applies a
+ * committed version the moment its own replica reports it, as the agent does. Judged: the
+ * replicas' checkers (one config per version, versions in order, no change answered committed
+ * lost), every running server ending on the same version and applying it, never two owners
+ * (under `release`), and once the faults are over every item of the last version held exactly
+ * where placement says and every removed item held nowhere.
+ */
+
+import { itemsOf, objectOr, own, systemsOf } from '../changes/document.js';
+import type { ConfigChange } from '../changes/index.js';
+import { type FlipConfig, parseConfig, type SystemConfig } from '../config/index.js';
+import { SafetyViolation } from '../consensus/checkers.js';
+import type { ConfigDocument } from '../state/cluster-state.js';
+import {
+  type Check,
+  check,
+  convergence,
+  heldCheck,
+  ownerCheck,
+  placementCheck,
+  problemsCheck,
+} from './checkers.js';
+import { readmeDocument, syntheticDocument } from './clusters.js';
+import { fault, removedCheck } from './data-changes.js';
+import { Random } from './random.js';
+import type { ScenarioOptions } from './scenarios.js';
+import { SimReplicas } from './sim-replicas.js';
+import type { Simulation } from './simulation.js';
+
+/** Changes asked in one run. */
+const REQUESTS = 16;
+/** Items each system may gain, beyond those it starts with. */
+const EXTRA_ITEMS = 6;
+/** Types a system with one holder per item may change to. */
+const EXCLUSIVE_TYPES = ['shard', 'hash', 'single'] as const;
+/** How long the running replicas have to agree on the last version once the faults are over (ms). */
+const AGREE_MS = 30_000;
+
+/**
+ * The scenario's cluster as a config file (the replicas replicate documents): the README's for 3
+ * servers, else the synthetic one, with the options' policy and lease program.
+ */
+export function clusterDocument(
+  options: Pick<ScenarioOptions, 'nodes' | 'timing' | 'policy' | 'leased'>,
+): ConfigDocument {
+  const doc = structuredClone(
+    options.nodes === 3 ? readmeDocument(options.timing) : syntheticDocument(options.nodes, options.timing),
+  ) as ConfigDocument;
+  if (options.policy !== undefined) doc.no_quorum_policy = options.policy;
+  if (options.leased)
+    for (const system of Object.values(systemsOf(doc))) objectOr(system).lease = 'vip-lease';
+  return doc;
+}
+
+export interface ReplicaChangesRun {
+  checks: Check[];
+  faults: string[];
+  owners: number;
+  /** Requests asked, and the answers given by kind. */
+  requests: number;
+  answers: Record<string, number>;
+  version: number;
+}
+
+/**
+ * One seeded run on `sim` (built from `file`, scripts set, not started): `settle_ms` to a quiet
+ * start, then the requests among faults, then everything heals and some servers stay stopped.
+ */
+export function replicaChangesRun(
+  sim: Simulation,
+  file: ConfigDocument,
+  seed: number,
+  options: Pick<ScenarioOptions, 'loss'>,
+  settle_ms: number,
+): ReplicaChangesRun {
+  const random = new Random(seed).fork(0x4e91);
+  const replicas = new SimReplicas(sim, file, random.fork(1));
+  const config = sim.config;
+  const n = config.servers.length;
+  const faults: string[] = [];
+  const checks: Check[] = [];
+  const pool = new Map(
+    config.systems.map((system, s) => [
+      system.name,
+      [...system.data, ...Array.from({ length: EXTRA_ITEMS }, (_, i) => `10.250.${s}.${i}`)],
+    ]),
+  );
+  let requests = 0;
+  let stopped = new Set<number>();
+  try {
+    sim.startAll();
+    sim.runUntil(settle_ms);
+    for (let r = 0; r < REQUESTS; r++) {
+      sim.runUntil(sim.now + random.between(300, 5_000));
+      if (random.chance(0.5)) faults.push(fault(sim, random, options.loss));
+      const index = random.int(n);
+      const committed = replicas.committed(index);
+      if (committed === undefined) continue;
+      const change = changeFor(committed, config, pool, random);
+      if (change === undefined) continue;
+      if (replicas.propose(index, change) === undefined) continue;
+      requests++;
+      faults.push(`${(sim.now / 1000).toFixed(1)}s at ${config.servers[index]!.id}: ${describe(change)}`);
+    }
+    // Every fault ends; some servers stay stopped; the others agree on the last version.
+    sim.runUntil(sim.now + 2_000);
+    sim.heal();
+    sim.setLoss(options.loss);
+    for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
+    stopped = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const status = sim.status(i);
+      if (status !== 'crashed' && status !== 'left') continue;
+      if (stopped.size < n - config.quorum && random.chance(0.5)) stopped.add(i);
+      else sim.start(i);
+    }
+    faults.push(
+      `${(sim.now / 1000).toFixed(1)}s healed; stopped: [${[...stopped].map((i) => config.servers[i]!.id)}]`,
+    );
+    sim.runUntilTrue(() => replicas.agreement().agreed, sim.now + AGREE_MS);
+    const agreement = replicas.agreement();
+    checks.push(
+      check(
+        'the running servers agree on the last committed version',
+        agreement.agreed,
+        `version ${agreement.version}${agreement.agreed ? '' : ': not all of them'}`,
+      ),
+    );
+    const lost = replicas.checker.checkNothingLost(sim.now);
+    checks.push(
+      check('no change answered committed is lost', true, `${lost.checked} checked, ${lost.excused} excused`),
+    );
+    // The checkers judge by the last committed config.
+    const last = [...Array(n).keys()].map((i) => replicas.committed(i)).find((c) => c !== undefined);
+    if (last !== undefined) sim.setClusterSystems(systemsOfDocument(last.config, config.id));
+    checks.push(versionCheck(sim, stopped));
+    checks.push(
+      problemsCheck(
+        'every version applied without a restart',
+        replicas.needed_restart,
+        'every committed version was taken at runtime',
+      ),
+    );
+    checks.push(convergence(sim, stopped, 'converged after faults and changes').check, placementCheck(sim));
+    checks.push(heldCheck(sim));
+    checks.push(removedCheck(sim, pool, stopped));
+    if (config.systems.every((system) => system.no_quorum_policy === 'release')) checks.push(ownerCheck(sim));
+    return {
+      checks,
+      faults,
+      owners: sim.ownerOverlaps.length,
+      requests,
+      answers: Object.fromEntries(replicas.answers),
+      version: agreement.version,
+    };
+  } catch (error) {
+    if (!(error instanceof SafetyViolation)) throw error;
+    checks.push(check('the replicas stay safe', false, error.message));
+    return { checks, faults, owners: sim.ownerOverlaps.length, requests, answers: {}, version: 0 };
+  }
+}
+
+/** A random change against `committed`, as a client that read it would ask for. */
+function changeFor(
+  committed: { version: number; config: ConfigDocument },
+  config: FlipConfig,
+  pool: ReadonlyMap<string, readonly string[]>,
+  random: Random,
+): ConfigChange | undefined {
+  const system = random.pick(config.systems).name;
+  const written = objectOr(own(systemsOf(committed.config), system));
+  const items = itemsOf(written).map(String);
+  const base_version = committed.version;
+  const roll = random.next();
+  if (roll < 0.15) {
+    const type = String(own(written, 'type'));
+    if (type === 'replicated' || type === 'replicate') return undefined;
+    const other = random.pick(EXCLUSIVE_TYPES.filter((candidate) => candidate !== type));
+    return { kind: 'system_set', system, values: { type: other }, base_version };
+  }
+  if (roll < 0.3) {
+    const preempt = own(written, 'preempt') !== false;
+    return { kind: 'system_set', system, values: { preempt: !preempt }, base_version };
+  }
+  const absent = (pool.get(system) ?? []).filter((item) => !items.includes(item));
+  const count = 1 + random.int(2);
+  if (absent.length > 0 && (items.length === 0 || random.chance(0.55))) {
+    const added = new Set<string>();
+    for (let k = 0; k < count; k++) added.add(random.pick(absent));
+    return { kind: 'data_add', system, items: [...added], base_version };
+  }
+  if (items.length === 0) return undefined;
+  const removed = new Set<string>();
+  for (let k = 0; k < count; k++) removed.add(random.pick(items));
+  return { kind: 'data_rm', system, items: [...removed], base_version };
+}
+
+function describe(change: ConfigChange): string {
+  switch (change.kind) {
+    case 'data_add':
+    case 'data_rm':
+      return `${change.kind} ${change.system} [${change.items.join(' ')}] (base ${change.base_version})`;
+    case 'system_set':
+      return `system_set ${change.system} ${JSON.stringify(change.values)} (base ${change.base_version})`;
+    default:
+      return change.kind;
+  }
+}
+
+/** The systems of a committed config, as server `id` validates them. */
+function systemsOfDocument(doc: ConfigDocument, id: string): Map<string, SystemConfig> {
+  const config = parseConfig(JSON.stringify({ ...doc, id }), 'the last committed version');
+  return new Map(config.systems.map((system) => [system.name, system]));
+}
+
+/** Every running server runs with the last version's systems. */
+function versionCheck(sim: Simulation, stopped: ReadonlySet<number>): Check {
+  const problems: string[] = [];
+  const versioned = (system: SystemConfig) => ({
+    type: system.type,
+    preempt: system.preempt,
+    data: system.data,
+  });
+  const want = JSON.stringify(sim.config.systems.map(versioned));
+  for (let i = 0; i < sim.size; i++) {
+    if (stopped.has(i)) continue;
+    const have = JSON.stringify(sim.nodeConfig(i).systems.map(versioned));
+    if (have !== want) problems.push(`${sim.config.servers[i]!.id} runs ${have}`);
+  }
+  return problemsCheck(
+    'every running server applied the last version',
+    problems,
+    `${want.length} bytes of systems`,
+  );
+}

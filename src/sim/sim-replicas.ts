@@ -1,0 +1,206 @@
+/**
+ * The config replicas (issue 12) on the simulated servers: each node of a Simulation runs the
+ * same ConfigReplica the agent runs, with its messages carried by the simulation's network (the
+ * same partitions, loss and delay as the protocol's), its state kept on a simulated disk across
+ * crashes and restarts, and every committed version applied to the node at the moment its replica
+ * reports it, as the agent applies it (runtimeChange, then Simulation.setSystems). So one run
+ * proves consensus and ownership together: changes asked at random servers, committed through
+ * faults, and applied by each server at its own moment, break-before-make.
+ *
+ * Checked as it runs (ReplicaChecker, RaftChecker): no two servers apply different configs for
+ * one version, versions apply in order, and no change answered committed is lost.
+ */
+import type { ConfigChange } from '../changes/index.js';
+import { parseConfig } from '../config/index.js';
+import { runtimeChange } from '../config/runtime-change.js';
+import { RaftChecker } from '../consensus/checkers.js';
+import { DEFAULT_RAFT_TIMING, type RaftTiming } from '../consensus/timing.js';
+import type { ChangeAnswer } from '../replica/answer.js';
+import { ReplicaChecker } from '../replica/checkers.js';
+import { ConfigReplica, type ReplicaEffect, requestTimeoutMs } from '../replica/config-replica.js';
+import type { ClusterState, ConfigDocument } from '../state/cluster-state.js';
+import { startFrom } from '../state/start-from.js';
+import type { Random } from './random.js';
+import type { LifeEvent, Simulation } from './simulation.js';
+
+export class SimReplicas {
+  readonly raft = new RaftChecker();
+  readonly checker: ReplicaChecker;
+  readonly #sim: Simulation;
+  /** The config file every server starts from (each one's copy names itself in `id`). */
+  readonly #file: ConfigDocument;
+  readonly #timing: RaftTiming;
+  readonly #random: Random;
+  readonly #ids: string[];
+  /** Each node's running replica, while its process runs. */
+  readonly #replicas: (ConfigReplica | undefined)[];
+  /** Each node's disk: its stored cluster state, or null before its first save. */
+  readonly #disks: (ClusterState | null)[];
+  /** Each node's life (boot) count, and the wake-up scheduled for its replica. */
+  readonly #lives: number[];
+  readonly #wakeAt: number[];
+  /** Answers given so far, by kind (figures). */
+  readonly answers = new Map<ChangeAnswer['kind'], number>();
+  /** Versions applied at a node that a running agent could not take without a restart. */
+  readonly needed_restart: string[] = [];
+
+  constructor(
+    sim: Simulation,
+    file: ConfigDocument,
+    random: Random,
+    timing: RaftTiming = DEFAULT_RAFT_TIMING,
+  ) {
+    this.#sim = sim;
+    this.#file = file;
+    this.#timing = timing;
+    this.#random = random;
+    this.#ids = sim.config.servers.map((server) => server.id);
+    const n = this.#ids.length;
+    this.#replicas = new Array(n).fill(undefined);
+    this.#disks = new Array(n).fill(null);
+    this.#lives = new Array(n).fill(0);
+    this.#wakeAt = new Array(n).fill(Number.POSITIVE_INFINITY);
+    this.checker = new ReplicaChecker(requestTimeoutMs(timing));
+    sim.onLife((index, event) => this.#onLife(index, event));
+  }
+
+  /** Node `index`'s committed version and config, while it runs. */
+  committed(index: number): { version: number; config: ConfigDocument } | undefined {
+    return this.#replicas[index]?.committed;
+  }
+
+  /** The highest committed version of the running nodes, and whether they all have it. */
+  agreement(): { version: number; agreed: boolean } {
+    const versions = this.#replicas.flatMap((replica) =>
+      replica === undefined ? [] : [replica.committed.version],
+    );
+    const version = Math.max(0, ...versions);
+    return { version, agreed: versions.every((v) => v === version) };
+  }
+
+  /**
+   * A client asks node `index` for `change`: its request id there, or undefined when the node
+   * does not run (the client's connection fails).
+   */
+  propose(index: number, change: ConfigChange): number | undefined {
+    const replica = this.#replicas[index];
+    if (replica === undefined || this.#sim.status(index) !== 'up') return undefined;
+    const now = this.#sim.now;
+    const request = replica.propose(now, change);
+    this.checker.onRequest({
+      server: this.#ids[index]!,
+      request,
+      change,
+      at: now,
+      life: this.#lives[index]!,
+      minority: false,
+      partition_epoch: 0,
+    });
+    this.#carryOut(index);
+    return request;
+  }
+
+  #onLife(index: number, event: LifeEvent): void {
+    if (event === 'stop') {
+      this.#replicas[index] = undefined;
+      this.#wakeAt[index] = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (event === 'resume') {
+      // Due timers run first, as after a stall.
+      this.#tick(index);
+      return;
+    }
+    const id = this.#ids[index]!;
+    const disk = this.#disks[index]!;
+    const start = startFrom({
+      server: id,
+      file: { ...this.#file, id },
+      stored:
+        disk === null
+          ? { kind: 'missing', path: `${id}/cluster-state`, temp_removed: false }
+          : { kind: 'ok', doc: disk, path: `${id}/cluster-state`, temp_removed: false },
+    });
+    if (start.kind === 'refuse') throw new Error(`${id} cannot start its replica: ${start.message}`);
+    const life = ++this.#lives[index]!;
+    const replica = new ConfigReplica({
+      self: id,
+      start,
+      timing: this.#timing,
+      random: this.#random.fork(index * 65_537 + life).next,
+      now: this.#sim.now,
+      first_request_id: life * 1_000_000,
+    });
+    this.#replicas[index] = replica;
+    this.raft.onRestart(this.#sim.now, id, replica.raftView().committed);
+    this.checker.onStart(this.#sim.now, id, replica.committed.version);
+    this.#carryOut(index);
+  }
+
+  #tick(index: number): void {
+    const replica = this.#replicas[index];
+    if (replica === undefined || this.#sim.status(index) !== 'up') return;
+    if (replica.nextWakeAt() <= this.#sim.now) replica.tick(this.#sim.now);
+    this.#carryOut(index);
+  }
+
+  /** Carries out the replica's effects, in order, then schedules its next wake-up. */
+  #carryOut(index: number): void {
+    const replica = this.#replicas[index];
+    if (replica === undefined) return;
+    for (const effect of replica.takeEffects()) this.#effect(index, effect);
+    const at = replica.nextWakeAt();
+    if (at < this.#wakeAt[index]! || this.#wakeAt[index]! <= this.#sim.now) {
+      this.#wakeAt[index] = at;
+      if (Number.isFinite(at))
+        this.#sim.at(at, () => {
+          if (this.#replicas[index] !== replica || this.#wakeAt[index] !== at) return;
+          this.#wakeAt[index] = Number.POSITIVE_INFINITY;
+          this.#tick(index);
+        });
+    }
+  }
+
+  #effect(index: number, effect: ReplicaEffect): void {
+    const id = this.#ids[index]!;
+    const now = this.#sim.now;
+    switch (effect.kind) {
+      case 'persist':
+        // The simulated disk: saved at once, and kept through any crash.
+        this.#disks[index] = structuredClone(effect.state);
+        return;
+      case 'send': {
+        const to = this.#ids.indexOf(effect.to);
+        if (to === -1) return;
+        const message = effect.message;
+        this.#sim.carry(index, to, () => {
+          const replica = this.#replicas[to];
+          if (replica === undefined) return;
+          replica.receive(this.#sim.now, message);
+          this.#carryOut(to);
+        });
+        return;
+      }
+      case 'applied': {
+        this.raft.onApplied(now, id, effect);
+        this.checker.onApplied(now, id, effect);
+        // As the agent: the version as this node's config, and what a running agent takes of it
+        // (the simulator's nodes share one config, whose `id` each runs under).
+        const current = this.#sim.nodeConfig(index);
+        const next = parseConfig(
+          JSON.stringify({ ...effect.config, id: current.id }),
+          `version ${effect.version}`,
+        );
+        const change = runtimeChange(current, next);
+        if (change.kind === 'systems') this.#sim.setSystems(index, change.systems);
+        else if (change.kind === 'restart')
+          this.needed_restart.push(`${id} version ${effect.version}: ${change.fields.join(', ')}`);
+        return;
+      }
+      case 'answer':
+        this.answers.set(effect.answer.kind, (this.answers.get(effect.answer.kind) ?? 0) + 1);
+        this.checker.onAnswer(now, id, effect.request, effect.answer, 0);
+        return;
+    }
+  }
+}
