@@ -97,10 +97,33 @@ export function dataChangesRun(
 
   // Every fault ends; every server has applied every version; some stay stopped.
   sim.runUntil(Math.max(sim.now, ...appliedAt) + 1_000);
+  const stopped = healLeavingSomeStopped(sim, random, options.loss, RETRY_PAUSED_MS * 2, faults);
+  const checks = [convergence(sim, stopped, 'converged after faults and changes').check, placementCheck(sim)];
+  checks.push(heldCheck(sim));
+  checks.push(removedCheck(sim, pool, stopped));
+  checks.push(versionCheck(sim, stopped));
+  if (config.systems.every((system) => system.no_quorum_policy === 'release')) checks.push(ownerCheck(sim));
+  return { checks, faults, owners: sim.ownerOverlaps.length };
+}
+
+/**
+ * Every fault ends: the network heals, paused servers run again (then `settle_ms` passes), and of
+ * the stopped servers some stay stopped (fewer than the cluster can lose and keep its quorum) and
+ * the others start. Returns those left stopped, and says so in `faults`.
+ */
+export function healLeavingSomeStopped(
+  sim: Simulation,
+  random: Random,
+  loss: number,
+  settle_ms: number,
+  faults: string[],
+): Set<number> {
+  const config = sim.config;
+  const n = sim.size;
   sim.heal();
-  sim.setLoss(options.loss);
+  sim.setLoss(loss);
   for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
-  sim.runUntil(sim.now + RETRY_PAUSED_MS * 2);
+  sim.runUntil(sim.now + settle_ms);
   const stopped = new Set<number>();
   for (let i = 0; i < n; i++) {
     const status = sim.status(i);
@@ -111,12 +134,7 @@ export function dataChangesRun(
   faults.push(
     `${(sim.now / 1000).toFixed(1)}s healed; stopped: [${[...stopped].map((i) => config.servers[i]!.id)}]`,
   );
-  const checks = [convergence(sim, stopped, 'converged after faults and changes').check, placementCheck(sim)];
-  checks.push(heldCheck(sim));
-  checks.push(removedCheck(sim, pool, stopped));
-  checks.push(versionCheck(sim, stopped));
-  if (config.systems.every((system) => system.no_quorum_policy === 'release')) checks.push(ownerCheck(sim));
-  return { checks, faults, owners: sim.ownerOverlaps.length };
+  return stopped;
 }
 
 /** Types a system that has one holder per item may change to (a `replicated` one keeps its type). */

@@ -25,7 +25,7 @@ import {
   problemsCheck,
 } from './checkers.js';
 import { readmeDocument, syntheticDocument } from './clusters.js';
-import { fault, removedCheck } from './data-changes.js';
+import { fault, healLeavingSomeStopped, removedCheck } from './data-changes.js';
 import { Random } from './random.js';
 import type { ScenarioOptions } from './scenarios.js';
 import { SimReplicas } from './sim-replicas.js';
@@ -108,19 +108,7 @@ export function replicaChangesRun(
     }
     // Every fault ends; some servers stay stopped; the others agree on the last version.
     sim.runUntil(sim.now + 2_000);
-    sim.heal();
-    sim.setLoss(options.loss);
-    for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
-    stopped = new Set<number>();
-    for (let i = 0; i < n; i++) {
-      const status = sim.status(i);
-      if (status !== 'crashed' && status !== 'left') continue;
-      if (stopped.size < n - config.quorum && random.chance(0.5)) stopped.add(i);
-      else sim.start(i);
-    }
-    faults.push(
-      `${(sim.now / 1000).toFixed(1)}s healed; stopped: [${[...stopped].map((i) => config.servers[i]!.id)}]`,
-    );
+    stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults);
     sim.runUntilTrue(() => replicas.agreement().agreed, sim.now + AGREE_MS);
     const agreement = replicas.agreement();
     checks.push(

@@ -408,18 +408,8 @@ export class Simulation {
    * at a running node; a paused one runs it when it runs again; a stopped one drops it.
    */
   carry(from: number, to: number, deliver: () => void): void {
-    const n = this.#nodes.length;
-    if (this.#anyBlocked && this.#blocked[from * n + to] === 1) {
-      this.dropped.partition++;
-      return;
-    }
-    if (this.network.loss > 0 && this.#netRandom.chance(this.network.loss)) {
-      this.dropped.loss++;
-      return;
-    }
-    const delay =
-      this.network.delay_ms * this.#linkFactor[from * n + to]! +
-      this.#netRandom.next() * this.network.jitter_ms;
+    const delay = this.#route(from, to);
+    if (delay === undefined) return;
     this.at(this.now + delay, () => {
       const node = this.#nodes[to]!;
       if (node.status === 'paused') {
@@ -850,20 +840,27 @@ export class Simulation {
   }
 
   #transmit(from: number, to: number, message: Message): void {
+    const delay = this.#route(from, to);
+    if (delay === undefined) return;
+    // The core never changes a message after handing it out, so receivers can share it.
+    this.#queue.push(this.now + delay, { kind: 'deliver', from, to, message });
+  }
+
+  /** How long a packet from `from` takes to reach `to`, or undefined when it is lost (counted). */
+  #route(from: number, to: number): number | undefined {
     const n = this.#nodes.length;
     if (this.#anyBlocked && this.#blocked[from * n + to] === 1) {
       this.dropped.partition++;
-      return;
+      return undefined;
     }
     if (this.network.loss > 0 && this.#netRandom.chance(this.network.loss)) {
       this.dropped.loss++;
-      return;
+      return undefined;
     }
-    const delay =
+    return (
       this.network.delay_ms * this.#linkFactor[from * n + to]! +
-      this.#netRandom.next() * this.network.jitter_ms;
-    // The core never changes a message after handing it out, so receivers can share it.
-    this.#queue.push(this.now + delay, { kind: 'deliver', from, to, message });
+      this.#netRandom.next() * this.network.jitter_ms
+    );
   }
 
   // ---- faults ------------------------------------------------------------------------------

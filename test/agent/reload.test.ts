@@ -102,8 +102,7 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     setItems(cluster, cluster.ids, added);
     for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
     await waitFor(() => placedOnce(cluster, added), { what: 'the added items placed', timeoutMs: WAIT_MS });
-    for (const id of cluster.ids)
-      assert.match(log(cluster, id), /config version committed: applied at once/);
+    for (const id of cluster.ids) assert.match(log(cluster, id), /config version committed: applied at once/);
     const kept = ['192.168.0.1', '192.168.0.3'];
     setItems(cluster, cluster.ids, kept);
     for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
