@@ -39,6 +39,8 @@ const EXTRA_ITEMS = 6;
 const EXCLUSIVE_TYPES = ['shard', 'hash', 'single'] as const;
 /** How long the running replicas have to agree on the last version once the faults are over (ms). */
 const AGREE_MS = 30_000;
+/** How long the replicas must stay settled on one version before the run is judged (ms). */
+const SETTLED_FOR_MS = 3_000;
 
 /**
  * The scenario's cluster as a config file (the replicas replicate documents): the README's for 3
@@ -109,12 +111,20 @@ export function replicaChangesRun(
     // Every fault ends; some servers stay stopped; the others agree on the last version.
     sim.runUntil(sim.now + 2_000);
     stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults);
-    sim.runUntilTrue(() => replicas.agreement().agreed, sim.now + AGREE_MS);
+    // Settled: the running servers agree and no request waits, and it stays so for a while (an
+    // entry a leader appended may still commit after its request was answered `timeout`).
+    const until = sim.now + AGREE_MS;
+    for (let version = -1; sim.now < until; ) {
+      sim.runUntilTrue(() => replicas.settled(), until);
+      if (replicas.agreement().version === version) break;
+      version = replicas.agreement().version;
+      sim.runUntil(Math.min(until, sim.now + SETTLED_FOR_MS));
+    }
     const agreement = replicas.agreement();
     checks.push(
       check(
         'the running servers agree on the last committed version',
-        agreement.agreed,
+        replicas.settled(),
         `version ${agreement.version}${agreement.agreed ? '' : ': not all of them'}`,
       ),
     );

@@ -39,6 +39,8 @@ export class SimReplicas {
   /** Each node's life (boot) count, and the wake-up scheduled for its replica. */
   readonly #lives: number[];
   readonly #wakeAt: number[];
+  /** When each node was last paused. */
+  readonly #pausedAt: number[];
   /** Answers given so far, by kind (figures). */
   readonly answers = new Map<ChangeAnswer['kind'], number>();
   /** Versions applied at a node that a running agent could not take without a restart. */
@@ -60,6 +62,7 @@ export class SimReplicas {
     this.#disks = new Array(n).fill(null);
     this.#lives = new Array(n).fill(0);
     this.#wakeAt = new Array(n).fill(Number.POSITIVE_INFINITY);
+    this.#pausedAt = new Array(n).fill(0);
     this.checker = new ReplicaChecker(requestTimeoutMs(timing));
     sim.onLife((index, event) => this.#onLife(index, event));
   }
@@ -76,6 +79,14 @@ export class SimReplicas {
     );
     const version = Math.max(0, ...versions);
     return { version, agreed: versions.every((v) => v === version) };
+  }
+
+  /** Whether the running nodes agree on the last version and none has a request waiting. */
+  settled(): boolean {
+    return (
+      this.agreement().agreed &&
+      this.#replicas.every((replica) => replica === undefined || replica.waiting === 0)
+    );
   }
 
   /**
@@ -106,7 +117,18 @@ export class SimReplicas {
       this.#wakeAt[index] = Number.POSITIVE_INFINITY;
       return;
     }
+    if (event === 'pause') {
+      this.#pausedAt[index] = this.#sim.now;
+      return;
+    }
     if (event === 'resume') {
+      // A frozen process answers nothing: the bound on its answers counts its running time, so
+      // its requests waiting for an answer are taken as made the pause's length later.
+      const paused = this.#sim.now - this.#pausedAt[index]!;
+      const id = this.#ids[index]!;
+      for (const record of this.checker.requests.values())
+        if (record.server === id && record.answer === undefined && record.life === this.#lives[index])
+          record.at += paused;
       // Due timers run first, as after a stall.
       this.#tick(index);
       return;

@@ -211,8 +211,8 @@ type SimEvent =
   | { kind: 'action'; run: () => void }
   | { kind: 'check'; node: number; boot: number; system: string; run: number; ok: boolean };
 
-/** A node's process started, stopped (crashed, killed or gone after a leave), or ran again after a pause. */
-export type LifeEvent = 'start' | 'stop' | 'resume';
+/** A node's process started, stopped (crashed, killed or gone after a leave), paused, or ran again after a pause. */
+export type LifeEvent = 'start' | 'stop' | 'pause' | 'resume';
 
 export class Simulation {
   /** The cluster's config, as the checkers judge by it (setClusterSystems changes its systems). */
@@ -393,7 +393,7 @@ export class Simulation {
     this.#queue.push(Math.max(at, this.now), { kind: 'action', run });
   }
 
-  /** Calls `listener` whenever a node's process starts, stops or runs again after a pause. */
+  /** Calls `listener` whenever a node's process starts, stops, pauses or runs again after a pause. */
   onLife(listener: (index: number, event: LifeEvent) => void): void {
     this.#lifeListeners.push(listener);
   }
@@ -985,7 +985,9 @@ export class Simulation {
   /** The process stalls: no timers run, packets wait in its socket buffer. */
   pause(index: number): void {
     const node = this.#nodes[index]!;
-    if (node.status === 'up') node.status = 'paused';
+    if (node.status !== 'up') return;
+    node.status = 'paused';
+    this.#life(index, 'pause');
   }
 
   resume(index: number): void {
