@@ -22,6 +22,7 @@ import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
 import { runtimeChange, type SystemFieldAtRuntime } from '../config/runtime-change.js';
+import { serverEdit } from '../config/server-edit.js';
 import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
@@ -103,6 +104,8 @@ export class Agent {
   #replica: ReplicaDriver | undefined;
   /** The config file as last taken in: a reload proposes the edit since. */
   #fileConfig: FlipConfig | undefined;
+  /** The reload under way, if any: the next waits for it (see reload). */
+  #reloading: Promise<void> = Promise.resolve();
   /** The file was edited while the agent was stopped: propose the edit once the replica runs. */
   #pendingFileEdit = false;
   readonly log: Logger;
@@ -1174,12 +1177,25 @@ export class Agent {
 
   /**
    * Reads the config file again (SIGHUP) and proposes what a running agent can take: the items
-   * of its systems and their placement and script settings (runtime-change.ts), as changes that
-   * every agent applies once committed (see NodeController.setSystems). A file that also changes
-   * anything else applies nothing, and says which fields need a restart;
-   * a bad file is refused with its errors. The running config stays in both cases.
+   * of its systems, their placement and script settings (runtime-change.ts), and servers added or
+   * removed (server-edit.ts), as changes committed for the whole cluster; items and settings apply
+   * at once everywhere (see NodeController.setSystems), servers at each agent's next start. A
+   * file that also changes anything else applies nothing, and says which fields need a restart; a
+   * bad file is refused with its errors. The running config stays in both cases.
+   *
+   * Reloads run one at a time, in the order asked: one that ended after a later one would take
+   * in an older file, and the next start would see the later edit as made while stopped.
    */
-  async reload(): Promise<ReloadOutcome> {
+  reload(): Promise<ReloadOutcome> {
+    const outcome = this.#reloading.then(() => this.#reloadNow());
+    this.#reloading = outcome.then(
+      () => undefined,
+      () => undefined,
+    );
+    return outcome;
+  }
+
+  async #reloadNow(): Promise<ReloadOutcome> {
     let next: FlipConfig;
     let fileDoc: ConfigDocument;
     try {
@@ -1199,8 +1215,15 @@ export class Agent {
     // The edit since the file was last taken in, not the difference from the committed config:
     // items added or removed through the API stay as they are.
     const base = this.#fileConfig ?? this.config;
-    const change = runtimeChange(base, next);
-    if (change.kind === 'unchanged') {
+    // Servers added and removed are proposed as server_add and server_rm (applied by each agent at
+    // its next start, as `flip server add|rm`); the rest is judged as if they were made.
+    const servers = serverEdit(base, next);
+    const change =
+      servers.kind === 'changed'
+        ? { kind: 'restart' as const, fields: servers.fields }
+        : runtimeChange(servers.after, next);
+    const serverChanges = servers.kind === 'servers' ? servers.rm.length + servers.add.length : 0;
+    if (change.kind === 'unchanged' && serverChanges === 0) {
       this.log.info({ file: this.#configPath }, 'reload: nothing to change');
       this.#tookInFile(next, fileDoc);
       return { kind: 'unchanged' };
@@ -1208,7 +1231,7 @@ export class Agent {
     if (change.kind === 'restart') {
       this.log.warn(
         { file: this.#configPath, fields: change.fields },
-        'reload: these fields take effect only at a restart; nothing was applied (items, and the placement and scripts of a system, can change at runtime)',
+        'reload: these fields take effect only at a restart; nothing was applied (items, the placement and scripts of a system, and servers added or removed can change through a reload)',
       );
       return { kind: 'restart_needed', fields: change.fields };
     }
@@ -1243,8 +1266,31 @@ export class Agent {
         return;
       }
     };
+    if (servers.kind === 'servers') {
+      for (const id of servers.rm)
+        await propose((committed, version) =>
+          Object.hasOwn(serversOf(committed), id)
+            ? { kind: 'server_rm', id, base_version: version }
+            : undefined,
+        );
+      for (const server of servers.add)
+        await propose((committed, version) =>
+          Object.hasOwn(serversOf(committed), server.id)
+            ? undefined
+            : {
+                kind: 'server_add',
+                id: server.id,
+                ip: server.ip,
+                port: server.port,
+                ...(Number.isFinite(server.priority) ? { priority: server.priority } : {}),
+                systems: [...server.systems],
+                base_version: version,
+              },
+        );
+    }
     const fileSystems = systemsOf(fileDoc);
-    for (const [system, definition] of change.systems) {
+    const changed = change.kind === 'systems' ? change.systems : new Map<string, SystemConfig>();
+    for (const [system, definition] of changed) {
       const was = base.systems.find((entry) => entry.name === system);
       // The file's settings as written (a key left out is `null`: back to its default), those
       // that differ from the committed config's.

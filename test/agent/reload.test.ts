@@ -8,29 +8,15 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LoopbackCluster, type RecordLine } from '../../src/demo/loopback-cluster.js';
+import { freeUdpPorts, LoopbackCluster } from '../../src/demo/loopback-cluster.js';
 import { LOOPBACK_TIMING } from '../../src/testing/timing.js';
 import { waitFor } from '../../src/testing/wait.js';
 import { CLI, ROOT } from '../helpers/flip-cli.js';
-import { holders } from '../helpers/records.js';
+import { holders, twoHolders } from '../helpers/records.js';
 
 const README = join(ROOT, 'examples/readme.json');
 const FLIP_COMMAND = [process.execPath, '--import', 'tsx', CLI];
 const WAIT_MS = 20_000;
-
-/** The first moment, replaying the records, at which an item was held by two nodes. */
-function twoHolders(records: readonly RecordLine[]): string | undefined {
-  const held = new Map<string, Set<string>>();
-  for (const record of records) {
-    const nodes = held.get(record.item) ?? new Set<string>();
-    held.set(record.item, nodes);
-    if (record.event === 'alive') {
-      nodes.add(record.node);
-      if (nodes.size > 1) return `${record.item} on [${[...nodes]}]`;
-    } else nodes.delete(record.node);
-  }
-  return undefined;
-}
 
 /** Each listed item held by exactly one node, and nothing else held. */
 function placedOnce(cluster: LoopbackCluster, items: readonly string[]): boolean {
@@ -44,6 +30,7 @@ function placedOnce(cluster: LoopbackCluster, items: readonly string[]): boolean
 /** The parts of a config file these tests change. */
 interface RawConfig {
   ping_timeout?: number;
+  servers: Record<string, Record<string, unknown>>;
   cluster: { system: { ip: { data: string[] } } };
 }
 
@@ -107,7 +94,7 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     setItems(cluster, cluster.ids, kept);
     for (const id of cluster.ids) cluster.signal(id, 'SIGHUP');
     await waitFor(() => placedOnce(cluster, kept), { what: 'the removed items let go', timeoutMs: WAIT_MS });
-    assert.equal(twoHolders(cluster.records()), undefined, 'no item on two servers at once');
+    assert.deepEqual(twoHolders(cluster.records()), [], 'no item on two servers at once');
     for (const id of cluster.ids) assert.ok(cluster.running(id), `${id} still runs`);
     // The file's edits are committed, so the file is taken in: a restart finds no edit to propose.
     const restarted = 'flip2';
@@ -155,6 +142,49 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
       [],
       'nothing applied',
     );
+  });
+
+  it('servers added to and removed from the file are proposed as server add and rm, which the agents take at their next start', async () => {
+    const cluster = await started();
+    const [port] = await freeUdpPorts(1);
+    for (const id of cluster.ids)
+      editConfig(cluster, id, (raw) => {
+        raw.servers.flip3 = { ip: '127.0.0.1', port };
+      });
+    cluster.signal('flip', 'SIGHUP');
+    await waitFor(() => /"change":"server add flip3[^"]*","answer":"committed"/.test(log(cluster, 'flip')), {
+      what: 'server add flip3 committed by the reload',
+      timeoutMs: WAIT_MS,
+    });
+    for (const id of cluster.ids)
+      await waitFor(
+        () =>
+          /config version committed: these fields take effect when this agent restarts/.test(
+            log(cluster, id),
+          ),
+        {
+          what: `${id} told that the new server takes effect at its restart`,
+          timeoutMs: WAIT_MS,
+        },
+      );
+    // Another agent given the same file finds the change made: it takes its file in, proposing nothing.
+    cluster.signal('flip1', 'SIGHUP');
+    await waitFor(() => /reload: the config file is taken in/.test(log(cluster, 'flip1')), {
+      what: 'flip1 taking in the same file',
+      timeoutMs: WAIT_MS,
+    });
+    assert.doesNotMatch(log(cluster, 'flip1'), /"change":"server add flip3/);
+    // The server taken out of the files again: a reload at flip1 removes it.
+    for (const id of cluster.ids)
+      editConfig(cluster, id, (raw) => {
+        delete raw.servers.flip3;
+      });
+    cluster.signal('flip1', 'SIGHUP');
+    await waitFor(() => /"change":"server rm flip3","answer":"committed"/.test(log(cluster, 'flip1')), {
+      what: 'server rm flip3 committed by the reload',
+      timeoutMs: WAIT_MS,
+    });
+    for (const id of cluster.ids) assert.ok(cluster.running(id), `${id} runs on`);
   });
 
   it('an item removed while its holder was killed is taken down when that agent starts again', async () => {
