@@ -681,17 +681,25 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
           `a lease in time lasts its whole timeout: ends by ${listedWhole + whole.expires_ms - started} ms after the start`,
         );
       }
-      // 500 ms past the deadline: the element ends when one made at the deadline would, within the
-      // fence (a whole timeout from now would end 1300 ms or more after the deadline): its timeout
-      // is at most what was left of one made at the deadline.
-      const deadline = readUptimeMs() - 500;
-      const shortened = await up(late, deadline);
+      // LATE_MS past the deadline: the element ends when one made at the deadline would, within
+      // the fence (a whole timeout from now would end LATE_MS + 800 ms or more after the
+      // deadline): its timeout is at most what was left of one made at the deadline. A vip-up that
+      // a loaded host starts so slowly that under 100 ms would be left finds it too late (exit 75,
+      // nothing changed, as below): asked again then, a few times.
+      const LATE_MS = 300;
+      let deadline = 0;
+      let shortened = { code: -1 as number | null, stderr: '' };
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        deadline = readUptimeMs() - LATE_MS;
+        shortened = await up(late, deadline);
+        if (shortened.code !== LEASE_LATE_EXIT_CODE) break;
+      }
       assert.equal(shortened.code, 0, shortened.stderr);
       const listing = readUptimeMs();
       const element = (await elements()).get(late);
       const lateTimeout = await madeWith(late);
       assert.ok(
-        lateTimeout <= NFT_LEASE_TIMEOUT_MS - 500 && lateTimeout >= NFT_LATE_TIMEOUT_MIN_MS - 10,
+        lateTimeout <= NFT_LEASE_TIMEOUT_MS - LATE_MS && lateTimeout >= NFT_LATE_TIMEOUT_MIN_MS - 10,
         `leased for what was left after the deadline: ${lateTimeout} ms`,
       );
       if (element !== undefined) {
