@@ -570,6 +570,8 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
         const after = performance.now();
         for (const address of [v4, v6]) {
           const element = seen.get(canonicalIp(address));
+          // A listing that a loaded host made after the element's whole timeout says nothing of it.
+          if (element === undefined && after - sent >= NFT_LEASE_TIMEOUT_MS) continue;
           assert.ok(element !== undefined, `${address} leased after renewal ${trial}`);
           late.push(after + element.expires_ms - sent - NFT_LEASE_TIMEOUT_MS);
           early.push(before + element.expires_ms - sent - NFT_LEASE_TIMEOUT_MS);
