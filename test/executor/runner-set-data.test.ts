@@ -103,3 +103,60 @@ describe('executor: items changed at runtime (setData)', () => {
     assert.throws(() => h.runner.setData(h.now, 'ip', ['a', 'b', 'a']), /listed twice/);
   });
 });
+
+describe('executor: scripts changed at runtime (setScripts)', () => {
+  it('new alive, down and timeout apply to the runs that start after the change; a running one keeps its own', () => {
+    const h = new Harness({ node: 'n1', systems: [system('ip', ['a', 'b'])], remove_on_start: false });
+    h.set('ip', ['a']);
+    assert.deepEqual(h.inFlight(), ['alive a']);
+    const first = h.runOf('a')!;
+    h.runner.setScripts(h.now, 'ip', {
+      alive: '/new/up',
+      down: '/new/down',
+      delay_ms: 0,
+      script_timeout_ms: 900,
+    });
+    assert.equal(first.script, '/opt/ip/up', 'the running alive was started with the old script');
+    h.finish('a', true);
+    h.set('ip', ['b']);
+    h.settle();
+    const after = h.launches.slice(h.launches.indexOf(first) + 1);
+    assert.deepEqual(
+      after.map((launch) => [launch.event, launch.item, launch.script, launch.timeout_ms]),
+      [
+        ['down', 'a', '/new/down', 900],
+        ['alive', 'b', '/new/up', 900],
+      ],
+    );
+  });
+
+  it('a new delay applies to the plans whose delay starts after the change', () => {
+    const h = new Harness({
+      node: 'n1',
+      systems: [system('ip', ['a', 'b'], { delay_ms: 0 })],
+      remove_on_start: false,
+    });
+    h.runner.setScripts(h.now, 'ip', {
+      alive: '/opt/ip/up',
+      down: '/opt/ip/down',
+      delay_ms: 400,
+      script_timeout_ms: 5000,
+    });
+    h.set('ip', ['a']);
+    assert.deepEqual(h.inFlight(), [], 'the plan waits for the new delay');
+    h.advance(399);
+    assert.deepEqual(h.inFlight(), []);
+    h.advance(1);
+    assert.deepEqual(h.inFlight(), ['alive a']);
+  });
+
+  it('refuses a delay or timeout that cannot work', () => {
+    const h = new Harness({ node: 'n1', systems: [system('ip', ['a'])] });
+    assert.throws(() =>
+      h.runner.setScripts(h.now, 'ip', { alive: 'x', down: 'y', delay_ms: -1, script_timeout_ms: 5000 }),
+    );
+    assert.throws(() =>
+      h.runner.setScripts(h.now, 'ip', { alive: 'x', down: 'y', delay_ms: 0, script_timeout_ms: 0 }),
+    );
+  });
+});
