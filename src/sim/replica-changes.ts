@@ -25,7 +25,14 @@ import {
   problemsCheck,
 } from './checkers.js';
 import { readmeDocument, syntheticDocument } from './clusters.js';
-import { fault, healLeavingSomeStopped, removedCheck } from './data-changes.js';
+import {
+  EXCLUSIVE_TYPES,
+  fault,
+  healLeavingSomeStopped,
+  itemPool,
+  removedCheck,
+  versionCheck,
+} from './data-changes.js';
 import { Random } from './random.js';
 import type { ScenarioOptions } from './scenarios.js';
 import { SimReplicas } from './sim-replicas.js';
@@ -33,10 +40,6 @@ import type { Simulation } from './simulation.js';
 
 /** Changes asked in one run. */
 const REQUESTS = 16;
-/** Items each system may gain, beyond those it starts with. */
-const EXTRA_ITEMS = 6;
-/** Types a system with one holder per item may change to. */
-const EXCLUSIVE_TYPES = ['shard', 'hash', 'single'] as const;
 /** How long the running replicas have to agree on the last version once the faults are over (ms). */
 const AGREE_MS = 30_000;
 /** How long the replicas must stay settled on one version before the run is judged (ms). */
@@ -85,12 +88,7 @@ export function replicaChangesRun(
   const n = config.servers.length;
   const faults: string[] = [];
   const checks: Check[] = [];
-  const pool = new Map(
-    config.systems.map((system, s) => [
-      system.name,
-      [...system.data, ...Array.from({ length: EXTRA_ITEMS }, (_, i) => `10.250.${s}.${i}`)],
-    ]),
-  );
+  const pool = itemPool(config.systems);
   let requests = 0;
   let stopped = new Set<number>();
   try {
@@ -135,7 +133,7 @@ export function replicaChangesRun(
     // The checkers judge by the last committed config.
     const last = [...Array(n).keys()].map((i) => replicas.committed(i)).find((c) => c !== undefined);
     if (last !== undefined) sim.setClusterSystems(systemsOfDocument(last.config, config.id));
-    checks.push(versionCheck(sim, stopped));
+    checks.push(versionCheck(sim, stopped, true));
     checks.push(
       problemsCheck(
         'every version applied without a restart',
@@ -213,25 +211,4 @@ function describe(change: ConfigChange): string {
 function systemsOfDocument(doc: ConfigDocument, id: string): Map<string, SystemConfig> {
   const config = parseConfig(JSON.stringify({ ...doc, id }), 'the last committed version');
   return new Map(config.systems.map((system) => [system.name, system]));
-}
-
-/** Every running server runs with the last version's systems. */
-function versionCheck(sim: Simulation, stopped: ReadonlySet<number>): Check {
-  const problems: string[] = [];
-  const versioned = (system: SystemConfig) => ({
-    type: system.type,
-    preempt: system.preempt,
-    data: system.data,
-  });
-  const want = JSON.stringify(sim.config.systems.map(versioned));
-  for (let i = 0; i < sim.size; i++) {
-    if (stopped.has(i)) continue;
-    const have = JSON.stringify(sim.nodeConfig(i).systems.map(versioned));
-    if (have !== want) problems.push(`${sim.config.servers[i]!.id} runs ${have}`);
-  }
-  return problemsCheck(
-    'every running server applied the last version',
-    problems,
-    `${want.length} bytes of systems`,
-  );
 }

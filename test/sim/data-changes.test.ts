@@ -2,31 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dataChangesRun } from '../../src/sim/data-changes.js';
 import { buildSimulation, clusterFor, SCENARIOS, SCRIPTS } from '../../src/sim/scenarios.js';
+import { passesUnderRelease } from '../helpers/scenario-runs.js';
 
 const base = { seed: 1, nodes: 3, timing: {}, loss: 0 };
 
 describe('simulator: items added and removed at runtime', () => {
   it('never two owners under release with leases, every item where the last version places it, at 3, 5 and 9 servers', () => {
-    for (const [nodes, runs] of [
-      [3, 12],
-      [5, 6],
-      [9, 3],
-    ] as const) {
-      const outcome = SCENARIOS.changes({
-        ...base,
-        nodes,
-        runs,
-        seed: 3000 + nodes,
-        policy: 'release',
-        leased: true,
-      });
-      assert.equal(
-        outcome.figures.failed,
-        0,
-        `nodes=${nodes}: seeds ${outcome.failed_seeds}: ${JSON.stringify(outcome.checks.filter((c) => !c.ok))}`,
-      );
-      assert.equal(outcome.figures.two_owners, 0);
-    }
+    passesUnderRelease(
+      'changes',
+      [
+        [3, 12],
+        [5, 6],
+        [9, 3],
+      ],
+      3000,
+    );
   });
 
   it('under keep (the default) too: placement and the removed-items check hold', () => {
