@@ -46,6 +46,18 @@ export type LeasePings = 'every_round' | 'before_lapse';
  */
 export const LEASE_LAPSE_AHEAD_MS = LEASE_ROUND_MS + 50;
 
+/**
+ * How long into a round that pinged a member's grants may take before the members that have not
+ * granted since the round began are pinged once more (ms): a quarter of the ping timeout. A grant
+ * comes within a round trip, so one still missing then was most likely lost; asked again, its
+ * grant comes while the round's others are still fresh (grantFreshMs is half the timeout), and one
+ * lost packet no longer costs the round its renewal. On a bare quorum (every live member's grant
+ * needed) under loss, lost rounds in a row let items lapse on a host that holds them.
+ */
+export function leaseRetryMs(ping_timeout_ms: number): number {
+  return ping_timeout_ms / 4;
+}
+
 /** Pings remembered for their grants at most this long (ms); later acks grant nothing. */
 export const GRANT_PING_MEMORY_MS = 10_000;
 
@@ -127,6 +139,11 @@ export class LeaseGrants {
       return { known: true, refused: false, incarnation: ping.incarnation };
     }
     return { known: true, refused: true, incarnation: ping.incarnation };
+  }
+
+  /** The send time of our latest ping that `member` granted (ms; -Infinity: none). */
+  grantedAt(member: number): number {
+    return this.#grantedAt[member] ?? Number.NEGATIVE_INFINITY;
   }
 
   /** Our incarnation changed: grants of the old one are void (the granters promised about it). */

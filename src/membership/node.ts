@@ -26,6 +26,7 @@ import {
   LEASE_ROUND_MS,
   LeaseGrants,
   type LeasePings,
+  leaseRetryMs,
 } from './lease.js';
 import {
   type AliveUpdate,
@@ -177,6 +178,8 @@ export interface NodeCounters {
   grants_refused: number;
   /** Lease rounds that pinged nobody: the grants in hand kept the lease (LeasePings). */
   lease_rounds_quiet: number;
+  /** Lease rounds whose grants were short after leaseRetryMs: their silent members were pinged again. */
+  lease_rounds_retried: number;
 }
 
 /**
@@ -215,6 +218,7 @@ export class MembershipNode {
     confirmations: 0,
     grants_refused: 0,
     lease_rounds_quiet: 0,
+    lease_rounds_retried: 0,
   };
 
   readonly #options: NodeOptions;
@@ -245,6 +249,8 @@ export class MembershipNode {
   #leasePings: LeasePings = 'every_round';
   #nextLeaseAt = Number.POSITIVE_INFINITY;
   #lastLeaseRoundAt = Number.NEGATIVE_INFINITY;
+  /** When the last round that pinged is checked for missing grants (#leaseRetry); Infinity: none due. */
+  #leaseRetryAt = Number.POSITIVE_INFINITY;
   /** The latest time given to any call: outgoing decisions are stamped with silence from it. */
   #clock = Number.NEGATIVE_INFINITY;
   #startedAt = Number.NEGATIVE_INFINITY;
@@ -460,6 +466,7 @@ export class MembershipNode {
     if (wanted === this.#leaseWanted) return;
     this.#leaseWanted = wanted;
     this.#nextLeaseAt = wanted ? now : Number.POSITIVE_INFINITY;
+    this.#leaseRetryAt = Number.POSITIVE_INFINITY;
     if (wanted && this.#started && !this.#left) this.#leaseRound(now);
   }
 
@@ -495,7 +502,7 @@ export class MembershipNode {
   /** When the caller must call `tick` next (ms). */
   nextWakeAt(): number {
     if (!this.#started || this.#left) return Number.POSITIVE_INFINITY;
-    let wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt(), this.#nextLeaseAt);
+    let wake = Math.min(this.#nextRoundAt, this.#probes.wakeAt(), this.#nextLeaseAt, this.#leaseRetryAt);
     if (this.#out) wake = Math.min(wake, this.#identities.outUntil);
     for (const confirmation of this.#confirmations.values())
       wake = Math.min(wake, confirmation.askedAt + this.#options.ping_timeout_ms / 2);
@@ -559,6 +566,7 @@ export class MembershipNode {
     this.#probes.advance(now);
     this.#askAgain(now);
     if (now >= this.#nextLeaseAt) this.#leaseRound(now);
+    else if (now >= this.#leaseRetryAt) this.#leaseRetry();
     this.#grants.expire(now);
     if (now >= this.#nextRoundAt) {
       this.#nextRoundAt = now + this.#interval();
@@ -765,6 +773,7 @@ export class MembershipNode {
     this.#left = true;
     this.#probes.clear();
     this.#nextLeaseAt = Number.POSITIVE_INFINITY;
+    this.#leaseRetryAt = Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -798,6 +807,7 @@ export class MembershipNode {
   #leaseRound(now: number): void {
     this.#nextLeaseAt = now + LEASE_ROUND_MS;
     this.#lastLeaseRoundAt = now;
+    this.#leaseRetryAt = Number.POSITIVE_INFINITY;
     const needed = confirmationsNeeded(this.#options.quorum);
     this.#lease.push({ kind: 'round', at: now });
     if (needed === 0) this.#lease.push({ kind: 'granted', at: now, base: now });
@@ -814,6 +824,28 @@ export class MembershipNode {
     if (needed === 0) return;
     const live = this.#peers.filter((peer) => isLive(this.#members.get(peer)!.state));
     for (const peer of sample(live, confirmationAsks(needed), this.#options.random)) this.#probes.ping(peer);
+    this.#leaseRetryAt = now + leaseRetryMs(this.#options.ping_timeout_ms);
+  }
+
+  /**
+   * The round that began at #lastLeaseRoundAt has fewer grants than a quorum needs (of pings sent
+   * since it began): pings once more, at once, enough of the live members that have not granted
+   * since then (see leaseRetryMs). Once per round; nothing when the grants are in.
+   */
+  #leaseRetry(): void {
+    this.#leaseRetryAt = Number.POSITIVE_INFINITY;
+    const since = this.#lastLeaseRoundAt;
+    const needed = confirmationsNeeded(this.#options.quorum);
+    let granted = 0;
+    const silent: number[] = [];
+    for (const peer of this.#peers) {
+      if (this.#grants.grantedAt(peer) >= since) granted++;
+      else if (isLive(this.#members.get(peer)!.state)) silent.push(peer);
+    }
+    if (granted >= needed || silent.length === 0) return;
+    this.counters.lease_rounds_retried++;
+    for (const peer of sample(silent, confirmationAsks(needed - granted), this.#options.random))
+      this.#probes.ping(peer);
   }
 
   // ---- rounds and stalls -------------------------------------------------------------------

@@ -170,6 +170,12 @@ export function agentMetrics(snapshot: AgentSnapshot, stats: AgentStats): Metric
       samples: [{ value: counters.node.lease_rounds_quiet }],
     },
     {
+      name: 'flip_lease_rounds_retried_total',
+      help: 'Lease rounds short of a quorum of grants a quarter of a ping timeout in: their silent members were pinged again.',
+      type: 'counter',
+      samples: [{ value: counters.node.lease_rounds_retried }],
+    },
+    {
       name: 'flip_release_notices_sent_total',
       help: 'Release notices sent (an item let go, its new holder told).',
       type: 'counter',

@@ -88,6 +88,7 @@ export function snapshot(extra: Partial<AgentSnapshot> = {}): AgentSnapshot {
         confirmations: 0,
         grants_refused: 0,
         lease_rounds_quiet: 0,
+        lease_rounds_retried: 0,
       },
       runner: {
         runs_started: 1,

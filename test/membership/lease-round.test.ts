@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { LEASE_HOLD_MS } from '../../src/handover/fence.js';
-import { LEASE_LAPSE_AHEAD_MS, LEASE_ROUND_GAP_MS, LEASE_ROUND_MS } from '../../src/membership/lease.js';
+import {
+  LEASE_LAPSE_AHEAD_MS,
+  LEASE_ROUND_GAP_MS,
+  LEASE_ROUND_MS,
+  leaseRetryMs,
+} from '../../src/membership/lease.js';
 import type { MembershipNode } from '../../src/membership/node.js';
 import { startedCore } from './core-node.js';
 
@@ -146,5 +151,73 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
       pinged < 10 + LEASE_HOLD_MS - LEASE_ROUND_MS,
       `pinged at ${pinged}: one lost ping would lapse the lease`,
     );
+  });
+});
+
+describe('a lease round short of grants pings its silent members again (leaseRetryMs)', () => {
+  const RETRY_AT = 10 + leaseRetryMs(DEFAULTS.ping_timeout_ms);
+
+  it('no grant by then: every live member that did not grant is pinged again, once, and its grant bases the lease', () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true);
+    const first = pings(core);
+    assert.deepEqual(first.map(([to]) => to).sort(), [1, 2], 'the round pings both peers');
+    core.tick(RETRY_AT - 1);
+    assert.deepEqual(pings(core), [], 'not before leaseRetryMs');
+    assert.ok(core.nextWakeAt() <= RETRY_AT, 'the core wakes for the retry');
+    core.tick(RETRY_AT);
+    const again = pings(core);
+    assert.deepEqual(again.map(([to]) => to).sort(), [1, 2]);
+    assert.equal(core.counters.lease_rounds_retried, 1);
+    // Once per round: nothing more until the next round.
+    core.tick(RETRY_AT + leaseRetryMs(DEFAULTS.ping_timeout_ms));
+    assert.deepEqual(pings(core), []);
+    const [to, seq] = again.find(([peer]) => peer === 2)!;
+    core.receive(RETRY_AT + 1, to, { type: 'ack', seq, grant: true, incarnation: 1002, updates: [] });
+    assert.equal(core.leaseBase(RETRY_AT + 1), RETRY_AT, 'the grant counts from the retry');
+    assert.ok(
+      core.takeEffects().lease.some((event) => event.kind === 'granted'),
+      'the grant is reported to the controller',
+    );
+  });
+
+  it('a quorum of grants in time: nobody is pinged again', () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true);
+    const [to, seq] = pings(core).find(([peer]) => peer === 1)!;
+    core.receive(12, to, { type: 'ack', seq, grant: true, incarnation: 1001, updates: [] });
+    core.takeEffects();
+    core.tick(RETRY_AT);
+    assert.deepEqual(pings(core), []);
+    assert.equal(core.counters.lease_rounds_retried, 0);
+  });
+
+  it('a grant of a ping from before the round does not count for it', () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true);
+    const [to, seq] = pings(core).find(([peer]) => peer === 1)!;
+    core.receive(12, to, { type: 'ack', seq, grant: true, incarnation: 1001, updates: [] });
+    core.takeEffects();
+    // The next round's pings are all lost: the grant in hand is of the round before.
+    core.tick(10 + LEASE_ROUND_MS);
+    assert.ok(pings(core).length > 0);
+    core.tick(10 + LEASE_ROUND_MS + leaseRetryMs(DEFAULTS.ping_timeout_ms));
+    assert.deepEqual(
+      pings(core)
+        .map(([peer]) => peer)
+        .sort(),
+      [1, 2],
+    );
+    assert.equal(core.counters.lease_rounds_retried, 1);
+  });
+
+  it('no retry once rounds are no longer wanted', () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true);
+    pings(core);
+    core.setLeaseWanted(11, false);
+    core.tick(RETRY_AT);
+    assert.deepEqual(pings(core), []);
+    assert.equal(core.counters.lease_rounds_retried, 0);
   });
 });
