@@ -4,7 +4,7 @@
  * followed by a flush of the core's effects.
  */
 import type { FlipConfig } from '../config/index.js';
-import { nodeOptionsFor } from '../membership/from-config.js';
+import { nodeOptionsFor, rosterOf } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
 import type { LeasePings } from '../membership/lease.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
@@ -18,6 +18,7 @@ import type {
   ReleasedNotice,
 } from '../membership/node.js';
 import { isLive, MembershipNode } from '../membership/node.js';
+import { rosterFree } from '../membership/roster-free.js';
 import type { ReplicaMessage } from '../replica/messages.js';
 import { setTimer } from '../time/timer.js';
 import type { Endpoint, PacketTransport } from '../transport/udp.js';
@@ -105,6 +106,7 @@ export class MembershipDriver {
       selfIndex: self.index,
       bootId: boot,
       memberCount: config.servers.length,
+      roster: rosterOf(config),
     });
     this.core = new MembershipNode(
       nodeOptionsFor(config, self.index, {
@@ -186,37 +188,41 @@ export class MembershipDriver {
       this.#receiveReplica(openedBody.from, openedBody.body.body, from);
       return;
     }
-    const opened = openedBody.ok
-      ? {
-          ok: true as const,
-          from: openedBody.from,
-          bootId: openedBody.bootId,
-          message: (openedBody.body as Extract<PacketBody, { kind: 'membership' }>).message,
-        }
-      : openedBody;
-    if (!opened.ok) {
-      this.#events.onDrop(opened.reason, from);
-      if (opened.reason === 'stale_boot' && opened.from !== undefined && opened.knownBootId !== undefined)
-        this.#hintBoot(opened.from, opened.knownBootId);
+    if (!openedBody.ok) {
+      this.#events.onDrop(openedBody.reason, from);
+      if (
+        openedBody.reason === 'stale_boot' &&
+        openedBody.from !== undefined &&
+        openedBody.knownBootId !== undefined
+      )
+        this.#hintBoot(openedBody.from, openedBody.knownBootId);
+      return;
+    }
+    const sent = (openedBody.body as Extract<PacketBody, { kind: 'membership' }>).message;
+    // From a server with other server or system lists: only what does not depend on them.
+    const message = openedBody.roster === 'same' ? sent : rosterFree(sent, this.#selfIndex());
+    if (message === undefined) {
+      this.#events.onDrop('other_roster', from);
       return;
     }
     this.packets_received++;
-    if (opened.message.type === 'boot_hint') {
-      if (this.codec.advanceBootId(opened.message.boot_id)) {
+    if (message.type === 'boot_hint') {
+      if (this.codec.advanceBootId(message.boot_id)) {
         this.core.setBoot(this.codec.bootId);
-        this.#events.onBootAdvanced(opened.from, this.codec.bootId);
+        this.#events.onBootAdvanced(openedBody.from, this.codec.bootId);
       }
       return;
     }
-    this.#noteSeen(opened.from, opened.bootId, from);
-    this.core.receive(this.#components.now(), opened.from, opened.message, opened.bootId);
+    this.#noteSeen(openedBody.from, openedBody.bootId, from);
+    this.core.receive(this.#components.now(), openedBody.from, message, openedBody.bootId);
     this.#flush();
   }
 
   /**
    * A config replica message (a whole one, or the last piece of a large one) for the agent's
-   * replica. A message whose `from` is not the server at the packet's sender index is dropped:
-   * the key proves a cluster member sealed it, the index which one.
+   * replica. A message whose `from` is not the server the packet's sender tag names is dropped:
+   * the key proves a cluster member sealed it, the tag which one. Replica messages name servers
+   * by id, so they are read whatever lists the sender has (a lagging agent catches up by them).
    */
   #receiveReplica(index: number, body: ReplicaBody, endpoint: Endpoint): void {
     const now = this.#components.now();

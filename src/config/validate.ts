@@ -3,6 +3,7 @@
  * lists every problem at once, each with its key's path and, when known, line and column.
  */
 import { listSome, quote } from '../text/quote.js';
+import { tagCollisions } from '../wire/roster.js';
 import { addressProblem, canonicalAddress, formatEndpoint } from './address.js';
 import { API_OFF, type ApiConfig, defaultApi, isLoopback, parseListen } from './api-listen.js';
 import {
@@ -359,6 +360,12 @@ function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
       `${quote(id)} is not a server in servers${hint ? ` (did you mean "${hint}"?)` : ''}; servers: ${listSome(serverIds)}`,
     );
   }
+  for (const [earlier, later] of tagCollisions(serverIds))
+    add(
+      ['servers', later],
+      `its id has the same 32-bit wire tag as ${quote(earlier)}'s (a chance of about one in four billion a pair): packets could not tell them apart; rename one of them`,
+      { key: true },
+    );
   const quorum = own(raw, 'quorum');
   if (typeof quorum === 'number' && servers && quorum > serverIds.length) {
     add(['quorum'], `${quorum} is larger than the number of servers (${serverIds.length})`);

@@ -1,6 +1,19 @@
 /** The protocol core's options as a flip config sets them, for the daemon and the simulator alike. */
 import type { FlipConfig } from '../config/index.js';
+import { readinessIndexes } from '../health/health-monitor.js';
+import type { RosterLists } from '../wire/roster.js';
 import type { NodeOptions, Packing } from './node.js';
+
+/**
+ * The lists that the numbers in this config's packets refer to (wire/roster.ts): the servers in
+ * index order, and the systems in the order readiness numbers them.
+ */
+export function rosterOf(config: FlipConfig): RosterLists {
+  return {
+    servers: config.servers.map((server) => server.id),
+    systems: [...readinessIndexes(config.systems).keys()],
+  };
+}
 
 export function nodeOptionsFor(
   config: FlipConfig,

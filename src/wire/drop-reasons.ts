@@ -24,11 +24,15 @@ export const DROP_REASONS = [
   'unknown_sender',
   /** The packet claims to come from this server: a reflected packet or a duplicated server id. */
   'self',
-  /**
-   * Sealed for another server: a packet replayed from elsewhere, misrouted, or from a peer whose
-   * server list differs from ours (indexes are positions in that list).
-   */
+  /** Sealed for another server: a packet replayed from elsewhere, or misrouted. */
   'wrong_destination',
+  /**
+   * A membership message of a kind that names members or systems by number (gossip, a state
+   * exchange, an indirect probe, a duplicate notice) from a server whose server or system lists
+   * differ from ours (a rolling restart after `flip server add|rm`): its numbers mean other
+   * servers here. Other kinds are read for what does not depend on them (membership/roster-free.ts).
+   */
+  'other_roster',
   /** A boot id that is not a safe integer, which no flip agent sends. */
   'malformed_header',
   /** A sequence number already seen, or too old for the replay window. */

@@ -1,28 +1,38 @@
 /**
- * The byte layout of a flip packet (wire version 2). Every number is big-endian.
+ * The byte layout of a flip packet (wire version 3). Every number is big-endian.
  *
  *   offset  bytes  field
  *        0      2  magic 'F' 'L' (0x46 0x4c)
- *        2      1  wire version (2)
+ *        2      1  wire version (3)
  *        3      4  key id: which configured key sealed the packet (derived from it by HKDF)
- *        7      2  sender: the sender's server index (u16)
- *        9      2  destination: the server index the packet was sealed for (u16)
- *       11      8  boot id: fixed for one run of the sender, larger after a restart (u64)
- *       19      4  packet sequence number within that boot (u32)
- *       23     12  nonce: 96 random bits, fresh for every packet
- *       35      n  body, encrypted with AES-256-GCM
- *     35+n     16  GCM authentication tag
+ *        7      4  sender: the tag of the sender's server id (roster.ts)
+ *       11      4  destination: the tag of the server the packet was sealed for
+ *       15      4  roster: the digest of the sender's server and system lists (roster.ts)
+ *       19      8  boot id: fixed for one run of the sender, larger after a restart (u64)
+ *       27      4  packet sequence number within that boot (u32)
+ *       31     12  nonce: 96 random bits, fresh for every packet
+ *       43      n  body, encrypted with AES-256-GCM
+ *     43+n     16  GCM authentication tag
  *
- * The whole 35-byte header is GCM additional data: it travels in the clear but any change to
- * it fails authentication, so the sender, destination, boot id and sequence number can be
- * trusted.
+ * The whole 43-byte header is GCM additional data: it travels in the clear but any change to
+ * it fails authentication, so the sender, destination, roster, boot id and sequence number can
+ * be trusted.
  *
  * Version 2 added the destination. Every server shares one key and a sender numbers its packets
  * in one sequence for all its peers, so without it a packet sealed for one peer was accepted,
  * once, by any other: its sequence number was a gap in that receiver's replay window. A replayed
  * packet then made the wrong server believe it had just heard from the sender, which is what the
  * quorum's checks rely on. Now a receiver drops a packet not sealed for it (wrong_destination).
- * Versions 1 and 2 do not talk to each other: each drops the other's packets as wrong_version.
+ *
+ * Version 3 names sender and destination by a tag of their id instead of their index in the
+ * server list, and adds the roster digest. The index of a server moves when a server is added
+ * before it or removed before it, so while some agents run the old list and some the new (a
+ * rolling restart after `flip server add|rm`), an agent whose index did not move took packets of
+ * one whose index did as another server's, and read the member numbers in their bodies wrongly.
+ * Now the sender is known by its id, and a body from a sender with other lists is read only for
+ * what does not depend on them (membership/roster-free.ts).
+ *
+ * Versions 1, 2 and 3 do not talk to each other: each drops the others' packets as wrong_version.
  */
 
 /**
@@ -34,7 +44,7 @@ export const PACKET_BYTES_MAX = 1400;
 /** 'F' 'L': tells flip packets from stray traffic before any cryptography is spent on them. */
 export const MAGIC = Uint8Array.of(0x46, 0x4c);
 /** Protocol: raised whenever the header or the meaning of a field changes (see above). */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 
 export const MAGIC_OFFSET = 0;
 export const MAGIC_BYTES = 2;
@@ -43,10 +53,12 @@ export const VERSION_BYTES = 1;
 export const KEY_ID_OFFSET = VERSION_OFFSET + VERSION_BYTES;
 export const KEY_ID_BYTES = 4;
 export const SENDER_OFFSET = KEY_ID_OFFSET + KEY_ID_BYTES;
-export const SENDER_BYTES = 2;
+export const SENDER_BYTES = 4;
 export const DESTINATION_OFFSET = SENDER_OFFSET + SENDER_BYTES;
-export const DESTINATION_BYTES = 2;
-export const BOOT_ID_OFFSET = DESTINATION_OFFSET + DESTINATION_BYTES;
+export const DESTINATION_BYTES = 4;
+export const ROSTER_OFFSET = DESTINATION_OFFSET + DESTINATION_BYTES;
+export const ROSTER_BYTES = 4;
+export const BOOT_ID_OFFSET = ROSTER_OFFSET + ROSTER_BYTES;
 export const BOOT_ID_BYTES = 8;
 export const SEQ_OFFSET = BOOT_ID_OFFSET + BOOT_ID_BYTES;
 export const SEQ_BYTES = 4;

@@ -5,7 +5,9 @@
  * `open` checks, in order of cost: the length, the magic bytes, the version and the key id
  * (none needs cryptography, so stray or foreign traffic is dropped cheaply); then the GCM tag;
  * then, only for packets that authenticated, the sender, the destination, the boot id, replay,
- * and the body. The replay window moves only for a packet that passed every check, so neither
+ * and the body. Sender and destination are server tags (roster.ts); a membership body sealed
+ * with other server or system lists than ours is opened all the same and marked `roster:
+ * 'other'`: its member and system numbers mean other servers and systems than ours. The replay window moves only for a packet that passed every check, so neither
  * garbage, nor a key holder's malformed packet, nor a packet sealed for another server can lock
  * a sender out or use up a sequence number.
  */
@@ -27,6 +29,7 @@ import {
   NONCE_OFFSET,
   PACKET_BYTES_MAX,
   PACKET_OVERHEAD_BYTES,
+  ROSTER_OFFSET,
   SENDER_OFFSET,
   SEQ_OFFSET,
   TAG_BYTES,
@@ -36,6 +39,7 @@ import {
 import { MEMBER_COUNT_MAX, U32_MAX, U32_SPAN, U64_SAFE_HIGH_MAX } from './limits.js';
 import { ReplayGuard, type SenderWindow } from './replay.js';
 import { decodeReplicaBody, encodeReplicaBody, isReplicaBodyCode, type ReplicaBody } from './replica-body.js';
+import { indexRoster, type RosterLists, WireRoster } from './roster.js';
 
 export { PACKET_BYTES_MAX } from './layout.js';
 
@@ -56,12 +60,25 @@ export interface PacketCodecOptions {
   bootId: number;
   /** The number of servers in the config; indexes run from 0 to memberCount - 1. */
   memberCount: number;
+  /**
+   * The config's server ids (memberCount of them, index order) and system names: packets name
+   * servers by the tags of these ids, and carry the digest of both lists (roster.ts). Default:
+   * servers named by their index and no systems (codecs of one memberCount then agree).
+   */
+  roster?: RosterLists;
   /** Source of nonces; injectable so tests are reproducible. Default: node:crypto randomBytes. */
   randomBytes?: (n: number) => Uint8Array;
 }
 
+/**
+ * Whether the sender's server and system lists are ours (`same`), so that the member and system
+ * numbers of a membership body mean what they mean here, or not (`other`: see
+ * membership/roster-free.ts for what of such a body may be read).
+ */
+export type RosterMatch = 'same' | 'other';
+
 export type OpenResult =
-  | { ok: true; from: number; bootId: number; message: Message }
+  | { ok: true; from: number; bootId: number; message: Message; roster: RosterMatch }
   /**
    * `detail` says what was wrong with a malformed body, for a debug log. A `stale_boot` drop (an
    * authentic packet whose boot id is below one already seen from its sender) also names the
@@ -74,7 +91,7 @@ export type PacketBody = { kind: 'membership'; message: Message } | { kind: 'rep
 
 /** What openBody gives: as OpenResult, with the body of either kind. */
 export type OpenBodyResult =
-  | { ok: true; from: number; bootId: number; body: PacketBody }
+  | { ok: true; from: number; bootId: number; body: PacketBody; roster: RosterMatch }
   | Extract<OpenResult, { ok: false }>;
 
 export class PacketCodec {
@@ -83,6 +100,8 @@ export class PacketCodec {
   readonly #keys: KeyRing;
   readonly #selfIndex: number;
   readonly #memberCount: number;
+  readonly #roster: WireRoster;
+  readonly #selfTag: number;
   readonly #randomBytes: (n: number) => Uint8Array;
   readonly #replay = new ReplayGuard();
   #bootId: number;
@@ -101,9 +120,17 @@ export class PacketCodec {
     if (!Number.isSafeInteger(bootId) || bootId < 0) {
       throw new RangeError(`PacketCodec: bootId ${bootId} is not a safe non-negative integer`);
     }
+    const lists = options.roster ?? indexRoster(memberCount);
+    if (lists.servers.length !== memberCount) {
+      throw new RangeError(
+        `PacketCodec: the roster names ${lists.servers.length} servers, not memberCount ${memberCount}`,
+      );
+    }
     this.#keys = new KeyRing(options.keys);
     this.#selfIndex = selfIndex;
     this.#memberCount = memberCount;
+    this.#roster = new WireRoster(lists);
+    this.#selfTag = this.#roster.tag(selfIndex);
     this.#bootId = bootId;
     this.#randomBytes = options.randomBytes ?? randomBytes;
   }
@@ -166,8 +193,9 @@ export class PacketCodec {
     packet.set(MAGIC, MAGIC_OFFSET);
     view.setUint8(VERSION_OFFSET, WIRE_VERSION);
     view.setUint32(KEY_ID_OFFSET, key.id);
-    view.setUint16(SENDER_OFFSET, this.#selfIndex);
-    view.setUint16(DESTINATION_OFFSET, to);
+    view.setUint32(SENDER_OFFSET, this.#selfTag);
+    view.setUint32(DESTINATION_OFFSET, this.#roster.tag(to));
+    view.setUint32(ROSTER_OFFSET, this.#roster.digest);
     const seq = this.#takeSeq();
     view.setUint32(BOOT_ID_OFFSET, Math.floor(this.#bootId / U32_SPAN));
     view.setUint32(BOOT_ID_OFFSET + 4, this.#bootId % U32_SPAN);
@@ -194,7 +222,13 @@ export class PacketCodec {
     const opened = this.#open(packet, false);
     if (!opened.ok) return opened;
     if (opened.body.kind !== 'membership') throw new Error('PacketCodec.open: a replica body got through');
-    return { ok: true, from: opened.from, bootId: opened.bootId, message: opened.body.message };
+    return {
+      ok: true,
+      from: opened.from,
+      bootId: opened.bootId,
+      message: opened.body.message,
+      roster: opened.roster,
+    };
   }
 
   /**
@@ -229,12 +263,14 @@ export class PacketCodec {
     }
     if (body === undefined) return this.#drop('bad_tag');
 
-    const from = view.getUint16(SENDER_OFFSET);
-    if (from >= this.#memberCount) return this.#drop('unknown_sender');
-    if (from === this.#selfIndex) return this.#drop('self');
-    // Sealed for another server (or by a peer whose server list differs from ours): accepting it
-    // would let anybody who saw it replay it here once, as its sequence number is new here.
-    if (view.getUint16(DESTINATION_OFFSET) !== this.#selfIndex) return this.#drop('wrong_destination');
+    const senderTag = view.getUint32(SENDER_OFFSET);
+    if (senderTag === this.#selfTag) return this.#drop('self');
+    const from = this.#roster.indexOf(senderTag);
+    if (from === undefined) return this.#drop('unknown_sender');
+    // Sealed for another server: accepting it would let anybody who saw it replay it here once,
+    // as its sequence number is new here.
+    if (view.getUint32(DESTINATION_OFFSET) !== this.#selfTag) return this.#drop('wrong_destination');
+    const roster: RosterMatch = view.getUint32(ROSTER_OFFSET) === this.#roster.digest ? 'same' : 'other';
     const bootIdHigh = view.getUint32(BOOT_ID_OFFSET);
     if (bootIdHigh > U64_SAFE_HIGH_MAX) return this.#drop('malformed_header');
     const bootId = bootIdHigh * U32_SPAN + view.getUint32(BOOT_ID_OFFSET + 4);
@@ -246,16 +282,21 @@ export class PacketCodec {
     }
     if (verdict !== 'fresh') return this.#drop(verdict);
 
-    const opened = this.#decode(body, replica);
+    const opened = this.#decode(body, replica, roster);
     if (!opened.ok) return this.#drop(opened.reason, opened.detail);
     this.#replay.accept(from, bootId, seq);
-    return { ok: true, from, bootId, body: opened.body };
+    return { ok: true, from, bootId, body: opened.body, roster };
   }
 
-  /** The body by its first byte: a replica body (when read here), else a membership message. */
+  /**
+   * The body by its first byte: a replica body (when read here), else a membership message. A
+   * membership body of another roster is decoded against the largest server count (its numbers
+   * are the sender's; the receiver reads what does not depend on them).
+   */
   #decode(
     body: Uint8Array,
     replica: boolean,
+    roster: RosterMatch,
   ): { ok: true; body: PacketBody } | { ok: false; reason: DropReason; detail: string } {
     const type = body[0];
     if (type !== undefined && isReplicaBodyCode(type)) {
@@ -268,7 +309,7 @@ export class PacketCodec {
       const decoded = decodeReplicaBody(body);
       return decoded.ok ? { ok: true, body: { kind: 'replica', body: decoded.body } } : decoded;
     }
-    const decoded = decodeBody(body, this.#memberCount);
+    const decoded = decodeBody(body, roster === 'same' ? this.#memberCount : MEMBER_COUNT_MAX);
     return decoded.ok ? { ok: true, body: { kind: 'membership', message: decoded.message } } : decoded;
   }
 

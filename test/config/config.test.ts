@@ -250,3 +250,29 @@ describe('config: JSON Schema export', () => {
     assert.ok(Object.keys(SYSTEM_TYPES).includes('hash'));
   });
 });
+
+describe('config: server ids whose wire tags collide', () => {
+  it('refuses the second of two servers with one tag, naming both, with its line', () => {
+    // s25985 and s72319 have one 32-bit tag (found by search; test/wire/packet.test.ts checks it).
+    const text = [
+      '{',
+      '  "id": "s25985",',
+      '  "key": "k",',
+      '  "servers": {',
+      '    "s25985": {"ip": "10.0.0.1", "port": 2200},',
+      '    "s72319": {"ip": "10.0.0.2", "port": 2200}',
+      '  },',
+      '  "cluster": {"system": {}}',
+      '}',
+    ].join('\n');
+    const issues = issuesOf(text);
+    assert.equal(issues.length, 1, issues.map((issue) => issue.message).join('; '));
+    assert.equal(issues[0]!.path, 'servers.s72319');
+    assert.match(issues[0]!.message, /same 32-bit wire tag as "s25985".*rename one/);
+    assert.equal(issues[0]!.line, 6);
+  });
+
+  it('accepts servers whose tags differ', () => {
+    assert.doesNotThrow(() => parseConfig(minimal(), 'ok.json'));
+  });
+});

@@ -10,12 +10,14 @@ import type { Message } from '../../src/membership/messages.js';
 import { BODY_BYTES_MAX, encodeBody } from '../../src/wire/body.js';
 import { totalDrops } from '../../src/wire/drop-reasons.js';
 import { type OpenResult, PACKET_BYTES_MAX, PacketCodec } from '../../src/wire/packet.js';
-import { hex, Rng, randomMessage, sealRaw } from './helpers.js';
+import { hex, indexIds, Rng, randomMessage, sealRaw, tagOf } from './helpers.js';
 
 const SEED = Number(process.env.WIRE_FUZZ_SEED ?? 0xf1ee_d00d);
 const PACKETS = Number(process.env.WIRE_FUZZ_PACKETS ?? 100_000);
 const MEMBERS = 7;
 const SELF = 0;
+/** The tags of the default roster's servers, by index (the codecs here use it). */
+const TAGS = indexIds(MEMBERS).map(tagOf);
 /** Never opened, so its mutated packets would be accepted if they authenticated. */
 const SENDER_MUTATED = 1;
 /**
@@ -112,8 +114,9 @@ function windows(codec: PacketCodec): string {
 function unexpected(kind: Kind, result: OpenResult, packet: Uint8Array): string | undefined {
   if (result.ok) {
     // Only authenticated packets for us from a real sender with a valid body may get through.
-    const destination = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint16(9);
-    if (kind === 'header_fields' && result.from === SENDER_HEADER && destination === SELF) return undefined;
+    const destination = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(11);
+    if (kind === 'header_fields' && result.from === SENDER_HEADER && destination === TAGS[SELF])
+      return undefined;
     if (kind === 'garbage_body' && result.from === SENDER_GARBAGE) return undefined;
     return `accepted from ${result.from}`;
   }
@@ -122,13 +125,13 @@ function unexpected(kind: Kind, result: OpenResult, packet: Uint8Array): string 
   if (kind === 'replayed') expected = ['replay'];
   if (kind === 'misdirected') expected = ['wrong_destination'];
   if (kind === 'header_fields') {
-    // Offsets from layout.ts: sender 7, destination 9, boot id 11.
+    // Offsets from layout.ts: sender tag 7, destination tag 11, roster 15, boot id 19.
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
-    const sender = view.getUint16(7);
-    if (sender >= MEMBERS) expected = ['unknown_sender'];
-    else if (sender === SELF) expected = ['self'];
-    else if (view.getUint16(9) !== SELF) expected = ['wrong_destination'];
-    else if (view.getUint32(11) > 0x1f_ffff) expected = ['malformed_header'];
+    const sender = TAGS.indexOf(view.getUint32(7));
+    if (sender === SELF) expected = ['self'];
+    else if (sender < 0) expected = ['unknown_sender'];
+    else if (view.getUint32(11) !== TAGS[SELF]) expected = ['wrong_destination'];
+    else if (view.getUint32(19) > 0x1f_ffff) expected = ['malformed_header'];
     else expected = ['replay', 'stale_boot'];
   }
   if (expected === undefined || expected.includes(result.reason)) return undefined;
@@ -225,19 +228,23 @@ describe('packet: fuzz', () => {
           packet = rng.pick(bases).slice();
           const view = new DataView(packet.buffer);
           const field = rng.below(4);
-          if (field === 0) view.setUint16(7, (view.getUint16(7) + rng.between(1, MEMBERS - 1)) % MEMBERS);
-          // The destination: readdressed to another server, or to any u16.
+          if (field === 0) {
+            const sender = TAGS.indexOf(view.getUint32(7));
+            view.setUint32(7, TAGS[(sender + rng.between(1, MEMBERS - 1)) % MEMBERS]!);
+          }
+          // The destination: readdressed to another server, or to any u32.
           else if (field === 1)
-            view.setUint16(9, rng.chance(0.5) ? rng.between(1, MEMBERS - 1) : rng.between(1, 0xffff));
+            view.setUint32(11, rng.chance(0.5) ? TAGS[rng.between(1, MEMBERS - 1)]! : rng.u32() >>> 0);
           // The low half of the boot id.
-          else if (field === 2) view.setUint32(15, view.getUint32(15) ^ rng.between(1, 0xffff_ffff));
-          else view.setUint32(19, view.getUint32(19) ^ rng.between(1, 0xffff_ffff));
+          else if (field === 2) view.setUint32(23, view.getUint32(23) ^ rng.between(1, 0xffff_ffff));
+          else view.setUint32(27, view.getUint32(27) ^ rng.between(1, 0xffff_ffff));
           break;
         }
         case 'garbage_body':
           // Sealed with the right key and a fresh seq, so only the body decoder can refuse it.
           packet = sealRaw({
             key: rng.pick(KEYS),
+            members: MEMBERS,
             sender: SENDER_GARBAGE,
             destination: SELF,
             bootId: BOOT,
@@ -262,6 +269,7 @@ describe('packet: fuzz', () => {
           const body = encodeBody(randomMessage(rng, MEMBERS, BODY_BYTES_MAX), MEMBERS);
           packet = sealRaw({
             key: 'current',
+            members: MEMBERS,
             sender,
             destination,
             bootId,
@@ -316,6 +324,7 @@ describe('packet: fuzz', () => {
     // The garbage sender's rejected packets never burnt its sequence number.
     const last = sealRaw({
       key: 'current',
+      members: MEMBERS,
       sender: SENDER_GARBAGE,
       destination: SELF,
       bootId: BOOT,

@@ -4,7 +4,7 @@
  * packet, valid or not, and check the codec against the specification.
  */
 import { Buffer } from 'node:buffer';
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import type { Gossip, Message, StateRecord, Update } from '../../src/membership/messages.js';
 import { Random } from '../../src/testing/seeded.js';
 import { bodySize } from '../../src/wire/body.js';
@@ -285,9 +285,18 @@ export function everyMessage(memberCount: number): Message[] {
 export interface RawPacket {
   /** The secret to seal with. */
   key: string;
+  /** The sender's index in the default roster (servers named "#INDEX", as PacketCodec's default). */
   sender: number;
-  /** The server index the packet is sealed for. */
+  /** The index of the server the packet is sealed for, in the same roster. */
   destination: number;
+  /** Overrides the sender's tag (otherwise the tag of "#sender"). */
+  senderTag?: number;
+  /** Overrides the destination's tag. */
+  destinationTag?: number;
+  /** The roster digest; by default that of `members` servers named by index and no systems. */
+  roster?: number;
+  /** For the default roster digest; 5 by default. */
+  members?: number;
   bootId: number | bigint;
   seq: number;
   body: Uint8Array;
@@ -309,21 +318,43 @@ function wireKey(secret: string): WireKey {
   return key;
 }
 
+/**
+ * A server id's tag, as layout.ts and roster.ts document it: the first 4 bytes of SHA-256 of
+ * "flip server tag", NUL, the id (computed here, not by the codec's code).
+ */
+export function tagOf(id: string): number {
+  return createHash('sha256').update(`flip server tag\u0000${id}`, 'utf8').digest().readUInt32BE(0);
+}
+
+/** A roster digest as documented: the first 4 bytes of SHA-256 of "flip roster", NUL, JSON [servers, systems]. */
+export function digestOf(servers: readonly string[], systems: readonly string[] = []): number {
+  return createHash('sha256')
+    .update(`flip roster\u0000${JSON.stringify([servers, systems])}`, 'utf8')
+    .digest()
+    .readUInt32BE(0);
+}
+
+/** The default roster's server ids: "#0", "#1", ... */
+export function indexIds(members: number): string[] {
+  return Array.from({ length: members }, (_, index) => `#${index}`);
+}
+
 /** Builds and seals a packet field by field, following the layout documented in layout.ts. */
 export function sealRaw(packet: RawPacket): Uint8Array {
   const key = wireKey(packet.key);
   const nonce = packet.nonce ?? new Uint8Array(12);
-  const header = Buffer.alloc(35);
+  const header = Buffer.alloc(43);
   const [magic0, magic1] = packet.magic ?? [0x46, 0x4c];
   header.writeUInt8(magic0, 0);
   header.writeUInt8(magic1, 1);
-  header.writeUInt8(packet.version ?? 2, 2);
+  header.writeUInt8(packet.version ?? 3, 2);
   header.writeUInt32BE(packet.keyId ?? key.id, 3);
-  header.writeUInt16BE(packet.sender, 7);
-  header.writeUInt16BE(packet.destination, 9);
-  header.writeBigUInt64BE(BigInt(packet.bootId), 11);
-  header.writeUInt32BE(packet.seq, 19);
-  header.set(nonce, 23);
+  header.writeUInt32BE(packet.senderTag ?? tagOf(`#${packet.sender}`), 7);
+  header.writeUInt32BE(packet.destinationTag ?? tagOf(`#${packet.destination}`), 11);
+  header.writeUInt32BE(packet.roster ?? digestOf(indexIds(packet.members ?? 5)), 15);
+  header.writeBigUInt64BE(BigInt(packet.bootId), 19);
+  header.writeUInt32BE(packet.seq, 27);
+  header.set(nonce, 31);
   const cipher = createCipheriv('aes-256-gcm', key.cipherKey, nonce, { authTagLength: 16 });
   cipher.setAAD(header);
   const ciphertext = Buffer.concat([cipher.update(packet.body), cipher.final()]);

@@ -12,7 +12,7 @@ import {
   PacketCodec,
   type PacketCodecOptions,
 } from '../../src/wire/packet.js';
-import { countingNonces, everyMessage, hex, sealRaw } from './helpers.js';
+import { countingNonces, digestOf, everyMessage, hex, sealRaw, tagOf } from './helpers.js';
 
 const MEMBERS = 5;
 const BOOT = 1_700_000_000_000;
@@ -81,18 +81,20 @@ describe('packet: layout', () => {
       },
       2,
     );
-    // Checked against an independent AES-GCM and HKDF implementation (Python's cryptography).
+    // Checked against an independent AES-GCM and HKDF implementation (Python's cryptography),
+    // the tags and the digest against Python's hashlib.
     const expected =
       '464c' + // magic
-      '02' + // version
+      '03' + // version
       '4a889bae' + // key id of 'secret'
-      '0001' + // sender
-      '0002' + // destination
+      '95eea7c1' + // sender: the tag of "#1" (the default roster names servers by index)
+      'ebbe257a' + // destination: the tag of "#2"
+      '343cffa7' + // roster: the digest of ["#0", "#1", "#2"] and no systems
       '0000018bcfe56800' + // boot id 1700000000000
       '00000000' + // packet sequence number
       '000102030405060708090a0b' + // nonce
       'a6ca79fc3fb1f166bb82fc217de1a7d2a8096fcb251073c56886084bd7' + // ciphertext (29 bytes)
-      '94f52ff0d5381c9b25e6d12d60c8f8d0'; // tag
+      '964fcaa9c0a6835eeaeb6a62e751880d'; // tag
     assert.equal(hex(packet), expected);
   });
 
@@ -126,10 +128,10 @@ describe('packet: layout', () => {
     }
   });
 
-  it('has a 35-byte header, a 16-byte tag, and room for a 1349-byte body', () => {
-    assert.equal(HEADER_BYTES, 35);
+  it('has a 43-byte header, a 16-byte tag, and room for a 1341-byte body', () => {
+    assert.equal(HEADER_BYTES, 43);
     assert.equal(TAG_BYTES, 16);
-    assert.equal(PACKET_OVERHEAD_BYTES, 51);
+    assert.equal(PACKET_OVERHEAD_BYTES, 59);
     assert.equal(PACKET_BYTES_MAX, 1400);
     assert.equal(BODY_BYTES_MAX, PACKET_BYTES_MAX - PACKET_OVERHEAD_BYTES);
   });
@@ -137,7 +139,7 @@ describe('packet: layout', () => {
   it('uses a fresh random nonce for every packet by default', () => {
     const sender = new PacketCodec({ keys: ['k'], selfIndex: 0, bootId: 1, memberCount: MEMBERS });
     const nonces = new Set<string>();
-    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(23, 35)));
+    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(31, 43)));
     assert.equal(nonces.size, 100);
   });
 });
@@ -159,7 +161,7 @@ describe('packet: seal and open', () => {
     const sender = codec({ selfIndex: 1 });
     for (let seq = 0; seq < 5; seq++) {
       const packet = sender.seal(gossip, 0);
-      assert.equal(Buffer.from(packet).readUInt32BE(19), seq);
+      assert.equal(Buffer.from(packet).readUInt32BE(27), seq);
     }
   });
 
@@ -184,8 +186,8 @@ describe('packet: seal and open', () => {
   it('refuses to seal a body over BODY_BYTES_MAX, without using a sequence number', () => {
     const sender = codec({ selfIndex: 1, memberCount: 65_536 });
     const tooBig = messageOfBodySize(BODY_BYTES_MAX + 1);
-    assert.throws(() => sender.seal(tooBig, 0), /exceeds BODY_BYTES_MAX \(1349\)/);
-    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(19), 0);
+    assert.throws(() => sender.seal(tooBig, 0), /exceeds BODY_BYTES_MAX \(1341\)/);
+    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(27), 0);
   });
 
   it('refuses to seal an invalid message', () => {
@@ -201,7 +203,7 @@ describe('packet: seal and open', () => {
     for (const to of [1, MEMBERS, -1, 0.5, Number.NaN, 0x1_0000]) {
       assert.throws(() => sender.seal(gossip, to), /destination/, `to ${to}`);
     }
-    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(19), 0);
+    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(27), 0);
   });
 
   it('refuses invalid options', () => {
@@ -296,8 +298,9 @@ describe('packet: rejections', () => {
       ),
       'bad_magic',
     );
-    // 1 is the version before the destination was added: an agent not yet upgraded.
-    for (const version of [0, 1, 3, 255]) {
+    // 1 and 2: the versions before the destination, and before the tags and roster, were added
+    // (an agent not yet upgraded).
+    for (const version of [0, 1, 2, 4, 255]) {
       dropped(
         receiver.open(sealRaw({ key: 'k', destination: 0, version, sender: 1, bootId: 1, seq: 0, body })),
         'wrong_version',
@@ -306,7 +309,7 @@ describe('packet: rejections', () => {
     assert.ok(receiver.open(sealRaw({ key: 'k', destination: 0, sender: 1, bootId: 1, seq: 0, body })).ok);
   });
 
-  it('drops authenticated packets from a sender index outside the cluster', () => {
+  it('drops authenticated packets from a server that is not in its list (its tag is unknown)', () => {
     const receiver = codec();
     const body = encodeBody(gossip);
     dropped(
@@ -456,10 +459,10 @@ describe('packet: destination', () => {
     opened(b.open(forB));
   });
 
-  it('drops authenticated packets sealed for an index outside the cluster', () => {
+  it('drops authenticated packets sealed for a server that is not this one (another tag)', () => {
     const receiver = codec();
     const body = encodeBody(gossip);
-    for (const destination of [MEMBERS, 0xffff]) {
+    for (const destination of [MEMBERS, 0xffff, 2]) {
       dropped(
         receiver.open(sealRaw({ key: 'k', sender: 1, destination, bootId: 1, seq: 0, body })),
         'wrong_destination',
@@ -557,5 +560,83 @@ describe('packet: drop counters', () => {
     const receiver = codec();
     assert.deepEqual(Object.keys(receiver.drops).sort(), [...DROP_REASONS].sort());
     assert.equal(totalDrops(receiver.drops), 0);
+  });
+});
+
+describe('packet: rosters (server tags and the roster digest)', () => {
+  /** A codec of the server `self` in `servers` (index order), with `systems`. */
+  function member(servers: string[], self: string, systems: string[] = []): PacketCodec {
+    return codec({
+      selfIndex: servers.indexOf(self),
+      memberCount: servers.length,
+      roster: { servers, systems },
+    });
+  }
+
+  it('names sender and destination by tag: a server whose index differs here is known by its id', () => {
+    // "c" is index 2 at the sender, index 3 at the receiver, where "x" was added before it.
+    const sender = member(['a', 'b', 'c'], 'c');
+    const receiver = member(['a', 'x', 'b', 'c'], 'a');
+    const packet = sender.seal(gossip, 0);
+    assert.equal(Buffer.from(packet).readUInt32BE(7), tagOf('c'));
+    assert.equal(Buffer.from(packet).readUInt32BE(11), tagOf('a'));
+    assert.equal(Buffer.from(packet).readUInt32BE(15), digestOf(['a', 'b', 'c']));
+    const result = opened(receiver.open(packet));
+    assert.equal(result.from, 3, "the sender is c, at c's index here");
+    assert.equal(result.roster, 'other', 'its numbers are not ours');
+    assert.deepEqual(result.message, gossip, 'the body is decoded all the same');
+  });
+
+  it('marks the roster the same only when both lists are equal, in order', () => {
+    const servers = ['a', 'b', 'c'];
+    assert.equal(opened(member(servers, 'a').open(member(servers, 'b').seal(gossip, 0))).roster, 'same');
+    // Another order is another numbering.
+    assert.equal(
+      opened(member(['a', 'c', 'b'], 'a').open(member(servers, 'b').seal(gossip, 0))).roster,
+      'other',
+    );
+    // Readiness numbers systems: other systems, other numbers.
+    assert.equal(
+      opened(member(servers, 'a', ['vip']).open(member(servers, 'b', ['db', 'vip']).seal(gossip, 0))).roster,
+      'other',
+    );
+  });
+
+  it('decodes a body of another roster whose member numbers are beyond our list', () => {
+    const sender = member(['a', 'b', 'c', 'd', 'e'], 'e');
+    const receiver = member(['a', 'e'], 'a');
+    const about4: Message = {
+      type: 'gossip',
+      incarnation: 1,
+      updates: [{ kind: 'alive', member: 4, incarnation: 2 }],
+    };
+    const result = opened(receiver.open(sender.seal(about4, 0)));
+    assert.equal(result.from, 1);
+    assert.equal(result.roster, 'other');
+    // Of the same roster, such a number is malformed.
+    const same = member(['a', 'e'], 'e');
+    assert.throws(() => same.seal(about4, 0), /not a server index below 2/);
+  });
+
+  it('a server of the sender that is not in our list is an unknown sender; one sealed for another is not ours', () => {
+    const receiver = member(['a', 'b'], 'a');
+    dropped(receiver.open(member(['a', 'b', 'n'], 'n').seal(gossip, 0)), 'unknown_sender');
+    dropped(receiver.open(member(['a', 'b', 'n'], 'n').seal(gossip, 1)), 'unknown_sender');
+    dropped(receiver.open(member(['a', 'b', 'n'], 'b').seal(gossip, 2)), 'wrong_destination');
+    assert.equal(receiver.drops.unknown_sender, 2);
+    assert.equal(receiver.drops.wrong_destination, 1);
+  });
+
+  it('refuses a roster whose server count is not memberCount, or with two servers of one tag', () => {
+    assert.throws(
+      () => codec({ memberCount: 3, roster: { servers: ['a', 'b'], systems: [] } }),
+      /names 2 servers, not memberCount 3/,
+    );
+    // Two ids whose tags collide (found by search; checked here first).
+    assert.equal(tagOf('s25985'), tagOf('s72319'));
+    assert.throws(
+      () => codec({ memberCount: 2, roster: { servers: ['s25985', 's72319'], systems: [] } }),
+      /have one tag/,
+    );
   });
 });

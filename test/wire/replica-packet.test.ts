@@ -51,9 +51,29 @@ describe('PacketCodec with replica bodies', () => {
       from: 1,
       bootId: BOOT,
       body: { kind: 'replica', body: { type: 'replica', message: vote } },
+      roster: 'same',
     });
     assert.equal(totalDrops(receiver.drops), 0);
     assert.equal(receiver.replayWindow(1)?.highestSeq, 0, 'the replay window moved');
+  });
+
+  it('opens a replica message from a peer with another server list, from its sender by id', () => {
+    // flip2 is index 1 at the sender; the receiver's list has flip0 added before it.
+    const sender = codec({
+      selfIndex: 1,
+      memberCount: 2,
+      roster: { servers: ['flip1', 'flip2'], systems: [] },
+    });
+    const receiver = codec({
+      selfIndex: 1,
+      memberCount: 3,
+      roster: { servers: ['flip0', 'flip1', 'flip2'], systems: [] },
+    });
+    const result = receiver.openBody(sender.sealReplica({ type: 'replica', message: vote }, 0));
+    assert.ok(result.ok, result.ok ? '' : result.reason);
+    assert.equal(result.from, 2, 'flip2, at its index here');
+    assert.equal(result.roster, 'other');
+    assert.deepEqual(result.body, { kind: 'replica', body: { type: 'replica', message: vote } });
   });
 
   it('opens membership messages with openBody as before, bytes unchanged', () => {

@@ -1,0 +1,54 @@
+/**
+ * What of a message from a server with other server or system lists than ours may be read (the
+ * packet says so: wire/roster.ts). Such a sender numbers members and systems by its own lists,
+ * so everything that names a member or a system by number is dropped: the piggybacked gossip
+ * (suspicions, decisions, readiness), a state exchange, an indirect probe's target, a
+ * confirmation's subject and its answer, a duplicate notice. What is left is about the sender
+ * and the receiver themselves, whose identities the packet header gives by id: that the sender
+ * is alive at its incarnation, a direct probe and its answer with the lease grant (a promise
+ * between the two of them), and the items of release notices and claims, named by system and
+ * item.
+ *
+ * So while lists differ (a rolling restart after `flip server add|rm`) servers still see each
+ * other alive, grant leases, hand items over and answer claims; failure reports, decisions and
+ * readiness travel only between servers of one list. Nothing is misread.
+ *
+ * Pure.
+ */
+import { type Message, PING_FLAG_ABOUT, PING_FLAG_WANT_STATE } from './messages.js';
+
+/**
+ * The part of `message` that does not depend on the sender's lists, for the receiver `self`; or
+ * undefined when nothing of it can be read here.
+ */
+export function rosterFree(message: Message, self: number): Message | undefined {
+  switch (message.type) {
+    case 'ping': {
+      // A direct probe of us (the header's destination says so); no state asked, no subject.
+      const { about: _about, ...rest } = message;
+      return {
+        ...rest,
+        target: self,
+        flags: message.flags & ~(PING_FLAG_ABOUT | PING_FLAG_WANT_STATE),
+        updates: [],
+      };
+    }
+    case 'ack': {
+      // `heard_ago_ms` answers a confirmation about a member, numbered by the pinger's list.
+      const { heard_ago_ms: _heard, ...rest } = message;
+      return { ...rest, updates: [] };
+    }
+    case 'nack':
+    case 'released':
+    case 'released_ack':
+    case 'claim':
+    case 'claim_reply':
+    case 'boot_hint':
+      return { ...message, updates: [] };
+    case 'ping_req':
+    case 'gossip':
+    case 'state':
+    case 'duplicate':
+      return undefined;
+  }
+}
