@@ -165,6 +165,96 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
     }
   });
 
+  it('server add before the others in priority order, then a rolling restart: old and new lists know each other by id, never an item on two, the data rebalances onto the new server', async () => {
+    const { c, flip } = await started();
+    const [port] = await freeUdpPorts(1);
+    // a0 at priority 0 comes first: every server's index moves in the new list.
+    const added = await waitFor(
+      async () => {
+        const result = await flip(
+          'flip',
+          'server',
+          'add',
+          'a0',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--priority',
+          '0',
+          '--systems',
+          'ip',
+        );
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed server add', timeoutMs: WAIT_MS },
+    );
+    assert.equal(added.status, 0, added.stderr + added.stdout);
+    const file = join(c.dir, 'a0.json');
+    writeFileSync(file, JSON.stringify({ id: 'a0', key: 'secret', state_dir: join(c.dir, 'state') }));
+    const api = (id: string) => `127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
+    const a0 = spawn(
+      FLIP_COMMAND[0]!,
+      [...FLIP_COMMAND.slice(1), 'agent', '--config', file, '--join', api('flip1'), '--token', TOKEN],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FLIP_DEMO_LOG: c.recordLog },
+      },
+    );
+    let a0Log = '';
+    a0.stdout!.on('data', (chunk: Buffer) => {
+      a0Log += chunk.toString();
+    });
+    a0.stderr!.on('data', (chunk: Buffer) => {
+      a0Log += chunk.toString();
+    });
+    try {
+      await waitFor(() => /flip agent started/.test(a0Log), { what: 'a0 started', timeoutMs: WAIT_MS });
+      // One at a time, each from the stored committed config: the list with a0 first.
+      for (const id of ['flip1', 'flip', 'flip2']) {
+        c.signal(id, 'SIGTERM');
+        assert.equal(await c.waitExit(id), 0, `${id} stopped`);
+        const before = readFileSync(join(c.dir, `${id}.log`), 'utf8').split('flip agent started').length;
+        c.start(id);
+        await waitFor(
+          () => readFileSync(join(c.dir, `${id}.log`), 'utf8').split('flip agent started').length > before,
+          { what: `${id} started again`, timeoutMs: WAIT_MS },
+        );
+        assertNeverTwo(c.records());
+      }
+      // Shard over [a0, flip1, flip] in that order: 192.168.0.1 to a0, 192.168.0.2 to flip1.
+      await waitFor(
+        () =>
+          [...(holders(c.records()).get('192.168.0.1') ?? [])].join() === 'a0' &&
+          [...(holders(c.records()).get('192.168.0.2') ?? [])].join() === 'flip1',
+        {
+          what: 'the items where the list with a0 first puts them',
+          timeoutMs: WAIT_MS,
+        },
+      );
+      assertNeverTwo(c.records());
+      // No packet was taken for another server's: with index numbering, the old lists dropped
+      // the new list's packets as their own (self) or as sealed for another (wrong_destination).
+      for (const [id, log] of [
+        ...['flip', 'flip1', 'flip2'].map((id) => [id, readFileSync(join(c.dir, `${id}.log`), 'utf8')]),
+        ['a0', a0Log],
+      ]) {
+        for (const line of log!.split('\n').filter((entry) => entry.includes('"msg":"packets dropped"'))) {
+          const reasons = (JSON.parse(line) as { by_reason: Record<string, number> }).by_reason;
+          assert.equal(reasons.self ?? 0, 0, `${id}: ${line}`);
+          assert.equal(reasons.wrong_destination ?? 0, 0, `${id}: ${line}`);
+        }
+      }
+    } finally {
+      try {
+        process.kill(-a0.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  });
+
   it('server rm: the removed server leaves by itself (down, then stops), its item moves, never on two; it refuses to start again', async () => {
     const { c, flip } = await started();
     const removed = await waitFor(
