@@ -12,7 +12,7 @@ import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
 import type { EventBody, ReloadOutcome } from '../api/types.js';
-import type { ConfigChange, SystemSettings } from '../changes/change.js';
+import type { ConfigChange } from '../changes/change.js';
 import { itemsOf, objectOr, own, serversOf, systemsOf } from '../changes/document.js';
 import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
@@ -21,7 +21,7 @@ import { ConfigError } from '../config/errors.js';
 import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.js';
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
-import { runtimeChange, type SystemFieldAtRuntime } from '../config/runtime-change.js';
+import { RUNTIME_SETTING_KEYS, runtimeChange } from '../config/runtime-change.js';
 import { serverEdit } from '../config/server-edit.js';
 import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
@@ -1514,15 +1514,6 @@ function checkScripts(config: FlipConfig, configDir: string, file: string): void
 }
 
 /** The config file's keys of the system fields that a running agent takes (runtime-change.ts). */
-const SETTING_KEYS: Readonly<Record<Exclude<SystemFieldAtRuntime, 'data'>, keyof SystemSettings>> = {
-  type: 'type',
-  preempt: 'preempt',
-  alive: 'alive',
-  down: 'down',
-  delay_ms: 'delay',
-  script_timeout_ms: 'script_timeout',
-};
-
 /**
  * The system_set values of a file's edit of a system: each setting that differs between `was`
  * (the file as last taken in) and `now`, as the file writes it (`written`, the system's entry in
@@ -1534,7 +1525,10 @@ function settingsEdited(
   written: Record<string, unknown>,
 ): Record<string, unknown> {
   const values: Record<string, unknown> = {};
-  for (const [field, key] of Object.entries(SETTING_KEYS) as [keyof typeof SETTING_KEYS, string][]) {
+  for (const [field, key] of Object.entries(RUNTIME_SETTING_KEYS) as [
+    keyof typeof RUNTIME_SETTING_KEYS,
+    string,
+  ][]) {
     if (was !== undefined && sameJson(was[field], now[field])) continue;
     values[key] = own(written, key) ?? null;
   }

@@ -4,6 +4,8 @@
  * invalid change follow it, one a line). Pure; the statuses are exit-codes.ts's.
  */
 import type { ChangeResultDoc, ErrorDoc } from '../api/types.js';
+import type { ConfigChange } from '../changes/change.js';
+import { whenApplied, whenAppliedLine } from '../changes/when-applied.js';
 import type { ChangeAnswer } from '../replica/answer.js';
 import {
   EXIT_CHANGE_CONFLICT,
@@ -92,8 +94,11 @@ export function failureLines(answer: HttpAnswer, base: string): string[] {
   }
 }
 
-/** The report of POST /v1/changes's answer. */
-export function changeReport(answer: HttpAnswer, base: string): Report {
+/**
+ * The report of POST /v1/changes's answer to `sent`: a committed change that the running agents
+ * take only at their next start says so on a second line.
+ */
+export function changeReport(answer: HttpAnswer, base: string, sent?: ConfigChange): Report {
   if (answer.status !== 200)
     return { exit: failureExit(answer.status, errorCode(answer)), lines: failureLines(answer, base) };
   const doc = answer.body as ChangeResultDoc;
@@ -102,7 +107,11 @@ export function changeReport(answer: HttpAnswer, base: string): Report {
       exit: EXIT_OK,
       lines: [`nothing to change: version ${doc.version} already is so (${doc.reason ?? doc.change})`],
     };
-  return { exit: EXIT_OK, lines: [`committed version ${doc.version}: ${doc.change}`] };
+  const later = sent === undefined ? undefined : whenAppliedLine(whenApplied(sent));
+  return {
+    exit: EXIT_OK,
+    lines: [`committed version ${doc.version}: ${doc.change}`, ...(later === undefined ? [] : [later])],
+  };
 }
 
 /** The `code` of a refusal's ErrorDoc, if it has one. */

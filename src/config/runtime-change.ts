@@ -7,6 +7,7 @@
  *
  * Pure: compares two validated configs of the same server.
  */
+import type { SystemSettings } from '../changes/change.js';
 import { sameJson } from '../state/json-equal.js';
 import type { FlipConfig, SystemConfig } from './validate.js';
 
@@ -28,6 +29,18 @@ export const SYSTEM_FIELDS_AT_RUNTIME = [
 ] as const satisfies readonly (keyof SystemConfig)[];
 export type SystemFieldAtRuntime = (typeof SYSTEM_FIELDS_AT_RUNTIME)[number];
 const AT_RUNTIME: ReadonlySet<string> = new Set(SYSTEM_FIELDS_AT_RUNTIME);
+
+/** The config file's (and a system_set's) key of each field a running agent takes at once, but `data`. */
+export const RUNTIME_SETTING_KEYS: Readonly<
+  Record<Exclude<SystemFieldAtRuntime, 'data'>, keyof SystemSettings>
+> = {
+  type: 'type',
+  preempt: 'preempt',
+  alive: 'alive',
+  down: 'down',
+  delay_ms: 'delay',
+  script_timeout_ms: 'script_timeout',
+};
 
 export type RuntimeChange =
   /** Nothing that the agent acts on differs. */

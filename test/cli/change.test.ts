@@ -105,7 +105,11 @@ describe('flip data|server|system and flip config show|history, as processes', {
     const set = await flip(['system', 'set', 'ip', 'delay=200', 'config={"dev":"lo"}', '--api', api]);
     assert.equal(set.status, EXIT_OK, set.stderr);
     // Keys in the config schema's order, whatever order they were typed in.
-    assert.equal(set.stdout, 'committed version 3: system set ip config={"dev":"lo"} delay=200\n');
+    assert.equal(
+      set.stdout,
+      'committed version 3: system set ip config={"dev":"lo"} delay=200\n' +
+        'config: the running agents take it at their next start (the rest applied at once): restart the agents one at a time (docs/CHANGES.md)\n',
+    );
     const again = await flip(['system', 'set', 'ip', 'delay=200', '--api', api]);
     assert.equal(again.status, EXIT_OK, again.stderr);
     assert.match(again.stdout, /^nothing to change: version 3 already is so/);
@@ -126,11 +130,16 @@ describe('flip data|server|system and flip config show|history, as processes', {
     assert.equal(web.status, EXIT_OK, web.stderr);
     assert.equal(
       web.stdout,
-      'committed version 4: system add web (type hash, 2 items, members flip1,flip4)\n',
+      'committed version 4: system add web (type hash, 2 items, members flip1,flip4)\n' +
+        'the running agents take this at their next start: restart the agents one at a time (docs/CHANGES.md)\n',
     );
     const rm = await flip(['server', 'rm', 'flip2', '--api', api]);
     assert.equal(rm.status, EXIT_OK, rm.stderr);
-    assert.equal(rm.stdout, 'committed version 5: server rm flip2\n');
+    assert.equal(
+      rm.stdout,
+      'committed version 5: server rm flip2\n' +
+        'flip2 leaves by itself; the other agents take this at their next start: restart the agents one at a time (docs/CHANGES.md)\n',
+    );
 
     const history = await flip(['config', 'history', '--limit', '3', '--api', api]);
     assert.equal(history.status, EXIT_OK, history.stderr);

@@ -75,7 +75,7 @@ export async function change(
     body: built.change,
     timeout_ms: CHANGE_REQUEST_TIMEOUT_MS,
   });
-  const report = changeReport(answer, client.base);
+  const report = changeReport(answer, client.base, built.change);
   if (options.json) output.out(JSON.stringify(answer.body, null, 2));
   else if (report.exit === EXIT_OK) for (const line of report.lines) output.out(line);
   else printFailure(report.lines, output);

@@ -1,0 +1,53 @@
+/**
+ * When the running agents act on a committed change: at once (items, and the settings of a
+ * system that only change where items go or how their scripts run), or each at its next start
+ * (servers, systems added or removed, and the other settings; docs/CHANGES.md). The server that a
+ * server_rm removes leaves by itself at once. For what a change command prints after the version
+ * it committed.
+ *
+ * Pure.
+ */
+import { RUNTIME_SETTING_KEYS } from '../config/runtime-change.js';
+import type { ConfigChange } from './change.js';
+
+export type WhenApplied =
+  | { kind: 'at_once' }
+  /** Each agent at its next start; `keys`: for a system_set, the keys that wait (others apply at once). */
+  | { kind: 'at_restart'; keys?: string[] }
+  /** The removed server leaves by itself; the others take the change at their next start. */
+  | { kind: 'removed_leaves'; id: string };
+
+const AT_ONCE_KEYS: ReadonlySet<string> = new Set(Object.values(RUNTIME_SETTING_KEYS));
+
+export function whenApplied(change: ConfigChange): WhenApplied {
+  switch (change.kind) {
+    case 'data_add':
+    case 'data_rm':
+      return { kind: 'at_once' };
+    case 'server_rm':
+      return { kind: 'removed_leaves', id: change.id };
+    case 'server_add':
+    case 'system_add':
+    case 'system_rm':
+      return { kind: 'at_restart' };
+    case 'system_set': {
+      const keys = Object.keys(change.values).filter((key) => !AT_ONCE_KEYS.has(key));
+      return keys.length === 0 ? { kind: 'at_once' } : { kind: 'at_restart', keys };
+    }
+  }
+}
+
+/** A line for the operator about a change that does not all apply at once; undefined when it does. */
+export function whenAppliedLine(when: WhenApplied): string | undefined {
+  const restart = 'restart the agents one at a time (docs/CHANGES.md)';
+  switch (when.kind) {
+    case 'at_once':
+      return undefined;
+    case 'removed_leaves':
+      return `${when.id} leaves by itself; the other agents take this at their next start: ${restart}`;
+    case 'at_restart':
+      return when.keys === undefined
+        ? `the running agents take this at their next start: ${restart}`
+        : `${when.keys.join(', ')}: the running agents take ${when.keys.length === 1 ? 'it' : 'them'} at their next start (the rest applied at once): ${restart}`;
+  }
+}

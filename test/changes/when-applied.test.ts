@@ -1,0 +1,63 @@
+/** whenApplied: which committed changes the running agents take at once, and which at their next start. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ConfigChange } from '../../src/changes/change.js';
+import { whenApplied, whenAppliedLine } from '../../src/changes/when-applied.js';
+import { runtimeChange } from '../../src/config/runtime-change.js';
+import { readmeCluster } from '../../src/sim/clusters.js';
+
+describe('whenApplied', () => {
+  it('items apply at once; servers and systems added or removed at the next start; a removed server leaves', () => {
+    const base = { base_version: 1 };
+    assert.deepEqual(whenApplied({ kind: 'data_add', system: 'ip', items: ['x'], ...base }), {
+      kind: 'at_once',
+    });
+    assert.deepEqual(whenApplied({ kind: 'data_rm', system: 'ip', items: ['x'], ...base }), {
+      kind: 'at_once',
+    });
+    assert.deepEqual(whenApplied({ kind: 'server_add', id: 'f', ip: '10.0.0.9', port: 1, ...base }), {
+      kind: 'at_restart',
+    });
+    assert.deepEqual(whenApplied({ kind: 'system_rm', system: 'ip', ...base }), { kind: 'at_restart' });
+    assert.deepEqual(whenApplied({ kind: 'server_rm', id: 'flip2', ...base }), {
+      kind: 'removed_leaves',
+      id: 'flip2',
+    });
+    assert.equal(whenAppliedLine({ kind: 'at_once' }), undefined);
+  });
+
+  it("a system_set's keys wait exactly when a running agent's runtimeChange says their fields need a restart", () => {
+    const config = readmeCluster();
+    const ip = config.systems.find((system) => system.name === 'ip')!;
+    // Each settable key, set to a value its field takes, and whether runtimeChange applies it.
+    const cases: [string, unknown, Partial<typeof ip>][] = [
+      ['type', 'hash', { type: 'hash' }],
+      ['preempt', false, { preempt: false }],
+      ['alive', '/bin/true', { alive: '/bin/true' }],
+      ['down', '/bin/true', { down: '/bin/true' }],
+      ['delay', 10, { delay_ms: 10 }],
+      ['script_timeout', 10, { script_timeout_ms: 10 }],
+      ['config', { dev: 'lo' }, { config: { dev: 'lo' } }],
+      ['no_quorum_policy', 'release', { no_quorum_policy: 'release' }],
+      ['hold_down', 0, { hold_down_ms: 0 }],
+    ];
+    for (const [key, value, fields] of cases) {
+      const change: ConfigChange = {
+        kind: 'system_set',
+        system: 'ip',
+        values: { [key]: value },
+        base_version: 1,
+      };
+      const next = {
+        ...config,
+        systems: config.systems.map((s) => (s.name === 'ip' ? { ...s, ...fields } : s)),
+      };
+      const atOnce = runtimeChange(config, next).kind === 'systems';
+      assert.deepEqual(
+        whenApplied(change),
+        atOnce ? { kind: 'at_once' } : { kind: 'at_restart', keys: [key] },
+        `${key}: runtimeChange says ${atOnce ? 'at once' : 'at restart'}`,
+      );
+    }
+  });
+});
