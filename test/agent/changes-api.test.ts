@@ -49,6 +49,35 @@ function assertNeverTwo(records: ReturnType<LoopbackCluster['records']>): void {
   assert.deepEqual(twoHolders(records), [], lines(records));
 }
 
+/**
+ * Starts `flip agent --config FILE --join HOST:PORT --token` in a process group of its own, its
+ * output kept; `log()` is what it printed so far, `kill()` ends the group.
+ */
+function joinAgent(file: string, via: string, env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(
+    FLIP_COMMAND[0]!,
+    [...FLIP_COMMAND.slice(1), 'agent', '--config', file, '--join', via, '--token', TOKEN],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env },
+  );
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return {
+    log: () => output,
+    kill: () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    },
+  };
+}
+
 describe('agents on loopback: runtime changes through the API', { timeout: 240_000 }, () => {
   const clusters: LoopbackCluster[] = [];
   after(async () => {
@@ -119,34 +148,14 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
       /"flip9" is not a server of the cluster's config \(version 1 at .*\): add it first/,
     );
     assert.deepEqual(JSON.parse(readFileSync(stranger, 'utf8')), { ...minimal, id: 'flip9' }, 'untouched');
-    const child = spawn(
-      FLIP_COMMAND[0]!,
-      [
-        ...FLIP_COMMAND.slice(1),
-        'agent',
-        '--config',
-        file,
-        '--join',
-        api('flip1').slice('http://'.length),
-        '--token',
-        TOKEN,
-      ],
-      {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const flip3 = joinAgent(file, api('flip1').slice('http://'.length));
     try {
-      await waitFor(() => /flip agent started/.test(output), { what: 'flip3 started', timeoutMs: WAIT_MS });
-      assert.match(output, /joined: .* now holds the cluster's config version 1 from 127\.0\.0\.1:\d+/);
-      assert.match(output, /"servers":4/);
+      await waitFor(() => /flip agent started/.test(flip3.log()), {
+        what: 'flip3 started',
+        timeoutMs: WAIT_MS,
+      });
+      assert.match(flip3.log(), /joined: .* now holds the cluster's config version 1 from 127\.0\.0\.1:\d+/);
+      assert.match(flip3.log(), /"servers":4/);
       const written = JSON.parse(readFileSync(file, 'utf8')) as {
         id: string;
         key: string;
@@ -157,11 +166,7 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
       assert.deepEqual(Object.keys(written.servers).sort(), ['flip', 'flip1', 'flip2', 'flip3']);
       assert.deepEqual(JSON.parse(readFileSync(`${file}.join`, 'utf8')), minimal, 'the minimal file kept');
     } finally {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone already
-      }
+      flip3.kill();
     }
   });
 
@@ -193,24 +198,9 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
     const file = join(c.dir, 'a0.json');
     writeFileSync(file, JSON.stringify({ id: 'a0', key: 'secret', state_dir: join(c.dir, 'state') }));
     const api = (id: string) => `127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
-    const a0 = spawn(
-      FLIP_COMMAND[0]!,
-      [...FLIP_COMMAND.slice(1), 'agent', '--config', file, '--join', api('flip1'), '--token', TOKEN],
-      {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, FLIP_DEMO_LOG: c.recordLog },
-      },
-    );
-    let a0Log = '';
-    a0.stdout!.on('data', (chunk: Buffer) => {
-      a0Log += chunk.toString();
-    });
-    a0.stderr!.on('data', (chunk: Buffer) => {
-      a0Log += chunk.toString();
-    });
+    const a0 = joinAgent(file, api('flip1'), { ...process.env, FLIP_DEMO_LOG: c.recordLog });
     try {
-      await waitFor(() => /flip agent started/.test(a0Log), { what: 'a0 started', timeoutMs: WAIT_MS });
+      await waitFor(() => /flip agent started/.test(a0.log()), { what: 'a0 started', timeoutMs: WAIT_MS });
       // One at a time, each from the stored committed config: the list with a0 first.
       for (const id of ['flip1', 'flip', 'flip2']) {
         c.signal(id, 'SIGTERM');
@@ -238,7 +228,7 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
       // the new list's packets as their own (self) or as sealed for another (wrong_destination).
       for (const [id, log] of [
         ...['flip', 'flip1', 'flip2'].map((id) => [id, readFileSync(join(c.dir, `${id}.log`), 'utf8')]),
-        ['a0', a0Log],
+        ['a0', a0.log()],
       ]) {
         for (const line of log!.split('\n').filter((entry) => entry.includes('"msg":"packets dropped"'))) {
           const reasons = (JSON.parse(line) as { by_reason: Record<string, number> }).by_reason;
@@ -247,11 +237,7 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
         }
       }
     } finally {
-      try {
-        process.kill(-a0.pid!, 'SIGKILL');
-      } catch {
-        // gone already
-      }
+      a0.kill();
     }
   });
 
