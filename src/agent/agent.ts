@@ -559,6 +559,7 @@ export class Agent {
       state_lost: this.#stateLost,
     });
     this.membership.onReplica = (message) => this.#replica?.receive(message);
+    this.membership.resolveReplicaPeer = (id) => this.#replica?.serverEndpoint(id);
     if (this.#pendingFileEdit) {
       this.#pendingFileEdit = false;
       // Once a leader is likely known: the edit is proposed like a reload's.
@@ -588,6 +589,9 @@ export class Agent {
     }
     const next = this.#committedConfig(version, doc);
     if (next === undefined) return;
+    // Servers added since this agent started take part in the consensus at once (their
+    // membership waits for its restart): replica messages go to them and come from them.
+    this.membership.setReplicaPeers(next.servers);
     const change = runtimeChange(this.config, next);
     switch (change.kind) {
       case 'unchanged':

@@ -28,6 +28,7 @@ import { WIRE_PACKING } from '../wire/packing.js';
 import type { ReplicaBody } from '../wire/replica-body.js';
 import { ReplicaReassembler } from '../wire/replica-reassembly.js';
 import { splitReplicaMessage } from '../wire/replica-split.js';
+import { serverTag } from '../wire/roster.js';
 import { TransferPacer } from '../wire/transfer-pacing.js';
 
 export interface MembershipDriverComponents {
@@ -68,6 +69,9 @@ export interface MembershipDriverEvents {
   onDrop(reason: DropReason, from: Endpoint): void;
 }
 
+/** Reassembly keys of replica peers start here: past every roster index (a u16). */
+const PEER_REASSEMBLY_KEY_BASE = 0x1_0000;
+
 /** How often one peer is told that its boot id is stale, at most. */
 const BOOT_HINT_EVERY_MS = 1000;
 
@@ -77,6 +81,8 @@ export class MembershipDriver {
   readonly #config: FlipConfig;
   /** The agent's config replica takes the replica messages that arrive (issue 12). */
   onReplica: ((message: ReplicaMessage) => void) | undefined;
+  /** Servers outside the roster that replica messages go to (setReplicaPeers), by id. */
+  #replicaPeers = new Map<string, Endpoint>();
   /** Large replica messages come in pieces: put together here, within bounds. */
   readonly #reassembler = new ReplicaReassembler();
   readonly #components: MembershipDriverComponents;
@@ -182,10 +188,15 @@ export class MembershipDriver {
   receive(packet: Uint8Array, from: Endpoint): void {
     if (this.#stopped) return;
     const openedBody = this.codec.openBody(packet);
+    if (openedBody.ok && 'peer' in openedBody) {
+      this.packets_received++;
+      this.#receiveReplica({ id: openedBody.peer }, openedBody.body.body, from);
+      return;
+    }
     if (openedBody.ok && openedBody.body.kind === 'replica') {
       this.packets_received++;
       this.#noteSeen(openedBody.from, openedBody.bootId, from);
-      this.#receiveReplica(openedBody.from, openedBody.body.body, from);
+      this.#receiveReplica({ index: openedBody.from }, openedBody.body.body, from);
       return;
     }
     if (!openedBody.ok) {
@@ -220,17 +231,22 @@ export class MembershipDriver {
 
   /**
    * A config replica message (a whole one, or the last piece of a large one) for the agent's
-   * replica. A message whose `from` is not the server the packet's sender tag names is dropped:
-   * the key proves a cluster member sealed it, the tag which one. Replica messages name servers
-   * by id, so they are read whatever lists the sender has (a lagging agent catches up by them).
+   * replica, from the roster's server at `index` or from a replica peer (`id`, see
+   * setReplicaPeers). A message whose `from` is not the server the packet's sender tag names is
+   * dropped: the key proves a cluster member sealed it, the tag which one. Replica messages name
+   * servers by id, so they are read whatever lists the sender has (a lagging agent catches up by
+   * them).
    */
-  #receiveReplica(index: number, body: ReplicaBody, endpoint: Endpoint): void {
+  #receiveReplica(sender: { index: number } | { id: string }, body: ReplicaBody, endpoint: Endpoint): void {
     const now = this.#components.now();
+    const id = 'id' in sender ? sender.id : this.#config.servers[sender.index]?.id;
     let message: ReplicaMessage;
     if (body.type === 'replica') message = body.message;
     else {
       this.#reassembler.expire(now);
-      const result = this.#reassembler.add(now, index, body.chunk);
+      // Pieces are kept by sender: a peer's key is past every roster index.
+      const key = 'index' in sender ? sender.index : PEER_REASSEMBLY_KEY_BASE + serverTag(sender.id);
+      const result = this.#reassembler.add(now, key, body.chunk);
       if (result.kind === 'pending') return;
       if (result.kind === 'dropped') {
         this.#events.onDrop(result.reason, endpoint);
@@ -238,11 +254,41 @@ export class MembershipDriver {
       }
       message = result.message;
     }
-    if (message.from !== this.#config.servers[index]?.id) {
+    if (message.from !== id) {
       this.#events.onDrop('invalid_replica_content', endpoint);
       return;
     }
     this.onReplica?.(message);
+  }
+
+  /**
+   * The servers of the committed config that the roster does not list (added while this agent
+   * runs): replica messages go to them and come from them at once, so that a server added takes
+   * part in the consensus before every agent restarted (its membership waits for that).
+   */
+  setReplicaPeers(servers: readonly { id: string; ip: string; port: number }[]): void {
+    const inRoster = new Set(this.#config.servers.map((server) => server.id));
+    this.#replicaPeers = new Map(
+      servers
+        .filter((server) => !inRoster.has(server.id))
+        .map((server) => [server.id, { ip: server.ip, port: server.port }]),
+    );
+    this.codec.setReplicaPeers([...this.#replicaPeers.keys()]);
+  }
+
+  /**
+   * Where the agent says a server outside the roster is (the newest config in the consensus's
+   * log), for a replica message to a server added before this agent applied its addition.
+   */
+  resolveReplicaPeer: ((id: string) => Endpoint | undefined) | undefined;
+
+  /** `id` as a replica peer from now on, when resolveReplicaPeer knows where it is. */
+  #newReplicaPeer(id: string): Endpoint | undefined {
+    const endpoint = this.resolveReplicaPeer?.(id);
+    if (endpoint === undefined) return undefined;
+    this.#replicaPeers.set(id, endpoint);
+    this.codec.setReplicaPeers([...this.#replicaPeers.keys()]);
+    return endpoint;
   }
 
   /**
@@ -253,7 +299,8 @@ export class MembershipDriver {
     if (this.#stopped || this.#transport === undefined) return true;
     const index = this.#config.servers.findIndex((server) => server.id === to);
     const server = this.#config.servers[index];
-    if (server === undefined || index === this.#selfIndex()) return true;
+    const peer = server === undefined ? (this.#replicaPeers.get(to) ?? this.#newReplicaPeer(to)) : undefined;
+    if ((server === undefined && peer === undefined) || index === this.#selfIndex()) return true;
     const split = splitReplicaMessage(message);
     if (!split.ok) return false;
     const first = split.bodies[0];
@@ -263,7 +310,9 @@ export class MembershipDriver {
       if (!this.transfers.send(this.#components.now(), to, digest, split.bodies.length)) return true;
     }
     for (const body of split.bodies) {
-      this.#transport.send({ ip: server.ip, port: server.port }, this.codec.sealReplica(body, index));
+      if (server !== undefined)
+        this.#transport.send({ ip: server.ip, port: server.port }, this.codec.sealReplica(body, index));
+      else this.#transport.send(peer!, this.codec.sealReplicaToPeer(body, to));
       this.packets_sent++;
     }
     return true;

@@ -11,6 +11,7 @@
 import { AnswerWaiters } from '../api/answer-waiters.js';
 import type { ChangeService, CommittedView, RecentChanges, SubmitOptions } from '../api/change-service.js';
 import { recentChanges } from '../api/recent-changes.js';
+import { objectOr, own, serversOf } from '../changes/document.js';
 import type { ConfigChange } from '../changes/index.js';
 import type { RaftTiming } from '../consensus/timing.js';
 import type { ChangeAnswer } from '../replica/answer.js';
@@ -115,6 +116,23 @@ export class ReplicaDriver implements ChangeService {
     return this.replica.committed;
   }
 
+  /**
+   * Where server `id` gossips (ip and port) as the newest config in the log says, a server_add
+   * not yet committed included (a new server counts in majorities from its append); undefined
+   * when that config does not list it. For the replica messages to a server the agent's running
+   * list does not have yet.
+   */
+  serverEndpoint(id: string): { ip: string; port: number } | undefined {
+    const view = this.replica.raftView();
+    for (let i = view.log.length - 1; i >= 0; i--) {
+      const change = view.log[i]!.change;
+      if (change.kind === 'server_add' && change.id === id) return { ip: change.ip, port: change.port };
+      if (change.kind === 'server_rm' && change.id === id) return undefined;
+      if (change.kind === 'base') return endpointIn(change.config, id);
+    }
+    return endpointIn(view.committed.config, id);
+  }
+
   /** The config file as the agent has now taken it in: saved with the cluster state. */
   setFileBase(file: ConfigDocument): void {
     if (this.#stopped) return;
@@ -194,4 +212,12 @@ export class ReplicaDriver implements ChangeService {
       Math.max(0, at - this.#options.now()),
     );
   }
+}
+
+/** Server `id`'s ip and port in a config document, when it lists them. */
+function endpointIn(config: ConfigDocument, id: string): { ip: string; port: number } | undefined {
+  const server = objectOr(own(serversOf(config), id));
+  const ip = own(server, 'ip');
+  const port = own(server, 'port');
+  return typeof ip === 'string' && typeof port === 'number' ? { ip, port } : undefined;
 }

@@ -39,7 +39,7 @@ import {
 import { MEMBER_COUNT_MAX, U32_MAX, U32_SPAN, U64_SAFE_HIGH_MAX } from './limits.js';
 import { ReplayGuard, type SenderWindow } from './replay.js';
 import { decodeReplicaBody, encodeReplicaBody, isReplicaBodyCode, type ReplicaBody } from './replica-body.js';
-import { indexRoster, type RosterLists, WireRoster } from './roster.js';
+import { indexRoster, type RosterLists, serverTag, WireRoster } from './roster.js';
 
 export { PACKET_BYTES_MAX } from './layout.js';
 
@@ -92,6 +92,17 @@ export type PacketBody = { kind: 'membership'; message: Message } | { kind: 'rep
 /** What openBody gives: as OpenResult, with the body of either kind. */
 export type OpenBodyResult =
   | { ok: true; from: number; bootId: number; body: PacketBody; roster: RosterMatch }
+  /**
+   * A config replica body from a replica peer (setReplicaPeers): a server of the committed config
+   * that is not in this codec's roster yet, named by its id.
+   */
+  | {
+      ok: true;
+      peer: string;
+      bootId: number;
+      body: Extract<PacketBody, { kind: 'replica' }>;
+      roster: RosterMatch;
+    }
   | Extract<OpenResult, { ok: false }>;
 
 export class PacketCodec {
@@ -103,7 +114,10 @@ export class PacketCodec {
   readonly #roster: WireRoster;
   readonly #selfTag: number;
   readonly #randomBytes: (n: number) => Uint8Array;
+  /** Keyed by sender tag, so that a replica peer has a window too. */
   readonly #replay = new ReplayGuard();
+  /** Replica peers: servers outside the roster, by tag (setReplicaPeers). */
+  #peers = new Map<number, string>();
   #bootId: number;
   #nextSeq = 0;
 
@@ -152,7 +166,12 @@ export class PacketCodec {
    */
   seal(message: Message, to: number): Uint8Array {
     this.#checkDestination(to, 'seal');
-    return this.#sealBody(encodeBody(message, this.#memberCount), to, `a ${message.type} body`, 'seal');
+    return this.#sealBody(
+      encodeBody(message, this.#memberCount),
+      this.#roster.tag(to),
+      `a ${message.type} body`,
+      'seal',
+    );
   }
 
   /**
@@ -163,7 +182,31 @@ export class PacketCodec {
   sealReplica(body: ReplicaBody, to: number): Uint8Array {
     this.#checkDestination(to, 'sealReplica');
     const what = body.type === 'replica' ? `a replica ${body.message.kind} body` : 'a replica chunk body';
-    return this.#sealBody(encodeReplicaBody(body), to, what, 'sealReplica');
+    return this.#sealBody(encodeReplicaBody(body), this.#roster.tag(to), what, 'sealReplica');
+  }
+
+  /**
+   * The servers besides the roster whose config replica bodies this codec opens, and to which it
+   * seals them: a committed config's servers that the running roster does not list yet (a server
+   * added while this agent runs takes part in the consensus at once, though its membership waits
+   * for the agent's restart). Ids of the roster, or of a tag the roster has, are left out.
+   */
+  setReplicaPeers(ids: readonly string[]): void {
+    const peers = new Map<number, string>();
+    for (const id of ids) {
+      const tag = serverTag(id);
+      if (this.#roster.indexOf(tag) === undefined && tag !== this.#selfTag) peers.set(tag, id);
+    }
+    this.#peers = peers;
+  }
+
+  /** As sealReplica, for a replica peer (setReplicaPeers) named by its id. */
+  sealReplicaToPeer(body: ReplicaBody, id: string): Uint8Array {
+    const tag = serverTag(id);
+    if (this.#peers.get(tag) !== id)
+      throw new RangeError(`PacketCodec.sealReplicaToPeer: ${JSON.stringify(id)} is not a replica peer`);
+    const what = body.type === 'replica' ? `a replica ${body.message.kind} body` : 'a replica chunk body';
+    return this.#sealBody(encodeReplicaBody(body), tag, what, 'sealReplicaToPeer');
   }
 
   #checkDestination(to: number, method: string): void {
@@ -175,7 +218,8 @@ export class PacketCodec {
     }
   }
 
-  #sealBody(body: Uint8Array, to: number, what: string, method: string): Uint8Array {
+  /** Seals `body` for the server whose tag is `toTag`. */
+  #sealBody(body: Uint8Array, toTag: number, what: string, method: string): Uint8Array {
     if (body.length > BODY_BYTES_MAX) {
       throw new RangeError(
         `PacketCodec.${method}: ${what} of ${body.length} bytes exceeds BODY_BYTES_MAX (${BODY_BYTES_MAX})`,
@@ -194,7 +238,7 @@ export class PacketCodec {
     view.setUint8(VERSION_OFFSET, WIRE_VERSION);
     view.setUint32(KEY_ID_OFFSET, key.id);
     view.setUint32(SENDER_OFFSET, this.#selfTag);
-    view.setUint32(DESTINATION_OFFSET, this.#roster.tag(to));
+    view.setUint32(DESTINATION_OFFSET, toTag);
     view.setUint32(ROSTER_OFFSET, this.#roster.digest);
     const seq = this.#takeSeq();
     view.setUint32(BOOT_ID_OFFSET, Math.floor(this.#bootId / U32_SPAN));
@@ -221,7 +265,8 @@ export class PacketCodec {
   open(packet: Uint8Array): OpenResult {
     const opened = this.#open(packet, false);
     if (!opened.ok) return opened;
-    if (opened.body.kind !== 'membership') throw new Error('PacketCodec.open: a replica body got through');
+    if ('peer' in opened || opened.body.kind !== 'membership')
+      throw new Error('PacketCodec.open: a replica body got through');
     return {
       ok: true,
       from: opened.from,
@@ -266,7 +311,8 @@ export class PacketCodec {
     const senderTag = view.getUint32(SENDER_OFFSET);
     if (senderTag === this.#selfTag) return this.#drop('self');
     const from = this.#roster.indexOf(senderTag);
-    if (from === undefined) return this.#drop('unknown_sender');
+    const peer = from === undefined ? this.#peers.get(senderTag) : undefined;
+    if (from === undefined && peer === undefined) return this.#drop('unknown_sender');
     // Sealed for another server: accepting it would let anybody who saw it replay it here once,
     // as its sequence number is new here.
     if (view.getUint32(DESTINATION_OFFSET) !== this.#selfTag) return this.#drop('wrong_destination');
@@ -275,16 +321,25 @@ export class PacketCodec {
     if (bootIdHigh > U64_SAFE_HIGH_MAX) return this.#drop('malformed_header');
     const bootId = bootIdHigh * U32_SPAN + view.getUint32(BOOT_ID_OFFSET + 4);
     const seq = view.getUint32(SEQ_OFFSET);
-    const verdict = this.#replay.check(from, bootId, seq);
+    const verdict = this.#replay.check(senderTag, bootId, seq);
     if (verdict === 'stale_boot') {
       this.drops.stale_boot += 1;
-      return { ok: false, reason: 'stale_boot', from, knownBootId: this.#replay.window(from)!.bootId };
+      const knownBootId = this.#replay.window(senderTag)!.bootId;
+      return from === undefined
+        ? { ok: false, reason: 'stale_boot', knownBootId }
+        : { ok: false, reason: 'stale_boot', from, knownBootId };
     }
     if (verdict !== 'fresh') return this.#drop(verdict);
 
     const opened = this.#decode(body, replica, roster);
     if (!opened.ok) return this.#drop(opened.reason, opened.detail);
-    this.#replay.accept(from, bootId, seq);
+    if (from === undefined) {
+      // A replica peer speaks only for the consensus: its membership is the roster's business.
+      if (opened.body.kind !== 'replica') return this.#drop('unknown_sender');
+      this.#replay.accept(senderTag, bootId, seq);
+      return { ok: true, peer: peer!, bootId, body: opened.body, roster };
+    }
+    this.#replay.accept(senderTag, bootId, seq);
     return { ok: true, from, bootId, body: opened.body, roster };
   }
 
@@ -327,7 +382,7 @@ export class PacketCodec {
 
   /** What the replay guard remembers about a sender (for diagnostics and tests). */
   replayWindow(sender: number): SenderWindow | undefined {
-    return this.#replay.window(sender);
+    return this.#replay.window(this.#roster.tag(sender));
   }
 
   #takeSeq(): number {

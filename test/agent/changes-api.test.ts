@@ -170,6 +170,56 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
     }
   });
 
+  it('a server added takes part in the consensus before any agent restarts: with one old server stopped, a change commits with its vote', async () => {
+    const { c, flip } = await started();
+    const [port] = await freeUdpPorts(1);
+    const added = await waitFor(
+      async () => {
+        const result = await flip(
+          'flip',
+          'server',
+          'add',
+          'flip3',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+        );
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed server add', timeoutMs: WAIT_MS },
+    );
+    assert.equal(added.status, 0, added.stderr + added.stdout);
+    const file = join(c.dir, 'flip3.json');
+    writeFileSync(file, JSON.stringify({ id: 'flip3', key: 'secret', state_dir: join(c.dir, 'state') }));
+    const api = (id: string) => `127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
+    const flip3 = joinAgent(file, api('flip1'), { ...process.env, FLIP_DEMO_LOG: c.recordLog });
+    try {
+      await waitFor(() => /flip agent started/.test(flip3.log()), {
+        what: 'flip3 started',
+        timeoutMs: WAIT_MS,
+      });
+      // Four voters now: a majority is three. With flip2 stopped, flip and flip1 (which still run
+      // the three-server list) need flip3's vote and acknowledgements.
+      c.signal('flip2', 'SIGTERM');
+      assert.equal(await c.waitExit('flip2'), 0);
+      const data = await waitFor(
+        async () => {
+          const result = await flip('flip', 'data', 'add', 'ip', '192.168.0.9');
+          return result.status === 0 ? result : undefined;
+        },
+        { what: 'a change committed by flip, flip1 and flip3', timeoutMs: WAIT_MS },
+      );
+      assert.match(data.stdout, /^committed version 2: data add ip 192\.168\.0\.9$/m);
+      await waitFor(() => /"version":2,.*"msg":"config version committed/.test(flip3.log()), {
+        what: 'flip3 applied version 2',
+        timeoutMs: WAIT_MS,
+      });
+    } finally {
+      flip3.kill();
+    }
+  });
+
   it('server add before the others in priority order, then a rolling restart: old and new lists know each other by id, never an item on two, the data rebalances onto the new server', async () => {
     const { c, flip } = await started();
     const [port] = await freeUdpPorts(1);

@@ -70,10 +70,56 @@ describe('PacketCodec with replica bodies', () => {
       roster: { servers: ['flip0', 'flip1', 'flip2'], systems: [] },
     });
     const result = receiver.openBody(sender.sealReplica({ type: 'replica', message: vote }, 0));
-    assert.ok(result.ok, result.ok ? '' : result.reason);
+    assert.ok(result.ok && 'from' in result, result.ok ? 'from a peer' : result.reason);
     assert.equal(result.from, 2, 'flip2, at its index here');
     assert.equal(result.roster, 'other');
     assert.deepEqual(result.body, { kind: 'replica', body: { type: 'replica', message: vote } });
+  });
+
+  it('reads replica messages of a replica peer (a server of the committed config not in its list), and only those', () => {
+    // flip3 was added: it runs the four-server list, the receiver still the three-server one.
+    const newcomer = codec({
+      selfIndex: 3,
+      memberCount: 4,
+      roster: { servers: ['flip0', 'flip1', 'flip2', 'flip3'], systems: [] },
+    });
+    const receiver = codec({
+      selfIndex: 0,
+      memberCount: 3,
+      roster: { servers: ['flip0', 'flip1', 'flip2'], systems: [] },
+    });
+    const reply: ReplicaMessage = { kind: 'vote_reply', from: 'flip3', term: 4, granted: true };
+    const before = receiver.openBody(newcomer.sealReplica({ type: 'replica', message: reply }, 0));
+    droppedAs(before, 'unknown_sender');
+    receiver.setReplicaPeers(['flip0', 'flip3']);
+    const packet = newcomer.sealReplica({ type: 'replica', message: reply }, 0);
+    const result = receiver.openBody(packet);
+    assert.ok(result.ok && 'peer' in result, result.ok ? 'from a roster server' : result.reason);
+    assert.equal(result.peer, 'flip3');
+    assert.deepEqual(result.body, { kind: 'replica', body: { type: 'replica', message: reply } });
+    droppedAs(receiver.openBody(packet), 'replay');
+    // Its membership messages wait for the receiver's restart with the new list.
+    droppedAs(
+      receiver.openBody(newcomer.seal({ type: 'gossip', incarnation: 1, updates: [] }, 0)),
+      'unknown_sender',
+    );
+    // And the receiver seals replica bodies for it, which it opens as from flip0.
+    const back = receiver.sealReplicaToPeer({ type: 'replica', message: vote }, 'flip3');
+    const opened = newcomer.openBody(back);
+    assert.ok(opened.ok && 'from' in opened && opened.from === 0);
+    assert.throws(
+      () => receiver.sealReplicaToPeer({ type: 'replica', message: vote }, 'flip9'),
+      /not a replica peer/,
+    );
+    assert.throws(
+      () => receiver.sealReplicaToPeer({ type: 'replica', message: vote }, 'flip1'),
+      /not a replica peer/,
+    );
+    receiver.setReplicaPeers([]);
+    droppedAs(
+      receiver.openBody(newcomer.sealReplica({ type: 'replica', message: reply }, 0)),
+      'unknown_sender',
+    );
   });
 
   it('opens membership messages with openBody as before, bytes unchanged', () => {
@@ -114,7 +160,12 @@ describe('PacketCodec with replica bodies', () => {
     const reassembler = new ReplicaReassembler();
     const results = split.bodies.map((body) => {
       const result = receiver.openBody(sender.sealReplica(body, 0));
-      assert.ok(result.ok && result.body.kind === 'replica' && result.body.body.type === 'replica_chunk');
+      assert.ok(
+        result.ok &&
+          'from' in result &&
+          result.body.kind === 'replica' &&
+          result.body.body.type === 'replica_chunk',
+      );
       return reassembler.add(0, result.from, result.body.body.chunk);
     });
     assert.ok(split.bodies.length > 10);
