@@ -211,7 +211,7 @@ export class MembershipDriver {
     }
     const sent = (openedBody.body as Extract<PacketBody, { kind: 'membership' }>).message;
     // From a server with other server or system lists: only what does not depend on them.
-    const message = openedBody.roster === 'same' ? sent : rosterFree(sent, this.#selfIndex());
+    const message = rosterFree(sent, this.#selfIndex(), openedBody.roster);
     if (message === undefined) {
       this.#events.onDrop('other_roster', from);
       return;

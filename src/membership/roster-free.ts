@@ -1,7 +1,12 @@
 /**
  * What of a message from a server with other server or system lists than ours may be read (the
- * packet says so: wire/roster.ts). Such a sender numbers members and systems by its own lists,
- * so everything that names a member or a system by number is dropped: the piggybacked gossip
+ * packet says so: wire/roster.ts).
+ *
+ * Only the system list differs (a rolling restart after `flip system add|rm`): members are
+ * numbered as here, so all of it is read but the readiness updates, which number systems.
+ *
+ * The server list differs: the sender numbers members by its own list, so everything that names a
+ * member or a system by number is dropped: the piggybacked gossip
  * (suspicions, decisions, readiness), a state exchange, an indirect probe's target, a
  * confirmation's subject and its answer, a duplicate notice. What is left is about the sender
  * and the receiver themselves, whose identities the packet header gives by id: that the sender
@@ -15,13 +20,17 @@
  *
  * Pure.
  */
+import type { RosterMatch } from '../wire/packet.js';
 import { type Message, PING_FLAG_ABOUT, PING_FLAG_WANT_STATE } from './messages.js';
 
 /**
- * The part of `message` that does not depend on the sender's lists, for the receiver `self`; or
- * undefined when nothing of it can be read here.
+ * The part of `message` that a receiver `self` whose lists compare with the sender's as `match`
+ * may read; undefined when nothing of it can be read here.
  */
-export function rosterFree(message: Message, self: number): Message | undefined {
+export function rosterFree(message: Message, self: number, match: RosterMatch): Message | undefined {
+  if (match === 'same') return message;
+  if (match === 'other_systems')
+    return { ...message, updates: message.updates.filter((update) => update.kind !== 'readiness') };
   switch (message.type) {
     case 'ping': {
       // A direct probe of us (the header's destination says so); no state asked, no subject.

@@ -7,15 +7,16 @@
  *        3      4  key id: which configured key sealed the packet (derived from it by HKDF)
  *        7      4  sender: the tag of the sender's server id (roster.ts)
  *       11      4  destination: the tag of the server the packet was sealed for
- *       15      4  roster: the digest of the sender's server and system lists (roster.ts)
- *       19      8  boot id: fixed for one run of the sender, larger after a restart (u64)
- *       27      4  packet sequence number within that boot (u32)
- *       31     12  nonce: 96 random bits, fresh for every packet
- *       43      n  body, encrypted with AES-256-GCM
- *     43+n     16  GCM authentication tag
+ *       15      4  servers: the digest of the sender's server list (roster.ts)
+ *       19      4  systems: the digest of the sender's system list (roster.ts)
+ *       23      8  boot id: fixed for one run of the sender, larger after a restart (u64)
+ *       31      4  packet sequence number within that boot (u32)
+ *       35     12  nonce: 96 random bits, fresh for every packet
+ *       47      n  body, encrypted with AES-256-GCM
+ *     47+n     16  GCM authentication tag
  *
- * The whole 43-byte header is GCM additional data: it travels in the clear but any change to
- * it fails authentication, so the sender, destination, roster, boot id and sequence number can
+ * The whole 47-byte header is GCM additional data: it travels in the clear but any change to
+ * it fails authentication, so the sender, destination, digests, boot id and sequence number can
  * be trusted.
  *
  * Version 2 added the destination. Every server shares one key and a sender numbers its packets
@@ -25,12 +26,13 @@
  * quorum's checks rely on. Now a receiver drops a packet not sealed for it (wrong_destination).
  *
  * Version 3 names sender and destination by a tag of their id instead of their index in the
- * server list, and adds the roster digest. The index of a server moves when a server is added
- * before it or removed before it, so while some agents run the old list and some the new (a
- * rolling restart after `flip server add|rm`), an agent whose index did not move took packets of
- * one whose index did as another server's, and read the member numbers in their bodies wrongly.
- * Now the sender is known by its id, and a body from a sender with other lists is read only for
- * what does not depend on them (membership/roster-free.ts).
+ * server list, and adds the digests of the server and system lists. The index of a server moves
+ * when a server is added or removed before it, so while some agents run the old list and some
+ * the new (a rolling restart after `flip server add|rm`), an agent whose index did not move took
+ * packets of one whose index did as another server's, and read the member numbers in their
+ * bodies wrongly. Now the sender is known by its id, and a body from a sender with other lists is
+ * read only for what does not depend on them (membership/roster-free.ts): with another server
+ * list, nothing that numbers members; with only another system list, all but readiness.
  *
  * Versions 1, 2 and 3 do not talk to each other: each drops the others' packets as wrong_version.
  */
@@ -56,9 +58,11 @@ export const SENDER_OFFSET = KEY_ID_OFFSET + KEY_ID_BYTES;
 export const SENDER_BYTES = 4;
 export const DESTINATION_OFFSET = SENDER_OFFSET + SENDER_BYTES;
 export const DESTINATION_BYTES = 4;
-export const ROSTER_OFFSET = DESTINATION_OFFSET + DESTINATION_BYTES;
-export const ROSTER_BYTES = 4;
-export const BOOT_ID_OFFSET = ROSTER_OFFSET + ROSTER_BYTES;
+export const SERVERS_DIGEST_OFFSET = DESTINATION_OFFSET + DESTINATION_BYTES;
+export const SERVERS_DIGEST_BYTES = 4;
+export const SYSTEMS_DIGEST_OFFSET = SERVERS_DIGEST_OFFSET + SERVERS_DIGEST_BYTES;
+export const SYSTEMS_DIGEST_BYTES = 4;
+export const BOOT_ID_OFFSET = SYSTEMS_DIGEST_OFFSET + SYSTEMS_DIGEST_BYTES;
 export const BOOT_ID_BYTES = 8;
 export const SEQ_OFFSET = BOOT_ID_OFFSET + BOOT_ID_BYTES;
 export const SEQ_BYTES = 4;

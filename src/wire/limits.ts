@@ -26,7 +26,7 @@ export const READINESS_SYSTEMS_MAX = 1024;
 /**
  * The largest encoded config replica message (bytes): what a chunked transfer can carry
  * (replica-body.ts). Twice the config file's bound (8 MiB, config/limits.ts), so that a snapshot
- * of any config a file can hold, written as JSON, fits with room; 12,730 chunks of a u16 index.
+ * of any config a file can hold, written as JSON, fits with room; 12,769 chunks of a u16 index.
  */
 export const REPLICA_MESSAGE_BYTES_MAX = 16 * 1024 * 1024;
 

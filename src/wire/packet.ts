@@ -29,9 +29,10 @@ import {
   NONCE_OFFSET,
   PACKET_BYTES_MAX,
   PACKET_OVERHEAD_BYTES,
-  ROSTER_OFFSET,
   SENDER_OFFSET,
   SEQ_OFFSET,
+  SERVERS_DIGEST_OFFSET,
+  SYSTEMS_DIGEST_OFFSET,
   TAG_BYTES,
   VERSION_OFFSET,
   WIRE_VERSION,
@@ -72,10 +73,11 @@ export interface PacketCodecOptions {
 
 /**
  * Whether the sender's server and system lists are ours (`same`), so that the member and system
- * numbers of a membership body mean what they mean here, or not (`other`: see
- * membership/roster-free.ts for what of such a body may be read).
+ * numbers of a membership body mean what they mean here; only its system list differs
+ * (`other_systems`: its member numbers are ours, its readiness system numbers are not); or its
+ * server list differs (`other`). See membership/roster-free.ts for what of such a body is read.
  */
-export type RosterMatch = 'same' | 'other';
+export type RosterMatch = 'same' | 'other_systems' | 'other';
 
 export type OpenResult =
   | { ok: true; from: number; bootId: number; message: Message; roster: RosterMatch }
@@ -239,7 +241,8 @@ export class PacketCodec {
     view.setUint32(KEY_ID_OFFSET, key.id);
     view.setUint32(SENDER_OFFSET, this.#selfTag);
     view.setUint32(DESTINATION_OFFSET, toTag);
-    view.setUint32(ROSTER_OFFSET, this.#roster.digest);
+    view.setUint32(SERVERS_DIGEST_OFFSET, this.#roster.servers_digest);
+    view.setUint32(SYSTEMS_DIGEST_OFFSET, this.#roster.systems_digest);
     const seq = this.#takeSeq();
     view.setUint32(BOOT_ID_OFFSET, Math.floor(this.#bootId / U32_SPAN));
     view.setUint32(BOOT_ID_OFFSET + 4, this.#bootId % U32_SPAN);
@@ -316,7 +319,12 @@ export class PacketCodec {
     // Sealed for another server: accepting it would let anybody who saw it replay it here once,
     // as its sequence number is new here.
     if (view.getUint32(DESTINATION_OFFSET) !== this.#selfTag) return this.#drop('wrong_destination');
-    const roster: RosterMatch = view.getUint32(ROSTER_OFFSET) === this.#roster.digest ? 'same' : 'other';
+    const roster: RosterMatch =
+      view.getUint32(SERVERS_DIGEST_OFFSET) !== this.#roster.servers_digest
+        ? 'other'
+        : view.getUint32(SYSTEMS_DIGEST_OFFSET) !== this.#roster.systems_digest
+          ? 'other_systems'
+          : 'same';
     const bootIdHigh = view.getUint32(BOOT_ID_OFFSET);
     if (bootIdHigh > U64_SAFE_HIGH_MAX) return this.#drop('malformed_header');
     const bootId = bootIdHigh * U32_SPAN + view.getUint32(BOOT_ID_OFFSET + 4);
@@ -345,8 +353,8 @@ export class PacketCodec {
 
   /**
    * The body by its first byte: a replica body (when read here), else a membership message. A
-   * membership body of another roster is decoded against the largest server count (its numbers
-   * are the sender's; the receiver reads what does not depend on them).
+   * membership body of another server list is decoded against the largest server count (its
+   * numbers are the sender's; the receiver reads what does not depend on them).
    */
   #decode(
     body: Uint8Array,
@@ -364,7 +372,7 @@ export class PacketCodec {
       const decoded = decodeReplicaBody(body);
       return decoded.ok ? { ok: true, body: { kind: 'replica', body: decoded.body } } : decoded;
     }
-    const decoded = decodeBody(body, roster === 'same' ? this.#memberCount : MEMBER_COUNT_MAX);
+    const decoded = decodeBody(body, roster === 'other' ? MEMBER_COUNT_MAX : this.#memberCount);
     return decoded.ok ? { ok: true, body: { kind: 'membership', message: decoded.message } } : decoded;
   }
 

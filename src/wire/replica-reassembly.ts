@@ -38,7 +38,7 @@ export interface ReassemblerOptions {
    */
   transfers_per_sender_max?: number;
   /**
-   * Transfers held in all. Default 64. Each holds a slot per piece (12,730 at most), so this
+   * Transfers held in all. Default 64. Each holds a slot per piece (12,769 at most), so this
    * bounds what transfers cost beside their bytes.
    */
   transfers_max?: number;

@@ -7,8 +7,9 @@
  *
  * - the sender's and the destination's **server tags**, a 32-bit digest of each id, so that who
  *   sent a packet and for whom is known whatever either side's list looks like; and
- * - the **roster digest** of the sender's lists, so that a receiver with other lists knows not
- *   to read the member and system numbers of the body (see membership/roster-free.ts).
+ * - the **digests** of the sender's server list and of its system list, so that a receiver with
+ *   other lists knows not to read the member or system numbers of the body (see
+ *   membership/roster-free.ts).
  *
  * Both are in the authenticated header (layout.ts). Tags of one config never collide: the
  * config's validation refuses two servers with one tag (a chance of about n^2 / 2^33).
@@ -27,7 +28,8 @@ export interface RosterLists {
 
 /** Domain separation: a tag or digest is never the digest of anything else flip hashes. */
 const TAG_PREFIX = 'flip server tag\u0000';
-const DIGEST_PREFIX = 'flip roster\u0000';
+const SERVERS_PREFIX = 'flip servers\u0000';
+const SYSTEMS_PREFIX = 'flip systems\u0000';
 
 function u32Of(text: string): number {
   return createHash('sha256').update(text, 'utf8').digest().readUInt32BE(0);
@@ -38,9 +40,14 @@ export function serverTag(id: string): number {
   return u32Of(TAG_PREFIX + id);
 }
 
-/** The 32-bit digest of a roster's lists: equal lists, equal digests (order counts). */
-export function rosterDigest(lists: RosterLists): number {
-  return u32Of(DIGEST_PREFIX + JSON.stringify([lists.servers, lists.systems]));
+/** The 32-bit digest of a server list: equal lists, equal digests (order counts). */
+export function serversDigest(servers: readonly string[]): number {
+  return u32Of(SERVERS_PREFIX + JSON.stringify(servers));
+}
+
+/** The 32-bit digest of a system list, as serversDigest. */
+export function systemsDigest(systems: readonly string[]): number {
+  return u32Of(SYSTEMS_PREFIX + JSON.stringify(systems));
 }
 
 /** The lists a codec uses when given none: servers named by their index, no systems. */
@@ -61,14 +68,16 @@ export function tagCollisions(ids: readonly string[]): Array<[string, string]> {
   return collisions;
 }
 
-/** A codec's roster: its digest, and server tags to indexes and back. */
+/** A codec's roster: its digests, and server tags to indexes and back. */
 export class WireRoster {
-  readonly digest: number;
+  readonly servers_digest: number;
+  readonly systems_digest: number;
   readonly #tags: number[];
   readonly #indexByTag = new Map<number, number>();
 
   constructor(lists: RosterLists) {
-    this.digest = rosterDigest(lists);
+    this.servers_digest = serversDigest(lists.servers);
+    this.systems_digest = systemsDigest(lists.systems);
     this.#tags = lists.servers.map(serverTag);
     this.#tags.forEach((tag, index) => {
       if (this.#indexByTag.has(tag))

@@ -16,7 +16,7 @@ describe('rosterFree', () => {
     const kinds = new Set<string>();
     for (const message of everyMessage(9)) {
       kinds.add(message.type);
-      const read = rosterFree(message, SELF);
+      const read = rosterFree(message, SELF, 'other');
       if (read === undefined) continue;
       assert.deepEqual(read.updates, [], `${message.type}: no gossip`);
       assert.equal(read.incarnation, message.incarnation, `${message.type}: the sender's incarnation`);
@@ -33,7 +33,7 @@ describe('rosterFree', () => {
   it('drops what names members by number: gossip, state, indirect probes, duplicate notices', () => {
     for (const message of everyMessage(9))
       if (['gossip', 'state', 'ping_req', 'duplicate'].includes(message.type))
-        assert.equal(rosterFree(message, SELF), undefined, message.type);
+        assert.equal(rosterFree(message, SELF, 'other'), undefined, message.type);
   });
 
   it('keeps the items of release notices and claims, the lease grant and the sequence numbers', () => {
@@ -51,7 +51,22 @@ describe('rosterFree', () => {
     for (const message of cases) {
       const { updates: _updates, ...kept } = message as Message & { heard_ago_ms?: number };
       if (message.type === 'ack') delete (kept as { heard_ago_ms?: number }).heard_ago_ms;
-      assert.deepEqual(rosterFree(message, SELF), { ...kept, updates: [] }, message.type);
+      assert.deepEqual(rosterFree(message, SELF, 'other'), { ...kept, updates: [] }, message.type);
     }
+  });
+
+  it('of the same lists, reads everything; of only another system list, everything but readiness', () => {
+    for (const message of everyMessage(9)) {
+      assert.equal(rosterFree(message, SELF, 'same'), message);
+      const read = rosterFree(message, SELF, 'other_systems');
+      assert.deepEqual(read, {
+        ...message,
+        updates: message.updates.filter((update) => update.kind !== 'readiness'),
+      });
+    }
+    assert.ok(
+      everyMessage(9).some((message) => message.updates.some((update) => update.kind === 'readiness')),
+      'the wire tests carry readiness updates',
+    );
   });
 });

@@ -125,13 +125,13 @@ function unexpected(kind: Kind, result: OpenResult, packet: Uint8Array): string 
   if (kind === 'replayed') expected = ['replay'];
   if (kind === 'misdirected') expected = ['wrong_destination'];
   if (kind === 'header_fields') {
-    // Offsets from layout.ts: sender tag 7, destination tag 11, roster 15, boot id 19.
+    // Offsets from layout.ts: sender tag 7, destination tag 11, digests 15 and 19, boot id 23.
     const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     const sender = TAGS.indexOf(view.getUint32(7));
     if (sender === SELF) expected = ['self'];
     else if (sender < 0) expected = ['unknown_sender'];
     else if (view.getUint32(11) !== TAGS[SELF]) expected = ['wrong_destination'];
-    else if (view.getUint32(19) > 0x1f_ffff) expected = ['malformed_header'];
+    else if (view.getUint32(23) > 0x1f_ffff) expected = ['malformed_header'];
     else expected = ['replay', 'stale_boot'];
   }
   if (expected === undefined || expected.includes(result.reason)) return undefined;
@@ -236,8 +236,8 @@ describe('packet: fuzz', () => {
           else if (field === 1)
             view.setUint32(11, rng.chance(0.5) ? TAGS[rng.between(1, MEMBERS - 1)]! : rng.u32() >>> 0);
           // The low half of the boot id.
-          else if (field === 2) view.setUint32(23, view.getUint32(23) ^ rng.between(1, 0xffff_ffff));
-          else view.setUint32(27, view.getUint32(27) ^ rng.between(1, 0xffff_ffff));
+          else if (field === 2) view.setUint32(27, view.getUint32(27) ^ rng.between(1, 0xffff_ffff));
+          else view.setUint32(31, view.getUint32(31) ^ rng.between(1, 0xffff_ffff));
           break;
         }
         case 'garbage_body':

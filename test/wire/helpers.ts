@@ -293,8 +293,10 @@ export interface RawPacket {
   senderTag?: number;
   /** Overrides the destination's tag. */
   destinationTag?: number;
-  /** The roster digest; by default that of `members` servers named by index and no systems. */
-  roster?: number;
+  /** The server list's digest; by default that of `members` servers named by index. */
+  servers?: number;
+  /** The system list's digest; by default that of no systems. */
+  systems?: number;
   /** For the default roster digest; 5 by default. */
   members?: number;
   bootId: number | bigint;
@@ -326,10 +328,10 @@ export function tagOf(id: string): number {
   return createHash('sha256').update(`flip server tag\u0000${id}`, 'utf8').digest().readUInt32BE(0);
 }
 
-/** A roster digest as documented: the first 4 bytes of SHA-256 of "flip roster", NUL, JSON [servers, systems]. */
-export function digestOf(servers: readonly string[], systems: readonly string[] = []): number {
+/** A list's digest as documented: the first 4 bytes of SHA-256 of "flip servers" (or "flip systems"), NUL, its JSON. */
+export function digestOf(kind: 'servers' | 'systems', list: readonly string[]): number {
   return createHash('sha256')
-    .update(`flip roster\u0000${JSON.stringify([servers, systems])}`, 'utf8')
+    .update(`flip ${kind}\u0000${JSON.stringify(list)}`, 'utf8')
     .digest()
     .readUInt32BE(0);
 }
@@ -343,7 +345,7 @@ export function indexIds(members: number): string[] {
 export function sealRaw(packet: RawPacket): Uint8Array {
   const key = wireKey(packet.key);
   const nonce = packet.nonce ?? new Uint8Array(12);
-  const header = Buffer.alloc(43);
+  const header = Buffer.alloc(47);
   const [magic0, magic1] = packet.magic ?? [0x46, 0x4c];
   header.writeUInt8(magic0, 0);
   header.writeUInt8(magic1, 1);
@@ -351,10 +353,11 @@ export function sealRaw(packet: RawPacket): Uint8Array {
   header.writeUInt32BE(packet.keyId ?? key.id, 3);
   header.writeUInt32BE(packet.senderTag ?? tagOf(`#${packet.sender}`), 7);
   header.writeUInt32BE(packet.destinationTag ?? tagOf(`#${packet.destination}`), 11);
-  header.writeUInt32BE(packet.roster ?? digestOf(indexIds(packet.members ?? 5)), 15);
-  header.writeBigUInt64BE(BigInt(packet.bootId), 19);
-  header.writeUInt32BE(packet.seq, 27);
-  header.set(nonce, 31);
+  header.writeUInt32BE(packet.servers ?? digestOf('servers', indexIds(packet.members ?? 5)), 15);
+  header.writeUInt32BE(packet.systems ?? digestOf('systems', []), 19);
+  header.writeBigUInt64BE(BigInt(packet.bootId), 23);
+  header.writeUInt32BE(packet.seq, 31);
+  header.set(nonce, 35);
   const cipher = createCipheriv('aes-256-gcm', key.cipherKey, nonce, { authTagLength: 16 });
   cipher.setAAD(header);
   const ciphertext = Buffer.concat([cipher.update(packet.body), cipher.final()]);

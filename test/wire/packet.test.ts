@@ -89,12 +89,13 @@ describe('packet: layout', () => {
       '4a889bae' + // key id of 'secret'
       '95eea7c1' + // sender: the tag of "#1" (the default roster names servers by index)
       'ebbe257a' + // destination: the tag of "#2"
-      '343cffa7' + // roster: the digest of ["#0", "#1", "#2"] and no systems
+      '6bc8108a' + // servers: the digest of ["#0", "#1", "#2"]
+      '2f47c138' + // systems: the digest of [] (no systems)
       '0000018bcfe56800' + // boot id 1700000000000
       '00000000' + // packet sequence number
       '000102030405060708090a0b' + // nonce
       'a6ca79fc3fb1f166bb82fc217de1a7d2a8096fcb251073c56886084bd7' + // ciphertext (29 bytes)
-      '964fcaa9c0a6835eeaeb6a62e751880d'; // tag
+      '6ed8c465d3732cc57f1b9e452f21152b'; // tag
     assert.equal(hex(packet), expected);
   });
 
@@ -128,10 +129,10 @@ describe('packet: layout', () => {
     }
   });
 
-  it('has a 43-byte header, a 16-byte tag, and room for a 1341-byte body', () => {
-    assert.equal(HEADER_BYTES, 43);
+  it('has a 47-byte header, a 16-byte tag, and room for a 1337-byte body', () => {
+    assert.equal(HEADER_BYTES, 47);
     assert.equal(TAG_BYTES, 16);
-    assert.equal(PACKET_OVERHEAD_BYTES, 59);
+    assert.equal(PACKET_OVERHEAD_BYTES, 63);
     assert.equal(PACKET_BYTES_MAX, 1400);
     assert.equal(BODY_BYTES_MAX, PACKET_BYTES_MAX - PACKET_OVERHEAD_BYTES);
   });
@@ -139,7 +140,7 @@ describe('packet: layout', () => {
   it('uses a fresh random nonce for every packet by default', () => {
     const sender = new PacketCodec({ keys: ['k'], selfIndex: 0, bootId: 1, memberCount: MEMBERS });
     const nonces = new Set<string>();
-    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(31, 43)));
+    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(35, 47)));
     assert.equal(nonces.size, 100);
   });
 });
@@ -161,7 +162,7 @@ describe('packet: seal and open', () => {
     const sender = codec({ selfIndex: 1 });
     for (let seq = 0; seq < 5; seq++) {
       const packet = sender.seal(gossip, 0);
-      assert.equal(Buffer.from(packet).readUInt32BE(27), seq);
+      assert.equal(Buffer.from(packet).readUInt32BE(31), seq);
     }
   });
 
@@ -186,8 +187,8 @@ describe('packet: seal and open', () => {
   it('refuses to seal a body over BODY_BYTES_MAX, without using a sequence number', () => {
     const sender = codec({ selfIndex: 1, memberCount: 65_536 });
     const tooBig = messageOfBodySize(BODY_BYTES_MAX + 1);
-    assert.throws(() => sender.seal(tooBig, 0), /exceeds BODY_BYTES_MAX \(1341\)/);
-    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(27), 0);
+    assert.throws(() => sender.seal(tooBig, 0), /exceeds BODY_BYTES_MAX \(1337\)/);
+    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(31), 0);
   });
 
   it('refuses to seal an invalid message', () => {
@@ -203,7 +204,7 @@ describe('packet: seal and open', () => {
     for (const to of [1, MEMBERS, -1, 0.5, Number.NaN, 0x1_0000]) {
       assert.throws(() => sender.seal(gossip, to), /destination/, `to ${to}`);
     }
-    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(27), 0);
+    assert.equal(Buffer.from(sender.seal(gossip, 0)).readUInt32BE(31), 0);
   });
 
   it('refuses invalid options', () => {
@@ -580,7 +581,8 @@ describe('packet: rosters (server tags and the roster digest)', () => {
     const packet = sender.seal(gossip, 0);
     assert.equal(Buffer.from(packet).readUInt32BE(7), tagOf('c'));
     assert.equal(Buffer.from(packet).readUInt32BE(11), tagOf('a'));
-    assert.equal(Buffer.from(packet).readUInt32BE(15), digestOf(['a', 'b', 'c']));
+    assert.equal(Buffer.from(packet).readUInt32BE(15), digestOf('servers', ['a', 'b', 'c']));
+    assert.equal(Buffer.from(packet).readUInt32BE(19), digestOf('systems', []));
     const result = opened(receiver.open(packet));
     assert.equal(result.from, 3, "the sender is c, at c's index here");
     assert.equal(result.roster, 'other', 'its numbers are not ours');
@@ -595,10 +597,10 @@ describe('packet: rosters (server tags and the roster digest)', () => {
       opened(member(['a', 'c', 'b'], 'a').open(member(servers, 'b').seal(gossip, 0))).roster,
       'other',
     );
-    // Readiness numbers systems: other systems, other numbers.
+    // Readiness numbers systems: other systems, other system numbers; the member numbers agree.
     assert.equal(
       opened(member(servers, 'a', ['vip']).open(member(servers, 'b', ['db', 'vip']).seal(gossip, 0))).roster,
-      'other',
+      'other_systems',
     );
   });
 

@@ -563,7 +563,7 @@ describe('replica body: chunks checked alone', () => {
       /fits one body/,
     ],
     ['a piece number past the last', chunk(total, 4, 10), /piece 4 of a transfer of 4 pieces/],
-    ['a short piece that is not the last', chunk(total, 1, 100), /piece 1 of 100 bytes, not 1318/],
+    ['a short piece that is not the last', chunk(total, 1, 100), /piece 1 of 100 bytes, not 1314/],
     ['a last piece of the wrong length', chunk(total, 3, 11), /piece 3 of 11 bytes, not 10/],
     ['a header cut short', new LayoutBytes().u8(14).raw(digest).u16(0).bytes, /truncated: chunk total/],
   ];

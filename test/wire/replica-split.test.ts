@@ -190,7 +190,7 @@ describe('splitReplicaMessage', () => {
     const result = splitReplicaMessage(message);
     assert.ok(result.ok);
     assert.equal(result.bodies.length, Math.ceil(REPLICA_MESSAGE_BYTES_MAX / REPLICA_CHUNK_PIECE_BYTES));
-    assert.equal(result.bodies.length, 12_730);
+    assert.equal(result.bodies.length, 12_769);
     const reassembler = new ReplicaReassembler();
     let last: ReassemblyResult | undefined;
     for (const body of result.bodies)
