@@ -390,6 +390,7 @@ export class PacketCodec {
 
   /** What the replay guard remembers about a sender (for diagnostics and tests). */
   replayWindow(sender: number): SenderWindow | undefined {
+    if (!Number.isInteger(sender) || sender < 0 || sender >= this.#memberCount) return undefined;
     return this.#replay.window(this.#roster.tag(sender));
   }
 
