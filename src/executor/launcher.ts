@@ -13,7 +13,7 @@ import { basename, delimiter, join, resolve } from 'node:path';
 import { setTimer } from '../time/timer.js';
 import { CapturedOutput } from './captured-output.js';
 import { errorCode, groupExists } from './process-groups.js';
-import type { ScriptGroupRecorder } from './script-ledger.js';
+import { RUN_TOKEN_ENV, type ScriptGroupRecorder } from './script-ledger.js';
 import { scriptPath } from './script-path.js';
 import type { Launch, RunResult } from './types.js';
 
@@ -81,17 +81,27 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
         ),
       });
 
+    // Recorded before it can run (see ScriptGroupRecorder.starting); its token rides in its
+    // environment, where the next start of the agent looks for it.
+    const token = options.recorder?.starting(launch);
+    const tokenEnv = token === undefined ? {} : { [RUN_TOKEN_ENV]: token };
     let child: ChildProcess;
     try {
       child = spawn(launch.script, launch.args, {
         cwd: options.cwd,
         shell: false,
         detached: true,
-        env: { ...process.env, ...launch.env, PATH: scriptPath(launch.env.PATH ?? process.env.PATH) },
+        env: {
+          ...process.env,
+          ...launch.env,
+          PATH: scriptPath(launch.env.PATH ?? process.env.PATH),
+          ...tokenEnv,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
       // spawn throws for arguments it cannot pass at all, such as a NUL byte in the item.
+      if (token !== undefined) options.recorder?.notStarted(token);
       notStarted(error);
       return;
     }
@@ -177,13 +187,14 @@ export function launchScript(launch: Launch, options: LaunchOptions = {}): Promi
       // start (a failed kill) change nothing: exit and close still come.
       if (pid !== undefined || settled) return;
       settled = true;
+      if (token !== undefined) options.recorder?.notStarted(token);
       notStarted(error);
     });
 
     if (pid === undefined) return;
     // Recorded before the first turn of the event loop: the leader cannot have been reaped yet,
     // so its /proc entry (and start time) is there even if it has already exited.
-    options.recorder?.started(launch, pid);
+    options.recorder?.started(launch, pid, token);
 
     child.on('exit', (code, exit_signal) => {
       exited = true;

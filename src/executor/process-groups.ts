@@ -107,6 +107,43 @@ export function liveGroups(): Set<number> | undefined {
   return groups;
 }
 
+/**
+ * The live processes whose environment, as they were started, holds the entry `entry` ("NAME=value"),
+ * from one pass over /proc; [] without /proc. A process whose environment cannot be read (another
+ * user's, without the rights) is not among them.
+ */
+export function processesWithEnvironment(entry: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const wanted = Buffer.from(`${entry}\0`);
+  const found: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let environment: Buffer;
+    try {
+      environment = readFileSync(`/proc/${name}/environ`);
+    } catch {
+      continue;
+    }
+    // An entry is preceded by the start or by the NUL that ends the one before.
+    const at = environment.indexOf(wanted);
+    if (at < 0) continue;
+    if (
+      at > 0 &&
+      environment[at - 1] !== 0 &&
+      environment.indexOf(Buffer.concat([Buffer.from([0]), wanted])) < 0
+    )
+      continue;
+    const stat = processStat(Number(name));
+    if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X') found.push(Number(name));
+  }
+  return found;
+}
+
 export function errorCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = (error as { code: unknown }).code;

@@ -16,11 +16,16 @@
  *
  * The file is JSON (see LedgerFile), replaced atomically on every change (a temporary file
  * written and fsynced, renamed over the old one, the directory fsynced), so that a reader sees
- * the old ledger or the new one, never half of one, even after a power cut. A script's start is
- * written before the launcher returns; its end at the next turn of the event loop (see ended).
+ * the old ledger or the new one, never half of one, even after a power cut. A script is written
+ * twice at its start: before its spawn, with a random token that it gets in its environment
+ * (RUN_TOKEN_ENV), and after it, with its process group. So no script runs unrecorded: an agent
+ * killed between the spawn and the second write leaves a script that the next start finds by its
+ * token (/proc/PID/environ). Its end is written at the next turn of the event loop (see ended).
  * Each write is synchronous and costs what two fsyncs cost (4 to 7 ms on a busy virtual disk,
- * well under 1 ms on a local SSD), once a script start and at most once an end.
+ * well under 1 ms on a local SSD): twice a script start and at most once an end.
  */
+
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -39,6 +44,7 @@ import {
   errorCode,
   groupExists,
   liveGroups,
+  processesWithEnvironment,
   processStartTicks,
   processStat,
 } from './process-groups.js';
@@ -46,8 +52,16 @@ import type { Launch, ScriptEvent } from './types.js';
 
 /** What the launcher tells about the process group of each script it starts. */
 export interface ScriptGroupRecorder {
-  /** `launch` runs as the leader of the new process group `pgid` (its pid). */
-  started(launch: Launch, pgid: number): void;
+  /**
+   * `launch` is about to be spawned: recorded (on disk) before it can run, with a token that the
+   * launcher puts in its environment as RUN_TOKEN_ENV, so that a restart finds the script even if
+   * this agent dies before `started`. Undefined: nothing recorded, no token.
+   */
+  starting(launch: Launch): string | undefined;
+  /** The spawn of the launch that `starting` gave `token` failed: nothing runs. */
+  notStarted(token: string): void;
+  /** `launch` runs as the leader of the new process group `pgid` (its pid); `token`: from `starting`. */
+  started(launch: Launch, pgid: number, token?: string): void;
   /** The leader of `pgid` has exited; `group_gone` when no live process is left in its group. */
   ended(pgid: number, group_gone: boolean): void;
 }
@@ -71,6 +85,23 @@ export interface LedgerEntry {
   started_at: string;
 }
 
+/**
+ * The environment variable that carries a script's run token (see ScriptGroupRecorder.starting):
+ * how the next start of the agent finds a script whose process group it had not recorded yet.
+ */
+export const RUN_TOKEN_ENV = 'FLIP_RUN_TOKEN';
+
+/** A script about to be spawned, recorded before it can run: found at a restart by its token. */
+export interface StartingEntry {
+  /** 32 hex digits, random: in the script's environment as RUN_TOKEN_ENV. */
+  token: string;
+  system: string;
+  item: string;
+  event: ScriptEvent;
+  run: number;
+  started_at: string;
+}
+
 /** The ledger file's content. */
 export interface LedgerFile {
   format: typeof LEDGER_FORMAT;
@@ -80,6 +111,8 @@ export interface LedgerFile {
   /** The boot the pids and start times belong to; null where the kernel does not say. */
   boot_id: string | null;
   entries: LedgerEntry[];
+  /** Scripts about to be spawned when it was written (absent in ledgers of earlier agents). */
+  starting?: StartingEntry[];
 }
 
 export const LEDGER_FORMAT = 'flip-script-ledger';
@@ -145,6 +178,8 @@ export class ScriptLedger implements ScriptGroupRecorder {
   readonly #onProblem: ScriptLedgerOptions['onProblem'];
   /** By pgid, oldest first. */
   readonly #entries = new Map<number, LedgerEntry>();
+  /** Scripts being spawned, by token (between starting and started or notStarted). */
+  readonly #starting = new Map<string, StartingEntry>();
   readonly #boot_id = bootId() ?? null;
   #start_time_problem_reported = false;
   /** A write that ended() asked for, due at the next turn of the event loop. */
@@ -189,6 +224,7 @@ export class ScriptLedger implements ScriptGroupRecorder {
       recovery.problem = `it was written by server ${JSON.stringify(shortenText(read.ledger.node, 50, 50))}`;
     else if (read.ledger !== undefined) await this.#killLeftovers(read.ledger, recovery, options.wait_ms);
     this.#entries.clear();
+    this.#starting.clear();
     if (this.#save_soon !== undefined) clearImmediate(this.#save_soon);
     this.#save_soon = undefined;
     try {
@@ -199,7 +235,31 @@ export class ScriptLedger implements ScriptGroupRecorder {
     return recovery;
   }
 
-  started(launch: Launch, pgid: number): void {
+  /**
+   * Written at once, before the spawn: a script must never run unrecorded, or an agent killed
+   * between its spawn and `started` (two fsyncs) would leave it to finish after the next start's
+   * clean-up. Costs one more write per script start.
+   */
+  starting(launch: Launch): string {
+    const token = randomBytes(16).toString('hex');
+    this.#starting.set(token, {
+      token,
+      system: launch.system,
+      item: shortenText(launch.item, 100, 100),
+      event: launch.event,
+      run: launch.run,
+      started_at: new Date().toISOString(),
+    });
+    this.#save();
+    return token;
+  }
+
+  notStarted(token: string): void {
+    if (this.#starting.delete(token)) this.#saveSoon();
+  }
+
+  started(launch: Launch, pgid: number, token?: string): void {
+    if (token !== undefined) this.#starting.delete(token);
     const start_ticks = processStartTicks(pgid);
     if (start_ticks === undefined) {
       // The leader is not reaped before we return to the event loop, so /proc/PID/stat exists on
@@ -298,6 +358,7 @@ export class ScriptLedger implements ScriptGroupRecorder {
       node: this.#node,
       boot_id: this.#boot_id,
       entries: [...this.#entries.values()],
+      starting: [...this.#starting.values()],
     };
     writeAtomically(this.#file, `${JSON.stringify(content, null, 1)}\n`);
   }
@@ -306,10 +367,36 @@ export class ScriptLedger implements ScriptGroupRecorder {
     if (ledger.boot_id !== null && this.#boot_id !== null && ledger.boot_id !== this.#boot_id) {
       // The machine has restarted since: every process recorded died with it, and a pid with the
       // same start time now is another process.
-      recovery.previous_boot = ledger.entries.length > 0;
+      recovery.previous_boot = ledger.entries.length > 0 || (ledger.starting ?? []).length > 0;
       return;
     }
     const killed: LedgerEntry[] = [];
+    // Scripts recorded before their spawn: found by the token in their environment. Only the
+    // leader of a group is taken as the script (a process that merely inherited the token, its
+    // script gone, is left alone, as a lingering group is).
+    for (const starting of ledger.starting ?? []) {
+      for (const pid of processesWithEnvironment(`${RUN_TOKEN_ENV}=${starting.token}`)) {
+        const stat = processStat(pid);
+        if (stat === undefined || pid === process.pid) continue;
+        const { token: _token, ...fields } = starting;
+        const entry: LedgerEntry = { ...fields, pgid: pid, start_ticks: stat.start_ticks, state: 'running' };
+        if (stat.pgrp !== pid) {
+          recovery.left_alone.push({
+            entry: { ...entry, pgid: stat.pgrp },
+            why: 'its script has exited and left processes behind; nothing proves the group is still that script',
+          });
+          continue;
+        }
+        try {
+          process.kill(-pid, 'SIGKILL');
+          killed.push(entry);
+        } catch (error) {
+          const code = errorCode(error);
+          if (code !== 'ESRCH')
+            recovery.left_alone.push({ entry, why: `SIGKILL failed: ${code ?? describeError(error)}` });
+        }
+      }
+    }
     for (const entry of ledger.entries) {
       const verdict = leftoverVerdict(entry);
       if (verdict.kind === 'gone') continue;
@@ -417,7 +504,38 @@ export function parseLedger(text: string): { ledger: LedgerFile } | { problem: s
     if (entry === undefined) return { problem: `its entry [${i}] is not a valid entry` };
     entries.push(entry);
   }
-  return { ledger: { format: LEDGER_FORMAT, version: 1, node: value.node, boot_id: value.boot_id, entries } };
+  const starting: StartingEntry[] = [];
+  if (value.starting !== undefined) {
+    if (!Array.isArray(value.starting)) return { problem: 'its starting entries are not a list' };
+    if (value.starting.length > ENTRIES_READ_MAX)
+      return { problem: `it lists ${value.starting.length} starting entries; at most ${ENTRIES_READ_MAX}` };
+    for (const [i, raw] of value.starting.entries()) {
+      const entry = parseStarting(raw);
+      if (entry === undefined) return { problem: `its starting entry [${i}] is not a valid entry` };
+      starting.push(entry);
+    }
+  }
+  return {
+    ledger: {
+      format: LEDGER_FORMAT,
+      version: 1,
+      node: value.node,
+      boot_id: value.boot_id,
+      entries,
+      starting,
+    },
+  };
+}
+
+function parseStarting(raw: unknown): StartingEntry | undefined {
+  if (!isObject(raw)) return undefined;
+  const { token, system, item, event, run, started_at } = raw;
+  if (typeof token !== 'string' || !/^[0-9a-f]{32}$/.test(token)) return undefined;
+  if (typeof system !== 'string' || typeof item !== 'string') return undefined;
+  if (event !== 'alive' && event !== 'down') return undefined;
+  if (typeof run !== 'number' || !Number.isSafeInteger(run)) return undefined;
+  if (typeof started_at !== 'string') return undefined;
+  return { token, system, item, event, run, started_at };
 }
 
 function parseEntry(raw: unknown): LedgerEntry | undefined {

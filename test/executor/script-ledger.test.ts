@@ -26,6 +26,7 @@ import {
   LedgerWriteError,
   LINGERING_MAX,
   parseLedger,
+  RUN_TOKEN_ENV,
   readLedger,
   ScriptLedger,
 } from '../../src/executor/script-ledger.js';
@@ -209,6 +210,65 @@ describe('executor: script ledger', () => {
     assert.equal(recovery.problem, undefined);
     assert.equal(groupExists(pgid), false, 'the leader and its child are gone');
     assert.deepEqual(onDisk(file).entries, [], 'the ledger is cleared');
+  });
+
+  it('records a script before its spawn; a restart kills it by the token in its environment though its group was never recorded', async () => {
+    const file = ledgerFile();
+    const recorder = ledger(file);
+    await recorder.recover();
+    const token = recorder.starting(launchOf('10.0.0.7'));
+    assert.match(token, /^[0-9a-f]{32}$/);
+    assert.deepEqual(
+      onDisk(file).starting?.map((starting) => [starting.token, starting.item]),
+      [[token, '10.0.0.7']],
+      'on disk before anything is spawned',
+    );
+    // The agent dies between the spawn and started(): only the token names the script.
+    const child = spawn('/bin/sh', ['-c', 'sleep 60 & wait'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [RUN_TOKEN_ENV]: token },
+    });
+    children.push(child);
+    const pgid = child.pid!;
+    // Another group that carries some other token is not touched.
+    const other = spawn('/bin/sh', ['-c', 'sleep 60 & wait'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [RUN_TOKEN_ENV]: 'f'.repeat(32) },
+    });
+    children.push(other);
+    await waitFor(() => readdirSync('/proc').some((pid) => /^\d+$/.test(pid) && inGroup(Number(pid), pgid)), {
+      what: 'the child sleep',
+    });
+    const recovery = await ledger(file).recover();
+    assert.deepEqual(
+      recovery.killed.map((killed) => [killed.pgid, killed.item, killed.event]),
+      [[pgid, '10.0.0.7', 'alive']],
+    );
+    assert.equal(groupExists(pgid), false, 'the script and its child are gone');
+    assert.equal(groupExists(other.pid!), true, 'the other group runs on');
+    assert.deepEqual(onDisk(file).starting, [], 'the ledger is cleared');
+  });
+
+  it('forgets a starting entry once started or once its spawn failed', async () => {
+    const file = ledgerFile();
+    const recorder = ledger(file);
+    await recorder.recover();
+    const token = recorder.starting(launchOf('a'));
+    recorder.started(launchOf('a'), group(), token);
+    assert.deepEqual(onDisk(file).starting, []);
+    assert.equal(onDisk(file).entries.length, 1);
+    const failed = recorder.starting(launchOf('b'));
+    recorder.notStarted(failed);
+    await waitFor(() => onDisk(file).starting?.length === 0, {
+      what: 'the failed start forgotten',
+      intervalMs: 1,
+    });
+    // Through the launcher: a script that does not exist leaves nothing behind.
+    const missing = await launchScript(launchOf('c', { script: join(dir, 'no-such-script') }), { recorder });
+    assert.equal(missing.ok, false);
+    await waitFor(() => onDisk(file).starting?.length === 0, { what: 'nothing starting', intervalMs: 1 });
   });
 
   it('never kills a pid that now names another process (another start time)', async () => {
