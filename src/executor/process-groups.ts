@@ -107,6 +107,8 @@ export function liveGroups(): Set<number> | undefined {
   return groups;
 }
 
+const NUL = Buffer.from([0]);
+
 /**
  * The live processes whose environment, as they were started, holds the entry `entry` ("NAME=value"),
  * from one pass over /proc; [] without /proc. A process whose environment cannot be read (another
@@ -119,7 +121,8 @@ export function processesWithEnvironment(entry: string): number[] {
   } catch {
     return [];
   }
-  const wanted = Buffer.from(`${entry}\0`);
+  // Entries are NUL-terminated; a NUL in front makes the first one match like the others.
+  const wanted = Buffer.from(`\0${entry}\0`);
   const found: number[] = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
@@ -129,15 +132,7 @@ export function processesWithEnvironment(entry: string): number[] {
     } catch {
       continue;
     }
-    // An entry is preceded by the start or by the NUL that ends the one before.
-    const at = environment.indexOf(wanted);
-    if (at < 0) continue;
-    if (
-      at > 0 &&
-      environment[at - 1] !== 0 &&
-      environment.indexOf(Buffer.concat([Buffer.from([0]), wanted])) < 0
-    )
-      continue;
+    if (Buffer.concat([NUL, environment]).indexOf(wanted) < 0) continue;
     const stat = processStat(Number(name));
     if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X') found.push(Number(name));
   }

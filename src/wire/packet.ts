@@ -183,8 +183,7 @@ export class PacketCodec {
    */
   sealReplica(body: ReplicaBody, to: number): Uint8Array {
     this.#checkDestination(to, 'sealReplica');
-    const what = body.type === 'replica' ? `a replica ${body.message.kind} body` : 'a replica chunk body';
-    return this.#sealBody(encodeReplicaBody(body), this.#roster.tag(to), what, 'sealReplica');
+    return this.#sealBody(encodeReplicaBody(body), this.#roster.tag(to), replicaWhat(body), 'sealReplica');
   }
 
   /**
@@ -207,8 +206,7 @@ export class PacketCodec {
     const tag = serverTag(id);
     if (this.#peers.get(tag) !== id)
       throw new RangeError(`PacketCodec.sealReplicaToPeer: ${JSON.stringify(id)} is not a replica peer`);
-    const what = body.type === 'replica' ? `a replica ${body.message.kind} body` : 'a replica chunk body';
-    return this.#sealBody(encodeReplicaBody(body), tag, what, 'sealReplicaToPeer');
+    return this.#sealBody(encodeReplicaBody(body), tag, replicaWhat(body), 'sealReplicaToPeer');
   }
 
   #checkDestination(to: number, method: string): void {
@@ -409,6 +407,11 @@ export class PacketCodec {
     this.drops[reason] += 1;
     return detail === undefined ? { ok: false, reason } : { ok: false, reason, detail };
   }
+}
+
+/** A replica body as an error message names it. */
+function replicaWhat(body: ReplicaBody): string {
+  return body.type === 'replica' ? `a replica ${body.message.kind} body` : 'a replica chunk body';
 }
 
 /** The plaintext if the tag verifies under `key`, else undefined (GCM reports failure by throwing). */

@@ -106,6 +106,55 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
     return { c, api, flip };
   }
 
+  /**
+   * `flip server add ID --ip 127.0.0.1 --port (a free one) EXTRA...` at flip, asked again while no
+   * leader is known (exit 7); then ID started with `--join` through flip1 and a minimal file, its
+   * scripts recording into the cluster's log. Resolves once it has started.
+   */
+  async function addAndJoin(
+    c: LoopbackCluster,
+    flip: (
+      id: string,
+      ...args: string[]
+    ) => Promise<{ status: number | null; stdout: string; stderr: string }>,
+    id: string,
+    extra: string[] = [],
+  ): Promise<ReturnType<typeof joinAgent>> {
+    const [port] = await freeUdpPorts(1);
+    const added = await waitFor(
+      async () => {
+        const result = await flip(
+          'flip',
+          'server',
+          'add',
+          id,
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          ...extra,
+        );
+        return result.status === 7 ? undefined : result;
+      },
+      { what: 'a committed server add', timeoutMs: WAIT_MS },
+    );
+    assert.equal(added.status, 0, added.stderr + added.stdout);
+    const file = join(c.dir, `${id}.json`);
+    writeFileSync(file, JSON.stringify({ id, key: 'secret', state_dir: join(c.dir, 'state') }));
+    const via = `127.0.0.1:${c.config.servers.find((server) => server.id === 'flip1')!.port}`;
+    const agent = joinAgent(file, via, { ...process.env, FLIP_DEMO_LOG: c.recordLog });
+    try {
+      await waitFor(() => /flip agent started/.test(agent.log()), {
+        what: `${id} started`,
+        timeoutMs: WAIT_MS,
+      });
+    } catch (error) {
+      agent.kill();
+      throw error;
+    }
+    return agent;
+  }
+
   it('server add, then flip agent --join with a minimal file: the file gets the committed config, and the agent starts with it', async () => {
     const { c, api } = await started();
     const [port] = await freeUdpPorts(1);
@@ -172,33 +221,8 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
 
   it('a server added takes part in the consensus before any agent restarts: with one old server stopped, a change commits with its vote', async () => {
     const { c, flip } = await started();
-    const [port] = await freeUdpPorts(1);
-    const added = await waitFor(
-      async () => {
-        const result = await flip(
-          'flip',
-          'server',
-          'add',
-          'flip3',
-          '--ip',
-          '127.0.0.1',
-          '--port',
-          String(port),
-        );
-        return result.status === 7 ? undefined : result;
-      },
-      { what: 'a committed server add', timeoutMs: WAIT_MS },
-    );
-    assert.equal(added.status, 0, added.stderr + added.stdout);
-    const file = join(c.dir, 'flip3.json');
-    writeFileSync(file, JSON.stringify({ id: 'flip3', key: 'secret', state_dir: join(c.dir, 'state') }));
-    const api = (id: string) => `127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
-    const flip3 = joinAgent(file, api('flip1'), { ...process.env, FLIP_DEMO_LOG: c.recordLog });
+    const flip3 = await addAndJoin(c, flip, 'flip3');
     try {
-      await waitFor(() => /flip agent started/.test(flip3.log()), {
-        what: 'flip3 started',
-        timeoutMs: WAIT_MS,
-      });
       // Four voters now: a majority is three. With flip2 stopped, flip and flip1 (which still run
       // the three-server list) need flip3's vote and acknowledgements.
       c.signal('flip2', 'SIGTERM');
@@ -222,35 +246,9 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
 
   it('server add before the others in priority order, then a rolling restart: old and new lists know each other by id, never an item on two, the data rebalances onto the new server', async () => {
     const { c, flip } = await started();
-    const [port] = await freeUdpPorts(1);
     // a0 at priority 0 comes first: every server's index moves in the new list.
-    const added = await waitFor(
-      async () => {
-        const result = await flip(
-          'flip',
-          'server',
-          'add',
-          'a0',
-          '--ip',
-          '127.0.0.1',
-          '--port',
-          String(port),
-          '--priority',
-          '0',
-          '--systems',
-          'ip',
-        );
-        return result.status === 7 ? undefined : result;
-      },
-      { what: 'a committed server add', timeoutMs: WAIT_MS },
-    );
-    assert.equal(added.status, 0, added.stderr + added.stdout);
-    const file = join(c.dir, 'a0.json');
-    writeFileSync(file, JSON.stringify({ id: 'a0', key: 'secret', state_dir: join(c.dir, 'state') }));
-    const api = (id: string) => `127.0.0.1:${c.config.servers.find((server) => server.id === id)!.port}`;
-    const a0 = joinAgent(file, api('flip1'), { ...process.env, FLIP_DEMO_LOG: c.recordLog });
+    const a0 = await addAndJoin(c, flip, 'a0', ['--priority', '0', '--systems', 'ip']);
     try {
-      await waitFor(() => /flip agent started/.test(a0.log()), { what: 'a0 started', timeoutMs: WAIT_MS });
       // One at a time, each from the stored committed config: the list with a0 first.
       for (const id of ['flip1', 'flip', 'flip2']) {
         c.signal(id, 'SIGTERM');
