@@ -21,7 +21,12 @@ import { ConfigError } from '../config/errors.js';
 import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.js';
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
-import { RUNTIME_SETTING_KEYS, runtimeChange } from '../config/runtime-change.js';
+import {
+  committedChange,
+  RUNTIME_SETTING_KEYS,
+  runtimeChange,
+  type ServersChange,
+} from '../config/runtime-change.js';
 import { serverEdit } from '../config/server-edit.js';
 import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
@@ -112,7 +117,7 @@ export class Agent {
   readonly membership: MembershipDriver;
   readonly runner: ScriptRunner;
   readonly #runnerDriver: RunnerDriver;
-  readonly #serverIds: string[];
+  #serverIds: string[];
   /** A #drive is queued (#driveSoon). */
   #driveQueued = false;
   /** Every decision above the protocol core and the runner (see node/controller.ts). */
@@ -589,10 +594,20 @@ export class Agent {
     }
     const next = this.#committedConfig(version, doc);
     if (next === undefined) return;
-    // Servers added since this agent started take part in the consensus at once (their
-    // membership waits for its restart): replica messages go to them and come from them.
+    const change = committedChange(this.config, next);
+    if (change.kind === 'servers') {
+      this.#applyServers(performance.now(), change, next);
+      this.log.info(
+        { version, fields: change.fields, servers: this.#serverIds },
+        'config version committed: the server list applied at once',
+      );
+      this.#event({ type: 'agent', state: 'reloaded' });
+      this.#drive();
+      return;
+    }
+    // Servers added since this agent started take part in the consensus at once (a change that
+    // waits for a restart): replica messages go to them and come from them.
     this.membership.setReplicaPeers(next.servers);
-    const change = runtimeChange(this.config, next);
     switch (change.kind) {
       case 'unchanged':
         this.log.info({ version }, 'config version committed; nothing changes here');
@@ -618,6 +633,38 @@ export class Agent {
    * the change applies all the same (the cluster committed it), and its runs fail visibly.
    */
   #applySystems(now: number, systems: ReadonlyMap<string, SystemConfig>, next: FlipConfig): void {
+    this.#systemsToRunner(now, systems, next);
+    this.#config = next;
+    this.#controller.setSystems(now, this.membership, systems);
+  }
+
+  /**
+   * Takes a new server list in process (committedChange's `servers`: servers added, removed or
+   * reordered, this server's own entry unchanged): the membership core for the new list takes
+   * over from the running one, keeping what it knows of every kept server (MembershipDriver.
+   * setServers); the controller places over the new list from now on, break-before-make; the
+   * runner keeps every item it holds and every script under way, and the lease programs and health
+   * checks go on. Only what moves by placement is touched.
+   */
+  #applyServers(now: number, change: ServersChange, next: FlipConfig): void {
+    const renumbering = this.membership.setServers(next);
+    // The servers of the list are members now; any other of the log (a later add) stays a peer.
+    this.membership.setReplicaPeers(next.servers);
+    const self = next.servers.find((server) => server.id === next.id)!;
+    this.#readiness = this.#readiness.forServers(next, self.index);
+    this.#serverIds = next.servers.map((server) => server.id);
+    const peers = next.servers
+      .filter((server) => server.id !== next.id)
+      .map((server) => ({ id: server.id, address: senderText(server) }));
+    this.#drops.setPeers(peers.map((peer) => peer.address));
+    this.#authWarnings.setPeers(peers);
+    this.#systemsToRunner(now, change.systems, next);
+    this.#config = next;
+    this.#controller.setServers(now, this.membership, next, renumbering);
+  }
+
+  /** The runner side of changed systems: their items and scripts (SYSTEM_FIELDS_AT_RUNTIME). */
+  #systemsToRunner(now: number, systems: ReadonlyMap<string, SystemConfig>, next: FlipConfig): void {
     const own = new Set(this.runner.systems());
     for (const [name, system] of systems) {
       if (!own.has(name)) continue;
@@ -640,8 +687,6 @@ export class Agent {
         { errors: errors.map((error) => `${error.path}: ${error.message}`) },
         'a script of the committed config cannot run on this host: its runs fail until it is there',
       );
-    this.#config = next;
-    this.#controller.setSystems(now, this.membership, systems);
   }
 
   /**

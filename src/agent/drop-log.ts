@@ -77,7 +77,7 @@ const LINE_WINDOW_MS = 1000;
 export class DropLog {
   readonly #interval_ms: number;
   readonly #senders_max: number;
-  readonly #peers: ReadonlySet<string>;
+  #peers: ReadonlySet<string>;
   /** When each of the last `lines_per_second` lines was allowed, as a ring (oldest next). */
   readonly #lineTimes: number[];
   #lineNext = 0;
@@ -101,6 +101,11 @@ export class DropLog {
     this.#lineTimes = new Array(Math.max(0, options.lines_per_second ?? LINES_PER_SECOND)).fill(
       Number.NEGATIVE_INFINITY,
     );
+  }
+
+  /** The configured peers changed (a server list taken in process): counted by name from now on. */
+  setPeers(peers: Iterable<string>): void {
+    this.#peers = new Set(peers);
   }
 
   /**
@@ -236,6 +241,17 @@ export class PeerAuthWarnings {
     this.#interval_ms = options.interval_ms ?? PEER_AUTH_WARNING_INTERVAL_MS;
     for (const { id, address } of options.peers)
       this.#peers.set(address, { id, last_warning_ms: Number.NEGATIVE_INFINITY, failures: 0, by_reason: {} });
+  }
+
+  /** The configured peers changed (a server list taken in process); a kept peer keeps its count. */
+  setPeers(peers: Iterable<AuthPeer>): void {
+    const kept = new Map(this.#peers);
+    this.#peers.clear();
+    for (const { id, address } of peers)
+      this.#peers.set(
+        address,
+        kept.get(address) ?? { id, last_warning_ms: Number.NEGATIVE_INFINITY, failures: 0, by_reason: {} },
+      );
   }
 
   /** Counts one drop; returns the warning to log now, if this drop calls for one. */

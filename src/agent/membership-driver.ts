@@ -18,6 +18,7 @@ import type {
   ReleasedNotice,
 } from '../membership/node.js';
 import { isLive, MembershipNode } from '../membership/node.js';
+import { Renumbering } from '../membership/renumbering.js';
 import { rosterFree } from '../membership/roster-free.js';
 import type { ReplicaMessage } from '../replica/messages.js';
 import { setTimer } from '../time/timer.js';
@@ -76,15 +77,15 @@ const PEER_REASSEMBLY_KEY_BASE = 0x1_0000;
 const BOOT_HINT_EVERY_MS = 1000;
 
 export class MembershipDriver {
-  readonly core: MembershipNode;
+  #core: MembershipNode;
   readonly codec: PacketCodec;
-  readonly #config: FlipConfig;
+  #config: FlipConfig;
   /** The agent's config replica takes the replica messages that arrive (issue 12). */
   onReplica: ((message: ReplicaMessage) => void) | undefined;
   /** Servers outside the roster that replica messages go to (setReplicaPeers), by id. */
   #replicaPeers = new Map<string, Endpoint>();
   /** Large replica messages come in pieces: put together here, within bounds. */
-  readonly #reassembler = new ReplicaReassembler();
+  #reassembler = new ReplicaReassembler();
   readonly #components: MembershipDriverComponents;
   readonly #events: MembershipDriverEvents;
   #transport: PacketTransport | undefined;
@@ -93,9 +94,9 @@ export class MembershipDriver {
   #stopped = false;
   #syncedReported = false;
   /** When each member was last sent a boot hint (ms), so a stream of stale packets gets a few. */
-  readonly #hintedAt = new Map<number, number>();
+  #hintedAt = new Map<number, number>();
   /** Where each run of each member was last heard from: "member/boot" -> endpoint. */
-  readonly #seenAt = new Map<string, Endpoint>();
+  #seenAt = new Map<string, Endpoint>();
   packets_sent = 0;
   /** Large replica transfers held back by their pause (wire/transfer-pacing.ts). */
   readonly transfers = new TransferPacer();
@@ -114,7 +115,7 @@ export class MembershipDriver {
       memberCount: config.servers.length,
       roster: rosterOf(config),
     });
-    this.core = new MembershipNode(
+    this.#core = new MembershipNode(
       nodeOptionsFor(config, self.index, {
         random: components.random,
         incarnation: boot,
@@ -122,6 +123,55 @@ export class MembershipDriver {
         packing: WIRE_PACKING,
       }),
     );
+  }
+
+  /** The protocol core of the server list in force (a new one after setServers). */
+  get core(): MembershipNode {
+    return this.#core;
+  }
+
+  /**
+   * The server list changed in process (a committed `flip server add|rm`; this server's own entry
+   * unchanged): a core for `config`'s list takes over from the running one, carrying what it knows
+   * of every kept server by id (MembershipNode.succeed), and packets number members by the new
+   * list from now on, in the same run (boot id and sequence numbers go on). Returns how old member
+   * numbers map to new ones, for the agent's other parts.
+   */
+  setServers(config: FlipConfig): Renumbering {
+    const renumbering = new Renumbering(
+      this.#config.servers.map((server) => server.id),
+      config.servers.map((server) => server.id),
+    );
+    const self = config.servers.findIndex((server) => server.id === config.id);
+    // What the old core queued goes out first, numbered by the old list.
+    if (!this.#stopped) this.#flush();
+    const previous = this.#core;
+    const next = new MembershipNode(
+      nodeOptionsFor(config, self, {
+        random: this.#components.random,
+        incarnation: previous.incarnation,
+        boot: this.codec.bootId,
+        packing: WIRE_PACKING,
+      }),
+    );
+    this.codec.setRoster(rosterOf(config), self);
+    this.#config = config;
+    this.#hintedAt = renumbering.map(this.#hintedAt);
+    const seen = new Map<string, Endpoint>();
+    for (const [key, endpoint] of this.#seenAt) {
+      const [member, boot] = key.split('/');
+      const to = renumbering.nextOf(Number(member));
+      if (to !== undefined) seen.set(`${to}/${boot}`, endpoint);
+    }
+    this.#seenAt = seen;
+    // Pieces of large replica messages are kept by member number: started again.
+    this.#reassembler = new ReplicaReassembler();
+    this.#core = next;
+    if (this.#transport !== undefined) {
+      next.succeed(this.#components.now(), previous, renumbering);
+      if (!this.#stopped) this.#flush();
+    }
+    return renumbering;
   }
 
   /** Starts the protocol on a bound transport. */

@@ -109,3 +109,58 @@ export function withRuntimeFields(current: SystemConfig, next: SystemConfig): Sy
   merged.data = [...next.data];
   return merged;
 }
+
+/**
+ * A change of the server list that a running agent takes in process (MembershipDriver.setServers):
+ * servers added, removed or moved in priority order, with what follows from that (the default
+ * `quorum`, the systems' `members`), and any of SYSTEM_FIELDS_AT_RUNTIME. `systems`: the new
+ * definition of every system that differs, by name.
+ */
+export interface ServersChange {
+  kind: 'servers';
+  systems: ReadonlyMap<string, SystemConfig>;
+  fields: string[];
+}
+
+/** Top-level fields that follow the server list, and system fields that do. */
+const SERVER_LIST_FIELDS: ReadonlySet<string> = new Set(['servers', 'quorum']);
+const SYSTEM_SERVER_FIELDS: ReadonlySet<string> = new Set(['members']);
+
+/**
+ * What a running agent does with a committed version `next` (agent.ts, and the simulator alike):
+ * runtimeChange's answer, except that a difference only in the server list (and what follows from
+ * it) is a `servers` change when this server's own entry stays as it is (its address, port,
+ * systems and API; its place in the order may move). Anything else still needs a restart.
+ */
+export function committedChange(current: FlipConfig, next: FlipConfig): RuntimeChange | ServersChange {
+  const change = runtimeChange(current, next);
+  if (change.kind !== 'restart') return change;
+  const serverList = change.fields.every((field) => {
+    if (SERVER_LIST_FIELDS.has(field)) return true;
+    const [top, , key] = field.split('.');
+    return top === 'systems' && key !== undefined && SYSTEM_SERVER_FIELDS.has(key);
+  });
+  if (!serverList || !sameOwnEntry(current, next)) return change;
+  const systems = new Map<string, SystemConfig>();
+  const fields = [...change.fields];
+  current.systems.forEach((system, index) => {
+    const other = next.systems[index]!;
+    const changed = systemFields(system, other);
+    if (changed.length === 0) return;
+    systems.set(system.name, other);
+    for (const field of changed) if (AT_RUNTIME.has(field)) fields.push(`systems.${system.name}.${field}`);
+  });
+  return { kind: 'servers', systems, fields };
+}
+
+/** Whether this server's own entry is the same in both (but for its index). */
+function sameOwnEntry(current: FlipConfig, next: FlipConfig): boolean {
+  const own = (config: FlipConfig) => {
+    const server = config.servers.find((entry) => entry.id === config.id);
+    if (server === undefined) return undefined;
+    const { index: _index, priority: _priority, ...rest } = server;
+    return rest;
+  };
+  const before = own(current);
+  return before !== undefined && sameJson(before, own(next) ?? null);
+}

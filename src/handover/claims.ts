@@ -253,6 +253,16 @@ export class Claims {
     this.#askWakeAt = Math.min(this.#askWakeAt, now);
   }
 
+  /**
+   * The server list changed in process: every claim starts over (as `restart`) with members
+   * numbered anew. An answer gathered, or a claim sent, under the old numbers is void: the servers
+   * that must agree may differ (one added), and an answer still on its way names the old numbers.
+   */
+  renumber(now: number): void {
+    this.#sent.clear();
+    this.restart(now);
+  }
+
   /** Nothing may be let through for now (no quorum): no fence's end is worth waking for. */
   hold(): void {
     this.#fenceWakeAt = Number.POSITIVE_INFINITY;

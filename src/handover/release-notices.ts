@@ -15,7 +15,9 @@
  * acknowledges it, is no longer live in this node's view, or `give_up_ms` has passed. The
  * receiver acts on an id once.
  */
+
 import type { ReleasedItem } from '../membership/messages.js';
+import type { Renumbering } from '../membership/renumbering.js';
 
 /**
  * Pure: no clock, timer or socket. Every call takes the time (ms, monotonic); the caller sends
@@ -61,13 +63,13 @@ interface Notice {
 export class ReleaseNotices {
   readonly #options: ReleaseNoticeOptions;
   /** Receiver -> items released to it since the last flush. */
-  readonly #outgoing = new Map<number, ReleasedItem[]>();
+  #outgoing = new Map<number, ReleasedItem[]>();
   /** When the queued releases are sent (Infinity: none queued). */
   #flushAt = Number.POSITIVE_INFINITY;
   /** Notices sent and not yet known to have arrived. */
-  readonly #unconfirmed: Notice[] = [];
+  #unconfirmed: Notice[] = [];
   /** Sender -> ids acted on, oldest first. */
-  readonly #seen = new Map<number, number[]>();
+  #seen = new Map<number, number[]>();
   #sends: OutgoingNotice[] = [];
   #nextId: number;
   #closed = false;
@@ -126,6 +128,23 @@ export class ReleaseNotices {
     if (seen.length > SEEN_IDS_MAX) seen.shift();
     this.#seen.set(from, seen);
     return true;
+  }
+
+  /**
+   * The server list changed in process: receivers and senders are numbered anew (`renumbering`);
+   * notices for a server removed are dropped, the rest go on to the same servers.
+   */
+  renumber(renumbering: Renumbering): void {
+    this.#outgoing = renumbering.map(this.#outgoing);
+    this.#seen = renumbering.map(this.#seen);
+    this.#unconfirmed = this.#unconfirmed.flatMap((notice) => {
+      const to = renumbering.nextOf(notice.to);
+      return to === undefined ? [] : [{ ...notice, to }];
+    });
+    this.#sends = this.#sends.flatMap((notice) => {
+      const to = renumbering.nextOf(notice.to);
+      return to === undefined ? [] : [{ ...notice, to }];
+    });
   }
 
   /** The receiver of notice `id` got it: stop sending it. */

@@ -34,6 +34,16 @@ export class ReadinessLink {
     );
   }
 
+  /**
+   * The link for a new server list taken in process (`config`, this server at `self`): members
+   * numbered anew, what we announced last kept (the membership core carries it too).
+   */
+  forServers(config: FlipConfig, self: number): ReadinessLink {
+    const next = new ReadinessLink(config, self);
+    next.#last = this.#last;
+    return next;
+  }
+
   /** What we announced last (system names), for logs and status. */
   get announced(): OwnReadinessSets | undefined {
     return this.#last;

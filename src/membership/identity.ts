@@ -22,6 +22,8 @@
  * Pure: the caller passes the time into every call.
  */
 
+import type { Renumbering } from './renumbering.js';
+
 /**
  * How long after a boot is first heard another boot of the same member may still be heard
  * without a conflict: packets of a dead process still in flight (a network delay, well under
@@ -111,6 +113,21 @@ export class BootIdentities {
       kept: undefined,
       noticedAt: Number.NEGATIVE_INFINITY,
     }));
+  }
+
+  /**
+   * Takes over `previous`'s sightings, conflicts and standing down, members renumbered (a server
+   * list changed in process: MembershipNode.succeed); its counters go on from where they were.
+   */
+  carryFrom(previous: BootIdentities, renumbering: Renumbering): void {
+    Object.assign(this.counters, previous.counters);
+    this.#outUntil = previous.#outUntil;
+    for (let index = 0; index < this.#members.length; index++) {
+      const old = renumbering.previousOf(index);
+      const boots = old === undefined ? undefined : previous.#members[old];
+      if (boots !== undefined)
+        this.#members[index] = { ...boots, sightings: boots.sightings.map((sighting) => ({ ...sighting })) };
+    }
   }
 
   /**

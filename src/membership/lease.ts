@@ -19,6 +19,8 @@
  * Pure: times are given. See docs/SAFETY.md for the argument and its assumptions.
  */
 
+import type { Renumbering } from './renumbering.js';
+
 /** A holder asks for grants this often (ms): several chances within a 1 s address lifetime. */
 export const LEASE_ROUND_MS = 250;
 /**
@@ -167,6 +169,24 @@ export class LeaseGrants {
   mayGrant(member: number, incarnation: number): boolean {
     const promised = this.#promised.get(member);
     return promised === undefined || promised < incarnation;
+  }
+
+  /**
+   * Takes over `previous`'s grants, remembered pings and promises, members renumbered (a server
+   * list changed in process: MembershipNode.succeed). A removed member's are dropped. The grants
+   * needed follow this table's quorum, so the lease base is the new list's at once.
+   */
+  carryFrom(previous: LeaseGrants, renumbering: Renumbering): void {
+    for (let index = 0; index < this.#grantedAt.length; index++) {
+      const old = renumbering.previousOf(index);
+      if (old !== undefined) this.#grantedAt[index] = previous.#grantedAt[old]!;
+    }
+    for (const [seq, ping] of previous.#sent) {
+      const to = renumbering.nextOf(ping.to);
+      if (to !== undefined) this.#sent.set(seq, { ...ping, to });
+    }
+    for (const [member, incarnation] of renumbering.map(previous.#promised))
+      this.#promised.set(member, incarnation);
   }
 
   /** Drops remembered pings older than GRANT_PING_MEMORY_MS. */

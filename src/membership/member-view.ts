@@ -5,6 +5,7 @@
  * The rules are pure; the node carries out what they decide.
  */
 import type { MemberStateName, Update, UpdateKind } from './messages.js';
+import type { Renumbering } from './renumbering.js';
 
 export interface MemberView {
   state: MemberStateName;
@@ -180,6 +181,23 @@ export class MemberTable {
     const record = this.#records[index]!;
     record.incarnation = incarnation;
     record.since = now;
+  }
+
+  /**
+   * Takes over `previous`'s records, members renumbered (MembershipNode.succeed). A server added
+   * starts down at incarnation 0, since `now`: never heard of, so placement gives it nothing and
+   * nobody waits for it, until it is heard from (at its own incarnation, a boot time, far higher).
+   * This node's own record is the previous one's.
+   */
+  carryFrom(now: number, previous: MemberTable, renumbering: Renumbering): void {
+    this.#notAlive = 0;
+    for (let index = 0; index < this.#records.length; index++) {
+      const old = renumbering.previousOf(index);
+      const record: MemberView =
+        old === undefined ? { state: 'down', incarnation: 0, since: now } : { ...previous.#records[old]! };
+      this.#records[index] = record;
+      if (record.state !== 'alive') this.#notAlive++;
+    }
   }
 
   /** Sets member `index`'s state and incarnation; returns the change, if the state changed. */

@@ -63,6 +63,7 @@ import {
   stateIn,
 } from './readiness.js';
 import { type Refutation, refutationFor, refutingIncarnation } from './refutation.js';
+import type { Renumbering } from './renumbering.js';
 import { Reports, suspectUpdate } from './reports.js';
 import { pullsState, recordUpdate, StateSync, stateMessages, stateRecords } from './state-sync.js';
 import { reportTtlMs, stallThresholdMs } from './timing.js';
@@ -554,6 +555,58 @@ export class MembershipNode {
     }
     this.#nextRoundAt = now + this.#interval();
     if (this.#leaseWanted) this.#leaseRound(now);
+  }
+
+  /**
+   * Takes over from `previous`, this server's node of the old server list, at `now`: the server
+   * list changed in process (a committed `flip server add|rm`). This node was made for the new
+   * list and not started; `previous` is not used again.
+   *
+   * Kept, member by member (`renumbering` carries each by id): the records (state, incarnation),
+   * when each was last heard and by anyone, round trips, lease grants, remembered lease pings and
+   * promises, readiness, the runs seen of each (identity.ts); our incarnation, boot, readiness,
+   * counters and lease wish. A server added starts down at incarnation 0 (never heard of; see
+   * MemberTable.carryFrom) and is pinged at once, so it is alive here as soon as it answers.
+   * Started afresh, which can only delay a decision, never make one: reports and confirmations
+   * under way, probes in flight, the gossip queue, the witnesses of our own connectivity, the state
+   * sync. A lease round starts at once when rounds are wanted, under the new quorum.
+   */
+  succeed(now: number, previous: MembershipNode, renumbering: Renumbering): void {
+    assert(!this.#started, 'succeed() on a started node');
+    assert(renumbering.next.length === this.#members.size, 'renumbering of another list');
+    const at = Math.max(now, previous.#clock);
+    this.#started = true;
+    this.#left = previous.#left;
+    this.#incarnation = previous.#incarnation;
+    this.#boot = previous.#boot;
+    Object.assign(this.counters, previous.counters);
+    this.#members.carryFrom(at, previous.#members, renumbering);
+    for (let index = 0; index < this.#members.size; index++) {
+      const old = renumbering.previousOf(index);
+      if (old === undefined) continue;
+      this.#lastHeard[index] = previous.#lastHeard[old]!;
+      this.#heardByAnyone[index] = previous.#heardByAnyone[old]!;
+      this.#rtt[index] = previous.#rtt[old]!;
+    }
+    this.#grants.carryFrom(previous.#grants, renumbering);
+    this.#readiness.carryFrom(previous.#readiness, renumbering);
+    this.#ownReadiness.carryFrom(previous.#ownReadiness);
+    this.#identities.carryFrom(previous.#identities, renumbering);
+    this.#out = previous.#out;
+    this.#leaseWanted = previous.#leaseWanted;
+    this.#leasePings = previous.#leasePings;
+    this.#lastLeaseRoundAt = previous.#lastLeaseRoundAt;
+    this.#startedAt = previous.#startedAt;
+    this.#clock = at;
+    this.#lastTickAt = at;
+    this.#rounds = previous.#rounds;
+    this.#nextRoundAt = at + this.#interval();
+    const own = this.#ownReadiness.record;
+    if (own !== undefined) this.#dissemination.enqueue(own);
+    for (const added of sample(renumbering.added(), INTRODUCTIONS_MAX, this.#options.random))
+      this.#probes.ping(added);
+    this.#nextLeaseAt = this.#leaseWanted ? at : Number.POSITIVE_INFINITY;
+    if (this.#leaseWanted && !this.#left) this.#leaseRound(at);
   }
 
   tick(now: number): void {

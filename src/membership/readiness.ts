@@ -13,6 +13,7 @@
  * forgotten, and must announce again when it returns. Pure: no clock, no I/O.
  */
 import type { ReadinessUpdate } from './messages.js';
+import type { Renumbering } from './renumbering.js';
 
 /** How one record compares with another of the same member: by incarnation, then version. */
 export function compareReadiness(a: ReadinessUpdate, b: ReadinessUpdate): number {
@@ -84,6 +85,15 @@ export class ReadinessTable {
     return had;
   }
 
+  /** Takes over `previous`'s records, members renumbered (MembershipNode.succeed). */
+  carryFrom(previous: ReadinessTable, renumbering: Renumbering): void {
+    for (let index = 0; index < this.#records.length; index++) {
+      const old = renumbering.previousOf(index);
+      const record = old === undefined ? undefined : previous.#records[old];
+      this.#records[index] = record === undefined ? undefined : { ...record, member: index };
+    }
+  }
+
   /** `member`'s readiness for `system`, given its incarnation in this node's view. */
   state(member: number, system: number, incarnation: number): ReadinessState {
     const record = this.#records[member];
@@ -137,6 +147,16 @@ export class OwnReadiness {
     this.#version++;
     this.#record = next;
     return next;
+  }
+
+  /**
+   * Takes over `previous`'s record and version under this member's number (a server list changed
+   * in process: ours may have moved). The record is the same news, so it keeps its version.
+   */
+  carryFrom(previous: OwnReadiness): void {
+    this.#version = previous.#version;
+    const record = previous.#record;
+    this.#record = record === undefined ? undefined : { ...record, member: this.#member };
   }
 
   /** Our incarnation rose: the same sets again, at the new incarnation (if we said anything yet). */

@@ -11,12 +11,17 @@
  * confirmation's subject and its answer, a duplicate notice. What is left is about the sender
  * and the receiver themselves, whose identities the packet header gives by id: that the sender
  * is alive at its incarnation, a direct probe and its answer with the lease grant (a promise
- * between the two of them), and the items of release notices and claims, named by system and
- * item.
+ * between the two of them), and the items of release notices, named by system and item.
  *
- * So while lists differ (a rolling restart after `flip server add|rm`) servers still see each
- * other alive, grant leases, hand items over and answer claims; failure reports, decisions and
- * readiness travel only between servers of one list. Nothing is misread.
+ * Claims and their answers are dropped too, though they name items, not members: an answer says
+ * "I neither hold nor want it" as of the answerer's list, and the claimer counts it against its
+ * own. A server that has not applied a `server add` yet does not know the server added, so it
+ * would never ask it, and could be let through while the new server holds the item (taken with
+ * the agreement of every member of the new list). So while lists differ (for a heartbeat, as
+ * agents apply a committed version; or until an agent that cannot take it in process restarts)
+ * servers still see each other alive, grant leases and hear release notices; hand-overs between
+ * them wait; failure reports, decisions and readiness travel only between servers of one list.
+ * Nothing is misread.
  *
  * Pure.
  */
@@ -50,10 +55,10 @@ export function rosterFree(message: Message, self: number, match: RosterMatch): 
     case 'nack':
     case 'released':
     case 'released_ack':
-    case 'claim':
-    case 'claim_reply':
     case 'boot_hint':
       return { ...message, updates: [] };
+    case 'claim':
+    case 'claim_reply':
     case 'ping_req':
     case 'gossip':
     case 'state':

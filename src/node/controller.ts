@@ -30,6 +30,7 @@ import {
   type MemberChange,
   type ReleasedNotice,
 } from '../membership/node.js';
+import type { Renumbering } from '../membership/renumbering.js';
 import { startupGraceMs } from '../membership/timing.js';
 import { placeReady, readyIn } from '../placement/eligible.js';
 import { heldBy, type Placement, place } from '../placement/index.js';
@@ -160,7 +161,7 @@ export const RELEASE_NOTICE_GIVE_UP_MS = 120_000;
 export class NodeController {
   #config: FlipConfig;
   readonly #self: string;
-  readonly #ids: string[];
+  #ids: string[];
   readonly #releases: ReleaseNotices;
   #graceAt = Number.POSITIVE_INFINITY;
   #planning = false;
@@ -180,7 +181,7 @@ export class NodeController {
   readonly #membersOf = new Map<string, number[]>();
   /** The systems by name, and those this server is a member of (looked up on every claim). */
   #systemsByName: ReadonlyMap<string, SystemConfig>;
-  readonly #own: readonly string[];
+  #own: readonly string[];
   /**
    * Items that may be configured here, by system: from the start of their `alive` until a
    * successful `down` (the runner's maybe_held, as its notes tell it).
@@ -251,13 +252,7 @@ export class NodeController {
       repeat_ms: config.ping_timeout_ms,
       first_id: options.first_claim_id ?? options.first_notice_id,
     });
-    for (const system of config.systems) {
-      const members: number[] = [];
-      config.servers.forEach((server, index) => {
-        if (server.id !== this.#self && server.systems.includes(system.name)) members.push(index);
-      });
-      this.#membersOf.set(system.name, members);
-    }
+    this.#numberMembers(config);
     for (const name of this.#ownSystems()) {
       const system = config.systems.find((candidate) => candidate.name === name);
       if (system !== undefined) this.#unsure.set(name, new Set(system.data));
@@ -301,6 +296,45 @@ export class NodeController {
     this.#systemsByName = new Map(this.#config.systems.map((system) => [system.name, system]));
     this.#replan(now, view, false);
     this.#takeSends();
+  }
+
+  /**
+   * The server list changed in process (a committed `flip server add|rm`; see
+   * MembershipDriver.setServers, whose `renumbering` maps old member numbers to new ones).
+   * `config` is the new config: its systems differ from ours at most in their members and the
+   * fields of SYSTEM_FIELDS_AT_RUNTIME. Release notices go on to the same servers (one removed is
+   * told nothing more); every claim starts over, asking the members of the new list; the next
+   * plan places over the new list. Whatever moves hands over break-before-make as after any
+   * change of placement: a server that applied the list later agrees to no claim until it has
+   * (claims pass only between servers with one list: membership/roster-free.ts).
+   */
+  setServers(now: number, view: MembershipView, config: FlipConfig, renumbering: Renumbering): void {
+    if (this.#stopped) return;
+    for (const system of config.systems)
+      if (system.preempt && this.#systemsByName.get(system.name)?.preempt === false)
+        this.#sticky.delete(system.name);
+    this.#config = config;
+    this.#ids = config.servers.map((server) => server.id);
+    this.#own = config.servers.find((server) => server.id === this.#self)?.systems ?? [];
+    this.#systemsByName = new Map(config.systems.map((system) => [system.name, system]));
+    this.#numberMembers(config);
+    this.#releases.renumber(renumbering);
+    this.#claims.renumber(now);
+    this.#told = this.#told.map((entry) => ({ ...entry, to: new Set(renumbering.list(entry.to)) }));
+    this.#replan(now, view, false);
+    this.#takeSends();
+  }
+
+  /** The other members of each system, by index in `config`'s server list. */
+  #numberMembers(config: FlipConfig): void {
+    this.#membersOf.clear();
+    for (const system of config.systems) {
+      const members: number[] = [];
+      config.servers.forEach((server, index) => {
+        if (server.id !== this.#self && server.systems.includes(system.name)) members.push(index);
+      });
+      this.#membersOf.set(system.name, members);
+    }
   }
 
   get planning(): boolean {

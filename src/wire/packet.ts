@@ -111,9 +111,9 @@ export class PacketCodec {
   /** Every packet `open` rejected, by reason. */
   readonly drops: DropCounters = newDropCounters();
   readonly #keys: KeyRing;
-  readonly #selfIndex: number;
-  readonly #memberCount: number;
-  readonly #roster: WireRoster;
+  #selfIndex: number;
+  #memberCount: number;
+  #roster: WireRoster;
   readonly #selfTag: number;
   readonly #randomBytes: (n: number) => Uint8Array;
   /** Keyed by sender tag, so that a replica peer has a window too. */
@@ -149,6 +149,32 @@ export class PacketCodec {
     this.#selfTag = this.#roster.tag(selfIndex);
     this.#bootId = bootId;
     this.#randomBytes = options.randomBytes ?? randomBytes;
+  }
+
+  /**
+   * The server list changed in process (a committed `flip server add|rm`): packets number members
+   * by `roster` from now on, with this server at `selfIndex`. The boot id, the sequence numbers and
+   * the replay windows (keyed by sender tag) go on, so peers see one run and no replay.
+   */
+  setRoster(roster: RosterLists, selfIndex: number): void {
+    const next = new WireRoster(roster);
+    const memberCount = roster.servers.length;
+    if (memberCount < 1 || memberCount > MEMBER_COUNT_MAX)
+      throw new RangeError(`PacketCodec.setRoster: ${memberCount} servers is not in 1..${MEMBER_COUNT_MAX}`);
+    if (
+      !Number.isInteger(selfIndex) ||
+      selfIndex < 0 ||
+      selfIndex >= memberCount ||
+      next.tag(selfIndex) !== this.#selfTag
+    )
+      throw new RangeError(
+        `PacketCodec.setRoster: index ${selfIndex} is not this server's in the new roster`,
+      );
+    this.#roster = next;
+    this.#memberCount = memberCount;
+    this.#selfIndex = selfIndex;
+    // A replica peer that the roster lists now is a member.
+    for (const tag of [...this.#peers.keys()]) if (next.indexOf(tag) !== undefined) this.#peers.delete(tag);
   }
 
   /**

@@ -244,11 +244,25 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
     }
   });
 
-  it('server add before the others in priority order, then a rolling restart: old and new lists know each other by id, never an item on two, the data rebalances onto the new server', async () => {
+  it('server add before the others in priority order: every agent takes the new list at once, the data rebalances onto the new server without a restart, never on two; a rolling restart keeps it', async () => {
     const { c, flip } = await started();
     // a0 at priority 0 comes first: every server's index moves in the new list.
     const a0 = await addAndJoin(c, flip, 'a0', ['--priority', '0', '--systems', 'ip']);
+    const where = () =>
+      [...(holders(c.records()).get('192.168.0.1') ?? [])].join() === 'a0' &&
+      [...(holders(c.records()).get('192.168.0.2') ?? [])].join() === 'flip1';
     try {
+      // Shard over [a0, flip1, flip] in that order: 192.168.0.1 to a0, 192.168.0.2 to flip1.
+      await waitFor(where, {
+        what: 'the items where the list with a0 first puts them, no agent restarted',
+        timeoutMs: WAIT_MS,
+      });
+      assertNeverTwo(c.records());
+      for (const id of ['flip', 'flip1', 'flip2']) {
+        const log = readFileSync(join(c.dir, `${id}.log`), 'utf8');
+        assert.equal(log.split('flip agent started').length, 2, `${id} started once`);
+        assert.match(log, /the server list applied at once/, id);
+      }
       // One at a time, each from the stored committed config: the list with a0 first.
       for (const id of ['flip1', 'flip', 'flip2']) {
         c.signal(id, 'SIGTERM');

@@ -30,19 +30,33 @@ describe('rosterFree', () => {
     assert.ok(kinds.size >= 12, `the wire tests' messages cover every type (${[...kinds].join(', ')})`);
   });
 
-  it('drops what names members by number: gossip, state, indirect probes, duplicate notices', () => {
+  it('drops what names members by number (gossip, state, indirect probes, duplicate notices) and claims', () => {
+    const dropped = new Set<string>();
     for (const message of everyMessage(9))
-      if (['gossip', 'state', 'ping_req', 'duplicate'].includes(message.type))
+      if (['gossip', 'state', 'ping_req', 'duplicate', 'claim', 'claim_reply'].includes(message.type)) {
+        dropped.add(message.type);
         assert.equal(rosterFree(message, SELF, 'other'), undefined, message.type);
+      }
+    assert.ok(dropped.has('claim') && dropped.has('claim_reply'), 'the wire tests carry claims');
   });
 
-  it('keeps the items of release notices and claims, the lease grant and the sequence numbers', () => {
+  it("drops claims and their answers: an answer counts against the answerer's list, which differs", () => {
+    const items = [{ system: 'vip', item: '10.0.0.1' }];
+    assert.equal(
+      rosterFree({ type: 'claim', incarnation: 5, id: 8, items, updates: [] }, SELF, 'other'),
+      undefined,
+    );
+    assert.equal(
+      rosterFree({ type: 'claim_reply', incarnation: 5, id: 8, items, updates: [] }, SELF, 'other'),
+      undefined,
+    );
+  });
+
+  it('keeps the items of release notices, the lease grant and the sequence numbers', () => {
     const items = [{ system: 'vip', item: '10.0.0.1' }];
     const update = { kind: 'alive', member: 1, incarnation: 2 } as const;
     const cases: Message[] = [
       { type: 'released', incarnation: 5, id: 7, items, updates: [update] },
-      { type: 'claim', incarnation: 5, id: 8, items, updates: [update] },
-      { type: 'claim_reply', incarnation: 5, id: 8, items, updates: [] },
       { type: 'released_ack', incarnation: 5, id: 7, updates: [update] },
       { type: 'ack', incarnation: 5, seq: 11, grant: true, heard_ago_ms: 20, updates: [update] },
       { type: 'nack', incarnation: 5, seq: 12, updates: [] },
