@@ -22,8 +22,8 @@ import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
 import {
-  committedChange,
   RUNTIME_SETTING_KEYS,
+  type RuntimeChange,
   runtimeChange,
   type ServersChange,
 } from '../config/runtime-change.js';
@@ -53,6 +53,7 @@ import { isGone } from '../membership/member-view.js';
 import type { DuplicateEvent, MemberChange } from '../membership/node.js';
 import { agentMetrics } from '../metrics/agent-metrics.js';
 import { renderMetrics } from '../metrics/prometheus.js';
+import { CommittedVersions, DEPARTURE_CHECK_MS } from '../node/committed-versions.js';
 import { NodeController } from '../node/controller.js';
 import { AgentStats } from '../observe/agent-stats.js';
 import { EventRing } from '../observe/events.js';
@@ -139,6 +140,11 @@ export class Agent {
   #transport: PacketTransport | undefined;
   #shuttingDown: Promise<void> | undefined;
   #resolveRemoved: ((version: number) => void) | undefined;
+  /** Committed versions not applied yet, oldest first (see #applyVersions). */
+  readonly #versions = new CommittedVersions();
+  #departureTimer: NodeJS.Timeout | undefined;
+  /** The version whose wait for departures was logged last. */
+  #departureLogged: number | undefined;
   /** The cluster state was lost (state/lost-state.ts), found at start. */
   #stateLost = false;
   /**
@@ -594,7 +600,42 @@ export class Agent {
     }
     const next = this.#committedConfig(version, doc);
     if (next === undefined) return;
-    const change = committedChange(this.config, next);
+    // Servers added since this agent started take part in the consensus at once (also while
+    // their membership waits): replica messages go to them and come from them.
+    this.membership.setReplicaPeers(next.servers);
+    this.#versions.push(version, next);
+    this.#applyVersions();
+  }
+
+  /**
+   * Applies the committed versions waiting, in order. One whose server list drops a server that
+   * may still hold items here waits for it to leave (handover/departures.ts): checked again every
+   * DEPARTURE_CHECK_MS, and the versions after it wait behind it.
+   */
+  #applyVersions(): void {
+    if (this.#departureTimer !== undefined) clearTimeout(this.#departureTimer);
+    this.#departureTimer = undefined;
+    while (this.#shuttingDown === undefined) {
+      const next = this.#versions.next(performance.now(), this.config, this.membership.core);
+      if (next === undefined) return;
+      if (next.kind === 'take') {
+        this.#applyCommitted(next.version, next.config, next.change);
+        continue;
+      }
+      if (this.#departureLogged !== next.version) {
+        this.#departureLogged = next.version;
+        this.log.info(
+          { version: next.version, waiting_for: next.servers },
+          'config version committed: the server list applies once the servers it drops have left (break-before-make)',
+        );
+      }
+      this.#departureTimer = setTimer(() => this.#applyVersions(), DEPARTURE_CHECK_MS);
+      return;
+    }
+  }
+
+  /** Applies committed version `version` (`next`), whose change from the running config is `change`. */
+  #applyCommitted(version: number, next: FlipConfig, change: RuntimeChange | ServersChange): void {
     if (change.kind === 'servers') {
       this.#applyServers(performance.now(), change, next);
       this.log.info(
@@ -605,9 +646,6 @@ export class Agent {
       this.#drive();
       return;
     }
-    // Servers added since this agent started take part in the consensus at once (a change that
-    // waits for a restart): replica messages go to them and come from them.
-    this.membership.setReplicaPeers(next.servers);
     switch (change.kind) {
       case 'unchanged':
         this.log.info({ version }, 'config version committed; nothing changes here');
@@ -1516,6 +1554,8 @@ export class Agent {
       if (order === 'announce_first') this.membership.leave();
       if (this.#healthTimer) clearTimeout(this.#healthTimer);
       this.#healthTimer = undefined;
+      if (this.#departureTimer) clearTimeout(this.#departureTimer);
+      this.#departureTimer = undefined;
       const slowest = Math.max(0, ...this.config.systems.map((system) => system.script_timeout_ms));
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {

@@ -1,9 +1,9 @@
 /**
- * When the running agents act on a committed change: at once (items, and the settings of a
- * system that only change where items go or how their scripts run), or each at its next start
- * (servers, systems added or removed, and the other settings; docs/CHANGES.md). The server that a
- * server_rm removes leaves by itself at once. For what a change command prints after the version
- * it committed.
+ * When the running agents act on a committed change: at once (items, servers added, and the
+ * settings of a system that only change where items go or how their scripts run), or each at its
+ * next start (systems added or removed, and the other settings; docs/CHANGES.md). The server that
+ * a server_rm removes leaves by itself at once, and the others take the change once it has left.
+ * For what a change command prints after the version it committed.
  *
  * Pure.
  */
@@ -14,7 +14,9 @@ export type WhenApplied =
   | { kind: 'at_once' }
   /** Each agent at its next start; `keys`: for a system_set, the keys that wait (others apply at once). */
   | { kind: 'at_restart'; keys?: string[] }
-  /** The removed server leaves by itself; the others take the change at their next start. */
+  /** The running agents take the server added at once; it starts with `flip agent --join`. */
+  | { kind: 'joins'; id: string }
+  /** The removed server leaves by itself; the others take the change once it has left. */
   | { kind: 'removed_leaves'; id: string };
 
 const AT_ONCE_KEYS: ReadonlySet<string> = new Set(Object.values(RUNTIME_SETTING_KEYS));
@@ -27,6 +29,7 @@ export function whenApplied(change: ConfigChange): WhenApplied {
     case 'server_rm':
       return { kind: 'removed_leaves', id: change.id };
     case 'server_add':
+      return { kind: 'joins', id: change.id };
     case 'system_add':
     case 'system_rm':
       return { kind: 'at_restart' };
@@ -43,8 +46,10 @@ export function whenAppliedLine(when: WhenApplied): string | undefined {
   switch (when.kind) {
     case 'at_once':
       return undefined;
+    case 'joins':
+      return `the running agents took ${when.id} in at once; start its agent with flip agent --join (docs/CHANGES.md)`;
     case 'removed_leaves':
-      return `${when.id} leaves by itself; the other agents take this at their next start: ${restart}`;
+      return `${when.id} leaves by itself; the other agents take this once it has left`;
     case 'at_restart':
       return when.keys === undefined
         ? `the running agents take this at their next start: ${restart}`

@@ -33,12 +33,12 @@ export function upNodes(sim: Simulation): number[] {
 
 /** Members that `observer` treats as gone (down or left), as a sorted list. */
 export function goneIn(sim: Simulation, observer: number): number[] {
-  const core = sim.core(observer);
-  if (!core) return [];
+  if (!sim.core(observer)) return [];
   const out: number[] = [];
-  core.members().forEach((member, index) => {
-    if (member.state === 'down' || member.state === 'left') out.push(index);
-  });
+  for (let index = 0; index < sim.size; index++) {
+    const state = sim.stateIn(observer, index);
+    if (state === 'down' || state === 'left') out.push(index);
+  }
   return out;
 }
 

@@ -119,10 +119,12 @@ export function healLeavingSomeStopped(
   for (let i = 0; i < n; i++) if (sim.status(i) === 'paused') sim.resume(i);
   sim.runUntil(sim.now + settle_ms);
   const stopped = new Set<number>();
-  for (let i = 0; i < n; i++) {
+  // Only the cluster's servers count: a spare never added, or a server removed, is no member.
+  const members = [...Array(n).keys()].filter((i) => sim.listed(i));
+  for (const i of members) {
     const status = sim.status(i);
     if (status !== 'crashed' && status !== 'left') continue;
-    if (stopped.size < n - config.quorum && random.chance(0.5)) stopped.add(i);
+    if (stopped.size < members.length - config.quorum && random.chance(0.5)) stopped.add(i);
     else sim.start(i);
   }
   faults.push(
@@ -281,7 +283,7 @@ export function versionCheck(sim: Simulation, stopped: ReadonlySet<number>, runn
   const problems: string[] = [];
   const want = JSON.stringify(sim.config.systems.map(versioned));
   for (let i = 0; i < sim.size; i++) {
-    if (running_only && stopped.has(i)) continue;
+    if ((running_only && stopped.has(i)) || !sim.listed(i)) continue;
     const have = JSON.stringify(sim.nodeConfig(i).systems.map(versioned));
     if (have !== want)
       problems.push(`${sim.config.servers[i]!.id}${stopped.has(i) ? ' (stopped)' : ''} has ${have}`);

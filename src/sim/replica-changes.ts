@@ -40,6 +40,13 @@ import type { Simulation } from './simulation.js';
 
 /** Changes asked in one run. */
 const REQUESTS = 16;
+/**
+ * Servers a run may add (`server add`), by id: nodes of the simulation that start only once a
+ * committed version lists them, each joining through a running server as `flip agent --join`.
+ */
+export const SPARE_SERVERS: readonly string[] = ['added1', 'added2'];
+/** A run keeps at least this many servers: `server rm` asks below it are not made. */
+const SERVERS_MIN = 3;
 /** How long the running replicas have to agree on the last version once the faults are over (ms). */
 const AGREE_MS = 30_000;
 /** How long the replicas must stay settled on one version before the run is judged (ms). */
@@ -69,6 +76,9 @@ export interface ReplicaChangesRun {
   requests: number;
   answers: Record<string, number>;
   version: number;
+  /** Server adds and removes committed in the run. */
+  servers_added: number;
+  servers_removed: number;
 }
 
 /**
@@ -85,7 +95,25 @@ export function replicaChangesRun(
   const random = new Random(seed).fork(0x4e91);
   const replicas = new SimReplicas(sim, file, random.fork(1));
   const config = sim.config;
-  const n = config.servers.length;
+  const n = sim.size;
+  const ids = config.servers.map((server) => server.id);
+  /** Spares a committed version listed, and joined (each once: a removed server never returns). */
+  const joined = new Set<number>();
+  const joinAdded = () => {
+    for (let spare = 0; spare < n; spare++) {
+      if (sim.configured(spare) || joined.has(spare)) continue;
+      const via = [...Array(n).keys()].find(
+        (i) =>
+          sim.status(i) === 'up' &&
+          Object.hasOwn(objectOr(replicas.committed(i)?.config.servers), ids[spare]!),
+      );
+      if (via === undefined) continue;
+      if (replicas.join(spare, via)) {
+        joined.add(spare);
+        faults.push(`${(sim.now / 1000).toFixed(1)}s ${ids[spare]} joins through ${ids[via]}`);
+      }
+    }
+  };
   const faults: string[] = [];
   const checks: Check[] = [];
   const pool = itemPool(config.systems);
@@ -97,10 +125,18 @@ export function replicaChangesRun(
     for (let r = 0; r < REQUESTS; r++) {
       sim.runUntil(sim.now + random.between(300, 5_000));
       if (random.chance(0.5)) faults.push(fault(sim, random, options.loss));
+      joinAdded();
       const index = random.int(n);
       const committed = replicas.committed(index);
       if (committed === undefined) continue;
-      const change = changeFor(committed, config, pool, random);
+      const change = changeFor(
+        committed,
+        config,
+        pool,
+        random,
+        ids.slice(n - SPARE_SERVERS.length),
+        new Set([...joined].map((spare) => ids[spare]!)),
+      );
       if (change === undefined) continue;
       if (replicas.propose(index, change) === undefined) continue;
       requests++;
@@ -108,13 +144,20 @@ export function replicaChangesRun(
     }
     // Every fault ends; some servers stay stopped; the others agree on the last version.
     sim.runUntil(sim.now + 2_000);
+    joinAdded();
+    // The cluster's servers as the last committed version lists them (for which may stay stopped).
+    const latest = latestConfig(sim, replicas);
+    if (latest !== undefined) sim.setClusterConfig(latest);
     stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults);
     // Settled: the running servers agree and no request waits, and it stays so for a while (an
     // entry a leader appended may still commit after its request was answered `timeout`).
     const until = sim.now + AGREE_MS;
     for (let version = -1; sim.now < until; ) {
       sim.runUntilTrue(() => replicas.settled(), until);
-      if (replicas.agreement().version === version) break;
+      // A server added by a version committed since is started, as its operator would.
+      const before = joined.size;
+      joinAdded();
+      if (replicas.agreement().version === version && joined.size === before) break;
       version = replicas.agreement().version;
       sim.runUntil(Math.min(until, sim.now + SETTLED_FOR_MS));
     }
@@ -131,8 +174,8 @@ export function replicaChangesRun(
       check('no change answered committed is lost', true, `${lost.checked} checked, ${lost.excused} excused`),
     );
     // The checkers judge by the last committed config.
-    const last = [...Array(n).keys()].map((i) => replicas.committed(i)).find((c) => c !== undefined);
-    if (last !== undefined) sim.setClusterSystems(systemsOfDocument(last.config, config.id));
+    const last = latestConfig(sim, replicas);
+    if (last !== undefined) sim.setClusterConfig(last);
     checks.push(versionCheck(sim, stopped, true));
     checks.push(
       problemsCheck(
@@ -152,12 +195,70 @@ export function replicaChangesRun(
       requests,
       answers: Object.fromEntries(replicas.answers),
       version: agreement.version,
+      servers_added: joined.size,
+      servers_removed: [...Array(n).keys()].filter((i) => !sim.listed(i) && sim.configured(i)).length,
     };
   } catch (error) {
     if (!(error instanceof SafetyViolation)) throw error;
     checks.push(check('the replicas stay safe', false, error.message));
-    return { checks, faults, owners: sim.ownerOverlaps.length, requests, answers: {}, version: 0 };
+    return {
+      checks,
+      faults,
+      owners: sim.ownerOverlaps.length,
+      requests,
+      answers: {},
+      version: 0,
+      servers_added: 0,
+      servers_removed: 0,
+    };
   }
+}
+
+/**
+ * The newest committed config among the running servers, as one of the servers it lists
+ * validates it; undefined when none runs.
+ */
+function latestConfig(sim: Simulation, replicas: SimReplicas): FlipConfig | undefined {
+  let newest: { version: number; config: ConfigDocument } | undefined;
+  for (let i = 0; i < sim.size; i++) {
+    const committed = replicas.committed(i);
+    if (committed !== undefined && (newest === undefined || committed.version > newest.version))
+      newest = committed;
+  }
+  if (newest === undefined) return undefined;
+  const id = Object.keys(objectOr(newest.config.servers))[0]!;
+  return parseConfig(JSON.stringify({ ...newest.config, id }), `version ${newest.version}`);
+}
+
+/**
+ * A server change against `committed`: a spare never listed added (a member of one system or an
+ * arbiter, anywhere in the priority order), or a listed server removed while SERVERS_MIN remain.
+ */
+function serverChangeFor(
+  committed: { version: number; config: ConfigDocument },
+  config: FlipConfig,
+  spares: readonly string[],
+  joined: ReadonlySet<string>,
+  random: Random,
+): ConfigChange | undefined {
+  const listed = Object.keys(objectOr(committed.config.servers));
+  const base_version = committed.version;
+  const fresh = spares.filter((id) => !listed.includes(id) && !joined.has(id));
+  if (fresh.length > 0 && random.chance(0.6)) {
+    const id = random.pick(fresh);
+    const systems = random.chance(0.8) ? [random.pick(config.systems).name] : [];
+    return {
+      kind: 'server_add',
+      id,
+      ip: '127.0.0.1',
+      port: 20_000 + spares.indexOf(id),
+      ...(random.chance(0.5) ? { priority: random.int(4) } : {}),
+      systems,
+      base_version,
+    };
+  }
+  if (listed.length <= SERVERS_MIN) return undefined;
+  return { kind: 'server_rm', id: random.pick(listed), base_version };
 }
 
 /** A random change against `committed`, as a client that read it would ask for. */
@@ -166,7 +267,10 @@ function changeFor(
   config: FlipConfig,
   pool: ReadonlyMap<string, readonly string[]>,
   random: Random,
+  spares: readonly string[],
+  joined: ReadonlySet<string>,
 ): ConfigChange | undefined {
+  if (random.chance(0.2)) return serverChangeFor(committed, config, spares, joined, random);
   const system = random.pick(config.systems).name;
   const written = objectOr(own(systemsOf(committed.config), system));
   const items = itemsOf(written).map(String);

@@ -29,7 +29,7 @@ import {
 import { readmeCluster, syntheticCluster, type Timing } from './clusters.js';
 import { dataChangesRun } from './data-changes.js';
 import { Random } from './random.js';
-import { clusterDocument, replicaChangesRun } from './replica-changes.js';
+import { clusterDocument, replicaChangesRun, SPARE_SERVERS } from './replica-changes.js';
 import { SCENARIO_NAMES, type ScenarioName } from './scenario-names.js';
 import { type NetworkOptions, type ScriptModel, Simulation } from './simulation.js';
 
@@ -92,9 +92,12 @@ export function buildSimulation(
   network: Partial<NetworkOptions> = {},
   /** Simulated scripts; `'none'` for the protocol alone. By default, up to SCRIPTED_NODES_MAX servers. */
   scripts: ScriptModel | 'none' = config.servers.length <= SCRIPTED_NODES_MAX ? { ...SCRIPTS } : 'none',
+  /** Servers a committed `server add` may bring in (Simulation's `spares`). */
+  spares: readonly string[] = [],
 ): Simulation {
   return new Simulation({
     config,
+    spares,
     seed,
     network,
     scripts: scripts === 'none' ? undefined : scripts,
@@ -959,7 +962,7 @@ const committedChangesScenario: Scenario = (options) =>
     (seed) => {
       const file = clusterDocument(options);
       const config = parseConfig(JSON.stringify(file), 'committed-changes');
-      const sim = buildSimulation(config, seed, { loss: options.loss });
+      const sim = buildSimulation(config, seed, { loss: options.loss }, undefined, SPARE_SERVERS);
       sim.setScripts({ ...SCRIPTS, failure_rate: 0.1 });
       const run = replicaChangesRun(sim, file, seed, options, SETTLE_MS);
       return {
@@ -970,6 +973,8 @@ const committedChangesScenario: Scenario = (options) =>
           runs_with_two_owners: run.owners > 0 ? 1 : 0,
           requests: run.requests,
           committed: run.answers.committed ?? 0,
+          servers_added: run.servers_added,
+          servers_removed: run.servers_removed,
         },
       };
     },

@@ -10,11 +10,14 @@
  * Checked as it runs (ReplicaChecker, RaftChecker): no two servers apply different configs for
  * one version, versions apply in order, and no change answered committed is lost.
  */
+
+import { objectOr } from '../changes/document.js';
 import type { ConfigChange } from '../changes/index.js';
+import type { FlipConfig, SystemConfig } from '../config/index.js';
 import { parseConfig } from '../config/index.js';
-import { runtimeChange } from '../config/runtime-change.js';
 import { RaftChecker } from '../consensus/checkers.js';
 import { DEFAULT_RAFT_TIMING, type RaftTiming } from '../consensus/timing.js';
+import { CommittedVersions, DEPARTURE_CHECK_MS } from '../node/committed-versions.js';
 import type { ChangeAnswer } from '../replica/answer.js';
 import { ReplicaChecker } from '../replica/checkers.js';
 import { ConfigReplica, type ReplicaEffect, requestTimeoutMs } from '../replica/config-replica.js';
@@ -29,6 +32,10 @@ export class SimReplicas {
   readonly #sim: Simulation;
   /** The config file every server starts from (each one's copy names itself in `id`). */
   readonly #file: ConfigDocument;
+  /** A joined spare's own file: the committed config its join fetched (see join). */
+  readonly #files = new Map<number, ConfigDocument>();
+  /** Each running node's committed versions not taken yet. */
+  readonly #versions: CommittedVersions[];
   readonly #timing: RaftTiming;
   readonly #random: Random;
   readonly #ids: string[];
@@ -59,6 +66,7 @@ export class SimReplicas {
     this.#ids = sim.config.servers.map((server) => server.id);
     const n = this.#ids.length;
     this.#replicas = new Array(n).fill(undefined);
+    this.#versions = Array.from({ length: n }, () => new CommittedVersions());
     this.#disks = new Array(n).fill(null);
     this.#lives = new Array(n).fill(0);
     this.#wakeAt = new Array(n).fill(Number.POSITIVE_INFINITY);
@@ -115,6 +123,17 @@ export class SimReplicas {
     if (event === 'stop') {
       this.#replicas[index] = undefined;
       this.#wakeAt[index] = Number.POSITIVE_INFINITY;
+      // The next start is from the newest committed config on its disk, as the agent's.
+      const committed = this.#disks[index]?.committed;
+      const id = this.#ids[index]!;
+      if (committed && Object.hasOwn(objectOr(committed.config.servers), id))
+        this.#sim.setStartConfig(
+          index,
+          parseConfig(
+            JSON.stringify({ ...committed.config, id }),
+            `${id}'s stored version ${committed.version}`,
+          ),
+        );
       return;
     }
     if (event === 'pause') {
@@ -137,7 +156,7 @@ export class SimReplicas {
     const disk = this.#disks[index]!;
     const start = startFrom({
       server: id,
-      file: { ...this.#file, id },
+      file: { ...(this.#files.get(index) ?? this.#file), id },
       stored:
         disk === null
           ? { kind: 'missing', path: `${id}/cluster-state`, temp_removed: false }
@@ -154,6 +173,7 @@ export class SimReplicas {
       first_request_id: life * 1_000_000,
     });
     this.#replicas[index] = replica;
+    this.#versions[index] = new CommittedVersions();
     this.raft.onRestart(this.#sim.now, id, replica.raftView().committed);
     this.checker.onStart(this.#sim.now, id, replica.committed.version);
     this.#carryOut(index);
@@ -183,6 +203,54 @@ export class SimReplicas {
     }
   }
 
+  /**
+   * Node `index` takes the committed versions waiting (node/committed-versions.ts), as the agent
+   * does: a server list that drops a server still holding items waits for it, and is looked at
+   * again DEPARTURE_CHECK_MS later; a paused node takes them once it runs again.
+   */
+  #takeVersions(index: number): void {
+    const replica = this.#replicas[index];
+    const versions = this.#versions[index]!;
+    const retry = (after: number) =>
+      this.#sim.at(this.#sim.now + after, () => {
+        if (this.#replicas[index] === replica) this.#takeVersions(index);
+      });
+    for (;;) {
+      const core = this.#sim.core(index);
+      if (core === undefined || this.#sim.leaving(index)) return;
+      if (this.#sim.status(index) === 'paused') {
+        if (versions.size > 0) retry(DEPARTURE_CHECK_MS);
+        return;
+      }
+      const next = versions.next(this.#sim.now, this.#sim.nodeConfig(index), core);
+      if (next === undefined) return;
+      if (next.kind === 'wait') {
+        retry(DEPARTURE_CHECK_MS);
+        return;
+      }
+      const { change, config, version } = next;
+      if (change.kind === 'systems') this.#sim.setSystems(index, change.systems);
+      else if (change.kind === 'servers') this.#sim.setServers(index, config, change.systems);
+      else if (change.kind === 'restart')
+        this.needed_restart.push(`${this.#ids[index]} version ${version}: ${change.fields.join(', ')}`);
+    }
+  }
+
+  /**
+   * A spare server that a committed `server add` lists joins, as `flip agent --join` through a
+   * running node `via`: it starts from the committed config that node has (with its own id).
+   * False when `via` does not run or its config does not list the spare yet.
+   */
+  join(index: number, via: number): boolean {
+    const committed = this.committed(via);
+    const id = this.#ids[index]!;
+    if (committed === undefined || !Object.hasOwn(objectOr(committed.config.servers), id)) return false;
+    const file = { ...committed.config, id };
+    this.#files.set(index, file);
+    this.#sim.join(index, parseConfig(JSON.stringify(file), `${id}'s joined config`));
+    return true;
+  }
+
   #effect(index: number, effect: ReplicaEffect): void {
     const id = this.#ids[index]!;
     const now = this.#sim.now;
@@ -208,15 +276,15 @@ export class SimReplicas {
         this.checker.onApplied(now, id, effect);
         // As the agent: the version as this node's config, and what a running agent takes of it
         // (the simulator's nodes share one config, whose `id` each runs under).
-        const current = this.#sim.nodeConfig(index);
-        const next = parseConfig(
-          JSON.stringify({ ...effect.config, id: current.id }),
-          `version ${effect.version}`,
-        );
-        const change = runtimeChange(current, next);
-        if (change.kind === 'systems') this.#sim.setSystems(index, change.systems);
-        else if (change.kind === 'restart')
-          this.needed_restart.push(`${id} version ${effect.version}: ${change.fields.join(', ')}`);
+        // As the agent: a version that removed this server makes it leave and stop; one from
+        // before it was added (a joined server catching up) is not its to apply.
+        if (!Object.hasOwn(objectOr(effect.config.servers), id)) {
+          if (effect.removes_self) this.#sim.remove(index);
+          return;
+        }
+        const next = parseConfig(JSON.stringify({ ...effect.config, id }), `version ${effect.version}`);
+        this.#versions[index]!.push(effect.version, next);
+        this.#takeVersions(index);
         return;
       }
       case 'answer':

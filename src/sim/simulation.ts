@@ -20,6 +20,8 @@ import { ReadinessLink } from '../health/readiness-link.js';
 import { nodeOptionsFor } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
+import { Renumbering } from '../membership/renumbering.js';
+import { rosterFree } from '../membership/roster-free.js';
 import { type MembershipView, NodeController, type RenewalOutcome } from '../node/controller.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
@@ -120,7 +122,13 @@ export interface ScriptModel {
 export interface SimulationOptions {
   /** When given, every node runs the real script runner with simulated scripts. */
   scripts?: ScriptModel;
+  /** The cluster's config: every node starts with it. */
   config: FlipConfig;
+  /**
+   * Servers that a committed `server add` may bring in later, by id: nodes after the config's,
+   * not started, that run once `join` gives them the committed config (see setServers).
+   */
+  spares?: readonly string[];
   seed: number;
   network?: Partial<NetworkOptions>;
   packing: Packing;
@@ -163,9 +171,35 @@ export type ActionEntry =
   | { kind: 'release_sent'; at: number; node: number; to: number; items: string[] }
   | { kind: 'announce'; at: number; node: number; from: number; items: string[] };
 
+/**
+ * How a node numbers members (its config's server list, as its core and controller do) against
+ * the simulation's node indexes: the same while every node runs the cluster's first list.
+ */
+interface Numbering {
+  /** Member number -> node index. */
+  nodes: readonly number[];
+  /** Node index -> member number, or -1 for a node its list lacks. */
+  members: Int32Array;
+  /** Equal for equal lists: whether two nodes read each other's member numbers alike. */
+  key: string;
+}
+
+function numberingOf(config: FlipConfig, universe: readonly string[]): Numbering {
+  const members = new Int32Array(universe.length).fill(-1);
+  const nodes = config.servers.map((server, member) => {
+    const index = universe.indexOf(server.id);
+    assert(index !== -1, `server ${server.id} is not a node of the simulation`);
+    members[index] = member;
+    return index;
+  });
+  return { nodes, members, key: JSON.stringify(config.servers.map((server) => server.id)) };
+}
+
 interface SimNode {
   index: number;
   core: MembershipNode | undefined;
+  /** How this node numbers members (its config's list); see Numbering. */
+  numbering: Numbering;
   status: NodeStatus;
   boots: number;
   /** The wake-up time currently scheduled; a popped wake for another time is stale. */
@@ -217,8 +251,17 @@ export type LifeEvent = 'start' | 'stop' | 'pause' | 'resume';
 export class Simulation {
   /** The cluster's config, as the checkers judge by it (setClusterSystems changes its systems). */
   #config: FlipConfig;
-  /** The config each node runs with: the cluster's at first; setSystems changes a node's systems. */
-  readonly #nodeConfigs: FlipConfig[];
+  /**
+   * The config each node runs with: the cluster's at first (a spare's once it joins); setSystems
+   * and setServers change it.
+   */
+  readonly #nodeConfigs: (FlipConfig | undefined)[];
+  /** Every node's server id, by node index: the config's servers, then the spares. */
+  readonly #universe: readonly string[];
+  /** The ids the cluster's config lists now (setClusterConfig). */
+  #listed: ReadonlySet<string>;
+  /** Nodes removed from the cluster (a committed `server rm`): they never start again. */
+  readonly #removed = new Set<number>();
   /**
    * What each node's runner last counted as maybe configured on its host (ScriptRunner.maybeHeld),
    * as an agent keeps it on disk: its next start takes down those the config no longer lists.
@@ -249,7 +292,7 @@ export class Simulation {
    */
   readonly #neighbour = new Map<string, Set<number>>();
   /** Packets dropped by loss and by partitions, and deliveries to crashed nodes. */
-  readonly dropped = { loss: 0, partition: 0, dead: 0, inbox_full: 0 };
+  readonly dropped = { loss: 0, partition: 0, dead: 0, inbox_full: 0, roster: 0 };
 
   readonly #options: SimulationOptions;
   readonly #random: Random;
@@ -291,8 +334,31 @@ export class Simulation {
           system.name,
           system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS,
         );
-    const n = options.config.servers.length;
-    this.#nodeConfigs = Array.from({ length: n }, () => options.config);
+    const spares = options.spares ?? [];
+    this.#universe = [...options.config.servers.map((server) => server.id), ...spares];
+    // The cluster as the checkers judge it, numbered by node: a spare is a member of nothing yet.
+    this.#config = {
+      ...options.config,
+      servers: [
+        ...options.config.servers,
+        ...spares.map((id, k) => ({
+          id,
+          index: options.config.servers.length + k,
+          ip: '127.0.0.1',
+          port: 0,
+          priority: Number.POSITIVE_INFINITY,
+          systems: [],
+          api: undefined,
+        })),
+      ],
+    };
+    this.#listed = new Set(options.config.servers.map((server) => server.id));
+    const n = this.#universe.length;
+    const first = numberingOf(options.config, this.#universe);
+    // Each node's own copy names it in `id`, as every agent's file does.
+    this.#nodeConfigs = Array.from({ length: n }, (_, index) =>
+      index < options.config.servers.length ? { ...options.config, id: this.#universe[index]! } : undefined,
+    );
     this.#maybeHeld = Array.from({ length: n }, () => new Map());
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
@@ -303,6 +369,7 @@ export class Simulation {
     this.#nodes = Array.from({ length: n }, (_, index) => ({
       index,
       core: undefined,
+      numbering: first,
       status: 'crashed',
       boots: 0,
       wakeAt: Number.POSITIVE_INFINITY,
@@ -329,9 +396,117 @@ export class Simulation {
     return this.#config;
   }
 
-  /** The config node `index` runs with (or starts with next). */
+  /** The config node `index` runs with (or starts with next); a spare not joined: the cluster's. */
   nodeConfig(index: number): FlipConfig {
-    return this.#nodeConfigs[index]!;
+    return this.#nodeConfigs[index] ?? this.#config;
+  }
+
+  /** Whether the cluster's config (setClusterConfig) lists node `index`. */
+  listed(index: number): boolean {
+    return this.#listed.has(this.#universe[index]!);
+  }
+
+  /**
+   * Node `index` was removed from the cluster (its replica applied its `server rm`): it leaves,
+   * as the agent does (`down` for what it holds, then gone), and never starts again (the agent
+   * refuses to: its stored state says it is no server of the cluster).
+   */
+  remove(index: number): void {
+    this.#removed.add(index);
+    this.leave(index);
+  }
+
+  /** Whether node `index` has a config of its own: one of the config's servers, or a spare that joined. */
+  configured(index: number): boolean {
+    return this.#nodeConfigs[index] !== undefined;
+  }
+
+  /**
+   * A spare joins (`flip agent --join`): it starts with `config`, the committed config that lists
+   * it, as the agent starts with the config the join fetched.
+   */
+  join(index: number, config: FlipConfig): void {
+    const node = this.#nodes[index]!;
+    assert(
+      config.servers.some((server) => server.id === this.#universe[index]),
+      'a join lists its server',
+    );
+    if (node.status === 'up' || node.status === 'paused') return;
+    this.#nodeConfigs[index] = config;
+    node.numbering = numberingOf(config, this.#universe);
+    this.start(index);
+  }
+
+  /**
+   * Node `index` takes a new server list (a committed `server add|rm` or reorder reaching it;
+   * committedChange's `servers`), in process as the agent does (MembershipNode.succeed,
+   * NodeController.setServers): `config` is its new config. A stopped node starts with it; a
+   * paused one applies nothing (false: the caller tries again later).
+   */
+  setServers(index: number, config: FlipConfig, systems: ReadonlyMap<string, SystemConfig>): boolean {
+    const node = this.#nodes[index]!;
+    if (node.status === 'paused') return false;
+    const before = this.#nodeConfigs[index] ?? this.#config;
+    this.#nodeConfigs[index] = config;
+    node.numbering = numberingOf(config, this.#universe);
+    const previous = node.core;
+    if (node.status !== 'up' || previous === undefined) return true;
+    const self = node.numbering.members[index]!;
+    assert(self !== -1, 'a node takes only a list that names it');
+    const renumbering = new Renumbering(
+      before.servers.map((server) => server.id),
+      config.servers.map((server) => server.id),
+    );
+    const core = new MembershipNode(
+      nodeOptionsFor(config, self, {
+        random: this.#random.fork(index * 7919 + node.boots * 31 + 17).next,
+        incarnation: previous.incarnation,
+        packing: this.#options.packing,
+      }),
+    );
+    core.succeed(this.now, previous, renumbering);
+    node.core = core;
+    if (node.runner && node.controller) {
+      const own = new Set(node.runner.systems());
+      for (const [name, system] of systems) {
+        if (!own.has(name)) continue;
+        node.runner.setScripts(this.now, name, system);
+        node.runner.setData(this.now, name, system.data);
+      }
+      node.readiness = node.readiness?.forServers(config, self);
+      node.controller.setServers(this.now, viewOf(core, node.readiness), config, renumbering);
+    }
+    this.#flush(node);
+    return true;
+  }
+
+  /**
+   * The config node `index` starts with next, when it does not run: an agent starts from the
+   * newest committed config it stored (state/start-from.ts), whatever it had taken in process.
+   */
+  setStartConfig(index: number, config: FlipConfig): void {
+    const node = this.#nodes[index]!;
+    if (node.status === 'up' || node.status === 'paused') return;
+    if (!config.servers.some((server) => server.id === this.#universe[index])) return;
+    this.#nodeConfigs[index] = config;
+    node.numbering = numberingOf(config, this.#universe);
+  }
+
+  /**
+   * The cluster as the checkers judge it: `config`, the latest committed version (as any of its
+   * servers validates it), numbered by node; a node it does not list is a member of nothing.
+   */
+  setClusterConfig(config: FlipConfig): void {
+    this.#listed = new Set(config.servers.map((server) => server.id));
+    this.#config = {
+      ...config,
+      servers: this.#universe.map((id, index) => {
+        const server = config.servers.find((entry) => entry.id === id);
+        return server === undefined
+          ? { ...this.#config.servers[index]!, index, systems: [] }
+          : { ...server, index };
+      }),
+    };
   }
 
   /**
@@ -344,7 +519,9 @@ export class Simulation {
   setSystems(index: number, systems: ReadonlyMap<string, SystemConfig>): boolean {
     const node = this.#nodes[index]!;
     if (node.status === 'paused') return false;
-    this.#nodeConfigs[index] = withSystems(this.#nodeConfigs[index]!, systems);
+    const config = this.#nodeConfigs[index];
+    if (config === undefined) return true;
+    this.#nodeConfigs[index] = withSystems(config, systems);
     if (node.status !== 'up' || !node.core) return true;
     if (node.runner && node.controller) {
       const own = new Set(node.runner.systems());
@@ -494,11 +671,35 @@ export class Simulation {
           this.dropped.dead++;
           return;
         }
-        node.core.receive(this.now, event.from, event.message);
+        this.#receive(node, event.from, event.message);
         this.#flush(node);
         return;
       }
     }
+  }
+
+  /**
+   * A packet from node `from` reaches `node`'s core, read as the wire reads it (wire/roster.ts):
+   * the sender by its member number in the receiver's list (none: dropped, as a packet from an
+   * unknown server tag), and, between nodes with different lists, only what names no member
+   * (membership/roster-free.ts).
+   */
+  #receive(node: SimNode, from: number, message: Message): void {
+    const sender = node.numbering.members[from]!;
+    if (sender === -1) {
+      this.dropped.roster++;
+      return;
+    }
+    const key = this.#nodes[from]!.numbering.key;
+    const read =
+      key === node.numbering.key
+        ? message
+        : rosterFree(message, node.numbering.members[node.index]!, 'other');
+    if (read === undefined) {
+      this.dropped.roster++;
+      return;
+    }
+    node.core!.receive(this.now, sender, read);
   }
 
   /**
@@ -520,10 +721,10 @@ export class Simulation {
         for (const update of message.updates) bytes += packing.updateSize(update);
         if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
         node.sent_bytes += bytes;
-        this.#transmit(node.index, to, message);
+        this.#transmit(node.index, node.numbering.nodes[to]!, message);
       }
       for (const change of effects.changes) {
-        const entry = { ...change, observer: node.index };
+        const entry = { ...change, member: node.numbering.nodes[change.member]!, observer: node.index };
         this.trace.push(entry);
         for (const listener of this.#listeners) listener(entry);
       }
@@ -565,7 +766,7 @@ export class Simulation {
               kind: 'announce',
               at: this.now,
               node: node.index,
-              from: command.from,
+              from: node.numbering.nodes[command.from]!,
               items: [...command.items].flatMap(([system, items]) =>
                 items.map((item) => `${system}/${item}`),
               ),
@@ -577,7 +778,7 @@ export class Simulation {
               kind: 'release_sent',
               at: this.now,
               node: node.index,
-              to: command.to,
+              to: node.numbering.nodes[command.to]!,
               items: command.items.map(({ system, item }) => `${system}/${item}`),
             });
             core.release(command.to, command.id, command.items);
@@ -617,7 +818,7 @@ export class Simulation {
           kind: 'release_sent',
           at: this.now,
           node: node.index,
-          to: command.to,
+          to: node.numbering.nodes[command.to]!,
           items: command.items.map(({ system, item }) => `${system}/${item}`),
         });
         core.release(command.to, command.id, command.items);
@@ -764,7 +965,8 @@ export class Simulation {
     for (const other of this.#nodes) {
       // Only running servers: a paused (frozen) or dead one cannot run its `down`; fencing is for those.
       if (!adds || other === node || other.status !== 'up' || !other.holding.has(key)) continue;
-      if (core && isLive(core.member(other.index).state)) {
+      const member = node.numbering.members[other.index]!;
+      if (core && member !== -1 && isLive(core.member(member).state)) {
         this.handoverOverlaps.push({
           at: this.now,
           system: launch.system,
@@ -868,9 +1070,13 @@ export class Simulation {
   start(index: number): void {
     const node = this.#nodes[index]!;
     if (node.status === 'up' || node.status === 'paused') return;
-    const config = this.#nodeConfigs[index]!;
+    const config = this.#nodeConfigs[index];
+    if (config === undefined || this.#removed.has(index)) return;
+    const self = node.numbering.members[index]!;
+    // A server removed from the cluster does not start again (its agent refuses).
+    if (self === -1) return;
     node.core = new MembershipNode(
-      nodeOptionsFor(config, index, {
+      nodeOptionsFor(config, self, {
         random: this.#random.fork(index * 7919 + node.boots).next,
         incarnation: INCARNATION_BASE + Math.floor(this.now),
         packing: this.#options.packing,
@@ -886,7 +1092,7 @@ export class Simulation {
     node.leaving = false;
     node.drained = false;
     if (this.#options.scripts) {
-      const id = config.servers[index]!.id;
+      const id = this.#universe[index]!;
       const strays = this.#maybeHeld[index]!;
       node.runner = new ScriptRunner({
         ...runnerOptionsFor(config, id),
@@ -904,9 +1110,9 @@ export class Simulation {
         },
       );
       node.controller.start(this.now);
-      const own = config.systems.filter((system) => config.servers[index]!.systems.includes(system.name));
+      const own = config.systems.filter((system) => config.servers[self]!.systems.includes(system.name));
       node.health = new HealthMonitor(own, this.now);
-      node.readiness = new ReadinessLink(config, index);
+      node.readiness = new ReadinessLink(config, self);
       // Before the first packet: our readiness rides on every message, the introductions too.
       node.readiness.announce(this.now, node.health, node.core, false);
     }
@@ -1011,7 +1217,7 @@ export class Simulation {
       if ('script' in entry) {
         this.#noteFinished(node, entry.launch, entry.script);
         node.runner?.finished(this.now, entry.script);
-      } else node.core.receive(this.now, entry.from, entry.message);
+      } else this.#receive(node, entry.from, entry.message);
       this.#flush(node);
     }
   }
@@ -1119,14 +1325,17 @@ export class Simulation {
 
   /** The state of `member` in `observer`'s view. */
   stateIn(observer: number, member: number): MemberStateName | undefined {
-    return this.#nodes[observer]!.core?.member(member).state;
+    const node = this.#nodes[observer]!;
+    const number = node.numbering.members[member]!;
+    return number === -1 ? undefined : node.core?.member(number).state;
   }
 
   /** Server ids that `observer` treats as live (placement's input). */
   liveIdsIn(observer: number): Set<string> {
     const core = this.#nodes[observer]!.core;
     if (!core) return new Set();
-    return new Set(core.liveMembers().map((index) => this.config.servers[index]!.id));
+    const nodes = this.#nodes[observer]!.numbering.nodes;
+    return new Set(core.liveMembers().map((member) => this.#universe[nodes[member]!]!));
   }
 
   sentBy(index: number): { messages: number; bytes: number } {

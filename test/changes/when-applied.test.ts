@@ -7,7 +7,7 @@ import { runtimeChange } from '../../src/config/runtime-change.js';
 import { readmeCluster } from '../../src/sim/clusters.js';
 
 describe('whenApplied', () => {
-  it('items apply at once; servers and systems added or removed at the next start; a removed server leaves', () => {
+  it('items and servers added apply at once; systems added or removed at the next start; a removed server leaves first', () => {
     const base = { base_version: 1 };
     assert.deepEqual(whenApplied({ kind: 'data_add', system: 'ip', items: ['x'], ...base }), {
       kind: 'at_once',
@@ -16,8 +16,17 @@ describe('whenApplied', () => {
       kind: 'at_once',
     });
     assert.deepEqual(whenApplied({ kind: 'server_add', id: 'f', ip: '10.0.0.9', port: 1, ...base }), {
-      kind: 'at_restart',
+      kind: 'joins',
+      id: 'f',
     });
+    assert.match(
+      whenAppliedLine({ kind: 'joins', id: 'f' })!,
+      /took f in at once; start its agent with flip agent --join/,
+    );
+    assert.equal(
+      whenAppliedLine({ kind: 'removed_leaves', id: 'flip2' }),
+      'flip2 leaves by itself; the other agents take this once it has left',
+    );
     assert.deepEqual(whenApplied({ kind: 'system_rm', system: 'ip', ...base }), { kind: 'at_restart' });
     assert.deepEqual(whenApplied({ kind: 'server_rm', id: 'flip2', ...base }), {
       kind: 'removed_leaves',

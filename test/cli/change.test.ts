@@ -138,7 +138,7 @@ describe('flip data|server|system and flip config show|history, as processes', {
     assert.equal(
       rm.stdout,
       'committed version 5: server rm flip2\n' +
-        'flip2 leaves by itself; the other agents take this at their next start: restart the agents one at a time (docs/CHANGES.md)\n',
+        'flip2 leaves by itself; the other agents take this once it has left\n',
     );
 
     const history = await flip(['config', 'history', '--limit', '3', '--api', api]);
