@@ -370,6 +370,25 @@ function checkCrossFields(raw: Record<string, unknown>, add: Add): void {
   if (typeof quorum === 'number' && servers && quorum > serverIds.length) {
     add(['quorum'], `${quorum} is larger than the number of servers (${serverIds.length})`);
   }
+  // Under `release`, no two owners rests on any two quorums sharing a server (docs/SAFETY.md): a
+  // quorum of half the servers or fewer lets both halves of a partition hold the same items.
+  const releasing = Object.values(systems).some(
+    (system) =>
+      isObject(system) && (own(system, 'no_quorum_policy') ?? own(raw, 'no_quorum_policy')) === 'release',
+  );
+  if (
+    typeof quorum === 'number' &&
+    Number.isInteger(quorum) &&
+    servers &&
+    quorum <= serverIds.length &&
+    quorum * 2 <= serverIds.length &&
+    releasing
+  ) {
+    add(
+      ['quorum'],
+      `${quorum} of ${serverIds.length} servers is not a majority: under no_quorum_policy "release" the two halves of a partition could each hold the same items; set it to at least ${Math.floor(serverIds.length / 2) + 1}, or leave it out (a majority of the servers, following their number)`,
+    );
+  }
   const keys = own(raw, 'key');
   if (Array.isArray(keys)) {
     const seen = new Set<unknown>();

@@ -464,6 +464,9 @@ export class NodeController {
   /** Replans when the lease came or went since the last plan, or an `alive` was refused. */
   #checkQuorum(now: number, view: MembershipView): void {
     const has = this.hasQuorum(now, view);
+    // The lease's end as the view has it: a new server list (setServers) may need fewer grants, so
+    // it may last longer than the grants reported so far say; never a wake-up in the past.
+    if (has) this.#leaseUntil = Math.max(this.#leaseUntil, view.leaseBase(now) + LEASE_HOLD_MS);
     if ((has !== this.#plannedWithLease || (has && this.#refused)) && this.#planning && !this.#leaving)
       this.#replan(now, view, has === false);
   }

@@ -54,7 +54,8 @@ const SETTLED_FOR_MS = 3_000;
 
 /**
  * The scenario's cluster as a config file (the replicas replicate documents): the README's for 3
- * servers, else the synthetic one, with the options' policy and lease program.
+ * servers, else the synthetic one, with the options' policy and lease program, and no `quorum`:
+ * a majority, whatever the number of servers the run adds and removes.
  */
 export function clusterDocument(
   options: Pick<ScenarioOptions, 'nodes' | 'timing' | 'policy' | 'leased'>,
@@ -63,6 +64,8 @@ export function clusterDocument(
     options.nodes === 3 ? readmeDocument(options.timing) : syntheticDocument(options.nodes, options.timing),
   ) as ConfigDocument;
   if (options.policy !== undefined) doc.no_quorum_policy = options.policy;
+  // The quorum follows the number of servers as they are added and removed (a majority).
+  delete doc.quorum;
   if (options.leased)
     for (const system of Object.values(systemsOf(doc))) objectOr(system).lease = 'vip-lease';
   return doc;

@@ -108,6 +108,9 @@ function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`simulator: ${message}`);
 }
 
+/** More events than this at one virtual instant: a livelock (a wake-up its tick does not move). */
+const SAME_INSTANT_EVENTS_MAX = 100_000;
+
 /** Incarnations start here plus the boot time, so a restart always starts higher. */
 const INCARNATION_BASE = 1_000_000;
 
@@ -599,11 +602,7 @@ export class Simulation {
 
   /** Processes events up to and including time `until`, then sets the clock to it. */
   runUntil(until: number): void {
-    while (this.#queue.peekTime() <= until) {
-      const event = this.#queue.pop()!;
-      this.now = this.#queue.lastTime;
-      this.#handle(event);
-    }
+    while (this.#queue.peekTime() <= until) this.#step();
     this.now = Math.max(this.now, until);
   }
 
@@ -611,13 +610,26 @@ export class Simulation {
   runUntilTrue(condition: () => boolean, until: number): number | undefined {
     if (condition()) return this.now;
     while (this.#queue.peekTime() <= until) {
-      const event = this.#queue.pop()!;
-      this.now = this.#queue.lastTime;
-      this.#handle(event);
+      this.#step();
       if (condition()) return this.now;
     }
     this.now = Math.max(this.now, until);
     return undefined;
+  }
+
+  /** Events handled at the current instant so far (see SAME_INSTANT_EVENTS_MAX). */
+  #sameInstant = 0;
+
+  /** Handles the next event, at its time. */
+  #step(): void {
+    const event = this.#queue.pop()!;
+    this.#sameInstant = this.#queue.lastTime === this.now ? this.#sameInstant + 1 : 0;
+    assert(
+      this.#sameInstant < SAME_INSTANT_EVENTS_MAX,
+      `time stands still at ${this.now} ms: ${this.#sameInstant} events at one instant, the last ${JSON.stringify(event).slice(0, 200)} (a wake-up that its tick does not move)`,
+    );
+    this.now = this.#queue.lastTime;
+    this.#handle(event);
   }
 
   #handle(event: SimEvent): void {
