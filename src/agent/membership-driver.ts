@@ -154,6 +154,11 @@ export class MembershipDriver {
         packing: WIRE_PACKING,
       }),
     );
+    const kept = new Set(config.servers.map((server) => server.id));
+    for (const server of this.#config.servers)
+      if (!kept.has(server.id) && server.id !== config.id)
+        this.#former.set(server.id, { ip: server.ip, port: server.port });
+    for (const id of kept) this.#former.delete(id);
     this.codec.setRoster(rosterOf(config), self);
     this.#config = config;
     this.#hintedAt = renumbering.map(this.#hintedAt);
@@ -319,12 +324,19 @@ export class MembershipDriver {
   setReplicaPeers(servers: readonly { id: string; ip: string; port: number }[]): void {
     const inRoster = new Set(this.#config.servers.map((server) => server.id));
     this.#replicaPeers = new Map(
-      servers
-        .filter((server) => !inRoster.has(server.id))
-        .map((server) => [server.id, { ip: server.ip, port: server.port }]),
+      [...this.#former, ...servers.map((server) => [server.id, server] as const)]
+        .filter(([id]) => !inRoster.has(id))
+        .map(([id, server]) => [id, { ip: server.ip, port: server.port }]),
     );
     this.codec.setReplicaPeers([...this.#replicaPeers.keys()]);
   }
+
+  /**
+   * Servers that a server list taken in process dropped (setServers), where they were: their
+   * replica messages are still read and answered, so that one that missed its removal (cut off
+   * while it was told) hears of it when it speaks up, and leaves (RaftNode's farewells).
+   */
+  readonly #former = new Map<string, Endpoint>();
 
   /**
    * Where the agent says a server outside the roster is (the newest config in the consensus's

@@ -414,6 +414,7 @@ export class RaftNode {
   // ---- message handling ------------------------------------------------------------------
 
   #handle(now: number, m: RaftMessage): void {
+    this.#farewellAgain(now, m.from);
     switch (m.kind) {
       case 'pre_vote':
         this.#send(m.from, {
@@ -483,6 +484,21 @@ export class RaftNode {
         return;
       }
     }
+  }
+
+  /**
+   * A leader hears from `from`, a server its committed config no longer lists (a removal it missed:
+   * it was cut off or down while the farewells lasted, and runs on with its old list): it is told
+   * of its removal again, as by the farewells after the commit (#farewells), so that it leaves.
+   */
+  #farewellAgain(now: number, from: string): void {
+    if (this.#role !== 'leader' || from === this.#self || this.#members.includes(from)) return;
+    if (this.#farewells.has(from) || serverIdsOf(this.#committed.config).includes(from)) return;
+    this.#farewells.set(from, {
+      index: this.#committed.index,
+      until: now + FAREWELL_HEARTBEATS * this.#timing.heartbeat_ms,
+    });
+    this.#sendAppend(from);
   }
 
   #onVote(now: number, m: Extract<RaftMessage, { kind: 'vote' }>): void {

@@ -149,9 +149,9 @@ export function replicaChangesRun(
     sim.runUntil(sim.now + 2_000);
     joinAdded();
     // The cluster's servers as the last committed version lists them (for which may stay stopped).
-    const latest = latestConfig(sim, replicas);
+    const latest = latestConfig(replicas);
     if (latest !== undefined) sim.setClusterConfig(latest);
-    stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults);
+    stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults, replicas.voters());
     // Settled: the running servers agree and no request waits, and it stays so for a while (an
     // entry a leader appended may still commit after its request was answered `timeout`).
     const until = sim.now + AGREE_MS;
@@ -177,7 +177,7 @@ export function replicaChangesRun(
       check('no change answered committed is lost', true, `${lost.checked} checked, ${lost.excused} excused`),
     );
     // The checkers judge by the last committed config.
-    const last = latestConfig(sim, replicas);
+    const last = latestConfig(replicas);
     if (last !== undefined) sim.setClusterConfig(last);
     checks.push(versionCheck(sim, stopped, true));
     checks.push(
@@ -218,16 +218,11 @@ export function replicaChangesRun(
 }
 
 /**
- * The newest committed config among the running servers, as one of the servers it lists
- * validates it; undefined when none runs.
+ * The newest committed config anywhere (a running server's, or a stopped one's disk), as one of
+ * the servers it lists validates it; undefined when there is none yet.
  */
-function latestConfig(sim: Simulation, replicas: SimReplicas): FlipConfig | undefined {
-  let newest: { version: number; config: ConfigDocument } | undefined;
-  for (let i = 0; i < sim.size; i++) {
-    const committed = replicas.committed(i);
-    if (committed !== undefined && (newest === undefined || committed.version > newest.version))
-      newest = committed;
-  }
+function latestConfig(replicas: SimReplicas): FlipConfig | undefined {
+  const newest = replicas.newest();
   if (newest === undefined) return undefined;
   const id = Object.keys(objectOr(newest.config.servers))[0]!;
   return parseConfig(JSON.stringify({ ...newest.config, id }), `version ${newest.version}`);
@@ -309,6 +304,10 @@ function describe(change: ConfigChange): string {
       return `${change.kind} ${change.system} [${change.items.join(' ')}] (base ${change.base_version})`;
     case 'system_set':
       return `system_set ${change.system} ${JSON.stringify(change.values)} (base ${change.base_version})`;
+    case 'server_add':
+      return `server_add ${change.id} priority ${change.priority ?? '-'} systems [${(change.systems ?? []).join(' ')}] (base ${change.base_version})`;
+    case 'server_rm':
+      return `server_rm ${change.id} (base ${change.base_version})`;
     default:
       return change.kind;
   }

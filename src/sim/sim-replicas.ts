@@ -80,6 +80,33 @@ export class SimReplicas {
     return this.#replicas[index]?.committed;
   }
 
+  /**
+   * The servers of the newest config in any running node's log, committed or not, by node index:
+   * those whose majority the consensus needs.
+   */
+  voters(): Set<number> {
+    const voters = new Set<number>();
+    const add = (id: string) => {
+      const index = this.#ids.indexOf(id);
+      if (index !== -1) voters.add(index);
+    };
+    for (const replica of this.#replicas) for (const id of replica?.raftView().members ?? []) add(id);
+    // The newest committed config's servers too (a stopped server votes again once it runs).
+    for (const id of Object.keys(objectOr(this.newest()?.config.servers))) add(id);
+    return voters;
+  }
+
+  /** The newest committed version anywhere: a running node's, or one on a stopped node's disk. */
+  newest(): { version: number; config: ConfigDocument } | undefined {
+    let newest: { version: number; config: ConfigDocument } | undefined;
+    const consider = (committed: { version: number; config: ConfigDocument } | null | undefined) => {
+      if (committed && (newest === undefined || committed.version > newest.version)) newest = committed;
+    };
+    for (const replica of this.#replicas) consider(replica?.committed);
+    for (const disk of this.#disks) consider(disk?.committed);
+    return newest;
+  }
+
   /** The highest committed version of the running nodes, and whether they all have it. */
   agreement(): { version: number; agreed: boolean } {
     const versions = this.#replicas.flatMap((replica) =>
