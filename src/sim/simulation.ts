@@ -209,7 +209,7 @@ interface SimNode {
   wakeAt: number;
   /** What a paused process has waiting: packets, and ends of its scripts. */
   inbox: (
-    | { from: number; message: Message }
+    | { from: number; message: Message; roster: string }
     | { script: RunResult; launch: Launch }
     | { call: () => void }
   )[];
@@ -243,7 +243,7 @@ interface SimNode {
 
 type SimEvent =
   | { kind: 'wake'; node: number; at: number }
-  | { kind: 'deliver'; from: number; to: number; message: Message }
+  | { kind: 'deliver'; from: number; to: number; message: Message; roster: string }
   | { kind: 'script'; node: number; boot: number; result: RunResult; launch: Launch }
   | { kind: 'action'; run: () => void }
   | { kind: 'check'; node: number; boot: number; system: string; run: number; ok: boolean };
@@ -675,7 +675,7 @@ export class Simulation {
         const node = this.#nodes[event.to]!;
         if (node.status === 'paused') {
           if (node.inbox.length < PAUSED_INBOX_MAX)
-            node.inbox.push({ from: event.from, message: event.message });
+            node.inbox.push({ from: event.from, message: event.message, roster: event.roster });
           else this.dropped.inbox_full++;
           return;
         }
@@ -683,7 +683,7 @@ export class Simulation {
           this.dropped.dead++;
           return;
         }
-        this.#receive(node, event.from, event.message);
+        this.#receive(node, event.from, event.message, event.roster);
         this.#flush(node);
         return;
       }
@@ -693,18 +693,17 @@ export class Simulation {
   /**
    * A packet from node `from` reaches `node`'s core, read as the wire reads it (wire/roster.ts):
    * the sender by its member number in the receiver's list (none: dropped, as a packet from an
-   * unknown server tag), and, between nodes with different lists, only what names no member
-   * (membership/roster-free.ts).
+   * unknown server tag), and, when the list the sender numbered it by (`roster`, as sent) is not
+   * the receiver's, only what names no member (membership/roster-free.ts).
    */
-  #receive(node: SimNode, from: number, message: Message): void {
+  #receive(node: SimNode, from: number, message: Message, roster: string): void {
     const sender = node.numbering.members[from]!;
     if (sender === -1) {
       this.dropped.roster++;
       return;
     }
-    const key = this.#nodes[from]!.numbering.key;
     const read =
-      key === node.numbering.key
+      roster === node.numbering.key
         ? message
         : rosterFree(message, node.numbering.members[node.index]!, 'other');
     if (read === undefined) {
@@ -733,7 +732,7 @@ export class Simulation {
         for (const update of message.updates) bytes += packing.updateSize(update);
         if (message.type === 'state') bytes += message.records.length * packing.stateRecordSize;
         node.sent_bytes += bytes;
-        this.#transmit(node.index, node.numbering.nodes[to]!, message);
+        this.#transmit(node.index, node.numbering.nodes[to]!, message, node.numbering.key);
       }
       for (const change of effects.changes) {
         const entry = { ...change, member: node.numbering.nodes[change.member]!, observer: node.index };
@@ -1053,11 +1052,12 @@ export class Simulation {
     return reached;
   }
 
-  #transmit(from: number, to: number, message: Message): void {
+  /** `roster`: the sender's list as it numbered the message (a packet's roster digest, stamped when sealed). */
+  #transmit(from: number, to: number, message: Message, roster: string): void {
     const delay = this.#route(from, to);
     if (delay === undefined) return;
     // The core never changes a message after handing it out, so receivers can share it.
-    this.#queue.push(this.now + delay, { kind: 'deliver', from, to, message });
+    this.#queue.push(this.now + delay, { kind: 'deliver', from, to, message, roster });
   }
 
   /** How long a packet from `from` takes to reach `to`, or undefined when it is lost (counted). */
@@ -1229,7 +1229,7 @@ export class Simulation {
       if ('script' in entry) {
         this.#noteFinished(node, entry.launch, entry.script);
         node.runner?.finished(this.now, entry.script);
-      } else this.#receive(node, entry.from, entry.message);
+      } else this.#receive(node, entry.from, entry.message, entry.roster);
       this.#flush(node);
     }
   }

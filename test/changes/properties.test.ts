@@ -246,6 +246,10 @@ describe('applyChange over random sequences of changes', () => {
           };
           if (priority !== null) change.priority = priority;
           const added = applyChange(doc, change);
+          // A quorum set in the file that one more server would leave short of a majority under
+          // `release` is refused (never two owners rests on quorums overlapping): the config's rule.
+          if (added.kind === 'invalid' && explicitQuorum && /is not a majority/.test(JSON.stringify(added)))
+            return;
           assert.equal(added.kind, 'applied', JSON.stringify(added));
           if (added.kind !== 'applied') return;
           const back = applyChange(added.config, { kind: 'server_rm', id: 'joiner', base_version: 1 });

@@ -112,16 +112,15 @@ describe('flip config check', () => {
 });
 
 describe('flip config check: policies and fences', () => {
-  it("prints every system's no_quorum_policy and fence, and warns of a quorum that is not a majority", () => {
+  it("prints every system's no_quorum_policy and fence; a quorum that is not a majority is refused under release, warned of under keep", () => {
     const dir = mkdtempSync(join(tmpdir(), 'flip-policy-'));
     const file = join(dir, 'c.json');
-    writeFileSync(
-      file,
+    const doc = (quorum: number, policy: string) =>
       JSON.stringify({
         id: 'a',
         key: 'k',
-        quorum: 2,
-        no_quorum_policy: 'release',
+        quorum,
+        no_quorum_policy: policy,
         servers: {
           a: { ip: '127.0.0.1', port: 2300, systems: ['vip', 'web'] },
           b: { ip: '127.0.0.1', port: 2301, systems: ['vip', 'web'] },
@@ -146,11 +145,22 @@ describe('flip config check: policies and fences', () => {
             },
           },
         },
-      }),
+      });
+    writeFileSync(file, doc(2, 'release'));
+    const refused = runFlip(['config', 'check', file, '--id', 'a']);
+    assert.equal(refused.status, 2, refused.stdout);
+    assert.match(
+      refused.stderr,
+      /quorum: 2 of 4 servers is not a majority: under no_quorum_policy "release" the two halves of a partition could each hold the same items; set it to at least 3/,
     );
+    writeFileSync(file, doc(2, 'keep'));
+    const kept = runFlip(['config', 'check', file, '--id', 'a']);
+    assert.equal(kept.status, 0, kept.stderr);
+    assert.match(kept.stdout, /quorum: 2 of 4 \(not a majority/);
+    writeFileSync(file, doc(3, 'release'));
     const result = runFlip(['config', 'check', file, '--id', 'a']);
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /quorum: 2 of 4 \(not a majority/);
+    assert.match(result.stdout, /quorum: 3 of 4\n/);
     assert.match(
       result.stdout,
       /vip: single[^\n]*\n\s+no_quorum_policy release: [^\n]*lets go of what it holds/,
