@@ -470,12 +470,7 @@ export class Simulation {
     core.succeed(this.now, previous, renumbering);
     node.core = core;
     if (node.runner && node.controller) {
-      const own = new Set(node.runner.systems());
-      for (const [name, system] of systems) {
-        if (!own.has(name)) continue;
-        node.runner.setScripts(this.now, name, system);
-        node.runner.setData(this.now, name, system.data);
-      }
+      this.#systemsToRunner(node.runner, systems);
       node.readiness = node.readiness?.forServers(config, self);
       node.controller.setServers(this.now, viewOf(core, node.readiness), config, renumbering);
     }
@@ -527,16 +522,21 @@ export class Simulation {
     this.#nodeConfigs[index] = withSystems(config, systems);
     if (node.status !== 'up' || !node.core) return true;
     if (node.runner && node.controller) {
-      const own = new Set(node.runner.systems());
-      for (const [name, system] of systems) {
-        if (!own.has(name)) continue;
-        node.runner.setScripts(this.now, name, system);
-        node.runner.setData(this.now, name, system.data);
-      }
+      this.#systemsToRunner(node.runner, systems);
       node.controller.setSystems(this.now, viewOf(node.core, node.readiness), systems);
     }
     this.#flush(node);
     return true;
+  }
+
+  /** The runner side of changed systems, as the agent's: the items and scripts of its own ones. */
+  #systemsToRunner(runner: ScriptRunner, systems: ReadonlyMap<string, SystemConfig>): void {
+    const own = new Set(runner.systems());
+    for (const [name, system] of systems) {
+      if (!own.has(name)) continue;
+      runner.setScripts(this.now, name, system);
+      runner.setData(this.now, name, system.data);
+    }
   }
 
   /** The cluster's config as the checkers judge by it: the systems of the latest change. */

@@ -169,22 +169,21 @@ describe('LeaseGrants.carryFrom', () => {
   });
 });
 
+/** A codec of server `selfIndex` of [n0, n1], sealing with `bootId`. */
+function codec(selfIndex: number, bootId: number): PacketCodec {
+  return new PacketCodec({
+    keys: KEYS,
+    selfIndex,
+    bootId,
+    memberCount: 2,
+    roster: { servers: ['n0', 'n1'], systems: [] },
+  });
+}
+
 describe('PacketCodec.setRoster: the same run numbers members by a new list', () => {
   it('a packet of the new list is read as from the same server, once; the sequence goes on', () => {
-    const a = new PacketCodec({
-      keys: KEYS,
-      selfIndex: 0,
-      bootId: 100,
-      memberCount: 2,
-      roster: { servers: ['n0', 'n1'], systems: [] },
-    });
-    const b = new PacketCodec({
-      keys: KEYS,
-      selfIndex: 1,
-      bootId: 200,
-      memberCount: 2,
-      roster: { servers: ['n0', 'n1'], systems: [] },
-    });
+    const a = codec(0, 100);
+    const b = codec(1, 200);
     const ping: Extract<Message, { type: 'ping' }> = {
       type: 'ping',
       seq: 1,
@@ -213,13 +212,7 @@ describe('PacketCodec.setRoster: the same run numbers members by a new list', ()
   });
 
   it("refuses a list in which this server's index is another's", () => {
-    const a = new PacketCodec({
-      keys: KEYS,
-      selfIndex: 0,
-      bootId: 100,
-      memberCount: 2,
-      roster: { servers: ['n0', 'n1'], systems: [] },
-    });
+    const a = codec(0, 100);
     assert.throws(() => a.setRoster({ servers: ['a0', 'n0', 'n1'], systems: [] }, 0), /not this server's/);
   });
 });
