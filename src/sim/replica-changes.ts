@@ -182,6 +182,21 @@ export function replicaChangesRun(
     checks.push(versionCheck(sim, stopped, true));
     checks.push(
       problemsCheck(
+        'every running server took every committed version (none waits for a departure)',
+        [...Array(n).keys()]
+          .filter((i) => sim.status(i) === 'up' && replicas.versionsWaiting(i) > 0)
+          .map(
+            (i) =>
+              `${ids[i]} has ${replicas.versionsWaiting(i)} versions waiting; its servers: ${sim
+                .nodeConfig(i)
+                .servers.map((server) => `${server.id}:${sim.stateIn(i, ids.indexOf(server.id))}`)
+                .join(' ')}`,
+          ),
+        'none left',
+      ),
+    );
+    checks.push(
+      problemsCheck(
         'every version applied without a restart',
         replicas.needed_restart,
         'every committed version was taken at runtime',

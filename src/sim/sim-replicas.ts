@@ -91,8 +91,18 @@ export class SimReplicas {
       if (index !== -1) voters.add(index);
     };
     for (const replica of this.#replicas) for (const id of replica?.raftView().members ?? []) add(id);
-    // The newest committed config's servers too (a stopped server votes again once it runs).
-    for (const id of Object.keys(objectOr(this.newest()?.config.servers))) add(id);
+    // A stopped server's disk too: it votes again once it runs, with the newest config of its
+    // log (a server added there counts in its majorities though not committed yet).
+    for (const disk of this.#disks) {
+      if (disk === null) continue;
+      const members = new Set(Object.keys(objectOr(disk.committed?.config.servers)));
+      for (const entry of disk.log) {
+        const change = objectOr(entry.change);
+        if (change.kind === 'server_add') members.add(String(change.id));
+        if (change.kind === 'server_rm') members.delete(String(change.id));
+      }
+      for (const id of members) add(id);
+    }
     return voters;
   }
 
@@ -107,6 +117,11 @@ export class SimReplicas {
     return newest;
   }
 
+  /** How many committed versions node `index` has yet to take (node/committed-versions.ts). */
+  versionsWaiting(index: number): number {
+    return this.#versions[index]!.size;
+  }
+
   /** The highest committed version of the running nodes, and whether they all have it. */
   agreement(): { version: number; agreed: boolean } {
     const versions = this.#replicas.flatMap((replica) =>
@@ -116,11 +131,18 @@ export class SimReplicas {
     return { version, agreed: versions.every((v) => v === version) };
   }
 
-  /** Whether the running nodes agree on the last version and none has a request waiting. */
+  /**
+   * Whether the running nodes agree on the last version, none has a request waiting, and each up
+   * node took every version it committed (none waits for a departure).
+   */
   settled(): boolean {
     return (
       this.agreement().agreed &&
-      this.#replicas.every((replica) => replica === undefined || replica.waiting === 0)
+      this.#replicas.every(
+        (replica, index) =>
+          replica === undefined ||
+          (replica.waiting === 0 && (this.#sim.status(index) !== 'up' || this.#versions[index]!.size === 0)),
+      )
     );
   }
 
