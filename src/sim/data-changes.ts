@@ -112,11 +112,11 @@ export function healLeavingSomeStopped(
   settle_ms: number,
   faults: string[],
   /**
-   * The servers whose majority the consensus needs (its newest config, committed or not: a server
-   * added counts at once), when more than the cluster's listed servers; those not started count
-   * as stopped.
+   * The server sets whose majorities the consensus may need (each node's newest config, committed
+   * or not: a server added counts at once): a server stays stopped only while every set that
+   * holds it keeps a majority of servers that run.
    */
-  voters?: ReadonlySet<number>,
+  voterSets?: readonly ReadonlySet<number>[],
 ): Set<number> {
   const config = sim.config;
   const n = sim.size;
@@ -127,14 +127,18 @@ export function healLeavingSomeStopped(
   const stopped = new Set<number>();
   // Only the cluster's servers count: a spare never added, or a server removed, is no member.
   const members = [...Array(n).keys()].filter((i) => sim.listed(i));
-  // The consensus's voters may be more (a server added but not committed yet, or not started).
-  const counted = voters === undefined ? members.length : new Set([...members, ...voters]).size;
-  const absent = voters === undefined ? 0 : [...voters].filter((i) => !sim.configured(i)).length;
-  const needed = Math.max(config.quorum, voters === undefined ? 0 : Math.floor(counted / 2) + 1);
+  const runs = (i: number) => sim.startable(i) && !stopped.has(i);
+  const keepsMajority = (i: number) =>
+    (voterSets ?? []).every((set) => {
+      if (!set.has(i)) return true;
+      const up = [...set].filter(runs).length;
+      return up - 1 >= Math.floor(set.size / 2) + 1;
+    });
   for (const i of members) {
     const status = sim.status(i);
-    if (!sim.configured(i) || (status !== 'crashed' && status !== 'left')) continue;
-    if (stopped.size < counted - needed - absent && random.chance(0.5)) stopped.add(i);
+    if (!sim.startable(i) || (status !== 'crashed' && status !== 'left')) continue;
+    const quorumKept = members.filter(runs).length - 1 >= config.quorum;
+    if (quorumKept && keepsMajority(i) && random.chance(0.5)) stopped.add(i);
     else sim.start(i);
   }
   faults.push(

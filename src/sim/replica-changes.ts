@@ -151,7 +151,7 @@ export function replicaChangesRun(
     // The cluster's servers as the last committed version lists them (for which may stay stopped).
     const latest = latestConfig(replicas);
     if (latest !== undefined) sim.setClusterConfig(latest);
-    stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults, replicas.voters());
+    stopped = healLeavingSomeStopped(sim, random, options.loss, 0, faults, replicas.voterSets());
     // Settled: the running servers agree and no request waits, and it stays so for a while (an
     // entry a leader appended may still commit after its request was answered `timeout`).
     const until = sim.now + AGREE_MS;

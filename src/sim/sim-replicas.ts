@@ -81,18 +81,15 @@ export class SimReplicas {
   }
 
   /**
-   * The servers of the newest config in any running node's log, committed or not, by node index:
-   * those whose majority the consensus needs.
+   * The server sets whose majorities the consensus may need, by node index: the newest config in
+   * each running node's log and on each stopped node's disk (committed or not: a server added
+   * counts in majorities at once), and the newest committed config.
    */
-  voters(): Set<number> {
-    const voters = new Set<number>();
-    const add = (id: string) => {
-      const index = this.#ids.indexOf(id);
-      if (index !== -1) voters.add(index);
-    };
-    for (const replica of this.#replicas) for (const id of replica?.raftView().members ?? []) add(id);
-    // A stopped server's disk too: it votes again once it runs, with the newest config of its
-    // log (a server added there counts in its majorities though not committed yet).
+  voterSets(): Set<number>[] {
+    const sets: Set<number>[] = [];
+    const of = (ids: Iterable<string>) =>
+      new Set([...ids].map((id) => this.#ids.indexOf(id)).filter((index) => index !== -1));
+    for (const replica of this.#replicas) if (replica) sets.push(of(replica.raftView().members));
     for (const disk of this.#disks) {
       if (disk === null) continue;
       const members = new Set(Object.keys(objectOr(disk.committed?.config.servers)));
@@ -101,9 +98,11 @@ export class SimReplicas {
         if (change.kind === 'server_add') members.add(String(change.id));
         if (change.kind === 'server_rm') members.delete(String(change.id));
       }
-      for (const id of members) add(id);
+      sets.push(of(members));
     }
-    return voters;
+    const newest = this.newest();
+    if (newest !== undefined) sets.push(of(Object.keys(objectOr(newest.config.servers))));
+    return sets;
   }
 
   /** The newest committed version anywhere: a running node's, or one on a stopped node's disk. */

@@ -419,6 +419,11 @@ export class Simulation {
     this.leave(index);
   }
 
+  /** Whether node `index` can run: it has a config of its own and was not removed. */
+  startable(index: number): boolean {
+    return this.#nodeConfigs[index] !== undefined && !this.#removed.has(index);
+  }
+
   /** Whether node `index` has a config of its own: one of the config's servers, or a spare that joined. */
   configured(index: number): boolean {
     return this.#nodeConfigs[index] !== undefined;
