@@ -221,9 +221,14 @@ export class ConfigReplica {
     }
   }
 
-  /** The config file as this server has now taken it in (RaftNode.setFileBase). */
+  /**
+   * The config file as this server has now taken it in (RaftNode.setFileBase). Its persist is an
+   * effect of this call: left in the Raft node, it waited for the next message or tick, and an
+   * agent stopped before that started again finding the file "edited while stopped".
+   */
   setFileBase(file: ConfigDocument): void {
     this.#raft.setFileBase(file);
+    this.#drainRaft();
   }
 
   tick(now: number): void {

@@ -402,3 +402,18 @@ describe('ConfigReplica: changes through any server', () => {
     assert.equal(cluster.checker.applied_version.get(other), 3);
   });
 });
+
+describe('ConfigReplica: the file taken in', () => {
+  it('is persisted by the call that takes it in, with no message or tick after (a stop right after keeps it)', () => {
+    const follower = replica('s2');
+    follower.takeEffects();
+    const edited = { ...testConfig(IDS), id: 's2', log_level: 'debug' };
+    follower.setFileBase(edited);
+    const persists = follower.takeEffects().filter((effect) => effect.kind === 'persist');
+    assert.equal(persists.length, 1);
+    const saved = persists[0] as Extract<ReplicaEffect, { kind: 'persist' }>;
+    assert.deepEqual(saved.state.file_base, edited);
+    follower.setFileBase(edited);
+    assert.deepEqual(follower.takeEffects(), [], 'the same file again: nothing to save');
+  });
+});
