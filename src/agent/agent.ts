@@ -229,7 +229,7 @@ export class Agent {
         },
         onReleasedAck: (ack) => this.#controller.noticeAcked(ack.from, ack.id),
         onClaim: (claim) => {
-          this.#controller.claimReceived(claim);
+          this.#controller.claimReceived(claim, this.membership);
           this.#drive();
         },
         onClaimReply: (reply) => {

@@ -712,11 +712,34 @@ export class NodeController {
    * A peer claims items (handover/claims.ts): agree to those we neither hold nor want. The others
    * get no answer; the peer asks again.
    */
-  claimReceived(claim: ClaimMessage): void {
+  claimReceived(claim: ClaimMessage, view?: MembershipView): void {
     if (this.#stopped) return;
-    const items = claim.items.filter(({ system, item }) => !this.mayWant(system, item));
+    const items = claim.items.filter(
+      ({ system, item }) =>
+        !this.mayWant(system, item) &&
+        (view === undefined || !this.#placedElsewhere(system, item, claim.from, view)),
+    );
     if (items.length > 0)
       this.#commands.push({ kind: 'send_claim_reply', to: claim.from, id: claim.id, items });
+  }
+
+  /**
+   * Whether our view places `item` of a `preempt` system on a live member other than `claimer` and
+   * us: then we do not answer its claim. The claimer's view is stale (a server back from a cut
+   * that still counts down a member which restarted and took the item meanwhile, with the
+   * agreement of everybody the claimer now asks): answered, it would be let through while that
+   * member holds the item. It asks again until its view places the item as ours does. (Without
+   * preemption the holder need not be where placement puts the item: not judged here.)
+   */
+  #placedElsewhere(system: string, item: string, claimer: number, view: MembershipView): boolean {
+    const config = this.#systemsByName.get(system);
+    if (config === undefined || !config.preempt || config.type === 'replicated') return false;
+    const live = this.#live(view);
+    const placed = place(config, readyIn(config, live, this.#ready(view), this.#holding(view))).holdings;
+    const claimerId = this.#ids[claimer];
+    for (const [id, items] of placed)
+      if (id !== claimerId && id !== this.#self && items.includes(item)) return true;
+    return false;
   }
 
   /** A peer agreed to our claim `id` for these items. */

@@ -761,7 +761,7 @@ export class Simulation {
       if (effects.changes.length > 0) controller.changes(this.now, effects.changes, view);
       for (const notice of effects.released) controller.noticeReceived(this.now, notice, view);
       for (const ack of effects.released_acks) controller.noticeAcked(ack.from, ack.id);
-      for (const claim of effects.claims) controller.claimReceived(claim);
+      for (const claim of effects.claims) controller.claimReceived(claim, view);
       for (const reply of effects.claim_replies) controller.claimReplied(this.now, reply, view);
       if (!controller.planning && core.synced) controller.synced(this.now, view);
       let acted = false;
