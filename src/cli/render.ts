@@ -3,7 +3,7 @@ import { formatEndpoint } from '../config/address.js';
 import { type ApiConfig, apiUrl } from '../config/api-listen.js';
 import type { ClusterConfig, SystemConfig } from '../config/index.js';
 import { idProblemMessage, idSourceText } from '../config/self-id.js';
-import { fenceWaitMs } from '../handover/fence.js';
+import { fenceOf, fenceWaitMs } from '../handover/fence.js';
 import { grantFreshMs } from '../membership/lease.js';
 
 export function renderSummary(config: ClusterConfig): string {
@@ -59,14 +59,7 @@ function policyMeaning(system: SystemConfig): string {
 
 /** What protects the system's items from a dead or frozen agent, in one line. */
 function fenceMeaning(system: SystemConfig, config: ClusterConfig): string {
-  const wait = fenceWaitMs(
-    {
-      no_quorum_policy: system.no_quorum_policy,
-      leased: system.lease !== undefined,
-      fence_ms: system.fence_ms,
-    },
-    grantFreshMs(config.ping_timeout_ms),
-  );
+  const wait = fenceWaitMs(fenceOf(system), grantFreshMs(config.ping_timeout_ms));
   if (system.lease === undefined)
     return wait === 0
       ? "no lease program: a killed or frozen agent's items stay on its host; a takeover does not wait"

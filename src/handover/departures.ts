@@ -21,7 +21,7 @@
  */
 import type { FlipConfig } from '../config/index.js';
 import { isGone, type MemberView } from '../membership/member-view.js';
-import { fencedAt } from './fence.js';
+import { fencedAt, fenceOf } from './fence.js';
 
 /** What the gate needs of this server's membership core (its current list's numbering). */
 export interface DepartureView {
@@ -53,19 +53,7 @@ export function departuresPending(
     const heard = view.heardByAnyone(index);
     const fenced = current.systems
       .filter((system) => system.members.includes(server.id))
-      .every(
-        (system) =>
-          now >=
-          fencedAt(
-            heard,
-            {
-              no_quorum_policy: system.no_quorum_policy,
-              leased: system.lease !== undefined,
-              fence_ms: system.fence_ms,
-            },
-            view.grant_fresh_ms,
-          ),
-      );
+      .every((system) => now >= fencedAt(heard, fenceOf(system), view.grant_fresh_ms));
     if (!quiet || !fenced) pending.push(server.id);
   });
   return pending;

@@ -26,7 +26,7 @@
  *
  * Pure formulas, table-tested in test/handover/fence.test.ts.
  */
-import type { NoQuorumPolicy } from '../config/index.js';
+import type { NoQuorumPolicy, SystemConfig } from '../config/index.js';
 
 /** Clock rates may differ by this fraction between the holder and the taker. */
 export const FENCE_DRIFT = 0.02;
@@ -57,6 +57,15 @@ export interface FenceSystem {
   /** The system has a lease program: held items lapse by themselves. */
   leased: boolean;
   fence_ms: number;
+}
+
+/** The fence inputs of a configured system. */
+export function fenceOf(system: SystemConfig): FenceSystem {
+  return {
+    no_quorum_policy: system.no_quorum_policy,
+    leased: system.lease !== undefined,
+    fence_ms: system.fence_ms,
+  };
 }
 
 /**

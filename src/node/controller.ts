@@ -13,8 +13,8 @@ import type { AlivePermit } from '../executor/types.js';
 import { Claims, type ClaimView, type Standing } from '../handover/claims.js';
 import {
   ALIVE_LEASE_LEAD_MS,
-  type FenceSystem,
   fencedAt,
+  fenceOf,
   fenceWaitMs,
   KEEP_RENEWAL_MS,
   LEASE_HOLD_MS,
@@ -714,32 +714,42 @@ export class NodeController {
    */
   claimReceived(claim: ClaimMessage, view?: MembershipView): void {
     if (this.#stopped) return;
+    // Placement of each system, made once per claim (a failover claims many items at once).
+    const elsewhere = new Map<string, ReadonlySet<string>>();
+    const placedElsewhere = (system: string, item: string): boolean => {
+      if (view === undefined) return false;
+      let items = elsewhere.get(system);
+      if (items === undefined) {
+        items = this.#placedElsewhere(system, claim.from, view);
+        elsewhere.set(system, items);
+      }
+      return items.has(item);
+    };
     const items = claim.items.filter(
-      ({ system, item }) =>
-        !this.mayWant(system, item) &&
-        (view === undefined || !this.#placedElsewhere(system, item, claim.from, view)),
+      ({ system, item }) => !this.mayWant(system, item) && !placedElsewhere(system, item),
     );
     if (items.length > 0)
       this.#commands.push({ kind: 'send_claim_reply', to: claim.from, id: claim.id, items });
   }
 
   /**
-   * Whether our view places `item` of a `preempt` system on a live member other than `claimer` and
-   * us: then we do not answer its claim. The claimer's view is stale (a server back from a cut
-   * that still counts down a member which restarted and took the item meanwhile, with the
+   * The items of a `preempt` system that our view places on a live member other than `claimer`
+   * and us: we do not answer its claim of them. The claimer's view is stale (a server back from a
+   * cut that still counts down a member which restarted and took the item meanwhile, with the
    * agreement of everybody the claimer now asks): answered, it would be let through while that
    * member holds the item. It asks again until its view places the item as ours does. (Without
    * preemption the holder need not be where placement puts the item: not judged here.)
    */
-  #placedElsewhere(system: string, item: string, claimer: number, view: MembershipView): boolean {
+  #placedElsewhere(system: string, claimer: number, view: MembershipView): ReadonlySet<string> {
     const config = this.#systemsByName.get(system);
-    if (config === undefined || !config.preempt || config.type === 'replicated') return false;
+    const out = new Set<string>();
+    if (config === undefined || !config.preempt || config.type === 'replicated') return out;
     const live = this.#live(view);
     const placed = place(config, readyIn(config, live, this.#ready(view), this.#holding(view))).holdings;
     const claimerId = this.#ids[claimer];
     for (const [id, items] of placed)
-      if (id !== claimerId && id !== this.#self && items.includes(item)) return true;
-    return false;
+      if (id !== claimerId && id !== this.#self) for (const item of items) out.add(item);
+    return out;
   }
 
   /** A peer agreed to our claim `id` for these items. */
@@ -1003,15 +1013,6 @@ export class NodeController {
   #takeSends(): void {
     for (const notice of this.#releases.takeSends()) this.#commands.push({ kind: 'send_release', ...notice });
   }
-}
-
-/** The fence inputs of a system. */
-function fenceOf(system: SystemConfig): FenceSystem {
-  return {
-    no_quorum_policy: system.no_quorum_policy,
-    leased: system.lease !== undefined,
-    fence_ms: system.fence_ms,
-  };
 }
 
 /** The set under `key`, made empty when missing. */

@@ -12,7 +12,7 @@
 
 import { itemsOf, objectOr, own, systemsOf } from '../changes/document.js';
 import type { ConfigChange } from '../changes/index.js';
-import { type FlipConfig, parseConfig, type SystemConfig } from '../config/index.js';
+import { type FlipConfig, parseConfig } from '../config/index.js';
 import { SafetyViolation } from '../consensus/checkers.js';
 import type { ConfigDocument } from '../state/cluster-state.js';
 import {
@@ -326,10 +326,4 @@ function describe(change: ConfigChange): string {
     default:
       return change.kind;
   }
-}
-
-/** The systems of a committed config, as server `id` validates them. */
-function systemsOfDocument(doc: ConfigDocument, id: string): Map<string, SystemConfig> {
-  const config = parseConfig(JSON.stringify({ ...doc, id }), 'the last committed version');
-  return new Map(config.systems.map((system) => [system.name, system]));
 }

@@ -13,7 +13,6 @@
 
 import { objectOr } from '../changes/document.js';
 import type { ConfigChange } from '../changes/index.js';
-import type { FlipConfig, SystemConfig } from '../config/index.js';
 import { parseConfig } from '../config/index.js';
 import { RaftChecker } from '../consensus/checkers.js';
 import { DEFAULT_RAFT_TIMING, type RaftTiming } from '../consensus/timing.js';

@@ -252,7 +252,7 @@ type SimEvent =
 export type LifeEvent = 'start' | 'stop' | 'pause' | 'resume';
 
 export class Simulation {
-  /** The cluster's config, as the checkers judge by it (setClusterSystems changes its systems). */
+  /** The cluster's config, as the checkers judge by it (setClusterSystems and setClusterConfig change it). */
   #config: FlipConfig;
   /**
    * The config each node runs with: the cluster's at first (a spare's once it joins); setSystems
