@@ -821,6 +821,19 @@ for (const variant of CHAOS_VARIANTS)
           double.map((i) => `${vip}: ${i.holders.join('+')} for ${i.ms} ms at ${i.start} ms`),
         );
         t.diagnostic(`moments with a VIP on two hosts: ${doubles.length}`);
+        // What the monitor saw around each (stamped by each host's ip monitor, and when the line
+        // arrived here), with wall-clock times to find it in the agents' logs.
+        const wall = (at: number) => new Date(at).toISOString();
+        for (const vip of cluster.vips)
+          for (const interval of monitor.intervals(vip, began, ended).double) {
+            t.diagnostic(
+              `${vip} on ${interval.holders.join('+')} from ${wall(interval.start)} for ${round(interval.ms)} ms:`,
+            );
+            for (const event of monitor.eventsOf(vip, interval.start - 3000, interval.end + 1000))
+              t.diagnostic(
+                `  ${wall(event.at)} ${event.server} ${event.added ? 'added' : 'deleted'} (line arrived ${round(event.arrived - event.at)} ms later)`,
+              );
+          }
         assert.deepEqual(doubles, [], 'under release with vip-lease no VIP is ever on two hosts');
       }
       if (STRICT) {

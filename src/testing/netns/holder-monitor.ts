@@ -26,7 +26,10 @@ export function nowMs(): number {
 }
 
 export interface HolderEvent {
+  /** When the namespace's `ip monitor` received the kernel's message (its -ts stamp), on nowMs()'s clock. */
   at: number;
+  /** When its line reached this process (nowMs()): `at` plus the pipe's and this event loop's delays. */
+  arrived: number;
   server: string;
   vip: string;
   added: boolean;
@@ -53,7 +56,26 @@ export interface VipSummary {
   none: IntervalStats;
 }
 
-const MONITOR_LINE = /^(Deleted\s+)?\d+:\s+\S+\s+inet6?\s+([0-9A-Fa-f.:]+)\/\d+/;
+/** `ip -ts -o monitor address` lines: `[2026-12-05T21:50:38.401234] Deleted 2: eth0    inet 10.77.0.100/24 ...`. */
+const MONITOR_LINE =
+  /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{1,9})\]\s+(Deleted\s+)?\d+:\s+\S+\s+inet6?\s+([0-9A-Fa-f.:]+)\/\d+/;
+
+/** The most a monitor's stamp may lie before the line's arrival and still be trusted (a skewed clock, a wrong zone). */
+const STAMP_TRUST_MS = 5000;
+
+/**
+ * The moment, on nowMs()'s clock, of an `ip -ts` stamp (local wall-clock time with microseconds),
+ * given that its line arrived at `arrived`: the arrival minus how long ago the stamp was by the
+ * wall clock. Falls back to `arrived` for a stamp in the future or too far back.
+ */
+export function stampedAt(local: string, fraction: string, arrived: number, wallNow = Date.now()): number {
+  const whole = new Date(local).getTime(); // no zone: local time, as ip prints it
+  if (Number.isNaN(whole)) return arrived;
+  const wall = whole + Number(`0.${fraction}`) * 1000;
+  const ago = wallNow - wall;
+  if (ago < 0 || ago > STAMP_TRUST_MS) return arrived;
+  return arrived - ago;
+}
 
 export class HolderMonitor {
   readonly events: HolderEvent[] = [];
@@ -67,8 +89,8 @@ export class HolderMonitor {
   private verifyTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly vipSet: Set<string>;
-  /** Per VIP: [time, holders] after each change, the first entry being the initial state. */
-  private readonly timelines = new Map<string, Array<{ at: number; holders: string[] }>>();
+  /** Per VIP: the holders when the monitor started, and when it read them. */
+  private readonly initial = new Map<string, { at: number; holders: string[] }>();
   /** With `answering`: the lease elements of the fenced hosts. */
   private sampler: LeaseElementSampler | undefined;
 
@@ -95,7 +117,9 @@ export class HolderMonitor {
 
   private async begin(verifyEveryMs: number): Promise<void> {
     for (const server of this.lab.servers) {
-      const proc = this.lab.spawn(server, ['ip', '-o', 'monitor', 'address']);
+      // -ts: each line carries the moment ip received the kernel's message, so an event that waits in
+      // a pipe or behind this process's event loop keeps its real place among the other hosts' events.
+      const proc = this.lab.spawn(server, ['ip', '-ts', '-o', 'monitor', 'address']);
       let buffer = '';
       proc.child.stdout?.on('data', (chunk: Buffer) => {
         const at = nowMs();
@@ -116,7 +140,7 @@ export class HolderMonitor {
       if ((this.lastEvent.get(server) ?? 0) >= readAt) continue;
       for (const vip of this.vipSet) this.set(server, vip, initial.get(server)!.has(vip), readAt, false);
     }
-    for (const vip of this.vipSet) this.timelines.set(vip, [{ at: readAt, holders: this.holders(vip) }]);
+    for (const vip of this.vipSet) this.initial.set(vip, { at: readAt, holders: this.holders(vip) });
     if (verifyEveryMs > 0) this.scheduleVerify(verifyEveryMs);
   }
 
@@ -125,23 +149,49 @@ export class HolderMonitor {
     if (!match) return;
     let address: string;
     try {
-      address = canonicalIp(match[2]!);
+      address = canonicalIp(match[4]!);
     } catch {
       return;
     }
     if (!this.vipSet.has(address)) return;
     this.lastEvent.set(server, at);
-    this.set(server, address, match[1] === undefined, at, true);
+    this.set(server, address, match[3] === undefined, stampedAt(match[1]!, match[2]!, at), true, at);
   }
 
-  private set(server: string, vip: string, on: boolean, at: number, record: boolean): void {
+  private set(server: string, vip: string, on: boolean, at: number, record: boolean, arrived = at): void {
     const holders = this.held.get(vip)!;
     if (holders.has(server) === on) return;
     if (on) holders.add(server);
     else holders.delete(server);
     if (!record) return;
-    this.events.push({ at, server, vip, added: on });
-    this.timelines.get(vip)?.push({ at, holders: this.holders(vip) });
+    this.events.push({ at, arrived, server, vip, added: on });
+  }
+
+  /**
+   * Per VIP: [time, holders] after each change, the first entry being the initial state; the events
+   * in the order of their stamps (not of their arrival).
+   */
+  private timeline(vip: string): Array<{ at: number; holders: string[] }> {
+    const initial = this.initial.get(vip);
+    if (initial === undefined) return [];
+    const holders = new Set(initial.holders);
+    const out = [{ at: initial.at, holders: [...initial.holders] }];
+    const events = this.events.filter((event) => event.vip === vip && event.at >= initial.at);
+    events.sort((a, b) => a.at - b.at);
+    for (const event of events) {
+      if (event.added) holders.add(event.server);
+      else holders.delete(event.server);
+      out.push({ at: event.at, holders: this.lab.servers.filter((server) => holders.has(server)) });
+    }
+    return out;
+  }
+
+  /** The monitor's events of `vip` within [from, to], in stamp order: for a report of an interval. */
+  eventsOf(vip: string, from: number, to: number): HolderEvent[] {
+    const key = canonicalIp(vip);
+    return this.events
+      .filter((event) => event.vip === key && event.at >= from && event.at <= to)
+      .sort((a, b) => a.at - b.at);
   }
 
   /** Reads every server's addresses now: server -> VIPs it holds. */
@@ -203,7 +253,7 @@ export class HolderMonitor {
     to = nowMs(),
   ): { double: HolderInterval[]; none: HolderInterval[] } {
     const key = canonicalIp(vip);
-    const timeline = this.sampler === undefined ? (this.timelines.get(key) ?? []) : this.answered(key, to);
+    const timeline = this.sampler === undefined ? this.timeline(key) : this.answered(key, to);
     const double: HolderInterval[] = [];
     const none: HolderInterval[] = [];
     let open: { kind: 'double' | 'none'; start: number; holders: Set<string> } | undefined;
@@ -242,7 +292,7 @@ export class HolderMonitor {
    */
   private answered(vip: string, to: number): Array<{ at: number; holders: string[] }> {
     const sampler = this.sampler!;
-    const timeline = this.timelines.get(vip) ?? [];
+    const timeline = this.timeline(vip);
     const points = new Set<number>();
     const spans = new Map<string, Array<[number, number]>>();
     for (const server of this.lab.servers) {
