@@ -805,7 +805,8 @@ for (const variant of CHAOS_VARIANTS)
       const reachTimes = reaches.flatMap((r) => Object.values(r.vips).filter((v): v is number => v !== null));
       t.diagnostic(
         `after ${reaches.length} heals, slowest VIP reached in ${Math.max(0, ...reachTimes)} ms (bound ${bound} ms); ` +
-          `monitor cross-checks ${monitor.checks}, mismatches ${monitor.mismatches}; details in ${file}, agent logs in ${cluster.dir}`,
+          `monitor cross-checks ${monitor.checks}, mismatches ${monitor.mismatches}, lines arrived after their stamps by ` +
+          `p50 ${round(monitor.lateness().p50)} ms, max ${round(monitor.lateness().max)} ms; details in ${file}, agent logs in ${cluster.dir}`,
       );
 
       for (const line of staleArps) t.diagnostic(`stale ARP (known flip bug, ${STALE_ARP_NOTE}): ${line}`);

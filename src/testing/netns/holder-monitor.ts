@@ -186,6 +186,12 @@ export class HolderMonitor {
     return out;
   }
 
+  /** How long after their stamps the monitors' lines arrived here (ms): median and largest. */
+  lateness(): { p50: number; max: number } {
+    const lags = this.events.map((event) => event.arrived - event.at).sort((a, b) => a - b);
+    return { p50: lags[Math.floor(lags.length / 2)] ?? 0, max: lags.at(-1) ?? 0 };
+  }
+
   /** The monitor's events of `vip` within [from, to], in stamp order: for a report of an interval. */
   eventsOf(vip: string, from: number, to: number): HolderEvent[] {
     const key = canonicalIp(vip);
