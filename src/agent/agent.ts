@@ -22,17 +22,18 @@ import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
 import {
+  type ListsChange,
   RUNTIME_SETTING_KEYS,
   type RuntimeChange,
   runtimeChange,
-  type ServersChange,
+  systemsToRetire,
 } from '../config/runtime-change.js';
 import { serverEdit } from '../config/server-edit.js';
 import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
-import { runnerOptionsFor } from '../executor/from-config.js';
+import { runnerOptionsFor, runnerSystemFor } from '../executor/from-config.js';
 import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
 import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
 import {
@@ -282,25 +283,8 @@ export class Agent {
       onProblem: (message, details) => this.log.error(details, message),
     });
     const self = config.servers.find((server) => server.id === config.id)!;
-    for (const system of config.systems) {
-      if (system.lease === undefined || !self.systems.includes(system.name)) continue;
-      this.#fences.set(system.name, system.fence_ms);
-      this.#keepers.set(
-        system.name,
-        new LeaseKeeper(
-          {
-            program: resolveScript(system.lease, configDir),
-            config_json: JSON.stringify(system.config),
-            system: system.name,
-            node: config.id,
-            lifetime_s: LINUX_LEASE_LIFETIME_S,
-            fence_ms: system.fence_ms,
-            cwd: configDir,
-          },
-          { onEvent: (event) => this.#onKeeperEvent(system.name, event) },
-        ),
-      );
-    }
+    for (const system of config.systems)
+      if (self.systems.includes(system.name)) this.#addKeeper(system, config.id, configDir);
     this.#runnerDriver = new RunnerDriver({
       runner: this.runner,
       cwd: configDir,
@@ -308,6 +292,27 @@ export class Agent {
       launch: (launch, options) => this.#launch(launch, options),
       recorder: this.#ledger,
     });
+  }
+
+  /** The lease program of one of this server's systems, when it has one (not started yet). */
+  #addKeeper(system: SystemConfig, node: string, configDir: string): void {
+    if (system.lease === undefined) return;
+    this.#fences.set(system.name, system.fence_ms);
+    this.#keepers.set(
+      system.name,
+      new LeaseKeeper(
+        {
+          program: resolveScript(system.lease, configDir),
+          config_json: JSON.stringify(system.config),
+          system: system.name,
+          node,
+          lifetime_s: LINUX_LEASE_LIFETIME_S,
+          fence_ms: system.fence_ms,
+          cwd: configDir,
+        },
+        { onEvent: (event) => this.#onKeeperEvent(system.name, event) },
+      ),
+    );
   }
 
   /**
@@ -616,17 +621,26 @@ export class Agent {
     if (this.#departureTimer !== undefined) clearTimeout(this.#departureTimer);
     this.#departureTimer = undefined;
     while (this.#shuttingDown === undefined) {
-      const next = this.#versions.next(performance.now(), this.config, this.membership.core);
+      const next = this.#versions.next(performance.now(), this.config, this.membership.core, this.runner);
       if (next === undefined) return;
       if (next.kind === 'take') {
         this.#applyCommitted(next.version, next.config, next.change);
         continue;
       }
+      if (next.kind === 'retire') {
+        this.log.info(
+          { version: next.version, systems: next.systems },
+          'config version committed: letting go of these systems here first (removed, left, or set up anew); the version applies once their items are down',
+        );
+        this.#applySystems(performance.now(), next.change.systems, next.config);
+        this.#drive();
+        continue;
+      }
       if (this.#departureLogged !== next.version) {
         this.#departureLogged = next.version;
         this.log.info(
-          { version: next.version, waiting_for: next.servers },
-          'config version committed: the server list applies once the servers it drops have left (break-before-make)',
+          { version: next.version, waiting_for: next.servers, letting_go: next.systems },
+          'config version committed: it applies once the servers it drops have left and the systems let go of are down here (break-before-make)',
         );
       }
       this.#departureTimer = setTimer(() => this.#applyVersions(), DEPARTURE_CHECK_MS);
@@ -635,17 +649,7 @@ export class Agent {
   }
 
   /** Applies committed version `version` (`next`), whose change from the running config is `change`. */
-  #applyCommitted(version: number, next: FlipConfig, change: RuntimeChange | ServersChange): void {
-    if (change.kind === 'servers') {
-      this.#applyServers(performance.now(), change, next);
-      this.log.info(
-        { version, fields: change.fields, servers: this.#serverIds },
-        'config version committed: the server list applied at once',
-      );
-      this.#event({ type: 'agent', state: 'reloaded' });
-      this.#drive();
-      return;
-    }
+  #applyCommitted(version: number, next: FlipConfig, change: RuntimeChange | ListsChange): void {
     switch (change.kind) {
       case 'unchanged':
         this.log.info({ version }, 'config version committed; nothing changes here');
@@ -659,10 +663,17 @@ export class Agent {
       case 'systems':
         this.#applySystems(performance.now(), change.systems, next);
         this.log.info({ version, fields: change.fields }, 'config version committed: applied at once');
-        this.#event({ type: 'agent', state: 'reloaded' });
-        this.#drive();
-        return;
+        break;
+      case 'lists':
+        this.#applyLists(performance.now(), change, next);
+        this.log.info(
+          { version, fields: change.fields, servers: this.#serverIds },
+          'config version committed: the new lists applied at once',
+        );
+        break;
     }
+    this.#event({ type: 'agent', state: 'reloaded' });
+    this.#drive();
   }
 
   /**
@@ -677,14 +688,16 @@ export class Agent {
   }
 
   /**
-   * Takes a new server list in process (committedChange's `servers`: servers added, removed or
-   * reordered, this server's own entry unchanged): the membership core for the new list takes
-   * over from the running one, keeping what it knows of every kept server (MembershipDriver.
-   * setServers); the controller places over the new list from now on, break-before-make; the
-   * runner keeps every item it holds and every script under way, and the lease programs and health
-   * checks go on. Only what moves by placement is touched.
+   * Takes new lists in process (committedChange's `lists`: servers added, removed or reordered,
+   * systems added, removed or redefined, this server joining or leaving systems; its own entry
+   * otherwise unchanged). The membership core for the new lists takes over from the running one,
+   * keeping what it knows of every kept server and system (MembershipDriver.setServers); the
+   * runner, the lease programs and the health checks take up the systems this server is a member
+   * of now and forget those it let go of (CommittedVersions emptied them first); the controller
+   * places over the new lists from now on, break-before-make. Only what moves by placement is
+   * touched.
    */
-  #applyServers(now: number, change: ServersChange, next: FlipConfig): void {
+  #applyLists(now: number, change: ListsChange, next: FlipConfig): void {
     const renumbering = this.membership.setServers(next);
     // The servers of the list are members now; any other of the log (a later add) stays a peer.
     this.membership.setReplicaPeers(next.servers);
@@ -696,9 +709,34 @@ export class Agent {
       .map((server) => ({ id: server.id, address: senderText(server) }));
     this.#drops.setPeers(peers.map((peer) => peer.address));
     this.#authWarnings.setPeers(peers);
+    const own = next.systems.filter((system) => self.systems.includes(system.name));
+    // Systems let go of (removed, left, or set up anew): CommittedVersions emptied them, and took
+    // this version once nothing of them was left on the host.
+    const retired = new Set(systemsToRetire(this.#config, next));
+    for (const name of this.runner.systems()) {
+      if (!retired.has(name)) continue;
+      this.runner.removeSystem(now, name);
+      const keeper = this.#keepers.get(name);
+      this.#keepers.delete(name);
+      this.#fences.delete(name);
+      if (keeper !== undefined) void keeper.stop();
+    }
     this.#systemsToRunner(now, change.systems, next);
+    const running = new Set(this.runner.systems());
+    for (const system of own) {
+      if (running.has(system.name)) continue;
+      this.runner.addSystem(
+        now,
+        runnerSystemFor(system, { resolveScript: (script) => resolveScript(script, this.#configDir) }),
+      );
+      this.#addKeeper(system, next.id, this.#configDir);
+      this.#keepers.get(system.name)?.start();
+      this.log.info({ system: system.name, items: system.data.length }, 'system taken up here');
+    }
+    this.#health?.reshape(now, own);
     this.#config = next;
     this.#controller.setServers(now, this.membership, next, renumbering);
+    this.#checkHealth();
   }
 
   /** The runner side of changed systems: their items and scripts (SYSTEM_FIELDS_AT_RUNTIME). */

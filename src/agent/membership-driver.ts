@@ -4,7 +4,7 @@
  * followed by a flush of the core's effects.
  */
 import type { FlipConfig } from '../config/index.js';
-import { nodeOptionsFor, rosterOf } from '../membership/from-config.js';
+import { nodeOptionsFor, renumberingOf, rosterOf } from '../membership/from-config.js';
 import { bootIncarnation } from '../membership/incarnation.js';
 import type { LeasePings } from '../membership/lease.js';
 import type { Message, ReleasedItem } from '../membership/messages.js';
@@ -18,7 +18,7 @@ import type {
   ReleasedNotice,
 } from '../membership/node.js';
 import { isLive, MembershipNode } from '../membership/node.js';
-import { Renumbering } from '../membership/renumbering.js';
+import type { Renumbering } from '../membership/renumbering.js';
 import { rosterFree } from '../membership/roster-free.js';
 import type { ReplicaMessage } from '../replica/messages.js';
 import { setTimer } from '../time/timer.js';
@@ -131,17 +131,14 @@ export class MembershipDriver {
   }
 
   /**
-   * The server list changed in process (a committed `flip server add|rm`; this server's own entry
-   * unchanged): a core for `config`'s list takes over from the running one, carrying what it knows
+   * The lists changed in process (a committed `flip server add|rm`, `flip system add|rm`; this
+   * server's own entry unchanged): a core for `config`'s lists takes over from the running one, carrying what it knows
    * of every kept server by id (MembershipNode.succeed), and packets number members by the new
    * list from now on, in the same run (boot id and sequence numbers go on). Returns how old member
    * numbers map to new ones, for the agent's other parts.
    */
   setServers(config: FlipConfig): Renumbering {
-    const renumbering = new Renumbering(
-      this.#config.servers.map((server) => server.id),
-      config.servers.map((server) => server.id),
-    );
+    const renumbering = renumberingOf(this.#config, config);
     const self = config.servers.findIndex((server) => server.id === config.id);
     // What the old core queued goes out first, numbered by the old list.
     if (!this.#stopped) this.#flush();

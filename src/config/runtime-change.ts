@@ -1,9 +1,10 @@
 /**
- * What a running agent can take of a new config without a restart: the items (`data`) of its
- * systems, and the system settings that only change where items go or how their scripts run
- * (SYSTEM_FIELDS_AT_RUNTIME). Everything else (servers, keys, timings, a system's `config`,
- * lease, checks and policy) is named as needing a restart, field by field, so that a reload says
- * exactly what it did not apply.
+ * What a running agent can take of a new config without a restart. runtimeChange: the items
+ * (`data`) of its systems, and the system settings that only change where items go or how their
+ * scripts run (SYSTEM_FIELDS_AT_RUNTIME); everything else is named as needing a restart, field by
+ * field. committedChange widens that to the lists (servers and systems added, removed or
+ * redefined), which an agent takes in process too; what is left for a restart is named, so that a
+ * reload or a committed version says exactly what it did not apply.
  *
  * Pure: compares two validated configs of the same server.
  */
@@ -111,54 +112,118 @@ export function withRuntimeFields(current: SystemConfig, next: SystemConfig): Sy
 }
 
 /**
- * A change of the server list that a running agent takes in process (MembershipDriver.setServers):
- * servers added, removed or moved in priority order, with what follows from that (the default
- * `quorum`, the systems' `members`), and any of SYSTEM_FIELDS_AT_RUNTIME. `systems`: the new
- * definition of every system that differs, by name.
+ * System fields that a running agent takes only at a restart, even when the rest of a change is
+ * taken in process: a system's lease program and its fence. The others wait a silent holder's
+ * fence before they take its items (handover/fence.ts), each by the fence of its own config. A
+ * fence made shorter in process on the majority, while a holder cut off from them runs on with
+ * the longer one, would let them take its items before it has let go of them.
  */
-export interface ServersChange {
-  kind: 'servers';
+export const SYSTEM_FIELDS_AT_RESTART = [
+  'lease',
+  'fence_ms',
+] as const satisfies readonly (keyof SystemConfig)[];
+const AT_RESTART: ReadonlySet<string> = new Set(SYSTEM_FIELDS_AT_RESTART);
+
+/**
+ * System fields whose change makes the system's members let go of what they hold of it before
+ * they take the new definition (systemsToRetire): `config`, with which a held item was set up. Its
+ * `down` must be given the config its `alive` had, and the new `alive` the new one.
+ */
+export const SYSTEM_SETUP_FIELDS = ['config'] as const satisfies readonly (keyof SystemConfig)[];
+const SETUP: ReadonlySet<string> = new Set(SYSTEM_SETUP_FIELDS);
+
+/**
+ * The health fields of a system, which a running agent takes in place (HealthMonitor.reshape): a
+ * new check starts from the verdict the old one had, so that items move only once it fails.
+ */
+export const SYSTEM_HEALTH_FIELDS = [
+  'check',
+  'check_interval_ms',
+  'check_timeout_ms',
+  'rise',
+  'fall',
+  'hold_down_ms',
+] as const satisfies readonly (keyof SystemConfig)[];
+
+/**
+ * A change of the cluster's lists that a running agent takes in process: servers added, removed
+ * or moved in priority order (MembershipDriver.setServers), systems added, removed or redefined,
+ * and servers joining or leaving systems, with what follows (the default `quorum`, the systems'
+ * `members`). This server's own entry stays as it is but for its systems and its place.
+ */
+export interface ListsChange {
+  kind: 'lists';
+  /** The new definition of every system that is new or differs, by name. */
   systems: ReadonlyMap<string, SystemConfig>;
+  /** The systems the new config no longer has. */
+  removed: string[];
+  /** What differs (dotted paths; `systems.NAME` for a system added or removed). */
   fields: string[];
 }
 
-/** Top-level fields that follow the server list, and system fields that do. */
-const SERVER_LIST_FIELDS: ReadonlySet<string> = new Set(['servers', 'quorum']);
-const SYSTEM_SERVER_FIELDS: ReadonlySet<string> = new Set(['members']);
+/** Top-level fields that follow the server list. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(['servers', 'quorum']);
 
 /**
  * What a running agent does with a committed version `next` (agent.ts, and the simulator alike):
- * runtimeChange's answer, except that a difference only in the server list (and what follows from
- * it) is a `servers` change when this server's own entry stays as it is (its address, port,
- * systems and API; its place in the order may move). Anything else still needs a restart.
+ * runtimeChange's answer, except that a difference only in the lists (servers, systems, which
+ * server is a member of what) is a `lists` change when this server's own entry stays as it is (its
+ * address, port and API; its systems and its place in the order may change), and no kept system
+ * changes a field of SYSTEM_FIELDS_AT_RESTART. Anything else still needs a restart.
  */
-export function committedChange(current: FlipConfig, next: FlipConfig): RuntimeChange | ServersChange {
+export function committedChange(current: FlipConfig, next: FlipConfig): RuntimeChange | ListsChange {
   const change = runtimeChange(current, next);
   if (change.kind !== 'restart') return change;
-  const serverList = change.fields.every((field) => {
-    if (SERVER_LIST_FIELDS.has(field)) return true;
-    const [top, , key] = field.split('.');
-    return top === 'systems' && key !== undefined && SYSTEM_SERVER_FIELDS.has(key);
-  });
-  if (!serverList || !sameOwnEntry(current, next)) return change;
+  const top = change.fields.filter((field) => field !== 'systems' && !field.startsWith('systems.'));
+  if (!top.every((field) => LIST_FIELDS.has(field)) || !sameOwnEntry(current, next)) return change;
+  const before = new Map(current.systems.map((system) => [system.name, system]));
   const systems = new Map<string, SystemConfig>();
-  const fields = [...change.fields];
-  current.systems.forEach((system, index) => {
-    const other = next.systems[index]!;
-    const changed = systemFields(system, other);
-    if (changed.length === 0) return;
-    systems.set(system.name, other);
-    for (const field of changed) if (AT_RUNTIME.has(field)) fields.push(`systems.${system.name}.${field}`);
-  });
-  return { kind: 'servers', systems, fields };
+  const fields = [...top];
+  const restart: string[] = [];
+  for (const system of next.systems) {
+    const old = before.get(system.name);
+    if (old === undefined) {
+      systems.set(system.name, system);
+      fields.push(`systems.${system.name}`);
+      continue;
+    }
+    const changed = systemFields(old, system);
+    if (changed.length === 0) continue;
+    systems.set(system.name, system);
+    for (const field of changed)
+      (AT_RESTART.has(field) ? restart : fields).push(`systems.${system.name}.${field}`);
+  }
+  if (restart.length > 0) return { kind: 'restart', fields: restart };
+  const kept = new Set(next.systems.map((system) => system.name));
+  const removed = current.systems.map((system) => system.name).filter((name) => !kept.has(name));
+  for (const name of removed) fields.push(`systems.${name}`);
+  return { kind: 'lists', systems, removed, fields };
 }
 
-/** Whether this server's own entry is the same in both (but for its index). */
+/**
+ * The systems this server must let go of before it takes `next` (break-before-make on its own
+ * host): those it is a member of in `current` that `next` removes, that it leaves, or whose
+ * SYSTEM_SETUP_FIELDS change. CommittedVersions empties their items first, and takes `next` once
+ * nothing of them may be configured here.
+ */
+export function systemsToRetire(current: FlipConfig, next: FlipConfig): string[] {
+  const after = new Map(next.systems.map((system) => [system.name, system]));
+  return current.systems
+    .filter((system) => {
+      if (!system.members.includes(current.id)) return false;
+      const other = after.get(system.name);
+      if (other === undefined || !other.members.includes(next.id)) return true;
+      return systemFields(system, other).some((field) => SETUP.has(field));
+    })
+    .map((system) => system.name);
+}
+
+/** Whether this server's own entry is the same in both (but for its place and its systems). */
 function sameOwnEntry(current: FlipConfig, next: FlipConfig): boolean {
   const own = (config: FlipConfig) => {
     const server = config.servers.find((entry) => entry.id === config.id);
     if (server === undefined) return undefined;
-    const { index: _index, priority: _priority, ...rest } = server;
+    const { index: _index, priority: _priority, systems: _systems, ...rest } = server;
     return rest;
   };
   const before = own(current);

@@ -152,29 +152,69 @@ export class ScriptRunner {
     );
     assert(this.#policy.failed_retry_ms > 0, 'failed_retry_ms must be > 0');
 
-    for (const config of options.systems) {
-      assert(!this.#systems.has(config.name), `system "${config.name}" is listed twice`);
-      assert(config.delay_ms >= 0 && Number.isFinite(config.delay_ms), `${config.name}: bad delay_ms`);
-      assert(config.script_timeout_ms > 0, `${config.name}: script_timeout_ms must be > 0`);
-      const system: SystemState = {
-        config,
-        config_json: JSON.stringify(config.config),
-        items: new Map(),
-        order: [],
-        coalescing: new PlanCoalescing(config.delay_ms),
-        plan_number: 0,
-        plan: undefined,
-        handback_gate: new HandbackGate(),
-      };
-      for (const item of config.data) {
-        assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
-        const state = newItem(system, item, true);
-        system.items.set(item, state);
-        system.order.push(state);
-      }
-      this.#systems.set(config.name, system);
-    }
+    for (const config of options.systems) this.#addSystem(config, true);
     if (options.strays !== undefined) this.addStrays(options.strays);
+  }
+
+  /**
+   * `leftover_possible`: an earlier life of this server may have left the items configured (at
+   * start); a system taken up at runtime has none.
+   */
+  #addSystem(config: RunnerSystem, leftover_possible: boolean): void {
+    assert(!this.#systems.has(config.name), `system "${config.name}" is listed twice`);
+    assert(config.delay_ms >= 0 && Number.isFinite(config.delay_ms), `${config.name}: bad delay_ms`);
+    assert(config.script_timeout_ms > 0, `${config.name}: script_timeout_ms must be > 0`);
+    const system: SystemState = {
+      config,
+      config_json: JSON.stringify(config.config),
+      items: new Map(),
+      order: [],
+      coalescing: new PlanCoalescing(config.delay_ms),
+      plan_number: 0,
+      plan: undefined,
+      handback_gate: new HandbackGate(),
+    };
+    for (const item of config.data) {
+      assert(!system.items.has(item), `${config.name}: item "${item}" is listed twice`);
+      const state = newItem(system, item, leftover_possible);
+      system.items.set(item, state);
+      system.order.push(state);
+    }
+    this.#systems.set(config.name, system);
+  }
+
+  /**
+   * A system this server takes up at runtime (a committed `flip system add`, this server added to
+   * its members, or its new definition once the old one was let go of: see removeSystem). Its
+   * items start as not held, with no leftover to fear; the next plans place them.
+   */
+  addSystem(now: number, config: RunnerSystem): void {
+    this.#advance(now);
+    this.#addSystem(config, false);
+    this.#step(now);
+  }
+
+  /**
+   * Whether anything of `system` may still be configured on this host or be under way: an item
+   * held or maybe held, a script running or waiting, a plan not complete. False for a system the
+   * runner does not have.
+   */
+  holds(system: string): boolean {
+    const state = this.#systems.get(system);
+    if (state === undefined) return false;
+    this.#forgetRemoved(state);
+    return state.items.size > 0 || state.plan !== undefined;
+  }
+
+  /**
+   * Forgets a system this server no longer runs (removed, left, or redefined in a way that is
+   * taken up anew). Only once it holds nothing (holds() false: its data was emptied and every
+   * item let go), which CommittedVersions waits for.
+   */
+  removeSystem(now: number, system: string): void {
+    this.#advance(now);
+    assert(!this.holds(system), `system "${system}" still holds items: empty it first`);
+    this.#systems.delete(system);
   }
 
   /**

@@ -27,11 +27,16 @@ export class CheckSchedule {
   #lastRun = 0;
   #nextAt: number;
 
-  constructor(settings: CheckSettings, now: number) {
+  /**
+   * `verdict`: where a check that replaces another at runtime starts (the old one's verdict, or
+   * `passing` where there was none), so that items move only once the new one fails `fall` times.
+   */
+  constructor(settings: CheckSettings, now: number, verdict: CheckVerdict = 'unknown') {
     if (!(settings.rise >= 1 && settings.fall >= 1 && settings.check_interval_ms > 0))
       throw new Error('assertion failed: rise, fall and check_interval_ms must be positive');
     this.#settings = settings;
     this.#nextAt = now;
+    this.#verdict = verdict;
   }
 
   get verdict(): CheckVerdict {

@@ -45,7 +45,7 @@ interface SystemState {
 }
 
 export class HoldDown {
-  readonly #systems: SystemState[];
+  #systems: SystemState[];
 
   /** This server started at `now`: it holds down everywhere, from the first healthy moment. */
   constructor(systems: readonly HoldDownSystem[], now: number) {
@@ -55,6 +55,27 @@ export class HoldDown {
       holdUntil: config.checked ? Number.POSITIVE_INFINITY : now + config.hold_down_ms,
       freshUntil: Number.NEGATIVE_INFINITY,
     }));
+  }
+
+  /**
+   * The systems changed at runtime (HealthMonitor.reshape): a system kept goes on as it was, with
+   * its new hold-down length for hold-downs that start from now; a system taken up at runtime
+   * holds down from its first healthy moment, like a start (`verdict`: its check's, `passing`
+   * without one); one dropped is forgotten.
+   */
+  reshape(now: number, systems: readonly HoldDownSystem[], verdict: (system: string) => CheckVerdict): void {
+    const before = new Map(this.#systems.map((state) => [state.config.name, state]));
+    this.#systems = systems.map((config) => {
+      const kept = before.get(config.name);
+      const now_verdict = verdict(config.name);
+      if (kept !== undefined) return { ...kept, config, verdict: now_verdict };
+      return {
+        config,
+        verdict: now_verdict,
+        holdUntil: now_verdict === 'passing' ? now + config.hold_down_ms : Number.POSITIVE_INFINITY,
+        freshUntil: Number.NEGATIVE_INFINITY,
+      };
+    });
   }
 
   /** A system's check verdict changed: back to passing starts a hold-down. */

@@ -3,6 +3,7 @@ import type { FlipConfig } from '../config/index.js';
 import { readinessIndexes } from '../health/health-monitor.js';
 import type { RosterLists } from '../wire/roster.js';
 import type { NodeOptions, Packing } from './node.js';
+import { Renumbering } from './renumbering.js';
 
 /**
  * The lists that the numbers in this config's packets refer to (wire/roster.ts): the servers in
@@ -13,6 +14,13 @@ export function rosterOf(config: FlipConfig): RosterLists {
     servers: config.servers.map((server) => server.id),
     systems: [...readinessIndexes(config.systems).keys()],
   };
+}
+
+/** How `next`'s lists number members and systems against `previous`'s (a change taken in process). */
+export function renumberingOf(previous: FlipConfig, next: FlipConfig): Renumbering {
+  const before = rosterOf(previous);
+  const after = rosterOf(next);
+  return new Renumbering(before.servers, after.servers, { previous: before.systems, next: after.systems });
 }
 
 export function nodeOptionsFor(

@@ -590,7 +590,7 @@ export class MembershipNode {
     }
     this.#grants.carryFrom(previous.#grants, renumbering);
     this.#readiness.carryFrom(previous.#readiness, renumbering);
-    this.#ownReadiness.carryFrom(previous.#ownReadiness);
+    this.#ownReadiness.carryFrom(previous.#ownReadiness, renumbering);
     this.#identities.carryFrom(previous.#identities, renumbering);
     this.#out = previous.#out;
     this.#leaseWanted = previous.#leaseWanted;

@@ -90,7 +90,7 @@ export class ReadinessTable {
     for (let index = 0; index < this.#records.length; index++) {
       const old = renumbering.previousOf(index);
       const record = old === undefined ? undefined : previous.#records[old];
-      this.#records[index] = record === undefined ? undefined : { ...record, member: index };
+      this.#records[index] = record === undefined ? undefined : renumbered(record, index, renumbering);
     }
   }
 
@@ -151,12 +151,13 @@ export class OwnReadiness {
 
   /**
    * Takes over `previous`'s record and version under this member's number (a server list changed
-   * in process: ours may have moved). The record is the same news, so it keeps its version.
+   * in process: ours may have moved), its systems renumbered (the system list changed). The record
+   * is the same news, so it keeps its version: every server renumbers it alike.
    */
-  carryFrom(previous: OwnReadiness): void {
+  carryFrom(previous: OwnReadiness, renumbering: Renumbering): void {
     this.#version = previous.#version;
     const record = previous.#record;
-    this.#record = record === undefined ? undefined : { ...record, member: this.#member };
+    this.#record = record === undefined ? undefined : renumbered(record, this.#member, renumbering);
   }
 
   /** Our incarnation rose: the same sets again, at the new incarnation (if we said anything yet). */
@@ -165,6 +166,20 @@ export class OwnReadiness {
     if (now === undefined) return undefined;
     return this.set(incarnation, now);
   }
+}
+
+/**
+ * `record` as member `member`, its systems renumbered: a system removed is dropped, and one added
+ * is in no list, so ready by the record (its owner says otherwise within a heartbeat).
+ */
+function renumbered(record: ReadinessUpdate, member: number, renumbering: Renumbering): ReadinessUpdate {
+  return {
+    ...record,
+    member,
+    failing: renumbering.systemList(record.failing),
+    holding: renumbering.systemList(record.holding),
+    fresh: renumbering.systemList(record.fresh),
+  };
 }
 
 function sortedUnique(values: readonly number[]): number[] {

@@ -234,6 +234,8 @@ export class NodeController {
   #plannedWithLease = false;
   /** An `alive` was refused for want of a lease: replan once it is back. */
   #refused = false;
+  /** The lease rounds we last asked the membership core for (none asked yet: undefined). */
+  #leaseWanted: { wanted: boolean; pings: LeasePings } | undefined;
   /** Whether we told the log that we have the quorum (for 'quorum' commands). */
   #quorumReported: 'lost' | 'regained' | undefined;
 
@@ -318,9 +320,18 @@ export class NodeController {
     this.#own = config.servers.find((server) => server.id === this.#self)?.systems ?? [];
     this.#systemsByName = new Map(config.systems.map((system) => [system.name, system]));
     this.#numberMembers(config);
+    // Systems this server no longer runs were let go of before (CommittedVersions): nothing of
+    // them is held here, and what we kept about them goes.
+    for (const map of [this.#mayHold, this.#unsure, this.#sticky, this.#yielding, this.#lapsing])
+      for (const name of [...map.keys()]) if (!this.#own.includes(name)) map.delete(name);
+    for (const name of [...this.#lastDesired.keys()])
+      if (!this.#own.includes(name)) this.#lastDesired.delete(name);
+    if (this.#graceAt !== Number.POSITIVE_INFINITY) this.#wantLease();
     this.#releases.renumber(renumbering);
     this.#claims.renumber(now);
-    this.#told = this.#told.map((entry) => ({ ...entry, to: new Set(renumbering.list(entry.to)) }));
+    this.#told = this.#told
+      .filter((entry) => this.#systemsByName.has(entry.system))
+      .map((entry) => ({ ...entry, to: new Set(renumbering.list(entry.to)) }));
     this.#replan(now, view, false);
     this.#takeSends();
   }
@@ -354,19 +365,27 @@ export class NodeController {
   /** The protocol started at `now`: act on the config alone once the start-up grace is over. */
   start(now: number): void {
     this.#graceAt = now + startupGraceMs(this.#config);
+    this.#wantLease();
+  }
+
+  /** What lease rounds our systems need (at the start, and when they change at runtime). */
+  #wantLease(): void {
     // Only a member of a system holds or takes items; an arbiter only answers for others.
     const own = this.#ownSystems().map((name) => this.#systemsByName.get(name));
-    if (own.length === 0) return;
     // Renewals on grants (release) and fences counted from the rounds' pings (a leased keep
     // system) need every round's pings; otherwise the lease only has to stay in hand.
     const renewed = own.some(
       (system) => system?.no_quorum_policy === 'release' || system?.lease !== undefined,
     );
-    this.#commands.push({
-      kind: 'lease_wanted',
-      wanted: true,
-      pings: renewed ? 'every_round' : 'before_lapse',
-    });
+    const wanted = {
+      wanted: own.length > 0,
+      pings: renewed ? ('every_round' as const) : ('before_lapse' as const),
+    };
+    const last = this.#leaseWanted;
+    if (last === undefined ? !wanted.wanted : last.wanted === wanted.wanted && last.pings === wanted.pings)
+      return;
+    this.#leaseWanted = wanted;
+    this.#commands.push({ kind: 'lease_wanted', ...wanted });
   }
 
   /**
@@ -663,7 +682,8 @@ export class NodeController {
     const since = now - TELL_MEMORY_MS;
     this.#told = this.#told.filter((entry) => entry.at >= since);
     for (const entry of this.#told) {
-      const config = this.#systemsByName.get(entry.system)!;
+      const config = this.#systemsByName.get(entry.system);
+      if (config === undefined) continue; // a system removed since
       const fresh = this.#holdersOf(config, entry.item, view).filter((member) => !entry.to.has(member));
       if (fresh.length === 0) continue;
       for (const member of fresh) entry.to.add(member);
@@ -697,6 +717,8 @@ export class NodeController {
     if (this.#stopped || this.#leaving || !this.#releases.accept(notice.from, notice.id)) return false;
     const bySystem = new Map<string, string[]>();
     for (const { system, item } of notice.items) {
+      // A system we do not run (any more, or yet: the sender has other lists) has nothing to announce here.
+      if (!this.#own.includes(system)) continue;
       if (this.#claims.waiting(system, item)) {
         this.#claims.released(notice.from, system, item);
         continue;
@@ -792,11 +814,15 @@ export class NodeController {
       membersOf: (system) => this.#membersOf.get(system) ?? [],
       standing: (system, member) => {
         if (view.isLive(member)) return live;
-        const config = this.#systemsByName.get(system)!;
+        const config = this.#systemsByName.get(system);
         return {
           kind: 'gone',
           left: view.hasLeft(member),
-          fenced_at: fencedAt(view.heardByAnyone(member), fenceOf(config), view.grant_fresh_ms),
+          // A system removed since: no claim of it is let through.
+          fenced_at:
+            config === undefined
+              ? Number.POSITIVE_INFINITY
+              : fencedAt(view.heardByAnyone(member), fenceOf(config), view.grant_fresh_ms),
         };
       },
     };

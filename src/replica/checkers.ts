@@ -20,6 +20,7 @@
 import { type ConfigChange, conflicts } from '../changes/index.js';
 import { SafetyViolation } from '../consensus/checkers.js';
 import type { ConfigDocument } from '../state/cluster-state.js';
+import { sameJson } from '../state/json-equal.js';
 import { type ChangeAnswer, nothingChanged } from './answer.js';
 
 export interface RequestRecord {
@@ -124,7 +125,8 @@ export class ReplicaChecker {
         now,
         `request ${key} answered committed at version ${answer.version}, which no server applied`,
       );
-    if (made !== JSON.stringify(record.change))
+    // The same change whatever the order of its keys (a leader takes in a change as it parses it).
+    if (!sameJson(JSON.parse(made), JSON.parse(JSON.stringify(record.change))))
       this.#fail(
         now,
         `request ${key} answered committed at version ${answer.version}, which another change made`,

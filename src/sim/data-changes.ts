@@ -262,20 +262,20 @@ function removedProblems(
   stopped: ReadonlySet<number>,
 ): string[] {
   const problems: string[] = [];
-  for (const system of sim.config.systems) {
-    const kept = new Set(system.data);
-    for (const item of pool.get(system.name) ?? []) {
+  // A system the config no longer has (a `system rm`): every item of its pool was removed.
+  for (const [name, items] of pool) {
+    const kept = new Set(sim.config.systems.find((system) => system.name === name)?.data ?? []);
+    for (const item of items) {
       if (kept.has(item)) continue;
-      const hosts = sim.hostsOf(system.name, item).filter((index) => !stopped.has(index));
+      const hosts = sim.hostsOf(name, item).filter((index) => !stopped.has(index));
       const runners: number[] = [];
       for (let i = 0; i < sim.size; i++) {
         const runner = sim.runner(i);
-        if (runner?.systems().includes(system.name) && runner.held(system.name).includes(item))
-          runners.push(i);
+        if (runner?.systems().includes(name) && runner.held(name).includes(item)) runners.push(i);
       }
       if (hosts.length > 0 || runners.length > 0)
         problems.push(
-          `${system.name}/${item} was removed, but is on the hosts of [${hosts}] and held by the runners of [${runners}]`,
+          `${name}/${item} was removed, but is on the hosts of [${hosts}] and held by the runners of [${runners}]`,
         );
     }
   }

@@ -45,6 +45,9 @@ const REQUESTS = 16;
  * committed version lists them, each joining through a running server as `flip agent --join`.
  */
 export const SPARE_SERVERS: readonly string[] = ['added1', 'added2'];
+/** A system that `system add` brings and `system rm` takes away during a run, with its items. */
+const EXTRA_SYSTEM = 'extra';
+const EXTRA_ITEMS: readonly string[] = ['10.251.0.1', '10.251.0.2', '10.251.0.3'];
 /** A run keeps at least this many servers: `server rm` asks below it are not made. */
 const SERVERS_MIN = 3;
 /** How long the running replicas have to agree on the last version once the faults are over (ms). */
@@ -120,6 +123,7 @@ export function replicaChangesRun(
   const faults: string[] = [];
   const checks: Check[] = [];
   const pool = itemPool(config.systems);
+  pool.set(EXTRA_SYSTEM, [...EXTRA_ITEMS]);
   let requests = 0;
   let stopped = new Set<number>();
   try {
@@ -202,7 +206,12 @@ export function replicaChangesRun(
         'every committed version was taken at runtime',
       ),
     );
-    checks.push(convergence(sim, stopped, 'converged after faults and changes').check, placementCheck(sim));
+    // A server removed from the cluster is in nobody's list any more: nobody has a view of it.
+    const stoppedListed = new Set([...stopped].filter((index) => sim.listed(index)));
+    checks.push(
+      convergence(sim, stoppedListed, 'converged after faults and changes').check,
+      placementCheck(sim),
+    );
     checks.push(heldCheck(sim));
     checks.push(removedCheck(sim, pool, stopped));
     if (config.systems.every((system) => system.no_quorum_policy === 'release')) checks.push(ownerCheck(sim));
@@ -274,6 +283,48 @@ function serverChangeFor(
   return { kind: 'server_rm', id: random.pick(listed), base_version };
 }
 
+/**
+ * A change of the system list or of a system's setup against `committed`: EXTRA_SYSTEM added (a
+ * copy of the first system's definition with its own items, type and members) or removed, or a
+ * new `config` for a system, which its members take up anew (down, then alive with it).
+ */
+function systemChangeFor(
+  committed: { version: number; config: ConfigDocument },
+  config: FlipConfig,
+  random: Random,
+): ConfigChange | undefined {
+  const base_version = committed.version;
+  const systems = systemsOf(committed.config);
+  const config_change = (system: string): ConfigChange => ({
+    kind: 'system_set',
+    system,
+    values: { config: { tag: random.int(1000) } },
+    base_version,
+  });
+  if (!Object.hasOwn(systems, EXTRA_SYSTEM)) {
+    const listed = Object.keys(objectOr(committed.config.servers));
+    const members = listed.filter(() => random.chance(0.5));
+    if (members.length === 0) members.push(random.pick(listed));
+    const first = objectOr(own(systems, config.systems[0]!.name));
+    return {
+      kind: 'system_add',
+      system: EXTRA_SYSTEM,
+      definition: {
+        ...(first as object),
+        type: random.pick(EXCLUSIVE_TYPES),
+        data: EXTRA_ITEMS.filter(() => random.chance(0.7)),
+        config: { tag: random.int(1000) },
+      } as never,
+      members,
+      base_version,
+    };
+  }
+  const roll = random.next();
+  if (roll < 0.4) return { kind: 'system_rm', system: EXTRA_SYSTEM, base_version };
+  if (roll < 0.7) return config_change(EXTRA_SYSTEM);
+  return config_change(random.pick(config.systems).name);
+}
+
 /** A random change against `committed`, as a client that read it would ask for. */
 function changeFor(
   committed: { version: number; config: ConfigDocument },
@@ -284,6 +335,7 @@ function changeFor(
   joined: ReadonlySet<string>,
 ): ConfigChange | undefined {
   if (random.chance(0.2)) return serverChangeFor(committed, config, spares, joined, random);
+  if (random.chance(0.15)) return systemChangeFor(committed, config, random);
   const system = random.pick(config.systems).name;
   const written = objectOr(own(systemsOf(committed.config), system));
   const items = itemsOf(written).map(String);
@@ -323,7 +375,9 @@ function describe(change: ConfigChange): string {
       return `server_add ${change.id} priority ${change.priority ?? '-'} systems [${(change.systems ?? []).join(' ')}] (base ${change.base_version})`;
     case 'server_rm':
       return `server_rm ${change.id} (base ${change.base_version})`;
-    default:
-      return change.kind;
+    case 'system_add':
+      return `system_add ${change.system} [${(change.definition.data ?? []).join(' ')}] members [${change.members.join(' ')}] (base ${change.base_version})`;
+    case 'system_rm':
+      return `system_rm ${change.system} (base ${change.base_version})`;
   }
 }

@@ -269,15 +269,19 @@ export class SimReplicas {
         if (versions.size > 0) retry(DEPARTURE_CHECK_MS);
         return;
       }
-      const next = versions.next(this.#sim.now, this.#sim.nodeConfig(index), core);
+      const next = versions.next(this.#sim.now, this.#sim.nodeConfig(index), core, this.#sim.hostOf(index));
       if (next === undefined) return;
       if (next.kind === 'wait') {
         retry(DEPARTURE_CHECK_MS);
         return;
       }
+      if (next.kind === 'retire') {
+        this.#sim.setSystems(index, next.change.systems);
+        continue;
+      }
       const { change, config, version } = next;
       if (change.kind === 'systems') this.#sim.setSystems(index, change.systems);
-      else if (change.kind === 'servers') this.#sim.setServers(index, config, change.systems);
+      else if (change.kind === 'lists') this.#sim.setServers(index, config, change.systems);
       else if (change.kind === 'restart')
         this.needed_restart.push(`${this.#ids[index]} version ${version}: ${change.fields.join(', ')}`);
     }

@@ -6,8 +6,8 @@
  */
 
 import type { FlipConfig, SystemConfig } from '../config/index.js';
-import { withRuntimeFields } from '../config/runtime-change.js';
-import { runnerOptionsFor } from '../executor/from-config.js';
+import { systemsToRetire, withRuntimeFields } from '../config/runtime-change.js';
+import { runnerOptionsFor, runnerSystemFor } from '../executor/from-config.js';
 import {
   LINUX_LIFETIME_FENCE_MS,
   NFT_LATE_TIMEOUT_MIN_MS,
@@ -17,11 +17,11 @@ import { ScriptRunner } from '../executor/runner.js';
 import { type Launch, LEASE_LATE_EXIT_CODE, type RunResult } from '../executor/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { ReadinessLink } from '../health/readiness-link.js';
-import { nodeOptionsFor } from '../membership/from-config.js';
+import { nodeOptionsFor, renumberingOf } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
-import { Renumbering } from '../membership/renumbering.js';
 import { rosterFree } from '../membership/roster-free.js';
+import type { HostHolding } from '../node/committed-versions.js';
 import { type MembershipView, NodeController, type RenewalOutcome } from '../node/controller.js';
 import { EventQueue } from './event-queue.js';
 import { Random } from './random.js';
@@ -304,11 +304,11 @@ export class Simulation {
   readonly #kernelRandom: Random;
   readonly #nodes: SimNode[];
   /** Systems with a lease program: their items lapse on a host nobody renews them on. */
-  readonly #leased: ReadonlySet<string>;
+  readonly #leased = new Set<string>();
   /** Per leased system: how long after a renewal its items lapse (LEASE_LAPSE_MS, NFT_LEASE_LAPSE_MS). */
   readonly #lapse = new Map<string, { min: number; max: number }>();
   /** Systems whose items belong to one server at a time (shard, hash, single). */
-  readonly #exclusive: ReadonlySet<string>;
+  readonly #exclusive = new Set<string>();
   /** Servers whose health check of a system fails, by index (see failChecks). */
   readonly #failingChecks = new Map<number, Set<string>>();
   readonly #queue = new EventQueue<SimEvent>();
@@ -328,15 +328,7 @@ export class Simulation {
     this.#netRandom = this.#random.fork(0xface);
     this.#scriptRandom = this.#random.fork(0x5c41);
     this.#kernelRandom = this.#random.fork(0xf3ce);
-    this.#leased = new Set(
-      options.config.systems.filter((system) => system.lease !== undefined).map((system) => system.name),
-    );
-    for (const system of options.config.systems)
-      if (system.lease !== undefined)
-        this.#lapse.set(
-          system.name,
-          system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS,
-        );
+    this.#learnSystems(options.config.systems);
     const spares = options.spares ?? [];
     this.#universe = [...options.config.servers.map((server) => server.id), ...spares];
     // The cluster as the checkers judge it, numbered by node: a spare is a member of nothing yet.
@@ -366,9 +358,6 @@ export class Simulation {
     this.#blocked = new Uint8Array(n * n);
     const linkRandom = this.#random.fork(0x1111);
     this.#linkFactor = Float64Array.from({ length: n * n }, () => 0.5 + linkRandom.next());
-    this.#exclusive = new Set(
-      options.config.systems.filter((system) => system.type !== 'replicated').map((system) => system.name),
-    );
     this.#nodes = Array.from({ length: n }, (_, index) => ({
       index,
       core: undefined,
@@ -441,13 +430,14 @@ export class Simulation {
     );
     if (node.status === 'up' || node.status === 'paused') return;
     this.#nodeConfigs[index] = config;
+    this.#learnSystems(config.systems);
     node.numbering = numberingOf(config, this.#universe);
     this.start(index);
   }
 
   /**
-   * Node `index` takes a new server list (a committed `server add|rm` or reorder reaching it;
-   * committedChange's `servers`), in process as the agent does (MembershipNode.succeed,
+   * Node `index` takes new lists (a committed `server add|rm`, a reorder, `system add|rm`, a system
+   * set up anew; committedChange's `lists`), in process as the agent does (MembershipNode.succeed,
    * NodeController.setServers): `config` is its new config. A stopped node starts with it; a
    * paused one applies nothing (false: the caller tries again later).
    */
@@ -456,15 +446,13 @@ export class Simulation {
     if (node.status === 'paused') return false;
     const before = this.#nodeConfigs[index] ?? this.#config;
     this.#nodeConfigs[index] = config;
+    this.#learnSystems(config.systems);
     node.numbering = numberingOf(config, this.#universe);
     const previous = node.core;
     if (node.status !== 'up' || previous === undefined) return true;
     const self = node.numbering.members[index]!;
     assert(self !== -1, 'a node takes only a list that names it');
-    const renumbering = new Renumbering(
-      before.servers.map((server) => server.id),
-      config.servers.map((server) => server.id),
-    );
+    const renumbering = renumberingOf(before, config);
     const core = new MembershipNode(
       nodeOptionsFor(config, self, {
         random: this.#random.fork(index * 7919 + node.boots * 31 + 17).next,
@@ -475,12 +463,45 @@ export class Simulation {
     core.succeed(this.now, previous, renumbering);
     node.core = core;
     if (node.runner && node.controller) {
+      // As the agent's #applyLists: systems let go of are forgotten (CommittedVersions emptied
+      // them first), systems this node is a member of now are taken up.
+      const retired = new Set(systemsToRetire(before, config));
+      for (const name of node.runner.systems())
+        if (retired.has(name)) node.runner.removeSystem(this.now, name);
       this.#systemsToRunner(node.runner, systems);
+      const own = config.systems.filter((system) => config.servers[self]!.systems.includes(system.name));
+      const running = new Set(node.runner.systems());
+      for (const system of own)
+        if (!running.has(system.name)) node.runner.addSystem(this.now, runnerSystemFor(system));
+      node.health?.reshape(this.now, own);
       node.readiness = node.readiness?.forServers(config, self);
       node.controller.setServers(this.now, viewOf(core, node.readiness), config, renumbering);
+      this.#checkHealth(node, core);
     }
     this.#flush(node);
     return true;
+  }
+
+  /**
+   * What the host model must know of each system (leased, how soon its items lapse, whether one
+   * server holds an item at a time): those of the config, and any a committed `system add` brings.
+   */
+  #learnSystems(systems: readonly SystemConfig[]): void {
+    for (const system of systems) {
+      if (system.type !== 'replicated') this.#exclusive.add(system.name);
+      if (system.lease === undefined) continue;
+      this.#leased.add(system.name);
+      this.#lapse.set(
+        system.name,
+        system.fence_ms < LINUX_LIFETIME_FENCE_MS ? NFT_LEASE_LAPSE_MS : LEASE_LAPSE_MS,
+      );
+    }
+  }
+
+  /** What node `index`'s host holds (its runner), for CommittedVersions; nothing when it does not run. */
+  hostOf(index: number): HostHolding {
+    const runner = this.#nodes[index]!.runner;
+    return { holds: (system) => runner?.holds(system) ?? false };
   }
 
   /**
@@ -492,6 +513,7 @@ export class Simulation {
     if (node.status === 'up' || node.status === 'paused') return;
     if (!config.servers.some((server) => server.id === this.#universe[index])) return;
     this.#nodeConfigs[index] = config;
+    this.#learnSystems(config.systems);
     node.numbering = numberingOf(config, this.#universe);
   }
 

@@ -156,7 +156,7 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
       what: 'server add flip3 committed by the reload',
       timeoutMs: WAIT_MS,
     });
-    const applied = (id: string) => (log(cluster, id).match(/the server list applied at once/g) ?? []).length;
+    const applied = (id: string) => (log(cluster, id).match(/the new lists applied at once/g) ?? []).length;
     for (const id of cluster.ids)
       await waitFor(() => applied(id) === 1, {
         what: `${id} took the list with flip3 in process`,

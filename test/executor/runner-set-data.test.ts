@@ -160,3 +160,33 @@ describe('executor: scripts changed at runtime (setScripts)', () => {
     );
   });
 });
+
+describe('executor: systems taken up and let go of at runtime (addSystem, holds, removeSystem)', () => {
+  it('a system emptied holds something until its last down; then it can go, and come back in a new form', () => {
+    const h = harness(['a', 'b']);
+    h.set('ip', ['a', 'b']);
+    h.settle();
+    assert.ok(h.runner.holds('ip'));
+    h.runner.setData(h.now, 'ip', []);
+    h.set('ip', []);
+    assert.ok(h.runner.holds('ip'), 'downs under way');
+    assert.throws(() => h.runner.removeSystem(h.now, 'ip'), /still holds items/);
+    h.settle();
+    assert.equal(h.runner.holds('ip'), false, 'every item down');
+    h.runner.removeSystem(h.now, 'ip');
+    assert.deepEqual(h.runner.systems(), []);
+    assert.equal(h.runner.holds('ip'), false, 'a system the runner lacks holds nothing');
+    h.runner.addSystem(h.now, system('ip', ['a', 'b'], { config: { interface: 'eth1' } }));
+    h.set('ip', ['a']);
+    h.settle();
+    assert.deepEqual(h.runner.held('ip'), ['a']);
+    const last = h.launches.at(-1)!;
+    assert.equal(last.event, 'alive');
+    assert.match(JSON.stringify(last), /eth1/, 'the new definition runs');
+    assert.equal(
+      h.notesOf('finished').filter((note) => note.launch.event === 'alive' && note.released).length,
+      0,
+      'no leftover of an earlier life is feared for a system taken up at runtime',
+    );
+  });
+});

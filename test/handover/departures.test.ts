@@ -72,21 +72,84 @@ describe('departuresPending', () => {
 });
 
 describe('CommittedVersions', () => {
+  const idle = { holds: () => false };
+
   it('takes versions in order; a list that drops a live server waits, and the versions after it wait behind it', () => {
     const versions = new CommittedVersions();
     const more = config(['a', 'b'], ['10.0.0.1', '10.0.0.2']);
     versions.push(1, after);
     versions.push(2, more);
     const live = view('alive', 9_990);
-    assert.deepEqual(versions.next(10_000, before, live), { kind: 'wait', version: 1, servers: ['c'] });
-    assert.deepEqual(versions.next(10_000, before, live), { kind: 'wait', version: 1, servers: ['c'] });
+    assert.deepEqual(versions.next(10_000, before, live, idle), {
+      kind: 'wait',
+      version: 1,
+      servers: ['c'],
+      systems: [],
+    });
+    assert.deepEqual(versions.next(10_000, before, live, idle), {
+      kind: 'wait',
+      version: 1,
+      servers: ['c'],
+      systems: [],
+    });
     assert.equal(versions.size, 2, 'nothing taken while it waits');
     const left = view('left', 10_000);
-    const first = versions.next(fenced(10_000), before, left);
+    const first = versions.next(fenced(10_000), before, left, idle);
     assert.equal(first?.kind, 'take');
-    assert.equal(first?.kind === 'take' && first.change.kind, 'servers');
-    const second = versions.next(fenced(10_000), after, left);
+    assert.equal(first?.kind === 'take' && first.change.kind, 'lists');
+    const second = versions.next(fenced(10_000), after, left, idle);
     assert.equal(second?.kind === 'take' && second.change.kind, 'systems');
-    assert.equal(versions.next(fenced(10_000), more, left), undefined);
+    assert.equal(versions.next(fenced(10_000), more, left, idle), undefined);
+  });
+});
+
+describe('CommittedVersions: systems let go of first', () => {
+  /** a, b, c members of `vip`; `next` has it set up anew (another config). */
+  const current = config(['a', 'b', 'c'], ['10.0.0.1', '10.0.0.2']);
+  const next = parseConfig(
+    JSON.stringify({
+      id: 'a',
+      key: 'secret',
+      no_quorum_policy: 'release',
+      servers: Object.fromEntries(
+        ['a', 'b', 'c'].map((id, i) => [id, { ip: '127.0.0.1', port: 2300 + i, systems: ['vip'] }]),
+      ),
+      cluster: {
+        system: {
+          vip: {
+            alive: 'up',
+            down: 'down',
+            type: 'single',
+            lease: 'lease',
+            config: { interface: 'eth1' },
+            data: ['10.0.0.1', '10.0.0.2'],
+          },
+        },
+      },
+    }),
+    'redefined',
+  );
+
+  it('empties the system first, waits until the host holds nothing of it, then takes the version', () => {
+    const versions = new CommittedVersions();
+    versions.push(4, next);
+    const live = view('alive', 1_000_000);
+    let held = true;
+    const host = { holds: (system: string) => system === 'vip' && held };
+    const first = versions.next(1_000_000, current, live, host);
+    assert.equal(first?.kind, 'retire');
+    if (first?.kind !== 'retire') return;
+    assert.deepEqual(first.systems, ['vip']);
+    assert.deepEqual(first.config.systems[0]!.data, [], 'its items emptied');
+    assert.deepEqual(first.config.systems[0]!.config, current.systems[0]!.config, 'under its old definition');
+    assert.equal(first.change.kind, 'systems');
+    assert.equal(versions.size, 1, 'the version itself still waits');
+    const waiting = versions.next(1_000_000, first.config, live, host);
+    assert.deepEqual(waiting, { kind: 'wait', version: 4, servers: [], systems: ['vip'] });
+    held = false;
+    const taken = versions.next(1_000_000, first.config, live, host);
+    assert.equal(taken?.kind, 'take');
+    assert.equal(taken?.kind === 'take' && taken.change.kind, 'lists');
+    assert.equal(versions.size, 0);
   });
 });

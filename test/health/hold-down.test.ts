@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/index.js';
+import { HealthMonitor } from '../../src/health/health-monitor.js';
 import { HoldDown } from '../../src/health/hold-down.js';
 
 const WEB = { name: 'web', hold_down_ms: 10_000, checked: true };
@@ -58,5 +60,43 @@ describe('health: hold-down', () => {
   it('never ends a failing check early', () => {
     const hold = new HoldDown([WEB], 0);
     assert.deepEqual(hold.sets(100, nobodyReady), { failing: ['web'], holding: [], fresh: [] });
+  });
+});
+
+describe('health: the monitor reshaped at runtime (HealthMonitor.reshape)', () => {
+  const base = parseConfig(
+    JSON.stringify({
+      id: 'a',
+      key: 'secret',
+      servers: { a: { ip: '127.0.0.1', port: 2300, systems: ['web'] } },
+      cluster: {
+        system: { web: { alive: 'up', down: 'down', type: 'shard', data: ['x'], hold_down: 1000 } },
+      },
+    }),
+    'reshape',
+  ).systems[0]!;
+
+  it('a check added starts from the verdict the system had: its items stay until it fails `fall` times', () => {
+    const monitor = new HealthMonitor([base], 0);
+    assert.deepEqual(monitor.sets(2000).holding, [], 'past the start hold-down');
+    monitor.reshape(2000, [{ ...base, check: 'check', fall: 2, rise: 1, check_interval_ms: 100 }]);
+    assert.equal(monitor.verdict('web'), 'passing');
+    assert.deepEqual(monitor.sets(2000), { failing: [], holding: [], fresh: [] });
+    const [first] = monitor.due(2000);
+    assert.equal(first?.script, 'check');
+    assert.equal(monitor.result(2010, 'web', first!.run, false), undefined, 'one failure is not `fall`');
+    const [second] = monitor.due(2100);
+    assert.equal(monitor.result(2110, 'web', second!.run, false), 'failing');
+    assert.deepEqual(monitor.sets(2110).failing, ['web']);
+  });
+
+  it('a system taken up holds down as at a start; one dropped is forgotten', () => {
+    const monitor = new HealthMonitor([base], 0);
+    const db = { ...base, name: 'db' };
+    monitor.reshape(5000, [base, db]);
+    assert.deepEqual(monitor.sets(5000), { failing: [], holding: ['db'], fresh: [] });
+    assert.deepEqual(monitor.sets(6000), { failing: [], holding: [], fresh: [] });
+    monitor.reshape(7000, [db]);
+    assert.deepEqual(monitor.sets(7000), { failing: [], holding: [], fresh: [] });
   });
 });

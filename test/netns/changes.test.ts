@@ -391,7 +391,7 @@ describe('runtime changes on a real network: flip data add|rm, system set, resta
         SERVERS.every((id) =>
           cluster
             .entries({ server: id, since: from })
-            .some((entry) => entry.msg === 'config version committed: the server list applied at once'),
+            .some((entry) => entry.msg === 'config version committed: the new lists applied at once'),
         ),
       { timeoutMs: WAIT_MS, what: 'every agent applied the server list in process' },
     );
