@@ -12,7 +12,7 @@ import { ApiServer } from '../api/server.js';
 import type { AgentSnapshot, SystemSnapshot } from '../api/snapshot.js';
 import { assembleStatus, healthDoc } from '../api/status.js';
 import type { EventBody, ReloadOutcome } from '../api/types.js';
-import type { ConfigChange } from '../changes/change.js';
+import type { ConfigChange, SystemDocument } from '../changes/change.js';
 import { itemsOf, objectOr, own, serversOf, systemsOf } from '../changes/document.js';
 import { describeChange } from '../changes/index.js';
 import { canonicalAddress, formatEndpoint } from '../config/address.js';
@@ -22,10 +22,11 @@ import type { ConfigOverrides, FlipConfig, SystemConfig } from '../config/index.
 import { parseConfig, readConfigText } from '../config/index.js';
 import { loadConfigIsolated } from '../config/load-isolated.js';
 import {
+  committedChange,
   type ListsChange,
-  RUNTIME_SETTING_KEYS,
   type RuntimeChange,
   runtimeChange,
+  SYSTEM_SETTING_KEYS,
   systemsToRetire,
 } from '../config/runtime-change.js';
 import { serverEdit } from '../config/server-edit.js';
@@ -1343,12 +1344,23 @@ export class Agent {
     // Servers added and removed are proposed as server_add and server_rm (applied by each agent at
     // its next start, as `flip server add|rm`); the rest is judged as if they were made.
     const servers = serverEdit(base, next);
+    // Systems added and removed are proposed as system_add and system_rm, the settings of the
+    // others as system_set; a change of the cluster-wide `cluster.config` (merged into every
+    // system's) has no change kind, nor has a system's lease program or fence in process.
+    const clusterConfig = (doc: ConfigDocument) =>
+      own(objectOr(own(doc as Record<string, unknown>, 'cluster')), 'config') ?? null;
+    const committedDoc = this.#replica?.committed().config;
     const change =
       servers.kind === 'changed'
         ? { kind: 'restart' as const, fields: servers.fields }
-        : runtimeChange(servers.after, next);
+        : committedDoc !== undefined && !sameJson(clusterConfig(fileDoc), clusterConfig(committedDoc))
+          ? { kind: 'restart' as const, fields: ['cluster.config'] }
+          : committedChange(servers.after, next);
     const serverChanges = servers.kind === 'servers' ? servers.rm.length + servers.add.length : 0;
-    if (change.kind === 'unchanged' && serverChanges === 0) {
+    const removedSystems = base.systems
+      .map((system) => system.name)
+      .filter((name) => !next.systems.some((system) => system.name === name));
+    if (change.kind === 'unchanged' && serverChanges === 0 && removedSystems.length === 0) {
       this.log.info({ file: this.#configPath }, 'reload: nothing to change');
       this.#tookInFile(next, fileDoc);
       return { kind: 'unchanged' };
@@ -1356,7 +1368,7 @@ export class Agent {
     if (change.kind === 'restart') {
       this.log.warn(
         { file: this.#configPath, fields: change.fields },
-        'reload: these fields take effect only at a restart; nothing was applied (items, the placement and scripts of a system, and servers added or removed can change through a reload)',
+        "reload: these fields take effect only at a restart; nothing was applied (servers and systems added or removed, and a system's settings but its lease program and fence, can change through a reload)",
       );
       return { kind: 'restart_needed', fields: change.fields };
     }
@@ -1414,9 +1426,31 @@ export class Agent {
         );
     }
     const fileSystems = systemsOf(fileDoc);
-    const changed = change.kind === 'systems' ? change.systems : new Map<string, SystemConfig>();
+    for (const system of removedSystems)
+      await propose((committed, version) =>
+        Object.hasOwn(systemsOf(committed), system)
+          ? { kind: 'system_rm', system, base_version: version }
+          : undefined,
+      );
+    const changed =
+      change.kind === 'systems' || change.kind === 'lists' ? change.systems : new Map<string, SystemConfig>();
     for (const [system, definition] of changed) {
       const was = base.systems.find((entry) => entry.name === system);
+      if (was === undefined) {
+        // Added: its definition as the file writes it, its members as the file lists them.
+        await propose((committed, version) =>
+          Object.hasOwn(systemsOf(committed), system)
+            ? undefined
+            : {
+                kind: 'system_add',
+                system,
+                definition: objectOr(own(fileSystems, system)) as SystemDocument,
+                members: [...definition.members],
+                base_version: version,
+              },
+        );
+        continue;
+      }
       // The file's settings as written (a key left out is `null`: back to its default), those
       // that differ from the committed config's.
       const settings = settingsEdited(was, definition, objectOr(own(fileSystems, system)));
@@ -1652,8 +1686,8 @@ function settingsEdited(
   written: Record<string, unknown>,
 ): Record<string, unknown> {
   const values: Record<string, unknown> = {};
-  for (const [field, key] of Object.entries(RUNTIME_SETTING_KEYS) as [
-    keyof typeof RUNTIME_SETTING_KEYS,
+  for (const [field, key] of Object.entries(SYSTEM_SETTING_KEYS) as [
+    keyof typeof SYSTEM_SETTING_KEYS,
     string,
   ][]) {
     if (was !== undefined && sameJson(was[field], now[field])) continue;

@@ -43,6 +43,26 @@ export const RUNTIME_SETTING_KEYS: Readonly<
   script_timeout_ms: 'script_timeout',
 };
 
+/**
+ * The config file's (and a system_set's) key of every field of a system that a change may set:
+ * all but its name, items and members. A reload proposes the keys whose fields differ.
+ */
+export const SYSTEM_SETTING_KEYS: Readonly<
+  Record<Exclude<keyof SystemConfig, 'name' | 'data' | 'members'>, keyof SystemSettings>
+> = {
+  ...RUNTIME_SETTING_KEYS,
+  config: 'config',
+  no_quorum_policy: 'no_quorum_policy',
+  lease: 'lease',
+  fence_ms: 'fence',
+  check: 'check',
+  check_interval_ms: 'check_interval',
+  check_timeout_ms: 'check_timeout',
+  rise: 'rise',
+  fall: 'fall',
+  hold_down_ms: 'hold_down',
+};
+
 export type RuntimeChange =
   /** Nothing that the agent acts on differs. */
   | { kind: 'unchanged' }

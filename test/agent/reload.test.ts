@@ -191,6 +191,56 @@ describe('agents on loopback: runtime item changes by SIGHUP', { timeout: 180_00
     }
   });
 
+  it('a system added to the file, then removed: proposed as system add and rm, taken at once by every agent', async () => {
+    const cluster = await started();
+    const record = cluster.config.systems[0]!.alive;
+    const items = ['10.9.1.1', '10.9.1.2'];
+    for (const id of cluster.ids)
+      editConfig(cluster, id, (raw) => {
+        const system = raw.cluster.system as unknown as Record<string, unknown>;
+        system.web = { alive: record, down: record, type: 'shard', data: items, config: { tag: 1 } };
+        for (const server of ['flip', 'flip1']) {
+          const entry = raw.servers[server]!;
+          entry.systems = [...((entry.systems as string[] | undefined) ?? []), 'web'];
+        }
+      });
+    cluster.signal('flip1', 'SIGHUP');
+    await waitFor(() => /"change":"system add web[^"]*","answer":"committed"/.test(log(cluster, 'flip1')), {
+      what: 'the system add committed',
+      timeoutMs: WAIT_MS,
+    });
+    await waitFor(() => items.every((item) => holders(cluster.records()).get(item)?.size === 1), {
+      what: "the new system's items placed, one holder each",
+      timeoutMs: WAIT_MS,
+    });
+    for (const id of cluster.ids)
+      editConfig(cluster, id, (raw) => {
+        delete (raw.cluster.system as unknown as Record<string, unknown>).web;
+        for (const server of ['flip', 'flip1']) {
+          const entry = raw.servers[server]!;
+          entry.systems = (entry.systems as string[]).filter((name) => name !== 'web');
+        }
+      });
+    // At flip1, which took in the file with the system (flip's file is as it took it in: no edit).
+    cluster.signal('flip1', 'SIGHUP');
+    await waitFor(() => /"change":"system rm web","answer":"committed"/.test(log(cluster, 'flip1')), {
+      what: 'the system rm committed',
+      timeoutMs: WAIT_MS,
+    });
+    await waitFor(() => items.every((item) => (holders(cluster.records()).get(item)?.size ?? 0) === 0), {
+      what: "the removed system's items down",
+      timeoutMs: WAIT_MS,
+    });
+    assert.deepEqual(twoHolders(cluster.records()), []);
+    for (const id of cluster.ids) {
+      assert.equal(log(cluster, id).match(/flip agent started/g)?.length, 1, `${id} started once`);
+      assert.doesNotMatch(
+        log(cluster, id),
+        /take effect only at a restart|take effect when this agent restarts/,
+      );
+    }
+  });
+
   it('an item removed while its holder was killed is taken down when that agent starts again', async () => {
     const cluster = await started();
     const holder = 'flip';
