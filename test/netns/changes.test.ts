@@ -28,8 +28,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type FlipConfig, parseConfig } from '../../src/config/index.js';
 import { placeAll } from '../../src/placement/index.js';
-import { FLIP_PORT, FlipCluster } from '../../src/testing/netns/flip-lab.js';
-import { CLIENT, createLab, type Lab, netnsTestSkip, requireNetns } from '../../src/testing/netns/harness.js';
+import { FLIP_PORT, FlipCluster, VIP_LEASE } from '../../src/testing/netns/flip-lab.js';
+import {
+  CLIENT,
+  createLab,
+  type Lab,
+  netnsTestSkip,
+  requireNetns,
+  VIP_DOWN,
+  VIP_UP,
+} from '../../src/testing/netns/harness.js';
 import { HolderMonitor, nowMs, summaryTable } from '../../src/testing/netns/holder-monitor.js';
 import { poll, sleep, waitFor } from '../../src/testing/wait.js';
 
@@ -55,7 +63,10 @@ describe('runtime changes on a real network: flip data add|rm, system set, resta
   let lab: Lab | undefined;
   let cluster: FlipCluster;
   let monitor: HolderMonitor;
-  /** vip(0..3) are in the config files; vip(4) is added at runtime, vip(5) is refused. */
+  /**
+   * vip(0..3) are in the config files; vip(4) is added at runtime, vip(5) is refused; vip(6) is
+   * the item of a system added at runtime (the last step).
+   */
   let vips: string[] = [];
   /** [from, to] of the change steps, for the never-two-holders check. */
   const windows: Array<[number, number]> = [];
@@ -174,7 +185,7 @@ describe('runtime changes on a real network: flip data add|rm, system set, resta
     requireNetns(TOOLS);
     // s4 is not a server of the cluster's config files: step 5 adds it.
     lab = await createLab({ servers: [...SERVERS, 's4'] });
-    vips = [0, 1, 2, 3, 4, 5].map((i) => lab!.vip(i));
+    vips = [0, 1, 2, 3, 4, 5, 6].map((i) => lab!.vip(i));
     cluster = new FlipCluster(lab, {
       servers: {
         s1: { priority: 1, systems: ['ip'] },
@@ -479,6 +490,77 @@ describe('runtime changes on a real network: flip data add|rm, system set, resta
     for (const [vip, [server]] of moved) await clientReaches(vip, server!);
     t.diagnostic(
       `s4 stopped ${round(nowMs() - from)} ms after the change; its VIPs ${JSON.stringify(moved)} placed ${round(took)} ms after it stopped`,
+    );
+    windows.push([from, nowMs()]);
+    assertNeverTwo(t);
+  });
+
+  it('flip system add web (a VIP with the shipped scripts and lease): the client reaches it; a new config takes it down and up again; flip system rm web: gone everywhere; no agent restarted', async (t) => {
+    const from = nowMs();
+    const pids = SERVERS.map((id) => cluster.pid(id));
+    const web = vips[6]!;
+    const added = await change(
+      t,
+      's3',
+      'system',
+      'add',
+      'web',
+      `alive=${VIP_UP}`,
+      `down=${VIP_DOWN}`,
+      `lease=${VIP_LEASE}`,
+      'type=shard',
+      `data=${web}`,
+      '--members',
+      's1,s2',
+    );
+    assert.match(added.result.stdout, /committed version \d+: system add web/);
+    const holder = await waitFor(
+      async () => {
+        const holders = await lab!.holders(web);
+        return holders.length === 1 ? holders[0] : undefined;
+      },
+      { timeoutMs: WAIT_MS, intervalMs: 100, what: `${web} on one server` },
+    );
+    assert.ok(['s1', 's2'].includes(holder), `${web} on a member of web, not ${holder}`);
+    await clientReaches(web, holder);
+    const placed = nowMs();
+    t.diagnostic(
+      `system add web: ${web} on ${holder}, reached ${round(placed - added.started)} ms after the command started`,
+    );
+
+    // A new config (fewer gratuitous ARPs): the holder takes the address down, then up again.
+    const mark = monitor.events.length;
+    const set = await change(t, 's1', 'system', 'set', 'web', 'config={"arp_count":2}');
+    assert.match(set.result.stdout, /takes its items down, then up again with the new config/);
+    await waitFor(
+      () => {
+        const events = monitor.events.slice(mark).filter((event) => event.vip === web);
+        return events.some((event) => !event.added) && events.at(-1)?.added === true ? true : undefined;
+      },
+      { timeoutMs: WAIT_MS, intervalMs: 100, what: `${web} taken down and up again` },
+    );
+    const again = await lab!.holders(web);
+    assert.equal(again.length, 1, `${web} on one server after the new config: ${again}`);
+    await clientReaches(web, again[0]!);
+    t.diagnostic(
+      `system set web config: ${web} down and up again, on ${again[0]}, reached ${round(nowMs() - set.started)} ms after the command started`,
+    );
+
+    const removed = await change(t, 's2', 'system', 'rm', 'web');
+    assert.match(removed.result.stdout, /committed version \d+: system rm web/);
+    await waitFor(async () => ((await lab!.holders(web)).length === 0 ? true : undefined), {
+      timeoutMs: WAIT_MS,
+      intervalMs: 100,
+      what: `${web} gone from every server`,
+    });
+    await clientCannotReach(web);
+    t.diagnostic(
+      `system rm web: ${web} gone ${round(nowMs() - removed.started)} ms after the command started`,
+    );
+    assert.deepEqual(
+      SERVERS.map((id) => cluster.pid(id)),
+      pids,
+      'the same agent processes: every change applied without a restart',
     );
     windows.push([from, nowMs()]);
     assertNeverTwo(t);
