@@ -50,6 +50,7 @@ import { ScriptLedger } from '../executor/script-ledger.js';
 import { type Launch, RUNNER_DEFAULTS, type RunnerNote, type RunResult } from '../executor/types.js';
 import { HealthMonitor, readinessIndexes } from '../health/health-monitor.js';
 import { ReadinessLink } from '../health/readiness-link.js';
+import { renumberingOf, sameRoster } from '../membership/from-config.js';
 import type { DuplicateCounters } from '../membership/identity.js';
 import { isGone } from '../membership/member-view.js';
 import type { DuplicateEvent, MemberChange } from '../membership/node.js';
@@ -699,7 +700,11 @@ export class Agent {
    * touched.
    */
   #applyLists(now: number, change: ListsChange, next: FlipConfig): void {
-    const renumbering = this.membership.setServers(next);
+    // A new membership core only for new lists: a system's settings alone keep the running one
+    // (its reports and probes under way go on).
+    const renumbering = sameRoster(this.#config, next)
+      ? renumberingOf(this.#config, next)
+      : this.membership.setServers(next);
     // The servers of the list are members now; any other of the log (a later add) stays a peer.
     this.membership.setReplicaPeers(next.servers);
     const self = next.servers.find((server) => server.id === next.id)!;

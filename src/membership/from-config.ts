@@ -16,6 +16,15 @@ export function rosterOf(config: FlipConfig): RosterLists {
   };
 }
 
+/** Whether two configs number members and systems alike (the same lists, in the same order). */
+export function sameRoster(a: FlipConfig, b: FlipConfig): boolean {
+  const left = rosterOf(a);
+  const right = rosterOf(b);
+  const same = (x: readonly string[], y: readonly string[]) =>
+    x.length === y.length && x.every((value, index) => value === y[index]);
+  return same(left.servers, right.servers) && same(left.systems, right.systems);
+}
+
 /** How `next`'s lists number members and systems against `previous`'s (a change taken in process). */
 export function renumberingOf(previous: FlipConfig, next: FlipConfig): Renumbering {
   const before = rosterOf(previous);

@@ -17,7 +17,7 @@ import { ScriptRunner } from '../executor/runner.js';
 import { type Launch, LEASE_LATE_EXIT_CODE, type RunResult } from '../executor/types.js';
 import { HealthMonitor } from '../health/health-monitor.js';
 import { ReadinessLink } from '../health/readiness-link.js';
-import { nodeOptionsFor, renumberingOf } from '../membership/from-config.js';
+import { nodeOptionsFor, renumberingOf, sameRoster } from '../membership/from-config.js';
 import type { MemberStateName, Message } from '../membership/messages.js';
 import { isLive, type MemberChange, MembershipNode, type Packing } from '../membership/node.js';
 import { rosterFree } from '../membership/roster-free.js';
@@ -453,15 +453,19 @@ export class Simulation {
     const self = node.numbering.members[index]!;
     assert(self !== -1, 'a node takes only a list that names it');
     const renumbering = renumberingOf(before, config);
-    const core = new MembershipNode(
-      nodeOptionsFor(config, self, {
-        random: this.#random.fork(index * 7919 + node.boots * 31 + 17).next,
-        incarnation: previous.incarnation,
-        packing: this.#options.packing,
-      }),
-    );
-    core.succeed(this.now, previous, renumbering);
-    node.core = core;
+    // As the agent: a new membership core only for new lists.
+    let core = previous;
+    if (!sameRoster(before, config)) {
+      core = new MembershipNode(
+        nodeOptionsFor(config, self, {
+          random: this.#random.fork(index * 7919 + node.boots * 31 + 17).next,
+          incarnation: previous.incarnation,
+          packing: this.#options.packing,
+        }),
+      );
+      core.succeed(this.now, previous, renumbering);
+      node.core = core;
+    }
     if (node.runner && node.controller) {
       // As the agent's #applyLists: systems let go of are forgotten (CommittedVersions emptied
       // them first), systems this node is a member of now are taken up.
