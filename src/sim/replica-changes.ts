@@ -160,7 +160,7 @@ export function replicaChangesRun(
     // entry a leader appended may still commit after its request was answered `timeout`).
     const until = sim.now + AGREE_MS;
     for (let version = -1; sim.now < until; ) {
-      sim.runUntilTrue(() => replicas.settled(), until);
+      sim.runUntilTrue(() => replicas.settled() && replicas.drained(), until);
       // A server added by a version committed since is started, as its operator would.
       const before = joined.size;
       joinAdded();

@@ -145,6 +145,20 @@ export class SimReplicas {
   }
 
   /**
+   * Whether no running node holds an entry past its commit point. One may still commit long after
+   * its request was answered `timeout` (a leader commits an entry of an earlier term with the
+   * first of its own), or never (its majority is down): the scenario waits for this a while, so
+   * that the checkers judge by the version the servers end on, but does not insist.
+   */
+  drained(): boolean {
+    return this.#replicas.every((replica) => {
+      if (replica === undefined) return true;
+      const view = replica.raftView();
+      return view.log.every((entry) => entry.index <= view.commit_index);
+    });
+  }
+
+  /**
    * A client asks node `index` for `change`: its request id there, or undefined when the node
    * does not run (the client's connection fails).
    */
