@@ -27,14 +27,13 @@ import {
   type RuntimeChange,
   runtimeChange,
   SYSTEM_SETTING_KEYS,
-  systemsToRetire,
 } from '../config/runtime-change.js';
 import { serverEdit } from '../config/server-edit.js';
 import { parseSource } from '../config/source.js';
 import { shortenText } from '../executor/captured-output.js';
 import { checkConfigScripts } from '../executor/config-scripts.js';
 import { RunnerDriver } from '../executor/driver.js';
-import { runnerOptionsFor, runnerSystemFor } from '../executor/from-config.js';
+import { listsToRunner, runnerOptionsFor, systemsToRunner } from '../executor/from-config.js';
 import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
 import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
 import {
@@ -684,7 +683,10 @@ export class Agent {
    * the change applies all the same (the cluster committed it), and its runs fail visibly.
    */
   #applySystems(now: number, systems: ReadonlyMap<string, SystemConfig>, next: FlipConfig): void {
-    this.#systemsToRunner(now, systems, next);
+    systemsToRunner(now, this.runner, systems, {
+      resolveScript: (script) => resolveScript(script, this.#configDir),
+    });
+    this.#reportMissingScripts(next);
     this.#config = next;
     this.#controller.setSystems(now, this.membership, systems);
   }
@@ -716,49 +718,29 @@ export class Agent {
     this.#drops.setPeers(peers.map((peer) => peer.address));
     this.#authWarnings.setPeers(peers);
     const own = next.systems.filter((system) => self.systems.includes(system.name));
-    // Systems let go of (removed, left, or set up anew): CommittedVersions emptied them, and took
-    // this version once nothing of them was left on the host.
-    const retired = new Set(systemsToRetire(this.#config, next));
-    for (const name of this.runner.systems()) {
-      if (!retired.has(name)) continue;
-      this.runner.removeSystem(now, name);
+    const { removed, added } = listsToRunner(now, this.runner, this.#config, next, change.systems, {
+      resolveScript: (script) => resolveScript(script, this.#configDir),
+    });
+    for (const name of removed) {
       const keeper = this.#keepers.get(name);
       this.#keepers.delete(name);
       this.#fences.delete(name);
       if (keeper !== undefined) void keeper.stop();
     }
-    this.#systemsToRunner(now, change.systems, next);
-    const running = new Set(this.runner.systems());
-    for (const system of own) {
-      if (running.has(system.name)) continue;
-      this.runner.addSystem(
-        now,
-        runnerSystemFor(system, { resolveScript: (script) => resolveScript(script, this.#configDir) }),
-      );
+    for (const system of added) {
       this.#addKeeper(system, next.id, this.#configDir);
       this.#keepers.get(system.name)?.start();
       this.log.info({ system: system.name, items: system.data.length }, 'system taken up here');
     }
+    this.#reportMissingScripts(next);
     this.#health?.reshape(now, own);
     this.#config = next;
     this.#controller.setServers(now, this.membership, next, renumbering);
     this.#checkHealth();
   }
 
-  /** The runner side of changed systems: their items and scripts (SYSTEM_FIELDS_AT_RUNTIME). */
-  #systemsToRunner(now: number, systems: ReadonlyMap<string, SystemConfig>, next: FlipConfig): void {
-    const own = new Set(this.runner.systems());
-    for (const [name, system] of systems) {
-      if (!own.has(name)) continue;
-      const resolve = (script: string) => resolveScript(script, this.#configDir);
-      this.runner.setScripts(now, name, {
-        alive: resolve(system.alive),
-        down: resolve(system.down),
-        delay_ms: system.delay_ms,
-        script_timeout_ms: system.script_timeout_ms,
-      });
-      this.runner.setData(now, name, system.data);
-    }
+  /** A script of `next` that this host lacks is logged (the change applies all the same). */
+  #reportMissingScripts(next: FlipConfig): void {
     const { errors } = checkConfigScripts(next, {
       self: next.id,
       on_host: true,

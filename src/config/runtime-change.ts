@@ -153,19 +153,6 @@ export const SYSTEM_SETUP_FIELDS = ['config'] as const satisfies readonly (keyof
 const SETUP: ReadonlySet<string> = new Set(SYSTEM_SETUP_FIELDS);
 
 /**
- * The health fields of a system, which a running agent takes in place (HealthMonitor.reshape): a
- * new check starts from the verdict the old one had, so that items move only once it fails.
- */
-export const SYSTEM_HEALTH_FIELDS = [
-  'check',
-  'check_interval_ms',
-  'check_timeout_ms',
-  'rise',
-  'fall',
-  'hold_down_ms',
-] as const satisfies readonly (keyof SystemConfig)[];
-
-/**
  * A change of the cluster's lists that a running agent takes in process: servers added, removed
  * or moved in priority order (MembershipDriver.setServers), systems added, removed or redefined,
  * and servers joining or leaving systems, with what follows (the default `quorum`, the systems'

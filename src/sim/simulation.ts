@@ -6,8 +6,8 @@
  */
 
 import type { FlipConfig, SystemConfig } from '../config/index.js';
-import { systemsToRetire, withRuntimeFields } from '../config/runtime-change.js';
-import { runnerOptionsFor, runnerSystemFor } from '../executor/from-config.js';
+import { withRuntimeFields } from '../config/runtime-change.js';
+import { listsToRunner, runnerOptionsFor, systemsToRunner } from '../executor/from-config.js';
 import {
   LINUX_LIFETIME_FENCE_MS,
   NFT_LATE_TIMEOUT_MIN_MS,
@@ -469,14 +469,8 @@ export class Simulation {
     if (node.runner && node.controller) {
       // As the agent's #applyLists: systems let go of are forgotten (CommittedVersions emptied
       // them first), systems this node is a member of now are taken up.
-      const retired = new Set(systemsToRetire(before, config));
-      for (const name of node.runner.systems())
-        if (retired.has(name)) node.runner.removeSystem(this.now, name);
-      this.#systemsToRunner(node.runner, systems);
+      listsToRunner(this.now, node.runner, before, config, systems);
       const own = config.systems.filter((system) => config.servers[self]!.systems.includes(system.name));
-      const running = new Set(node.runner.systems());
-      for (const system of own)
-        if (!running.has(system.name)) node.runner.addSystem(this.now, runnerSystemFor(system));
       node.health?.reshape(this.now, own);
       node.readiness = node.readiness?.forServers(config, self);
       node.controller.setServers(this.now, viewOf(core, node.readiness), config, renumbering);
@@ -553,21 +547,11 @@ export class Simulation {
     this.#nodeConfigs[index] = withSystems(config, systems);
     if (node.status !== 'up' || !node.core) return true;
     if (node.runner && node.controller) {
-      this.#systemsToRunner(node.runner, systems);
+      systemsToRunner(this.now, node.runner, systems);
       node.controller.setSystems(this.now, viewOf(node.core, node.readiness), systems);
     }
     this.#flush(node);
     return true;
-  }
-
-  /** The runner side of changed systems, as the agent's: the items and scripts of its own ones. */
-  #systemsToRunner(runner: ScriptRunner, systems: ReadonlyMap<string, SystemConfig>): void {
-    const own = new Set(runner.systems());
-    for (const [name, system] of systems) {
-      if (!own.has(name)) continue;
-      runner.setScripts(this.now, name, system);
-      runner.setData(this.now, name, system.data);
-    }
   }
 
   /** The cluster's config as the checkers judge by it: the systems of the latest change. */

@@ -15,6 +15,7 @@
  * sample after it, so a new holder is never missed). intervals() and summary() then count by
  * answering; holders() and snapshot() stay by address.
  */
+import { percentile } from '../../stats/percentile.js';
 import { sleep } from '../wait.js';
 import type { Lab, LabProcess } from './harness.js';
 import { canonicalIp } from './harness.js';
@@ -188,8 +189,9 @@ export class HolderMonitor {
 
   /** How long after their stamps the monitors' lines arrived here (ms): median and largest. */
   lateness(): { p50: number; max: number } {
-    const lags = this.events.map((event) => event.arrived - event.at).sort((a, b) => a - b);
-    return { p50: lags[Math.floor(lags.length / 2)] ?? 0, max: lags.at(-1) ?? 0 };
+    const lags = this.events.map((event) => event.arrived - event.at);
+    if (lags.length === 0) return { p50: 0, max: 0 };
+    return { p50: percentile(lags, 50), max: percentile(lags, 100) };
   }
 
   /** The monitor's events of `vip` within [from, to], in stamp order: for a report of an interval. */
