@@ -233,7 +233,11 @@ describe('agents on loopback: scripts', { timeout: 120_000 }, () => {
     // stderr is logged in a field of its own; the empty stdout is left out.
     assert.match(log(), /"exit_code":7,[^\n]*"stderr":"failing on purpose"/);
     assert.doesNotMatch(log(), /"stdout":/);
-    assert.match(log(), /script retry scheduled/);
+    // The retry's line follows the failure's (the log is written asynchronously): waited for.
+    await waitFor(() => /script retry scheduled/.test(log()), {
+      what: 'the retry scheduled',
+      timeoutMs: WAIT_MS,
+    });
     assert.ok(Number(readFileSync(counter, 'utf8')) >= 2, 'the script ran again');
     // The hung `sleep 60` of the first run was killed with its process group.
     const sleeping = execFileSync('ps', ['-eo', 'args'])
