@@ -526,7 +526,7 @@ async function runSetup(lab: Lab, monitor: HolderMonitor, setup: Setup, trials: 
       await lab.exec(server, ['ip', 'addr', 'del', `${vip}/24`, 'dev', 'eth0']);
       // The nftables fence of the shipped scripts (a host rebooted between setups has none), which
       // would drop the VIP for a daemon that does not lease it.
-      await lab.exec(server, ['nft', 'delete table inet flip; delete table arp flip']);
+      await lab.exec(server, ['nft', 'delete table inet flip; delete table netdev flip']);
     }
   }
   return { setup, trials: results, seconds: (nowMs() - began) / 1000 };

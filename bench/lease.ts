@@ -1,19 +1,31 @@
 /**
  * bench:lease — what keeping leases costs: vip-lease renewing 10 addresses through LeaseKeeper (the
- * agent's adapter), in a network namespace, at 4 and then 10 rounds a second, 30 s each. Prints the
- * CPU time of the keeper and its children (the ip coprocess, the awk that reads requests, and any ip
- * it restarted), from /proc/PID/stat utime+stime (and cutime+cstime for children it reaped), as a
- * share of one core; and this process's own CPU (the adapter, plus the benchmark's timers).
+ * agent's adapter), in a network namespace, at 4 and then 10 rounds a second, 30 s each, in two
+ * modes: every round a renew request (as before renewal by datagram, and as with a lease program
+ * that does not know it), and datagrams between requests (the agent's default: executor/
+ * lease-datagrams.ts). Prints the CPU time of the keeper and its children (the ip and nft
+ * coprocesses, the awk that reads requests, and any it restarted), from /proc/PID/stat
+ * utime+stime (and cutime+cstime for children it reaped), as a share of one core; and the CPU of
+ * the process that drives it (the adapter, its datagrams, and the benchmark's timers).
  *
- * Needs root. Figures, not a test. Run: npm run bench:lease
+ * The driving process runs inside the namespace (this file again, with --worker), since datagrams
+ * go to the namespace's own loopback. Needs root. Figures, not a test. Run: npm run bench:lease
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { progressOnStderr } from '../src/cli/progress.js';
-import { LeaseKeeper, type LeaseKeeperEvent, type RenewResult } from '../src/executor/lease-keeper.js';
-import { createLab, type Lab, requireNetns } from '../src/testing/netns/harness.js';
-import { childPids, cpuTicks, leaseWrapper, processName } from '../src/testing/netns/lease-lab.js';
+import {
+  LEASE_DATAGRAM_DEFAULTS,
+  LeaseKeeper,
+  type LeaseKeeperEvent,
+  type RenewResult,
+} from '../src/executor/lease-keeper.js';
+import { createLab, type Lab, requireNetns, VIP_LEASE } from '../src/testing/netns/harness.js';
+import { childPids, cpuTicks, processName } from '../src/testing/netns/lease-lab.js';
+import { PACKAGE_ROOT } from '../src/testing/paths.js';
 import { sleep } from '../src/testing/wait.js';
 
 const ADDRESSES = 10;
@@ -23,13 +35,17 @@ const RATES = [4, 10];
 const DEADLINE_AHEAD_MS = 500;
 const TICKS_PER_S = 100;
 
+type Mode = 'requests' | 'datagrams';
+const MODES: Mode[] = ['requests', 'datagrams'];
+
 interface Window {
+  mode: Mode;
   rate: number;
   seconds: number;
   rounds: number;
   outcomes: Record<string, number>;
   keeper_ticks: number;
-  by_process: Map<string, number>;
+  by_process: Record<string, number>;
   adapter_ms: number;
 }
 
@@ -46,7 +62,7 @@ function snapshot(pid: number): Map<string, number> {
   return ticks;
 }
 
-async function measure(keeper: LeaseKeeper, items: string[], rate: number): Promise<Window> {
+async function measure(keeper: LeaseKeeper, items: string[], mode: Mode, rate: number): Promise<Window> {
   const pid = keeper.pid;
   if (pid === undefined) throw new Error('the keeper is not running');
   const outcomes: Record<string, number> = {};
@@ -80,58 +96,97 @@ async function measure(keeper: LeaseKeeper, items: string[], rate: number): Prom
     keeper_ticks += delta;
   }
   return {
+    mode,
     rate,
     seconds,
     rounds,
     outcomes,
     keeper_ticks,
-    by_process,
+    by_process: Object.fromEntries(by_process),
     adapter_ms: (cpu.user + cpu.system) / 1000,
   };
 }
 
 const percent = (ticks: number, seconds: number) => ((ticks / TICKS_PER_S / seconds) * 100).toFixed(2);
 
+/** Inside the namespace: measures each mode at each rate, one keeper per mode; prints the windows as JSON. */
+async function worker(items: string[]): Promise<void> {
+  const windows: Window[] = [];
+  const events: LeaseKeeperEvent[] = [];
+  for (const mode of MODES) {
+    const keeper = new LeaseKeeper(
+      {
+        program: VIP_LEASE,
+        config_json: JSON.stringify({ interface: 'eth0', prefix: 32, arp_count: 0 }),
+        system: 'vip',
+        node: 's1',
+        fence_ms: 1000,
+      },
+      {
+        onEvent: (event) => events.push(event),
+        ...(mode === 'datagrams' ? { datagrams: LEASE_DATAGRAM_DEFAULTS } : {}),
+      },
+    );
+    try {
+      // Started before the addresses are put back, so that the first renewal is not late.
+      keeper.start();
+      await keeper.renew(['192.0.2.1'], performance.now() + 5000);
+      for (const item of items)
+        execFileSync('ip', [
+          'address',
+          'replace',
+          `${item}/32`,
+          'dev',
+          'eth0',
+          'valid_lft',
+          '2',
+          'preferred_lft',
+          '2',
+        ]);
+      await keeper.renew(items, performance.now() + DEADLINE_AHEAD_MS);
+      for (const rate of RATES) {
+        windows.push(await measure(keeper, items, mode, rate));
+        process.stderr.write(`window ${windows.length}\n`);
+      }
+    } finally {
+      await keeper.stop();
+    }
+  }
+  const notable = events.filter((event) => event.type !== 'started' && event.type !== 'stderr');
+  process.stdout.write(`${JSON.stringify({ windows, events: notable })}\n`);
+}
+
 async function main(): Promise<void> {
   requireNetns(['ip', 'nft', 'awk']);
   const dir = mkdtempSync(join(tmpdir(), 'flip-bench-lease-'));
   let lab: Lab | undefined;
-  let keeper: LeaseKeeper | undefined;
   try {
     lab = await createLab({ servers: ['s1'] });
-    const events: LeaseKeeperEvent[] = [];
-    keeper = new LeaseKeeper(
-      {
-        program: leaseWrapper(dir, lab.host('s1').ns),
-        config_json: JSON.stringify({ interface: 'eth0', prefix: 32, arp_count: 0 }),
-        system: 'vip',
-        node: 's1',
-      },
-      { onEvent: (event) => events.push(event) },
-    );
     const items = Array.from({ length: ADDRESSES }, (_, i) => lab!.vip(i));
-    // Started before the addresses exist, so that the first renewal is not late.
-    keeper.start();
-    await keeper.renew(['192.0.2.1'], performance.now() + 5000);
-    for (const item of items) {
-      await lab.exec(
-        's1',
-        ['ip', 'address', 'add', `${item}/32`, 'dev', 'eth0', 'valid_lft', '1', 'preferred_lft', '1'],
-        {
-          check: true,
-        },
-      );
-      await keeper.renew(items, performance.now() + DEADLINE_AHEAD_MS);
-    }
-    const windows: Window[] = [];
-    // One redraw per rate: the line costs nothing next to the CPU this process measures.
     const progress = progressOnStderr();
-    progress.begin('bench:lease', RATES.length, 'rates');
-    for (const rate of RATES) {
-      windows.push(await measure(keeper, items, rate));
-      progress.update(windows.length, 0);
-    }
+    const total = MODES.length * RATES.length;
+    progress.begin('bench:lease', total, 'windows');
+    const run = lab.spawn(
+      's1',
+      [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', ...items],
+      {
+        cwd: PACKAGE_ROOT,
+      },
+    );
+    let seen = 0;
+    run.child.stderr?.on('data', (chunk: Buffer) => {
+      for (const match of chunk.toString().matchAll(/^window (\d+)$/gm)) seen = Number(match[1]);
+      progress.update(seen, 0);
+    });
+    const code = await new Promise<number | null>((resolve) => run.child.on('exit', (exit) => resolve(exit)));
     progress.end();
+    const line = run
+      .output()
+      .split('\n')
+      .find((text) => text.startsWith('{"windows"'));
+    if (code !== 0 || line === undefined)
+      throw new Error(`the worker failed (exit ${code}): ${run.output().slice(-2000)}`);
+    const { windows, events } = JSON.parse(line) as { windows: Window[]; events: LeaseKeeperEvent[] };
 
     const cpu = cpus();
     console.log(
@@ -139,36 +194,50 @@ async function main(): Promise<void> {
         `Linux ${release()}, ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
     );
     console.log(
-      `${ADDRESSES} addresses renewed through LeaseKeeper and vip-lease, ${SECONDS} s per rate, ` +
-        `CPU from /proc/PID/stat (ticks of 10 ms):\n`,
+      `${ADDRESSES} addresses renewed through LeaseKeeper and vip-lease, ${SECONDS} s per window, ` +
+        `CPU from /proc/PID/stat (ticks of 10 ms). requests: a renew request every round; datagrams: ` +
+        `datagrams between requests, a request every ${LEASE_DATAGRAM_DEFAULTS.request_every_ms} ms ` +
+        `(lifetime ${LEASE_DATAGRAM_DEFAULTS.lifetime_s} s).\n`,
     );
     console.log(
-      '| rounds/s | renewals answered | keeper + children, % of a core | ms per round | adapter (this process), % of a core |',
+      '| mode | rounds/s | renewals answered | keeper + children, % of a core | ms per round | adapter (driving process), % of a core | total, % of a core |',
     );
-    console.log('| --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const w of windows) {
       const answered = Object.entries(w.outcomes)
         .map(([key, n]) => `${n} ${key}`)
         .join(', ');
+      const adapter = (w.adapter_ms / 1000 / w.seconds) * 100;
+      const keeper = (w.keeper_ticks / TICKS_PER_S / w.seconds) * 100;
       console.log(
-        `| ${w.rate} | ${answered} | ${percent(w.keeper_ticks, w.seconds)} | ` +
-          `${((w.keeper_ticks * 10) / w.rounds).toFixed(2)} | ${((w.adapter_ms / 1000 / w.seconds) * 100).toFixed(2)} |`,
+        `| ${w.mode} | ${w.rate} | ${answered} | ${keeper.toFixed(2)} | ` +
+          `${((w.keeper_ticks * 10) / w.rounds).toFixed(2)} | ${adapter.toFixed(2)} | ${(keeper + adapter).toFixed(2)} |`,
+      );
+    }
+    for (const rate of RATES) {
+      const total = (mode: Mode) => {
+        const w = windows.find((window) => window.mode === mode && window.rate === rate)!;
+        return (w.keeper_ticks / TICKS_PER_S / w.seconds) * 100 + (w.adapter_ms / 1000 / w.seconds) * 100;
+      };
+      console.log(
+        `\n${rate} rounds/s: datagrams cost ${(total('datagrams') / total('requests')).toFixed(2)} x requests (keeper + children + adapter)`,
       );
     }
     for (const w of windows) {
-      const parts = [...w.by_process].map(([name, ticks]) => `${name}: ${percent(ticks, w.seconds)}%`);
-      console.log(`\n${w.rate} rounds/s by process: ${parts.join(', ')}`);
+      const parts = Object.entries(w.by_process).map(
+        ([name, ticks]) => `${name}: ${percent(ticks, w.seconds)}%`,
+      );
+      console.log(`\n${w.mode}, ${w.rate} rounds/s, by process: ${parts.join(', ')}`);
     }
-    const notable = events.filter((event) => event.type !== 'started' && event.type !== 'stderr');
-    if (notable.length > 0) console.log(`\nkeeper events: ${JSON.stringify(notable)}`);
+    if (events.length > 0) console.log(`\nkeeper events: ${JSON.stringify(events)}`);
   } finally {
-    await keeper?.stop();
     await lab?.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
+const workerAt = process.argv.indexOf('--worker');
+(workerAt === -1 ? main() : worker(process.argv.slice(workerAt + 1))).catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });

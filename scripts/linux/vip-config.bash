@@ -388,13 +388,26 @@ check_config() {
 #   table inet flip: sets vips4, leased4 (ipv4_addr), vips6, leased6 (ipv6_addr); chain input
 #     drops packets to an address in vips that is not in leased, chain output packets from one
 #     (TCP replies, ICMP, and IPv6 neighbour advertisements, which Linux sends from the target);
-#   table arp flip: sets vips4, leased4; chain input drops ARP requests for such an address,
-#     chain output ARP packets from it (replies and gratuitous ARP).
+#   table netdev flip: sets vips4, leased4; for each interface that carries leased addresses, chain
+#     arp_in_HEX (ingress, HEX: the interface's name in hex) drops ARP requests for such an address,
+#     chain arp_out_HEX (egress, Linux 5.16 or later) ARP packets from it (replies, the kernel's own
+#     requests, gratuitous ARP); chain refresh (ingress of lo) renews elements (below).
 # vips holds every address vip-up added under a lease (no timeout); leased holds them with a
 # timeout that every renewal resets (`add element ... timeout T expires T` updates an element in
 # place, in one transaction, so the set never lacks it between).
+#
+# Renewal by datagram: a UDP datagram to ADDRESS:NFT_REFRESH_PORT sent from the loopback address,
+# whose payload starts with the tables' token (8 random bytes, made with the tables), resets the
+# timeout of ADDRESS's elements in both tables, in the kernel, as the sender's sendto passes the
+# output hook and lo: `update` of an element that is there (the lookup before it keeps a lapsed
+# element from being added back; only a renew request or vip-up adds it). No process is woken: the
+# agent sends these at every lease round, and asks vip-lease only about once a second (see
+# vip-lease, `datagrams`). The input chain drops the datagram; one that would leave the host (its
+# address is not here: IPv6 routes it out) is dropped in output. Only root can read the token (it
+# is in the ruleset), so no other local user can keep a lease alive.
 
 readonly NFT_TIMEOUT_MS=800
+readonly NFT_REFRESH_PORT=9
 # The fence a host with the nftables fence can keep: the element timeout, plus room for the jiffy
 # of the commit and for nft carrying a renewal out after its deadline was checked.
 readonly NFT_FENCE_MIN_MS=1000
@@ -415,8 +428,10 @@ uptime_ms() {
   UPTIME_MS=$((10#${up%.*} * 1000 + 10#${up#*.} * 10))
 }
 
-readonly NFT_TABLES='
-create table inet flip
+# Sets NFT_TABLES_TEXT to the commands that make both tables, with token $1 (0x and 16 hex digits).
+nft_tables_text() {
+  local t=$1 ms=${NFT_TIMEOUT_MS}ms p=$NFT_REFRESH_PORT
+  NFT_TABLES_TEXT="create table inet flip
 add set inet flip vips4 { type ipv4_addr; }
 add set inet flip leased4 { type ipv4_addr; flags timeout; }
 add set inet flip vips6 { type ipv6_addr; }
@@ -424,42 +439,117 @@ add set inet flip leased6 { type ipv6_addr; flags timeout; }
 add chain inet flip input { type filter hook input priority -200; policy accept; }
 add rule inet flip input ip daddr @vips4 ip daddr != @leased4 drop
 add rule inet flip input ip6 daddr @vips6 ip6 daddr != @leased6 drop
+add rule inet flip input iifname \"lo\" udp dport $p @th,64,64 $t drop
 add chain inet flip output { type filter hook output priority -200; policy accept; }
 add rule inet flip output ip saddr @vips4 ip saddr != @leased4 drop
 add rule inet flip output ip6 saddr @vips6 ip6 saddr != @leased6 drop
-create table arp flip
-add set arp flip vips4 { type ipv4_addr; }
-add set arp flip leased4 { type ipv4_addr; flags timeout; }
-add chain arp flip input { type filter hook input priority 0; policy accept; }
-add rule arp flip input arp daddr ip @vips4 arp daddr ip != @leased4 drop
-add chain arp flip output { type filter hook output priority 0; policy accept; }
-add rule arp flip output arp saddr ip @vips4 arp saddr ip != @leased4 drop
-'
+add rule inet flip output udp dport $p @th,64,64 $t oifname != \"lo\" drop
+add rule inet flip output ip daddr @leased4 udp dport $p @th,64,64 $t update @leased4 { ip daddr timeout $ms }
+add rule inet flip output ip6 daddr @leased6 udp dport $p @th,64,64 $t update @leased6 { ip6 daddr timeout $ms }
+create table netdev flip
+add set netdev flip vips4 { type ipv4_addr; }
+add set netdev flip leased4 { type ipv4_addr; flags timeout; }
+add chain netdev flip refresh { type filter hook ingress device \"lo\" priority -500; policy accept; }
+add rule netdev flip refresh ip daddr @leased4 udp dport $p @th,64,64 $t update @leased4 { ip daddr timeout $ms }"
+}
 
-# Makes the two tables unless both are there. Returns 1 with NFT_ERROR set when that fails (or
-# only one of them is there: not flip's, or half deleted by hand).
+# Sets NFT_IFACE_TEXT to the commands that make (or make again, in place) the ARP chains of
+# interface $1 in table netdev flip.
+nft_iface_text() {
+  local name=$1 hex='' i c
+  for ((i = 0; i < ${#name}; i++)); do
+    printf -v c '%02x' "'${name:i:1}"
+    hex+=$c
+  done
+  NFT_IFACE_TEXT="add chain netdev flip arp_in_$hex { type filter hook ingress device \"$name\" priority -500; policy accept; }
+flush chain netdev flip arp_in_$hex
+add rule netdev flip arp_in_$hex arp daddr ip @vips4 arp daddr ip != @leased4 drop
+add chain netdev flip arp_out_$hex { type filter hook egress device \"$name\" priority -500; policy accept; }
+flush chain netdev flip arp_out_$hex
+add rule netdev flip arp_out_$hex arp saddr ip @vips4 arp saddr ip != @leased4 drop"
+}
+
+# Makes the two tables unless both are there, and the ARP chains of interface $1. Returns 1 with
+# NFT_ERROR set when that fails (or only one of the tables is there: not flip's, or half deleted
+# by hand). The tables of scripts before renewal by datagram (inet flip with arp flip) are
+# deleted and made afresh: the renewals that follow put their elements back.
 nft_tables() {
-  local tables
+  local tables out
   NFT_ERROR=''
   tables=$(nft list tables 2>&1) || {
     NFT_ERROR=${tables%%$'\n'*}
     return 1
   }
-  local inet=0 arp=0
+  if [[ $'\n'$tables$'\n' == *$'\ntable arp flip\n'* ]]; then
+    out='delete table arp flip'
+    if [[ $'\n'$tables$'\n' == *$'\ntable inet flip\n'* ]]; then out+='; delete table inet flip'; fi
+    nft "$out" >/dev/null 2>&1 || true
+    echo "$PROG: warning: replaced the nftables fence's tables of an earlier version (inet flip, arp flip)" >&2
+    tables=$(nft list tables 2>/dev/null) || tables=''
+  fi
+  local inet=0 netdev=0
   if [[ $'\n'$tables$'\n' == *$'\ntable inet flip\n'* ]]; then inet=1; fi
-  if [[ $'\n'$tables$'\n' == *$'\ntable arp flip\n'* ]]; then arp=1; fi
-  if ((inet == 1 && arp == 1)); then return 0; fi
-  if ((inet == 1 || arp == 1)); then
-    NFT_ERROR="only one of the tables 'inet flip' and 'arp flip' exists; delete it (nft delete table ...) so that both are made afresh"
+  if [[ $'\n'$tables$'\n' == *$'\ntable netdev flip\n'* ]]; then netdev=1; fi
+  if ((inet != netdev)); then
+    NFT_ERROR="only one of the tables 'inet flip' and 'netdev flip' exists; delete it (nft delete table ...) so that both are made afresh"
     return 1
   fi
+  if ((inet == 0)); then
+    nft_token_file || return 1
+    nft_tables_text "$NFT_TOKEN"
+    if ! out=$(nft -f - 2>&1 <<<"$NFT_TABLES_TEXT"); then
+      # Made meanwhile by another script (create fails on an existing table): fine if both are there.
+      tables=$(nft list tables 2>/dev/null) || tables=''
+      if [[ ! ($'\n'$tables$'\n' == *$'\ntable inet flip\n'* && $'\n'$tables$'\n' == *$'\ntable netdev flip\n'*) ]]; then
+        NFT_ERROR=${out%%$'\n'*}
+        return 1
+      fi
+    fi
+  fi
+  nft_iface_text "$1"
+  if ! out=$(nft -f - 2>&1 <<<"$NFT_IFACE_TEXT"); then
+    NFT_ERROR="cannot make the ARP chains of $1 in table netdev flip (the egress hook needs Linux 5.16 and nftables 1.0.1): ${out%%$'\n'*}"
+    return 1
+  fi
+}
+
+# The token of the tables, kept in a file that only root can read, so that tables made again (after
+# `nft flush ruleset`, by any script) have the same one, and the datagrams the agent sends go on
+# renewing.
+readonly NFT_TOKEN_FILE=${FLIP_NFT_TOKEN_FILE:-/run/flip/nftables-token}
+
+# Sets NFT_TOKEN to the token in NFT_TOKEN_FILE, made first (8 random bytes) when there is none.
+# Returns 1 with NFT_ERROR set when it can be neither read nor made.
+nft_token_file() {
+  local token='' tmp
+  NFT_TOKEN=''
+  if [[ ! -e $NFT_TOKEN_FILE ]]; then
+    read -r token < <(od -An -N8 -tx8 /dev/urandom 2>/dev/null) || token=''
+    if [[ $token =~ ^[0-9a-f]{16}$ ]] && mkdir -p -m 700 "${NFT_TOKEN_FILE%/*}" 2>/dev/null &&
+      tmp=$(umask 077 && mktemp "$NFT_TOKEN_FILE.XXXXXX" 2>/dev/null); then
+      # ln, not mv: the first script to make the file wins, and every other one reads its token.
+      printf '0x%s\n' "$token" >"$tmp" && ln "$tmp" "$NFT_TOKEN_FILE" 2>/dev/null || true
+      rm -f "$tmp"
+    fi
+  fi
+  read -r token <"$NFT_TOKEN_FILE" 2>/dev/null || token=''
+  if [[ ! $token =~ ^0x[0-9a-f]{16}$ ]]; then
+    NFT_ERROR="cannot read or make the fence's token in $NFT_TOKEN_FILE (0x and 16 hex digits)"
+    return 1
+  fi
+  NFT_TOKEN=$token
+}
+
+# Sets NFT_TOKEN to the tables' token (0x and 16 hex digits), or '' when it cannot be read.
+nft_token() {
   local out
-  if out=$(nft -f - 2>&1 <<<"$NFT_TABLES"); then return 0; fi
-  # Made meanwhile by another script (create fails on an existing table): fine if both are there.
-  tables=$(nft list tables 2>/dev/null) || tables=''
-  if [[ $'\n'$tables$'\n' == *$'\ntable inet flip\n'* && $'\n'$tables$'\n' == *$'\ntable arp flip\n'* ]]; then return 0; fi
-  NFT_ERROR=${out%%$'\n'*}
-  return 1
+  NFT_TOKEN=''
+  out=$(nft list chain netdev flip refresh 2>/dev/null) || return 0
+  # nft prints the value without its leading zeros.
+  if [[ $out =~ @th,64,64\ 0x([0-9a-f]{1,16})\  ]]; then
+    NFT_TOKEN=0000000000000000${BASH_REMATCH[1]}
+    NFT_TOKEN=0x${NFT_TOKEN: -16}
+  fi
 }
 
 # Checks FLIP_LEASE_FENCE_MS (dies when it is invalid, or below NFT_FENCE_MIN_MS) and returns 0
@@ -491,9 +581,9 @@ nft_fence_init() {
     fi
     return 0
   fi
-  if ! nft_tables; then
+  if ! nft_tables "$IFACE"; then
     if [[ -n $fence ]] && ((fence < LIFETIME_FENCE_MIN_MS)); then
-      die "$1" "a fence of $fence ms needs the nftables tables 'inet flip' and 'arp flip': $NFT_ERROR"
+      die "$1" "a fence of $fence ms needs the nftables fence's tables: $NFT_ERROR"
     fi
     echo "$PROG: warning: no nftables fence ($NFT_ERROR); the address lifetime alone bounds the lease" >&2
     return 0
@@ -513,8 +603,8 @@ nft_renew_commands() {
       leases+="$a timeout ${timeout}ms expires ${timeout}ms, "
     done
     list=${list%, } leases=${leases%, }
-    if [[ $vips == vips ]]; then cmds+="add element inet flip vips4 { $list }; add element arp flip vips4 { $list }; "; fi
-    cmds+="add element inet flip leased4 { $leases }; add element arp flip leased4 { $leases }; "
+    if [[ $vips == vips ]]; then cmds+="add element inet flip vips4 { $list }; add element netdev flip vips4 { $list }; "; fi
+    cmds+="add element inet flip leased4 { $leases }; add element netdev flip leased4 { $leases }; "
   fi
   if [[ -n $v6 ]]; then
     list='' leases=''
@@ -536,7 +626,7 @@ nft_end_commands() {
   if [[ ${3-} == vips ]]; then sets='leased vips'; fi
   for set in $sets; do
     if [[ $2 == 4 ]]; then
-      for table in 'inet flip' 'arp flip'; do
+      for table in 'inet flip' 'netdev flip'; do
         cmds+="add element $table ${set}4 { $a }; delete element $table ${set}4 { $a }; "
       done
     else

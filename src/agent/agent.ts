@@ -37,6 +37,7 @@ import { listsToRunner, runnerOptionsFor, systemsToRunner } from '../executor/fr
 import { type LaunchOptions, launchScript, resolveScript } from '../executor/launcher.js';
 import { LINUX_LEASE_LIFETIME_S } from '../executor/lease-fence.js';
 import {
+  LEASE_DATAGRAM_DEFAULTS,
   LeaseKeeper,
   type LeaseKeeperEvent,
   readUptimeMs,
@@ -311,7 +312,7 @@ export class Agent {
           fence_ms: system.fence_ms,
           cwd: configDir,
         },
-        { onEvent: (event) => this.#onKeeperEvent(system.name, event) },
+        { onEvent: (event) => this.#onKeeperEvent(system.name, event), datagrams: LEASE_DATAGRAM_DEFAULTS },
       ),
     );
   }
@@ -398,6 +399,14 @@ export class Agent {
     switch (event.type) {
       case 'started':
         this.log.debug({ system, pid: event.pid }, 'lease program started');
+        return;
+      case 'datagrams':
+        this.log.info(
+          { system, pid: event.pid, port: event.port },
+          event.port === undefined
+            ? 'lease program renews by request only'
+            : 'lease rounds renew by datagram between requests',
+        );
         return;
       case 'stderr':
         this.log.warn(

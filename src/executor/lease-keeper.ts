@@ -22,6 +22,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimer } from '../time/timer.js';
 import { groupExists, signalGroup, startErrorMessage } from './launcher.js';
+import {
+  type DatagramSender,
+  type DatagramTarget,
+  LoopbackDatagrams,
+  parseDatagramsReply,
+} from './lease-datagrams.js';
 import { LINUX_LEASE_LIFETIME_S } from './lease-fence.js';
 import { scriptPath } from './script-path.js';
 
@@ -91,7 +97,34 @@ export type LeaseKeeperEvent =
   /** A line the program wrote on stderr, cut to stderr_line_chars_max; `dropped` lines before it were not reported. */
   | { type: 'stderr'; pid: number; line: string; dropped: number }
   /** A request was refused because pending_max requests already wait for replies. */
-  | { type: 'overloaded'; pending: number };
+  | { type: 'overloaded'; pending: number }
+  /**
+   * The program answered `datagrams`: `port` is where renewal datagrams go (lease rounds between
+   * requests are datagrams from now on), or undefined when it renews only by request.
+   */
+  | { type: 'datagrams'; pid: number; port: number | undefined };
+
+/**
+ * Renewal by datagram (executor/lease-datagrams.ts), asked of every program run: a lease round
+ * sends datagrams instead of a request when the program agreed, the last request was sent less
+ * than request_every_ms ago and named every item of the round.
+ */
+export interface DatagramRenewal {
+  /** The addresses' lifetime asked for (`datagrams SEQ LIFETIME_S`): cleanup only, not the fence. */
+  lifetime_s: number;
+  /** A renew request at least this often (ms): it renews the lifetimes and puts lapsed elements back. */
+  request_every_ms: number;
+  /** The sender; LoopbackDatagrams by default. */
+  sender?: () => DatagramSender;
+}
+
+/**
+ * The agent's choice. Requests every second with a 2 s lifetime leave a second of delay before the
+ * watchdog deletes a live holder's address, as the 250 ms rounds with a 1 s lifetime left 750 ms.
+ * A frozen agent's address stays (unanswered: its elements lapsed) for up to 2 s after the last
+ * request, instead of 1 s.
+ */
+export const LEASE_DATAGRAM_DEFAULTS = { lifetime_s: 2, request_every_ms: 1000 } as const;
 
 export interface LeaseKeeperOptions {
   /** A reply later than this (since the request was sent, or since the previous reply) kills the program. */
@@ -117,6 +150,8 @@ export interface LeaseKeeperOptions {
   now?: () => number;
   /** This host's /proc/uptime in ms (CLOCK_BOOTTIME, 10 ms steps); read from /proc by default. */
   uptime_ms?: () => number;
+  /** Renewal by datagram, asked of each program run; off when absent. */
+  datagrams?: DatagramRenewal;
 }
 
 /** Defaults, each with why. */
@@ -179,7 +214,7 @@ export function uptimeDeadlineMs(deadline_ms: number, now_ms: number, uptime_ms:
 
 interface Pending {
   seq: number;
-  kind: 'renew' | 'sync';
+  kind: 'renew' | 'sync' | 'datagrams';
   resolve: (result: RenewResult) => void;
 }
 
@@ -208,6 +243,11 @@ interface Run {
   ended: Promise<void>;
   end: () => void;
   ending: boolean;
+  /** Where renewal datagrams go, once the program agreed to them. */
+  target: DatagramTarget | undefined;
+  /** When the last renew request was sent, and its items (for renewal by datagram). */
+  requested_at: number;
+  requested: ReadonlySet<string>;
 }
 
 export class LeaseKeeper {
@@ -224,6 +264,10 @@ export class LeaseKeeper {
   readonly #onEvent: (event: LeaseKeeperEvent) => void;
   readonly #now: () => number;
   readonly #uptime_ms: () => number;
+  readonly #datagrams: DatagramRenewal | undefined;
+  #sender: DatagramSender | undefined;
+  /** Datagram rounds whose sends have not all completed. */
+  readonly #sending = new Set<Promise<unknown>>();
 
   #run: Run | undefined;
   #seq = 0;
@@ -251,6 +295,15 @@ export class LeaseKeeper {
     this.#now = options.now ?? (() => performance.now());
     this.#uptime_ms = options.uptime_ms ?? readUptimeMs;
     this.#backoff_ms = this.#backoff_min;
+    this.#datagrams = options.datagrams;
+    if (
+      this.#datagrams !== undefined &&
+      (!Number.isSafeInteger(this.#datagrams.lifetime_s) ||
+        this.#datagrams.lifetime_s < 1 ||
+        this.#datagrams.lifetime_s > 86_400 ||
+        !(this.#datagrams.request_every_ms * 2 <= this.#datagrams.lifetime_s * 1000))
+    )
+      throw new RangeError('datagrams: lifetime_s must be 1 to 86400 s and at least twice request_every_ms');
     const lifetime_s = program.lifetime_s ?? LINUX_LEASE_LIFETIME_S;
     if (!Number.isSafeInteger(lifetime_s) || lifetime_s < 1)
       throw new RangeError(`lifetime_s must be a whole number of seconds >= 1, not ${lifetime_s}`);
@@ -293,6 +346,19 @@ export class LeaseKeeper {
       this.#onEvent({ type: 'overloaded', pending: run.pending.length });
       return Promise.resolve({ status: 'unavailable', reason: 'too many requests wait for a reply' });
     }
+    const target = run.target;
+    if (target !== undefined && this.#datagrams !== undefined) {
+      const now = this.#now();
+      if (
+        now - run.requested_at < this.#datagrams.request_every_ms &&
+        items.every((item) => run.requested.has(item))
+      ) {
+        // The deadline is checked here, and the datagrams are handed to the kernel right after
+        // (on the next tick at the latest: dgram resolves the literal addresses asynchronously).
+        if (now > deadline_ms) return Promise.resolve({ status: 'stale' });
+        return this.#refresh(target, items);
+      }
+    }
     let uptime_deadline: number;
     try {
       const uptime = this.#uptime_ms();
@@ -304,13 +370,36 @@ export class LeaseKeeper {
       });
     }
     const seq = ++this.#seq;
+    run.requested_at = this.#now();
+    run.requested = new Set(items);
     return new Promise<RenewResult>((resolve) => {
       this.#send(
         run,
-        { seq, kind: 'renew', resolve },
+        {
+          seq,
+          kind: 'renew',
+          resolve: (result) => {
+            // Not carried out: the next round asks the program again.
+            if (result.status !== 'ok') run.requested_at = Number.NEGATIVE_INFINITY;
+            resolve(result);
+          },
+        },
         `renew ${seq} ${uptime_deadline} ${items.join(' ')}\n`,
       );
     });
+  }
+
+  /** A lease round by datagram: one to each item; `renewed` counts those the kernel took. */
+  #refresh(target: DatagramTarget, items: readonly string[]): Promise<RenewResult> {
+    const datagrams = this.#datagrams!;
+    this.#sender ??= datagrams.sender?.() ?? new LoopbackDatagrams();
+    const sender = this.#sender;
+    const round = Promise.all(items.map((item) => sender.send(item, target.port, target.token))).then(
+      (sent): RenewResult => ({ status: 'ok', renewed: sent.filter(Boolean).length }),
+    );
+    this.#sending.add(round);
+    void round.then(() => this.#sending.delete(round));
+    return round;
   }
 
   /**
@@ -318,6 +407,14 @@ export class LeaseKeeper {
    * sync sent after them, or its process group is gone. Does not start the program. Never rejects.
    */
   sync(): Promise<void> {
+    // Datagrams already handed over are in the kernel once their sends complete.
+    const sends = [...this.#sending];
+    const program = this.#syncProgram();
+    if (sends.length === 0) return program;
+    return Promise.all([program, ...sends]).then(() => {});
+  }
+
+  #syncProgram(): Promise<void> {
     const run = this.#run;
     if (run === undefined) return Promise.resolve();
     if (run.ending || run.stopping || run.killed_at !== undefined || run.exited) return run.ended;
@@ -337,6 +434,7 @@ export class LeaseKeeper {
     if (this.#stop_promise !== undefined) return this.#stop_promise;
     const run = this.#run;
     if (run === undefined) {
+      this.#sender?.close();
       this.#stop_promise = Promise.resolve();
       return this.#stop_promise;
     }
@@ -346,7 +444,7 @@ export class LeaseKeeper {
       const timer = setTimer(() => this.#kill(run), this.#stop_wait_ms);
       void run.ended.then(() => clearTimeout(timer));
     }
-    this.#stop_promise = run.ended;
+    this.#stop_promise = run.ended.then(() => this.#sender?.close());
     return this.#stop_promise;
   }
 
@@ -422,6 +520,9 @@ export class LeaseKeeper {
       ended,
       end,
       ending: false,
+      target: undefined,
+      requested_at: Number.NEGATIVE_INFINITY,
+      requested: new Set(),
     };
     this.#run = run;
     child.stdin?.on('error', () => {
@@ -445,6 +546,14 @@ export class LeaseKeeper {
       if (run.killed_at === undefined) this.#kill(run, false);
     });
     this.#onEvent({ type: 'started', pid });
+    if (this.#datagrams !== undefined) {
+      const seq = ++this.#seq;
+      this.#send(
+        run,
+        { seq, kind: 'datagrams', resolve: () => {} },
+        `datagrams ${seq} ${this.#datagrams.lifetime_s}\n`,
+      );
+    }
     return undefined;
   }
 
@@ -522,7 +631,17 @@ export class LeaseKeeper {
       return false;
     }
     let result: RenewResult;
-    if (word === 'ok' && rest !== undefined && /^\d{1,9}$/.test(rest)) {
+    if (head.kind === 'datagrams') {
+      // A program that does not know the request answers it as a bad one: renewal by request only.
+      const target = word === 'ok' ? parseDatagramsReply(rest) : word === 'error' ? 'none' : undefined;
+      if (target === undefined) {
+        this.#badReply(run, line);
+        return false;
+      }
+      run.target = target === 'none' ? undefined : target;
+      this.#onEvent({ type: 'datagrams', pid: run.pid, port: run.target?.port });
+      result = { status: 'ok', renewed: 0 };
+    } else if (word === 'ok' && rest !== undefined && /^\d{1,9}$/.test(rest)) {
       result = { status: 'ok', renewed: Number(rest) };
     } else if (word === 'stale' && rest === undefined) {
       result = { status: 'stale' };

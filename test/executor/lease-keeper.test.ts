@@ -8,7 +8,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type DatagramSender, parseDatagramsReply } from '../../src/executor/lease-datagrams.js';
 import {
+  LEASE_DATAGRAM_DEFAULTS,
   LEASE_KEEPER_DEFAULTS,
   LeaseKeeper,
   type LeaseKeeperEvent,
@@ -358,5 +360,185 @@ describe('executor: LeaseKeeper', () => {
 
   it('has defaults that match the contract', () => {
     assert.equal(LEASE_KEEPER_DEFAULTS.stall_ms, 1000);
+  });
+});
+
+/** A sender that records each datagram and answers as `ok` says; `hold` keeps the sends pending until released. */
+class FakeSender implements DatagramSender {
+  sent: Array<{ address: string; port: number; payload: string }> = [];
+  held: Array<() => void> = [];
+  hold = false;
+  closed = false;
+  constructor(readonly ok: (address: string) => boolean = () => true) {}
+  send(address: string, port: number, payload: Buffer): Promise<boolean> {
+    this.sent.push({ address, port, payload: payload.toString('hex') });
+    const result = this.ok(address);
+    if (!this.hold) return Promise.resolve(result);
+    return new Promise((resolve) => this.held.push(() => resolve(result)));
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+describe('executor: LeaseKeeper, renewal by datagram', () => {
+  const TOKEN = '0x0102030405060708';
+
+  it('parses the reply to `datagrams`', () => {
+    assert.deepEqual(parseDatagramsReply('9 0x00ff00ff00ff00ff'), {
+      port: 9,
+      token: Buffer.from('00ff00ff00ff00ff', 'hex'),
+    });
+    assert.equal(parseDatagramsReply('0'), 'none');
+    for (const bad of [
+      undefined,
+      '',
+      '9',
+      '0 0x0102030405060708',
+      '70000 0x0102030405060708',
+      '9 0x0102',
+      '9 0xZZ02030405060708',
+    ])
+      assert.equal(parseDatagramsReply(bad), undefined, String(bad));
+  });
+
+  it('asks at start; between requests a round is datagrams to the items, a request once a second or for a new item', async () => {
+    const record = join(dir, 'datagrams.rec');
+    const sender = new FakeSender((address) => address !== '10.0.0.9');
+    const { keeper: k, events } = keeper(
+      'lease-echo',
+      { FLIP_TEST_RECORD: record, FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
+      { datagrams: { lifetime_s: 2, request_every_ms: 300, sender: () => sender } },
+    );
+    try {
+      const deadline = () => performance.now() + 5000;
+      assert.deepEqual(await k.renew(['10.0.0.1', '10.0.0.2'], deadline()), { status: 'ok', renewed: 2 });
+      assert.deepEqual(
+        lines(record)
+          .slice(1)
+          .map((line) => line.split(' ')[0]),
+        ['datagrams', 'renew'],
+      );
+      assert.equal(lines(record)[1], 'datagrams 1 2');
+      assert.ok(events.some((event) => event.type === 'datagrams' && event.port === 9));
+      // Within request_every_ms, the same items (or fewer): datagrams only.
+      assert.deepEqual(await k.renew(['10.0.0.1', '10.0.0.2'], deadline()), { status: 'ok', renewed: 2 });
+      assert.deepEqual(await k.renew(['10.0.0.2'], deadline()), { status: 'ok', renewed: 1 });
+      assert.equal(lines(record).length, 3, 'no request for them');
+      assert.deepEqual(sender.sent, [
+        { address: '10.0.0.1', port: 9, payload: '0102030405060708' },
+        { address: '10.0.0.2', port: 9, payload: '0102030405060708' },
+        { address: '10.0.0.2', port: 9, payload: '0102030405060708' },
+      ]);
+      // A past deadline: stale, and nothing sent.
+      assert.deepEqual(await k.renew(['10.0.0.1'], performance.now() - 1), { status: 'stale' });
+      assert.equal(sender.sent.length, 3);
+      // A new item: a request.
+      await k.renew(['10.0.0.1', '10.0.0.3'], deadline());
+      assert.match(lines(record).at(-1)!, /^renew 3 \d+ 10\.0\.0\.1 10\.0\.0\.3$/);
+      // A send the kernel refused counts as not renewed.
+      await k.renew(['10.0.0.1', '10.0.0.3'], deadline());
+      assert.equal(sender.sent.length, 5);
+      // request_every_ms after the last request: a request again.
+      await sleep(350);
+      await k.renew(['10.0.0.1', '10.0.0.3'], deadline());
+      assert.match(lines(record).at(-1)!, /^renew 4 /);
+      assert.equal(sender.sent.length, 5);
+    } finally {
+      await k.stop();
+    }
+    assert.equal(sender.closed, true, 'stop closes the sockets');
+  });
+
+  it('counts the items whose datagram the kernel refused as not renewed', async () => {
+    const sender = new FakeSender((address) => address !== '10.0.0.9');
+    const { keeper: k } = keeper(
+      'lease-echo',
+      { FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender } },
+    );
+    try {
+      await k.renew(['10.0.0.1', '10.0.0.9'], performance.now() + 5000);
+      assert.deepEqual(await k.renew(['10.0.0.1', '10.0.0.9'], performance.now() + 5000), {
+        status: 'ok',
+        renewed: 1,
+      });
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('sync waits for datagrams still being sent', async () => {
+    const sender = new FakeSender();
+    const { keeper: k } = keeper(
+      'lease-echo',
+      { FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender } },
+    );
+    try {
+      await k.renew(['10.0.0.1'], performance.now() + 5000);
+      sender.hold = true;
+      void k.renew(['10.0.0.1'], performance.now() + 5000);
+      let synced = false;
+      const sync = k.sync().then(() => {
+        synced = true;
+      });
+      await sleep(100);
+      assert.equal(synced, false, 'a datagram is still on its way');
+      for (const release of sender.held) release();
+      await sync;
+      assert.equal(synced, true);
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('renews by request only when the program does not know `datagrams`, or says 0', async () => {
+    for (const answer of [undefined, '0']) {
+      const record = join(dir, `no-datagrams-${answer ?? 'old'}.rec`);
+      const sender = new FakeSender();
+      const env: Record<string, string> = { FLIP_TEST_RECORD: record };
+      if (answer !== undefined) env.FLIP_TEST_DATAGRAMS = answer;
+      const { keeper: k, events } = keeper('lease-echo', env, {
+        datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender },
+      });
+      try {
+        for (let round = 0; round < 3; round++) await k.renew(['10.0.0.1'], performance.now() + 5000);
+        assert.deepEqual(
+          lines(record)
+            .slice(1)
+            .map((line) => line.split(' ')[0]),
+          ['datagrams', 'renew', 'renew', 'renew'],
+          String(answer),
+        );
+        assert.equal(sender.sent.length, 0);
+        assert.ok(events.some((event) => event.type === 'datagrams' && event.port === undefined));
+        assert.ok(!events.some((event) => event.type === 'bad_reply'));
+      } finally {
+        await k.stop();
+      }
+    }
+  });
+
+  it('kills a program whose answer to `datagrams` is malformed', async () => {
+    const { keeper: k, events } = keeper(
+      'lease-echo',
+      { FLIP_TEST_DATAGRAMS: '9 0x12' },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => new FakeSender() } },
+    );
+    try {
+      assert.deepEqual(await k.renew(['10.0.0.1'], performance.now() + 5000), { status: 'killed' });
+      assert.ok(events.some((event) => event.type === 'bad_reply' && event.line === 'ok 1 9 0x12'));
+    } finally {
+      await k.stop();
+    }
+  });
+
+  it('refuses a lifetime shorter than two request intervals', () => {
+    assert.throws(
+      () => new LeaseKeeper(program('lease-echo'), { datagrams: { lifetime_s: 1, request_every_ms: 600 } }),
+      RangeError,
+    );
+    assert.ok(LEASE_DATAGRAM_DEFAULTS.request_every_ms * 2 <= LEASE_DATAGRAM_DEFAULTS.lifetime_s * 1000);
   });
 });

@@ -35,7 +35,7 @@ table inet flip {
 \t\telements = { fd77::0100 timeout 900ms expires 4ms }
 \t}
 }
-table arp flip {
+table netdev flip {
 \tset leased4 {
 \t\ttype ipv4_addr
 \t\tflags timeout

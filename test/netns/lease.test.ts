@@ -32,7 +32,7 @@ import {
   VIP_LEASE,
   VIP_UP,
 } from '../../src/testing/netns/harness.js';
-import { parseFence } from '../../src/testing/netns/lease-elements.js';
+import { nftDurationMs, parseFence } from '../../src/testing/netns/lease-elements.js';
 import {
   AddressMonitor,
   ElementMonitor,
@@ -40,10 +40,12 @@ import {
   LeaseLine,
   leaseWrapper,
 } from '../../src/testing/netns/lease-lab.js';
+import { PACKAGE_ROOT } from '../../src/testing/paths.js';
 import { Random } from '../../src/testing/seeded.js';
 import { poll, sleep } from '../../src/testing/wait.js';
 
 const TOOLS = ['ip', 'nft', 'awk'];
+const SEND_DATAGRAMS = join(PACKAGE_ROOT, 'src/testing/netns/send-datagrams.ts');
 const skip = netnsTestSkip(TOOLS);
 const SERVERS = ['s1', 's2', 's3', 's4', 's5', 's6'];
 /** The expiry trials: lanes run in parallel, one per namespace (the first four IPv4, then IPv6). */
@@ -600,14 +602,14 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       const leases = () => ({
         v4: monitor.timeouts('inet flip', 'leased4', v4).length,
         v6: monitor.timeouts('inet flip', 'leased6', v6).length,
-        arp: monitor.timeouts('arp flip', 'leased4', v4).length,
+        arp: monitor.timeouts('netdev flip', 'leased4', v4).length,
       });
       const before = leases();
-      await lab!.exec(host, ['nft', 'delete table inet flip; delete table arp flip'], { check: true });
+      await lab!.exec(host, ['nft', 'delete table inet flip; delete table netdev flip'], { check: true });
       assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
       const ruleset = (await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout;
       assert.ok(
-        ruleset.includes('table inet flip {') && ruleset.includes('table arp flip {'),
+        ruleset.includes('table inet flip {') && ruleset.includes('table netdev flip {'),
         'tables made again',
       );
       const after = await poll(
@@ -619,7 +621,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       );
       assert.ok(
         after,
-        `leased again in the new tables (inet v4, v6; arp v4): ${JSON.stringify([before, leases()])}`,
+        `leased again in the new tables (inet v4, v6; netdev v4): ${JSON.stringify([before, leases()])}`,
       );
       await keeper.proc.waitForOutput(/tables were missing; made them again/, 2000);
       // vip-down deletes the address and ends the lease.
@@ -635,6 +637,139 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
     } finally {
       await lab!.stop(monitor.proc);
       await keeper.end();
+    }
+  });
+
+  it('renewal by datagram: `datagrams` gives the port and token; a datagram from loopback resets an element that is there, in both tables, never one that lapsed, never without the token, and never leaves the host', async (t) => {
+    const host = 's5';
+    const env = { FLIP_LEASE_LIFETIME_S: '1', FLIP_LEASE_FENCE_MS: String(NFT_FENCE_MS) };
+    const keeper = await startLease(host, CONFIG);
+    const [v4, v6] = [lab!.vip(60), lab!.vip6(60)];
+    // Not on this host: an IPv4 address nowhere, an IPv6 one on s4 (so that it could be reached).
+    const [away4, away6] = [lab!.vip(61), lab!.vip6(61)];
+    await lab!.exec('s4', ['ip', 'address', 'add', `${away6}/128`, 'dev', 'eth0', 'nodad'], { check: true });
+    await lab!.exec(
+      's4',
+      [
+        'nft',
+        'add table netdev count; add chain netdev count in { type filter hook ingress device "eth0" priority 0; }; add rule netdev count in udp dport 9 counter',
+      ],
+      { check: true },
+    );
+    const sender = lab!.spawn(host, [process.execPath, '--import', 'tsx', SEND_DATAGRAMS], {
+      stdin: true,
+      cwd: PACKAGE_ROOT,
+    });
+    const answers: string[] = [];
+    const waiting: Array<(line: string) => void> = [];
+    let buffer = '';
+    sender.child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const next = waiting.shift();
+        if (next === undefined) answers.push(line);
+        else next(line);
+      }
+    });
+    const answer = () =>
+      new Promise<string>((resolve, reject) => {
+        const early = answers.shift();
+        if (early !== undefined) return resolve(early);
+        const timer = setTimeout(
+          () => reject(new Error(`send-datagrams did not answer: ${sender.output().slice(-400)}`)),
+          20_000,
+        );
+        waiting.push((line) => {
+          clearTimeout(timer);
+          resolve(line);
+        });
+      });
+    const expiring = async () => {
+      const ruleset = (await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout;
+      const inet = parseFence(ruleset).elements;
+      const netdev = /table netdev flip \{[\s\S]*?set leased4 \{[\s\S]*?\n\t\}/.exec(ruleset)?.[0] ?? '';
+      const arp = new RegExp(`${v4.replaceAll('.', '\\.')} timeout \\S+ expires (\\S+?)[,\\s}]`).exec(
+        netdev,
+      )?.[1];
+      return {
+        v4: inet.get(canonicalIp(v4))?.expires_ms,
+        v6: inet.get(canonicalIp(v6))?.expires_ms,
+        arp: arp === undefined ? undefined : nftDurationMs(arp),
+      };
+    };
+    try {
+      assert.equal(await answer(), 'ready');
+      for (const address of [v4, v6]) {
+        const config = address === v4 ? CONFIG : CONFIG6;
+        await lab!.exec(host, [VIP_UP, address, JSON.stringify(config)], { env, check: true });
+      }
+      const reply = await keeper.request(`datagrams ${keeper.nextSeq()} 2`);
+      const match = /^ok \d+ (\d+) (0x[0-9a-f]{16})$/.exec(reply);
+      assert.ok(match, `datagrams answered: ${reply}`);
+      const [port, token] = [match[1]!, match[2]!];
+      assert.equal(port, '9');
+      const send = async (addresses: string[], with_token = token) => {
+        sender.child.stdin?.write(`${port} ${with_token} ${addresses.join(' ')}\n`);
+        return JSON.parse(await answer()) as boolean[];
+      };
+      assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
+      // The renewal gave the lifetime of `datagrams`: 2 s.
+      for (const address of [v4, v6]) {
+        const copy = (await copies(host, address))[0];
+        assert.ok(
+          copy?.valid_life_time === 2 || copy?.valid_life_time === 1,
+          `${address}: ${JSON.stringify(copy)}`,
+        );
+      }
+      // Datagrams every 200 ms for 1.6 s, twice the element's timeout: the elements last.
+      const started = performance.now();
+      while (performance.now() - started < 2 * NFT_LEASE_TIMEOUT_MS) {
+        assert.deepEqual(await send([v4, v6]), [true, true]);
+        await sleep(200);
+      }
+      assert.deepEqual(await send([v4, v6]), [true, true]);
+      const fresh = await expiring();
+      t.diagnostic(`left of the elements just after a datagram: ${JSON.stringify(fresh)}`);
+      for (const [name, ms] of Object.entries(fresh))
+        assert.ok(ms !== undefined && ms > NFT_LEASE_TIMEOUT_MS - 400, `${name} renewed by datagram: ${ms}`);
+      // A renew request (the agent sends one a second): the addresses' lifetime again, 2 s.
+      assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
+      // Without the token: nothing renewed; the elements run out.
+      await sleep(300);
+      const before = await expiring();
+      assert.deepEqual(await send([v4, v6], '0x0000000000000001'), [true, true]);
+      const after = await expiring();
+      for (const name of ['v4', 'v6', 'arp'] as const)
+        assert.ok(
+          after[name] === undefined || (before[name] !== undefined && after[name]! <= before[name]!),
+          `${name} not renewed without the token: ${before[name]} then ${after[name]}`,
+        );
+      // Lapsed: a datagram does not add the element back (only a renewal by request does); the
+      // addresses are still there (their lifetime has a second left).
+      await sleep(NFT_LEASE_TIMEOUT_MS - 200);
+      assert.deepEqual(await expiring(), { v4: undefined, v6: undefined, arp: undefined });
+      assert.deepEqual(await send([v4, v6]), [true, true]);
+      assert.deepEqual(await expiring(), { v4: undefined, v6: undefined, arp: undefined });
+      assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
+      assert.ok((await expiring()).v4 !== undefined, 'a renew request puts it back');
+      // Not on this host: the kernel refuses the IPv4 one, the fence drops the IPv6 one, s4 gets nothing.
+      assert.deepEqual(await send([away4, away6]), [false, false]);
+      await sleep(100);
+      const counted = (
+        await lab!.exec('s4', ['nft', 'list', 'chain', 'netdev', 'count', 'in'], { check: true })
+      ).stdout;
+      assert.match(counted, /counter packets 0 /, 'no datagram left the host');
+    } finally {
+      sender.child.stdin?.end();
+      await lab!.stop(sender);
+      await keeper.end();
+      await lab!.exec('s4', ['nft', 'delete table netdev count']);
+      for (const address of [v4, v6]) {
+        const config = address === v4 ? CONFIG : CONFIG6;
+        await lab!.exec(host, [VIP_DOWN, address, JSON.stringify(config)]);
+      }
     }
   });
 

@@ -39,7 +39,12 @@ async function pairLab(spec: Partial<SystemSpec>, setup?: (dir: string) => void)
   });
   setup?.(cluster.dir);
   const monitor = await HolderMonitor.start(lab, [vip]);
-  await cluster.startAll();
+  // s1 and the witness first: started together with s2 on a loaded host, s2 can plan before it
+  // hears s1 and take the VIP, which under `preempt: false` then stays on s2.
+  await cluster.startAll(['s1', 'w']);
+  await waitForHolder(monitor, vip, 's1', 30_000);
+  await cluster.start('s2');
+  await cluster.waitForPlacement({ timeoutMs: 30_000 });
   await waitForHolder(monitor, vip, 's1', 30_000);
   return { lab, vip, cluster, monitor };
 }
