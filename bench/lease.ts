@@ -9,7 +9,11 @@
  * the process that drives it (the adapter, its datagrams, and the benchmark's timers).
  *
  * The driving process runs inside the namespace (this file again, with --worker), since datagrams
- * go to the namespace's own loopback. Needs root. Figures, not a test. Run: npm run bench:lease
+ * go to the namespace's own loopback. Then, the whole cost: three real agents (a `single` pair and
+ * a witness, flip's defaults) idle for 30 s with 10 leased VIPs on the holder, each agent's CPU and
+ * its lease program's (with its coprocesses), by process tree.
+ *
+ * Needs root. Figures, not a test. Run: npm run bench:lease
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +27,7 @@ import {
   type LeaseKeeperEvent,
   type RenewResult,
 } from '../src/executor/lease-keeper.js';
+import { FlipCluster } from '../src/testing/netns/flip-lab.js';
 import { createLab, type Lab, requireNetns, VIP_LEASE } from '../src/testing/netns/harness.js';
 import { childPids, cpuTicks, processName } from '../src/testing/netns/lease-lab.js';
 import { PACKAGE_ROOT } from '../src/testing/paths.js';
@@ -109,6 +114,62 @@ async function measure(keeper: LeaseKeeper, items: string[], mode: Mode, rate: n
 
 const percent = (ticks: number, seconds: number) => ((ticks / TICKS_PER_S / seconds) * 100).toFixed(2);
 
+/** The ticks of `pid` and of every live descendant, by pid (with the name of each). */
+function treeTicks(pid: number, into = new Map<number, { name: string; ticks: number }>()) {
+  into.set(pid, { name: processName(pid), ticks: cpuTicks(pid).self });
+  for (const child of childPids(pid)) treeTicks(child, into);
+  return into;
+}
+
+interface IdleAgent {
+  server: string;
+  /** % of a core over the window: the agent's node process, and everything below it (the lease program, its coprocesses). */
+  agent: number;
+  lease: number;
+  processes: string;
+}
+
+/** Three agents idle with 10 leased VIPs on the holder: each one's CPU over SECONDS. */
+async function idleAgents(lab: Lab): Promise<IdleAgent[]> {
+  const vips = Array.from({ length: ADDRESSES }, (_, i) => lab.vip(i));
+  const cluster = new FlipCluster(lab, {
+    servers: { s1: { priority: 1, systems: ['vip'] }, s2: { priority: 2, systems: ['vip'] }, w: {} },
+    systems: { vip: { type: 'single', data: vips, lease: true } },
+    quorum: 2,
+    key: 'bench',
+  });
+  await cluster.startAll();
+  await cluster.waitForPlacement({ timeoutMs: 60_000 });
+  // Past the start-up (scripts, the first plans and replica catch-up).
+  await sleep(10_000);
+  const servers = ['s1', 's2', 'w'];
+  const before = new Map(servers.map((id) => [id, treeTicks(cluster.pid(id))]));
+  const started = performance.now();
+  await sleep(SECONDS * 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const figures = servers.map((server) => {
+    const root = cluster.pid(server);
+    const after = treeTicks(root);
+    const was = before.get(server)!;
+    let agent = 0;
+    let lease = 0;
+    const parts: string[] = [];
+    for (const [pid, { name, ticks }] of after) {
+      const delta = ticks - (was.get(pid)?.ticks ?? 0);
+      if (pid === root) agent += delta;
+      else lease += delta;
+      if (delta > 0) parts.push(`${name} ${percent(delta, seconds)}%`);
+    }
+    return {
+      server,
+      agent: (agent / TICKS_PER_S / seconds) * 100,
+      lease: (lease / TICKS_PER_S / seconds) * 100,
+      processes: parts.join(', '),
+    };
+  });
+  return figures;
+}
+
 /** Inside the namespace: measures each mode at each rate, one keeper per mode; prints the windows as JSON. */
 async function worker(items: string[]): Promise<void> {
   const windows: Window[] = [];
@@ -161,11 +222,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flip-bench-lease-'));
   let lab: Lab | undefined;
   try {
-    lab = await createLab({ servers: ['s1'] });
+    lab = await createLab({ servers: ['s1', 's2', 'w'] });
     const items = Array.from({ length: ADDRESSES }, (_, i) => lab!.vip(i));
     const progress = progressOnStderr();
     const total = MODES.length * RATES.length;
-    progress.begin('bench:lease', total, 'windows');
+    progress.begin('bench:lease', total + 1, 'windows');
     const run = lab.spawn(
       's1',
       [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', ...items],
@@ -187,6 +248,10 @@ async function main(): Promise<void> {
     if (code !== 0 || line === undefined)
       throw new Error(`the worker failed (exit ${code}): ${run.output().slice(-2000)}`);
     const { windows, events } = JSON.parse(line) as { windows: Window[]; events: LeaseKeeperEvent[] };
+    progress.begin('bench:lease', total + 1, 'windows');
+    progress.update(total, 0);
+    const idle = await idleAgents(lab);
+    progress.end();
 
     const cpu = cpus();
     console.log(
@@ -230,6 +295,19 @@ async function main(): Promise<void> {
       console.log(`\n${w.mode}, ${w.rate} rounds/s, by process: ${parts.join(', ')}`);
     }
     if (events.length > 0) console.log(`\nkeeper events: ${JSON.stringify(events)}`);
+    console.log(
+      `\nIdle agents, flip's defaults, a single pair (s1, s2) and a witness (w), ${ADDRESSES} VIPs leased ` +
+        `through vip-lease on the holder s1, ${SECONDS} s:\n`,
+    );
+    console.log(
+      '| server | agent (node), % of a core | lease program and its coprocesses, % of a core | total |',
+    );
+    console.log('| --- | --- | --- | --- |');
+    for (const f of idle)
+      console.log(
+        `| ${f.server} | ${f.agent.toFixed(2)} | ${f.lease.toFixed(2)} | ${(f.agent + f.lease).toFixed(2)} |`,
+      );
+    for (const f of idle) console.log(`\n${f.server} by process: ${f.processes || 'nothing'}`);
   } finally {
     await lab?.destroy();
     rmSync(dir, { recursive: true, force: true });

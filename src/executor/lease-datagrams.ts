@@ -25,7 +25,12 @@ export interface DatagramTarget {
 
 /** Sends renewal datagrams. An interface so that tests can stand in for the kernel. */
 export interface DatagramSender {
-  /** Sends `payload` to address:port; resolves whether the kernel took it (never rejects). */
+  /** Makes ready to send (binds the sockets); resolves when done, also when that failed. */
+  open(): Promise<void>;
+  /**
+   * Sends `payload` to address:port; resolves whether the kernel took it (never rejects). The
+   * datagram is handed to the kernel within this call (false when the sender is not open yet).
+   */
   send(address: string, port: number, payload: Buffer): Promise<boolean>;
   close(): void;
 }
@@ -40,43 +45,72 @@ export function parseDatagramsReply(rest: string | undefined): DatagramTarget | 
   return { port, token: Buffer.from(match[2]!, 'hex') };
 }
 
-/** The real sender: one socket per family, bound to the loopback address, opened on first use. */
+/** The real sender: one socket per family, bound to the loopback address by open(). */
 export class LoopbackDatagrams implements DatagramSender {
-  #v4: Promise<Socket> | undefined;
-  #v6: Promise<Socket> | undefined;
+  #v4: Socket | undefined;
+  #v6: Socket | undefined;
+  #opening: Promise<void> | undefined;
   #closed = false;
+
+  open(): Promise<void> {
+    this.#opening ??= Promise.all([
+      openSocket('udp4', '127.0.0.1').then(
+        (socket) => this.#keep(socket, 4),
+        () => {},
+      ),
+      // A host without IPv6 on lo: its IPv6 items are renewed by request only.
+      openSocket('udp6', '::1').then(
+        (socket) => this.#keep(socket, 6),
+        () => {},
+      ),
+    ]).then(() => {});
+    return this.#opening;
+  }
+
+  #keep(socket: Socket, family: 4 | 6): void {
+    if (this.#closed) socket.close();
+    else if (family === 4) this.#v4 = socket;
+    else this.#v6 = socket;
+  }
 
   send(address: string, port: number, payload: Buffer): Promise<boolean> {
     const family = isIP(address);
-    if (family === 0 || this.#closed) return Promise.resolve(false);
-    if (family === 4) this.#v4 ??= openSocket('udp4', '127.0.0.1');
-    else this.#v6 ??= openSocket('udp6', '::1');
-    const socket = family === 4 ? this.#v4! : this.#v6!;
-    return socket.then(
-      (s) =>
-        new Promise<boolean>((resolve) => {
-          try {
-            s.send(payload, port, address, (error) => resolve(error === null || error === undefined));
-          } catch {
-            resolve(false);
-          }
-        }),
-      () => false,
-    );
+    const socket = family === 4 ? this.#v4 : family === 6 ? this.#v6 : undefined;
+    if (socket === undefined || this.#closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      try {
+        // With the literal-address lookup below, dgram calls sendto within this call.
+        socket.send(payload, port, address, (error) => resolve(error === null || error === undefined));
+      } catch {
+        resolve(false);
+      }
+    });
   }
 
   close(): void {
     this.#closed = true;
-    for (const socket of [this.#v4, this.#v6])
-      socket?.then(
-        (s) => s.close(),
-        () => {},
-      );
+    this.#v4?.close();
+    this.#v6?.close();
+    this.#v4 = undefined;
+    this.#v6 = undefined;
   }
 }
 
+/**
+ * dgram resolves a destination through dns.lookup, which answers even an IP literal on a later
+ * tick; the items are literals, so this lookup answers at once, and the datagram goes to the
+ * kernel within send(), right after the caller's deadline check.
+ */
+function literal(
+  address: string,
+  _options: unknown,
+  callback: (error: Error | null, address: string, family: number) => void,
+): void {
+  callback(null, address, isIP(address));
+}
+
 function openSocket(type: 'udp4' | 'udp6', address: string): Promise<Socket> {
-  const socket = createSocket(type === 'udp6' ? { type, ipv6Only: true } : { type });
+  const socket = createSocket({ type, lookup: literal, ...(type === 'udp6' ? { ipv6Only: true } : {}) });
   return new Promise<Socket>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, address, () => {

@@ -87,8 +87,11 @@ export const NFT_LATE_TIMEOUT_MIN_MS = 100;
 /**
  * Within how many ms of its last renewal a host with the nftables fence has stopped answering for
  * an address: NFT_LEASE_TIMEOUT_MS plus room for what comes between the renewal's deadline check and
- * the kernel's commit (vip-lease writes one line to its nft coprocess, which carries it out in a few
- * ms: measured by test/netns/lease.test.ts, "the nftables fence ...") and the commit's jiffy
+ * the kernel's reset of the element (a renew request: vip-lease writes one line to its nft
+ * coprocess, which carries it out in a few ms, measured by test/netns/lease.test.ts, "the nftables
+ * fence ..."; a renewal datagram, executor/lease-datagrams.ts: the agent's own sendto on the next
+ * tick, the element of table inet flip reset in the output hook within that call, that of table
+ * netdev flip as lo receives it, in the softirq that follows) and the jiffy
  * (4 ms at HZ=250, 10 ms at HZ=100): 200 ms. On a quiet host the commit takes a few ms; CI, at a
  * load average of about 15 with other namespace tests running, once measured more than 90 ms from
  * the request to the commit, so a loaded host whose vip-lease (and its nft) is scheduled late

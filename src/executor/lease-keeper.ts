@@ -353,8 +353,8 @@ export class LeaseKeeper {
         now - run.requested_at < this.#datagrams.request_every_ms &&
         items.every((item) => run.requested.has(item))
       ) {
-        // The deadline is checked here, and the datagrams are handed to the kernel right after
-        // (on the next tick at the latest: dgram resolves the literal addresses asynchronously).
+        // The deadline is checked here, and the datagrams are handed to the kernel right after,
+        // within this call (LoopbackDatagrams: no lookup on a later tick).
         if (now > deadline_ms) return Promise.resolve({ status: 'stale' });
         return this.#refresh(target, items);
       }
@@ -379,8 +379,10 @@ export class LeaseKeeper {
           seq,
           kind: 'renew',
           resolve: (result) => {
-            // Not carried out: the next round asks the program again.
-            if (result.status !== 'ok') run.requested_at = Number.NEGATIVE_INFINITY;
+            // Not carried out, or an item not on the host yet (an `alive` still adding it, with the
+            // lifetime of a renewal by request): the next round asks the program again.
+            if (result.status !== 'ok' || result.renewed < items.length)
+              run.requested_at = Number.NEGATIVE_INFINITY;
             resolve(result);
           },
         },
@@ -391,11 +393,17 @@ export class LeaseKeeper {
 
   /** A lease round by datagram: one to each item; `renewed` counts those the kernel took. */
   #refresh(target: DatagramTarget, items: readonly string[]): Promise<RenewResult> {
-    const datagrams = this.#datagrams!;
-    this.#sender ??= datagrams.sender?.() ?? new LoopbackDatagrams();
+    // Made when the program agreed to datagrams; sends nothing (not renewed) until it is open.
+    this.#sender ??= this.#datagrams?.sender?.() ?? new LoopbackDatagrams();
     const sender = this.#sender;
+    const run = this.#run;
     const round = Promise.all(items.map((item) => sender.send(item, target.port, target.token))).then(
-      (sent): RenewResult => ({ status: 'ok', renewed: sent.filter(Boolean).length }),
+      (sent): RenewResult => {
+        const renewed = sent.filter(Boolean).length;
+        // An item no longer on the host: the program is asked next round, and says so too.
+        if (renewed < items.length && run !== undefined) run.requested_at = Number.NEGATIVE_INFINITY;
+        return { status: 'ok', renewed };
+      },
     );
     this.#sending.add(round);
     void round.then(() => this.#sending.delete(round));
@@ -639,6 +647,10 @@ export class LeaseKeeper {
         return false;
       }
       run.target = target === 'none' ? undefined : target;
+      if (run.target !== undefined) {
+        this.#sender ??= this.#datagrams?.sender?.() ?? new LoopbackDatagrams();
+        void this.#sender.open();
+      }
       this.#onEvent({ type: 'datagrams', pid: run.pid, port: run.target?.port });
       result = { status: 'ok', renewed: 0 };
     } else if (word === 'ok' && rest !== undefined && /^\d{1,9}$/.test(rest)) {

@@ -370,6 +370,9 @@ class FakeSender implements DatagramSender {
   hold = false;
   closed = false;
   constructor(readonly ok: (address: string) => boolean = () => true) {}
+  open(): Promise<void> {
+    return Promise.resolve();
+  }
   send(address: string, port: number, payload: Buffer): Promise<boolean> {
     this.sent.push({ address, port, payload: payload.toString('hex') });
     const result = this.ok(address);
@@ -448,6 +451,32 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
       await k.stop();
     }
     assert.equal(sender.closed, true, 'stop closes the sockets');
+  });
+
+  it('asks the program again while an item it renewed is not on the host (an alive still adding it)', async () => {
+    const record = join(dir, 'missing.rec');
+    const sender = new FakeSender();
+    const { keeper: k } = keeper(
+      'lease-echo',
+      { FLIP_TEST_RECORD: record, FLIP_TEST_DATAGRAMS: `9 ${TOKEN}`, FLIP_TEST_MISSING: '10.0.0.2' },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender } },
+    );
+    try {
+      for (let round = 0; round < 3; round++)
+        assert.deepEqual(await k.renew(['10.0.0.1', '10.0.0.2'], performance.now() + 5000), {
+          status: 'ok',
+          renewed: 1,
+        });
+      assert.deepEqual(
+        lines(record)
+          .slice(1)
+          .map((line) => line.split(' ')[0]),
+        ['datagrams', 'renew', 'renew', 'renew'],
+      );
+      assert.equal(sender.sent.length, 0);
+    } finally {
+      await k.stop();
+    }
   });
 
   it('counts the items whose datagram the kernel refused as not renewed', async () => {

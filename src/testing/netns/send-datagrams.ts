@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { LoopbackDatagrams } from '../../executor/lease-datagrams.js';
 
 const sender = new LoopbackDatagrams();
+await sender.open();
 process.stdout.write('ready\n');
 for await (const line of createInterface({ input: process.stdin })) {
   const [port, token, ...addresses] = line.trim().split(/\s+/);
