@@ -27,7 +27,7 @@ import {
   type LeaseKeeperEvent,
   type RenewResult,
 } from '../src/executor/lease-keeper.js';
-import { FlipCluster } from '../src/testing/netns/flip-lab.js';
+import { DEFAULT_TIMING, FlipCluster } from '../src/testing/netns/flip-lab.js';
 import { createLab, type Lab, requireNetns, VIP_LEASE } from '../src/testing/netns/harness.js';
 import { childPids, cpuTicks, processName } from '../src/testing/netns/lease-lab.js';
 import { PACKAGE_ROOT } from '../src/testing/paths.js';
@@ -122,21 +122,23 @@ function treeTicks(pid: number, into = new Map<number, { name: string; ticks: nu
 }
 
 interface IdleAgent {
+  lease: boolean;
   server: string;
   /** % of a core over the window: the agent's node process, and everything below it (the lease program, its coprocesses). */
   agent: number;
-  lease: number;
+  program: number;
   processes: string;
 }
 
-/** Three agents idle with 10 leased VIPs on the holder: each one's CPU over SECONDS. */
-async function idleAgents(lab: Lab): Promise<IdleAgent[]> {
+/** Three agents at flip's defaults, idle with 10 VIPs on the holder (leased or not): each one's CPU over SECONDS. */
+async function idleAgents(lab: Lab, lease: boolean): Promise<IdleAgent[]> {
   const vips = Array.from({ length: ADDRESSES }, (_, i) => lab.vip(i));
   const cluster = new FlipCluster(lab, {
     servers: { s1: { priority: 1, systems: ['vip'] }, s2: { priority: 2, systems: ['vip'] }, w: {} },
-    systems: { vip: { type: 'single', data: vips, lease: true } },
+    systems: { vip: { type: 'single', data: vips, lease } },
     quorum: 2,
     key: 'bench',
+    timing: DEFAULT_TIMING,
   });
   await cluster.startAll();
   await cluster.waitForPlacement({ timeoutMs: 60_000 });
@@ -152,21 +154,23 @@ async function idleAgents(lab: Lab): Promise<IdleAgent[]> {
     const after = treeTicks(root);
     const was = before.get(server)!;
     let agent = 0;
-    let lease = 0;
+    let program = 0;
     const parts: string[] = [];
     for (const [pid, { name, ticks }] of after) {
       const delta = ticks - (was.get(pid)?.ticks ?? 0);
       if (pid === root) agent += delta;
-      else lease += delta;
+      else program += delta;
       if (delta > 0) parts.push(`${name} ${percent(delta, seconds)}%`);
     }
     return {
+      lease,
       server,
       agent: (agent / TICKS_PER_S / seconds) * 100,
-      lease: (lease / TICKS_PER_S / seconds) * 100,
+      program: (program / TICKS_PER_S / seconds) * 100,
       processes: parts.join(', '),
     };
   });
+  await Promise.all(servers.map((id) => cluster.terminate(id)));
   return figures;
 }
 
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
     const items = Array.from({ length: ADDRESSES }, (_, i) => lab!.vip(i));
     const progress = progressOnStderr();
     const total = MODES.length * RATES.length;
-    progress.begin('bench:lease', total + 1, 'windows');
+    progress.begin('bench:lease', total + 2, 'windows');
     const run = lab.spawn(
       's1',
       [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', ...items],
@@ -248,9 +252,11 @@ async function main(): Promise<void> {
     if (code !== 0 || line === undefined)
       throw new Error(`the worker failed (exit ${code}): ${run.output().slice(-2000)}`);
     const { windows, events } = JSON.parse(line) as { windows: Window[]; events: LeaseKeeperEvent[] };
-    progress.begin('bench:lease', total + 1, 'windows');
+    progress.begin('bench:lease', total + 2, 'windows');
     progress.update(total, 0);
-    const idle = await idleAgents(lab);
+    const idle = [...(await idleAgents(lab, true))];
+    progress.update(total + 1, 0);
+    idle.push(...(await idleAgents(lab, false)));
     progress.end();
 
     const cpu = cpus();
@@ -296,18 +302,21 @@ async function main(): Promise<void> {
     }
     if (events.length > 0) console.log(`\nkeeper events: ${JSON.stringify(events)}`);
     console.log(
-      `\nIdle agents, flip's defaults, a single pair (s1, s2) and a witness (w), ${ADDRESSES} VIPs leased ` +
-        `through vip-lease on the holder s1, ${SECONDS} s:\n`,
+      `\nIdle agents (from the source tree), flip's defaults, a single pair (s1, s2) and a witness (w), ` +
+        `${ADDRESSES} VIPs on the holder s1, leased through vip-lease or not, ${SECONDS} s each:\n`,
     );
     console.log(
-      '| server | agent (node), % of a core | lease program and its coprocesses, % of a core | total |',
+      '| lease | server | agent (node), % of a core | lease program and its coprocesses, % of a core | total |',
     );
-    console.log('| --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- |');
     for (const f of idle)
       console.log(
-        `| ${f.server} | ${f.agent.toFixed(2)} | ${f.lease.toFixed(2)} | ${(f.agent + f.lease).toFixed(2)} |`,
+        `| ${f.lease ? 'vip-lease' : 'none'} | ${f.server} | ${f.agent.toFixed(2)} | ${f.program.toFixed(2)} | ${(f.agent + f.program).toFixed(2)} |`,
       );
-    for (const f of idle) console.log(`\n${f.server} by process: ${f.processes || 'nothing'}`);
+    for (const f of idle)
+      console.log(
+        `\n${f.lease ? 'leased' : 'not leased'}, ${f.server} by process: ${f.processes || 'nothing'}`,
+      );
   } finally {
     await lab?.destroy();
     rmSync(dir, { recursive: true, force: true });
