@@ -338,18 +338,21 @@ export class Agent {
       const now = performance.now();
       deadline = { FLIP_LEASE_DEADLINE_MS: String(uptimeDeadlineMs(launch.lease_deadline, now, uptime)) };
     }
-    return launchScript(
+    const result = await launchScript(
       {
         ...launch,
         env: {
           ...launch.env,
-          FLIP_LEASE_LIFETIME_S: String(LINUX_LEASE_LIFETIME_S),
+          // 2 s while the program renews by datagram (its requests come once a second), else 1 s.
+          FLIP_LEASE_LIFETIME_S: String(keeper.lifetime_s),
           ...(fence_ms === undefined ? {} : { FLIP_LEASE_FENCE_MS: String(fence_ms) }),
           ...deadline,
         },
       },
       options,
     );
+    if (launch.event === 'alive') keeper.renewAgain();
+    return result;
   }
 
   /** Has the system's lease program renew `items`, unless later than `deadline`. */

@@ -309,6 +309,24 @@ export class LeaseKeeper {
       throw new RangeError(`lifetime_s must be a whole number of seconds >= 1, not ${lifetime_s}`);
   }
 
+  /**
+   * The lifetime (s) the program gives the addresses it renews now, which scripts that add them
+   * should give them too: the one asked with `datagrams` once the program agreed, else the
+   * program's own (FLIP_LEASE_LIFETIME_S).
+   */
+  get lifetime_s(): number {
+    if (this.#run?.target !== undefined && this.#datagrams !== undefined) return this.#datagrams.lifetime_s;
+    return this.#program.lifetime_s ?? LINUX_LEASE_LIFETIME_S;
+  }
+
+  /**
+   * The next round asks the program, even within request_every_ms: an item was just put on the
+   * host (an `alive`), with the lifetime its script gave it, and the program puts it under watch.
+   */
+  renewAgain(): void {
+    if (this.#run !== undefined) this.#run.requested_at = Number.NEGATIVE_INFINITY;
+  }
+
   /** The running program's pid (also its process group's id), if one runs. */
   get pid(): number | undefined {
     const run = this.#run;

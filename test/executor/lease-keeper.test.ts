@@ -447,6 +447,12 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
       await k.renew(['10.0.0.1', '10.0.0.3'], deadline());
       assert.match(lines(record).at(-1)!, /^renew 4 /);
       assert.equal(sender.sent.length, 5);
+      // An alive just put an item on the host: the next round is a request too.
+      k.renewAgain();
+      await k.renew(['10.0.0.1', '10.0.0.3'], deadline());
+      assert.match(lines(record).at(-1)!, /^renew 5 /);
+      assert.equal(sender.sent.length, 5);
+      assert.equal(k.lifetime_s, 2, 'scripts add addresses with the lifetime of datagrams');
     } finally {
       await k.stop();
     }
@@ -541,6 +547,7 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
           String(answer),
         );
         assert.equal(sender.sent.length, 0);
+        assert.equal(k.lifetime_s, 1, "the program's own lifetime");
         assert.ok(events.some((event) => event.type === 'datagrams' && event.port === undefined));
         assert.ok(!events.some((event) => event.type === 'bad_reply'));
       } finally {
