@@ -16,9 +16,7 @@
  * Needs root. Figures, not a test. Run: npm run bench:lease
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { progressOnStderr } from '../src/cli/progress.js';
 import {
@@ -223,7 +221,6 @@ async function worker(items: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   requireNetns(['ip', 'nft', 'awk']);
-  const dir = mkdtempSync(join(tmpdir(), 'flip-bench-lease-'));
   let lab: Lab | undefined;
   try {
     lab = await createLab({ servers: ['s1', 's2', 'w'] });
@@ -319,7 +316,6 @@ async function main(): Promise<void> {
       );
   } finally {
     await lab?.destroy();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -374,7 +374,7 @@ export class LeaseKeeper {
         // The deadline is checked here, and the datagrams are handed to the kernel right after,
         // within this call (LoopbackDatagrams: no lookup on a later tick).
         if (now > deadline_ms) return Promise.resolve({ status: 'stale' });
-        return this.#refresh(target, items);
+        return this.#refresh(run, target, items);
       }
     }
     let uptime_deadline: number;
@@ -410,22 +410,29 @@ export class LeaseKeeper {
   }
 
   /** A lease round by datagram: one to each item; `renewed` counts those the kernel took. */
-  #refresh(target: DatagramTarget, items: readonly string[]): Promise<RenewResult> {
-    // Made when the program agreed to datagrams; sends nothing (not renewed) until it is open.
-    this.#sender ??= this.#datagrams?.sender?.() ?? new LoopbackDatagrams();
-    const sender = this.#sender;
-    const run = this.#run;
+  #refresh(run: Run, target: DatagramTarget, items: readonly string[]): Promise<RenewResult> {
+    // Made when the program agreed to datagrams (#onReply); sends nothing (not renewed) until open.
+    const sender = this.#openSender();
     const round = Promise.all(items.map((item) => sender.send(item, target.port, target.token))).then(
       (sent): RenewResult => {
         const renewed = sent.filter(Boolean).length;
         // An item no longer on the host: the program is asked next round, and says so too.
-        if (renewed < items.length && run !== undefined) run.requested_at = Number.NEGATIVE_INFINITY;
+        if (renewed < items.length) run.requested_at = Number.NEGATIVE_INFINITY;
         return { status: 'ok', renewed };
       },
     );
     this.#sending.add(round);
     void round.then(() => this.#sending.delete(round));
     return round;
+  }
+
+  /** The datagram sender, made and opened on first use (open() is once per sender). */
+  #openSender(): DatagramSender {
+    if (this.#sender === undefined) {
+      this.#sender = this.#datagrams?.sender?.() ?? new LoopbackDatagrams();
+      void this.#sender.open();
+    }
+    return this.#sender;
   }
 
   /**
@@ -665,10 +672,7 @@ export class LeaseKeeper {
         return false;
       }
       run.target = target === 'none' ? undefined : target;
-      if (run.target !== undefined) {
-        this.#sender ??= this.#datagrams?.sender?.() ?? new LoopbackDatagrams();
-        void this.#sender.open();
-      }
+      if (run.target !== undefined) this.#openSender();
       this.#onEvent({ type: 'datagrams', pid: run.pid, port: run.target?.port });
       result = { status: 'ok', renewed: 0 };
     } else if (word === 'ok' && rest !== undefined && /^\d{1,9}$/.test(rest)) {

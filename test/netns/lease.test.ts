@@ -38,6 +38,7 @@ import {
   ElementMonitor,
   groupAlive,
   LeaseLine,
+  LineChannel,
   leaseWrapper,
 } from '../../src/testing/netns/lease-lab.js';
 import { PACKAGE_ROOT } from '../../src/testing/paths.js';
@@ -660,32 +661,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       stdin: true,
       cwd: PACKAGE_ROOT,
     });
-    const answers: string[] = [];
-    const waiting: Array<(line: string) => void> = [];
-    let buffer = '';
-    sender.child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        const next = waiting.shift();
-        if (next === undefined) answers.push(line);
-        else next(line);
-      }
-    });
-    const answer = () =>
-      new Promise<string>((resolve, reject) => {
-        const early = answers.shift();
-        if (early !== undefined) return resolve(early);
-        const timer = setTimeout(
-          () => reject(new Error(`send-datagrams did not answer: ${sender.output().slice(-400)}`)),
-          20_000,
-        );
-        waiting.push((line) => {
-          clearTimeout(timer);
-          resolve(line);
-        });
-      });
+    const lines = new LineChannel(sender);
     const expiring = async () => {
       const ruleset = (await lab!.exec(host, ['nft', 'list', 'ruleset'], { check: true })).stdout;
       const inet = parseFence(ruleset).elements;
@@ -700,7 +676,7 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       };
     };
     try {
-      assert.equal(await answer(), 'ready');
+      assert.equal(await lines.next(20_000), 'ready');
       for (const address of [v4, v6]) {
         const config = address === v4 ? CONFIG : CONFIG6;
         await lab!.exec(host, [VIP_UP, address, JSON.stringify(config)], { env, check: true });
@@ -710,10 +686,8 @@ describe('leases on a real kernel', { skip, timeout: 180_000 }, () => {
       assert.ok(match, `datagrams answered: ${reply}`);
       const [port, token] = [match[1]!, match[2]!];
       assert.equal(port, '9');
-      const send = async (addresses: string[], with_token = token) => {
-        sender.child.stdin?.write(`${port} ${with_token} ${addresses.join(' ')}\n`);
-        return JSON.parse(await answer()) as boolean[];
-      };
+      const send = async (addresses: string[], with_token = token) =>
+        JSON.parse(await lines.request(`${port} ${with_token} ${addresses.join(' ')}`, 20_000)) as boolean[];
       assert.match(await keeper.renew([v4, v6], 500), /^ok \d+ 2$/);
       // The renewal gave the lifetime of `datagrams`: 2 s.
       for (const address of [v4, v6]) {

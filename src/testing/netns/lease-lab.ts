@@ -193,13 +193,58 @@ function parseMonitorLine(line: string): AddressEvent | undefined {
 const REPLY_TIMEOUT_MS = 10_000;
 
 /**
+ * A lab process spoken to line by line on its stdin and stdout: request() writes a line and
+ * resolves with the next line it prints; next() takes the next line, one printed unasked too.
+ */
+export class LineChannel {
+  readonly #waiting: Array<(line: string) => void> = [];
+  readonly #unasked: string[] = [];
+  #buffer = '';
+
+  constructor(readonly proc: LabProcess) {
+    proc.child.stdout?.on('data', (chunk: Buffer) => {
+      this.#buffer += chunk.toString('utf8');
+      for (let newline = this.#buffer.indexOf('\n'); newline !== -1; newline = this.#buffer.indexOf('\n')) {
+        const line = this.#buffer.slice(0, newline);
+        this.#buffer = this.#buffer.slice(newline + 1);
+        const waiting = this.#waiting.shift();
+        if (waiting === undefined) this.#unasked.push(line);
+        else waiting(line);
+      }
+    });
+  }
+
+  /** The next line; rejects when none comes within timeout_ms (a stuck process fails a test instead of hanging it). */
+  next(timeout_ms = REPLY_TIMEOUT_MS, what = 'a line'): Promise<string> {
+    const early = this.#unasked.shift();
+    if (early !== undefined) return Promise.resolve(early);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no reply to ${what} within ${timeout_ms} ms`)),
+        timeout_ms,
+      );
+      this.#waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  }
+
+  /** Writes `line` (without its newline) and resolves with the line that answers it. */
+  request(line: string, timeout_ms = REPLY_TIMEOUT_MS): Promise<string> {
+    const reply = this.next(timeout_ms, `"${line}"`);
+    this.proc.child.stdin?.write(`${line}\n`);
+    return reply;
+  }
+}
+
+/**
  * vip-lease running in a lab host, spoken to line by line: each request resolves with its reply
  * line. The process is the lab's, so destroying the lab kills it.
  */
 export class LeaseLine {
   readonly proc: LabProcess;
-  readonly #waiting: Array<(line: string) => void> = [];
-  #buffer = '';
+  readonly #lines: LineChannel;
   #seq = 0;
 
   constructor(lab: Lab, host: string, config: object, env: Record<string, string> = {}) {
@@ -215,14 +260,7 @@ export class LeaseLine {
         ...env,
       },
     });
-    this.proc.child.stdout?.on('data', (chunk: Buffer) => {
-      this.#buffer += chunk.toString('utf8');
-      for (let newline = this.#buffer.indexOf('\n'); newline !== -1; newline = this.#buffer.indexOf('\n')) {
-        const line = this.#buffer.slice(0, newline);
-        this.#buffer = this.#buffer.slice(newline + 1);
-        this.#waiting.shift()?.(line);
-      }
-    });
+    this.#lines = new LineChannel(this.proc);
   }
 
   get pid(): number {
@@ -234,22 +272,9 @@ export class LeaseLine {
     return ++this.#seq;
   }
 
-  /**
-   * Writes `line` (without its newline) and resolves with the reply to it; rejects when none comes
-   * within timeout_ms (a stuck keeper fails a test instead of hanging it).
-   */
+  /** Writes `line` (without its newline) and resolves with the reply to it (see LineChannel). */
   request(line: string, timeout_ms = REPLY_TIMEOUT_MS): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no reply to "${line}" within ${timeout_ms} ms`)),
-        timeout_ms,
-      );
-      this.#waiting.push((reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      });
-      this.proc.child.stdin?.write(`${line}\n`);
-    });
+    return this.#lines.request(line, timeout_ms);
   }
 
   /** `renew` with a deadline `deadline_in_ms` from now on the /proc/uptime clock. */
