@@ -117,9 +117,14 @@ export class ElementMonitor {
     this.proc = proc;
   }
 
-  /** Starts the monitor on `host` and waits until it listens (an element of its own it must see). */
+  /**
+   * Starts the monitor on `host` and waits until it listens (an element of its own it must see).
+   * A monitor that has shown nothing after ten probes (CI, under load, once saw none in 50) is
+   * started afresh.
+   */
   static async start(lab: Lab, host: string): Promise<ElementMonitor> {
-    const monitor = new ElementMonitor(lab.spawn(host, ['nft', 'monitor', 'new', 'elements']));
+    const spawn = () => lab.spawn(host, ['nft', 'monitor', 'new', 'elements']);
+    let monitor = new ElementMonitor(spawn());
     const table = 'inet flip_monitor_probe';
     await lab.exec(
       host,
@@ -130,6 +135,10 @@ export class ElementMonitor {
     );
     try {
       for (let attempt = 0; attempt < 50; attempt++) {
+        if (attempt > 0 && attempt % 10 === 0) {
+          await lab.stop(monitor.proc);
+          monitor = new ElementMonitor(spawn());
+        }
         await lab.exec(host, ['nft', `add element ${table} s { 192.0.2.${attempt + 1} timeout 1s }`], {});
         const seen = await monitor.proc
           .waitForOutput(/add element inet flip_monitor_probe s /, 200)
@@ -139,7 +148,8 @@ export class ElementMonitor {
     } finally {
       await lab.exec(host, ['nft', `delete table ${table}`], {});
     }
-    throw new Error(`nft monitor did not start on ${host}`);
+    await lab.stop(monitor.proc);
+    throw new Error(`nft monitor did not start on ${host}: ${monitor.proc.output().slice(-300)}`);
   }
 
   /**
