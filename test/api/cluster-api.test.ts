@@ -147,9 +147,10 @@ describe('the API of a real 3-agent loopback cluster', { timeout: 120_000 }, () 
     assert.deepEqual(doc.systems[0]!.held_here, ['192.168.0.1', '192.168.0.2']);
     const after = parsePrometheus(await (await fetchAgain(`${base}/metrics`)).text());
     assert.equal(after.get('flip_members')!.samples.find((s) => s.labels.state === 'down')!.value, 1);
-    assert.equal(
-      after.get('flip_detection_seconds')!.samples.find((s) => s.name.endsWith('_count'))!.value,
-      1,
+    // flip1's detection is counted; under a loaded CI machine a live member may also be declared
+    // down for a moment (and refute it), which counts a detection of its own.
+    assert.ok(
+      after.get('flip_detection_seconds')!.samples.find((s) => s.name.endsWith('_count'))!.value >= 1,
     );
     assert.equal(after.get('flip_failovers_total')!.samples[0]!.value, 1);
     // Two of three live: still a quorum, so health stays 200.
