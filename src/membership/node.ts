@@ -301,12 +301,13 @@ export class MembershipNode {
       },
       {
         incarnation: () => this.#incarnation,
+        incarnationOf: (member) => this.#members.get(member)!.incarnation,
         asksState: (pull) => this.#stateSync.asks(pull),
         probeable: (peer) => this.#probeable(peer),
         helpersFor: (target) =>
           this.#peers.filter((peer) => peer !== target && this.#members.get(peer)!.state === 'alive'),
         send: (to, message) => this.#send(to, message),
-        unreachable: (now, target) => this.#reportUnreachable(now, target),
+        unreachable: (now, target, incarnation) => this.#reportUnreachable(now, target, incarnation),
         answered: (now, target) => this.#withdrawReport(now, target),
         roundTrip: (target, rtt_ms) => this.#roundTrip(target, rtt_ms),
       },
@@ -940,10 +941,18 @@ export class MembershipNode {
 
   // ---- reports and quorum ------------------------------------------------------------------
 
-  /** Our own probe of `target` failed: report it, spread the report, and count the votes. */
-  #reportUnreachable(now: number, target: number): void {
+  /**
+   * Our own probe of `target` at its incarnation `probed` failed: report it, spread the report,
+   * and count the votes. Not when a newer incarnation was heard of meanwhile: a restarted member
+   * whose old run our probe's pings went to, or one that refuted, is not suspected for them.
+   */
+  #reportUnreachable(now: number, target: number, probed: number): void {
     const member = this.#members.get(target)!;
     if (isGone(member.state)) return;
+    if (member.incarnation > probed) {
+      this.counters.reports_withheld++;
+      return;
+    }
     if (!this.#witnesses.enough(now, target)) {
       this.counters.reports_withheld++;
       return;

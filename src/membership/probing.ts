@@ -16,6 +16,12 @@ export const SEQ_MODULO = 2 ** 32;
 export interface Probe {
   seq: number;
   target: number;
+  /**
+   * The target's incarnation when the probe started: its failure tells of that one only. A
+   * newer one heard of meanwhile (the target restarted, or refuted a suspicion) was alive after
+   * the probe's pings left, so the failure is nobody's report against it.
+   */
+  incarnation: number;
   startedAt: number;
   /** When to send the retry and the indirect probes. */
   indirectAt: number;
@@ -90,6 +96,8 @@ export function pending(probe: Pick<Probe, 'phase'>): boolean {
 export interface ProbeHost {
   /** Our incarnation now, for the messages we send. */
   incarnation(): number;
+  /** The incarnation of `member` as we know it now. */
+  incarnationOf(member: number): number;
   /** Whether a ping asks the target for its view, given whether it means to pull it (state-sync.ts). */
   asksState(pull: boolean): boolean;
   /** Whether a silence from `peer` means anything: down and left members are silent anyway. */
@@ -98,8 +106,8 @@ export interface ProbeHost {
   helpersFor(target: number): number[];
   /** Queues `message` for `to` (the node piggybacks gossip on it). */
   send(to: number, message: Message): void;
-  /** Our probe of `target` failed and counts as our report against it. */
-  unreachable(now: number, target: number): void;
+  /** Our probe of `target`, at its incarnation `incarnation`, failed and counts as our report against it. */
+  unreachable(now: number, target: number, incarnation: number): void;
   /** `target` answered our probe. */
   answered(now: number, target: number): void;
   /** `target` itself answered our probe's ping `rtt_ms` after it was first sent. */
@@ -175,6 +183,7 @@ export class ProbeCycle {
     this.#probes.set(seq, {
       seq,
       target,
+      incarnation: this.#host.incarnationOf(target),
       startedAt: now,
       indirectAt: deadlines.indirectAt,
       deadline: deadlines.deadline,
@@ -329,7 +338,7 @@ export class ProbeCycle {
         counters.probes_failed++;
         const failure = judgeFailure(probe);
         if (failure.unheard) this.#options.awareness.apply(1);
-        if (failure.report) host.unreachable(now, probe.target);
+        if (failure.report) host.unreachable(now, probe.target, probe.incarnation);
         else counters.reports_withheld++;
       }
       if (now >= probe.forgetAt) this.#probes.delete(probe.seq);

@@ -27,6 +27,7 @@ function cycle(options: { probeable?: boolean; synced?: boolean } = {}) {
   const counters = { probes: 0, probes_failed: 0, indirect_requests: 0, reports_withheld: 0 };
   const host: ProbeHost = {
     incarnation: () => 77,
+    incarnationOf: (member) => 1000 + member,
     asksState: (pull) => pull || options.synced === false,
     probeable: () => options.probeable ?? true,
     helpersFor: (target) => [1, 2, 3, 4].filter((peer) => peer !== target),
