@@ -9,7 +9,7 @@
  *   Linux VIP handling gives addresses a 1 s lifetime that its lease program renews.
  *
  * Renewals are bounded by what the takers know. Under `keep` a holder renews at each lease round,
- * as it pings a quorum's worth of peers, so its last renewal is no later than KEEP_RENEWAL_MS
+ * as the round's pings go out (membership/lease.ts), so its last renewal is no later than KEEP_RENEWAL_MS
  * after the latest moment anybody heard from it. Under `release` it renews only on a quorum of fresh grants
  * (membership/lease.ts), each sent at most `grant_fresh_ms` before, and the deciding quorum
  * promised to grant no more: its last renewal is no later than `grant_fresh_ms` after the latest

@@ -30,14 +30,37 @@ export const LEASE_ROUND_MS = 250;
 export const LEASE_ROUND_GAP_MS = 20;
 
 /**
- * What a node's lease rounds ping for (the controller says which, from its systems):
- * - `every_round`: every round pings a quorum's worth of members. A `release` system renews only
+ * A probe that goes out while the next lease round is due within this (ms) takes the round with
+ * it: the round comes at once, and the probe's ping counts as one of its own (its ack grants like
+ * any other). Half a round, so the rounds still come at least every LEASE_ROUND_MS, and a
+ * cluster's probes, every gossip interval, save a round's pings in the rounds they meet.
+ */
+export const LEASE_ALIGN_MS = LEASE_ROUND_MS / 2;
+
+/**
+ * How many members a lease round pings for `needed` grants: those needed, and one more per ten
+ * (a large cluster has slow members). A grant that is lost or slow is asked again of the others
+ * after leaseRetryMs, well before the round's grants go stale, so a round need not ping spare
+ * members against a lost packet (a confirmation asks two more: it decides a member's fate at
+ * once, while a round comes every LEASE_ROUND_MS).
+ */
+export function leaseRoundAsks(needed: number): number {
+  return needed + Math.floor(needed / 10);
+}
+
+/**
+ * What a node's lease rounds ping for (the controller says which, from its systems and what it
+ * holds):
+ * - `every_round`: every round pings the members a quorum of grants needs (leaseRoundAsks, a
+ *   probe's target counting as one when the round came with the probe). Wanted while the node
+ *   holds, may hold or wants an item of a system that needs them: a `release` system renews only
  *   on a quorum of fresh grants, and a leased `keep` system's fence counts on each renewal going
  *   out with the round's pings (handover/fence.ts).
  * - `before_lapse`: the rounds only keep the lease from lapsing (no item is renewed on grants, no
  *   fence counts on the pings): a round pings only when the grants in hand would run out within
- *   LEASE_LAPSE_AHEAD_MS. The probes' acks grant too, so a small cluster's probing alone mostly
- *   keeps the lease, and its rounds send nothing.
+ *   LEASE_LAPSE_AHEAD_MS, and a round that pings nobody is no round (nothing renews on it). The
+ *   probes' acks grant too, so a small cluster's probing alone mostly keeps the lease, and its
+ *   rounds send nothing. A standby, or any member with nothing of such systems, pings so.
  */
 export type LeasePings = 'every_round' | 'before_lapse';
 

@@ -21,12 +21,14 @@ import { Dissemination, fittingGossip } from './dissemination.js';
 import { BootIdentities, type DuplicateSeen } from './identity.js';
 import {
   grantFreshMs,
+  LEASE_ALIGN_MS,
   LEASE_LAPSE_AHEAD_MS,
   LEASE_ROUND_GAP_MS,
   LEASE_ROUND_MS,
   LeaseGrants,
   type LeasePings,
   leaseRetryMs,
+  leaseRoundAsks,
 } from './lease.js';
 import {
   type AliveUpdate,
@@ -252,6 +254,9 @@ export class MembershipNode {
   #lastLeaseRoundAt = Number.NEGATIVE_INFINITY;
   /** When the last round that pinged is checked for missing grants (#leaseRetry); Infinity: none due. */
   #leaseRetryAt = Number.POSITIVE_INFINITY;
+  /** The members pinged at #pingedAt, the clock's latest instant: a round then counts them asked. */
+  #pingedAt = Number.NEGATIVE_INFINITY;
+  readonly #pinged = new Set<number>();
   /** The latest time given to any call: outgoing decisions are stamped with silence from it. */
   #clock = Number.NEGATIVE_INFINITY;
   #startedAt = Number.NEGATIVE_INFINITY;
@@ -464,8 +469,14 @@ export class MembershipNode {
    */
   setLeaseWanted(now: number, wanted: boolean, pings: LeasePings = 'every_round'): void {
     this.#clock = Math.max(this.#clock, now);
+    const quiet = this.#leasePings === 'before_lapse';
     this.#leasePings = pings;
-    if (wanted === this.#leaseWanted) return;
+    if (wanted === this.#leaseWanted) {
+      // Rounds that ping again (items to hold or take): the next comes now, not when the lease
+      // would have lapsed.
+      if (wanted && quiet && pings === 'every_round') this.leaseRoundSoon(now);
+      return;
+    }
     this.#leaseWanted = wanted;
     this.#nextLeaseAt = wanted ? now : Number.POSITIVE_INFINITY;
     this.#leaseRetryAt = Number.POSITIVE_INFINITY;
@@ -619,10 +630,8 @@ export class MembershipNode {
     this.#withdrawIfIsolated(now);
     this.#probes.advance(now);
     this.#askAgain(now);
-    if (now >= this.#nextLeaseAt) this.#leaseRound(now);
-    else if (now >= this.#leaseRetryAt) this.#leaseRetry();
-    this.#grants.expire(now);
-    if (now >= this.#nextRoundAt) {
+    const probing = now >= this.#nextRoundAt;
+    if (probing) {
       this.#nextRoundAt = now + this.#interval();
       for (let i = 0; i < this.#options.ping_per_interval; i++) {
         // Down and left members are probed too (their failures count for nothing): it is how
@@ -633,6 +642,12 @@ export class MembershipNode {
       }
       this.#rounds++;
     }
+    // A round due soon goes out with the probes: their pings count as its own (LEASE_ALIGN_MS).
+    const aligned =
+      probing && this.#leasePings === 'every_round' && this.#nextLeaseAt - now <= LEASE_ALIGN_MS;
+    if (now >= this.#nextLeaseAt || aligned) this.#leaseRound(now);
+    else if (now >= this.#leaseRetryAt) this.#leaseRetry();
+    this.#grants.expire(now);
     this.#lastTickAt = now;
   }
 
@@ -855,19 +870,20 @@ export class MembershipNode {
   }
 
   /**
-   * Pings enough members at once for a quorum of grants: those needed, a tenth more and two,
-   * live ones first, so a lost packet or two costs no renewal.
+   * Pings enough live members at once for a quorum of grants: those needed and a tenth more
+   * (leaseRoundAsks), counting those pinged at this instant already (a probe's target); a grant
+   * still missing after leaseRetryMs is asked of the others (#leaseRetry).
    */
   #leaseRound(now: number): void {
     this.#nextLeaseAt = now + LEASE_ROUND_MS;
     this.#lastLeaseRoundAt = now;
     this.#leaseRetryAt = Number.POSITIVE_INFINITY;
     const needed = confirmationsNeeded(this.#options.quorum);
-    this.#lease.push({ kind: 'round', at: now });
     if (needed === 0) this.#lease.push({ kind: 'granted', at: now, base: now });
     if (this.#leasePings === 'before_lapse') {
       // Only the lease is kept: the next round comes when it would lapse within
-      // LEASE_LAPSE_AHEAD_MS (a grant that comes meanwhile makes that round a quiet one).
+      // LEASE_LAPSE_AHEAD_MS (a grant that comes meanwhile makes that round a quiet one). A quiet
+      // round is no round to renew on: it pings nobody.
       const pingAt = this.leaseBase(now) + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
       if (pingAt > now) {
         this.#nextLeaseAt = Math.max(this.#nextLeaseAt, pingAt);
@@ -875,9 +891,17 @@ export class MembershipNode {
         return;
       }
     }
+    this.#lease.push({ kind: 'round', at: now });
     if (needed === 0) return;
-    const live = this.#peers.filter((peer) => isLive(this.#members.get(peer)!.state));
-    for (const peer of sample(live, confirmationAsks(needed), this.#options.random)) this.#probes.ping(peer);
+    const pinged = this.#pingedAt === now ? this.#pinged : undefined;
+    let asks = leaseRoundAsks(needed);
+    const live: number[] = [];
+    for (const peer of this.#peers) {
+      if (!isLive(this.#members.get(peer)!.state)) continue;
+      if (pinged?.has(peer)) asks--;
+      else live.push(peer);
+    }
+    for (const peer of sample(live, Math.max(0, asks), this.#options.random)) this.#probes.ping(peer);
     this.#leaseRetryAt = now + leaseRetryMs(this.#options.ping_timeout_ms);
   }
 
@@ -1380,7 +1404,14 @@ export class MembershipNode {
           ? { ...update, silent_ms: this.#silence(update.member) }
           : update,
       );
-    if (sent.type === 'ping') this.#grants.sent(sent.seq, to, this.#clock, this.#incarnation);
+    if (sent.type === 'ping') {
+      this.#grants.sent(sent.seq, to, this.#clock, this.#incarnation);
+      if (this.#pingedAt !== this.#clock) {
+        this.#pingedAt = this.#clock;
+        this.#pinged.clear();
+      }
+      this.#pinged.add(to);
+    }
     this.#sends.push({ to, message: sent });
     this.counters.messages_sent++;
   }

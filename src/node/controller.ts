@@ -371,12 +371,21 @@ export class NodeController {
   /** What lease rounds our systems need (at the start, and when they change at runtime). */
   #wantLease(): void {
     // Only a member of a system holds or takes items; an arbiter only answers for others.
-    const own = this.#ownSystems().map((name) => this.#systemsByName.get(name));
+    const own = this.#ownSystems();
     // Renewals on grants (release) and fences counted from the rounds' pings (a leased keep
-    // system) need every round's pings; otherwise the lease only has to stay in hand.
-    const renewed = own.some(
-      (system) => system?.no_quorum_policy === 'release' || system?.lease !== undefined,
-    );
+    // system) need every round's pings, while we hold, may hold or want items of such a system;
+    // otherwise (a standby, an idle member) the lease only has to stay in hand, and a round that
+    // pings comes at once when an item is wanted here (MembershipNode.setLeaseWanted).
+    const renewed = own.some((name) => {
+      const system = this.#systemsByName.get(name);
+      if (system === undefined || (system.no_quorum_policy !== 'release' && system.lease === undefined))
+        return false;
+      return (
+        (this.#mayHold.get(name)?.size ?? 0) > 0 ||
+        (this.#unsure.get(name)?.size ?? 0) > 0 ||
+        (this.#lastDesired.get(name)?.length ?? 0) > 0
+      );
+    });
     const wanted = {
       wanted: own.length > 0,
       pings: renewed ? ('every_round' as const) : ('before_lapse' as const),
@@ -648,6 +657,7 @@ export class NodeController {
     if (!config) return;
     this.#mayHold.get(system)?.delete(item);
     this.#unsure.get(system)?.delete(item);
+    if (this.#graceAt !== Number.POSITIVE_INFINITY) this.#wantLease();
     const kept = this.#sticky.get(system)?.delete(item) === true;
     this.#lapsing.get(system)?.delete(item);
     const to = this.#holdersOf(config, item, view);
@@ -697,6 +707,7 @@ export class NodeController {
    */
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
+    if (this.#graceAt !== Number.POSITIVE_INFINITY) this.#wantLease();
     this.#lapsing.get(system)?.delete(item);
     // Only a fresh lease lets an `alive` start (permitAlive), except `keep` announcing what it
     // holds without a lease program: that keeps the standing it had.
@@ -980,6 +991,7 @@ export class NodeController {
     for (const [system, items] of opened) this.#commands.push({ kind: 'cleared', system, items });
     for (const send of this.#claims.sends(now, claimView))
       this.#commands.push({ kind: 'send_claim', ...send });
+    this.#wantLease();
   }
 
   /** Tells the log when the quorum is lost or regained (once each way). */

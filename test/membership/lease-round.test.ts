@@ -1,17 +1,20 @@
 /**
- * Lease rounds brought forward: an `alive` of a leased item asks for a round at once (its renewal
+ * Lease rounds: brought forward (an `alive` of a leased item asks for a round at once: its renewal
  * names the new item to the lease program, with the round's pings), at most one per
- * LEASE_ROUND_GAP_MS, and none when rounds are not wanted.
+ * LEASE_ROUND_GAP_MS, and none when rounds are not wanted; quiet while the grants in hand keep
+ * the lease (before_lapse); taken along by a probe (LEASE_ALIGN_MS); asked again when short.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { LEASE_HOLD_MS } from '../../src/handover/fence.js';
 import {
+  LEASE_ALIGN_MS,
   LEASE_LAPSE_AHEAD_MS,
   LEASE_ROUND_GAP_MS,
   LEASE_ROUND_MS,
   leaseRetryMs,
+  leaseRoundAsks,
 } from '../../src/membership/lease.js';
 import type { MembershipNode } from '../../src/membership/node.js';
 import { startedCore } from './core-node.js';
@@ -66,39 +69,39 @@ function pings(core: MembershipNode): Array<[number, number]> {
     );
 }
 
-/** The effects taken now are one lease round that pinged nobody. */
-function assertQuietRound(core: MembershipNode): void {
+/**
+ * The effects taken now are those of a quiet round (`quiet` rounds counted so far): no ping, and
+ * no `round` event, so nothing is renewed on it.
+ */
+function assertQuietRound(core: MembershipNode, quiet: number): void {
   const effects = core.takeEffects();
   assert.deepEqual(
     effects.sends.filter((send) => send.message.type === 'ping'),
     [],
     'no ping',
   );
-  assert.deepEqual(
-    effects.lease.map((event) => event.kind),
-    ['round'],
-  );
+  assert.deepEqual(effects.lease, [], 'no round to renew on');
+  assert.equal(core.counters.lease_rounds_quiet, quiet);
 }
 
 describe('lease rounds that only keep the lease (before_lapse)', () => {
-  /** A core whose lease round at 10 was granted by member 1 at once; the round's effects taken. */
+  /** A core whose lease round at 10 was granted at once; the round's effects taken. */
   function granted(pingsMode: 'every_round' | 'before_lapse'): MembershipNode {
     const core = startedCore(0);
     core.setLeaseWanted(10, true, pingsMode);
     const sent = pings(core);
-    assert.ok(sent.length > 0, 'the first round pings: no grant is in hand');
-    const [to, seq] = sent.find(([peer]) => peer === 1)!;
-    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1001, updates: [] });
+    assert.equal(sent.length, 1, 'the first round pings one member: no grant is in hand');
+    const [to, seq] = sent[0]!;
+    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
     core.takeEffects();
     assert.equal(core.leaseBase(11), 10);
     return core;
   }
 
-  it('a round that finds the grants fresh pings nobody, still comes, and puts the next off', () => {
+  it('a round that finds the grants fresh pings nobody, is no round to renew on, and puts the next off', () => {
     const core = granted('before_lapse');
     core.tick(10 + LEASE_ROUND_MS);
-    assertQuietRound(core);
-    assert.equal(core.counters.lease_rounds_quiet, 1);
+    assertQuietRound(core, 1);
     // The next round is due when the grant of the ping sent at 10 would leave less than
     // LEASE_LAPSE_AHEAD_MS; nothing of the lease's before then.
     core.tick(10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS - 1);
@@ -121,8 +124,7 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
     const due = Math.max(10 + 2 * LEASE_ROUND_MS, 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS);
     assert.ok(probeAt < due);
     core.tick(due);
-    assertQuietRound(core);
-    assert.equal(core.counters.lease_rounds_quiet, 2);
+    assertQuietRound(core, 2);
   });
 
   it('every_round pings at every round whatever the grants in hand', () => {
@@ -138,10 +140,9 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
     for (let wake = 0; wake < 10 && Number.isNaN(pinged); wake++) {
       const now = core.nextWakeAt();
       core.tick(now);
-      // The probes' pings at the gossip interval are answered by nobody here; a lease round's
-      // pings go to every live peer at once.
-      const sent = pings(core);
-      if (sent.length > 1) pinged = now;
+      // The probes' pings at the gossip interval are answered by nobody here; a round that
+      // pings is reported.
+      if (core.takeEffects().lease.some((event) => event.kind === 'round')) pinged = now;
     }
     assert.ok(
       pinged + LEASE_LAPSE_AHEAD_MS >= 10 + LEASE_HOLD_MS,
@@ -161,7 +162,7 @@ describe('a lease round short of grants pings its silent members again (leaseRet
     const core = startedCore(0);
     core.setLeaseWanted(10, true);
     const first = pings(core);
-    assert.deepEqual(first.map(([to]) => to).sort(), [1, 2], 'the round pings both peers');
+    assert.equal(first.length, leaseRoundAsks(1), 'the round pings the one member needed');
     core.tick(RETRY_AT - 1);
     assert.deepEqual(pings(core), [], 'not before leaseRetryMs');
     assert.ok(core.nextWakeAt() <= RETRY_AT, 'the core wakes for the retry');
@@ -184,8 +185,8 @@ describe('a lease round short of grants pings its silent members again (leaseRet
   it('a quorum of grants in time: nobody is pinged again', () => {
     const core = startedCore(0);
     core.setLeaseWanted(10, true);
-    const [to, seq] = pings(core).find(([peer]) => peer === 1)!;
-    core.receive(12, to, { type: 'ack', seq, grant: true, incarnation: 1001, updates: [] });
+    const [to, seq] = pings(core)[0]!;
+    core.receive(12, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
     core.takeEffects();
     core.tick(RETRY_AT);
     assert.deepEqual(pings(core), []);
@@ -195,8 +196,8 @@ describe('a lease round short of grants pings its silent members again (leaseRet
   it('a grant of a ping from before the round does not count for it', () => {
     const core = startedCore(0);
     core.setLeaseWanted(10, true);
-    const [to, seq] = pings(core).find(([peer]) => peer === 1)!;
-    core.receive(12, to, { type: 'ack', seq, grant: true, incarnation: 1001, updates: [] });
+    const [to, seq] = pings(core)[0]!;
+    core.receive(12, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
     core.takeEffects();
     // The next round's pings are all lost: the grant in hand is of the round before.
     core.tick(10 + LEASE_ROUND_MS);
@@ -219,5 +220,80 @@ describe('a lease round short of grants pings its silent members again (leaseRet
     core.tick(RETRY_AT);
     assert.deepEqual(pings(core), []);
     assert.equal(core.counters.lease_rounds_retried, 0);
+  });
+});
+
+describe('rounds and probes together', () => {
+  it('a round pings those needed, and one more per ten', () => {
+    const table: Array<[number, number]> = [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [9, 9],
+      [10, 11],
+      [25, 27],
+    ];
+    for (const [needed, asks] of table) assert.equal(leaseRoundAsks(needed), asks, `needed ${needed}`);
+  });
+
+  it("a probe that goes out while a round is due within LEASE_ALIGN_MS takes the round along, and its ping is the round's", () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true);
+    core.takeEffects();
+    const probeAt = DEFAULTS.gossip_interval_ms;
+    // Rounds at 10, 10 + LEASE_ROUND_MS, ...: the one after the probe is due within the window.
+    const roundsBefore = Math.floor((probeAt - 10) / LEASE_ROUND_MS);
+    const nextRound = 10 + (roundsBefore + 1) * LEASE_ROUND_MS;
+    assert.ok(nextRound - probeAt <= LEASE_ALIGN_MS && nextRound > probeAt, 'the defaults meet the case');
+    for (let i = 1; i <= roundsBefore; i++) {
+      core.tick(10 + i * LEASE_ROUND_MS);
+      core.takeEffects();
+    }
+    core.tick(probeAt);
+    const effects = core.takeEffects();
+    assert.deepEqual(
+      effects.lease.filter((event) => event.kind === 'round').map((event) => event.at),
+      [probeAt],
+      'the round comes with the probe',
+    );
+    const sent = effects.sends.filter((send) => send.message.type === 'ping');
+    assert.equal(sent.length, 1, "the probe's ping is the round's one ping");
+    // The next round is a whole round later.
+    assert.equal(core.nextWakeAt() <= probeAt + LEASE_ROUND_MS, true);
+    core.tick(probeAt + LEASE_ROUND_MS - 1);
+    assert.deepEqual(rounds(core), []);
+    core.tick(probeAt + LEASE_ROUND_MS);
+    assert.deepEqual(rounds(core), [probeAt + LEASE_ROUND_MS]);
+  });
+
+  it('a probe far from the next round leaves it be (and quiet rounds are never taken along)', () => {
+    for (const mode of ['every_round', 'before_lapse'] as const) {
+      const core = startedCore(0);
+      // The round is due a whole round after the probe: not within the window.
+      core.setLeaseWanted(DEFAULTS.gossip_interval_ms - 1, true, mode);
+      core.takeEffects();
+      core.tick(DEFAULTS.gossip_interval_ms);
+      assert.deepEqual(rounds(core), [], mode);
+    }
+  });
+
+  it('rounds that start to ping again (an item to hold) come at once, not when the lease would lapse', () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true, 'before_lapse');
+    const [to, seq] = pings(core)[0]!;
+    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
+    core.takeEffects();
+    core.tick(10 + LEASE_ROUND_MS);
+    core.takeEffects();
+    assert.equal(core.counters.lease_rounds_quiet, 1, 'the grant in hand keeps the lease');
+    const at = 10 + LEASE_ROUND_MS + LEASE_ROUND_GAP_MS;
+    assert.ok(at < 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS, 'the quiet rounds would wait longer');
+    core.setLeaseWanted(at, true, 'every_round');
+    const effects = core.takeEffects();
+    assert.deepEqual(
+      effects.lease.filter((event) => event.kind === 'round').map((event) => event.at),
+      [at],
+    );
+    assert.equal(effects.sends.filter((send) => send.message.type === 'ping').length, 1);
   });
 });

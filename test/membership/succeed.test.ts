@@ -132,7 +132,8 @@ describe('MembershipNode.succeed: the core of a new list takes over by id', () =
   });
 
   it("drops a removed member's records; an ack to a ping the old core sent still grants", () => {
-    const old = core(0, 3, 2, 5000);
+    // Quorum 3: the round pings both peers (two grants needed), n2 among them.
+    const old = core(0, 3, 3, 5000);
     old.start(0);
     old.takeEffects();
     old.setLeaseWanted(10, true);

@@ -692,4 +692,54 @@ describe('controller: what the lease rounds ping for', () => {
   it('an arbiter (no system) asks for no rounds', () => {
     assert.deepEqual(pings(config.systems, 'flip2'), []);
   });
+
+  it('a member that holds, may hold or wants nothing of them only keeps its lease, until it takes an item', () => {
+    // One leased item: placement gives it to one member; the other is a standby.
+    const single = config.systems.map((system) => ({
+      ...system,
+      type: 'single' as const,
+      data: ['192.168.0.1'],
+      lease: '/usr/lib/flip/vip-lease',
+    }));
+    const all = view(new Set([FLIP, FLIP1, FLIP2]));
+    const planned = (id: string) => {
+      const controller = new NodeController({ ...config, id, systems: single }, { first_notice_id: 1 });
+      controller.start(0);
+      // Before the first plan it may hold anything of its systems (an earlier life's).
+      assert.deepEqual(of(controller.takeCommands(), 'lease_wanted'), [
+        { kind: 'lease_wanted', wanted: true, pings: 'every_round' },
+      ]);
+      controller.synced(10, all);
+      const commands = controller.takeCommands();
+      const desired = of(commands, 'desired')[0]!.items;
+      // remove_on_start: the runner's `down` at start for what is not wanted here.
+      if (desired.length === 0) controller.scriptReleased(15, 'ip', '192.168.0.1', all);
+      commands.push(...controller.takeCommands());
+      return { controller, desired, pings: of(commands, 'lease_wanted') };
+    };
+    const flip = planned('flip');
+    const flip1 = planned('flip1');
+    const [holder, standby, standbyIndex, holderIndex] =
+      flip.desired.length > 0 ? [flip, flip1, FLIP1, FLIP] : [flip1, flip, FLIP, FLIP1];
+    assert.deepEqual(holder.desired, ['192.168.0.1']);
+    assert.deepEqual(holder.pings, [], 'the holder wants the item: its rounds ping on');
+    assert.deepEqual(standby.desired, []);
+    assert.deepEqual(standby.pings, [{ kind: 'lease_wanted', wanted: true, pings: 'before_lapse' }]);
+    // The holder goes: the standby wants the item, and its rounds ping again.
+    const without = view(new Set([standbyIndex, FLIP2]));
+    standby.controller.changes(30, [change(holderIndex, 'alive', 'down')], without);
+    const commands = standby.controller.takeCommands();
+    assert.deepEqual(of(commands, 'desired')[0]?.items, ['192.168.0.1']);
+    assert.deepEqual(of(commands, 'lease_wanted'), [
+      { kind: 'lease_wanted', wanted: true, pings: 'every_round' },
+    ]);
+    // It took the item, the holder came back and it let the item go: its lease only, again.
+    standby.controller.scriptStarted('ip', '192.168.0.1');
+    standby.controller.changes(40, [change(holderIndex, 'down', 'alive')], all);
+    assert.deepEqual(of(standby.controller.takeCommands(), 'lease_wanted'), [], 'it still holds the item');
+    standby.controller.scriptReleased(50, 'ip', '192.168.0.1', all);
+    assert.deepEqual(of(standby.controller.takeCommands(), 'lease_wanted'), [
+      { kind: 'lease_wanted', wanted: true, pings: 'before_lapse' },
+    ]);
+  });
 });
