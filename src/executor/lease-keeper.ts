@@ -119,12 +119,14 @@ export interface DatagramRenewal {
 }
 
 /**
- * The agent's choice. Requests every second with a 2 s lifetime leave a second of delay before the
- * watchdog deletes a live holder's address, as the 250 ms rounds with a 1 s lifetime left 750 ms.
- * A frozen agent's address stays (unanswered: its elements lapsed) for up to 2 s after the last
- * request, instead of 1 s.
+ * The agent's choice. A request goes with the first renewal 700 ms or more after the last one;
+ * renewals are at most 550 ms apart (RENEWAL_SPACING_MS after a round of at most 250 ms), so
+ * requests are at most 1.25 s apart, which leaves 750 ms of a 2 s lifetime before the watchdog
+ * deletes a live holder's address, as the 250 ms rounds with a 1 s lifetime did. At the defaults
+ * renewals come every 450 ms, and one in two is a request. A frozen agent's address stays
+ * (unanswered: its elements lapsed) for up to 2 s after the last request, instead of 1 s.
  */
-export const LEASE_DATAGRAM_DEFAULTS = { lifetime_s: 2, request_every_ms: 1000 } as const;
+export const LEASE_DATAGRAM_DEFAULTS = { lifetime_s: 2, request_every_ms: 700 } as const;
 
 export interface LeaseKeeperOptions {
   /** A reply later than this (since the request was sent, or since the previous reply) kills the program. */

@@ -43,6 +43,23 @@ export const KEEP_RENEWAL_MS = 100;
  * leases nothing (FLIP_LEASE_DEADLINE_MS) and is started again in the next window.
  */
 export const ALIVE_LEASE_LEAD_MS = 40;
+/**
+ * A system's held items are renewed at most once per this (ms), by policy, while they stay the
+ * same and the last renewal went through; a renewal of other items (an `alive` just started, a
+ * `down` done) comes at once. Each renewal costs a datagram per held address (or a request to the
+ * lease program).
+ * - `keep` renews at every lease round, grants or not, so spacing costs only slack: rounds come at
+ *   least every LEASE_ROUND_MS (250 ms), renewals at most 550 ms apart, mostly one round in two
+ *   (every 450 ms at the defaults, where every other round comes with a probe). The 800 ms element
+ *   of the nftables fence and the 980 ms an address lifetime lasts at least still leave 250 ms
+ *   for a late timer, as one missed round did when every round renewed. This halves the renewals.
+ * - `release` renews only on a quorum of fresh grants: a renewal skipped would shorten what a
+ *   brief loss of grants may outlast (the simulator's `random --policy release --lease` found
+ *   items lapsed on their holder about twice as often with 300 ms). Only the renewals that the
+ *   grants of one round would make one after another are merged.
+ * Renewing less only shortens what a host may hold: the fences are unchanged.
+ */
+export const RENEWAL_SPACING_MS: Readonly<Record<NoQuorumPolicy, number>> = { keep: 300, release: 100 };
 /** Added to every fence: a timer that fires late on the holder, a packet's transit (ms). */
 export const FENCE_SLACK_MS = 25;
 /**

@@ -18,6 +18,7 @@ import {
   fenceWaitMs,
   KEEP_RENEWAL_MS,
   LEASE_HOLD_MS,
+  RENEWAL_SPACING_MS,
   renewableUntil,
 } from '../handover/fence.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
@@ -224,6 +225,12 @@ export class NodeController {
    * the item first), so it starts only with time left before it, and is told the deadline.
    */
   readonly #renewableUntil = { keep: Number.NEGATIVE_INFINITY, release: Number.NEGATIVE_INFINITY };
+  /**
+   * Each system's last renewal asked for: when, and of which items (sorted, joined). The same
+   * items are renewed again only RENEWAL_SPACING_MS (by policy) later; a renewal that did not go through is
+   * forgotten, so the next round renews.
+   */
+  readonly #lastRenewal = new Map<string, { at: number; items: string }>();
   /** When each system's held items were last put in place again after a failed renewal. */
   readonly #lapseReassertAt = new Map<string, number>();
   /** Until when our lease lets us hold and take items (ms); -Infinity: no quorum. */
@@ -419,14 +426,14 @@ export class NodeController {
       switch (event.kind) {
         case 'round':
           this.#renewableUntil.keep = now + KEEP_RENEWAL_MS;
-          this.#renew('keep', now + KEEP_RENEWAL_MS);
+          this.#renew(now, 'keep', now + KEEP_RENEWAL_MS);
           break;
         case 'granted': {
           this.#leaseUntil = Math.max(this.#leaseUntil, event.base + LEASE_HOLD_MS);
           const until = renewableUntil(event.base, now, fresh);
           if (until === undefined) break;
           this.#renewableUntil.release = Math.max(this.#renewableUntil.release, until);
-          this.#renew('release', until);
+          this.#renew(now, 'release', until);
           break;
         }
         case 'lost':
@@ -475,8 +482,11 @@ export class NodeController {
     }
   }
 
-  /** Renews the held, still wanted items of the leased systems under `policy`. */
-  #renew(policy: 'keep' | 'release', deadline: number): void {
+  /**
+   * Renews the held, still wanted items of the leased systems under `policy`: at once when they
+   * changed since the last renewal, or that one did not go through; else RENEWAL_SPACING_MS[policy] after it.
+   */
+  #renew(now: number, policy: 'keep' | 'release', deadline: number): void {
     if (this.#leaving) return;
     for (const system of this.#config.systems) {
       if (system.lease === undefined || system.no_quorum_policy !== policy) continue;
@@ -485,7 +495,12 @@ export class NodeController {
       const wanted = new Set(this.#lastDesired.get(system.name) ?? []);
       const lapsing = this.#lapsing.get(system.name);
       const items = [...held].filter((item) => wanted.has(item) && lapsing?.has(item) !== true);
-      if (items.length > 0) this.#commands.push({ kind: 'renew', system: system.name, items, deadline });
+      if (items.length === 0) continue;
+      const key = [...items].sort().join(' ');
+      const last = this.#lastRenewal.get(system.name);
+      if (last !== undefined && last.items === key && now - last.at < RENEWAL_SPACING_MS[policy]) continue;
+      this.#lastRenewal.set(system.name, { at: now, items: key });
+      this.#commands.push({ kind: 'renew', system: system.name, items, deadline });
     }
   }
 
@@ -560,6 +575,7 @@ export class NodeController {
    */
   renewalEnded(now: number, system: string, outcome: RenewalOutcome): void {
     if (outcome.kind === 'renewed' && outcome.renewed >= outcome.asked) return;
+    this.#lastRenewal.delete(system);
     if (this.#stopped || this.#leaving || !this.#planning || !this.#own.includes(system)) return;
     if (now < (this.#lapseReassertAt.get(system) ?? Number.NEGATIVE_INFINITY) + LEASE_HOLD_MS) return;
     this.#lapseReassertAt.set(system, now);

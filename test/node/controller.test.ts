@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALIVE_LEASE_LEAD_MS, KEEP_RENEWAL_MS } from '../../src/handover/fence.js';
-import { LEASE_ROUND_GAP_MS } from '../../src/membership/lease.js';
+import { ALIVE_LEASE_LEAD_MS, KEEP_RENEWAL_MS, RENEWAL_SPACING_MS } from '../../src/handover/fence.js';
+import { LEASE_ROUND_GAP_MS, LEASE_ROUND_MS } from '../../src/membership/lease.js';
 import type { MemberChange } from '../../src/membership/node.js';
 import { type ControllerCommand, type MembershipView, NodeController } from '../../src/node/controller.js';
 import { readmeCluster } from '../../src/sim/clusters.js';
@@ -407,6 +407,68 @@ describe('controller: leased items held through a stall (keep)', () => {
     controller.leave();
     controller.tick(5_000, lease);
     assert.ok(controller.nextWakeAt() > 5_000, `wakes at ${controller.nextWakeAt()}, in the past`);
+  });
+});
+
+describe('controller: renewals spaced (RENEWAL_SPACING_MS)', () => {
+  const ALL = new Set([FLIP, FLIP1, FLIP2]);
+  const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+  const renewed = (controller: NodeController) =>
+    of(controller.takeCommands(), 'renew').map((renew) => renew.items);
+
+  it('keep: the same items once per spacing; changed items, or a renewal that did not go through, at once', () => {
+    // flip down: flip1 wants both items.
+    const lease: MembershipView = { ...view(new Set([FLIP1, FLIP2])), leaseBase: (now) => now };
+    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    const round = (at: number) => controller.lease(at, [{ kind: 'round', at }], lease);
+    round(100);
+    assert.deepEqual(renewed(controller), [['192.168.0.1']]);
+    round(100 + RENEWAL_SPACING_MS.keep - 1);
+    assert.deepEqual(renewed(controller), [], 'within the spacing: not again');
+    round(100 + RENEWAL_SPACING_MS.keep);
+    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'the spacing passed');
+    // It did not go through: the next round renews, spacing or not.
+    const at = 100 + RENEWAL_SPACING_MS.keep;
+    controller.renewalEnded(at + 5, 'ip', { kind: 'not_renewed' });
+    controller.takeCommands();
+    round(at + 10);
+    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'after a failed renewal');
+    // Another item taken here: renewed with the first at once.
+    controller.scriptStarted('ip', '192.168.0.2');
+    controller.takeCommands();
+    round(at + 20);
+    assert.deepEqual(
+      renewed(controller).map((items) => [...items].sort()),
+      [['192.168.0.1', '192.168.0.2']],
+      'other items: at once',
+    );
+    round(at + 30);
+    assert.deepEqual(renewed(controller), []);
+  });
+
+  it('release: only the renewals that the grants of one round would make one after another are merged', () => {
+    const release = systems.map((system) => ({ ...system, no_quorum_policy: 'release' as const }));
+    const lease: MembershipView = { ...view(ALL), leaseBase: (now) => now };
+    const controller = new NodeController(
+      { ...config, systems: release, id: 'flip1' },
+      { first_notice_id: 1 },
+    );
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    const grant = (at: number) => controller.lease(at, [{ kind: 'granted', at, base: at - 1 }], lease);
+    grant(100);
+    grant(101);
+    grant(100 + RENEWAL_SPACING_MS.release - 1);
+    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'one renewal for the grants of a round');
+    grant(100 + RENEWAL_SPACING_MS.release);
+    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'the next round renews');
+    assert.ok(RENEWAL_SPACING_MS.release < LEASE_ROUND_MS, 'every round may renew');
   });
 });
 
