@@ -541,6 +541,8 @@ export function randomRun(
   overlapsAfterHeal: number;
   stale: number;
   owners: number;
+  /** Renewals that found held items lapsed on their own host (Simulation.renewalsShort). */
+  lapsed: number;
 } {
   const config = clusterFor(options);
   const sim = buildSimulation(config, seed, { loss: options.loss });
@@ -654,6 +656,7 @@ export function randomRun(
     overlapsAfterHeal,
     stale,
     owners: sim.ownerOverlaps.length,
+    lapsed: sim.renewalsShort,
   };
 }
 
@@ -720,7 +723,7 @@ const randomScenario: Scenario = (options) =>
     options,
     (runs) => `${runs} random fault schedules`,
     (seed) => {
-      const { checks, faults, overlaps, overlapsAfterHeal, stale, owners } = randomRun(options, seed);
+      const { checks, faults, overlaps, overlapsAfterHeal, stale, owners, lapsed } = randomRun(options, seed);
       return {
         checks,
         faults,
@@ -731,6 +734,7 @@ const randomScenario: Scenario = (options) =>
           runs_with_overlaps: overlaps > 0 ? 1 : 0,
           overlaps_after_last_heal: overlapsAfterHeal,
           runs_with_stale_neighbours: stale,
+          renewals_short: lapsed,
         },
       };
     },

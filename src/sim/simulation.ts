@@ -296,6 +296,11 @@ export class Simulation {
   readonly #neighbour = new Map<string, Set<number>>();
   /** Packets dropped by loss and by partitions, and deliveries to crashed nodes. */
   readonly dropped = { loss: 0, partition: 0, dead: 0, inbox_full: 0, roster: 0 };
+  /**
+   * Renewals of held items that found fewer of them on their host than they renewed: items that
+   * lapsed while their holder counted them held (an outage nobody caused, put right by a claim).
+   */
+  renewalsShort = 0;
 
   readonly #options: SimulationOptions;
   readonly #random: Random;
@@ -1040,6 +1045,7 @@ export class Simulation {
         renewed++;
       }
       outcome = { kind: 'renewed', asked: items.length, renewed };
+      if (renewed < items.length) this.renewalsShort++;
     }
     node.controller?.renewalEnded(this.now, system, outcome);
   }
