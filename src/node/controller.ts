@@ -22,7 +22,7 @@ import {
   renewableUntil,
 } from '../handover/fence.js';
 import { type OutgoingNotice, ReleaseNotices } from '../handover/release-notices.js';
-import { LEASE_ROUND_GAP_MS, type LeasePings } from '../membership/lease.js';
+import { LEASE_ROUND_GAP_MS, LEASE_ROUND_MS, type LeasePings } from '../membership/lease.js';
 import type { ReleasedItem } from '../membership/messages.js';
 import {
   type ClaimMessage,
@@ -539,12 +539,13 @@ export class NodeController {
       }
       return this.#inRenewalWindow(now, config);
     }
-    if (
-      config?.no_quorum_policy === 'keep' &&
-      config.lease === undefined &&
-      this.#mayHold.get(system)?.has(item) === true
-    )
-      return { kind: 'go' };
+    const held = this.#mayHold.get(system)?.has(item) === true && this.#lapsing.get(system)?.has(item) !== true;
+    if (config?.no_quorum_policy === 'keep' && config.lease === undefined && held) return { kind: 'go' };
+    // An item held here (an announcement after a release notice, an `alive` run again) waits for
+    // the lease to come back: refused, it would be dropped, and the neighbours that the notice
+    // was for would go on sending to the server that let it go. A newer plan replaces the wait
+    // (under `release`, a `down` once the quorum is gone for good).
+    if (held) return { kind: 'wait', retry_at: now + LEASE_ROUND_MS };
     this.#claims.restart(now);
     // The refused item is planned again once the lease is back.
     this.#refused = true;

@@ -410,6 +410,34 @@ describe('controller: leased items held through a stall (keep)', () => {
   });
 });
 
+describe('controller: an item held here waits for the lease instead of being refused', () => {
+  it('an announcement of a held leased item without the quorum waits a round; an item not held is refused', () => {
+    const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+    let base = 0;
+    const lease: MembershipView = { ...view(new Set([FLIP, FLIP1, FLIP2])), leaseBase: () => base };
+    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    // The lease lapsed (a peer refused a grant at a heal, say): no quorum now.
+    base = -10_000;
+    assert.deepEqual(controller.permitAlive(100, lease, 'ip', '192.168.0.1'), {
+      kind: 'wait',
+      retry_at: 100 + LEASE_ROUND_MS,
+    });
+    assert.deepEqual(controller.permitAlive(100, lease, 'ip', '192.168.0.2'), { kind: 'refuse' });
+    // Back: the held item may be announced (in the next renewal window).
+    base = 200;
+    controller.lease(200, [{ kind: 'round', at: 200 }], lease);
+    controller.takeCommands();
+    assert.deepEqual(controller.permitAlive(210, lease, 'ip', '192.168.0.1'), {
+      kind: 'go',
+      lease_deadline: 200 + KEEP_RENEWAL_MS,
+    });
+  });
+});
+
 describe('controller: renewals spaced (RENEWAL_SPACING_MS)', () => {
   const ALL = new Set([FLIP, FLIP1, FLIP2]);
   const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
