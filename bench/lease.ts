@@ -13,9 +13,11 @@
  * a witness, flip's defaults) idle for 30 s with 10 leased VIPs on the holder, each agent's CPU and
  * its lease program's (with its coprocesses), by process tree.
  *
- * Needs root. Figures, not a test. Run: npm run bench:lease
+ * Needs root. Figures, not a test. Run: npm run bench:lease [-- --idle] (--idle: only the idle
+ * agents).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { progressOnStderr } from '../src/cli/progress.js';
@@ -34,6 +36,8 @@ import { sleep } from '../src/testing/wait.js';
 const ADDRESSES = 10;
 const SECONDS = Number(process.env.FLIP_BENCH_SECONDS ?? 30);
 const RATES = [4, 10];
+/** Only the idle agents (the keeper's windows skipped). */
+const IDLE_ONLY = process.argv.includes('--idle');
 /** How far ahead each renewal's deadline is, as an agent might set it. */
 const DEADLINE_AHEAD_MS = 500;
 const TICKS_PER_S = 100;
@@ -119,9 +123,21 @@ function treeTicks(pid: number, into = new Map<number, { name: string; ticks: nu
   return into;
 }
 
+/** UDP datagrams sent so far in the network namespace of `pid` (/proc/PID/net/snmp, Udp OutDatagrams). */
+function udpSent(pid: number): number {
+  const lines = readFileSync(`/proc/${pid}/net/snmp`, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('Udp: '));
+  const names = lines[0]!.split(' ');
+  const values = lines[1]!.split(' ');
+  return Number(values[names.indexOf('OutDatagrams')]);
+}
+
 interface IdleAgent {
   lease: boolean;
   server: string;
+  /** UDP datagrams sent per second in the server's namespace: the agent's packets and its renewal datagrams. */
+  udp_per_s: number;
   /** % of a core over the window: the agent's node process, and everything below it (the lease program, its coprocesses). */
   agent: number;
   program: number;
@@ -144,6 +160,7 @@ async function idleAgents(lab: Lab, lease: boolean): Promise<IdleAgent[]> {
   await sleep(10_000);
   const servers = ['s1', 's2', 'w'];
   const before = new Map(servers.map((id) => [id, treeTicks(cluster.pid(id))]));
+  const udpBefore = new Map(servers.map((id) => [id, udpSent(cluster.pid(id))]));
   const started = performance.now();
   await sleep(SECONDS * 1000);
   const seconds = (performance.now() - started) / 1000;
@@ -163,6 +180,7 @@ async function idleAgents(lab: Lab, lease: boolean): Promise<IdleAgent[]> {
     return {
       lease,
       server,
+      udp_per_s: (udpSent(root) - udpBefore.get(server)!) / seconds,
       agent: (agent / TICKS_PER_S / seconds) * 100,
       program: (program / TICKS_PER_S / seconds) * 100,
       processes: parts.join(', '),
@@ -228,27 +246,33 @@ async function main(): Promise<void> {
     const progress = progressOnStderr();
     const total = MODES.length * RATES.length;
     progress.begin('bench:lease', total + 2, 'windows');
-    const run = lab.spawn(
-      's1',
-      [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', ...items],
-      {
-        cwd: PACKAGE_ROOT,
-      },
-    );
-    let seen = 0;
-    run.child.stderr?.on('data', (chunk: Buffer) => {
-      for (const match of chunk.toString().matchAll(/^window (\d+)$/gm)) seen = Number(match[1]);
-      progress.update(seen, 0);
-    });
-    const code = await new Promise<number | null>((resolve) => run.child.on('exit', (exit) => resolve(exit)));
-    progress.end();
-    const line = run
-      .output()
-      .split('\n')
-      .find((text) => text.startsWith('{"windows"'));
-    if (code !== 0 || line === undefined)
-      throw new Error(`the worker failed (exit ${code}): ${run.output().slice(-2000)}`);
-    const { windows, events } = JSON.parse(line) as { windows: Window[]; events: LeaseKeeperEvent[] };
+    let windows: Window[] = [];
+    let events: LeaseKeeperEvent[] = [];
+    if (!IDLE_ONLY) {
+      const run = lab.spawn(
+        's1',
+        [process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--worker', ...items],
+        {
+          cwd: PACKAGE_ROOT,
+        },
+      );
+      let seen = 0;
+      run.child.stderr?.on('data', (chunk: Buffer) => {
+        for (const match of chunk.toString().matchAll(/^window (\d+)$/gm)) seen = Number(match[1]);
+        progress.update(seen, 0);
+      });
+      const code = await new Promise<number | null>((resolve) =>
+        run.child.on('exit', (exit) => resolve(exit)),
+      );
+      progress.end();
+      const line = run
+        .output()
+        .split('\n')
+        .find((text) => text.startsWith('{"windows"'));
+      if (code !== 0 || line === undefined)
+        throw new Error(`the worker failed (exit ${code}): ${run.output().slice(-2000)}`);
+      ({ windows, events } = JSON.parse(line) as { windows: Window[]; events: LeaseKeeperEvent[] });
+    }
     progress.begin('bench:lease', total + 2, 'windows');
     progress.update(total, 0);
     const idle = [...(await idleAgents(lab, true))];
@@ -261,54 +285,56 @@ async function main(): Promise<void> {
       `# bench:lease — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ` +
         `Linux ${release()}, ${cpu.length} x ${cpu[0]?.model ?? 'cpu'}`,
     );
-    console.log(
-      `${ADDRESSES} addresses renewed through LeaseKeeper and vip-lease, ${SECONDS} s per window, ` +
-        `CPU from /proc/PID/stat (ticks of 10 ms). requests: a renew request every round; datagrams: ` +
-        `datagrams between requests, a request every ${LEASE_DATAGRAM_DEFAULTS.request_every_ms} ms ` +
-        `(lifetime ${LEASE_DATAGRAM_DEFAULTS.lifetime_s} s).\n`,
-    );
-    console.log(
-      '| mode | rounds/s | renewals answered | keeper + children, % of a core | ms per round | adapter (driving process), % of a core | total, % of a core |',
-    );
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const w of windows) {
-      const answered = Object.entries(w.outcomes)
-        .map(([key, n]) => `${n} ${key}`)
-        .join(', ');
-      const adapter = (w.adapter_ms / 1000 / w.seconds) * 100;
-      const keeper = (w.keeper_ticks / TICKS_PER_S / w.seconds) * 100;
+    if (!IDLE_ONLY) {
       console.log(
-        `| ${w.mode} | ${w.rate} | ${answered} | ${keeper.toFixed(2)} | ` +
-          `${((w.keeper_ticks * 10) / w.rounds).toFixed(2)} | ${adapter.toFixed(2)} | ${(keeper + adapter).toFixed(2)} |`,
+        `${ADDRESSES} addresses renewed through LeaseKeeper and vip-lease, ${SECONDS} s per window, ` +
+          `CPU from /proc/PID/stat (ticks of 10 ms). requests: a renew request every round; datagrams: ` +
+          `datagrams between requests, a request every ${LEASE_DATAGRAM_DEFAULTS.request_every_ms} ms ` +
+          `(lifetime ${LEASE_DATAGRAM_DEFAULTS.lifetime_s} s).\n`,
       );
-    }
-    for (const rate of RATES) {
-      const total = (mode: Mode) => {
-        const w = windows.find((window) => window.mode === mode && window.rate === rate)!;
-        return (w.keeper_ticks / TICKS_PER_S / w.seconds) * 100 + (w.adapter_ms / 1000 / w.seconds) * 100;
-      };
       console.log(
-        `\n${rate} rounds/s: datagrams cost ${(total('datagrams') / total('requests')).toFixed(2)} x requests (keeper + children + adapter)`,
+        '| mode | rounds/s | renewals answered | keeper + children, % of a core | ms per round | adapter (driving process), % of a core | total, % of a core |',
       );
+      console.log('| --- | --- | --- | --- | --- | --- | --- |');
+      for (const w of windows) {
+        const answered = Object.entries(w.outcomes)
+          .map(([key, n]) => `${n} ${key}`)
+          .join(', ');
+        const adapter = (w.adapter_ms / 1000 / w.seconds) * 100;
+        const keeper = (w.keeper_ticks / TICKS_PER_S / w.seconds) * 100;
+        console.log(
+          `| ${w.mode} | ${w.rate} | ${answered} | ${keeper.toFixed(2)} | ` +
+            `${((w.keeper_ticks * 10) / w.rounds).toFixed(2)} | ${adapter.toFixed(2)} | ${(keeper + adapter).toFixed(2)} |`,
+        );
+      }
+      for (const rate of RATES) {
+        const total = (mode: Mode) => {
+          const w = windows.find((window) => window.mode === mode && window.rate === rate)!;
+          return (w.keeper_ticks / TICKS_PER_S / w.seconds) * 100 + (w.adapter_ms / 1000 / w.seconds) * 100;
+        };
+        console.log(
+          `\n${rate} rounds/s: datagrams cost ${(total('datagrams') / total('requests')).toFixed(2)} x requests (keeper + children + adapter)`,
+        );
+      }
+      for (const w of windows) {
+        const parts = Object.entries(w.by_process).map(
+          ([name, ticks]) => `${name}: ${percent(ticks, w.seconds)}%`,
+        );
+        console.log(`\n${w.mode}, ${w.rate} rounds/s, by process: ${parts.join(', ')}`);
+      }
+      if (events.length > 0) console.log(`\nkeeper events: ${JSON.stringify(events)}`);
     }
-    for (const w of windows) {
-      const parts = Object.entries(w.by_process).map(
-        ([name, ticks]) => `${name}: ${percent(ticks, w.seconds)}%`,
-      );
-      console.log(`\n${w.mode}, ${w.rate} rounds/s, by process: ${parts.join(', ')}`);
-    }
-    if (events.length > 0) console.log(`\nkeeper events: ${JSON.stringify(events)}`);
     console.log(
       `\nIdle agents (from the source tree), flip's defaults, a single pair (s1, s2) and a witness (w), ` +
         `${ADDRESSES} VIPs on the holder s1, leased through vip-lease or not, ${SECONDS} s each:\n`,
     );
     console.log(
-      '| lease | server | agent (node), % of a core | lease program and its coprocesses, % of a core | total |',
+      '| lease | server | agent (node), % of a core | lease program and its coprocesses, % of a core | total | UDP datagrams sent/s (agent and renewals) |',
     );
-    console.log('| --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
     for (const f of idle)
       console.log(
-        `| ${f.lease ? 'vip-lease' : 'none'} | ${f.server} | ${f.agent.toFixed(2)} | ${f.program.toFixed(2)} | ${(f.agent + f.program).toFixed(2)} |`,
+        `| ${f.lease ? 'vip-lease' : 'none'} | ${f.server} | ${f.agent.toFixed(2)} | ${f.program.toFixed(2)} | ${(f.agent + f.program).toFixed(2)} | ${f.udp_per_s.toFixed(1)} |`,
       );
     for (const f of idle)
       console.log(
