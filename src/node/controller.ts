@@ -539,7 +539,8 @@ export class NodeController {
       }
       return this.#inRenewalWindow(now, config);
     }
-    const held = this.#mayHold.get(system)?.has(item) === true && this.#lapsing.get(system)?.has(item) !== true;
+    const held =
+      this.#mayHold.get(system)?.has(item) === true && this.#lapsing.get(system)?.has(item) !== true;
     if (config?.no_quorum_policy === 'keep' && config.lease === undefined && held) return { kind: 'go' };
     // An item held here (an announcement after a release notice, an `alive` run again) waits for
     // the lease to come back: refused, it would be dropped, and the neighbours that the notice
