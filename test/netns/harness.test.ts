@@ -69,6 +69,9 @@ describe('netns lab and Linux VIP scripts', { skip, timeout: 180_000 }, () => {
   }
 
   /** Polls the client until it gets `expected` through `address`; returns how long that took. */
+  /** How soon after vip-up starts a client must reach a VIP it announced (see the IPv4 move). */
+  const ANNOUNCED_WITHIN_MS = 2000;
+
   async function clientSeesWithin(address: string, expected: string, limitMs: number, started = Date.now()) {
     const seen = await waitFor(
       async () => ((await lab!.clientGet(address, 150)) === expected ? Date.now() - started : false),
@@ -148,7 +151,7 @@ describe('netns lab and Linux VIP scripts', { skip, timeout: 180_000 }, () => {
     assert.ok((await lab!.addresses('s1')).includes(lab!.host('s1').ipv4));
   });
 
-  it('a moved VIP reaches the client within a second through gratuitous ARP alone', async (t) => {
+  it('a moved VIP reaches the client through gratuitous ARP alone (about 200 ms after vip-up starts)', async (t) => {
     const vip = lab!.vip();
     const [mac1, mac2] = [await lab!.mac('s1'), await lab!.mac('s2')];
     assert.notEqual(mac1, mac2);
@@ -156,11 +159,15 @@ describe('netns lab and Linux VIP scripts', { skip, timeout: 180_000 }, () => {
     assert.equal(await lab!.clientGet(vip), 's1');
     assert.equal((await lab!.neighbour('client', vip))?.lladdr, mac1);
 
-    // Move it: down on s1, up on s2; the client's ARP cache is never flushed.
+    // Move it: down on s1, up on s2; the client's ARP cache is never flushed. Counted from vip-up's
+    // start, so its own start-up is in it: about 200 ms on a quiet host, once 1026 ms beside other
+    // namespace tests in CI. Without an announcement the client finds no new holder for seconds
+    // (the control below, and its neighbour entry's reachable time of 15 to 45 s), so 2 s still
+    // tells gratuitous ARP from anything else.
     await mustRun(VIP_DOWN, 's1', vip, config);
     const started = Date.now();
     const up = mustRun(VIP_UP, 's2', vip, { ...config, arp_count: 3, arp_interval_ms: 200 });
-    const took = await clientSeesWithin(vip, 's2', 1000, started);
+    const took = await clientSeesWithin(vip, 's2', ANNOUNCED_WITHIN_MS, started);
     const upResult = await up;
     assert.match(upResult.stdout, /sent 3 gratuitous ARP packets/);
     assert.deepEqual(await lab!.holders(vip), ['s2']);
@@ -182,7 +189,7 @@ describe('netns lab and Linux VIP scripts', { skip, timeout: 180_000 }, () => {
     // Running vip-up again on the holder announces it again and repairs that.
     const again = Date.now();
     const reannounce = mustRun(VIP_UP, 's1', vip, config);
-    await clientSeesWithin(vip, 's1', 1000, again);
+    await clientSeesWithin(vip, 's1', ANNOUNCED_WITHIN_MS, again);
     assert.match((await reannounce).stdout, /already on eth0/);
     assert.equal((await lab!.neighbour('client', vip))?.lladdr, mac1);
     await mustRun(VIP_DOWN, 's1', vip, config);
