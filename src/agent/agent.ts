@@ -1108,6 +1108,12 @@ export class Agent {
     this.stats.memberChanges(changes);
     this.#controller.changes(performance.now(), changes, this.membership);
     this.#drive();
+    // The config replica's leader is found lost by the membership, not by a missed heartbeat.
+    for (const change of changes) {
+      const id = this.#serverIds[change.member];
+      if (id !== undefined && isGone(change.to) !== isGone(change.from))
+        this.#replica?.peerDown(id, isGone(change.to));
+    }
   }
 
   /** #drive once the current work (the runner's, which asks for permits) is done; once however often asked. */

@@ -27,13 +27,16 @@ import { setTimer } from '../time/timer.js';
  * The agent's consensus timing: slower than DEFAULT_RAFT_TIMING's 100 ms heartbeat, because an
  * idle agent pays for every heartbeat (a sealed packet and its answer to each follower) while a
  * change does not wait for one: the leader sends an entry, and then the commit point, as soon as
- * it has them. The heartbeat only finds a lost leader (config changes wait 2.5 to 5 s for a new
- * one; failover does not wait at all, it needs no leader) and repairs a lost message.
+ * it has them. Nor does finding a lost leader: the membership reports it down (quorum-agreed,
+ * about 1.3 s at flip's defaults) and the followers seek election within a heartbeat
+ * (RaftNode.peerDown). The heartbeat only repairs a lost message, and the election timeout is
+ * the fallback for a leader that the membership finds alive but whose appends stop arriving:
+ * three heartbeats. Failover does not wait for any of it; it needs no leader.
  */
 export const AGENT_RAFT_TIMING: RaftTiming = {
-  heartbeat_ms: 500,
-  election_timeout_ms_min: 2_500,
-  election_timeout_ms_max: 5_000,
+  heartbeat_ms: 1_500,
+  election_timeout_ms_min: 4_500,
+  election_timeout_ms_max: 6_000,
   proposal_timeout_ms: 6_000,
 };
 
@@ -92,6 +95,14 @@ export class ReplicaDriver implements ChangeService {
   receive(message: ReplicaMessage): void {
     if (this.#stopped) return;
     this.replica.receive(this.#options.now(), message);
+    this.#drain();
+  }
+
+  /** The membership found server `id` down (`true`) or up again (`false`): ConfigReplica.peerDown, peerUp. */
+  peerDown(id: string, down: boolean): void {
+    if (this.#stopped) return;
+    if (down) this.replica.peerDown(this.#options.now(), id);
+    else this.replica.peerUp(id);
     this.#drain();
   }
 

@@ -206,6 +206,12 @@ export class RaftNode {
   #next_id: number;
   /** Neither voting nor seeking election until a leader brings us up to date (`state_lost`). */
   #abstaining: boolean;
+  /**
+   * Servers the failure detector reported down (peerDown) and not heard from since: a leader
+   * among them is not deferred to (#sticky), so a follower seeks election soon after its leader
+   * is reported down rather than after a whole election timeout.
+   */
+  readonly #down = new Set<string>();
 
   #dirty = false;
   #sends: RaftEffect[] = [];
@@ -239,6 +245,11 @@ export class RaftNode {
     this.#members = [];
     this.#election_at = Number.POSITIVE_INFINITY;
     this.#refreshLatest(options.now);
+    // A server that starts knows no leader: it seeks one within a heartbeat rather than an
+    // election timeout. In a running cluster its pre-vote is refused (the others hear their
+    // leader) at no cost; a cluster that starts together has a leader within about a heartbeat.
+    if (this.#members.includes(this.#self))
+      this.#election_at = options.now + Math.floor(this.#random() * this.#timing.heartbeat_ms);
   }
 
   // ---- what the caller reads -------------------------------------------------------------
@@ -408,6 +419,43 @@ export class RaftNode {
 
   receive(now: number, message: RaftMessage): void {
     this.#handle(now, message);
+    this.#flush();
+  }
+
+  /**
+   * The failure detector's verdict that `id` is down (the membership's quorum agreed it, or it
+   * left). Timing only, never safety: a follower whose leader it is stops deferring to that leader
+   * and seeks election within one heartbeat at random (pre-vote first, so a wrong verdict costs
+   * no term while a majority still hears the leader); voters that got the same verdict grant it.
+   * So a lost leader is replaced about as fast as the membership finds it down, and the election
+   * timeout is only the fallback for a leader that the detector finds alive but that no longer
+   * reaches us, which lets heartbeats be rare.
+   */
+  peerDown(now: number, id: string): void {
+    if (id === this.#self) return;
+    this.#down.add(id);
+    if (this.#role !== 'leader' && this.#leader === id) {
+      this.#leader = null;
+      this.#heard_leader_at = Number.NEGATIVE_INFINITY;
+      if (this.#members.includes(this.#self))
+        this.#election_at = Math.min(
+          this.#election_at,
+          now + Math.floor(this.#random() * this.#timing.heartbeat_ms),
+        );
+    }
+    this.#flush();
+  }
+
+  /**
+   * The failure detector finds `id` up again (back after being down, or restarted): a leader sends
+   * it an append at once, so that a server that comes back catches up without waiting for a
+   * heartbeat.
+   */
+  peerUp(id: string): void {
+    if (id === this.#self) return;
+    this.#down.delete(id);
+    if (this.#role === 'leader' && (this.#members.includes(id) || this.#farewells.has(id)))
+      this.#sendAppend(id);
     this.#flush();
   }
 
@@ -627,11 +675,17 @@ export class RaftNode {
   /** Whether a leader was heard within the minimum election timeout (or we lead): no votes then. */
   #sticky(now: number): boolean {
     if (this.#role === 'leader') return true;
-    return this.#leader !== null && now - this.#heard_leader_at < this.#timing.election_timeout_ms_min;
+    return (
+      this.#leader !== null &&
+      !this.#down.has(this.#leader) &&
+      now - this.#heard_leader_at < this.#timing.election_timeout_ms_min
+    );
   }
 
   #heardFromLeader(now: number, leader: string): void {
     if (this.#role !== 'follower') this.#becomeFollower(now, this.#term, leader);
+    // Its appends are the better evidence: a leader reported down that reaches us is followed.
+    this.#down.delete(leader);
     this.#leader = leader;
     this.#heard_leader_at = now;
     this.#resetElectionTimer(now);

@@ -108,6 +108,15 @@ export class TestCluster extends SeededCluster<RaftNode, RaftMessage, RaftEffect
       .map((view) => view.self);
   }
 
+  /**
+   * A failure detector's verdict at server `at` about server `about` (RaftNode.peerDown, peerUp),
+   * right or wrong: verdicts are timing only, so every invariant must hold whatever they say.
+   */
+  report(at: string, about: string, down: boolean): void {
+    this.call(at, (node) => (down ? node.peerDown(this.now, about) : node.peerUp(about)));
+    this.checkNow();
+  }
+
   /** A client's proposal at `at`, forwarded once to the leader it names. */
   propose(at: string, change: ConfigChange): { server: string; answer: ProposeAnswer } {
     // The proposal is registered before its effects are carried out: a one-server cluster

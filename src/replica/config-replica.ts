@@ -221,6 +221,18 @@ export class ConfigReplica {
     }
   }
 
+  /** The failure detector found `id` down (RaftNode.peerDown): a lost leader is replaced soon. */
+  peerDown(now: number, id: string): void {
+    this.#raft.peerDown(now, id);
+    this.#drainRaft();
+  }
+
+  /** The failure detector found `id` up again (RaftNode.peerUp): a leader brings it up to date at once. */
+  peerUp(id: string): void {
+    this.#raft.peerUp(id);
+    this.#drainRaft();
+  }
+
   /**
    * The config file as this server has now taken it in (RaftNode.setFileBase). Its persist is an
    * effect of this call: left in the Raft node, it waited for the next message or tick, and an

@@ -1,9 +1,10 @@
 /**
  * Whole clusters of RaftNodes under seeded random schedules (testing.ts): message delay, loss and
  * duplication, partitions, crashes (some in the middle of a call's effects) and restarts with the
- * stored state kept, client proposals through random servers, and server changes. The checkers
- * (checkers.ts) run after every step; after the chaos the network heals and every server comes
- * back, and every server of the final config must reach the same committed version in a bound.
+ * stored state kept, failure-detector verdicts (right and wrong), client proposals through random
+ * servers, and server changes. The checkers (checkers.ts) run after every step; after the chaos
+ * the network heals and every server comes back, and every server of the final config must reach
+ * the same committed version in a bound.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -97,6 +98,12 @@ function runSchedule(
         else cluster.crash(victim);
       }
       if (down.length > 0 && chaos.chance(0.08)) cluster.restart(chaos.pick(down));
+      // The membership's verdicts: mostly right (a server down is reported down, a live one up),
+      // sometimes wrong (a live leader reported down). They only hurry elections.
+      if (live.length > 0 && chaos.chance(0.15)) {
+        const about = chaos.pick(servers);
+        cluster.report(chaos.pick(live), about, !live.includes(about) || chaos.chance(0.2));
+      }
       if (chaos.chance(0.02)) {
         const shuffled = chaos.shuffle(servers);
         const cut = 1 + chaos.int(n - 1);

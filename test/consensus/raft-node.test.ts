@@ -74,7 +74,7 @@ function leaderOf(router: Router): string[] {
 }
 
 describe('RaftNode: elections', () => {
-  it('a single server elects itself at its first timeout and commits a proposal at once, stored first', () => {
+  it('a single server elects itself within a heartbeat of its start and commits a proposal at once, stored first', () => {
     const base = testConfig(['s1']);
     const solo = new RaftNode({
       self: 's1',
@@ -84,7 +84,8 @@ describe('RaftNode: elections', () => {
       random: () => 0,
       now: 0,
     });
-    assert.equal(solo.nextWakeAt(), TEST_TIMING.election_timeout_ms_min);
+    // A server that starts knows no leader: it seeks election within a heartbeat (random 0: at once).
+    assert.equal(solo.nextWakeAt(), 0);
     solo.tick(solo.nextWakeAt());
     assert.equal(solo.role, 'leader');
     assert.equal(solo.term, 1);
@@ -233,6 +234,105 @@ describe('RaftNode: elections', () => {
       [{ kind: 'vote_reply', from: follower, term, granted: false }],
     );
     assert.equal(n.term, term);
+  });
+
+  it('a server that starts seeks election within a heartbeat; in a running cluster its pre-vote is refused at no cost of a term', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const fresh = node('s1', undefined, seed);
+      assert.ok(
+        fresh.nextWakeAt() < TEST_TIMING.heartbeat_ms,
+        `seed ${seed}: first election at ${fresh.nextWakeAt()}`,
+      );
+    }
+    const router = cluster();
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    const term = router.nodes.get(leader!)!.term;
+    const restarted = IDS.find((id) => id !== leader)!;
+    const stored = router.nodes.get(restarted)!.durableState();
+    router.nodes.set(restarted, node(restarted, stored, 99));
+    router.run(1000, 3000);
+    assert.deepEqual(leaderOf(router), [leader]);
+    for (const n of router.nodes.values()) assert.equal(n.term, term, 'no term raised by the restart');
+  });
+
+  it('a leader the failure detector reports down is replaced within a heartbeat or so, long before an election timeout', () => {
+    // Election timeouts twenty heartbeats long: only peerDown can make the election this quick.
+    const timing = {
+      ...TEST_TIMING,
+      election_timeout_ms_min: 1000,
+      election_timeout_ms_max: 2000,
+      proposal_timeout_ms: 2000,
+    };
+    const slow = () =>
+      new Router(
+        new Map(
+          IDS.map((id, i) => [
+            id,
+            new RaftNode({
+              self: id,
+              base: BASE,
+              stored: initialClusterState(id, BASE),
+              timing,
+              random: new Random(i + 1).next,
+              now: 0,
+            }),
+          ]),
+        ),
+      );
+    for (const reported of [true, false]) {
+      const router = slow();
+      router.run(0, 500);
+      const [leader] = leaderOf(router);
+      assert.ok(leader !== undefined);
+      router.cut.add(leader);
+      router.run(510, 600);
+      if (reported)
+        for (const [id, n] of router.nodes)
+          if (id !== leader) {
+            n.peerDown(600, leader);
+            router.take(id);
+          }
+      router.run(600, 600 + 2 * TEST_TIMING.heartbeat_ms);
+      const others = leaderOf(router).filter((id) => id !== leader);
+      // Without the report the followers still defer to the old leader so soon after losing it.
+      assert.equal(others.length, reported ? 1 : 0, `reported ${reported}: leaders ${leaderOf(router)}`);
+    }
+  });
+
+  it('a wrong report of a live leader costs no term when a majority still hears it; hearing it again clears the report', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    const term = router.nodes.get(leader!)!.term;
+    const wrong = IDS.find((id) => id !== leader)!;
+    router.nodes.get(wrong)!.peerDown(1000, leader!);
+    router.take(wrong);
+    assert.equal(router.nodes.get(wrong)!.leader, null);
+    router.run(1000, 3000);
+    assert.deepEqual(leaderOf(router), [leader]);
+    for (const n of router.nodes.values()) {
+      assert.equal(n.term, term);
+      assert.equal(n.leader, leader);
+    }
+  });
+
+  it('peerUp: a leader sends a server that comes back an append at once', () => {
+    const router = cluster();
+    router.run(0, 1000);
+    const [leader] = leaderOf(router);
+    const back = IDS.find((id) => id !== leader)!;
+    const n = router.nodes.get(leader!)!;
+    n.takeEffects();
+    n.peerUp(back);
+    const sends = n.takeEffects().filter((e) => e.kind === 'send');
+    assert.deepEqual(
+      sends.map((e) => e.kind === 'send' && [e.to, e.message.kind]),
+      [[back, 'append']],
+    );
+    const follower = router.nodes.get(IDS.find((id) => id !== leader && id !== back)!)!;
+    follower.peerUp(back);
+    assert.deepEqual(follower.takeEffects(), []);
   });
 
   it('check-quorum: a leader that hears from no majority steps down within two election timeouts', () => {
