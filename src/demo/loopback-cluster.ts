@@ -58,6 +58,9 @@ export function currentFlipCommand(): string[] {
   return [process.execPath, ...process.execArgv, process.argv[1]!];
 }
 
+/** How long waitExit waits, after an exit, for the agent's output to reach its log file (ms). */
+const LOG_FLUSH_WAIT_MS = 2_000;
+
 export class LoopbackCluster {
   readonly dir: string;
   readonly recordLog: string;
@@ -65,6 +68,8 @@ export class LoopbackCluster {
   readonly ids: string[];
   readonly #configFiles = new Map<string, string>();
   readonly #processes = new Map<string, ChildProcess>();
+  /** Per agent: resolves once its output is all in its log file (the pipes closed, the file written). */
+  readonly #logged = new Map<string, Promise<void>>();
   readonly #flipCommand: string[];
 
   private constructor(dir: string, config: FlipConfig, files: Map<string, string>, flipCommand: string[]) {
@@ -130,8 +135,10 @@ export class LoopbackCluster {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FLIP_DEMO_LOG: this.recordLog },
     });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    // Two sources into one file: neither may end it, or the other's last lines are lost.
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.#logged.set(id, new Promise((resolve) => child.once('close', () => log.end(() => resolve()))));
     this.#processes.set(id, child);
     return child;
   }
@@ -152,21 +159,34 @@ export class LoopbackCluster {
     }
   }
 
-  /** Waits for `id`'s agent to exit; its exit code, or null when killed by a signal. */
+  /**
+   * Waits for `id`'s agent to exit; its exit code, or null when killed by a signal. Its last lines
+   * are in its log file by then (up to LOG_FLUSH_WAIT_MS after the exit: a script it left running
+   * may hold its output open).
+   */
   async waitExit(id: string, timeout_ms = 30_000): Promise<number | null> {
     const child = this.#processes.get(id);
     if (!child) return null;
-    if (!this.running(id)) return child.exitCode;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${id} did not exit within ${timeout_ms} ms`)),
-        timeout_ms,
-      );
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
+    if (this.running(id))
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${id} did not exit within ${timeout_ms} ms`)),
+          timeout_ms,
+        );
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    });
+    let wait: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#logged.get(id),
+      new Promise((resolve) => {
+        wait = setTimeout(resolve, LOG_FLUSH_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(wait);
+    return child.exitCode;
   }
 
   /** Everything the record script has written so far. */

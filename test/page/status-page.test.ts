@@ -103,7 +103,11 @@ describe('the status page in chromium', { skip: missing, timeout: 90_000 }, () =
     await shows(page, chip('flip1', '192.168.0.1', 'wanted'), '192.168.0.1 on flip1');
     await shows(page, '#link.ok', 'the event stream live');
     await shows(page, '#events li[data-type="script"]', 'script runs among the events');
-    assert.equal(await page.locator('.chip[data-item="192.168.0.1"]').count(), 1, 'each item on one server');
+    // One chip once a start-up hand-back is over (until then flip shows it leaving, flip1 wanting it).
+    await waitFor(async () => (await page.locator('.chip[data-item="192.168.0.1"]').count()) === 1, {
+      what: 'each item on one server',
+      timeoutMs: WAIT_MS,
+    });
     assert.deepEqual(Object.fromEntries(c.holdings().get('ip')!), {
       flip1: ['192.168.0.1'],
       flip: ['192.168.0.2'],
