@@ -712,8 +712,21 @@ export class MembershipNode {
       case 'ack': {
         this.#probes.onAck(now, from, message.seq);
         const grant = this.#grants.acked(message.seq, from, message.grant);
-        if (grant.known && !grant.refused)
-          this.#lease.push({ kind: 'granted', at: now, base: this.#grants.base(now) });
+        if (grant.known && !grant.refused) {
+          const base = this.#grants.base(now);
+          this.#lease.push({ kind: 'granted', at: now, base });
+          // Quiet rounds: the lease moved on, so the round that would have found it about to
+          // lapse moves too. Without this the node woke at the old time for nothing, at every
+          // probe's ack (2.2 wake-ups a second at the defaults).
+          if (this.#leaseWanted && this.#leasePings === 'before_lapse' && !this.#identities.standingDown(now))
+            this.#nextLeaseAt = Math.max(this.#nextLeaseAt, base + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS);
+          // The round has its grants: no wake-up to find that out (#leaseRetry).
+          if (
+            this.#leaseRetryAt !== Number.POSITIVE_INFINITY &&
+            this.#roundGranted() >= confirmationsNeeded(this.#options.quorum)
+          )
+            this.#leaseRetryAt = Number.POSITIVE_INFINITY;
+        }
         // Held gone: the gossip sent with the ack says so, and we refute that, as declared.
         if (grant.refused && message.gone === true) this.counters.grants_refused++;
         else if (grant.refused && grant.incarnation === this.#incarnation && !this.#left) {
@@ -914,16 +927,21 @@ export class MembershipNode {
     this.#leaseRetryAt = Number.POSITIVE_INFINITY;
     const since = this.#lastLeaseRoundAt;
     const needed = confirmationsNeeded(this.#options.quorum);
-    let granted = 0;
+    const granted = this.#roundGranted();
     const silent: number[] = [];
-    for (const peer of this.#peers) {
-      if (this.#grants.grantedAt(peer) >= since) granted++;
-      else if (isLive(this.#members.get(peer)!.state)) silent.push(peer);
-    }
+    for (const peer of this.#peers)
+      if (this.#grants.grantedAt(peer) < since && isLive(this.#members.get(peer)!.state)) silent.push(peer);
     if (granted >= needed || silent.length === 0) return;
     this.counters.lease_rounds_retried++;
     for (const peer of sample(silent, confirmationAsks(needed - granted), this.#options.random))
       this.#probes.ping(peer);
+  }
+
+  /** The members that granted since the last lease round began. */
+  #roundGranted(): number {
+    let granted = 0;
+    for (const peer of this.#peers) if (this.#grants.grantedAt(peer) >= this.#lastLeaseRoundAt) granted++;
+    return granted;
   }
 
   // ---- rounds and stalls -------------------------------------------------------------------

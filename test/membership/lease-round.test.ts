@@ -98,20 +98,25 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
     return core;
   }
 
-  it('a round that finds the grants fresh pings nobody, is no round to renew on, and puts the next off', () => {
+  it('a grant puts the next round off until the lease would lapse within LEASE_LAPSE_AHEAD_MS: no wake-up, ping or round before', () => {
     const core = granted('before_lapse');
-    core.tick(10 + LEASE_ROUND_MS);
-    assertQuietRound(core, 1);
-    // The next round is due when the grant of the ping sent at 10 would leave less than
-    // LEASE_LAPSE_AHEAD_MS; nothing of the lease's before then.
-    core.tick(10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS - 1);
-    assert.deepEqual(core.takeEffects().lease, []);
+    const due = 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
+    // The node wakes for its probes only (every gossip interval), never for the lease before `due`.
+    const wakes: number[] = [];
+    for (let now = core.nextWakeAt(); now < due; now = core.nextWakeAt()) {
+      wakes.push(now);
+      core.tick(now);
+      assert.deepEqual(core.takeEffects().lease, [], `no round at ${now}`);
+      assert.ok(wakes.length < 100);
+    }
+    // Before, it woke at the round's retry (the grant was in), and at every round to find it quiet.
+    assert.equal(wakes[0], DEFAULTS.gossip_interval_ms, `the first wake-up is the first probe's: ${wakes}`);
+    assert.ok(!wakes.includes(10 + LEASE_ROUND_MS), `${wakes}`);
+    assert.equal(core.counters.lease_rounds_quiet, 0, 'not even a quiet round');
   });
 
-  it("a probe's granted ping keeps the lease too: the round due then is quiet", () => {
+  it("a probe's granted ping keeps the lease too: the round is put off again, to when that grant would lapse", () => {
     const core = granted('before_lapse');
-    core.tick(10 + LEASE_ROUND_MS);
-    core.takeEffects();
     const probeAt = DEFAULTS.gossip_interval_ms;
     core.tick(probeAt);
     const probe = pings(core);
@@ -120,11 +125,25 @@ describe('lease rounds that only keep the lease (before_lapse)', () => {
     core.receive(probeAt + 1, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
     core.takeEffects();
     assert.equal(core.leaseBase(probeAt + 1), probeAt);
-    // The round due for the first grant (rounds come LEASE_ROUND_MS apart at least).
-    const due = Math.max(10 + 2 * LEASE_ROUND_MS, 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS);
-    assert.ok(probeAt < due);
-    core.tick(due);
-    assertQuietRound(core, 2);
+    // A tick when the first grant's round would have been due (a probe's, say) finds none due.
+    const first = 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
+    core.tick(first);
+    assert.deepEqual(rounds(core), []);
+    const second = probeAt + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
+    core.tick(second - 1);
+    assert.deepEqual(rounds(core), []);
+    assert.equal(core.counters.lease_rounds_quiet, 0);
+    core.tick(second);
+    assert.deepEqual(rounds(core), [second]);
+  });
+
+  it('a round that comes while the grants in hand keep the lease pings nobody and is no round to renew on', () => {
+    const core = granted('every_round');
+    // Rounds switched to only keeping the lease: the round already due finds the grant fresh.
+    core.setLeaseWanted(20, true, 'before_lapse');
+    core.takeEffects();
+    core.tick(10 + LEASE_ROUND_MS);
+    assertQuietRound(core, 1);
   });
 
   it('every_round pings at every round whatever the grants in hand', () => {
@@ -284,8 +303,7 @@ describe('rounds and probes together', () => {
     core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
     core.takeEffects();
     core.tick(10 + LEASE_ROUND_MS);
-    core.takeEffects();
-    assert.equal(core.counters.lease_rounds_quiet, 1, 'the grant in hand keeps the lease');
+    assert.deepEqual(rounds(core), [], 'the grant in hand put the round off');
     const at = 10 + LEASE_ROUND_MS + LEASE_ROUND_GAP_MS;
     assert.ok(at < 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS, 'the quiet rounds would wait longer');
     core.setLeaseWanted(at, true, 'every_round');
