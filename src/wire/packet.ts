@@ -12,7 +12,7 @@
  * a sender out or use up a sequence number.
  */
 import { Buffer } from 'node:buffer';
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
 import type { Message } from '../membership/messages.js';
 import { decodeBody, encodeBody } from './body.js';
 import { type DropCounters, type DropReason, newDropCounters } from './drop-reasons.js';
@@ -38,6 +38,7 @@ import {
   WIRE_VERSION,
 } from './layout.js';
 import { MEMBER_COUNT_MAX, U32_MAX, U32_SPAN, U64_SAFE_HIGH_MAX } from './limits.js';
+import { RandomPool } from './random-pool.js';
 import { ReplayGuard, type SenderWindow } from './replay.js';
 import { decodeReplicaBody, encodeReplicaBody, isReplicaBodyCode, type ReplicaBody } from './replica-body.js';
 import { indexRoster, type RosterLists, serverTag, WireRoster } from './roster.js';
@@ -67,7 +68,7 @@ export interface PacketCodecOptions {
    * servers named by their index and no systems (codecs of one memberCount then agree).
    */
   roster?: RosterLists;
-  /** Source of nonces; injectable so tests are reproducible. Default: node:crypto randomBytes. */
+  /** Source of nonces; injectable so tests are reproducible. Default: the CSPRNG, a block at a time (random-pool.ts). */
   randomBytes?: (n: number) => Uint8Array;
 }
 
@@ -148,7 +149,11 @@ export class PacketCodec {
     this.#roster = new WireRoster(lists);
     this.#selfTag = this.#roster.tag(selfIndex);
     this.#bootId = bootId;
-    this.#randomBytes = options.randomBytes ?? randomBytes;
+    if (options.randomBytes !== undefined) this.#randomBytes = options.randomBytes;
+    else {
+      const pool = new RandomPool();
+      this.#randomBytes = (n) => pool.take(n);
+    }
   }
 
   /**

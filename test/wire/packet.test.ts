@@ -137,11 +137,12 @@ describe('packet: layout', () => {
     assert.equal(BODY_BYTES_MAX, PACKET_BYTES_MAX - PACKET_OVERHEAD_BYTES);
   });
 
-  it('uses a fresh random nonce for every packet by default', () => {
+  it('uses a fresh random nonce for every packet by default, across the random pool blocks', () => {
     const sender = new PacketCodec({ keys: ['k'], selfIndex: 0, bootId: 1, memberCount: MEMBERS });
     const nonces = new Set<string>();
-    for (let i = 0; i < 100; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(35, 47)));
-    assert.equal(nonces.size, 100);
+    // 1000 packets draw three blocks of RANDOM_POOL_BLOCK_BYTES.
+    for (let i = 0; i < 1000; i++) nonces.add(hex(sender.seal(gossip, 1).subarray(35, 47)));
+    assert.equal(nonces.size, 1000);
   });
 });
 
