@@ -4,7 +4,7 @@
  * - Crash failover: SIGKILL of an item's owner -> the new owner's `alive` script starts.
  * - Planned hand-over: SIGTERM of the owner -> the new owner's `alive` script starts.
  *   Both at flip's defaults, at the README example's settings and at a fast setting; 20 trials.
- * - One idle agent's CPU and RSS over 60 s.
+ * - The three idle agents' CPU and RSS over 60 s (a leader of the config replica among them).
  * Figures, not a test. Usage: npm run bench:agent [-- --trials N --idle-seconds S]
  */
 import { execFileSync } from 'node:child_process';
@@ -143,7 +143,13 @@ function readProc(pid: number): { cpu_ticks: number; rss_kb: number } {
   return { cpu_ticks, rss_kb: Number(rss?.[1] ?? 0) };
 }
 
-async function idle(): Promise<{ cpu_percent: number; rss_mb: number; rss_max_mb: number }> {
+interface IdleFigures {
+  /** Per agent, in the cluster's order. */
+  agents: { id: string; cpu_percent: number; rss_mb: number; rss_max_mb: number }[];
+}
+
+/** The three agents of the README cluster, idle: each one's CPU over IDLE_SECONDS and its RSS. */
+async function idle(): Promise<IdleFigures> {
   const cluster = await LoopbackCluster.create({
     configFile: README,
     flipCommand: FLIP,
@@ -152,21 +158,26 @@ async function idle(): Promise<{ cpu_percent: number; rss_mb: number; rss_max_mb
   try {
     const children = cluster.ids.map((id) => cluster.start(id));
     await sleep(5_000);
-    const pid = children[0]!.pid!;
+    const pids = children.map((child) => child.pid!);
     const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-    const start = readProc(pid);
+    const start = pids.map(readProc);
     const startedAt = performance.now();
-    let rssMax = start.rss_kb;
+    const rssMax = start.map((figures) => figures.rss_kb);
     for (let s = 0; s < IDLE_SECONDS; s++) {
       await sleep(1_000);
-      rssMax = Math.max(rssMax, readProc(pid).rss_kb);
+      pids.forEach((pid, i) => {
+        rssMax[i] = Math.max(rssMax[i]!, readProc(pid).rss_kb);
+      });
     }
-    const end = readProc(pid);
+    const end = pids.map(readProc);
     const seconds = (performance.now() - startedAt) / 1000;
     return {
-      cpu_percent: ((end.cpu_ticks - start.cpu_ticks) / ticksPerSecond / seconds) * 100,
-      rss_mb: end.rss_kb / 1024,
-      rss_max_mb: rssMax / 1024,
+      agents: cluster.ids.map((id, i) => ({
+        id,
+        cpu_percent: ((end[i]!.cpu_ticks - start[i]!.cpu_ticks) / ticksPerSecond / seconds) * 100,
+        rss_mb: end[i]!.rss_kb / 1024,
+        rss_max_mb: rssMax[i]! / 1024,
+      })),
     };
   } finally {
     await cluster.close(5_000);
@@ -204,8 +215,15 @@ const idleFigures = await idle();
 progress.update(++trialsDone, 0);
 progress.end();
 console.log('');
+const idleMean =
+  idleFigures.agents.reduce((sum, agent) => sum + agent.cpu_percent, 0) / idleFigures.agents.length;
 console.log(
-  `Idle agent at flip's defaults over ${IDLE_SECONDS} s: CPU ${idleFigures.cpu_percent.toFixed(2)}% of a core, RSS ${idleFigures.rss_mb.toFixed(1)} MB (max ${idleFigures.rss_max_mb.toFixed(1)} MB).`,
+  `Idle agents at flip's defaults over ${IDLE_SECONDS} s: CPU ${idleMean.toFixed(2)}% of a core on average (${idleFigures.agents
+    .map(
+      (agent) =>
+        `${agent.id} ${agent.cpu_percent.toFixed(2)}%, RSS ${agent.rss_mb.toFixed(1)} MB, max ${agent.rss_max_mb.toFixed(1)} MB`,
+    )
+    .join('; ')}).`,
 );
 console.log(
   `Crash failover p50 at flip's defaults vs keepalived's default 3.6 s: ${(percentile(crashAtDefaults, 50) / 3600).toFixed(2)} (target < 0.5).`,
