@@ -9,12 +9,13 @@
  *   --idle-only]
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { progressOnStderr } from '../src/cli/progress.js';
 import { LoopbackCluster } from '../src/demo/loopback-cluster.js';
 import { percentile } from '../src/stats/percentile.js';
+import { cpuNs } from '../src/testing/process-cpu.js';
 import { LOOPBACK_TIMING } from '../src/testing/timing.js';
 import { poll, sleep } from '../src/testing/wait.js';
 
@@ -140,23 +141,10 @@ async function trials(setting: Setting, signal: 'SIGKILL' | 'SIGTERM'): Promise<
   return times;
 }
 
-/**
- * A process's CPU time so far (ns) and its RSS: the CPU from every thread's schedstat (exact to
- * the ns, where /proc/PID/stat counts ticks of 10 ms, too coarse for an idle agent's minute), or
- * from those ticks where schedstat is missing.
- */
+/** A process's CPU time so far (ns, process-cpu.ts) and its RSS. */
 function readProc(pid: number): { cpu_ns: number; rss_kb: number } {
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  let cpu_ns = 0;
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`))
-      cpu_ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-  } catch {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    cpu_ns = ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e9;
-  }
-  return { cpu_ns, rss_kb: Number(rss?.[1] ?? 0) };
+  return { cpu_ns: cpuNs(pid), rss_kb: Number(rss?.[1] ?? 0) };
 }
 
 interface IdleFigures {
@@ -199,7 +187,6 @@ async function idle(): Promise<IdleFigures> {
   }
 }
 
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const fmt = (values: number[], p: number) => Math.round(percentile(values, p)).toString();
 /** Lines of the report go to stdout with the progress line out of the way. */
 const print = (text: string) => progress.above(() => console.log(text));

@@ -29,8 +29,9 @@ import {
 } from '../src/executor/lease-keeper.js';
 import { DEFAULT_TIMING, FlipCluster } from '../src/testing/netns/flip-lab.js';
 import { createLab, type Lab, requireNetns, VIP_LEASE } from '../src/testing/netns/harness.js';
-import { childPids, cpuTicks, processName } from '../src/testing/netns/lease-lab.js';
+import { childPids, processName } from '../src/testing/netns/lease-lab.js';
 import { PACKAGE_ROOT } from '../src/testing/paths.js';
+import { cpuTicks } from '../src/testing/process-cpu.js';
 import { sleep } from '../src/testing/wait.js';
 
 const ADDRESSES = 10;

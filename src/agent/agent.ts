@@ -1111,8 +1111,9 @@ export class Agent {
     // The config replica's leader is found lost by the membership, not by a missed heartbeat.
     for (const change of changes) {
       const id = this.#serverIds[change.member];
-      if (id !== undefined && isGone(change.to) !== isGone(change.from))
-        this.#replica?.peerDown(id, isGone(change.to));
+      if (id === undefined || isGone(change.to) === isGone(change.from)) continue;
+      if (isGone(change.to)) this.#replica?.peerDown(id);
+      else this.#replica?.peerUp(id);
     }
   }
 

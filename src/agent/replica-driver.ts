@@ -98,11 +98,17 @@ export class ReplicaDriver implements ChangeService {
     this.#drain();
   }
 
-  /** The membership found server `id` down (`true`) or up again (`false`): ConfigReplica.peerDown, peerUp. */
-  peerDown(id: string, down: boolean): void {
+  /** The membership found server `id` down (ConfigReplica.peerDown). */
+  peerDown(id: string): void {
     if (this.#stopped) return;
-    if (down) this.replica.peerDown(this.#options.now(), id);
-    else this.replica.peerUp(id);
+    this.replica.peerDown(this.#options.now(), id);
+    this.#drain();
+  }
+
+  /** The membership found server `id` up again (ConfigReplica.peerUp). */
+  peerUp(id: string): void {
+    if (this.#stopped) return;
+    this.replica.peerUp(id);
     this.#drain();
   }
 

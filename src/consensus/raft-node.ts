@@ -32,7 +32,13 @@ import {
   serverIdsOf,
 } from './log-change.js';
 import type { Entry, RaftMessage } from './messages.js';
-import { electionTimeoutMs, majority, type RaftTiming, timingProblem } from './timing.js';
+import {
+  electionTimeoutMs,
+  leaderSoughtWithinMs,
+  majority,
+  type RaftTiming,
+  timingProblem,
+} from './timing.js';
 
 export type RaftRole = 'follower' | 'pre_candidate' | 'candidate' | 'leader';
 
@@ -249,7 +255,7 @@ export class RaftNode {
     // election timeout. In a running cluster its pre-vote is refused (the others hear their
     // leader) at no cost; a cluster that starts together has a leader within about a heartbeat.
     if (this.#members.includes(this.#self))
-      this.#election_at = options.now + Math.floor(this.#random() * this.#timing.heartbeat_ms);
+      this.#election_at = options.now + leaderSoughtWithinMs(this.#timing, this.#random);
   }
 
   // ---- what the caller reads -------------------------------------------------------------
@@ -440,7 +446,7 @@ export class RaftNode {
       if (this.#members.includes(this.#self))
         this.#election_at = Math.min(
           this.#election_at,
-          now + Math.floor(this.#random() * this.#timing.heartbeat_ms),
+          now + leaderSoughtWithinMs(this.#timing, this.#random),
         );
     }
     this.#flush();

@@ -50,6 +50,15 @@ export function electionTimeoutMs(timing: RaftTiming, random: () => number): num
   return timing.election_timeout_ms_min + Math.floor(random() * spread);
 }
 
+/**
+ * How soon a server that defers to no leader seeks one (it just started, or the failure detector
+ * reported its leader down): within one heartbeat, at random, so that servers that learn together
+ * do not all stand together. Pre-vote makes an early try cheap.
+ */
+export function leaderSoughtWithinMs(timing: RaftTiming, random: () => number): number {
+  return Math.floor(random() * timing.heartbeat_ms);
+}
+
 /** The number of votes (or stored copies) that make a majority of `members` servers. */
 export function majority(members: number): number {
   return Math.floor(members / 2) + 1;

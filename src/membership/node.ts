@@ -713,13 +713,12 @@ export class MembershipNode {
         this.#probes.onAck(now, from, message.seq);
         const grant = this.#grants.acked(message.seq, from, message.grant);
         if (grant.known && !grant.refused) {
-          const base = this.#grants.base(now);
-          this.#lease.push({ kind: 'granted', at: now, base });
+          this.#lease.push({ kind: 'granted', at: now, base: this.#grants.base(now) });
           // Quiet rounds: the lease moved on, so the round that would have found it about to
           // lapse moves too. Without this the node woke at the old time for nothing, at every
           // probe's ack (2.2 wake-ups a second at the defaults).
-          if (this.#leaseWanted && this.#leasePings === 'before_lapse' && !this.#identities.standingDown(now))
-            this.#nextLeaseAt = Math.max(this.#nextLeaseAt, base + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS);
+          if (this.#leaseWanted && this.#leasePings === 'before_lapse')
+            this.#nextLeaseAt = Math.max(this.#nextLeaseAt, this.#lapseRoundAt(now));
           // The round has its grants: no wake-up to find that out (#leaseRetry).
           if (
             this.#leaseRetryAt !== Number.POSITIVE_INFINITY &&
@@ -897,7 +896,7 @@ export class MembershipNode {
       // Only the lease is kept: the next round comes when it would lapse within
       // LEASE_LAPSE_AHEAD_MS (a grant that comes meanwhile makes that round a quiet one). A quiet
       // round is no round to renew on: it pings nobody.
-      const pingAt = this.leaseBase(now) + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
+      const pingAt = this.#lapseRoundAt(now);
       if (pingAt > now) {
         this.#nextLeaseAt = Math.max(this.#nextLeaseAt, pingAt);
         this.counters.lease_rounds_quiet++;
@@ -935,6 +934,11 @@ export class MembershipNode {
     this.counters.lease_rounds_retried++;
     for (const peer of sample(silent, confirmationAsks(needed - granted), this.#options.random))
       this.#probes.ping(peer);
+  }
+
+  /** When a round finds the lease about to lapse (within LEASE_LAPSE_AHEAD_MS): -Infinity when there is none. */
+  #lapseRoundAt(now: number): number {
+    return this.leaseBase(now) + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
   }
 
   /** The members that granted since the last lease round began. */

@@ -15,14 +15,18 @@ export class RandomPool {
   readonly #fill: (block: Uint8Array) => void;
   #block: Uint8Array = new Uint8Array(0);
   #offset = 0;
-  /** Blocks drawn so far. */
-  blocks = 0;
+  #blocks = 0;
 
   constructor(blockBytes = RANDOM_POOL_BLOCK_BYTES, fill: (block: Uint8Array) => void = randomFillSync) {
     if (!Number.isInteger(blockBytes) || blockBytes < 1)
       throw new RangeError(`RandomPool: blockBytes ${blockBytes} is not a whole number above 0`);
     this.#blockBytes = blockBytes;
     this.#fill = fill;
+  }
+
+  /** Blocks drawn so far. */
+  get blocks(): number {
+    return this.#blocks;
   }
 
   /** `n` random bytes that nothing else was given; a block of their own when `n` exceeds a block. */
@@ -36,7 +40,7 @@ export class RandomPool {
       this.#block = new Uint8Array(this.#blockBytes);
       this.#fill(this.#block);
       this.#offset = 0;
-      this.blocks++;
+      this.#blocks++;
     }
     const bytes = this.#block.subarray(this.#offset, this.#offset + n);
     this.#offset += n;

@@ -335,24 +335,6 @@ export function leaseWrapper(dir: string, ns: string): string {
   return path;
 }
 
-/** CPU time of one process, from /proc/PID/stat, in clock ticks. */
-export interface CpuTicks {
-  /** utime + stime of the process itself. */
-  self: number;
-  /** cutime + cstime: the children it has waited for. */
-  reaped: number;
-}
-
-export function cpuTicks(pid: number): CpuTicks {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { self: Number(fields[11]) + Number(fields[12]), reaped: Number(fields[13]) + Number(fields[14]) };
-  } catch {
-    return { self: 0, reaped: 0 };
-  }
-}
-
 /** The pids whose parent is `pid`. */
 export function childPids(pid: number): number[] {
   const found: number[] = [];
