@@ -13,8 +13,8 @@
  * a witness, flip's defaults) idle for 30 s with 10 leased VIPs on the holder, each agent's CPU and
  * its lease program's (with its coprocesses), by process tree.
  *
- * Needs root. Figures, not a test. Run: npm run bench:lease [-- --idle] (--idle: only the idle
- * agents).
+ * Needs root. Figures, not a test. Run: npm run bench:lease [-- --idle] [--idle-warmup S] (--idle:
+ * only the idle agents; --idle-warmup: how long they run before their window, 10 s by default).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ import { DEFAULT_TIMING, FlipCluster } from '../src/testing/netns/flip-lab.js';
 import { createLab, type Lab, requireNetns, VIP_LEASE } from '../src/testing/netns/harness.js';
 import { childPids, processName } from '../src/testing/netns/lease-lab.js';
 import { PACKAGE_ROOT } from '../src/testing/paths.js';
-import { cpuTicks } from '../src/testing/process-cpu.js';
+import { clockTicksPerSecond, cpuNs, cpuTicks } from '../src/testing/process-cpu.js';
 import { sleep } from '../src/testing/wait.js';
 
 const ADDRESSES = 10;
@@ -39,6 +39,16 @@ const SECONDS = Number(process.env.FLIP_BENCH_SECONDS ?? 30);
 const RATES = [4, 10];
 /** Only the idle agents (the keeper's windows skipped). */
 const IDLE_ONLY = process.argv.includes('--idle');
+/** Seconds the idle agents run before their window: past the start-up, the JIT and the heap's growth. */
+const IDLE_WARMUP_S = numberOption('--idle-warmup', 10);
+
+function numberOption(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  if (at === -1) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} needs a number of seconds >= 0`);
+  return value;
+}
 /** How far ahead each renewal's deadline is, as an agent might set it. */
 const DEADLINE_AHEAD_MS = 500;
 const TICKS_PER_S = 100;
@@ -117,10 +127,15 @@ async function measure(keeper: LeaseKeeper, items: string[], mode: Mode, rate: n
 
 const percent = (ticks: number, seconds: number) => ((ticks / TICKS_PER_S / seconds) * 100).toFixed(2);
 
-/** The ticks of `pid` and of every live descendant, by pid (with the name of each). */
-function treeTicks(pid: number, into = new Map<number, { name: string; ticks: number }>()) {
-  into.set(pid, { name: processName(pid), ticks: cpuTicks(pid).self });
-  for (const child of childPids(pid)) treeTicks(child, into);
+/**
+ * The CPU time (ns) of `pid` and of every live descendant, by pid (with the name of each): its
+ * threads' schedstat, plus the clock ticks of the children it has reaped (vip-lease restarts nft
+ * and ip now and then).
+ */
+function treeNs(pid: number, into = new Map<number, { name: string; ns: number }>()) {
+  const reaped = (cpuTicks(pid).reaped / clockTicksPerSecond()) * 1e9;
+  into.set(pid, { name: processName(pid), ns: cpuNs(pid) + reaped });
+  for (const child of childPids(pid)) treeNs(child, into);
   return into;
 }
 
@@ -154,36 +169,38 @@ async function idleAgents(lab: Lab, lease: boolean): Promise<IdleAgent[]> {
     quorum: 2,
     key: 'bench',
     timing: DEFAULT_TIMING,
+    built: true,
   });
   await cluster.startAll();
   await cluster.waitForPlacement({ timeoutMs: 60_000 });
-  // Past the start-up (scripts, the first plans and replica catch-up).
-  await sleep(10_000);
+  // Past the start-up (scripts, the first plans and replica catch-up), and the JIT's warming.
+  await sleep(IDLE_WARMUP_S * 1000);
   const servers = ['s1', 's2', 'w'];
-  const before = new Map(servers.map((id) => [id, treeTicks(cluster.pid(id))]));
+  const before = new Map(servers.map((id) => [id, treeNs(cluster.pid(id))]));
   const udpBefore = new Map(servers.map((id) => [id, udpSent(cluster.pid(id))]));
   const started = performance.now();
   await sleep(SECONDS * 1000);
   const seconds = (performance.now() - started) / 1000;
   const figures = servers.map((server) => {
     const root = cluster.pid(server);
-    const after = treeTicks(root);
+    const after = treeNs(root);
     const was = before.get(server)!;
     let agent = 0;
     let program = 0;
     const parts: string[] = [];
-    for (const [pid, { name, ticks }] of after) {
-      const delta = ticks - (was.get(pid)?.ticks ?? 0);
+    const share = (ns: number) => (ns / 1e9 / seconds) * 100;
+    for (const [pid, { name, ns }] of after) {
+      const delta = ns - (was.get(pid)?.ns ?? 0);
       if (pid === root) agent += delta;
       else program += delta;
-      if (delta > 0) parts.push(`${name} ${percent(delta, seconds)}%`);
+      if (delta > 0) parts.push(`${name} ${share(delta).toFixed(2)}%`);
     }
     return {
       lease,
       server,
       udp_per_s: (udpSent(root) - udpBefore.get(server)!) / seconds,
-      agent: (agent / TICKS_PER_S / seconds) * 100,
-      program: (program / TICKS_PER_S / seconds) * 100,
+      agent: share(agent),
+      program: share(program),
       processes: parts.join(', '),
     };
   });
@@ -240,6 +257,8 @@ async function worker(items: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   requireNetns(['ip', 'nft', 'awk']);
+  process.stderr.write('building dist/ for the compiled agents...\n');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: PACKAGE_ROOT, stdio: 'inherit' });
   let lab: Lab | undefined;
   try {
     lab = await createLab({ servers: ['s1', 's2', 'w'] });
@@ -326,8 +345,9 @@ async function main(): Promise<void> {
       if (events.length > 0) console.log(`\nkeeper events: ${JSON.stringify(events)}`);
     }
     console.log(
-      `\nIdle agents (from the source tree), flip's defaults, a single pair (s1, s2) and a witness (w), ` +
-        `${ADDRESSES} VIPs on the holder s1, leased through vip-lease or not, ${SECONDS} s each:\n`,
+      `\nIdle agents (compiled, dist/), flip's defaults, a single pair (s1, s2) and a witness (w), ` +
+        `${ADDRESSES} VIPs on the holder s1, leased through vip-lease or not, ${IDLE_WARMUP_S} s of ` +
+        `warm-up, then ${SECONDS} s; CPU from schedstat:\n`,
     );
     console.log(
       '| lease | server | agent (node), % of a core | lease program and its coprocesses, % of a core | total | UDP datagrams sent/s (agent and renewals) |',

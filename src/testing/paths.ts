@@ -10,3 +10,5 @@ import { fileURLToPath } from 'node:url';
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The flip command's TypeScript entry point, run with `node --import tsx`. */
 export const FLIP_SOURCE_BIN = join(PACKAGE_ROOT, 'src/cli/bin.ts');
+/** The compiled flip command (`npm run build`), run with plain node: what an installed agent runs. */
+export const FLIP_BUILT_BIN = join(PACKAGE_ROOT, 'dist/cli/bin.js');

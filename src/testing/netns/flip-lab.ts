@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FlipConfig, parseConfig } from '../../config/index.js';
 import { placeAll } from '../../placement/index.js';
-import { FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../paths.js';
+import { FLIP_BUILT_BIN, FLIP_SOURCE_BIN, PACKAGE_ROOT } from '../paths.js';
 import { waitFor } from '../wait.js';
 import { type ExecResult, type Lab, type LabProcess, VIP_DOWN, VIP_UP } from './harness.js';
 import { nowMs } from './holder-monitor.js';
@@ -76,6 +76,12 @@ export interface FlipClusterOptions {
   dir?: string;
   /** Every server's `api.token` (runtime changes need one); none by default. */
   apiToken?: string;
+  /**
+   * Agents run the compiled command (dist/, `npm run build` first) instead of the sources under
+   * tsx: for benchmarks, so that a figure is an installed agent's. The `flip` commands still run
+   * from the sources.
+   */
+  built?: boolean;
 }
 
 export interface LogEntry {
@@ -235,7 +241,13 @@ export class FlipCluster {
     this.lives.set(id, life);
     const proc = this.lab.spawn(
       id,
-      [process.execPath, '--import', 'tsx', FLIP_SOURCE_BIN, 'agent', '--config', this.configFile(id)],
+      [
+        process.execPath,
+        ...(this.options.built === true ? [FLIP_BUILT_BIN] : ['--import', 'tsx', FLIP_SOURCE_BIN]),
+        'agent',
+        '--config',
+        this.configFile(id),
+      ],
       { cwd: PACKAGE_ROOT },
     );
     const agent: Agent = { proc, life, buffer: '' };
