@@ -356,22 +356,23 @@ export class Agent {
   }
 
   /** Has the system's lease program renew `items`, unless later than `deadline`. */
-  #renew(system: string, items: readonly string[], deadline: number): void {
+  #renew(system: string, items: readonly string[], deadline: number, adding: number): void {
     const keeper = this.#keepers.get(system);
     if (keeper === undefined) return;
     void keeper.renew(items, deadline).then((result) => {
       const now = performance.now();
       switch (result.status) {
         case 'ok':
-          if (result.renewed < items.length)
+          if (result.renewed + adding < items.length)
             this.log.debug(
-              { system, items: items.length, renewed: result.renewed },
+              { system, items: items.length, renewed: result.renewed, adding },
               'lease renewal found items gone from the host (they lapsed)',
             );
           this.#controller.renewalEnded(now, system, {
             kind: 'renewed',
             asked: items.length,
             renewed: result.renewed,
+            adding,
           });
           this.#drive();
           return;
@@ -1210,7 +1211,7 @@ export class Agent {
           this.membership.leaseRoundSoon();
           break;
         case 'renew':
-          this.#renew(command.system, command.items, command.deadline);
+          this.#renew(command.system, command.items, command.deadline, command.adding);
           break;
         case 'quorum':
           if (command.state === 'lost')
@@ -1581,6 +1582,7 @@ export class Agent {
             timed_out: result.timed_out,
           });
         }
+        if (launch.event === 'alive') this.#controller.aliveEnded(launch.system, launch.item);
         if (note.released) {
           this.#controller.scriptReleased(performance.now(), launch.system, launch.item, this.membership);
           this.#drive();

@@ -123,7 +123,18 @@ export type ControllerCommand =
    * Renew the lease of these held items of a system with a lease program, unless it is later
    * than `deadline` (ms, our clock) by the time the renewal is carried out.
    */
-  | { kind: 'renew'; system: string; items: readonly string[]; deadline: number }
+  | {
+      kind: 'renew';
+      system: string;
+      items: readonly string[];
+      deadline: number;
+      /**
+       * How many of `items` have an `alive` still running: their script may not have put them on
+       * the host yet, so a renewal may find them missing without their having lapsed. Pass it
+       * back in the outcome (RenewalOutcome `adding`).
+       */
+      adding: number;
+    }
   /**
    * We lost, or regained, the quorum (no quorum of fresh grants for LEASE_HOLD_MS): without it
    * we take no item, and under `release` we let go of what we hold (`releasing`).
@@ -146,7 +157,9 @@ export type ControllerCommand =
  */
 export type LeaveOrder = 'announce_first' | 'drain_first';
 
-export type RenewalOutcome = { kind: 'renewed'; asked: number; renewed: number } | { kind: 'not_renewed' };
+export type RenewalOutcome =
+  /** `adding`: the renew command's, how many of the items asked had an `alive` still running. */
+  { kind: 'renewed'; asked: number; renewed: number; adding: number } | { kind: 'not_renewed' };
 
 /**
  * How long after our release a holder that our view gives the item to only later is told too
@@ -188,6 +201,8 @@ export class NodeController {
    * successful `down` (the runner's maybe_held, as its notes tell it).
    */
   readonly #mayHold = new Map<string, Set<string>>();
+  /** Items whose `alive` is running, by system: on the host only once their script put them there. */
+  readonly #adding = new Map<string, Set<string>>();
   /**
    * Items a previous life of this server may have left configured, by system, until a `down`
    * of them succeeds (the runner's leftover_possible): with `remove_on_start` the first plan runs
@@ -329,7 +344,14 @@ export class NodeController {
     this.#numberMembers(config);
     // Systems this server no longer runs were let go of before (CommittedVersions): nothing of
     // them is held here, and what we kept about them goes.
-    for (const map of [this.#mayHold, this.#unsure, this.#sticky, this.#yielding, this.#lapsing])
+    for (const map of [
+      this.#mayHold,
+      this.#adding,
+      this.#unsure,
+      this.#sticky,
+      this.#yielding,
+      this.#lapsing,
+    ])
       for (const name of [...map.keys()]) if (!this.#own.includes(name)) map.delete(name);
     for (const name of [...this.#lastDesired.keys()])
       if (!this.#own.includes(name)) this.#lastDesired.delete(name);
@@ -500,7 +522,14 @@ export class NodeController {
       const last = this.#lastRenewal.get(system.name);
       if (last !== undefined && last.items === key && now - last.at < RENEWAL_SPACING_MS[policy]) continue;
       this.#lastRenewal.set(system.name, { at: now, items: key });
-      this.#commands.push({ kind: 'renew', system: system.name, items, deadline });
+      const adding = this.#adding.get(system.name);
+      this.#commands.push({
+        kind: 'renew',
+        system: system.name,
+        items,
+        deadline,
+        adding: adding === undefined ? 0 : items.filter((item) => adding.has(item)).length,
+      });
     }
   }
 
@@ -574,9 +603,12 @@ export class NodeController {
    * them while we still count them held, and nobody would answer for them. So what we hold there
    * is put in place again (an `alive` of a held item, which the runner starts only with a fresh
    * lease: nobody can have taken it over meanwhile), at most once per LEASE_HOLD_MS per system.
+   * Items whose `alive` was still running when the renewal was asked may be missing only because
+   * their script had not added them yet: they count as found (a start-up's `alive` scripts would
+   * otherwise all run twice, with a warning).
    */
   renewalEnded(now: number, system: string, outcome: RenewalOutcome): void {
-    if (outcome.kind === 'renewed' && outcome.renewed >= outcome.asked) return;
+    if (outcome.kind === 'renewed' && outcome.renewed + outcome.adding >= outcome.asked) return;
     this.#lastRenewal.delete(system);
     if (this.#stopped || this.#leaving || !this.#planning || !this.#own.includes(system)) return;
     if (now < (this.#lapseReassertAt.get(system) ?? Number.NEGATIVE_INFINITY) + LEASE_HOLD_MS) return;
@@ -719,12 +751,18 @@ export class NodeController {
     }
   }
 
+  /** Our `alive` for `item` ended (done or failed): the item is on the host now, or not at all. */
+  aliveEnded(system: string, item: string): void {
+    this.#adding.get(system)?.delete(item);
+  }
+
   /**
    * Our `alive` for `item` started: a release of it not yet delivered is no longer true, and the
    * item of a leased system is renewed at the next lease round, brought forward to now.
    */
   scriptStarted(system: string, item: string): void {
     entrySet(this.#mayHold, system).add(item);
+    entrySet(this.#adding, system).add(item);
     if (this.#graceAt !== Number.POSITIVE_INFINITY) this.#wantLease();
     this.#lapsing.get(system)?.delete(item);
     // Only a fresh lease lets an `alive` start (permitAlive), except `keep` announcing what it

@@ -833,7 +833,7 @@ export class Simulation {
             core.leaseRoundSoon(this.now);
             break;
           case 'renew':
-            this.#renewOnHost(node, command.system, command.items, command.deadline);
+            this.#renewOnHost(node, command.system, command.items, command.deadline, command.adding);
             break;
         }
       }
@@ -946,6 +946,8 @@ export class Simulation {
       if (note.type === 'drained') node.drained = true;
       if (note.type === 'started' && note.launch.event === 'alive')
         controller.scriptStarted(note.launch.system, note.launch.item);
+      if (note.type === 'finished' && note.launch.event === 'alive')
+        controller.aliveEnded(note.launch.system, note.launch.item);
       if (note.type !== 'finished' || !note.released) continue;
       controller.scriptReleased(this.now, note.launch.system, note.launch.item, view);
       released = true;
@@ -1033,7 +1035,13 @@ export class Simulation {
    * configured (a lapsed one is never added back), and nothing once the deadline has passed. Its
    * answer goes to the controller, as the agent passes vip-lease's on.
    */
-  #renewOnHost(node: SimNode, system: string, items: readonly string[], deadline: number): void {
+  #renewOnHost(
+    node: SimNode,
+    system: string,
+    items: readonly string[],
+    deadline: number,
+    adding: number,
+  ): void {
     if (!this.#leased.has(system)) return;
     let outcome: RenewalOutcome = { kind: 'not_renewed' };
     if (this.now <= deadline) {
@@ -1044,8 +1052,8 @@ export class Simulation {
         node.host.set(key, this.now + this.#kernelLifetime(system));
         renewed++;
       }
-      outcome = { kind: 'renewed', asked: items.length, renewed };
-      if (renewed < items.length) this.renewalsShort++;
+      outcome = { kind: 'renewed', asked: items.length, renewed, adding };
+      if (renewed + adding < items.length) this.renewalsShort++;
     }
     node.controller?.renewalEnded(this.now, system, outcome);
   }

@@ -752,9 +752,38 @@ describe('controller: a renewal not carried out, or that found items lapsed', ()
     const controller = flip1();
     controller.synced(10, view(new Set([FLIP, FLIP1, FLIP2])));
     controller.takeCommands();
-    controller.renewalEnded(20, 'ip', { kind: 'renewed', asked: 2, renewed: 2 });
+    controller.renewalEnded(20, 'ip', { kind: 'renewed', asked: 2, renewed: 2, adding: 0 });
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), [], 'all of them renewed: nothing to do');
-    controller.renewalEnded(30, 'ip', { kind: 'renewed', asked: 2, renewed: 1 });
+    controller.renewalEnded(30, 'ip', { kind: 'renewed', asked: 2, renewed: 1, adding: 0 });
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), [
+      { kind: 'reassert', systems: ['ip'], why: 'lapsed' },
+    ]);
+  });
+});
+
+describe('controller: a renewal while an `alive` is still adding its item', () => {
+  const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+
+  it('counts the items being added, and a renewal that misses only those puts nothing in place again', () => {
+    const lease: MembershipView = { ...view(new Set([FLIP, FLIP1, FLIP2])), leaseBase: () => 0 };
+    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    controller.start(0);
+    controller.synced(0, lease);
+    controller.scriptStarted('ip', '192.168.0.1');
+    controller.takeCommands();
+    controller.lease(100, [{ kind: 'round', at: 100 }], lease);
+    const [renew] = of(controller.takeCommands(), 'renew');
+    assert.deepEqual(renew?.items, ['192.168.0.1']);
+    assert.equal(renew?.adding, 1, 'its alive still runs');
+    // Its script had not added it yet: not a lapse.
+    controller.renewalEnded(110, 'ip', { kind: 'renewed', asked: 1, renewed: 0, adding: renew!.adding });
+    assert.deepEqual(of(controller.takeCommands(), 'reassert'), []);
+    // Once its alive is over, a renewal that misses it found it lapsed.
+    controller.aliveEnded('ip', '192.168.0.1');
+    controller.lease(600, [{ kind: 'round', at: 600 }], lease);
+    const [again] = of(controller.takeCommands(), 'renew');
+    assert.equal(again?.adding, 0);
+    controller.renewalEnded(610, 'ip', { kind: 'renewed', asked: 1, renewed: 0, adding: again!.adding });
     assert.deepEqual(of(controller.takeCommands(), 'reassert'), [
       { kind: 'reassert', systems: ['ip'], why: 'lapsed' },
     ]);
