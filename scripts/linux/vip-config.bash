@@ -401,7 +401,7 @@ check_config() {
 # timeout of ADDRESS's elements in both tables, in the kernel, as the sender's sendto passes the
 # output hook and lo: `update` of an element that is there (the lookup before it keeps a lapsed
 # element from being added back; only a renew request or vip-up adds it). No process is woken: the
-# agent sends these at every lease round, and asks vip-lease only about once a second (see
+# agent sends these at its renewals, and asks vip-lease only every 4 s or after a stall (see
 # vip-lease, `datagrams`). The input chain drops the datagram; one that would leave the host (its
 # address is not here: IPv6 routes it out) is dropped in output. Only root can read the token (it
 # is in the ruleset), so no other local user can keep a lease alive.

@@ -343,7 +343,8 @@ export class Agent {
         ...launch,
         env: {
           ...launch.env,
-          // 2 s while the program renews by datagram (its requests come once a second), else 1 s.
+          // 10 s while the program renews by datagram (LEASE_DATAGRAM_DEFAULTS: its requests come every
+          // 4 s, the elements are the fence), else 1 s.
           FLIP_LEASE_LIFETIME_S: String(keeper.lifetime_s),
           ...(fence_ms === undefined ? {} : { FLIP_LEASE_FENCE_MS: String(fence_ms) }),
           ...deadline,

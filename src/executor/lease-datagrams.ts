@@ -5,7 +5,7 @@
  * loopback address to ITEM:PORT whose payload is the token: the fence's rules see it as it passes
  * the output hook and lo, and reset the timeout of an element that is there (see "Renewal by
  * datagram" in scripts/linux/vip-config.bash). No process is woken for it, which is what makes
- * lease rounds cheap; the program is asked only about once a second (LeaseKeeper).
+ * lease rounds cheap; the program is asked only every few seconds, and after a stall (LeaseKeeper).
  *
  * The sockets are bound to 127.0.0.1 and ::1. Linux refuses to route an IPv4 datagram from
  * 127.0.0.1 to an address that is not on this host (EINVAL); an IPv6 one from ::1 would be routed

@@ -28,7 +28,7 @@ import {
   LoopbackDatagrams,
   parseDatagramsReply,
 } from './lease-datagrams.js';
-import { LINUX_LEASE_LIFETIME_S } from './lease-fence.js';
+import { LINUX_LEASE_LIFETIME_S, NFT_LEASE_TIMEOUT_MS } from './lease-fence.js';
 import { scriptPath } from './script-path.js';
 
 /** The program the agent runs for a system, and what it passes to it. */
@@ -114,19 +114,32 @@ export interface DatagramRenewal {
   lifetime_s: number;
   /** A renew request at least this often (ms): it renews the lifetimes and puts lapsed elements back. */
   request_every_ms: number;
+  /**
+   * A datagram resets only an element that is still there. An item last renewed more than this
+   * long ago (ms), by a request answered `ok` or a datagram the kernel took, may have lost its
+   * element (NFT_LEASE_TIMEOUT_MS after that renewal), so its round is a request, which puts the
+   * element back: a stalled agent's addresses are answered again at its next round, not only at
+   * the next request_every_ms.
+   */
+  gap_ms: number;
   /** The sender; LoopbackDatagrams by default. */
   sender?: () => DatagramSender;
 }
 
 /**
- * The agent's choice. A request goes with the first renewal 700 ms or more after the last one;
- * renewals are at most 550 ms apart (RENEWAL_SPACING_MS after a round of at most 250 ms), so
- * requests are at most 1.25 s apart, which leaves 750 ms of a 2 s lifetime before the watchdog
- * deletes a live holder's address, as the 250 ms rounds with a 1 s lifetime did. At the defaults
- * renewals come every 450 ms, and one in two is a request. A frozen agent's address stays
- * (unanswered: its elements lapsed) for up to 2 s after the last request, instead of 1 s.
+ * The agent's choice. Between requests the datagrams alone keep the fence (the elements' 800 ms);
+ * a request renews the addresses' lifetimes, which are cleanup only here (the address of a host
+ * whose agent and vip-lease both stopped goes within the lifetime, unanswered since its element
+ * lapsed), and finds addresses that went from the host. So a request goes with the first renewal
+ * 4 s or more after the last one: renewals are at most 550 ms apart (RENEWAL_SPACING_MS after a
+ * round of at most 250 ms), so requests are at most 4.55 s apart, which leaves 5.45 s of a 10 s
+ * lifetime before vip-lease's watchdog deletes a live holder's address. At the defaults renewals
+ * come every 450 ms, and one in nine or ten is a request; vip-lease (bash, ip, nft) costs each
+ * request about 6 ms of CPU for 10 addresses, so rarer requests are most of what an idle leased
+ * holder saves. A renewal more than 650 ms after an item's last one (a stalled agent: its element
+ * may have lapsed 800 ms after that renewal) is a request too, which puts the element back.
  */
-export const LEASE_DATAGRAM_DEFAULTS = { lifetime_s: 2, request_every_ms: 700 } as const;
+export const LEASE_DATAGRAM_DEFAULTS = { lifetime_s: 10, request_every_ms: 4000, gap_ms: 650 } as const;
 
 export interface LeaseKeeperOptions {
   /** A reply later than this (since the request was sent, or since the previous reply) kills the program. */
@@ -250,6 +263,11 @@ interface Run {
   /** When the last renew request was sent, and its items (for renewal by datagram). */
   requested_at: number;
   requested: ReadonlySet<string>;
+  /**
+   * When each item of the last request was last renewed for sure (the `now` clock): the send
+   * time of a request answered `ok` for all its items, or of a datagram the kernel took.
+   */
+  renewed_at: Map<string, number>;
 }
 
 export class LeaseKeeper {
@@ -303,9 +321,12 @@ export class LeaseKeeper {
       (!Number.isSafeInteger(this.#datagrams.lifetime_s) ||
         this.#datagrams.lifetime_s < 1 ||
         this.#datagrams.lifetime_s > 86_400 ||
-        !(this.#datagrams.request_every_ms * 2 <= this.#datagrams.lifetime_s * 1000))
+        !(this.#datagrams.request_every_ms * 2 <= this.#datagrams.lifetime_s * 1000) ||
+        !(this.#datagrams.gap_ms > 0 && this.#datagrams.gap_ms < NFT_LEASE_TIMEOUT_MS))
     )
-      throw new RangeError('datagrams: lifetime_s must be 1 to 86400 s and at least twice request_every_ms');
+      throw new RangeError(
+        `datagrams: lifetime_s must be 1 to 86400 s and at least twice request_every_ms; gap_ms more than 0 and under ${NFT_LEASE_TIMEOUT_MS}`,
+      );
     const lifetime_s = program.lifetime_s ?? LINUX_LEASE_LIFETIME_S;
     if (!Number.isSafeInteger(lifetime_s) || lifetime_s < 1)
       throw new RangeError(`lifetime_s must be a whole number of seconds >= 1, not ${lifetime_s}`);
@@ -369,9 +390,12 @@ export class LeaseKeeper {
     const target = run.target;
     if (target !== undefined && this.#datagrams !== undefined) {
       const now = this.#now();
+      const gap_ms = this.#datagrams.gap_ms;
       if (
         now - run.requested_at < this.#datagrams.request_every_ms &&
-        items.every((item) => run.requested.has(item))
+        items.every(
+          (item) => run.requested.has(item) && now - (run.renewed_at.get(item) ?? -Infinity) <= gap_ms,
+        )
       ) {
         // The deadline is checked here, and the datagrams are handed to the kernel right after,
         // within this call (LoopbackDatagrams: no lookup on a later tick).
@@ -390,8 +414,11 @@ export class LeaseKeeper {
       });
     }
     const seq = ++this.#seq;
-    run.requested_at = this.#now();
+    const sent_at = this.#now();
+    run.requested_at = sent_at;
     run.requested = new Set(items);
+    // Only the items of this request may be renewed by datagram until the next one.
+    for (const item of run.renewed_at.keys()) if (!run.requested.has(item)) run.renewed_at.delete(item);
     return new Promise<RenewResult>((resolve) => {
       this.#send(
         run,
@@ -403,6 +430,9 @@ export class LeaseKeeper {
             // lifetime of a renewal by request): the next round asks the program again.
             if (result.status !== 'ok' || result.renewed < items.length)
               run.requested_at = Number.NEGATIVE_INFINITY;
+            else if (run.requested_at === sent_at)
+              for (const item of items)
+                run.renewed_at.set(item, Math.max(run.renewed_at.get(item) ?? -Infinity, sent_at));
             resolve(result);
           },
         },
@@ -415,9 +445,15 @@ export class LeaseKeeper {
   #refresh(run: Run, target: DatagramTarget, items: readonly string[]): Promise<RenewResult> {
     // Made when the program agreed to datagrams (#onReply); sends nothing (not renewed) until open.
     const sender = this.#openSender();
+    const sent_at = this.#now();
     const round = Promise.all(items.map((item) => sender.send(item, target.port, target.token))).then(
       (sent): RenewResult => {
-        const renewed = sent.filter(Boolean).length;
+        let renewed = 0;
+        sent.forEach((ok, i) => {
+          if (!ok) return;
+          renewed++;
+          if (run.requested.has(items[i]!)) run.renewed_at.set(items[i]!, sent_at);
+        });
         // An item no longer on the host: the program is asked next round, and says so too.
         if (renewed < items.length) run.requested_at = Number.NEGATIVE_INFINITY;
         return { status: 'ok', renewed };
@@ -558,6 +594,7 @@ export class LeaseKeeper {
       target: undefined,
       requested_at: Number.NEGATIVE_INFINITY,
       requested: new Set(),
+      renewed_at: new Map(),
     };
     this.#run = run;
     child.stdin?.on('error', () => {

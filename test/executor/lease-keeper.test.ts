@@ -411,7 +411,7 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
     const { keeper: k, events } = keeper(
       'lease-echo',
       { FLIP_TEST_RECORD: record, FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
-      { datagrams: { lifetime_s: 2, request_every_ms: 300, sender: () => sender } },
+      { datagrams: { lifetime_s: 2, request_every_ms: 300, gap_ms: 650, sender: () => sender } },
     );
     try {
       const deadline = () => performance.now() + 5000;
@@ -459,13 +459,65 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
     assert.equal(sender.closed, true, 'stop closes the sockets');
   });
 
+  it('asks the program, not the kernel, for an item last renewed more than gap_ms ago (its element may have lapsed)', async () => {
+    const record = join(dir, 'gap.rec');
+    const sender = new FakeSender((address) => address !== '10.0.0.9');
+    let skew = 0;
+    const now = () => performance.now() + skew;
+    const { keeper: k } = keeper(
+      'lease-echo',
+      { FLIP_TEST_RECORD: record, FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
+      { now, datagrams: { lifetime_s: 10, request_every_ms: 4000, gap_ms: 650, sender: () => sender } },
+    );
+    const requests = () => lines(record).filter((line) => line.startsWith('renew ')).length;
+    try {
+      const deadline = () => now() + 5000;
+      await k.renew(['10.0.0.1', '10.0.0.2'], deadline());
+      assert.equal(requests(), 1);
+      // Renewed 600 ms apart, each within gap_ms of the one before: datagrams.
+      for (let round = 0; round < 3; round++) {
+        skew += 600;
+        assert.deepEqual(await k.renew(['10.0.0.1', '10.0.0.2'], deadline()), { status: 'ok', renewed: 2 });
+      }
+      assert.equal(requests(), 1, 'datagrams while each item was renewed within gap_ms');
+      assert.equal(sender.sent.length, 6);
+      // A stall: 700 ms since the last renewal, well within request_every_ms of the request.
+      skew += 700;
+      await k.renew(['10.0.0.1', '10.0.0.2'], deadline());
+      assert.equal(requests(), 2, 'a request puts back elements that may have lapsed');
+      assert.equal(sender.sent.length, 6);
+      // An item left out of a round for longer than gap_ms comes back by request.
+      skew += 100;
+      await k.renew(['10.0.0.1', '10.0.0.2'], deadline());
+      for (let round = 0; round < 2; round++) {
+        skew += 400;
+        await k.renew(['10.0.0.1'], deadline());
+      }
+      assert.equal(requests(), 2);
+      skew += 100;
+      await k.renew(['10.0.0.1', '10.0.0.2'], deadline());
+      assert.equal(requests(), 3, '10.0.0.2 was last renewed 900 ms before');
+      // A datagram the kernel refused renews nothing: that item's next round is a request.
+      await k.renew(['10.0.0.1', '10.0.0.9'], deadline());
+      assert.equal(requests(), 4, 'a new item');
+      skew += 100;
+      await k.renew(['10.0.0.1', '10.0.0.9'], deadline());
+      assert.equal(requests(), 4);
+      skew += 600;
+      await k.renew(['10.0.0.1', '10.0.0.9'], deadline());
+      assert.equal(requests(), 5, 'the refused datagram did not renew 10.0.0.9');
+    } finally {
+      await k.stop();
+    }
+  });
+
   it('asks the program again while an item it renewed is not on the host (an alive still adding it)', async () => {
     const record = join(dir, 'missing.rec');
     const sender = new FakeSender();
     const { keeper: k } = keeper(
       'lease-echo',
       { FLIP_TEST_RECORD: record, FLIP_TEST_DATAGRAMS: `9 ${TOKEN}`, FLIP_TEST_MISSING: '10.0.0.2' },
-      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender } },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, gap_ms: 650, sender: () => sender } },
     );
     try {
       for (let round = 0; round < 3; round++)
@@ -490,7 +542,7 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
     const { keeper: k } = keeper(
       'lease-echo',
       { FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
-      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender } },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, gap_ms: 650, sender: () => sender } },
     );
     try {
       await k.renew(['10.0.0.1', '10.0.0.9'], performance.now() + 5000);
@@ -508,7 +560,7 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
     const { keeper: k } = keeper(
       'lease-echo',
       { FLIP_TEST_DATAGRAMS: `9 ${TOKEN}` },
-      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender } },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, gap_ms: 650, sender: () => sender } },
     );
     try {
       await k.renew(['10.0.0.1'], performance.now() + 5000);
@@ -535,7 +587,7 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
       const env: Record<string, string> = { FLIP_TEST_RECORD: record };
       if (answer !== undefined) env.FLIP_TEST_DATAGRAMS = answer;
       const { keeper: k, events } = keeper('lease-echo', env, {
-        datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => sender },
+        datagrams: { lifetime_s: 2, request_every_ms: 1000, gap_ms: 650, sender: () => sender },
       });
       try {
         for (let round = 0; round < 3; round++) await k.renew(['10.0.0.1'], performance.now() + 5000);
@@ -560,7 +612,7 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
     const { keeper: k, events } = keeper(
       'lease-echo',
       { FLIP_TEST_DATAGRAMS: '9 0x12' },
-      { datagrams: { lifetime_s: 2, request_every_ms: 1000, sender: () => new FakeSender() } },
+      { datagrams: { lifetime_s: 2, request_every_ms: 1000, gap_ms: 650, sender: () => new FakeSender() } },
     );
     try {
       assert.deepEqual(await k.renew(['10.0.0.1'], performance.now() + 5000), { status: 'killed' });
@@ -572,7 +624,10 @@ describe('executor: LeaseKeeper, renewal by datagram', () => {
 
   it('refuses a lifetime shorter than two request intervals', () => {
     assert.throws(
-      () => new LeaseKeeper(program('lease-echo'), { datagrams: { lifetime_s: 1, request_every_ms: 600 } }),
+      () =>
+        new LeaseKeeper(program('lease-echo'), {
+          datagrams: { lifetime_s: 1, request_every_ms: 600, gap_ms: 650 },
+        }),
       RangeError,
     );
     assert.ok(LEASE_DATAGRAM_DEFAULTS.request_every_ms * 2 <= LEASE_DATAGRAM_DEFAULTS.lifetime_s * 1000);
