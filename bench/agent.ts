@@ -18,20 +18,17 @@ import { percentile } from '../src/stats/percentile.js';
 import { cpuNs } from '../src/testing/process-cpu.js';
 import { LOOPBACK_TIMING } from '../src/testing/timing.js';
 import { poll, sleep } from '../src/testing/wait.js';
+import { numberOption } from './options.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const README = `${ROOT}examples/readme.json`;
 const FLIP = [process.execPath, `${ROOT}bin/flip.js`];
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
 /** Only the idle measurement, no failover trials. */
 const IDLE_ONLY = process.argv.includes('--idle-only');
-const TRIALS = IDLE_ONLY ? 0 : arg('trials', 20);
-const IDLE_SECONDS = arg('idle-seconds', 60);
+const TRIALS = IDLE_ONLY ? 0 : numberOption('--trials', 20);
+const IDLE_SECONDS = numberOption('--idle-seconds', 60);
 /** How long the idle agents run before their CPU is counted: a longer warm-up leaves out the start. */
-const IDLE_WARMUP_SECONDS = arg('idle-warmup', 5);
+const IDLE_WARMUP_SECONDS = numberOption('--idle-warmup', 5);
 const VICTIM = 'flip1';
 const ITEM = '192.168.0.1';
 const HEIR = 'flip';

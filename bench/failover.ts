@@ -48,6 +48,7 @@ import { sleep, waitFor } from '../src/testing/wait.js';
 import { DEFAULT_RESULTS, DEFAULT_SVG, writeSvg } from './failover-picture.js';
 import { FAILOVER_RESULTS_VERSION, type FailoverResults } from './failover-results.js';
 import { renderFailoverSvg } from './failover-svg.js';
+import { optionValue } from './options.js';
 
 const KEEPALIVED = '/usr/sbin/keepalived';
 const TEMPLATE = fileURLToPath(new URL('./keepalived/keepalived.conf.tmpl', import.meta.url));
@@ -63,18 +64,13 @@ const RETURN_LIMIT_MS = 30_000;
 // ---------------------------------------------------------------------------------------------------
 // Arguments
 
-function argValue(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
 const quick = process.argv.includes('--quick');
-const trialsArg = Number(argValue('--trials') ?? (quick ? 3 : 12));
-const slowTrialsArg = Number(argValue('--slow-trials') ?? (quick ? 3 : 10));
+const trialsArg = Number(optionValue('--trials') ?? (quick ? 3 : 12));
+const slowTrialsArg = Number(optionValue('--slow-trials') ?? (quick ? 3 : 10));
 const writeDocs = !process.argv.includes('--no-docs');
-const jsonPath = argValue('--json') ?? (writeDocs ? DEFAULT_RESULTS : undefined);
+const jsonPath = optionValue('--json') ?? (writeDocs ? DEFAULT_RESULTS : undefined);
 const svgPath =
-  argValue('--svg') ??
+  optionValue('--svg') ??
   (writeDocs
     ? DEFAULT_SVG
     : join(tmpdir(), `flip-bench-failover-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`));
@@ -181,7 +177,7 @@ const DEFAULT_SETUPS = [
   'keepalived-default',
   'keepalived-fast',
 ];
-const setupIds = (argValue('--setups') ?? DEFAULT_SETUPS.join(',')).split(',').map((id) => id.trim());
+const setupIds = (optionValue('--setups') ?? DEFAULT_SETUPS.join(',')).split(',').map((id) => id.trim());
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers

@@ -33,6 +33,7 @@ import { childPids, processName } from '../src/testing/netns/lease-lab.js';
 import { PACKAGE_ROOT } from '../src/testing/paths.js';
 import { clockTicksPerSecond, cpuNs, cpuTicks } from '../src/testing/process-cpu.js';
 import { sleep } from '../src/testing/wait.js';
+import { numberOption } from './options.js';
 
 const ADDRESSES = 10;
 const SECONDS = Number(process.env.FLIP_BENCH_SECONDS ?? 30);
@@ -41,14 +42,6 @@ const RATES = [4, 10];
 const IDLE_ONLY = process.argv.includes('--idle');
 /** Seconds the idle agents run before their window: past the start-up, the JIT and the heap's growth. */
 const IDLE_WARMUP_S = numberOption('--idle-warmup', 10);
-
-function numberOption(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  if (at === -1) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} needs a number of seconds >= 0`);
-  return value;
-}
 /** How far ahead each renewal's deadline is, as an agent might set it. */
 const DEADLINE_AHEAD_MS = 500;
 const TICKS_PER_S = 100;

@@ -6,29 +6,25 @@
  * Usage: npx tsx bench/replica-schedule.ts --seed S [--servers 3] [--network lan|lossy] [--server-changes] [--chaos-ms 3000]
  */
 import { runReplicaSchedule, SCHEDULE_NETWORKS, type ScheduleNetwork } from '../src/replica/schedule.js';
-
-function option(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-}
+import { optionValue } from './options.js';
 
 function fail(message: string): never {
   console.error(`replica-schedule: ${message}`);
   process.exit(2);
 }
 
-const seed = Number(option('--seed'));
-if (!Number.isSafeInteger(seed)) fail(`--seed must be a whole number, not ${option('--seed')}`);
-const servers = Number(option('--servers') ?? 3);
+const seed = Number(optionValue('--seed'));
+if (!Number.isSafeInteger(seed)) fail(`--seed must be a whole number, not ${optionValue('--seed')}`);
+const servers = Number(optionValue('--servers') ?? 3);
 if (!Number.isInteger(servers) || servers < 1 || servers > 9)
-  fail(`--servers must be a whole number from 1 to 9, not ${option('--servers')}`);
-const network = option('--network') ?? 'lan';
+  fail(`--servers must be a whole number from 1 to 9, not ${optionValue('--servers')}`);
+const network = optionValue('--network') ?? 'lan';
 if (!Object.hasOwn(SCHEDULE_NETWORKS, network))
   fail(`--network must be one of ${Object.keys(SCHEDULE_NETWORKS).join(', ')}, not ${network}`);
 const server_changes = process.argv.includes('--server-changes');
-const chaos_ms = Number(option('--chaos-ms') ?? 3000);
+const chaos_ms = Number(optionValue('--chaos-ms') ?? 3000);
 if (!Number.isInteger(chaos_ms) || chaos_ms < 0 || chaos_ms > 600_000)
-  fail(`--chaos-ms must be a whole number of ms from 0 to 600000, not ${option('--chaos-ms')}`);
+  fail(`--chaos-ms must be a whole number of ms from 0 to 600000, not ${optionValue('--chaos-ms')}`);
 try {
   const result = runReplicaSchedule({
     seed,

@@ -26,6 +26,7 @@ import {
 } from '../src/replica/schedule.js';
 import type { ScenarioName } from '../src/sim/scenario-names.js';
 import { SCENARIOS, type ScenarioResult } from '../src/sim/scenarios.js';
+import { optionValue } from './options.js';
 
 interface SoakEntry {
   scenario: ScenarioName;
@@ -136,17 +137,12 @@ function replay(entry: SoakEntry, seed: number): string {
   return `npx flip sim ${flags.join(' ')}`;
 }
 
-function option(name: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  return at >= 0 ? process.argv[at + 1] : undefined;
-}
-
-const scale = Number(option('--scale') ?? 1);
+const scale = Number(optionValue('--scale') ?? 1);
 if (!Number.isFinite(scale) || scale <= 0 || scale > 100) {
-  console.error(`soak: --scale must be a number above 0 and at most 100, not ${option('--scale')}`);
+  console.error(`soak: --scale must be a number above 0 and at most 100, not ${optionValue('--scale')}`);
   process.exit(2);
 }
-const only = option('--only');
+const only = optionValue('--only');
 const chosen = ENTRIES.filter((entry) => only === undefined || entryName(entry).includes(only));
 const chosenReplica = REPLICA_ENTRIES.filter(
   (entry) => only === undefined || replicaEntryName(entry).includes(only),
