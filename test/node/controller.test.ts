@@ -327,18 +327,32 @@ describe('controller: leases and the quorum', () => {
   });
 });
 
+/** The test config's systems, each with a lease program. */
+const LEASED_SYSTEMS = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+
+/**
+ * flip1 with the systems leased, planning on `lease` since 0, whose `alive` of 192.168.0.1 (the
+ * item placement gives it) has started; its commands so far taken.
+ */
+function leasedFlip1Adding(lease: MembershipView): NodeController {
+  const controller = new NodeController(
+    { ...config, systems: LEASED_SYSTEMS, id: 'flip1' },
+    { first_notice_id: 1 },
+  );
+  controller.start(0);
+  controller.synced(0, lease);
+  controller.scriptStarted('ip', '192.168.0.1');
+  controller.takeCommands();
+  return controller;
+}
+
 describe('controller: leased items held through a stall (keep)', () => {
   const ALL = new Set([FLIP, FLIP1, FLIP2]);
-  const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
 
   it('are renewed no more, and put back only through a claim, once the lease is back', () => {
     let base = 0;
     const lease: MembershipView = { ...view(ALL), leaseBase: () => base };
-    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
-    controller.start(0);
-    controller.synced(0, lease);
-    controller.scriptStarted('ip', '192.168.0.1');
-    controller.takeCommands();
+    const controller = leasedFlip1Adding(lease);
     controller.lease(100, [{ kind: 'round', at: 100 }], lease);
     assert.deepEqual(
       of(controller.takeCommands(), 'renew').map((renew) => renew.items),
@@ -400,7 +414,10 @@ describe('controller: leased items held through a stall (keep)', () => {
 
   it('a leaving server does not wake for the end of its lease (it plans no more)', () => {
     const lease: MembershipView = { ...view(ALL), leaseBase: () => 0 };
-    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
+    const controller = new NodeController(
+      { ...config, systems: LEASED_SYSTEMS, id: 'flip1' },
+      { first_notice_id: 1 },
+    );
     controller.start(0);
     controller.synced(0, lease);
     controller.lease(10, [{ kind: 'granted', at: 10, base: 0 }], lease);
@@ -412,7 +429,7 @@ describe('controller: leased items held through a stall (keep)', () => {
 
 describe('controller: an item held here waits for the lease instead of being refused', () => {
   it('an announcement of a held leased item without the quorum waits a round; an item not held is refused', () => {
-    const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+    const systems = LEASED_SYSTEMS;
     let base = 0;
     const lease: MembershipView = { ...view(new Set([FLIP, FLIP1, FLIP2])), leaseBase: () => base };
     const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
@@ -440,7 +457,7 @@ describe('controller: an item held here waits for the lease instead of being ref
 
 describe('controller: renewals spaced (RENEWAL_SPACING_MS)', () => {
   const ALL = new Set([FLIP, FLIP1, FLIP2]);
-  const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
+  const systems = LEASED_SYSTEMS;
   const renewed = (controller: NodeController) =>
     of(controller.takeCommands(), 'renew').map((renew) => renew.items);
 
@@ -762,15 +779,9 @@ describe('controller: a renewal not carried out, or that found items lapsed', ()
 });
 
 describe('controller: a renewal while an `alive` is still adding its item', () => {
-  const systems = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
-
   it('counts the items being added, and a renewal that misses only those puts nothing in place again', () => {
     const lease: MembershipView = { ...view(new Set([FLIP, FLIP1, FLIP2])), leaseBase: () => 0 };
-    const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
-    controller.start(0);
-    controller.synced(0, lease);
-    controller.scriptStarted('ip', '192.168.0.1');
-    controller.takeCommands();
+    const controller = leasedFlip1Adding(lease);
     controller.lease(100, [{ kind: 'round', at: 100 }], lease);
     const [renew] = of(controller.takeCommands(), 'renew');
     assert.deepEqual(renew?.items, ['192.168.0.1']);
@@ -804,8 +815,7 @@ describe('controller: what the lease rounds ping for', () => {
   it('release, or a lease program (its fence counts on every round): every round', () => {
     const release = config.systems.map((system) => ({ ...system, no_quorum_policy: 'release' as const }));
     assert.deepEqual(pings(release), ['every_round']);
-    const leased = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
-    assert.deepEqual(pings(leased), ['every_round']);
+    assert.deepEqual(pings(LEASED_SYSTEMS), ['every_round']);
   });
 
   it('an arbiter (no system) asks for no rounds', () => {
