@@ -115,6 +115,21 @@ describe('agents on loopback: runtime changes through the API', { timeout: 240_0
         [...(holders(c.records()).get('192.168.0.2') ?? [])].join() === 'flip',
       { what: "the cluster up, the README's split", timeoutMs: WAIT_MS },
     );
+    // The split needs only the members: the arbiter's API may still be starting on a loaded host.
+    await waitFor(
+      async () => {
+        const answers = await Promise.all(
+          c.ids.map((id) =>
+            fetch(`${api(id)}/v1/health`).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
+        return answers.every(Boolean);
+      },
+      { what: "every agent's API listening", timeoutMs: WAIT_MS },
+    );
     return { c, api, flip };
   }
 
