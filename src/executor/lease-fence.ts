@@ -69,8 +69,8 @@ export const VIP_LEASE_WATCHDOG_FENCE_MS = 1200;
 /**
  * The timeout of an address's element in the nftables fence of the shipped scripts (NFT_TIMEOUT_MS
  * in scripts/linux/vip-config.bash): every renewal resets it. Renewals come at most 550 ms apart
- * (RENEWAL_SPACING_MS after a lease round of at most 250 ms), so 800 ms leaves 250 ms of delay, a
- * round's worth, before a live holder's address goes unanswered;
+ * (GRANTS_LOST_MS under `keep`, membership/lease.ts; every 250 ms round's grants under `release`),
+ * so 800 ms leaves 250 ms of delay, a round's worth, before a live holder's address goes unanswered;
  * an agent stalled longer drops its leased items anyway (the controller's `stalled` event). The kernel checks an element's
  * timeout at each packet's lookup, to the jiffy, and the fence's rules drop what a host would send
  * or take for an address without its element: so the host stops answering for the address this

@@ -131,8 +131,8 @@ export interface DatagramRenewal {
  * a request renews the addresses' lifetimes, which are cleanup only here (the address of a host
  * whose agent and vip-lease both stopped goes within the lifetime, unanswered since its element
  * lapsed), and finds addresses that went from the host. So a request goes with the first renewal
- * 4 s or more after the last one: renewals are at most 550 ms apart (RENEWAL_SPACING_MS after a
- * round of at most 250 ms), so requests are at most 4.55 s apart, which leaves 5.45 s of a 10 s
+ * 4 s or more after the last one: renewals are at most 550 ms apart (GRANTS_LOST_MS under `keep`,
+ * membership/lease.ts), so requests are at most 4.55 s apart, which leaves 5.45 s of a 10 s
  * lifetime before vip-lease's watchdog deletes a live holder's address. At the defaults renewals
  * come every 450 ms, and one in nine or ten is a request; vip-lease (bash, ip, nft) costs each
  * request about 6 ms of CPU for 10 addresses, so rarer requests are most of what an idle leased

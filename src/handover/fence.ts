@@ -8,9 +8,11 @@
  *   lease) and the host drops it by itself within `fence_ms` of the last renewal: the shipped
  *   Linux VIP handling gives addresses a 1 s lifetime that its lease program renews.
  *
- * Renewals are bounded by what the takers know. Under `keep` a holder renews at each lease round,
- * as the round's pings go out (membership/lease.ts), so its last renewal is no later than KEEP_RENEWAL_MS
- * after the latest moment anybody heard from it. Under `release` it renews only on a quorum of fresh grants
+ * Renewals are bounded by what the takers know. Under `keep` a holder renews on a quorum of grants
+ * for pings it sent within KEEP_RENEWAL_MS (mostly its probes'), or, when those do not come, at
+ * a lease round as the round's pings go out (membership/lease.ts, `before_renewal`), so its last
+ * renewal is no later than KEEP_RENEWAL_MS after the latest moment anybody heard from it (a ping
+ * lost in such a round aside: docs/SAFETY.md). Under `release` it renews only on a quorum of fresh grants
  * (membership/lease.ts), each sent at most `grant_fresh_ms` before, and the deciding quorum
  * promised to grant no more: its last renewal is no later than `grant_fresh_ms` after the latest
  * moment a promiser heard from it. A `down` or `left` decision carries that moment as a silence,
@@ -31,9 +33,10 @@ import type { NoQuorumPolicy, SystemConfig } from '../config/index.js';
 /** Clock rates may differ by this fraction between the holder and the taker. */
 export const FENCE_DRIFT = 0.02;
 /**
- * Under `keep` a holder renews at each lease round, just as it sends the round's pings; the
- * renewal must be carried out within this (ms), or its lease program refuses it as stale: long
- * enough for a loaded host, whose program may read it tens of ms after the agent wrote it.
+ * Under `keep` a holder renews on grants for pings it sent at most this long before (ms), or at a
+ * lease round, just as it sends the round's pings; the renewal must be carried out within this
+ * of those pings, or its lease program refuses it as stale: long enough for a loaded host, whose
+ * program may read it tens of ms after the agent wrote it.
  */
 export const KEEP_RENEWAL_MS = 100;
 /**
@@ -45,21 +48,21 @@ export const KEEP_RENEWAL_MS = 100;
 export const ALIVE_LEASE_LEAD_MS = 40;
 /**
  * A system's held items are renewed at most once per this (ms), by policy, while they stay the
- * same and the last renewal went through; a renewal of other items (an `alive` just started, a
- * `down` done) comes at once. Each renewal costs a datagram per held address (or a request to the
- * lease program).
- * - `keep` renews at every lease round, grants or not, so spacing costs only slack: rounds come at
- *   least every LEASE_ROUND_MS (250 ms), renewals at most 550 ms apart, mostly one round in two
- *   (every 450 ms at the defaults, where every other round comes with a probe). The 800 ms element
- *   of the nftables fence and the 980 ms an address lifetime lasts at least still leave 250 ms
- *   for a late timer, as one missed round did when every round renewed. This halves the renewals.
+ * same and the last renewal went through (and once per instant); a renewal of other items (an
+ * `alive` just started, a `down` done) comes at once. Each renewal costs a datagram per held
+ * address (or a request to the lease program).
+ * - `keep`: not spaced. Its renewals come when the membership core says it may renew (a grant as
+ *   fresh as KEEP_RENEWAL_MS, mostly a probe's, every 450 ms at the defaults, or a round), and
+ *   its rounds count from them (membership/lease.ts, `before_renewal`): a renewal skipped here
+ *   would leave the next up to GRANTS_LOST_MS after the skipped one. So renewals come at most
+ *   550 ms apart, and the 800 ms element of the nftables fence leaves 250 ms for a late timer.
  * - `release` renews only on a quorum of fresh grants: a renewal skipped would shorten what a
  *   brief loss of grants may outlast (the simulator's `random --policy release --lease` found
  *   items lapsed on their holder about twice as often with 300 ms). Only the renewals that the
  *   grants of one round would make one after another are merged.
  * Renewing less only shortens what a host may hold: the fences are unchanged.
  */
-export const RENEWAL_SPACING_MS: Readonly<Record<NoQuorumPolicy, number>> = { keep: 300, release: 100 };
+export const RENEWAL_SPACING_MS: Readonly<Record<NoQuorumPolicy, number>> = { keep: 0, release: 100 };
 /** Added to every fence: a timer that fires late on the holder, a packet's transit (ms). */
 export const FENCE_SLACK_MS = 25;
 /**

@@ -53,16 +53,49 @@ export function leaseRoundAsks(needed: number): number {
  * holds):
  * - `every_round`: every round pings the members a quorum of grants needs (leaseRoundAsks, a
  *   probe's target counting as one when the round came with the probe). Wanted while the node
- *   holds, may hold or wants an item of a system that needs them: a `release` system renews only
- *   on a quorum of fresh grants, and a leased `keep` system's fence counts on each renewal going
- *   out with the round's pings (handover/fence.ts).
+ *   holds, may hold or wants an item of a `release` system: it renews only on a quorum of fresh
+ *   grants, so every round asks for them.
+ * - `before_renewal`: wanted while the node holds, may hold or wants an item of a leased `keep`
+ *   system (and of no `release` one). Its renewals come on a quorum of grants for pings sent
+ *   within KEEP_RENEWAL_MS (handover/fence.ts), mostly the probes' own: a round pings only when
+ *   no renewal came for GRANTS_STALE_MS, and it renews without grants (a `round` event: `keep`
+ *   keeps what it holds, cut off or not) only when none came for GRANTS_LOST_MS; from then on
+ *   every round renews, every LEASE_ROUND_MS as under `every_round`, until a grant does again.
+ *   A round brought forward (leaseRoundSoon: an `alive` needs a renewal window) renews at once.
  * - `before_lapse`: the rounds only keep the lease from lapsing (no item is renewed on grants, no
  *   fence counts on the pings): a round pings only when the grants in hand would run out within
  *   LEASE_LAPSE_AHEAD_MS, and a round that pings nobody is no round (nothing renews on it). The
  *   probes' acks grant too, so a small cluster's probing alone mostly keeps the lease, and its
  *   rounds send nothing. A standby, or any member with nothing of such systems, pings so.
  */
-export type LeasePings = 'every_round' | 'before_lapse';
+export type LeasePings = 'every_round' | 'before_renewal' | 'before_lapse';
+
+/**
+ * Under `before_renewal`, a round pings once the last renewal (a grant as fresh as KEEP_RENEWAL_MS
+ * allows, or a round that renewed) is this old (ms). At the defaults a probe goes out every
+ * 450 ms, and the round due within LEASE_ALIGN_MS goes with it, its ping counting as the round's:
+ * in a cluster of three (one grant needed) the probes' acks alone bring every renewal, and the
+ * holder of leased items sends and wakes no more than any other member.
+ */
+export const GRANTS_STALE_MS = 500;
+
+/**
+ * Under `before_renewal`, a round that finds the last renewal this old (ms) renews without
+ * grants, as its pings go out: the grants of the round GRANTS_STALE_MS brought were lost or late
+ * (an ack later than KEEP_RENEWAL_MS keeps the lease but renews nothing). So renewals still come
+ * at most this far apart (a probe's ack renews, or a round; then every round while no fresh grant
+ * comes): the nftables fence's 800 ms element leaves 250 ms for a late timer
+ * (executor/lease-fence.ts).
+ */
+export const GRANTS_LOST_MS = 550;
+
+/**
+ * A fresh grant is a keep renewal (a `fresh` event) at most once per this after the last one, or
+ * the last round that renewed (ms): the grants of one round, or a probe's and a confirmation's,
+ * coming one after another, renew once (in a cluster of nine, every grant past the fourth of a
+ * round would renew again). Shorter than GRANTS_STALE_MS, so a probe's grant always renews.
+ */
+export const GRANTS_RENEW_GAP_MS = 300;
 
 /**
  * Under `before_lapse`, a round pings when the lease would lapse within this (ms): a round and a

@@ -15,11 +15,14 @@
  * reports.ts and quorum.ts (reports and the decision), witnesses.ts, awareness.ts, timing.ts.
  */
 
-import { LEASE_HOLD_MS } from '../handover/fence.js';
+import { KEEP_RENEWAL_MS, LEASE_HOLD_MS, renewableUntil } from '../handover/fence.js';
 import { Awareness } from './awareness.js';
 import { Dissemination, fittingGossip } from './dissemination.js';
 import { BootIdentities, type DuplicateSeen } from './identity.js';
 import {
+  GRANTS_LOST_MS,
+  GRANTS_RENEW_GAP_MS,
+  GRANTS_STALE_MS,
   grantFreshMs,
   LEASE_ALIGN_MS,
   LEASE_LAPSE_AHEAD_MS,
@@ -141,10 +144,16 @@ export interface ClaimMessage {
 
 /** What changed about this node's own lease (lease.ts), for the controller to renew or give up. */
 export type LeaseEvent =
-  /** A lease round began: grants were asked for now. */
+  /** A lease round began: grants were asked for now. Renew what `keep` holds, by KEEP_RENEWAL_MS from now. */
   | { kind: 'round'; at: number }
   /** A grant arrived and moved the lease base to `base`. */
   | { kind: 'granted'; at: number; base: number }
+  /**
+   * A grant made the quorum's grants as fresh as a round's pings (their pings sent at `base` or
+   * later, within KEEP_RENEWAL_MS) at least GRANTS_RENEW_GAP_MS after the last of these or of a
+   * round: renew what `keep` holds, by KEEP_RENEWAL_MS from `base`. Follows the `granted`.
+   */
+  | { kind: 'fresh'; at: number; base: number }
   /** A peer refused us a grant, or declared us gone: the lease is void until regranted. */
   | { kind: 'lost'; at: number }
   /** Our process stalled (GC, swap, SIGSTOP) for `late_ms`: renewals stopped meanwhile. */
@@ -254,6 +263,15 @@ export class MembershipNode {
   #lastLeaseRoundAt = Number.NEGATIVE_INFINITY;
   /** When the last round that pinged is checked for missing grants (#leaseRetry); Infinity: none due. */
   #leaseRetryAt = Number.POSITIVE_INFINITY;
+  /** When a round brought forward (leaseRoundSoon) is due; Infinity: none. Under `before_renewal` it renews whatever the grants. */
+  #soonLeaseAt = Number.POSITIVE_INFINITY;
+  /**
+   * The last moment we told the controller to renew what `keep` holds (ms): a `round` or `fresh`
+   * event. The rounds of `before_renewal` count from it.
+   */
+  #keepRenewedAt = Number.NEGATIVE_INFINITY;
+  /** Whether a grant as fresh as a round's pings came since the last round that renewed. */
+  #keepGranted = false;
   /** The members pinged at #pingedAt, the clock's latest instant: a round then counts them asked. */
   #pingedAt = Number.NEGATIVE_INFINITY;
   readonly #pinged = new Set<number>();
@@ -465,22 +483,24 @@ export class MembershipNode {
   /**
    * Asks for lease rounds (the controller holds or wants items) or stops them. A round comes
    * every LEASE_ROUND_MS and pings enough members for a quorum of grants at once: every round,
-   * or only when the lease is about to lapse (`pings`, see LeasePings).
+   * only when the grants in hand are too old to renew on, or only when the lease is about to
+   * lapse (`pings`, see LeasePings).
    */
   setLeaseWanted(now: number, wanted: boolean, pings: LeasePings = 'every_round'): void {
     this.#clock = Math.max(this.#clock, now);
-    const quiet = this.#leasePings === 'before_lapse';
+    const before = this.#leasePings;
     this.#leasePings = pings;
     if (wanted === this.#leaseWanted) {
-      // Rounds that ping again (items to hold or take): the next comes now, not when the lease
-      // would have lapsed.
-      if (wanted && quiet && pings === 'every_round') this.leaseRoundSoon(now);
+      // Rounds that renew (items to hold or take), or renew otherwise: the next comes now, not
+      // when the lease would have lapsed or the grants in hand gone stale.
+      if (wanted && before !== pings && pings !== 'before_lapse') this.leaseRoundSoon(now);
       return;
     }
     this.#leaseWanted = wanted;
     this.#nextLeaseAt = wanted ? now : Number.POSITIVE_INFINITY;
     this.#leaseRetryAt = Number.POSITIVE_INFINITY;
-    if (wanted && this.#started && !this.#left) this.#leaseRound(now);
+    this.#soonLeaseAt = Number.POSITIVE_INFINITY;
+    if (wanted && this.#started && !this.#left) this.#leaseRound(now, 'soon');
   }
 
   /** When we last received an authenticated message from `member` (ms; -Infinity: never). */
@@ -566,7 +586,7 @@ export class MembershipNode {
       this.#probes.ping(peer);
     }
     this.#nextRoundAt = now + this.#interval();
-    if (this.#leaseWanted) this.#leaseRound(now);
+    if (this.#leaseWanted) this.#leaseRound(now, 'soon');
   }
 
   /**
@@ -608,6 +628,8 @@ export class MembershipNode {
     this.#leaseWanted = previous.#leaseWanted;
     this.#leasePings = previous.#leasePings;
     this.#lastLeaseRoundAt = previous.#lastLeaseRoundAt;
+    this.#keepRenewedAt = previous.#keepRenewedAt;
+    this.#keepGranted = previous.#keepGranted;
     this.#startedAt = previous.#startedAt;
     this.#clock = at;
     this.#lastTickAt = at;
@@ -618,7 +640,7 @@ export class MembershipNode {
     for (const added of sample(renumbering.added(), INTRODUCTIONS_MAX, this.#options.random))
       this.#probes.ping(added);
     this.#nextLeaseAt = this.#leaseWanted ? at : Number.POSITIVE_INFINITY;
-    if (this.#leaseWanted && !this.#left) this.#leaseRound(at);
+    if (this.#leaseWanted && !this.#left) this.#leaseRound(at, 'soon');
   }
 
   tick(now: number): void {
@@ -644,8 +666,9 @@ export class MembershipNode {
     }
     // A round due soon goes out with the probes: their pings count as its own (LEASE_ALIGN_MS).
     const aligned =
-      probing && this.#leasePings === 'every_round' && this.#nextLeaseAt - now <= LEASE_ALIGN_MS;
-    if (now >= this.#nextLeaseAt || aligned) this.#leaseRound(now);
+      probing && this.#leasePings !== 'before_lapse' && this.#nextLeaseAt - now <= LEASE_ALIGN_MS;
+    if (now >= this.#nextLeaseAt || aligned)
+      this.#leaseRound(now, now >= this.#soonLeaseAt ? 'soon' : now >= this.#nextLeaseAt ? 'due' : 'aligned');
     else if (now >= this.#leaseRetryAt) this.#leaseRetry();
     this.#grants.expire(now);
     this.#lastTickAt = now;
@@ -719,6 +742,22 @@ export class MembershipNode {
           // probe's ack (2.2 wake-ups a second at the defaults).
           if (this.#leaseWanted && this.#leasePings === 'before_lapse')
             this.#nextLeaseAt = Math.max(this.#nextLeaseAt, this.#lapseRoundAt(now));
+          // A grant that a keep renewal is made on (its quorum's pings as fresh as a round's):
+          // rounds need not renew while they come, and the one that would have asked for it
+          // moves on (a round brought forward still comes).
+          const base = this.#grants.base(now);
+          if (this.#leaseWanted && renewableUntil(base, now, KEEP_RENEWAL_MS) !== undefined) {
+            this.#keepGranted = true;
+            if (now - this.#keepRenewedAt >= GRANTS_RENEW_GAP_MS) {
+              this.#lease.push({ kind: 'fresh', at: now, base });
+              this.#keepRenewedAt = now;
+            }
+            if (this.#leasePings === 'before_renewal')
+              this.#nextLeaseAt = Math.min(
+                Math.max(this.#nextLeaseAt, this.#keepRenewedAt + GRANTS_STALE_MS),
+                this.#soonLeaseAt,
+              );
+          }
           // The round has its grants: no wake-up to find that out (#leaseRetry).
           if (
             this.#leaseRetryAt !== Number.POSITIVE_INFINITY &&
@@ -855,6 +894,7 @@ export class MembershipNode {
     this.#probes.clear();
     this.#nextLeaseAt = Number.POSITIVE_INFINITY;
     this.#leaseRetryAt = Number.POSITIVE_INFINITY;
+    this.#soonLeaseAt = Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -866,8 +906,11 @@ export class MembershipNode {
     this.#clock = Math.max(this.#clock, now);
     if (!this.#leaseWanted || !this.#started || this.#left) return;
     const at = Math.max(now, this.#lastLeaseRoundAt + LEASE_ROUND_GAP_MS);
-    if (at <= now) this.#leaseRound(now);
-    else this.#nextLeaseAt = Math.min(this.#nextLeaseAt, at);
+    if (at <= now) this.#leaseRound(now, 'soon');
+    else {
+      this.#nextLeaseAt = Math.min(this.#nextLeaseAt, at);
+      this.#soonLeaseAt = Math.min(this.#soonLeaseAt, at);
+    }
   }
 
   // ---- leases (lease.ts decides) ------------------------------------------------------------
@@ -884,14 +927,33 @@ export class MembershipNode {
   /**
    * Pings enough live members at once for a quorum of grants: those needed and a tenth more
    * (leaseRoundAsks), counting those pinged at this instant already (a probe's target); a grant
-   * still missing after leaseRetryMs is asked of the others (#leaseRetry).
+   * still missing after leaseRetryMs is asked of the others (#leaseRetry). `why`: the round was
+   * due, brought forward (leaseRoundSoon, the first round), or taken along by a probe while due
+   * within LEASE_ALIGN_MS. Under `before_renewal` a round that comes when the last keep renewal
+   * was a grant's renews only if that is GRANTS_LOST_MS old, and pings nobody if it is less than
+   * GRANTS_STALE_MS old; after a renewal on a round (none since on grants), every round renews.
    */
-  #leaseRound(now: number): void {
+  #leaseRound(now: number, why: 'due' | 'soon' | 'aligned'): void {
     this.#nextLeaseAt = now + LEASE_ROUND_MS;
+    this.#soonLeaseAt = Number.POSITIVE_INFINITY;
     this.#lastLeaseRoundAt = now;
     this.#leaseRetryAt = Number.POSITIVE_INFINITY;
     const needed = confirmationsNeeded(this.#options.quorum);
     if (needed === 0) this.#lease.push({ kind: 'granted', at: now, base: now });
+    let renews = true;
+    // Under `before_renewal`, rounds renew (every LEASE_ROUND_MS, as under `every_round`) until a
+    // grant does again: a cut-off holder's renewals stay as close as they were.
+    if (this.#leasePings === 'before_renewal' && why !== 'soon' && this.#keepGranted) {
+      const renewed = this.#keepRenewedAt;
+      // Quiet: a probe's grant came since the last renewal was due, and renewed.
+      if (now + (why === 'aligned' ? LEASE_ALIGN_MS : 0) < renewed + GRANTS_STALE_MS) {
+        this.#nextLeaseAt = renewed + GRANTS_STALE_MS;
+        this.counters.lease_rounds_quiet++;
+        return;
+      }
+      renews = now >= renewed + GRANTS_LOST_MS;
+      if (!renews) this.#nextLeaseAt = renewed + GRANTS_LOST_MS;
+    }
     if (this.#leasePings === 'before_lapse') {
       // Only the lease is kept: the next round comes when it would lapse within
       // LEASE_LAPSE_AHEAD_MS (a grant that comes meanwhile makes that round a quiet one). A quiet
@@ -903,7 +965,11 @@ export class MembershipNode {
         return;
       }
     }
-    this.#lease.push({ kind: 'round', at: now });
+    if (renews) {
+      this.#lease.push({ kind: 'round', at: now });
+      this.#keepRenewedAt = now;
+      this.#keepGranted = false;
+    }
     if (needed === 0) return;
     const pinged = this.#pingedAt === now ? this.#pinged : undefined;
     let asks = leaseRoundAsks(needed);

@@ -401,24 +401,23 @@ export class NodeController {
   #wantLease(): void {
     // Only a member of a system holds or takes items; an arbiter only answers for others.
     const own = this.#ownSystems();
-    // Renewals on grants (release) and fences counted from the rounds' pings (a leased keep
-    // system) need every round's pings, while we hold, may hold or want items of such a system;
-    // otherwise (a standby, an idle member) the lease only has to stay in hand, and a round that
+    // Renewals on a quorum of fresh grants (release) need every round's pings, while we hold, may
+    // hold or want items of such a system; those of a leased keep system, on grants as fresh as
+    // its fence counts on, need a round only when no probe brought them (before_renewal).
+    // Otherwise (a standby, an idle member) the lease only has to stay in hand, and a round that
     // pings comes at once when an item is wanted here (MembershipNode.setLeaseWanted).
-    const renewed = own.some((name) => {
+    const renews = (system: SystemConfig) =>
+      (this.#mayHold.get(system.name)?.size ?? 0) > 0 ||
+      (this.#unsure.get(system.name)?.size ?? 0) > 0 ||
+      (this.#lastDesired.get(system.name)?.length ?? 0) > 0;
+    let pings: LeasePings = 'before_lapse';
+    for (const name of own) {
       const system = this.#systemsByName.get(name);
-      if (system === undefined || (system.no_quorum_policy !== 'release' && system.lease === undefined))
-        return false;
-      return (
-        (this.#mayHold.get(name)?.size ?? 0) > 0 ||
-        (this.#unsure.get(name)?.size ?? 0) > 0 ||
-        (this.#lastDesired.get(name)?.length ?? 0) > 0
-      );
-    });
-    const wanted = {
-      wanted: own.length > 0,
-      pings: renewed ? ('every_round' as const) : ('before_lapse' as const),
-    };
+      if (system === undefined || !renews(system)) continue;
+      if (system.no_quorum_policy === 'release') pings = 'every_round';
+      else if (system.lease !== undefined && pings === 'before_lapse') pings = 'before_renewal';
+    }
+    const wanted = { wanted: own.length > 0, pings };
     const last = this.#leaseWanted;
     if (last === undefined ? !wanted.wanted : last.wanted === wanted.wanted && last.pings === wanted.pings)
       return;
@@ -436,8 +435,9 @@ export class NodeController {
 
   /**
    * The membership core reports on our lease: a round (renew what `keep` holds, before the
-   * round's pings), a grant (renew what `release` holds, when a quorum of fresh grants is in),
-   * or its loss (a peer refused us: hold nothing that needs the quorum until regranted).
+   * round's pings, or on grants as fresh: `fresh`), a grant (renew what `release` holds, when a
+   * quorum of fresh grants is in), or its loss (a peer refused us: hold nothing that needs the
+   * quorum until regranted).
    */
   lease(now: number, events: readonly LeaseEvent[], view: MembershipView): void {
     if (this.#stopped) return;
@@ -447,9 +447,18 @@ export class NodeController {
     for (const event of events) {
       switch (event.kind) {
         case 'round':
-          this.#renewableUntil.keep = now + KEEP_RENEWAL_MS;
+          this.#renewableUntil.keep = Math.max(this.#renewableUntil.keep, now + KEEP_RENEWAL_MS);
           this.#renew(now, 'keep', now + KEEP_RENEWAL_MS);
           break;
+        case 'fresh': {
+          // Grants as fresh as a keep fence counts on (a round's pings would be no fresher): the
+          // renewal follows pings that a quorum heard, where a round's only went out with them.
+          const keepUntil = renewableUntil(event.base, now, KEEP_RENEWAL_MS);
+          if (keepUntil === undefined) break;
+          this.#renewableUntil.keep = Math.max(this.#renewableUntil.keep, keepUntil);
+          this.#renew(now, 'keep', keepUntil);
+          break;
+        }
         case 'granted': {
           this.#leaseUntil = Math.max(this.#leaseUntil, event.base + LEASE_HOLD_MS);
           const until = renewableUntil(event.base, now, fresh);
@@ -520,7 +529,12 @@ export class NodeController {
       if (items.length === 0) continue;
       const key = [...items].sort().join(' ');
       const last = this.#lastRenewal.get(system.name);
-      if (last !== undefined && last.items === key && now - last.at < RENEWAL_SPACING_MS[policy]) continue;
+      if (
+        last !== undefined &&
+        last.items === key &&
+        (now === last.at || now - last.at < RENEWAL_SPACING_MS[policy])
+      )
+        continue;
       this.#lastRenewal.set(system.name, { at: now, items: key });
       const adding = this.#adding.get(system.name);
       this.#commands.push({

@@ -2,13 +2,16 @@
  * Lease rounds: brought forward (an `alive` of a leased item asks for a round at once: its renewal
  * names the new item to the lease program, with the round's pings), at most one per
  * LEASE_ROUND_GAP_MS, and none when rounds are not wanted; quiet while the grants in hand keep
- * the lease (before_lapse); taken along by a probe (LEASE_ALIGN_MS); asked again when short.
+ * the lease (before_lapse); taken along by a probe (LEASE_ALIGN_MS); asked again when short;
+ * a keep holder's renewals on its probes' grants, with rounds only when they do not come
+ * (before_renewal).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { LEASE_HOLD_MS } from '../../src/handover/fence.js';
 import {
+  GRANTS_LOST_MS,
   LEASE_ALIGN_MS,
   LEASE_LAPSE_AHEAD_MS,
   LEASE_ROUND_GAP_MS,
@@ -313,5 +316,142 @@ describe('rounds and probes together', () => {
       [at],
     );
     assert.equal(effects.sends.filter((send) => send.message.type === 'ping').length, 1);
+  });
+});
+
+describe('lease rounds of a keep holder with a lease program (before_renewal)', () => {
+  /** Acks every ping among `sends` at `at`, granting; the lease events that brought, taken. */
+  function ackAll(
+    core: MembershipNode,
+    sends: ReturnType<MembershipNode['takeEffects']>['sends'],
+    at: number,
+  ) {
+    for (const send of sends)
+      if (send.message.type === 'ping')
+        core.receive(at, send.to, {
+          type: 'ack',
+          seq: send.message.seq,
+          grant: true,
+          incarnation: 1000 + send.to,
+          updates: [],
+        });
+    return core.takeEffects().lease;
+  }
+
+  /** A core whose first round (at 10, a renewing one) was granted at 11. */
+  function holder(): MembershipNode {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true, 'before_renewal');
+    const first = core.takeEffects();
+    assert.deepEqual(
+      first.lease.filter((event) => event.kind === 'round').map((event) => event.at),
+      [10],
+      'the first round renews at once',
+    );
+    ackAll(core, first.sends, 11);
+    assert.equal(core.leaseBase(11), 10);
+    return core;
+  }
+
+  it("while the probes' acks come, they bring every renewal: no other ping, wake-up or round to renew on", () => {
+    const core = holder();
+    let wakes = 0;
+    let probes = 0;
+    /** The renewals (`fresh` events), as how long after its probe each came and its base. */
+    const renewals: Array<[number, number]> = [];
+    for (let now = core.nextWakeAt(); now < 10_000; now = core.nextWakeAt()) {
+      wakes++;
+      core.tick(now);
+      const effects = core.takeEffects();
+      assert.deepEqual(effects.lease, [], `no round at ${now}`);
+      const sent = effects.sends.filter((send) => send.message.type === 'ping');
+      assert.ok(sent.length <= 1, `${sent.length} pings at ${now}`);
+      probes += sent.length;
+      for (const event of ackAll(core, effects.sends, now + 1))
+        if (event.kind === 'fresh') renewals.push([event.at - now, event.base - now]);
+    }
+    const expected = Math.floor(10_000 / DEFAULTS.gossip_interval_ms);
+    assert.equal(probes, expected, 'one probe per gossip interval, no more');
+    assert.equal(wakes, probes, 'the node wakes for its probes only');
+    assert.deepEqual(
+      renewals,
+      Array.from({ length: probes }, () => [1, 0]),
+      "every probe's ack renews, by KEEP_RENEWAL_MS from the probe's ping",
+    );
+  });
+
+  it('a round pings when no grant came for GRANTS_STALE_MS, and is no round to renew on: its grant is', () => {
+    const core = holder();
+    // The probe at the gossip interval is lost (no ack); the next wake-ups until the round.
+    let pingedAt = Number.NaN;
+    let sent: ReturnType<MembershipNode['takeEffects']>['sends'] = [];
+    for (let wake = 0; wake < 10 && Number.isNaN(pingedAt); wake++) {
+      const now = core.nextWakeAt();
+      core.tick(now);
+      const effects = core.takeEffects();
+      assert.deepEqual(effects.lease, [], `no round to renew on at ${now}`);
+      sent = effects.sends.filter((send) => send.message.type === 'ping');
+      // The probe at 450 took the round along (due at 510, within LEASE_ALIGN_MS): its ping is the
+      // round's; the retry pings the others once the probe's ack is late.
+      if (now > DEFAULTS.gossip_interval_ms && sent.length > 0) pingedAt = now;
+    }
+    assert.equal(pingedAt, DEFAULTS.gossip_interval_ms + leaseRetryMs(DEFAULTS.ping_timeout_ms));
+    assert.ok(pingedAt < 10 + GRANTS_LOST_MS, 'asked again before a renewal without grants would be due');
+    const events = ackAll(core, sent, pingedAt + 1);
+    assert.deepEqual(events.filter((event) => event.kind === 'granted').length, sent.length);
+    assert.deepEqual(
+      events.filter((event) => event.kind === 'fresh'),
+      [{ kind: 'fresh', at: pingedAt + 1, base: pingedAt }],
+      'one renewal, by KEEP_RENEWAL_MS from the retry',
+    );
+    assert.equal(
+      core.leaseBase(pingedAt + 1),
+      pingedAt,
+      'the retry bases the lease: a renewal on it is fresh',
+    );
+  });
+
+  it('no grant at all (cut off): a round renews without grants GRANTS_LOST_MS after the last renewal, then every round', () => {
+    const core = holder();
+    const renewed: number[] = [];
+    for (let now = core.nextWakeAt(); now < 2_000; now = core.nextWakeAt()) {
+      core.tick(now);
+      renewed.push(
+        ...core
+          .takeEffects()
+          .lease.filter((event) => event.kind === 'round')
+          .map((event) => event.at),
+      );
+    }
+    // The first round renewed at 10 (its grant, at 11, within GRANTS_RENEW_GAP_MS, renewed nothing).
+    assert.equal(renewed[0], 10 + GRANTS_LOST_MS, `${renewed}`);
+    // Then every round renews while no grant does (a probe may take one along a little early,
+    // never late).
+    for (let i = 1; i < renewed.length; i++) {
+      const gap = renewed[i]! - renewed[i - 1]!;
+      assert.ok(gap <= LEASE_ROUND_MS && gap >= LEASE_ROUND_MS - LEASE_ALIGN_MS, `${renewed}`);
+    }
+    assert.ok(renewed.length >= 5);
+  });
+
+  it('a round brought forward (an `alive` needs a renewal window) renews at once, fresh grants or not', () => {
+    const core = holder();
+    core.leaseRoundSoon(100);
+    assert.deepEqual(rounds(core), [100]);
+    // Within LEASE_ROUND_GAP_MS of it: at the end of the gap, and still a round to renew on.
+    core.leaseRoundSoon(105);
+    assert.deepEqual(rounds(core), []);
+    core.tick(core.nextWakeAt());
+    assert.deepEqual(rounds(core), [100 + LEASE_ROUND_GAP_MS]);
+  });
+
+  it('switching from before_lapse starts with a round to renew on', () => {
+    const core = startedCore(0);
+    core.setLeaseWanted(10, true, 'before_lapse');
+    const [to, seq] = pings(core)[0]!;
+    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
+    core.takeEffects();
+    core.setLeaseWanted(100, true, 'before_renewal');
+    assert.deepEqual(rounds(core), [100]);
   });
 });

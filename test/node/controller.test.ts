@@ -461,7 +461,8 @@ describe('controller: renewals spaced (RENEWAL_SPACING_MS)', () => {
   const renewed = (controller: NodeController) =>
     of(controller.takeCommands(), 'renew').map((renew) => renew.items);
 
-  it('keep: the same items once per spacing; changed items, or a renewal that did not go through, at once', () => {
+  it('keep: not spaced (the membership core paces its renewals), but once per instant; changed items at once', () => {
+    assert.equal(RENEWAL_SPACING_MS.keep, 0);
     // flip down: flip1 wants both items.
     const lease: MembershipView = { ...view(new Set([FLIP1, FLIP2])), leaseBase: (now) => now };
     const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
@@ -472,27 +473,27 @@ describe('controller: renewals spaced (RENEWAL_SPACING_MS)', () => {
     const round = (at: number) => controller.lease(at, [{ kind: 'round', at }], lease);
     round(100);
     assert.deepEqual(renewed(controller), [['192.168.0.1']]);
-    round(100 + RENEWAL_SPACING_MS.keep - 1);
-    assert.deepEqual(renewed(controller), [], 'within the spacing: not again');
-    round(100 + RENEWAL_SPACING_MS.keep);
-    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'the spacing passed');
-    // It did not go through: the next round renews, spacing or not.
-    const at = 100 + RENEWAL_SPACING_MS.keep;
-    controller.renewalEnded(at + 5, 'ip', { kind: 'not_renewed' });
-    controller.takeCommands();
-    round(at + 10);
-    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'after a failed renewal');
+    // A round and a fresh grant at one instant: one renewal.
+    controller.lease(
+      200,
+      [
+        { kind: 'round', at: 200 },
+        { kind: 'fresh', at: 200, base: 200 },
+      ],
+      lease,
+    );
+    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'one renewal for the instant');
+    controller.lease(201, [{ kind: 'fresh', at: 201, base: 200 }], lease);
+    assert.deepEqual(renewed(controller), [['192.168.0.1']], 'the next instant: again');
     // Another item taken here: renewed with the first at once.
     controller.scriptStarted('ip', '192.168.0.2');
     controller.takeCommands();
-    round(at + 20);
+    round(220);
     assert.deepEqual(
       renewed(controller).map((items) => [...items].sort()),
       [['192.168.0.1', '192.168.0.2']],
       'other items: at once',
     );
-    round(at + 30);
-    assert.deepEqual(renewed(controller), []);
   });
 
   it('release: only the renewals that the grants of one round would make one after another are merged', () => {
@@ -589,6 +590,43 @@ describe('controller: an alive of a leased item starts only in a renewal window,
       },
     );
     assert.equal(controller.permitAlive(100 + KEEP_RENEWAL_MS, lease, 'ip', '192.168.0.1').kind, 'wait');
+  });
+
+  it("keep: on grants whose pings went out within KEEP_RENEWAL_MS (a probe's), renewed on them, until then", () => {
+    const { controller, lease, setBase } = holder('keep');
+    setBase(1_000);
+    controller.lease(
+      1_030,
+      [
+        { kind: 'granted', at: 1_030, base: 1_000 },
+        { kind: 'fresh', at: 1_030, base: 1_000 },
+      ],
+      lease,
+    );
+    assert.deepEqual(
+      of(controller.takeCommands(), 'renew').map((renew) => [renew.items, renew.deadline]),
+      [[['192.168.0.1'], 1_000 + KEEP_RENEWAL_MS]],
+      'renewed on the grant, by the deadline its pings give',
+    );
+    assert.deepEqual(
+      controller.permitAlive(1_000 + KEEP_RENEWAL_MS - ALIVE_LEASE_LEAD_MS, lease, 'ip', '192.168.0.1'),
+      { kind: 'go', lease_deadline: 1_000 + KEEP_RENEWAL_MS },
+    );
+    assert.equal(
+      controller.permitAlive(1_000 + KEEP_RENEWAL_MS - ALIVE_LEASE_LEAD_MS + 1, lease, 'ip', '192.168.0.1')
+        .kind,
+      'wait',
+    );
+    // A grant alone (not `fresh`: the membership core paces keep renewals) renews nothing; nor
+    // does a `fresh` one that comes too late for its pings (KEEP_RENEWAL_MS).
+    controller.takeCommands();
+    controller.lease(1_040, [{ kind: 'granted', at: 1_040, base: 1_040 }], lease);
+    assert.deepEqual(of(controller.takeCommands(), 'renew'), []);
+    setBase(2_000);
+    controller.lease(2_000 + KEEP_RENEWAL_MS + 1, [{ kind: 'fresh', at: 2_101, base: 2_000 }], lease);
+    assert.deepEqual(of(controller.takeCommands(), 'renew'), []);
+    assert.equal(controller.permitAlive(2_102, lease, 'ip', '192.168.0.1').kind, 'wait');
+    assert.equal(controller.hasQuorum(2_102, lease), true);
   });
 
   it('a system without a lease program: go, with no deadline', () => {
@@ -812,10 +850,41 @@ describe('controller: what the lease rounds ping for', () => {
     assert.deepEqual(pings(), ['before_lapse']);
   });
 
-  it('release, or a lease program (its fence counts on every round): every round', () => {
+  it('release (it renews on the grants of every round): every round', () => {
     const release = config.systems.map((system) => ({ ...system, no_quorum_policy: 'release' as const }));
     assert.deepEqual(pings(release), ['every_round']);
-    assert.deepEqual(pings(LEASED_SYSTEMS), ['every_round']);
+    const leasedRelease = LEASED_SYSTEMS.map((system) => ({
+      ...system,
+      no_quorum_policy: 'release' as const,
+    }));
+    assert.deepEqual(pings(leasedRelease), ['every_round']);
+  });
+
+  it('keep with a lease program (it renews on grants as fresh as a round): before each renewal', () => {
+    assert.deepEqual(pings(LEASED_SYSTEMS), ['before_renewal']);
+    // A release system of ours among them needs every round.
+    const other = {
+      ...config.systems[0]!,
+      name: 'other',
+      data: ['10.9.9.9'],
+      no_quorum_policy: 'release' as const,
+    };
+    const controller = new NodeController(
+      {
+        ...config,
+        id: 'flip1',
+        systems: [...LEASED_SYSTEMS, other],
+        servers: config.servers.map((server) =>
+          server.id === 'flip1' ? { ...server, systems: [...server.systems, 'other'] } : server,
+        ),
+      },
+      { first_notice_id: 1 },
+    );
+    controller.start(0);
+    assert.deepEqual(
+      of(controller.takeCommands(), 'lease_wanted').map((command) => command.pings),
+      ['every_round'],
+    );
   });
 
   it('an arbiter (no system) asks for no rounds', () => {
@@ -836,7 +905,7 @@ describe('controller: what the lease rounds ping for', () => {
       controller.start(0);
       // Before the first plan it may hold anything of its systems (an earlier life's).
       assert.deepEqual(of(controller.takeCommands(), 'lease_wanted'), [
-        { kind: 'lease_wanted', wanted: true, pings: 'every_round' },
+        { kind: 'lease_wanted', wanted: true, pings: 'before_renewal' },
       ]);
       controller.synced(10, all);
       const commands = controller.takeCommands();
@@ -860,7 +929,7 @@ describe('controller: what the lease rounds ping for', () => {
     const commands = standby.controller.takeCommands();
     assert.deepEqual(of(commands, 'desired')[0]?.items, ['192.168.0.1']);
     assert.deepEqual(of(commands, 'lease_wanted'), [
-      { kind: 'lease_wanted', wanted: true, pings: 'every_round' },
+      { kind: 'lease_wanted', wanted: true, pings: 'before_renewal' },
     ]);
     // It took the item, the holder came back and it let the item go: its lease only, again.
     standby.controller.scriptStarted('ip', '192.168.0.1');
