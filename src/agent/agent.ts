@@ -1540,6 +1540,9 @@ export class Agent {
         if (note.launch.event === 'alive') {
           this.#controller.scriptStarted(note.launch.system, note.launch.item);
           this.#saveMaybeHeld();
+          // At once: a leased item's lease round (its renewal names the item to the lease
+          // program, whose watchdog then deletes it should this agent die before its next round).
+          this.#drive();
         }
         return;
       case 'finished': {

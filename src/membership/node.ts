@@ -667,8 +667,13 @@ export class MembershipNode {
     // A round due soon goes out with the probes: their pings count as its own (LEASE_ALIGN_MS).
     const aligned =
       probing && this.#leasePings !== 'before_lapse' && this.#nextLeaseAt - now <= LEASE_ALIGN_MS;
+    // A round brought forward and still to come is this one, a little early: one that renewed
+    // nothing (quiet, under `before_renewal`) would otherwise take its place.
     if (now >= this.#nextLeaseAt || aligned)
-      this.#leaseRound(now, now >= this.#soonLeaseAt ? 'soon' : now >= this.#nextLeaseAt ? 'due' : 'aligned');
+      this.#leaseRound(
+        now,
+        this.#soonLeaseAt !== Number.POSITIVE_INFINITY ? 'soon' : now >= this.#nextLeaseAt ? 'due' : 'aligned',
+      );
     else if (now >= this.#leaseRetryAt) this.#leaseRetry();
     this.#grants.expire(now);
     this.#lastTickAt = now;

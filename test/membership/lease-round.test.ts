@@ -445,6 +445,19 @@ describe('lease rounds of a keep holder with a lease program (before_renewal)', 
     assert.deepEqual(rounds(core), [100 + LEASE_ROUND_GAP_MS]);
   });
 
+  it('a round brought forward and put off by LEASE_ROUND_GAP_MS is not lost to a probe that comes first', () => {
+    const core = startedCore(0);
+    const probeAt = DEFAULTS.gossip_interval_ms;
+    core.setLeaseWanted(probeAt - 10, true, 'before_renewal');
+    const first = core.takeEffects();
+    ackAll(core, first.sends, probeAt - 9);
+    // An `alive` starts: its round must wait for the gap, and the probe comes meanwhile.
+    core.leaseRoundSoon(probeAt - 5);
+    assert.deepEqual(rounds(core), []);
+    core.tick(probeAt);
+    assert.deepEqual(rounds(core), [probeAt], "the probe's round is the one brought forward: it renews");
+  });
+
   it('switching from before_lapse starts with a round to renew on', () => {
     const core = startedCore(0);
     core.setLeaseWanted(10, true, 'before_lapse');
