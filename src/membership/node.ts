@@ -669,12 +669,10 @@ export class MembershipNode {
       probing && this.#leasePings !== 'before_lapse' && this.#nextLeaseAt - now <= LEASE_ALIGN_MS;
     // A round brought forward and still to come is this one, a little early: one that renewed
     // nothing (quiet, under `before_renewal`) would otherwise take its place.
-    if (now >= this.#nextLeaseAt || aligned)
-      this.#leaseRound(
-        now,
-        this.#soonLeaseAt !== Number.POSITIVE_INFINITY ? 'soon' : now >= this.#nextLeaseAt ? 'due' : 'aligned',
-      );
-    else if (now >= this.#leaseRetryAt) this.#leaseRetry();
+    if (now >= this.#nextLeaseAt || aligned) {
+      const soon = this.#soonLeaseAt !== Number.POSITIVE_INFINITY;
+      this.#leaseRound(now, soon ? 'soon' : now >= this.#nextLeaseAt ? 'due' : 'aligned');
+    } else if (now >= this.#leaseRetryAt) this.#leaseRetry();
     this.#grants.expire(now);
     this.#lastTickAt = now;
   }
