@@ -739,7 +739,8 @@ export class MembershipNode {
         this.#probes.onAck(now, from, message.seq);
         const grant = this.#grants.acked(message.seq, from, message.grant);
         if (grant.known && !grant.refused) {
-          this.#lease.push({ kind: 'granted', at: now, base: this.#grants.base(now) });
+          const base = this.#grants.base(now);
+          this.#lease.push({ kind: 'granted', at: now, base });
           // Quiet rounds: the lease moved on, so the round that would have found it about to
           // lapse moves too. Without this the node woke at the old time for nothing, at every
           // probe's ack (2.2 wake-ups a second at the defaults).
@@ -748,7 +749,6 @@ export class MembershipNode {
           // A grant that a keep renewal is made on (its quorum's pings as fresh as a round's):
           // rounds need not renew while they come, and the one that would have asked for it
           // moves on (a round brought forward still comes).
-          const base = this.#grants.base(now);
           if (this.#leaseWanted && renewableUntil(base, now, KEEP_RENEWAL_MS) !== undefined) {
             this.#keepGranted = true;
             if (now - this.#keepRenewedAt >= GRANTS_RENEW_GAP_MS) {

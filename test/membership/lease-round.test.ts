@@ -87,20 +87,20 @@ function assertQuietRound(core: MembershipNode, quiet: number): void {
   assert.equal(core.counters.lease_rounds_quiet, quiet);
 }
 
-describe('lease rounds that only keep the lease (before_lapse)', () => {
-  /** A core whose lease round at 10 was granted at once; the round's effects taken. */
-  function granted(pingsMode: 'every_round' | 'before_lapse'): MembershipNode {
-    const core = startedCore(0);
-    core.setLeaseWanted(10, true, pingsMode);
-    const sent = pings(core);
-    assert.equal(sent.length, 1, 'the first round pings one member: no grant is in hand');
-    const [to, seq] = sent[0]!;
-    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
-    core.takeEffects();
-    assert.equal(core.leaseBase(11), 10);
-    return core;
-  }
+/** A core whose lease round at 10 was granted at once; the round's effects taken. */
+function granted(pingsMode: 'every_round' | 'before_lapse'): MembershipNode {
+  const core = startedCore(0);
+  core.setLeaseWanted(10, true, pingsMode);
+  const sent = pings(core);
+  assert.equal(sent.length, 1, 'the first round pings one member: no grant is in hand');
+  const [to, seq] = sent[0]!;
+  core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
+  core.takeEffects();
+  assert.equal(core.leaseBase(11), 10);
+  return core;
+}
 
+describe('lease rounds that only keep the lease (before_lapse)', () => {
   it('a grant puts the next round off until the lease would lapse within LEASE_LAPSE_AHEAD_MS: no wake-up, ping or round before', () => {
     const core = granted('before_lapse');
     const due = 10 + LEASE_HOLD_MS - LEASE_LAPSE_AHEAD_MS;
@@ -459,11 +459,7 @@ describe('lease rounds of a keep holder with a lease program (before_renewal)', 
   });
 
   it('switching from before_lapse starts with a round to renew on', () => {
-    const core = startedCore(0);
-    core.setLeaseWanted(10, true, 'before_lapse');
-    const [to, seq] = pings(core)[0]!;
-    core.receive(11, to, { type: 'ack', seq, grant: true, incarnation: 1000 + to, updates: [] });
-    core.takeEffects();
+    const core = granted('before_lapse');
     core.setLeaseWanted(100, true, 'before_renewal');
     assert.deepEqual(rounds(core), [100]);
   });

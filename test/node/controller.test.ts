@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { SystemConfig } from '../../src/config/index.js';
 import { ALIVE_LEASE_LEAD_MS, KEEP_RENEWAL_MS, RENEWAL_SPACING_MS } from '../../src/handover/fence.js';
 import { LEASE_ROUND_GAP_MS, LEASE_ROUND_MS } from '../../src/membership/lease.js';
 import type { MemberChange } from '../../src/membership/node.js';
@@ -331,14 +332,11 @@ describe('controller: leases and the quorum', () => {
 const LEASED_SYSTEMS = config.systems.map((system) => ({ ...system, lease: '/usr/lib/flip/vip-lease' }));
 
 /**
- * flip1 with the systems leased, planning on `lease` since 0, whose `alive` of 192.168.0.1 (the
- * item placement gives it) has started; its commands so far taken.
+ * flip1 with `systems` (the systems leased), planning on `lease` since 0, whose `alive` of
+ * 192.168.0.1 (the item placement gives it) has started; its commands so far taken.
  */
-function leasedFlip1Adding(lease: MembershipView): NodeController {
-  const controller = new NodeController(
-    { ...config, systems: LEASED_SYSTEMS, id: 'flip1' },
-    { first_notice_id: 1 },
-  );
+function leasedFlip1Adding(lease: MembershipView, systems: SystemConfig[] = LEASED_SYSTEMS): NodeController {
+  const controller = new NodeController({ ...config, systems, id: 'flip1' }, { first_notice_id: 1 });
   controller.start(0);
   controller.synced(0, lease);
   controller.scriptStarted('ip', '192.168.0.1');
@@ -499,14 +497,7 @@ describe('controller: renewals spaced (RENEWAL_SPACING_MS)', () => {
   it('release: only the renewals that the grants of one round would make one after another are merged', () => {
     const release = systems.map((system) => ({ ...system, no_quorum_policy: 'release' as const }));
     const lease: MembershipView = { ...view(ALL), leaseBase: (now) => now };
-    const controller = new NodeController(
-      { ...config, systems: release, id: 'flip1' },
-      { first_notice_id: 1 },
-    );
-    controller.start(0);
-    controller.synced(0, lease);
-    controller.scriptStarted('ip', '192.168.0.1');
-    controller.takeCommands();
+    const controller = leasedFlip1Adding(lease, release);
     const grant = (at: number) => controller.lease(at, [{ kind: 'granted', at, base: at - 1 }], lease);
     grant(100);
     grant(101);
